@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+
+.PHONY: demo test install lock clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly the pinned set (runtime + dev) from requirements.lock, then the project itself.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/ppdb demo
+
+test: install
+	$(BIN)/python -m pytest
+
+# Re-pin after changing dependencies in pyproject.toml.
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

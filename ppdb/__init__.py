@@ -1,0 +1,1 @@
+"""PPDB: online school admission for Indonesian education agencies."""

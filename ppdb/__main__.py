@@ -1,0 +1,4 @@
+"""Allow `python -m ppdb`."""
+from ppdb.cli import main
+
+main()

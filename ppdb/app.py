@@ -1,0 +1,62 @@
+"""create_app(): the one place where the application is assembled."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from ppdb.applicants.controllers import ApplicationController
+from ppdb.config import Settings, load_settings
+from ppdb.db.migrate import ensure_migrated
+from ppdb.db.session import make_engine, make_sessionmaker, provide_session
+from ppdb.errors import EXCEPTION_HANDLERS
+from ppdb.health import health
+from ppdb.regions.controllers import PeriodController, PresetController, RegionController
+from ppdb.schools.controllers import SchoolController
+
+log = logging.getLogger("ppdb")
+
+
+class StartupError(SystemExit):
+    """Start-up refused, with a message saying what to do."""
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    if reason := settings.insecure_reason():
+        raise StartupError(reason)
+    if not settings.database_url:
+        raise StartupError("PPDB_DATABASE_URL is not set: start the service with `ppdb serve` (embedded PostgreSQL) "
+                           "or set it to your PostgreSQL server.")
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                             max_overflow=settings.db_max_overflow)
+        try:
+            await ensure_migrated(engine)
+            app.state.engine = engine
+            app.state.sessionmaker = make_sessionmaker(engine)
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[health, RegionController, PresetController, PeriodController, SchoolController,
+                        ApplicationController],
+        dependencies={"db_session": Provide(provide_session)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[database],
+        openapi_config=OpenAPIConfig(
+            title="PPDB API",
+            version="0.1.0",
+            description="Penerimaan Peserta Didik Baru / SPMB: registration, selection and results.",
+        ),
+        debug=settings.debug,
+        state=State({"settings": settings}),
+    )

@@ -1,0 +1,1 @@
+"""Applicants, their applications, school choices and documents."""

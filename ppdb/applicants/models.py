@@ -1,0 +1,135 @@
+"""The child in a period (applicant), the application, its ranked choices and documents."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ppdb.db.base import Base, Timestamped
+from ppdb.regions.models import pg_enum
+
+
+class ApplicationStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    DISQUALIFIED = "disqualified"
+    WITHDRAWN = "withdrawn"
+
+
+class Applicant(Timestamped, Base):
+    """The child as registered in one period; one row per NIK per period."""
+
+    __tablename__ = "applicants"
+    __table_args__ = (
+        UniqueConstraint("period_id", "nik"),
+        CheckConstraint("nik ~ '^[0-9]{16}$'", name="nik_format"),
+        CheckConstraint("kk_number ~ '^[0-9]{16}$'", name="kk_format"),
+        CheckConstraint("nisn IS NULL OR nisn ~ '^[0-9]{10}$'", name="nisn_format"),
+        CheckConstraint("sex IN ('L', 'P')", name="sex"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"))
+    nik: Mapped[str] = mapped_column(String(16))
+    nisn: Mapped[str | None] = mapped_column(String(10))
+    name: Mapped[str]
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date]
+    kk_number: Mapped[str] = mapped_column(String(16), index=True)
+    kk_issued_on: Mapped[date]
+    address: Mapped[str]
+    kelurahan_code: Mapped[str] = mapped_column(String(13))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    in_region: Mapped[bool]
+
+
+class Application(Timestamped, Base):
+    __tablename__ = "applications"
+    __table_args__ = (
+        # One active application per NIK per period: applicants are unique per (period, NIK).
+        Index("uq_applications_active_applicant", "applicant_id", unique=True,
+              postgresql_where=text("status <> 'withdrawn'")),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1000)", name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id", ondelete="CASCADE"))
+    registration_number: Mapped[str] = mapped_column(String(24), unique=True)
+    access_token_hash: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str | None] = mapped_column(String(40))
+    """Sub-quota inside the path (e.g. `ketm`, `disabilitas`), when the path has sub-quotas."""
+    score: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
+    kk_exception: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[ApplicationStatus] = mapped_column(
+        pg_enum(ApplicationStatus, "application_status"), default=ApplicationStatus.SUBMITTED
+    )
+    submitted_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+
+    applicant: Mapped[Applicant] = relationship(lazy="raise")
+    choices: Mapped[list[Choice]] = relationship(
+        order_by="Choice.rank", cascade="all, delete-orphan", lazy="raise", passive_deletes=True
+    )
+    documents: Mapped[list[Document]] = relationship(cascade="all, delete-orphan", lazy="raise", passive_deletes=True)
+
+
+class Choice(Base):
+    __tablename__ = "choices"
+    __table_args__ = (
+        UniqueConstraint("application_id", "school_id"),
+        CheckConstraint("rank >= 1", name="rank_positive"),
+        CheckConstraint("distance_m >= 0", name="distance_nonnegative"),
+        Index("ix_choices_school_id", "school_id"),
+    )
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    distance_m: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    """Haversine distance home → school in metres, computed by the server and frozen on submit."""
+    in_zone: Mapped[bool]
+    zone_priority: Mapped[int | None]
+
+
+class DocumentStatus(enum.StrEnum):
+    DECLARED = "declared"
+    UPLOADED = "uploaded"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Document(Timestamped, Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("application_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[DocumentStatus] = mapped_column(pg_enum(DocumentStatus, "document_status"),
+                                                   default=DocumentStatus.DECLARED)
+    content_type: Mapped[str | None] = mapped_column(String(40))
+    size_bytes: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_name: Mapped[str | None] = mapped_column(String(80))
+    """A generated file name under the data directory; never the client's name."""
+
+
+class IdempotentResponse(Base):
+    """The first answer to a request carrying an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "idempotent_responses"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    body: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))

@@ -1,0 +1,104 @@
+"""Request and response bodies for registration."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+from ppdb.regions.rules import DocumentKind
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+KkException = Literal["member_change", "lost_card", "disaster"]
+
+
+class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A registration. Distances are computed by the server: the client never sends them."""
+
+    nik: str
+    nisn: str | None = None
+    name: Text
+    sex: Literal["L", "P"]
+    birth_date: date
+    kk_number: str
+    kk_issued_on: date
+    kk_exception: KkException | None = None
+    """Why a KK issued less than a year ago still counts; needs a `kk_exception` document."""
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    kelurahan_code: str
+    latitude: float
+    longitude: float
+    path: str
+    category: str | None = None
+    score: Decimal | None = None
+    choices: Annotated[list[str], msgspec.Meta(description="NPSN of each chosen school, most wanted first")]
+    documents: list[DocumentKind] = []
+    """Documents the parent declares they hold (uploaded separately)."""
+
+
+class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A change while registration is open. NIK, birth date and sex cannot change: withdraw and register again."""
+
+    nisn: str | None | msgspec.UnsetType = msgspec.UNSET
+    name: Text | msgspec.UnsetType = msgspec.UNSET
+    kk_number: str | msgspec.UnsetType = msgspec.UNSET
+    kk_issued_on: date | msgspec.UnsetType = msgspec.UNSET
+    kk_exception: KkException | None | msgspec.UnsetType = msgspec.UNSET
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    kelurahan_code: str | msgspec.UnsetType = msgspec.UNSET
+    latitude: float | msgspec.UnsetType = msgspec.UNSET
+    longitude: float | msgspec.UnsetType = msgspec.UNSET
+    path: str | msgspec.UnsetType = msgspec.UNSET
+    category: str | None | msgspec.UnsetType = msgspec.UNSET
+    score: Decimal | None | msgspec.UnsetType = msgspec.UNSET
+    choices: list[str] | msgspec.UnsetType = msgspec.UNSET
+    documents: list[DocumentKind] | msgspec.UnsetType = msgspec.UNSET
+
+
+class ApplicantOut(msgspec.Struct, kw_only=True):
+    nik: str
+    nisn: str | None
+    name: str
+    sex: str
+    birth_date: date
+    kk_number: str
+    kk_issued_on: date
+    address: str
+    kelurahan_code: str
+    latitude: float
+    longitude: float
+    in_region: bool
+
+
+class ChoiceOut(msgspec.Struct, kw_only=True):
+    rank: int
+    npsn: str
+    school_name: str
+    distance_m: Decimal
+    in_zone: bool
+    zone_priority: int | None
+
+
+class DocumentOut(msgspec.Struct, kw_only=True):
+    kind: str
+    status: str
+    content_type: str | None = None
+    size_bytes: int | None = None
+
+
+class ApplicationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    registration_number: str
+    period_id: int
+    status: str
+    path: str
+    category: str | None
+    score: Decimal | None
+    kk_exception: str | None
+    submitted_at: datetime
+    updated_at: datetime
+    applicant: ApplicantOut
+    choices: list[ChoiceOut]
+    documents: list[DocumentOut]
+    access_token: str | None = None
+    """Returned once, at registration: send it as `X-Access-Token` to read, change or withdraw."""

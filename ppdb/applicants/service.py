@@ -1,0 +1,433 @@
+"""Registration: validate, compute distances and zones, store; change and withdraw while open."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import msgspec
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from ppdb.applicants import schemas
+from ppdb.applicants.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
+from ppdb.applicants.models import (
+    Applicant,
+    Application,
+    ApplicationStatus,
+    Choice,
+    Document,
+    DocumentStatus,
+    IdempotentResponse,
+)
+from ppdb.audit.service import record
+from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.geo import haversine_m, in_indonesia
+from ppdb.regions.models import Period, Region
+from ppdb.regions.rules import PathRule, RuleSet
+from ppdb.regions.service import accepting_registrations, get_period, rules_of
+from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolInfo:
+    id: int
+    npsn: str
+    name: str
+    level: str
+    latitude: float
+    longitude: float
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodContext:
+    """What validating a registration needs from the database, loaded once."""
+
+    period: Period
+    rules: RuleSet
+    region_code: str
+    schools: dict[str, SchoolInfo]
+    zones: dict[int, list[tuple[str | None, float | None, int]]] = field(default_factory=dict)
+
+
+async def load_context(session: AsyncSession, period_id: int) -> PeriodContext:
+    period = await get_period(session, period_id)
+    region_code = await session.scalar(select(Region.code).where(Region.id == period.region_id))
+    rows = await session.execute(
+        select(School.id, School.npsn, School.name, School.level, School.latitude, School.longitude, PeriodSchool.capacity)
+        .join(PeriodSchool, PeriodSchool.school_id == School.id)
+        .where(PeriodSchool.period_id == period_id)
+    )
+    schools = {r.npsn: SchoolInfo(r.id, r.npsn, r.name, r.level.value, r.latitude, r.longitude, r.capacity) for r in rows}
+    zones: dict[int, list[tuple[str | None, float | None, int]]] = {}
+    for school_id, kelurahan, radius, priority in (
+        await session.execute(
+            select(ZoneEntry.school_id, ZoneEntry.kelurahan_code, ZoneEntry.radius_m, ZoneEntry.priority)
+            .where(ZoneEntry.period_id == period_id)
+        )
+    ).tuples():
+        zones.setdefault(school_id, []).append((kelurahan, radius, priority))
+    return PeriodContext(period, rules_of(period), region_code or "", schools, zones)
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePlan:
+    rank: int
+    school: SchoolInfo
+    distance_m: Decimal
+    in_zone: bool
+    zone_priority: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    path: PathRule
+    choices: list[ChoicePlan]
+    in_region: bool
+
+
+def validate(ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | None = None) -> Plan:
+    """Every registration rule, in the order a parent would fix them; the first failure is reported."""
+    rules, period = ctx.rules, ctx.period
+    today = today or datetime.now(UTC).date()
+    if not NIK.match(data.nik):
+        raise AppError("nik_invalid", "NIK harus terdiri dari 16 angka.", "nik")
+    if not nik_matches(data.nik, data.birth_date, data.sex):
+        raise AppError("nik_birthdate_mismatch",
+                       "Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK (digit 7–12: TTBBYY, tanggal +40 untuk perempuan).",
+                       "birth_date")
+    if data.nisn is not None and not NISN.match(data.nisn):
+        raise AppError("nisn_invalid", "NISN harus terdiri dari 10 angka.", "nisn")
+    if not KK.match(data.kk_number):
+        raise AppError("kk_number_invalid", "Nomor KK harus terdiri dari 16 angka.", "kk_number")
+    if not KELURAHAN.match(data.kelurahan_code):
+        raise AppError("kelurahan_code_invalid",
+                       "Kode kelurahan/desa harus berformat Kemendagri, contoh 36.71.01.1001.", "kelurahan_code")
+    if not in_indonesia(data.latitude, data.longitude):
+        raise AppError("coordinate_outside_indonesia", "Koordinat rumah berada di luar wilayah Indonesia.", "latitude")
+    if data.birth_date >= today:
+        raise AppError("birth_date_invalid", "Tanggal lahir tidak valid.", "birth_date")
+    _check_age(rules, data)
+    _check_kk(rules, period, data, today)
+    path = rules.path(data.path)
+    if path is None:
+        names = ", ".join(p.name for p in rules.paths)
+        raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
+    _check_path(path, data)
+    choices = _plan_choices(ctx, path, data)
+    in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
+    return Plan(path, choices, in_region)
+
+
+def _check_age(rules: RuleSet, data: schemas.ApplicationCreate) -> None:
+    months = completed_months(data.birth_date, rules.reference_date)
+    on = f"{rules.reference_date:%d-%m-%Y}"
+    if rules.min_age_months is not None and months < rules.min_age_months:
+        early = rules.early_min_age_months
+        if early is None or months < early or "psychologist_letter" not in data.documents:
+            extra = (f" Usia minimal {early // 12} tahun {early % 12} bulan dengan surat rekomendasi psikolog."
+                     if early is not None else "")
+            raise AppError("age_below_minimum",
+                           f"Usia pada {on} kurang dari {rules.min_age_months // 12} tahun.{extra}", "birth_date")
+    if rules.max_age_years is not None and months // 12 > rules.max_age_years:
+        raise AppError("age_above_maximum", f"Usia pada {on} melebihi {rules.max_age_years} tahun.", "birth_date")
+
+
+def _check_kk(rules: RuleSet, period: Period, data: schemas.ApplicationCreate, today: date) -> None:
+    if data.kk_issued_on > today or data.kk_issued_on < data.birth_date - timedelta(days=366 * 60):
+        raise AppError("kk_issue_date_invalid", "Tanggal terbit KK tidak valid.", "kk_issued_on")
+    opening = period.registration_opens_at.date()
+    if (opening - data.kk_issued_on).days >= rules.kk_min_age_days:
+        return
+    if data.kk_exception is None:
+        raise AppError(
+            "kk_too_recent",
+            f"KK harus terbit paling lambat {rules.kk_min_age_days} hari sebelum pendaftaran dibuka "
+            f"({opening - timedelta(days=rules.kk_min_age_days):%d-%m-%Y}), kecuali ada dokumen pengecualian "
+            "(perubahan anggota, KK hilang/rusak, atau bencana).",
+            "kk_issued_on",
+        )
+    if "kk_exception" not in data.documents:
+        raise AppError("document_missing", "Pengecualian KK memerlukan dokumen pendukung (kk_exception).", "documents")
+
+
+def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
+    missing = [d for d in path.required_documents if d not in data.documents]
+    if missing:
+        raise AppError("document_missing", f"Jalur {path.name} memerlukan dokumen: {', '.join(missing)}.", "documents")
+    if data.score is not None and not (0 <= data.score <= 1000 and data.score == data.score.quantize(CENT)):
+        raise AppError("score_invalid", "Nilai harus antara 0 dan 1000 dengan paling banyak 2 angka desimal.", "score")
+    if "score" in path.keys and data.score is None:
+        raise AppError("score_required", f"Jalur {path.name} memerlukan nilai (score).", "score")
+    categories = [s.name for s in path.sub_quotas]
+    if categories and data.category not in categories:
+        raise AppError("category_invalid", f"Pilih kategori jalur {path.name}: {', '.join(categories)}.", "category")
+    if not categories and data.category is not None:
+        raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori.", "category")
+
+
+def _plan_choices(ctx: PeriodContext, path: PathRule, data: schemas.ApplicationCreate) -> list[ChoicePlan]:
+    if not data.choices:
+        raise AppError("choices_empty", "Pilih minimal satu sekolah.", "choices")
+    if len(data.choices) > ctx.rules.max_choices:
+        raise AppError("too_many_choices", f"Maksimal {ctx.rules.max_choices} pilihan sekolah.", "choices")
+    if len(set(data.choices)) != len(data.choices):
+        raise AppError("duplicate_choice", "Setiap sekolah hanya boleh dipilih sekali.", "choices")
+    plans = []
+    for rank, npsn in enumerate(data.choices, start=1):
+        where = f"choices[{rank - 1}]"
+        school = ctx.schools.get(npsn)
+        if school is None:
+            raise AppError("school_not_in_period", f"Sekolah dengan NPSN {npsn} tidak ikut periode ini.", where)
+        if school.level != ctx.period.level.value:
+            raise AppError("school_level_mismatch", f"{school.name} bukan jenjang {ctx.period.level.value.upper()}.", where)
+        metres = haversine_m(data.latitude, data.longitude, school.latitude, school.longitude)
+        distance = Decimal(repr(metres)).quantize(CENT, rounding=ROUND_HALF_UP)
+        tiers = [
+            priority
+            for kelurahan, radius, priority in ctx.zones.get(school.id, ())
+            if kelurahan == data.kelurahan_code or (radius is not None and metres <= radius)
+        ]
+        if path.requires_zone and not tiers:
+            raise AppError("outside_zone", f"Alamat tidak termasuk zona {school.name} untuk jalur {path.name}.", where)
+        plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None))
+    return plans
+
+
+# --- storing -----------------------------------------------------------------------------------------------
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
+
+
+def new_registration_number(period: Period) -> str:
+    token = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"{period.school_year[:4]}-{period.level.value.upper()}-{token}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _applicant_values(data: schemas.ApplicationCreate, plan: Plan) -> dict:
+    return dict(
+        nisn=data.nisn, name=data.name.strip(), sex=data.sex, birth_date=data.birth_date, kk_number=data.kk_number,
+        kk_issued_on=data.kk_issued_on, address=data.address.strip(), kelurahan_code=data.kelurahan_code,
+        latitude=data.latitude, longitude=data.longitude, in_region=plan.in_region,
+    )
+
+
+async def register(
+    session: AsyncSession, period_id: int, data: schemas.ApplicationCreate, *, idempotency_key: str | None = None
+) -> schemas.ApplicationOut:
+    if idempotency_key is not None:
+        replay = await _claim_idempotency(session, f"register:{period_id}:{idempotency_key}", data)
+        if replay is not None:
+            return replay
+    ctx = await load_context(session, period_id)
+    accepting_registrations(ctx.period)
+    plan = validate(ctx, data)
+    return await store_new(session, ctx, data, plan, idempotency_key=idempotency_key)
+
+
+async def store_new(
+    session: AsyncSession, ctx: PeriodContext, data: schemas.ApplicationCreate, plan: Plan,
+    *, idempotency_key: str | None = None, now: datetime | None = None,
+) -> schemas.ApplicationOut:
+    now = now or datetime.now(UTC)
+    values = _applicant_values(data, plan)
+    # Upsert locks the (period, NIK) row, so concurrent registrations of one child queue up here.
+    applicant_id = await session.scalar(
+        insert(Applicant)
+        .values(period_id=ctx.period.id, nik=data.nik, **values)
+        .on_conflict_do_update(index_elements=["period_id", "nik"], set_=values)
+        .returning(Applicant.id)
+    )
+    active = await session.scalar(
+        select(Application.registration_number)
+        .where(Application.applicant_id == applicant_id, Application.status != ApplicationStatus.WITHDRAWN)
+    )
+    if active is not None:
+        raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik")
+    token = secrets.token_urlsafe(24)
+    application = Application(
+        period_id=ctx.period.id, applicant_id=applicant_id, registration_number=new_registration_number(ctx.period),
+        access_token_hash=token_hash(token), path=plan.path.name, category=data.category, score=data.score,
+        kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED, submitted_at=now,
+        choices=[Choice(**_choice_kwargs(c)) for c in plan.choices], documents=[Document(kind=k) for k in dict.fromkeys(data.documents)],
+    )
+    session.add(application)
+    try:
+        await session.flush()
+    except IntegrityError as err:
+        if "uq_applications_active_applicant" in str(err.orig):
+            raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik") from None
+        raise
+    record(session, actor="applicant", action="application.create", entity="application",
+           entity_id=application.registration_number, period_id=ctx.period.id,
+           new={"path": plan.path.name, "choices": data.choices})
+    out = await read(session, application.registration_number)
+    out = msgspec.structs.replace(out, access_token=token)
+    if idempotency_key is not None:
+        await _store_idempotent(session, f"register:{ctx.period.id}:{idempotency_key}", out)
+    return out
+
+
+async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Struct) -> schemas.ApplicationOut | None:
+    """Claim the key for this request, or return the first request's answer.
+
+    The claim row is inserted in the request's own transaction: a concurrent retry waits on it, then
+    replays the committed answer; if the first request failed, its claim rolls back and the retry proceeds.
+    """
+    digest = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+    claimed = await session.scalar(
+        insert(IdempotentResponse).values(key=key, request_hash=digest)
+        .on_conflict_do_nothing(index_elements=["key"]).returning(IdempotentResponse.key)
+    )
+    if claimed is not None:
+        return None
+    stored = await session.get(IdempotentResponse, key)
+    if stored is None or stored.request_hash != digest:
+        raise AppError("idempotency_key_reused", "Idempotency-Key ini sudah dipakai untuk permintaan lain.",
+                       "Idempotency-Key")
+    return msgspec.convert(stored.body, schemas.ApplicationOut, strict=False)
+
+
+async def _store_idempotent(session: AsyncSession, key: str, out: schemas.ApplicationOut) -> None:
+    stored = await session.get(IdempotentResponse, key)
+    stored.status_code, stored.body = 201, msgspec.to_builtins(out)
+
+
+# --- reading, changing, withdrawing --------------------------------------------------------------------------
+
+async def _load(session: AsyncSession, registration_number: str, *, for_update: bool = False) -> Application | None:
+    stmt = (
+        select(Application)
+        .where(Application.registration_number == registration_number)
+        .options(selectinload(Application.applicant), selectinload(Application.choices),
+                 selectinload(Application.documents))
+    )
+    if for_update:
+        stmt = stmt.with_for_update(of=Application)
+    return await session.scalar(stmt)
+
+
+async def authorize(session: AsyncSession, registration_number: str, token: str | None,
+                    *, for_update: bool = False) -> Application:
+    """The application, if the caller holds its access token; the same 404 otherwise, to reveal nothing."""
+    application = await _load(session, registration_number, for_update=for_update)
+    if application is None or token is None or not hmac.compare_digest(application.access_token_hash, token_hash(token)):
+        raise NotFound("application_not_found", "Pendaftaran tidak ditemukan atau token akses salah.",
+                       "registration_number")
+    return application
+
+
+async def read(session: AsyncSession, registration_number: str) -> schemas.ApplicationOut:
+    application = await _load(session, registration_number)
+    assert application is not None
+    school_ids = [c.school_id for c in application.choices]
+    schools = {s.id: s for s in await session.scalars(select(School).where(School.id.in_(school_ids)))}
+    return to_out(application, schools)
+
+
+def to_out(application: Application, schools: dict[int, School]) -> schemas.ApplicationOut:
+    a = application.applicant
+    return schemas.ApplicationOut(
+        registration_number=application.registration_number, period_id=application.period_id,
+        status=application.status.value, path=application.path, category=application.category,
+        score=application.score, kk_exception=application.kk_exception, submitted_at=application.submitted_at,
+        updated_at=application.updated_at,
+        applicant=schemas.ApplicantOut(
+            nik=a.nik, nisn=a.nisn, name=a.name, sex=a.sex, birth_date=a.birth_date, kk_number=a.kk_number,
+            kk_issued_on=a.kk_issued_on, address=a.address, kelurahan_code=a.kelurahan_code, latitude=a.latitude,
+            longitude=a.longitude, in_region=a.in_region,
+        ),
+        choices=[
+            schemas.ChoiceOut(rank=c.rank, npsn=schools[c.school_id].npsn, school_name=schools[c.school_id].name,
+                              distance_m=c.distance_m, in_zone=c.in_zone, zone_priority=c.zone_priority)
+            for c in application.choices
+        ],
+        documents=[
+            schemas.DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes)
+            for d in sorted(application.documents, key=lambda d: d.kind)
+        ],
+    )
+
+
+async def change(
+    session: AsyncSession, registration_number: str, token: str | None, patch: schemas.ApplicationUpdate
+) -> schemas.ApplicationOut:
+    application = await authorize(session, registration_number, token, for_update=True)
+    ctx = await load_context(session, application.period_id)
+    accepting_registrations(ctx.period)
+    if application.status is ApplicationStatus.WITHDRAWN:
+        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    current = current_data(application, ctx)
+    merged = msgspec.convert(
+        {**msgspec.to_builtins(current), **msgspec.to_builtins(patch)}, schemas.ApplicationCreate, strict=False
+    )
+    plan = validate(ctx, merged)
+    a = application.applicant
+    for key, value in _applicant_values(merged, plan).items():
+        setattr(a, key, value)
+    application.path, application.category = plan.path.name, merged.category
+    application.score, application.kk_exception = merged.score, merged.kk_exception
+    # Replace choices in SQL, not via the ORM collection, so (application, rank) never collides mid-flush.
+    await session.execute(delete(Choice).where(Choice.application_id == application.id))
+    session.expire(application, ["choices"])
+    session.add_all(Choice(application_id=application.id, **_choice_kwargs(c)) for c in plan.choices)
+    kept = set(merged.documents)
+    for document in list(application.documents):
+        if document.kind not in kept and document.status is DocumentStatus.DECLARED:
+            application.documents.remove(document)
+    have = {d.kind for d in application.documents}
+    application.documents.extend(Document(kind=k) for k in dict.fromkeys(merged.documents) if k not in have)
+    changed = {k: v for k, v in msgspec.to_builtins(patch).items()}
+    record(session, actor="applicant", action="application.change", entity="application",
+           entity_id=registration_number, period_id=application.period_id,
+           old={k: v for k, v in msgspec.to_builtins(current).items() if k in changed}, new=changed)
+    await session.flush()
+    session.expire(application)
+    return await read(session, registration_number)
+
+
+def _choice_kwargs(c: ChoicePlan) -> dict:
+    return dict(rank=c.rank, school_id=c.school.id, distance_m=c.distance_m, in_zone=c.in_zone,
+                zone_priority=c.zone_priority)
+
+
+def current_data(application: Application, ctx: PeriodContext) -> schemas.ApplicationCreate:
+    a = application.applicant
+    by_id = {s.id: s.npsn for s in ctx.schools.values()}
+    return schemas.ApplicationCreate(
+        nik=a.nik, nisn=a.nisn, name=a.name, sex=a.sex, birth_date=a.birth_date, kk_number=a.kk_number,
+        kk_issued_on=a.kk_issued_on, kk_exception=application.kk_exception, address=a.address,
+        kelurahan_code=a.kelurahan_code, latitude=a.latitude, longitude=a.longitude, path=application.path,
+        category=application.category, score=application.score,
+        choices=[by_id[c.school_id] for c in application.choices],
+        documents=[d.kind for d in application.documents],
+    )
+
+
+async def withdraw(session: AsyncSession, registration_number: str, token: str | None) -> schemas.ApplicationOut:
+    application = await authorize(session, registration_number, token, for_update=True)
+    period = await get_period(session, application.period_id)
+    accepting_registrations(period)
+    if application.status is ApplicationStatus.WITHDRAWN:
+        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    old = application.status
+    application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
+    record(session, actor="applicant", action="application.withdraw", entity="application",
+           entity_id=registration_number, period_id=application.period_id,
+           old={"status": old.value}, new={"status": ApplicationStatus.WITHDRAWN.value})
+    await session.flush()
+    session.expire(application)
+    return await read(session, registration_number)

@@ -1,0 +1,140 @@
+"""The `ppdb` command: serve, demo, db, selection, bench."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+import click
+
+from ppdb.config import Settings, load_settings
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The configured database URL, or an embedded server started for the duration of the block."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from ppdb.db import embedded
+
+    server, url = embedded.start(settings.data_path)
+    click.echo(f"Embedded PostgreSQL running, data in {settings.data_path / 'pg'}", err=True)
+    with server:
+        yield url
+
+
+@click.group()
+def main() -> None:
+    """PPDB: online school admission (PPDB/SPMB) for Indonesian education agencies."""
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command()
+@click.option("--revision", default="head", show_default=True)
+def upgrade(revision: str) -> None:
+    """Migrate the database to the latest (or the given) revision."""
+    from ppdb.db import migrate
+
+    with database(load_settings()) as url:
+        migrate.upgrade(url, revision)
+        click.echo(f"Database at {revision}.")
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (e.g. base)."""
+    from ppdb.db import migrate
+
+    with database(load_settings()) as url:
+        migrate.downgrade(url, revision)
+        click.echo(f"Database at {revision}.")
+
+
+def _serve(settings: Settings, url: str) -> None:
+    import uvicorn
+
+    from ppdb.app import create_app
+
+    app = create_app(msgspec_replace(settings, database_url=url))
+    click.echo(f"Serving on http://{settings.host}:{settings.port} (API docs: /schema)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+
+
+def msgspec_replace(settings: Settings, **changes: object) -> Settings:
+    import msgspec
+
+    return msgspec.structs.replace(settings, **changes)
+
+
+@main.command()
+def serve() -> None:
+    """Serve the API (migrations must be applied: `ppdb db upgrade`)."""
+    from ppdb.app import StartupError
+
+    settings = load_settings()
+    if reason := settings.insecure_reason():
+        raise click.ClickException(reason)
+    with database(settings) as url:
+        try:
+            _serve(settings, url)
+        except StartupError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@main.command()
+@click.option("--applicants", default=5000, show_default=True, help="Number of synthetic applicants.")
+@click.option("--schools", default=40, show_default=True, help="Number of SMP in the synthetic city.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed: same seed, same region.")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the API after loading.")
+def demo(applicants: int, schools: int, seed: int, serve: bool) -> None:
+    """Migrate, load a synthetic region shaped like Kota Tangerang (once), then serve it."""
+    from ppdb import demo as demo_data
+    from ppdb.db import migrate
+
+    settings = msgspec_replace(load_settings(), demo=True)
+    with database(settings) as url:
+        migrate.upgrade(url)
+        summary = asyncio.run(demo_data.load(url, applicants=applicants, schools=schools, seed=seed))
+        click.echo(summary, err=True)
+        if serve:
+            _serve(settings, url)
+
+
+@main.group()
+def selection() -> None:
+    """The selection engine."""
+
+
+@selection.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def solve(args: tuple[str, ...]) -> None:
+    """Solve INSTANCE.json [-o RESULT.json] (see the selection-engine contract)."""
+    from ppdb.selection import engine
+
+    sys.exit(engine.main(list(args)))
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks (figures go to docs/benchmarks.md)."""
+
+
+@bench.command(name="selection", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_selection(args: tuple[str, ...]) -> None:
+    """Engine vs a plain heap-based deferred acceptance on a province-sized instance."""
+    from ppdb.selection import bench as selection_bench
+
+    sys.exit(selection_bench.main(list(args)) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,58 @@
+"""Typed settings read from PPDB_* environment variables."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+DEFAULT_SECRET = "ppdb-insecure-default-secret"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    """PostgreSQL URL; unset means an embedded server with its data under `data_dir`."""
+    data_dir: str = ".ppdb"
+    secret_key: str = DEFAULT_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    demo: bool = False
+    """Demo mode allows the default secret; never for a real deployment."""
+    workers: int = 1
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    max_upload_bytes: int = 5 * 1024 * 1024
+    debug: bool = False
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    def insecure_reason(self) -> str | None:
+        """Why start-up must stop, or None when the settings are safe to run."""
+        if self.demo:
+            return None
+        if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+            return (
+                "PPDB_SECRET_KEY is the default or shorter than 32 characters. "
+                "Set a long random value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or run with PPDB_DEMO=1 for a local demo."
+            )
+        return None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Settings from the environment (PPDB_FOO -> foo), with explicit overrides on top."""
+    environ = os.environ if environ is None else environ
+    fields = set(Settings.__struct_fields__)
+    values: dict[str, object] = {
+        key[5:].lower(): value
+        for key, value in environ.items()
+        if key.startswith("PPDB_") and key[5:].lower() in fields and value != ""
+    }
+    values.update(overrides)
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as err:
+        raise SystemExit(f"Invalid PPDB_* setting: {err}") from err

@@ -1,0 +1,1 @@
+"""Database: engine, sessions, embedded PostgreSQL, migrations and the model base."""

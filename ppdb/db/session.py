@@ -1,0 +1,33 @@
+"""Engine and the per-request session: one request, one transaction."""
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=False)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """Commit when the handler succeeds, roll back when anything raises.
+
+    Litestar runs the code after `yield` before the response is sent, so a failed commit
+    becomes an error response instead of an acknowledged write that never landed.
+    """
+    session: AsyncSession = state.sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
+        await session.commit()
+    finally:
+        await session.close()

@@ -1,0 +1,93 @@
+"""Errors users see: a stable machine code, a message in Bahasa Indonesia, the offending field."""
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+log = logging.getLogger("ppdb")
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    code: str
+    message: str
+    field: str | None = None
+    details: list[dict] | None = None
+
+
+class AppError(Exception):
+    status_code = 422
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        status_code: int | None = None,
+        details: list[dict] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field, self.details = code, message, field, details
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+def _body(status: int, body: ErrorBody) -> Response[ErrorBody]:
+    return Response(body, status_code=status)
+
+
+def app_error_handler(_: Request, exc: AppError) -> Response[ErrorBody]:
+    return _body(exc.status_code, ErrorBody(exc.code, exc.message, exc.field, exc.details))
+
+
+def validation_handler(_: Request, exc: ValidationException) -> Response[ErrorBody]:
+    details = exc.extra if isinstance(exc.extra, list) else None
+    field = None
+    if details and isinstance(details[0], dict):
+        field = str(details[0].get("key") or "") or None
+    return _body(400, ErrorBody("invalid_request", f"Data tidak valid: {exc.detail}", field, details))
+
+
+def http_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    codes = {NotFoundException: ("not_found", "Tidak ditemukan."), NotAuthorizedException: ("unauthorized", "Perlu masuk.")}
+    code, message = codes.get(type(exc), ("http_error", str(exc.detail)))
+    return _body(exc.status_code, ErrorBody(code, message))
+
+
+def integrity_handler(_: Request, exc: IntegrityError) -> Response[ErrorBody]:
+    # Constraints are the last line of defence; services check first and name the rule.
+    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    log.info("integrity error on %s", constraint)
+    return _body(409, ErrorBody("conflict", "Data bertabrakan dengan data yang sudah ada.", constraint))
+
+
+def stale_handler(_: Request, exc: StaleDataError) -> Response[ErrorBody]:
+    return _body(409, ErrorBody("concurrent_update", "Data diubah oleh pengguna lain; muat ulang lalu coba lagi."))
+
+
+def internal_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _body(500, ErrorBody("internal_error", "Terjadi kesalahan pada server. Silakan coba lagi."))
+
+
+EXCEPTION_HANDLERS = {
+    AppError: app_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_handler,
+    IntegrityError: integrity_handler,
+    StaleDataError: stale_handler,
+    500: internal_handler,
+}

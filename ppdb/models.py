@@ -1,0 +1,11 @@
+"""Every model, imported once so metadata (and Alembic) sees the whole schema."""
+from ppdb.applicants.models import Applicant, Application, Choice, Document, IdempotentResponse
+from ppdb.audit.models import AuditEntry
+from ppdb.db.base import Base
+from ppdb.regions.models import Kelurahan, Period, Region
+from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+
+__all__ = [
+    "Applicant", "Application", "AuditEntry", "Base", "Choice", "Document", "IdempotentResponse",
+    "Kelurahan", "Period", "PeriodSchool", "Region", "School", "ZoneEntry",
+]

@@ -1,0 +1,1 @@
+"""Regions, admission periods and their rules (presets, quotas, schedule)."""

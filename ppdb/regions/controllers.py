@@ -1,0 +1,70 @@
+"""Agency set-up API: regions, presets, periods, rules, registration window."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.regions import schemas, service
+from ppdb.regions.models import Level
+from ppdb.regions.rules import PRESETS
+
+
+class RegionController(Controller):
+    path = "/api/regions"
+    tags = ["agency"]
+
+    @post("/", operation_id="createRegion")
+    async def create(self, db_session: Session, data: JSONBody[schemas.RegionCreate]) -> schemas.RegionOut:
+        """Create a region (kab/kota or province) by its Kemendagri code."""
+        region = await service.create_region(db_session, data)
+        return schemas.RegionOut(id=region.id, code=region.code, name=region.name)
+
+
+class PresetController(Controller):
+    path = "/api/presets"
+    tags = ["public"]
+
+    @get("/", operation_id="listPresets")
+    async def list(self, level: Annotated[Level | None, QueryParameter(description="Only presets of this level")] = None
+                   ) -> list[schemas.PresetOut]:
+        """National rule presets with their quota bounds, ranking keys and seat-transfer order."""
+        return [service.preset_out(p) for (_, lvl), p in PRESETS.items() if level is None or lvl is level]
+
+
+PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
+Session = NamedDependency[AsyncSession]
+
+
+class PeriodController(Controller):
+    path = "/api/periods"
+    tags = ["agency"]
+
+    @post("/", operation_id="createPeriod")
+    async def create(self, db_session: Session, data: JSONBody[schemas.PeriodCreate]) -> schemas.PeriodOut:
+        """Create an admission period from a national preset."""
+        return service.to_out(await service.create_period(db_session, data))
+
+    @get("/{period_id:int}", operation_id="getPeriod", tags=["public"])
+    async def read(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
+        """A period with its schedule, status and full rule set."""
+        return service.to_out(await service.get_period(db_session, period_id))
+
+    @patch("/{period_id:int}/rules", operation_id="updatePeriodRules")
+    async def update_rules(self, db_session: Session, data: JSONBody[schemas.RulesUpdate],
+                           period_id: PeriodId) -> schemas.PeriodOut:
+        """Change quotas, mechanism, choices or transfer order; refused when a national bound is broken."""
+        return service.to_out(await service.update_rules(db_session, period_id, data))
+
+    @post("/{period_id:int}/open", operation_id="openRegistration", status_code=200)
+    async def open(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
+        """Open registration (the schedule still bounds when it is accepted)."""
+        return service.to_out(await service.open_registration(db_session, period_id))
+
+    @post("/{period_id:int}/close", operation_id="closeRegistration", status_code=200)
+    async def close(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
+        """Close registration."""
+        return service.to_out(await service.close_registration(db_session, period_id))

@@ -1,0 +1,76 @@
+"""Regions, kelurahan and admission periods."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppdb.db.base import Base, Timestamped
+
+
+class Level(enum.StrEnum):
+    SD = "sd"
+    SMP = "smp"
+    SMA = "sma"
+
+
+class PeriodStatus(enum.StrEnum):
+    DRAFT = "draft"
+    REGISTRATION_OPEN = "registration_open"
+    REGISTRATION_CLOSED = "registration_closed"
+    VERIFICATION = "verification"
+    SELECTED = "selected"
+    PUBLISHED = "published"
+    REREGISTRATION = "reregistration"
+    VACANCY = "vacancy"
+    CLOSED = "closed"
+
+
+def pg_enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(13), unique=True)
+    """Kemendagri code of the kab/kota or province, e.g. `36.71` for Kota Tangerang."""
+    name: Mapped[str]
+
+
+class Kelurahan(Base):
+    __tablename__ = "kelurahan"
+
+    code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str]
+    kecamatan: Mapped[str]
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+
+
+class Period(Timestamped, Base):
+    __tablename__ = "periods"
+    __table_args__ = (
+        UniqueConstraint("region_id", "school_year", "level"),
+        CheckConstraint("registration_closes_at > registration_opens_at", name="schedule_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str]
+    school_year: Mapped[str] = mapped_column(String(9))
+    level: Mapped[Level] = mapped_column(pg_enum(Level, "level"))
+    status: Mapped[PeriodStatus] = mapped_column(pg_enum(PeriodStatus, "period_status"), default=PeriodStatus.DRAFT)
+    registration_opens_at: Mapped[datetime]
+    registration_closes_at: Mapped[datetime]
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    """A `ppdb.regions.rules.RuleSet`, stored as JSON so every region and year can differ."""
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,79 @@
+"""Request and response bodies for regions, presets and periods."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from ppdb.regions.models import Level, PeriodStatus
+from ppdb.regions.rules import Mechanism, RankingKey, RuleSet, Transfer
+
+RegionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{2}(\.\d{2})?$", description="Kemendagri code, e.g. 36.71")]
+SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}/\d{4}$", examples=["2026/2027"])]
+
+
+class RegionCreate(msgspec.Struct, kw_only=True):
+    code: RegionCode
+    name: Annotated[str, msgspec.Meta(min_length=2, max_length=120)]
+
+
+class RegionOut(msgspec.Struct, kw_only=True):
+    id: int
+    code: str
+    name: str
+
+
+class PresetPathOut(msgspec.Struct, kw_only=True):
+    name: str
+    quota: float
+    minimum: float
+    maximum: float
+    keys: list[RankingKey]
+    requires_zone: bool
+    required_documents: list[str]
+
+
+class PresetOut(msgspec.Struct, kw_only=True):
+    name: str
+    title: str
+    level: Level
+    paths: list[PresetPathOut]
+    transfers: list[Transfer]
+    min_age_months: int | None
+    early_min_age_months: int | None
+    max_age_years: int | None
+
+
+class PeriodCreate(msgspec.Struct, kw_only=True):
+    region_id: int
+    school_year: SchoolYear
+    level: Level
+    preset: str
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    name: str | None = None
+
+
+class PeriodOut(msgspec.Struct, kw_only=True):
+    id: int
+    region_id: int
+    name: str
+    school_year: str
+    level: Level
+    status: PeriodStatus
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+    rules: RuleSet
+    version: int
+
+
+class RulesUpdate(msgspec.Struct, kw_only=True):
+    """Partial change of a period's rules; omitted fields stay as they are."""
+
+    quotas: dict[str, float] | msgspec.UnsetType = msgspec.UNSET
+    mechanism: Mechanism | msgspec.UnsetType = msgspec.UNSET
+    max_choices: int | msgspec.UnsetType = msgspec.UNSET
+    transfers: list[Transfer] | msgspec.UnsetType = msgspec.UNSET
+    version: int | msgspec.UnsetType = msgspec.UNSET
+    """The period version the change is based on; a stale version is refused (409)."""

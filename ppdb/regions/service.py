@@ -1,0 +1,183 @@
+"""Regions and periods: creation from presets, rule changes within national bounds, opening and closing."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.audit.service import record
+from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.regions import schemas
+from ppdb.regions.models import Period, PeriodStatus, Region
+from ppdb.regions.rules import PRESETS, Preset, RuleSet, RuleViolation, check_rules, rules_from_preset
+from ppdb.schools.models import PeriodSchool
+
+AGENCY = "agency"
+
+
+async def create_region(session: AsyncSession, data: schemas.RegionCreate) -> Region:
+    if await session.scalar(select(Region.id).where(Region.code == data.code)):
+        raise Conflict("region_exists", f"Wilayah dengan kode {data.code} sudah ada.", "code")
+    region = Region(code=data.code, name=data.name)
+    session.add(region)
+    await session.flush()
+    record(session, actor=AGENCY, action="region.create", entity="region", entity_id=region.id,
+           new={"code": region.code, "name": region.name})
+    return region
+
+
+async def get_region(session: AsyncSession, region_id: int) -> Region:
+    region = await session.get(Region, region_id)
+    if region is None:
+        raise NotFound("region_not_found", "Wilayah tidak ditemukan.", "region_id")
+    return region
+
+
+def find_preset(name: str, level) -> Preset:
+    preset = PRESETS.get((name, level))
+    if preset is None:
+        names = sorted({n for n, _ in PRESETS})
+        raise AppError("preset_unknown", f"Preset '{name}' tidak dikenal. Pilihan: {', '.join(names)}.", "preset")
+    return preset
+
+
+async def create_period(session: AsyncSession, data: schemas.PeriodCreate) -> Period:
+    region = await get_region(session, data.region_id)
+    preset = find_preset(data.preset, data.level)
+    if data.registration_closes_at <= data.registration_opens_at:
+        raise AppError("schedule_invalid", "Penutupan pendaftaran harus setelah pembukaan.", "registration_closes_at")
+    rules = rules_from_preset(preset, data.school_year)
+    period = Period(
+        region_id=region.id,
+        name=data.name or f"SPMB {data.level.value.upper()} {region.name} {data.school_year}",
+        school_year=data.school_year,
+        level=data.level,
+        status=PeriodStatus.DRAFT,
+        registration_opens_at=data.registration_opens_at,
+        registration_closes_at=data.registration_closes_at,
+        rules=msgspec.to_builtins(rules),
+    )
+    session.add(period)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("period_exists", f"Periode {data.level.value.upper()} {data.school_year} untuk wilayah ini sudah ada.",
+                       "school_year") from None
+    record(session, actor=AGENCY, action="period.create", entity="period", entity_id=period.id, period_id=period.id,
+           new={"preset": preset.name, "level": data.level.value, "school_year": data.school_year})
+    return period
+
+
+async def get_period(session: AsyncSession, period_id: int, *, for_update: bool = False) -> Period:
+    stmt = select(Period).where(Period.id == period_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    period = await session.scalar(stmt)
+    if period is None:
+        raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
+    return period
+
+
+def rules_of(period: Period) -> RuleSet:
+    return msgspec.convert(period.rules, RuleSet)
+
+
+async def update_rules(session: AsyncSession, period_id: int, change: schemas.RulesUpdate) -> Period:
+    period = await get_period(session, period_id, for_update=True)
+    if change.version is not msgspec.UNSET and change.version != period.version:
+        raise Conflict("concurrent_update", "Aturan sudah diubah oleh pengguna lain; muat ulang lalu coba lagi.", "version")
+    if period.status is not PeriodStatus.DRAFT:
+        raise Conflict("period_not_draft", "Aturan hanya dapat diubah sebelum pendaftaran dibuka.", "status")
+    old = rules_of(period)
+    paths = old.paths
+    if change.quotas is not msgspec.UNSET:
+        unknown = set(change.quotas) - {p.name for p in paths}
+        if unknown:
+            raise AppError("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
+        paths = [msgspec.structs.replace(p, quota=change.quotas.get(p.name, p.quota)) for p in paths]
+    updates = {"paths": paths}
+    for name in ("mechanism", "max_choices", "transfers"):
+        value = getattr(change, name)
+        if value is not msgspec.UNSET:
+            updates[name] = value
+    new = msgspec.structs.replace(old, **updates)
+    try:
+        check_rules(new, find_preset(old.preset, period.level))
+    except RuleViolation as v:
+        raise AppError(v.code, v.message, v.field) from None
+    period.rules = msgspec.to_builtins(new)
+    record(session, actor=AGENCY, action="period.rules", entity="period", entity_id=period.id, period_id=period.id,
+           old=_rules_summary(old), new=_rules_summary(new))
+    await session.flush()
+    return period
+
+
+def _rules_summary(rules: RuleSet) -> dict:
+    return {"quotas": {p.name: p.quota for p in rules.paths}, "mechanism": rules.mechanism,
+            "max_choices": rules.max_choices, "transfers": msgspec.to_builtins(rules.transfers)}
+
+
+async def open_registration(session: AsyncSession, period_id: int) -> Period:
+    period = await get_period(session, period_id, for_update=True)
+    if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
+        raise Conflict("invalid_transition", f"Pendaftaran tidak dapat dibuka dari status {period.status.value}.", "status")
+    schools = await session.scalar(select(func.count()).select_from(PeriodSchool).where(PeriodSchool.period_id == period_id))
+    if not schools:
+        raise Conflict("no_schools", "Impor sekolah terlebih dahulu sebelum membuka pendaftaran.", "schools")
+    return _transition(session, period, PeriodStatus.REGISTRATION_OPEN)
+
+
+async def close_registration(session: AsyncSession, period_id: int) -> Period:
+    period = await get_period(session, period_id, for_update=True)
+    if period.status is not PeriodStatus.REGISTRATION_OPEN:
+        raise Conflict("invalid_transition", f"Pendaftaran tidak sedang dibuka (status {period.status.value}).", "status")
+    return _transition(session, period, PeriodStatus.REGISTRATION_CLOSED)
+
+
+def _transition(session: AsyncSession, period: Period, status: PeriodStatus) -> Period:
+    old = period.status
+    period.status = status
+    record(session, actor=AGENCY, action="period.status", entity="period", entity_id=period.id, period_id=period.id,
+           old={"status": old.value}, new={"status": status.value})
+    return period
+
+
+def accepting_registrations(period: Period, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    if period.status is not PeriodStatus.REGISTRATION_OPEN:
+        raise Conflict("period_not_open", "Pendaftaran untuk periode ini sedang tidak dibuka.", "period_id")
+    if not period.registration_opens_at <= now < period.registration_closes_at:
+        raise Conflict(
+            "period_not_open",
+            f"Pendaftaran dibuka {period.registration_opens_at:%d-%m-%Y %H:%M} sampai "
+            f"{period.registration_closes_at:%d-%m-%Y %H:%M} UTC.",
+            "period_id",
+        )
+
+
+def to_out(period: Period) -> schemas.PeriodOut:
+    return schemas.PeriodOut(
+        id=period.id, region_id=period.region_id, name=period.name, school_year=period.school_year,
+        level=period.level, status=period.status, registration_opens_at=period.registration_opens_at,
+        registration_closes_at=period.registration_closes_at, rules=rules_of(period), version=period.version,
+    )
+
+
+def preset_out(preset: Preset) -> schemas.PresetOut:
+    return schemas.PresetOut(
+        name=preset.name, title=preset.title, level=preset.level,
+        paths=[
+            schemas.PresetPathOut(
+                name=p.name, quota=p.quota, minimum=preset.bounds[p.name].minimum,
+                maximum=preset.bounds[p.name].maximum, keys=p.keys, requires_zone=p.requires_zone,
+                required_documents=list(p.required_documents),
+            )
+            for p in preset.paths
+        ],
+        transfers=preset.transfers, min_age_months=preset.min_age_months,
+        early_min_age_months=preset.early_min_age_months, max_age_years=preset.max_age_years,
+    )

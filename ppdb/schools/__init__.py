@@ -1,0 +1,1 @@
+"""Schools, their capacity in a period, and zones."""

@@ -1,0 +1,47 @@
+"""School and zone import (CSV) and the public school list."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.errors import AppError
+from ppdb.schools import schemas, service
+
+PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
+Session = NamedDependency[AsyncSession]
+CSV_LIMIT = 10 * 1024 * 1024
+
+
+async def _csv_text(request: Request) -> str:
+    body = await request.body()
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AppError("csv_encoding_invalid", "Berkas CSV harus berenkode UTF-8.", "file") from None
+
+
+class SchoolController(Controller):
+    path = "/api/periods/{period_id:int}"
+
+    @post("/schools/import", operation_id="importSchools", tags=["agency"], status_code=200,
+          request_max_body_size=CSV_LIMIT)
+    async def import_schools(self, request: Request, db_session: Session,
+                             period_id: PeriodId) -> schemas.ImportResult:
+        """Import schools from CSV (npsn,name,level,latitude,longitude,capacity[,kelurahan_code]); all rows or none."""
+        return await service.import_schools(db_session, period_id, await _csv_text(request))
+
+    @post("/zones/import", operation_id="importZones", tags=["agency"], status_code=200,
+          request_max_body_size=CSV_LIMIT)
+    async def import_zones(self, request: Request, db_session: Session,
+                           period_id: PeriodId) -> schemas.ImportResult:
+        """Import zones from CSV (npsn,kelurahan_code,radius_m,priority); replaces the zones of the schools listed."""
+        return await service.import_zones(db_session, period_id, await _csv_text(request))
+
+    @get("/schools", operation_id="listSchools", tags=["public"])
+    async def list(self, db_session: Session, period_id: PeriodId) -> list[schemas.SchoolOut]:
+        """Schools of a period with capacity and seats per path."""
+        return await service.list_schools(db_session, period_id)

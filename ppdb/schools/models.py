@@ -1,0 +1,56 @@
+"""Schools (NPSN), capacity per period and zone entries."""
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppdb.db.base import Base
+from ppdb.regions.models import Level, pg_enum
+
+
+class School(Base):
+    __tablename__ = "schools"
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180", name="coordinate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    npsn: Mapped[str] = mapped_column(String(8), unique=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str]
+    level: Mapped[Level] = mapped_column(pg_enum(Level, "level"))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    kelurahan_code: Mapped[str | None] = mapped_column(String(13))
+
+
+class PeriodSchool(Base):
+    """A school taking part in a period, with its capacity (daya tampung) for that year."""
+
+    __tablename__ = "period_schools"
+    __table_args__ = (CheckConstraint("capacity >= 0", name="capacity_nonnegative"),)
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"), primary_key=True)
+    capacity: Mapped[int]
+
+
+class ZoneEntry(Base):
+    """One area in a school's zone: a kelurahan, or a radius around the school, with a priority tier."""
+
+    __tablename__ = "zone_entries"
+    __table_args__ = (
+        CheckConstraint("(kelurahan_code IS NULL) <> (radius_m IS NULL)", name="kelurahan_xor_radius"),
+        CheckConstraint("priority >= 1", name="priority_positive"),
+        CheckConstraint("radius_m IS NULL OR radius_m > 0", name="radius_positive"),
+        UniqueConstraint("period_id", "school_id", "kelurahan_code"),
+        Index("uq_zone_entries_radius", "period_id", "school_id", "radius_m", unique=True,
+              postgresql_where=text("radius_m IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    kelurahan_code: Mapped[str | None] = mapped_column(String(13))
+    radius_m: Mapped[float | None]
+    priority: Mapped[int] = mapped_column(default=1)

@@ -1,0 +1,24 @@
+"""Request and response bodies for schools and zones."""
+from __future__ import annotations
+
+import msgspec
+
+from ppdb.regions.models import Level
+
+
+class ImportResult(msgspec.Struct, kw_only=True):
+    rows: int
+    created: int = 0
+    updated: int = 0
+
+
+class SchoolOut(msgspec.Struct, kw_only=True):
+    npsn: str
+    name: str
+    level: Level
+    latitude: float
+    longitude: float
+    kelurahan_code: str | None
+    capacity: int
+    seats: dict[str, int]
+    """Seats per path, derived from the quotas; they add up exactly to `capacity`."""

@@ -1,0 +1,205 @@
+"""School and zone CSV imports (all rows or none) and the school list with seats per path."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.applicants.identity import KELURAHAN
+from ppdb.audit.service import record
+from ppdb.errors import AppError, Conflict
+from ppdb.geo import in_indonesia
+from ppdb.regions.models import Level, Period, PeriodStatus
+from ppdb.regions.rules import seats_per_path
+from ppdb.regions.service import AGENCY, get_period, rules_of
+from ppdb.schools import schemas
+from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+
+SCHOOL_COLUMNS = ("npsn", "name", "level", "latitude", "longitude", "capacity")
+ZONE_COLUMNS = ("npsn", "kelurahan_code", "radius_m", "priority")
+
+
+class RowErrors:
+    """Collects every problem in a CSV file so the user can fix them all in one go."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, row: int, field: str, code: str, message: str) -> None:
+        self.items.append({"row": row, "field": field, "code": code, "message": message})
+
+    def parse(self, row: int, record_: dict[str, str], field: str, convert: Callable[[str], Any], label: str) -> Any:
+        raw = (record_.get(field) or "").strip()
+        try:
+            return convert(raw)
+        except (TypeError, ValueError):
+            self.add(row, field, f"{field}_invalid", f"Baris {row}: {label} '{raw}' tidak valid.")
+            return None
+
+    def raise_if_any(self, rows: int) -> None:
+        if self.items:
+            raise AppError(
+                "csv_invalid",
+                f"{len(self.items)} kesalahan pada {rows} baris; tidak ada data yang diimpor. Perbaiki lalu unggah ulang.",
+                "file",
+                details=self.items,
+            )
+
+
+def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise AppError("csv_header_invalid", f"Kolom wajib tidak ada: {', '.join(missing)}. Kolom: {', '.join(columns)}.",
+                       "file")
+    reader.fieldnames = header
+    rows = list(reader)
+    if not rows:
+        raise AppError("csv_empty", "Berkas CSV tidak berisi data.", "file")
+    return rows
+
+
+def _npsn(value: str) -> str:
+    if len(value) != 8 or not value.isdigit():
+        raise ValueError
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError
+    return number
+
+
+async def import_schools(session: AsyncSession, period_id: int, text: str) -> schemas.ImportResult:
+    period = await _editable_period(session, period_id)
+    rows = read_csv(text, SCHOOL_COLUMNS + ("kelurahan_code",), SCHOOL_COLUMNS)
+    errors, parsed, seen = RowErrors(), [], set()
+    for n, row in enumerate(rows, start=2):  # row 1 is the header
+        npsn = errors.parse(n, row, "npsn", _npsn, "NPSN")
+        name = (row.get("name") or "").strip()
+        if not name:
+            errors.add(n, "name", "name_invalid", f"Baris {n}: nama sekolah kosong.")
+        level = errors.parse(n, row, "level", lambda v: Level(v.lower()), "jenjang")
+        lat = errors.parse(n, row, "latitude", float, "lintang")
+        lon = errors.parse(n, row, "longitude", float, "bujur")
+        capacity = errors.parse(n, row, "capacity", _positive_int, "daya tampung")
+        kelurahan = (row.get("kelurahan_code") or "").strip() or None
+        if kelurahan and not KELURAHAN.match(kelurahan):
+            errors.add(n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid.")
+        if level is not None and level is not period.level:
+            errors.add(n, "level", "school_level_mismatch",
+                       f"Baris {n}: jenjang {level.value.upper()} berbeda dengan periode ({period.level.value.upper()}).")
+        if lat is not None and lon is not None and not in_indonesia(lat, lon):
+            errors.add(n, "latitude", "coordinate_outside_indonesia", f"Baris {n}: koordinat di luar Indonesia.")
+        if npsn is not None and npsn in seen:
+            errors.add(n, "npsn", "npsn_duplicate", f"Baris {n}: NPSN {npsn} muncul lebih dari sekali.")
+        seen.add(npsn)
+        parsed.append(dict(npsn=npsn, name=name, level=level, latitude=lat, longitude=lon, kelurahan_code=kelurahan,
+                           capacity=capacity))
+    existing = {
+        s.npsn: s for s in await session.scalars(select(School).where(School.npsn.in_([p["npsn"] for p in parsed])))
+    }
+    for n, item in enumerate(parsed, start=2):
+        school = existing.get(item["npsn"])
+        if school is not None and school.region_id != period.region_id:
+            errors.add(n, "npsn", "npsn_other_region", f"Baris {n}: NPSN {item['npsn']} terdaftar di wilayah lain.")
+    errors.raise_if_any(len(rows))
+
+    for item in parsed:
+        capacity = item.pop("capacity")
+        school = existing.get(item["npsn"])
+        if school is None:
+            school = School(region_id=period.region_id, **item)
+            session.add(school)
+        else:
+            for key, value in item.items():
+                setattr(school, key, value)
+        await session.flush()
+        await session.execute(
+            insert(PeriodSchool)
+            .values(period_id=period.id, school_id=school.id, capacity=capacity)
+            .on_conflict_do_update(index_elements=["period_id", "school_id"], set_={"capacity": capacity})
+        )
+    created = len(parsed) - len(existing)
+    record(session, actor=AGENCY, action="schools.import", entity="period", entity_id=period.id, period_id=period.id,
+           new={"rows": len(parsed), "created": created, "updated": len(existing)})
+    return schemas.ImportResult(rows=len(parsed), created=created, updated=len(existing))
+
+
+async def import_zones(session: AsyncSession, period_id: int, text: str) -> schemas.ImportResult:
+    """Replace the zones of every school named in the file."""
+    period = await _editable_period(session, period_id)
+    rows = read_csv(text, ZONE_COLUMNS, ("npsn",))
+    schools = dict(
+        (await session.execute(
+            select(School.npsn, School.id).join(PeriodSchool, PeriodSchool.school_id == School.id)
+            .where(PeriodSchool.period_id == period.id)
+        )).tuples().all()
+    )
+    errors, entries, seen = RowErrors(), [], set()
+    for n, row in enumerate(rows, start=2):
+        npsn = (row.get("npsn") or "").strip()
+        if npsn not in schools:
+            errors.add(n, "npsn", "school_not_in_period", f"Baris {n}: sekolah {npsn} belum diimpor ke periode ini.")
+        kelurahan = (row.get("kelurahan_code") or "").strip() or None
+        radius = errors.parse(n, row, "radius_m", lambda v: float(v) if v else None, "radius")
+        priority = errors.parse(n, row, "priority", lambda v: int(v) if v else 1, "prioritas")
+        if (kelurahan is None) == (radius is None):
+            errors.add(n, "kelurahan_code", "zone_area_invalid", f"Baris {n}: isi tepat satu dari kode kelurahan atau radius.")
+        if kelurahan and not KELURAHAN.match(kelurahan):
+            errors.add(n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid.")
+        if radius is not None and radius <= 0:
+            errors.add(n, "radius_m", "radius_m_invalid", f"Baris {n}: radius harus lebih dari 0 meter.")
+        if priority is not None and priority < 1:
+            errors.add(n, "priority", "priority_invalid", f"Baris {n}: prioritas minimal 1.")
+        key = (npsn, kelurahan, radius)
+        if key in seen:
+            errors.add(n, "kelurahan_code", "zone_duplicate", f"Baris {n}: wilayah zona ganda untuk sekolah {npsn}.")
+        seen.add(key)
+        entries.append(dict(npsn=npsn, kelurahan_code=kelurahan, radius_m=radius, priority=priority))
+    errors.raise_if_any(len(rows))
+
+    school_ids = {schools[e["npsn"]] for e in entries}
+    await session.execute(
+        delete(ZoneEntry).where(ZoneEntry.period_id == period.id, ZoneEntry.school_id.in_(school_ids))
+    )
+    session.add_all(
+        ZoneEntry(period_id=period.id, school_id=schools[e.pop("npsn")], **e) for e in entries
+    )
+    record(session, actor=AGENCY, action="zones.import", entity="period", entity_id=period.id, period_id=period.id,
+           new={"rows": len(entries), "schools": len(school_ids)})
+    return schemas.ImportResult(rows=len(entries), updated=len(school_ids))
+
+
+async def _editable_period(session: AsyncSession, period_id: int) -> Period:
+    period = await get_period(session, period_id, for_update=True)
+    if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
+        raise Conflict("period_not_editable", "Sekolah dan zona hanya dapat diubah saat pendaftaran tidak dibuka.",
+                       "status")
+    return period
+
+
+async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.SchoolOut]:
+    period = await get_period(session, period_id)
+    rules = rules_of(period)
+    rows = await session.execute(
+        select(School, PeriodSchool.capacity)
+        .join(PeriodSchool, PeriodSchool.school_id == School.id)
+        .where(PeriodSchool.period_id == period_id)
+        .order_by(School.name, School.npsn)
+    )
+    return [
+        schemas.SchoolOut(
+            npsn=s.npsn, name=s.name, level=s.level, latitude=s.latitude, longitude=s.longitude,
+            kelurahan_code=s.kelurahan_code, capacity=capacity, seats=seats_per_path(rules, capacity),
+        )
+        for s, capacity in rows.tuples()
+    ]

@@ -1,0 +1,1 @@
+"""Selection: the pure placement engine, the rule compiler and selection runs."""

@@ -1,0 +1,79 @@
+"""Building blocks for tests: a small open period near Kota Tangerang and valid registrations."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from httpx import AsyncClient
+
+from ppdb.applicants.identity import nik_for
+
+HOME = (-6.1780, 106.6300)
+KELURAHAN = "36.71.01.1001"
+SCHOOLS_CSV = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,100,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,64,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,33,36.71.02.1001
+"""
+ZONES_CSV = """npsn,kelurahan_code,radius_m,priority
+20670001,36.71.01.1001,,1
+20670002,36.71.01.1001,,2
+20670003,,5000,1
+"""
+REFERENCE = date(2027, 7, 1)
+
+
+def expect_error(response: Any, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code, body
+    assert body["message"]
+    return body
+
+
+async def open_period(client: AsyncClient, *, preset: str = "permendikdasmen-3-2025", level: str = "smp",
+                      open_: bool = True) -> dict:
+    region = await client.post("/api/regions", json={"code": "36.71", "name": "Kota Tangerang"})
+    assert region.status_code == 201, region.text
+    now = datetime.now(UTC)
+    period = await client.post("/api/periods", json={
+        "region_id": region.json()["id"], "school_year": "2027/2028", "level": level, "preset": preset,
+        "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=10)).isoformat(),
+    })
+    assert period.status_code == 201, period.text
+    period_id = period.json()["id"]
+    if level == "smp":
+        imported = await client.post(f"/api/periods/{period_id}/schools/import", content=SCHOOLS_CSV)
+        assert imported.status_code == 200, imported.text
+        zones = await client.post(f"/api/periods/{period_id}/zones/import", content=ZONES_CSV)
+        assert zones.status_code == 200, zones.text
+        if open_:
+            opened = await client.post(f"/api/periods/{period_id}/open")
+            assert opened.status_code == 200, opened.text
+    return period.json()
+
+
+def registration(serial: int = 1, **changes: Any) -> dict:
+    """A valid SMP domisili registration; `changes` override fields."""
+    birth = changes.pop("birth_date", date(2014, 3, 15))
+    sex = changes.pop("sex", "P")
+    body = {
+        "nik": nik_for("367101", birth, sex, serial),
+        "nisn": f"{serial:010d}",
+        "name": "Siti Aminah",
+        "sex": sex,
+        "birth_date": birth.isoformat(),
+        "kk_number": f"3671010101{serial:06d}",
+        "kk_issued_on": "2019-05-02",
+        "address": "Jl. Merdeka No. 1, RT 001/RW 002",
+        "kelurahan_code": KELURAHAN,
+        "latitude": HOME[0],
+        "longitude": HOME[1],
+        "path": "domisili",
+        "score": "85.50",
+        "choices": ["20670001", "20670002", "20670003"],
+        "documents": ["kk", "akta_kelahiran"],
+    }
+    body.update(changes)
+    return body
