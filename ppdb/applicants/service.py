@@ -74,7 +74,7 @@ async def load_context(session: AsyncSession, period_id: int) -> PeriodContext:
             select(ZoneEntry.school_id, ZoneEntry.kelurahan_code, ZoneEntry.radius_m, ZoneEntry.priority)
             .where(ZoneEntry.period_id == period_id)
         )
-    ).tuples():
+    ):
         zones.setdefault(school_id, []).append((kelurahan, radius, priority))
     return PeriodContext(period, rules_of(period), region_code or "", schools, zones)
 

@@ -142,7 +142,7 @@ async def import_zones(session: AsyncSession, period_id: int, text: str) -> sche
         (await session.execute(
             select(School.npsn, School.id).join(PeriodSchool, PeriodSchool.school_id == School.id)
             .where(PeriodSchool.period_id == period.id)
-        )).tuples().all()
+        )).all()
     )
     errors, entries, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):
@@ -201,5 +201,5 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
             npsn=s.npsn, name=s.name, level=s.level, latitude=s.latitude, longitude=s.longitude,
             kelurahan_code=s.kelurahan_code, capacity=capacity, seats=seats_per_path(rules, capacity),
         )
-        for s, capacity in rows.tuples()
+        for s, capacity in rows
     ]
