@@ -1,0 +1,104 @@
+"""The app as a whole: health, OpenAPI, refusing an un-migrated database or an insecure secret, migrations."""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ppdb.app import StartupError, create_app
+from ppdb.config import DEFAULT_SECRET, load_settings
+from ppdb.db import migrate
+from tests.conftest import TEST_SECRET
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def test_health_and_openapi(client):
+    health = await client.get("/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "/api/periods/{period_id}/applications" in schema["paths"]
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert all(op.get("operationId") and op.get("summary") or op.get("description") for op in operations)
+    assert (await client.get("/schema")).status_code == 200
+
+
+async def test_unknown_route_is_a_clean_404(client):
+    response = await client.get("/api/nope")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+async def test_app_refuses_an_unmigrated_database(server_url, tmp_path):
+    async with scratch_database(server_url) as url:
+        app = create_app(load_settings({}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
+        with pytest.raises(Exception) as caught:
+            async with app.lifespan():
+                pass
+        assert "ppdb db upgrade" in str(caught.value) or "ppdb db upgrade" in repr(caught.value.__context__)
+
+
+async def test_app_starts_on_a_migrated_database(server_url, tmp_path):
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        app = create_app(load_settings({}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
+        async with app.lifespan():
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.get("/health")).status_code == 200
+        await app.state.engine.dispose()
+
+
+def test_default_secret_stops_startup_outside_demo_mode():
+    with pytest.raises(StartupError, match="PPDB_SECRET_KEY"):
+        create_app(load_settings({}, database_url="postgresql+asyncpg://x@/y"))
+    with pytest.raises(StartupError, match="PPDB_SECRET_KEY"):
+        create_app(load_settings({"PPDB_SECRET_KEY": "short"}, database_url="postgresql+asyncpg://x@/y"))
+    assert create_app(load_settings({"PPDB_DEMO": "1"}, database_url="postgresql+asyncpg://x@/y"))
+    assert load_settings({"PPDB_DEMO": "true"}).secret_key == DEFAULT_SECRET
+
+
+def test_settings_come_from_the_environment():
+    settings = load_settings({"PPDB_PORT": "9001", "PPDB_HOST": "0.0.0.0", "PPDB_DATA_DIR": "/srv/ppdb",
+                              "PPDB_DATABASE_URL": "postgresql+asyncpg://u@h/db", "OTHER": "x"})
+    assert (settings.port, settings.host, settings.data_dir) == (9001, "0.0.0.0", "/srv/ppdb")
+    assert settings.database_url == "postgresql+asyncpg://u@h/db"
+    with pytest.raises(SystemExit, match="PPDB_"):
+        load_settings({"PPDB_PORT": "eighty"})
+
+
+async def test_alembic_upgrade_downgrade_upgrade_round_trip(server_url):
+    async with scratch_database(server_url) as url:
+        engine = create_async_engine(url)
+
+        async def tables() -> set[str]:
+            async with engine.connect() as conn:
+                return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+
+        migrate.upgrade(url)
+        first = await tables()
+        assert {"applications", "applicants", "choices", "periods", "schools", "zone_entries", "audit_log"} <= first
+        migrate.downgrade(url, "base")
+        assert await tables() <= {"alembic_version"}
+        migrate.upgrade(url)
+        assert await tables() == first
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+        await engine.dispose()

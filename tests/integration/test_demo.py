@@ -1,0 +1,42 @@
+"""The synthetic demo region: deterministic, realistic, and loadable through the real services."""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from ppdb import demo
+from ppdb.applicants.identity import nik_matches
+from ppdb.applicants.models import Application, Choice
+
+
+def test_same_seed_same_region_different_seed_different_region():
+    a, b = demo.generate(applicants=300, seed=7), demo.generate(applicants=300, seed=7)
+    assert a.schools_csv() == b.schools_csv() and a.zones_csv() == b.zones_csv()
+    assert a.applicants == b.applicants
+    assert demo.generate(applicants=300, seed=8).applicants != a.applicants
+
+
+def test_shape_of_the_city():
+    region = demo.generate(applicants=2000)
+    assert len({k.kecamatan for k in region.kelurahan}) == 13
+    assert 95 <= len(region.kelurahan) <= 110
+    assert len(region.schools) == 40
+    for s in region.schools:
+        assert demo.SOUTH - 0.05 < s.latitude < demo.NORTH + 0.05 and demo.WEST - 0.05 < s.longitude < demo.EAST + 0.05
+    zoned = {code for _, code, _, _ in region.zones if code}
+    assert zoned == {k.code for k in region.kelurahan}  # every kelurahan lies in some zone
+    paths = Counter(a.path for a in region.applicants)
+    assert paths["domisili"] > paths["afirmasi"] > paths["prestasi"] > paths["mutasi"] > 0
+    assert len({a.nik for a in region.applicants}) == len(region.applicants)
+    assert all(nik_matches(a.nik, a.birth_date, a.sex) for a in region.applicants)
+
+
+async def test_demo_loads_through_the_services(session):
+    region = demo.generate(applicants=150, schools=12, seed=3)
+    period_id = await demo.populate(session, region)
+    assert await session.scalar(select(func.count()).select_from(Application)
+                                .where(Application.period_id == period_id)) == 150
+    choices = await session.scalar(select(func.count()).select_from(Choice))
+    assert choices == sum(len(a.choices) for a in region.applicants)
+    assert await session.scalar(select(func.min(Choice.distance_m))) > 0
