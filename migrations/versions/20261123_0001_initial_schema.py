@@ -113,7 +113,7 @@ def upgrade() -> None:
     sa.Column('period_id', sa.Integer(), nullable=True),
     sa.Column('old', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('new', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-    sa.ForeignKeyConstraint(['period_id'], ['periods.id'], name=op.f('fk_audit_log_period_id_periods'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['period_id'], ['periods.id'], name=op.f('fk_audit_log_period_id_periods')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     op.create_index(op.f('ix_audit_log_action'), 'audit_log', ['action'], unique=False)
@@ -206,12 +206,17 @@ def upgrade() -> None:
         END $$;
     """)
     op.execute("""
-        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    """)
+    op.execute("""
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     """)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
     op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION audit_log_append_only()")
     op.drop_table('documents')

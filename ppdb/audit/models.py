@@ -20,6 +20,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60), index=True)
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(40))
-    period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id", ondelete="SET NULL"), index=True)
+    # No ON DELETE action: a period with an audit trail cannot be deleted, and the log is never rewritten.
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id"), index=True)
     old: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     new: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -96,7 +96,15 @@ class InstanceError(ValueError):
         self.message = message
 
 
-_decoder = msgspec.json.Decoder(Instance)
+class _Head(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    mechanism: Mechanism
+    programs: list[Program]
+    transfers: list[Transfer] = []
+    applicants: msgspec.Raw
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+_applicants_decoder = msgspec.json.Decoder(list[Applicant])
 _encoder = msgspec.json.Encoder()
 _AT = re.compile(r"(.*) - at `\$(.*)`", re.DOTALL)
 _NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
@@ -128,23 +136,53 @@ def _gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _from_msgspec(exc: msgspec.DecodeError) -> InstanceError:
+def _from_msgspec(exc: msgspec.DecodeError, prefix: str = "") -> InstanceError:
     text = str(exc).replace("\n", " ")
     match = _AT.fullmatch(text)
-    message, path = (match.group(1), match.group(2).removeprefix(".")) if match else (text, "")
+    if not match:
+        return InstanceError("", text)
+    message, path = match.group(1), (prefix + match.group(2)).removeprefix(".")
     named = _NAMED.search(message)
     if named:
         path = f"{path}.{named.group(1)}" if path else named.group(1)
+    elif message.startswith("Invalid enum value "):
+        message = f"unknown {path.rpartition('.')[2]} {message.removeprefix('Invalid enum value ')}"
     return InstanceError(path, message)
+
+
+def _listed_applicants(programs: list[Program]) -> msgspec.json.Decoder:
+    """A decoder for the applicant list that accepts only these program ids in choices."""
+    ids = tuple(dict.fromkeys(p.id for p in programs))
+    if not ids:
+        return _applicants_decoder
+    # Decoding against a Literal rejects unknown programs with their path and yields the very
+    # program id objects, which saves memory and makes the index lookups identity hits.
+    choice = msgspec.defstruct(
+        "Choice", [("program", Literal[ids]), ("key", list[Number])], bases=(Choice,)
+    )
+    applicant = msgspec.defstruct(
+        "Applicant", [("id", str), ("choices", list[choice])], bases=(Applicant,)
+    )
+    return msgspec.json.Decoder(list[applicant])
 
 
 def load_instance(data: bytes) -> Instance:
     """Parse and validate an instance JSON document; raise InstanceError naming the bad field."""
     with _gc_paused():
         try:
-            instance = _decoder.decode(data)
+            head = _head_decoder.decode(data)
         except msgspec.DecodeError as exc:
             raise _from_msgspec(exc) from None
+        try:
+            applicants = _listed_applicants(head.programs).decode(head.applicants)
+        except msgspec.DecodeError as exc:
+            raise _from_msgspec(exc, "applicants") from None
+        instance = Instance(
+            mechanism=head.mechanism,
+            programs=head.programs,
+            transfers=head.transfers,
+            applicants=applicants,
+        )
         instance._prepared = _prepare(instance)
     return instance
 
@@ -235,8 +273,7 @@ def _prepare(instance: Instance) -> _Prepared:
                     ) from None
         raise
     prep.ch_app = ch_app = np.repeat(np.arange(n, dtype=np.int64), lens)
-    pairs = np.sort(ch_app * max(n_programs, 1) + ch_prog)
-    if m and (pairs[1:] == pairs[:-1]).any():
+    if _repeats_a_program(ch_app, ch_prog, int(lens.max()) if n else 0, n_programs):
         for i, applicant in enumerate(applicants):
             listed: set[str] = set()
             for j, choice in enumerate(applicant.choices):
@@ -251,6 +288,19 @@ def _prepare(instance: Instance) -> _Prepared:
     prep.columns = _key_columns(keys, ch_prog, starts, programs)
     prep.order = None
     return prep
+
+
+def _repeats_a_program(
+    ch_app: np.ndarray, ch_prog: np.ndarray, longest: int, n_programs: int
+) -> bool:
+    if longest <= 8:
+        # Lists are short: compare each choice with the few before it.
+        return any(
+            ((ch_app[d:] == ch_app[:-d]) & (ch_prog[d:] == ch_prog[:-d])).any()
+            for d in range(1, longest)
+        )
+    pairs = np.sort(ch_app * max(n_programs, 1) + ch_prog)
+    return bool((pairs[1:] == pairs[:-1]).any())
 
 
 def _check_transfers(
@@ -306,8 +356,12 @@ def _key_columns(
     total = int(klen.sum())
     try:
         flat = np.fromiter(chain.from_iterable(keys), np.float64, total)
-        big = np.flatnonzero(np.abs(flat) >= _EXACT_LIMIT)
-        exact = not big.size or not any(
+        big = (
+            np.flatnonzero(np.abs(flat) >= _EXACT_LIMIT)
+            if total and max(flat.max(), -flat.min()) >= _EXACT_LIMIT
+            else ()
+        )
+        exact = not len(big) or not any(
             type(v) is int for v in map(list(chain.from_iterable(keys)).__getitem__, big.tolist())
         )
     except OverflowError:
@@ -491,17 +545,13 @@ def _result(
 
 
 def _digest(sorted_ids: list[str], sorted_programs: list[int], names: list[str | None]) -> str:
-    program_ids = [name for name in names if name is not None]
-    if _JSON_UNSAFE.search("".join(sorted_ids)) or _JSON_UNSAFE.search("".join(program_ids)):
-        pairs = list(zip(sorted_ids, map(names.__getitem__, sorted_programs)))
-        text = json.dumps(pairs, separators=(",", ":"))
-    elif sorted_ids:
-        # Same bytes as json.dumps when no character needs escaping, several times faster.
-        tails = [f'","{name}"]' for name in program_ids] + ['",null]']
-        text = '[["' + ',["'.join(map(str.__add__, sorted_ids, map(tails.__getitem__, sorted_programs))) + "]"
+    pairs = list(zip(sorted_ids, map(names.__getitem__, sorted_programs)))
+    if _JSON_UNSAFE.search("".join(sorted_ids)) or _JSON_UNSAFE.search("".join(names[:-1])):
+        text = json.dumps(pairs, separators=(",", ":")).encode()
     else:
-        text = "[]"
-    return hashlib.sha256(text.encode()).hexdigest()
+        # Without characters to escape msgspec writes the same bytes as json.dumps, faster.
+        text = _encoder.encode(pairs)
+    return hashlib.sha256(text).hexdigest()
 
 
 def assignment_digest(assignments: dict[str, str | None]) -> str:

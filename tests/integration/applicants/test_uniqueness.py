@@ -133,10 +133,9 @@ async def test_concurrent_retries_with_one_key_store_one_application(engine, dat
                                           {"p": period["id"]})
             assert count == 1
         finally:
-            async with engine.begin() as conn:  # this test committed for real: clean up
-                await conn.execute(text("SET session_replication_role = replica"))  # skip the audit trigger
-                await conn.execute(text("DELETE FROM audit_log"))
-                await conn.execute(text("DELETE FROM idempotent_responses"))
-                await conn.execute(text("DELETE FROM periods"))
-                await conn.execute(text("DELETE FROM schools"))
-                await conn.execute(text("DELETE FROM regions"))
+            async with engine.begin() as conn:  # this test committed for real: clean up, past the audit trigger
+                await conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for table in ("audit_log", "idempotent_responses", "documents", "choices", "applications",
+                              "applicants", "zone_entries", "period_schools", "periods", "schools", "kelurahan",
+                              "regions"):
+                    await conn.execute(text(f"DELETE FROM {table}"))

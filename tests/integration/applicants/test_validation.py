@@ -47,6 +47,7 @@ CASES = [
 @pytest.mark.parametrize(("code", "status", "changes"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 async def test_rule(client, session, code, status, changes):
     period = await open_period(client)
+    changes = dict(changes)
     birth = changes.pop("birth_date", BIRTH)
     body = registration(birth_date=birth, **changes) if isinstance(birth, date) else registration(**changes)
     if not isinstance(birth, date):
