@@ -204,11 +204,10 @@ async def load(url: str, *, applicants: int, schools: int, seed: int) -> str:
 
     engine = make_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine)() as session, session.begin():
             if await session.scalar(select(Region.id).where(Region.code == REGION_CODE)):
                 return f"Demo region {REGION_NAME} already loaded."
-            async with session.begin():
-                period_id = await populate(session, generate(applicants=applicants, schools=schools, seed=seed))
+            period_id = await populate(session, generate(applicants=applicants, schools=schools, seed=seed))
         return f"Loaded {REGION_NAME}: period {period_id}, {schools} schools, {applicants} applicants."
     finally:
         await engine.dispose()

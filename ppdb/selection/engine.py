@@ -111,6 +111,7 @@ _NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 # Characters json.dumps (ensure_ascii) writes verbatim inside a string.
 _JSON_UNSAFE = re.compile(r"[^ !#-\[\]-~]")
 _EXACT_LIMIT = 2.0**53
+_DIGEST_CHUNK = 1 << 16
 
 _gc_lock = threading.Lock()
 _gc_depth = 0
@@ -243,10 +244,8 @@ def _prepare(instance: Instance) -> _Prepared:
     applicants = instance.applicants
     n = len(applicants)
     prep.ids = ids = [a.id for a in applicants]
-    id_order = sorted(range(n), key=ids.__getitem__)
-    prep.sorted_ids = sorted_ids = [ids[i] for i in id_order]
-    prep.id_order = np.array(id_order, dtype=np.int64)
-    if any(map(operator.eq, sorted_ids, sorted_ids[1:])):
+    prep.id_order, prep.sorted_ids = _sort_ids(ids)
+    if any(map(operator.eq, prep.sorted_ids, prep.sorted_ids[1:])):
         seen: set[str] = set()
         for i, applicant_id in enumerate(ids):
             if applicant_id in seen:
@@ -288,6 +287,18 @@ def _prepare(instance: Instance) -> _Prepared:
     prep.columns = _key_columns(keys, ch_prog, starts, programs)
     prep.order = None
     return prep
+
+
+def _sort_ids(ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Permutation that sorts the ids (Python string order), and the sorted ids."""
+    longest = max(map(len, ids), default=0)
+    if longest <= 32 and "\0" not in "".join(ids):
+        # numpy compares code points like Python but drops trailing NULs, hence the guard.
+        array = np.array(ids, dtype=f"<U{max(longest, 1)}")
+        order = np.argsort(array, kind="stable")
+        return order, array[order].tolist()
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    return np.array(order, dtype=np.int64), list(map(ids.__getitem__, order))
 
 
 def _repeats_a_program(
@@ -381,7 +392,7 @@ def _key_columns(
         matrix = np.zeros((m, width))
         kstart = np.cumsum(klen) - klen
         matrix[np.repeat(np.arange(m), klen), np.arange(total) - np.repeat(kstart, klen)] = flat
-    return [np.ascontiguousarray(matrix[:, j]) for j in range(width)]
+    return [matrix[:, j] for j in range(width)]
 
 
 def _lexorder(group: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
@@ -530,7 +541,8 @@ def _result(
     program_of[held >= 0] = prep.pos_prog[held[held >= 0]]
     sorted_programs = program_of[prep.id_order].tolist()
     names.append(None)  # index -1: unplaced
-    assignments = dict(zip(prep.sorted_ids, map(names.__getitem__, sorted_programs)))
+    values = list(map(names.__getitem__, sorted_programs))
+    assignments = dict(zip(prep.sorted_ids, values))
     table = {
         programs[k].id: ProgramResult(
             capacity=capacity[k],
@@ -540,18 +552,24 @@ def _result(
         )
         for k, c in sorted(enumerate(cutoff_choice.tolist()), key=lambda kc: programs[kc[0]].id)
     }
-    digest = _digest(prep.sorted_ids, sorted_programs, names)
+    digest = _digest(prep.sorted_ids, values, names[:-1])
     return Result(assignments=assignments, programs=table, digest=digest)
 
 
-def _digest(sorted_ids: list[str], sorted_programs: list[int], names: list[str | None]) -> str:
-    pairs = list(zip(sorted_ids, map(names.__getitem__, sorted_programs)))
-    if _JSON_UNSAFE.search("".join(sorted_ids)) or _JSON_UNSAFE.search("".join(names[:-1])):
-        text = json.dumps(pairs, separators=(",", ":")).encode()
+def _digest(sorted_ids: list[str], values: list[str | None], program_ids: list[str]) -> str:
+    """sha256 of json.dumps(sorted(assignments.items()), separators=(",", ":")), in chunks."""
+    if _JSON_UNSAFE.search("".join(sorted_ids)) or _JSON_UNSAFE.search("".join(program_ids)):
+        encode = lambda pairs: json.dumps(pairs, separators=(",", ":")).encode()  # noqa: E731
     else:
         # Without characters to escape msgspec writes the same bytes as json.dumps, faster.
-        text = _encoder.encode(pairs)
-    return hashlib.sha256(text).hexdigest()
+        encode = _encoder.encode
+    digest = hashlib.sha256(b"[")
+    for k in range(0, len(sorted_ids), _DIGEST_CHUNK):
+        if k:
+            digest.update(b",")
+        digest.update(encode(list(zip(sorted_ids[k : k + _DIGEST_CHUNK], values[k : k + _DIGEST_CHUNK])))[1:-1])
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 def assignment_digest(assignments: dict[str, str | None]) -> str:

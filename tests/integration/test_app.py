@@ -1,35 +1,16 @@
 """The app as a whole: health, OpenAPI, refusing an un-migrated database or an insecure secret, migrations."""
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ppdb.app import StartupError, create_app
 from ppdb.config import DEFAULT_SECRET, load_settings
 from ppdb.db import migrate
 from tests.conftest import TEST_SECRET
-
-
-@contextlib.asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the test server, dropped afterwards."""
-    name = f"scratch_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        await admin.dispose()
+from tests.helpers import scratch_database
 
 
 async def test_health_and_openapi(client):

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from ppdb import demo
 from ppdb.applicants.identity import nik_matches
 from ppdb.applicants.models import Application, Choice
+from ppdb.db import migrate
+from tests.helpers import scratch_database
 
 
 def test_same_seed_same_region_different_seed_different_region():
@@ -40,3 +42,11 @@ async def test_demo_loads_through_the_services(session):
     choices = await session.scalar(select(func.count()).select_from(Choice))
     assert choices == sum(len(a.choices) for a in region.applicants)
     assert await session.scalar(select(func.min(Choice.distance_m))) > 0
+
+
+async def test_load_is_idempotent(server_url):
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        first = await demo.load(url, applicants=40, schools=6, seed=1)
+        assert "40 applicants" in first
+        assert "already loaded" in await demo.load(url, applicants=40, schools=6, seed=1)
