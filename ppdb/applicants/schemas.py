@@ -75,7 +75,8 @@ class ChoiceOut(msgspec.Struct, kw_only=True):
     rank: int
     npsn: str
     school_name: str
-    distance_m: Decimal
+    distance_m: float
+    """Metres, 2 decimals, computed by the server (haversine) and frozen on submit."""
     in_zone: bool
     zone_priority: int | None
 
@@ -93,7 +94,7 @@ class ApplicationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str
     path: str
     category: str | None
-    score: Decimal | None
+    score: float | None
     kk_exception: str | None
     submitted_at: datetime
     updated_at: datetime

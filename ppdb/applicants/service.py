@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -242,7 +242,6 @@ async def store_new(
     session: AsyncSession, ctx: PeriodContext, data: schemas.ApplicationCreate, plan: Plan,
     *, idempotency_key: str | None = None, now: datetime | None = None,
 ) -> schemas.ApplicationOut:
-    now = now or datetime.now(UTC)
     values = _applicant_values(data, plan)
     # Upsert locks the (period, NIK) row, so concurrent registrations of one child queue up here.
     applicant_id = await session.scalar(
@@ -261,7 +260,7 @@ async def store_new(
     application = Application(
         period_id=ctx.period.id, applicant_id=applicant_id, registration_number=new_registration_number(ctx.period),
         access_token_hash=token_hash(token), path=plan.path.name, category=data.category, score=data.score,
-        kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED, submitted_at=now,
+        kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED, submitted_at=now or func.now(),
         choices=[Choice(**_choice_kwargs(c)) for c in plan.choices], documents=[Document(kind=k) for k in dict.fromkeys(data.documents)],
     )
     session.add(application)
@@ -343,7 +342,8 @@ def to_out(application: Application, schools: dict[int, School]) -> schemas.Appl
     return schemas.ApplicationOut(
         registration_number=application.registration_number, period_id=application.period_id,
         status=application.status.value, path=application.path, category=application.category,
-        score=application.score, kk_exception=application.kk_exception, submitted_at=application.submitted_at,
+        score=None if application.score is None else float(application.score),
+        kk_exception=application.kk_exception, submitted_at=application.submitted_at,
         updated_at=application.updated_at,
         applicant=schemas.ApplicantOut(
             nik=a.nik, nisn=a.nisn, name=a.name, sex=a.sex, birth_date=a.birth_date, kk_number=a.kk_number,
@@ -352,7 +352,7 @@ def to_out(application: Application, schools: dict[int, School]) -> schemas.Appl
         ),
         choices=[
             schemas.ChoiceOut(rank=c.rank, npsn=schools[c.school_id].npsn, school_name=schools[c.school_id].name,
-                              distance_m=c.distance_m, in_zone=c.in_zone, zone_priority=c.zone_priority)
+                              distance_m=float(c.distance_m), in_zone=c.in_zone, zone_priority=c.zone_priority)
             for c in application.choices
         ],
         documents=[
