@@ -18,6 +18,7 @@ from ppdb.errors import EXCEPTION_HANDLERS
 from ppdb.health import health
 from ppdb.regions.controllers import PeriodController, PresetController, RegionController
 from ppdb.schools.controllers import SchoolController
+from ppdb.selection.controllers import ExplanationController, SelectionController
 
 log = logging.getLogger("ppdb")
 
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[health, RegionController, PresetController, PeriodController, SchoolController,
-                        ApplicationController],
+                        ApplicationController, SelectionController, ExplanationController],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database],

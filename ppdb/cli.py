@@ -121,6 +121,40 @@ def selection() -> None:
     """The selection engine."""
 
 
+@selection.command(name="run")
+@click.option("--period", "period_id", type=int, required=True, help="Period id.")
+def run_selection(period_id: int) -> None:
+    """Run the official selection for a period and print its digest."""
+    from ppdb.db import migrate
+
+    settings = load_settings()
+    with database(settings) as url:
+        try:
+            migrate.check(url)
+        except migrate.NotMigrated as err:
+            raise click.ClickException(str(err)) from None
+        summary = asyncio.run(_run_selection(url, period_id, settings.secret_key))
+        click.echo(summary)
+
+
+async def _run_selection(url: str, period_id: int, secret: str) -> str:
+    from ppdb.db.session import make_engine, make_sessionmaker
+    from ppdb.errors import AppError
+    from ppdb.selection import service
+
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            try:
+                done = await service.run(session, period_id, secret=secret, actor="cli")
+            except AppError as err:
+                raise click.ClickException(f"{err.code}: {err.message}") from None
+            return (f"run {done.id}: {done.placed}/{done.applicants} placed, digest {done.digest}, "
+                    f"seconds {done.seconds}")
+    finally:
+        await engine.dispose()
+
+
 @selection.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def solve(args: tuple[str, ...]) -> None:

@@ -4,8 +4,10 @@ from ppdb.audit.models import AuditEntry
 from ppdb.db.base import Base
 from ppdb.regions.models import Kelurahan, Period, Region
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+from ppdb.selection.models import Placement, ProgramOutcome, SelectionRun
 
 __all__ = [
     "Applicant", "Application", "AuditEntry", "Base", "Choice", "Document", "IdempotentResponse",
-    "Kelurahan", "Period", "PeriodSchool", "Region", "School", "ZoneEntry",
+    "Kelurahan", "Period", "PeriodSchool", "Placement", "ProgramOutcome", "Region", "School", "SelectionRun",
+    "ZoneEntry",
 ]

@@ -38,7 +38,7 @@ def expect_error(response: Any, status: int, code: str) -> dict:
 
 
 async def open_period(client: AsyncClient, *, preset: str = "permendikdasmen-3-2025", level: str = "smp",
-                      open_: bool = True) -> dict:
+                      open_: bool = True, schools_csv: str = SCHOOLS_CSV) -> dict:
     region = await client.post("/api/regions", json={"code": "36.71", "name": "Kota Tangerang"})
     assert region.status_code == 201, region.text
     now = datetime.now(UTC)
@@ -50,7 +50,7 @@ async def open_period(client: AsyncClient, *, preset: str = "permendikdasmen-3-2
     assert period.status_code == 201, period.text
     period_id = period.json()["id"]
     if level == "smp":
-        imported = await client.post(f"/api/periods/{period_id}/schools/import", content=SCHOOLS_CSV)
+        imported = await client.post(f"/api/periods/{period_id}/schools/import", content=schools_csv)
         assert imported.status_code == 200, imported.text
         zones = await client.post(f"/api/periods/{period_id}/zones/import", content=ZONES_CSV)
         assert zones.status_code == 200, zones.text

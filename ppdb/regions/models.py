@@ -10,12 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ppdb.db.base import Base, Timestamped
-
-
-class Level(enum.StrEnum):
-    SD = "sd"
-    SMP = "smp"
-    SMA = "sma"
+from ppdb.regions.rules import Level
 
 
 class PeriodStatus(enum.StrEnum):

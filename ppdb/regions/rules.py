@@ -1,13 +1,19 @@
 """Admission rules as data: rule sets, national presets and their bounds, seat apportionment."""
 from __future__ import annotations
 
+import enum
 import secrets
 from datetime import date
 from typing import Literal
 
 import msgspec
 
-from ppdb.regions.models import Level
+
+class Level(enum.StrEnum):
+    SD = "sd"
+    SMP = "smp"
+    SMA = "sma"
+
 
 RankingKey = Literal["distance", "age", "score", "zone_priority", "choice_rank", "lottery", "submitted_at"]
 Mechanism = Literal["deferred_acceptance", "first_choice_priority"]

@@ -112,6 +112,8 @@ _NAMED = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 _JSON_UNSAFE = re.compile(r"[^ !#-\[\]-~]")
 _EXACT_LIMIT = 2.0**53
 _DIGEST_CHUNK = 1 << 16
+_PROGRAM = operator.attrgetter("program")
+_KEY = operator.attrgetter("key")
 
 _gc_lock = threading.Lock()
 _gc_depth = 0
@@ -199,7 +201,7 @@ class _Prepared:
     """Arrays derived once from an instance; capacities are not part of it."""
 
     __slots__ = (
-        "ids", "sorted_ids", "id_order", "starts", "ch_app", "ch_prog", "choices", "columns",
+        "ids", "sorted_ids", "id_order", "starts", "ch_app", "ch_prog", "keys", "columns",
         "moves", "n_programs", "order", "pos_prog", "pos_app", "gpos", "prog_start",
     )
 
@@ -254,8 +256,8 @@ def _prepare(
     applicants = instance.applicants
     n = len(applicants)
     prep.ids = ids = [a.id for a in applicants]
-    prep.id_order, prep.sorted_ids = _sort_ids(ids)
-    if any(map(operator.eq, prep.sorted_ids, prep.sorted_ids[1:])):
+    prep.id_order, prep.sorted_ids, repeated = _sort_ids(ids)
+    if repeated:
         seen: set[str] = set()
         for i, applicant_id in enumerate(ids):
             if applicant_id in seen:
@@ -266,11 +268,10 @@ def _prepare(
     lens = np.fromiter(map(len, lists), np.int64, n)
     prep.starts = starts = np.zeros(n + 1, np.int64)
     np.cumsum(lens, out=starts[1:])
-    prep.choices = choices = list(chain.from_iterable(lists))
-    m = len(choices)
+    m = int(starts[-1])
     try:
         prep.ch_prog = ch_prog = np.fromiter(
-            map(index.__getitem__, map(operator.attrgetter("program"), choices)), np.int64, m
+            map(index.__getitem__, map(_PROGRAM, chain.from_iterable(lists))), np.int64, m
         )
     except KeyError:
         for i, applicant in enumerate(applicants):
@@ -293,22 +294,24 @@ def _prepare(
                     )
                 listed.add(choice.program)
 
-    keys = list(map(operator.attrgetter("key"), choices))
+    prep.keys = keys = list(map(_KEY, chain.from_iterable(lists)))
     prep.columns = _key_columns(keys, ch_prog, starts, programs)
     prep.order = None
     return prep
 
 
-def _sort_ids(ids: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Permutation that sorts the ids (Python string order), and the sorted ids."""
+def _sort_ids(ids: list[str]) -> tuple[np.ndarray, list[str], bool]:
+    """Permutation sorting the ids in Python string order, the sorted ids, and whether any repeats."""
     longest = max(map(len, ids), default=0)
     if longest <= 32 and "\0" not in "".join(ids):
         # numpy compares code points like Python but drops trailing NULs, hence the guard.
         array = np.array(ids, dtype=f"<U{max(longest, 1)}")
         order = np.argsort(array, kind="stable")
-        return order, array[order].tolist()
+        array = array[order]
+        return order, array.tolist(), bool((array[1:] == array[:-1]).any())
     order = sorted(range(len(ids)), key=ids.__getitem__)
-    return np.array(order, dtype=np.int64), list(map(ids.__getitem__, order))
+    ordered = list(map(ids.__getitem__, order))
+    return np.array(order, np.int64), ordered, any(map(operator.eq, ordered, ordered[1:]))
 
 
 def _repeats_a_program(
@@ -558,7 +561,7 @@ def _result(
             capacity=capacity[k],
             final_capacity=final[k],
             filled=filled[k],
-            cutoff=prep.choices[c].key if c >= 0 else None,
+            cutoff=prep.keys[c] if c >= 0 else None,
         )
         for k, c in sorted(enumerate(cutoff_choice.tolist()), key=lambda kc: programs[kc[0]].id)
     }

@@ -1,0 +1,135 @@
+"""The rule compiler: a period's rules and applications -> an engine instance (pure: no I/O).
+
+Every ranking key becomes a number where smaller means higher priority, so the engine only compares
+lists. The chain ends with `lottery`, a number each applicant can recompute from the period's
+published seed and their registration number, which makes every key strict.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ppdb.regions.rules import PathRule, RuleSet, apportion, seats_per_path
+from ppdb.selection import engine
+
+NO_ZONE = 99  # zone priority of a choice outside every zone tier: after all tiers
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolSeats:
+    npsn: str
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceFacts:
+    rank: int
+    npsn: str
+    distance_m: float
+    in_zone: bool
+    zone_priority: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationFacts:
+    id: str
+    """The applicant's id in the instance: opaque, never personal data."""
+    registration_number: str
+    path: str
+    category: str | None
+    birth_date: date
+    score: float | None
+    submitted_at: datetime
+    choices: list[ChoiceFacts]
+
+
+@dataclass(slots=True)
+class Compiled:
+    instance: engine.Instance
+    keys: dict[str, list[str]]
+    """Program id -> the names of its key columns, e.g. ["distance", "age", "lottery"]."""
+    dropped: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(applicant id, choice rank) -> why that choice is not in the instance (code)."""
+
+
+def program_id(npsn: str, path: str, category: str | None = None) -> str:
+    return f"{npsn}:{path}/{category}" if category else f"{npsn}:{path}"
+
+
+def lottery_number(seed: str, registration_number: str) -> int:
+    """48 bits of SHA-256(seed:registration_number): reproducible by anyone holding both."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{registration_number}".encode()).digest()[:6], "big")
+
+
+def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts) -> list[float | int]:
+    values: list[float | int] = []
+    for name in path.keys:
+        if name == "distance":
+            values.append(choice.distance_m)
+        elif name == "age":  # older first: more days at the reference date is better
+            values.append(-(rules.reference_date - app.birth_date).days)
+        elif name == "score":
+            values.append(-(app.score or 0.0))
+        elif name == "zone_priority":
+            values.append(choice.zone_priority if choice.zone_priority is not None else NO_ZONE)
+        elif name == "choice_rank":
+            values.append(choice.rank)
+        elif name == "lottery":
+            values.append(lottery_number(rules.lottery_seed, app.registration_number))
+        elif name == "submitted_at":
+            values.append(app.submitted_at.timestamp())
+    return values
+
+
+def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: list[ApplicationFacts]) -> Compiled:
+    programs: list[engine.Program] = []
+    keys: dict[str, list[str]] = {}
+    targets: dict[tuple[str, str], list[str]] = {}  # (npsn, path) -> its program ids (one per sub-quota)
+    for school in sorted(schools, key=lambda s: s.npsn):
+        for path_name, seats in seats_per_path(rules, school.capacity).items():
+            path = rules.path(path_name)
+            assert path is not None
+            subs = path.sub_quotas
+            shares = apportion(seats, [s.share for s in subs]) if subs else [seats]
+            names = [s.name for s in subs] if subs else [None]
+            for category, capacity in zip(names, shares, strict=True):
+                pid = program_id(school.npsn, path_name, category)
+                programs.append(engine.Program(id=pid, school=school.npsn,
+                                               path=f"{path_name}/{category}" if category else path_name,
+                                               capacity=capacity))
+                keys[pid] = list(path.keys)
+                targets.setdefault((school.npsn, path_name), []).append(pid)
+
+    transfers = []
+    for school in sorted(schools, key=lambda s: s.npsn):
+        for rule in rules.transfers:
+            sources = targets.get((school.npsn, rule.source), [])
+            to = targets.get((school.npsn, rule.target), [])
+            for source in sources:
+                if to:
+                    transfers.append(engine.Transfer(school=school.npsn, from_=_path_of(source), to=_path_of(to[0])))
+
+    compiled = Compiled(engine.Instance(mechanism=rules.mechanism, programs=programs, transfers=transfers,
+                                        applicants=[]), keys)
+    known = {p.id for p in programs}
+    for app in applications:
+        path = rules.path(app.path)
+        choices = []
+        for choice in sorted(app.choices, key=lambda c: c.rank):
+            if path is None:
+                compiled.dropped[app.id, choice.rank] = "path_unknown"
+                continue
+            pid = program_id(choice.npsn, path.name, app.category if path.sub_quotas else None)
+            if pid not in known:
+                compiled.dropped[app.id, choice.rank] = "school_not_in_period"
+            elif path.requires_zone and not choice.in_zone:
+                compiled.dropped[app.id, choice.rank] = "outside_zone"
+            else:
+                choices.append(engine.Choice(program=pid, key=key_for(path, rules, app, choice)))
+        compiled.instance.applicants.append(engine.Applicant(id=app.id, choices=choices))
+    return compiled
+
+
+def _path_of(pid: str) -> str:
+    return pid.split(":", 1)[1]

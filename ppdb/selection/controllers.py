@@ -1,0 +1,59 @@
+"""Selection API: start a run, read results and cut-offs, replay the input, explain a decision."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.applicants import service as applicants
+from ppdb.regions.service import get_period, rules_of
+from ppdb.selection import explain, schemas, service
+
+PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
+RunId = Annotated[int, PathParameter(description="Selection run id", gt=0)]
+Session = NamedDependency[AsyncSession]
+AccessToken = Annotated[str | None, HeaderParameter(name="X-Access-Token", required=False,
+                                                    description="The token returned at registration")]
+
+
+class SelectionController(Controller):
+    path = "/api/periods/{period_id:int}/selection-runs"
+    tags = ["selection"]
+
+    @post("/", operation_id="runSelection")
+    async def start(self, db_session: Session, state: State, period_id: PeriodId) -> schemas.RunOut:
+        """Run the official selection now: load, compile, solve and store in one transaction (one at a time)."""
+        selection_run = await service.run(db_session, period_id, secret=state.settings.secret_key)
+        return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
+
+    @get("/latest", operation_id="latestSelection")
+    async def latest(self, db_session: Session, period_id: PeriodId) -> schemas.RunOut:
+        """The latest run with every program's capacity, seats after transfers, fill and cut-off."""
+        selection_run = await service.latest_run(db_session, period_id)
+        return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
+
+    @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
+    async def instance(self, db_session: Session, period_id: PeriodId, run_id: RunId) -> Response[bytes]:
+        """The exact engine input of a run (opaque applicant ids): replay it with `ppdb selection solve`."""
+        selection_run = await service.get_run(db_session, period_id, run_id)
+        return Response(service.instance_bytes(selection_run), media_type="application/json",
+                        headers={"X-Instance-SHA256": selection_run.instance_sha256,
+                                 "X-Result-Digest": selection_run.digest})
+
+
+class ExplanationController(Controller):
+    path = "/api/applications/{registration_number:str}"
+    tags = ["registration"]
+
+    @get("/explanation", operation_id="explainApplication")
+    async def explanation(self, db_session: Session, registration_number: Annotated[str, PathParameter(max_length=24)],
+                          access_token: AccessToken = None) -> schemas.Explanation:
+        """Why the applicant is placed where they are: each choice's outcome, cut-off and the applicant's values."""
+        application = await applicants.authorize(db_session, registration_number, access_token)
+        period = await get_period(db_session, application.period_id)
+        selection_run = await service.latest_run(db_session, period.id)
+        return await explain.explain(db_session, application, rules_of(period), selection_run)

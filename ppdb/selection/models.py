@@ -1,0 +1,67 @@
+"""Selection runs: the exact input, the digest, placements and per-program cut-offs."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppdb.db.base import Base
+from ppdb.regions.models import pg_enum
+
+
+class RunKind(enum.StrEnum):
+    OFFICIAL = "official"
+    PROVISIONAL = "provisional"
+
+
+class SelectionRun(Base):
+    __tablename__ = "selection_runs"
+    __table_args__ = (Index("ix_selection_runs_period_kind", "period_id", "kind", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    kind: Mapped[RunKind] = mapped_column(pg_enum(RunKind, "run_kind"))
+    started_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+    finished_at: Mapped[datetime | None]
+    mechanism: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[bytes] = mapped_column(LargeBinary)
+    """The exact engine input, zlib-compressed JSON; applicant ids are opaque, so it can be published."""
+    instance_sha256: Mapped[str] = mapped_column(String(64))
+    applicants: Mapped[int]
+    placed: Mapped[int]
+    seconds: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    """Timings of load, compile, solve and write."""
+
+
+class Placement(Base):
+    """One row per applicant in a run: where they were placed (or not), and their key at each choice."""
+
+    __tablename__ = "placements"
+    __table_args__ = (Index("ix_placements_run_program", "run_id", "program"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id", ondelete="CASCADE"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
+    opaque_id: Mapped[str] = mapped_column(String(16))
+    program: Mapped[str | None] = mapped_column(String(80))
+    choice_rank: Mapped[int | None]
+    keys: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    """Choice rank -> {"program": id, "key": [...]} or {"dropped": reason}."""
+
+
+class ProgramOutcome(Base):
+    __tablename__ = "program_outcomes"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id", ondelete="CASCADE"), primary_key=True)
+    program: Mapped[str] = mapped_column(String(80), primary_key=True)
+    school_npsn: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(80))
+    capacity: Mapped[int]
+    final_capacity: Mapped[int]
+    filled: Mapped[int]
+    cutoff: Mapped[list[float] | None] = mapped_column(JSONB)
+    key_names: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))

@@ -1,0 +1,54 @@
+"""Response bodies for selection runs and explanations."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class ProgramOutcomeOut(msgspec.Struct, kw_only=True):
+    program: str
+    npsn: str
+    path: str
+    capacity: int
+    final_capacity: int
+    filled: int
+    cutoff: list[float] | None
+    key_names: list[str]
+
+
+class RunOut(msgspec.Struct, kw_only=True):
+    id: int
+    period_id: int
+    kind: str
+    mechanism: str
+    digest: str
+    instance_sha256: str
+    applicants: int
+    placed: int
+    started_at: datetime
+    finished_at: datetime | None
+    seconds: dict[str, float]
+    programs: list[ProgramOutcomeOut] = []
+
+
+class ChoiceExplanation(msgspec.Struct, kw_only=True):
+    rank: int
+    npsn: str
+    school_name: str
+    program: str | None
+    outcome: str
+    """placed | not_placed | not_considered | dropped"""
+    cutoff: list[float] | None = None
+    key: list[float] | None = None
+    text: str
+
+
+class Explanation(msgspec.Struct, kw_only=True):
+    registration_number: str
+    run_id: int
+    run_kind: str
+    digest: str
+    placed_choice: int | None
+    summary: str
+    choices: list[ChoiceExplanation]

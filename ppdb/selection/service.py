@@ -1,0 +1,186 @@
+"""Selection runs: load, compile, solve and write in one transaction; explanations of every decision."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import zlib
+from datetime import UTC, datetime
+
+import msgspec
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Choice
+from ppdb.audit.service import record
+from ppdb.errors import Conflict, NotFound
+from ppdb.regions.models import Period
+from ppdb.regions.service import get_period, rules_of
+from ppdb.schools.models import PeriodSchool, School
+from ppdb.selection import engine, schemas
+from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
+from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
+
+SELECTED_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED)
+
+
+def opaque_id(secret: str, period_id: int, application_id: int) -> str:
+    """A stable pseudonym for the published instance: not reversible without the server's secret."""
+    digest = hmac.new(secret.encode(), f"{period_id}:{application_id}".encode(), hashlib.sha256).hexdigest()
+    return "A" + digest[:12]
+
+
+async def _lock(session: AsyncSession, period_id: int, *, wait: bool) -> bool:
+    """One run per period at a time, across every process: a transaction-scoped advisory lock."""
+    fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    result = await session.scalar(text(f"SELECT {fn}(hashtext('ppdb.selection'), :p)"), {"p": period_id})
+    return True if wait else bool(result)
+
+
+async def load_facts(session: AsyncSession, period: Period, secret: str) -> tuple[list[SchoolSeats], list[ApplicationFacts], dict[str, int]]:
+    schools = [
+        SchoolSeats(npsn, capacity)
+        for npsn, capacity in await session.execute(
+            select(School.npsn, PeriodSchool.capacity).join(PeriodSchool, PeriodSchool.school_id == School.id)
+            .where(PeriodSchool.period_id == period.id)
+        )
+    ]
+    rows = await session.execute(
+        select(Application.id, Application.registration_number, Application.path, Application.category,
+               Application.score, Application.submitted_at, Applicant.birth_date, Choice.rank, School.npsn,
+               Choice.distance_m, Choice.in_zone, Choice.zone_priority)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .join(Choice, Choice.application_id == Application.id)
+        .join(School, School.id == Choice.school_id)
+        .where(Application.period_id == period.id, Application.status.in_(SELECTED_STATUSES))
+        .order_by(Application.id, Choice.rank)
+    )
+    facts: list[ApplicationFacts] = []
+    ids: dict[str, int] = {}
+    current = None
+    for r in rows:
+        if current is None or current.registration_number != r.registration_number:
+            oid = opaque_id(secret, period.id, r.id)
+            ids[oid] = r.id
+            current = ApplicationFacts(oid, r.registration_number, r.path, r.category, r.birth_date,
+                                       None if r.score is None else float(r.score), r.submitted_at, [])
+            facts.append(current)
+        current.choices.append(ChoiceFacts(r.rank, r.npsn, float(r.distance_m), r.in_zone, r.zone_priority))
+    return schools, facts, ids
+
+
+async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKind = RunKind.OFFICIAL,
+              actor: str = "agency", wait: bool = False) -> SelectionRun:
+    timings: dict[str, float] = {}
+    started_at = datetime.now(UTC)
+    clock = time.perf_counter()
+    if not await _lock(session, period_id, wait=wait):
+        raise Conflict("selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.",
+                       "period_id")
+    period = await get_period(session, period_id)
+    rules = rules_of(period)
+    schools, facts, ids = await load_facts(session, period, secret)
+    timings["load"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    compiled = compile_period(rules, schools, facts)
+    raw = msgspec.json.encode(compiled.instance)
+    timings["compile"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    result = engine.solve(compiled.instance)
+    timings["solve"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    selection_run = SelectionRun(
+        period_id=period.id, kind=kind, started_at=started_at, mechanism=rules.mechanism, digest=result.digest,
+        instance=zlib.compress(raw, 6), instance_sha256=hashlib.sha256(raw).hexdigest(),
+        applicants=len(facts), placed=sum(1 for p in result.assignments.values() if p is not None), seconds={},
+    )
+    session.add(selection_run)
+    await session.flush()
+    session.add_all(
+        ProgramOutcome(run_id=selection_run.id, program=pid, school_npsn=pid.split(":", 1)[0],
+                       path=pid.split(":", 1)[1], capacity=o.capacity, final_capacity=o.final_capacity,
+                       filled=o.filled, cutoff=o.cutoff, key_names=compiled.keys[pid])
+        for pid, o in result.programs.items()
+    )
+    await session.flush()
+    await _write_placements(session, selection_run.id, compiled, result, ids, facts)
+    timings["write"] = time.perf_counter() - clock
+    selection_run.seconds = {k: round(v, 4) for k, v in timings.items()}
+    selection_run.finished_at = datetime.now(UTC)
+    record(session, actor=actor, action=f"selection.{kind.value}", entity="selection_run", entity_id=selection_run.id,
+           period_id=period.id, new={"digest": result.digest, "applicants": len(facts), "placed": selection_run.placed})
+    await session.flush()
+    return selection_run
+
+
+async def _write_placements(session: AsyncSession, run_id: int, compiled, result: engine.Result,
+                            ids: dict[str, int], facts: list[ApplicationFacts]) -> None:
+    """COPY one row per applicant: the bulk path, since a province run writes hundreds of thousands."""
+    rows = []
+    for fact, applicant in zip(facts, compiled.instance.applicants, strict=True):
+        placed = result.assignments[fact.id]
+        listed = iter(applicant.choices)
+        keys, placed_rank = {}, None
+        for choice in sorted(fact.choices, key=lambda c: c.rank):
+            reason = compiled.dropped.get((fact.id, choice.rank))
+            if reason is not None:
+                keys[str(choice.rank)] = {"dropped": reason}
+                continue
+            entry = next(listed)
+            keys[str(choice.rank)] = {"program": entry.program, "key": entry.key}
+            if entry.program == placed:
+                placed_rank = choice.rank
+        rows.append((run_id, ids[fact.id], fact.id, placed, placed_rank, json.dumps(keys)))
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(
+        "placements", records=rows,
+        columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"],
+    )
+
+
+def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None) -> schemas.RunOut:
+    return schemas.RunOut(
+        id=selection_run.id, period_id=selection_run.period_id, kind=selection_run.kind.value,
+        mechanism=selection_run.mechanism, digest=selection_run.digest,
+        instance_sha256=selection_run.instance_sha256, applicants=selection_run.applicants,
+        placed=selection_run.placed, started_at=selection_run.started_at, finished_at=selection_run.finished_at,
+        seconds=selection_run.seconds,
+        programs=[
+            schemas.ProgramOutcomeOut(program=p.program, npsn=p.school_npsn, path=p.path, capacity=p.capacity,
+                                      final_capacity=p.final_capacity, filled=p.filled, cutoff=p.cutoff,
+                                      key_names=p.key_names)
+            for p in programs or []
+        ],
+    )
+
+
+async def latest_run(session: AsyncSession, period_id: int, kind: RunKind | None = None) -> SelectionRun:
+    stmt = select(SelectionRun).where(SelectionRun.period_id == period_id)
+    if kind is not None:
+        stmt = stmt.where(SelectionRun.kind == kind)
+    found = await session.scalar(stmt.order_by(SelectionRun.id.desc()).limit(1))
+    if found is None:
+        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+    return found
+
+
+async def get_run(session: AsyncSession, period_id: int, run_id: int) -> SelectionRun:
+    found = await session.scalar(select(SelectionRun).where(SelectionRun.id == run_id,
+                                                            SelectionRun.period_id == period_id))
+    if found is None:
+        raise NotFound("run_not_found", "Hasil seleksi tidak ditemukan.", "run_id")
+    return found
+
+
+async def outcomes(session: AsyncSession, run_id: int) -> list[ProgramOutcome]:
+    return list(await session.scalars(select(ProgramOutcome).where(ProgramOutcome.run_id == run_id)
+                                      .order_by(ProgramOutcome.program)))
+
+
+def instance_bytes(selection_run: SelectionRun) -> bytes:
+    return zlib.decompress(selection_run.instance)

@@ -1,0 +1,116 @@
+"""Selection runs through HTTP: placements, cut-offs, transfers, explanations, replay, one run at a time."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from ppdb.selection import engine as selection_engine
+from tests.helpers import HOME, expect_error, open_period, registration
+
+# School A has 4 seats (SMP 2025 quotas: domisili 2, afirmasi 1, mutasi 0, prestasi 1); B has plenty.
+SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,4,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,64,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,33,36.71.02.1001
+"""
+
+
+async def _register_five(client, period_id):
+    """Five domisili applicants, each 100 m further from school A, all wanting A then B."""
+    numbers = []
+    for i in range(5):
+        body = registration(serial=i + 1, latitude=HOME[0] - 0.0009 * i, longitude=HOME[1],
+                            choices=["20670001", "20670002"])
+        created = await client.post(f"/api/periods/{period_id}/applications", json=body)
+        assert created.status_code == 201, created.text
+        numbers.append((created.json()["registration_number"], created.json()["access_token"]))
+    return numbers
+
+
+async def test_run_places_by_distance_with_transferred_seats_and_explains(client, tmp_path):
+    period = await open_period(client, schools_csv=SCHOOLS)
+    applicants = await _register_five(client, period["id"])
+
+    started = await client.post(f"/api/periods/{period['id']}/selection-runs")
+    assert started.status_code == 201, started.text
+    run = started.json()
+    assert run["applicants"] == 5 and run["placed"] == 5 and len(run["digest"]) == 64
+    a_domisili = next(p for p in run["programs"] if p["program"] == "20670001:domisili")
+    # afirmasi and prestasi seats at A are unused, so they move to domisili: all 4 seats go to the nearest 4
+    assert (a_domisili["capacity"], a_domisili["final_capacity"], a_domisili["filled"]) == (2, 4, 4)
+    assert a_domisili["key_names"] == ["distance", "age", "lottery"]
+
+    far_number, far_token = applicants[-1]
+    explained = await client.get(f"/api/applications/{far_number}/explanation", headers={"X-Access-Token": far_token})
+    assert explained.status_code == 200, explained.text
+    body = explained.json()
+    assert body["placed_choice"] == 2 and body["digest"] == run["digest"]
+    first, second = body["choices"]
+    assert first["outcome"] == "not_placed" and second["outcome"] == "placed"
+    assert first["text"].startswith("Tidak diterima di SMP Negeri 1 Uji: batas ")
+    assert f"jarak Anda {first['key'][0]:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") in first["text"]
+    assert first["key"][0] > first["cutoff"][0]
+
+    fourth_number, fourth_token = applicants[3]
+    fourth = (await client.get(f"/api/applications/{fourth_number}/explanation",
+                               headers={"X-Access-Token": fourth_token})).json()
+    assert fourth["placed_choice"] == 1 and "pengalihan" in fourth["choices"][0]["text"]
+
+    # Replay: the published instance re-solves to the same digest, in-process and with the CLI.
+    exported = await client.get(f"/api/periods/{period['id']}/selection-runs/{run['id']}/instance")
+    assert exported.status_code == 200
+    assert selection_engine.solve(selection_engine.load_instance(exported.content)).digest == run["digest"]
+    assert exported.headers["x-result-digest"] == run["digest"]
+    for number, _ in applicants:
+        assert number not in exported.text
+    assert registration()["nik"] not in exported.text
+    path = tmp_path / "instance.json"
+    path.write_bytes(exported.content)
+    out = subprocess.run([sys.executable, "-m", "ppdb", "selection", "solve", str(path)], capture_output=True,
+                         check=True)
+    assert json.loads(out.stdout)["digest"] == run["digest"]
+
+
+async def test_rerun_is_deterministic(client):
+    period = await open_period(client, schools_csv=SCHOOLS)
+    await _register_five(client, period["id"])
+    first = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    second = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    assert first["digest"] == second["digest"] and first["id"] != second["id"]
+    latest = (await client.get(f"/api/periods/{period['id']}/selection-runs/latest")).json()
+    assert latest["id"] == second["id"]
+
+
+async def test_withdrawn_applicants_are_not_selected(client):
+    period = await open_period(client, schools_csv=SCHOOLS)
+    applicants = await _register_five(client, period["id"])
+    nearest_number, nearest_token = applicants[0]
+    await client.post(f"/api/applications/{nearest_number}/withdraw", headers={"X-Access-Token": nearest_token})
+    run = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    assert run["applicants"] == 4
+    far_number, far_token = applicants[-1]
+    far = (await client.get(f"/api/applications/{far_number}/explanation", headers={"X-Access-Token": far_token})).json()
+    assert far["placed_choice"] == 1
+
+
+async def test_a_second_run_while_one_is_running_is_refused(client, engine):
+    period = await open_period(client, schools_csv=SCHOOLS)
+    async with engine.connect() as other:  # another process holding the period's selection lock
+        async with other.begin():
+            await other.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.selection'), :p)"),
+                                {"p": period["id"]})
+            expect_error(await client.post(f"/api/periods/{period['id']}/selection-runs"), 409, "selection_running")
+    assert (await client.post(f"/api/periods/{period['id']}/selection-runs")).status_code == 201
+
+
+async def test_explanation_before_any_run_and_with_wrong_token(client):
+    period = await open_period(client, schools_csv=SCHOOLS)
+    (number, token), *_ = await _register_five(client, period["id"])
+    expect_error(await client.get(f"/api/applications/{number}/explanation", headers={"X-Access-Token": token}), 404,
+                 "run_not_found")
+    expect_error(await client.get(f"/api/applications/{number}/explanation", headers={"X-Access-Token": "x"}), 404,
+                 "application_not_found")
+    expect_error(await client.get(f"/api/periods/{period['id']}/selection-runs/latest"), 404, "run_not_found")
