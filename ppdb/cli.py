@@ -178,5 +178,23 @@ def bench_selection(args: tuple[str, ...]) -> None:
     sys.exit(selection_bench.main(list(args)) or 0)
 
 
+@bench.command(name="run")
+@click.option("--applicants", default=100_000, show_default=True)
+@click.option("--schools", default=300, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--repeat", default=3, show_default=True)
+def bench_run(applicants: int, schools: int, seed: int, repeat: int) -> None:
+    """A whole database selection run (load, compile, solve, write) on a fresh synthetic period.
+
+    Uses a throwaway embedded PostgreSQL unless PPDB_TEST_DATABASE_URL names a scratch database.
+    """
+    import json
+
+    from ppdb.selection import bench_run as db_bench
+
+    figures = db_bench.run(applicants, schools, seed, repeat, os.environ.get("PPDB_TEST_DATABASE_URL"))
+    click.echo(json.dumps(figures, indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name=os.path.basename(sys.argv[0]))

@@ -177,7 +177,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
 
     Everything goes through the same services as the API, so the demo obeys every rule. Returns the period id.
     """
-    from ppdb.applicants.service import load_context, store_new, validate
+    from ppdb.applicants.service import load_context, store_many, validate
     from ppdb.regions import service as regions
     from ppdb.regions.models import Kelurahan
     from ppdb.schools import service as schools
@@ -193,8 +193,12 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
     await schools.import_zones(session, period.id, region.zones_csv())
     await regions.open_registration(session, period.id)
     ctx = await load_context(session, period.id)
-    for i, data in enumerate(region.applicants):
-        await store_new(session, ctx, data, validate(ctx, data), now=region.opens_at + timedelta(seconds=i))
+    batch = 5000
+    for start in range(0, len(region.applicants), batch):
+        chunk = region.applicants[start:start + batch]
+        await store_many(session, ctx, [
+            (data, validate(ctx, data), region.opens_at + timedelta(seconds=start + i)) for i, data in enumerate(chunk)
+        ], actor="demo")
     return period.id
 
 

@@ -399,6 +399,43 @@ async def change(
     return await read(session, registration_number)
 
 
+async def store_many(session: AsyncSession, ctx: PeriodContext,
+                     items: list[tuple[schemas.ApplicationCreate, Plan, datetime]], *, actor: str) -> int:
+    """Store many validated registrations with a handful of bulk statements (offline imports, demo data).
+
+    The caller validates each item with `validate`; NIK uniqueness is still enforced by the database.
+    """
+    if not items:
+        return 0
+    applicant_ids = list(await session.scalars(
+        insert(Applicant).returning(Applicant.id, sort_by_parameter_order=True),
+        [dict(period_id=ctx.period.id, nik=data.nik, **_applicant_values(data, plan)) for data, plan, _ in items],
+    ))
+    application_ids = list(await session.scalars(
+        insert(Application).returning(Application.id, sort_by_parameter_order=True),
+        [
+            dict(period_id=ctx.period.id, applicant_id=applicant_id,
+                 registration_number=new_registration_number(ctx.period),
+                 access_token_hash=token_hash(secrets.token_urlsafe(24)), path=plan.path.name,
+                 category=data.category, score=data.score, kk_exception=data.kk_exception,
+                 status=ApplicationStatus.SUBMITTED, submitted_at=submitted_at)
+            for applicant_id, (data, plan, submitted_at) in zip(applicant_ids, items, strict=True)
+        ],
+    ))
+    await session.execute(insert(Choice), [
+        dict(application_id=application_id, **_choice_kwargs(c))
+        for application_id, (_, plan, _) in zip(application_ids, items, strict=True) for c in plan.choices
+    ])
+    await session.execute(insert(Document), [
+        dict(application_id=application_id, kind=kind, status=DocumentStatus.DECLARED)
+        for application_id, (data, _, _) in zip(application_ids, items, strict=True)
+        for kind in dict.fromkeys(data.documents)
+    ])
+    record(session, actor=actor, action="applications.bulk_create", entity="period", entity_id=ctx.period.id,
+           period_id=ctx.period.id, new={"applications": len(items)})
+    return len(items)
+
+
 def _choice_kwargs(c: ChoicePlan) -> dict:
     return dict(rank=c.rank, school_id=c.school.id, distance_m=c.distance_m, in_zone=c.in_zone,
                 zone_priority=c.zone_priority)
