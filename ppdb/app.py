@@ -1,6 +1,8 @@
 """create_app(): the one place where the application is assembled."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -18,6 +20,7 @@ from ppdb.errors import EXCEPTION_HANDLERS
 from ppdb.health import health
 from ppdb.regions.controllers import PeriodController, PresetController, RegionController
 from ppdb.schools.controllers import SchoolController
+from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
 
 log = logging.getLogger("ppdb")
@@ -43,7 +46,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await ensure_migrated(engine)
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
+            worker = None
+            if settings.provisional_interval > 0:
+                worker = asyncio.create_task(provisional.loop(app.state.sessionmaker, secret=settings.secret_key,
+                                                              interval=settings.provisional_interval))
             yield
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
         finally:
             await engine.dispose()
 

@@ -49,10 +49,11 @@ class ExplanationController(Controller):
     path = "/api/applications/{registration_number:str}"
     tags = ["registration"]
 
-    @get("/explanation", operation_id="explainApplication")
-    async def explanation(self, db_session: Session, registration_number: Annotated[str, PathParameter(max_length=24)],
+    @get("/status", operation_id="applicationStatus")
+    async def status(self, db_session: Session, registration_number: Annotated[str, PathParameter(max_length=24)],
                           access_token: AccessToken = None) -> schemas.Explanation:
-        """Why the applicant is placed where they are: each choice's outcome, cut-off and the applicant's values."""
+        """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
+        and why: each choice's outcome with the applicant's own values beside the cut-off."""
         application = await applicants.authorize(db_session, registration_number, access_token)
         period = await get_period(db_session, application.period_id)
         selection_run = await service.latest_run(db_session, period.id)

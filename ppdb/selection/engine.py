@@ -201,8 +201,21 @@ class _Prepared:
     """Arrays derived once from an instance; capacities are not part of it."""
 
     __slots__ = (
-        "ids", "sorted_ids", "id_order", "starts", "ch_app", "ch_prog", "keys", "columns",
-        "moves", "n_programs", "order", "pos_prog", "pos_app", "gpos", "prog_start",
+        "ch_app",
+        "ch_prog",
+        "columns",
+        "gpos",
+        "id_order",
+        "ids",
+        "keys",
+        "moves",
+        "n_programs",
+        "order",
+        "pos_app",
+        "pos_prog",
+        "prog_start",
+        "sorted_ids",
+        "starts",
     )
 
     def ranking(self) -> None:
@@ -261,7 +274,9 @@ def _prepare(
         seen: set[str] = set()
         for i, applicant_id in enumerate(ids):
             if applicant_id in seen:
-                raise InstanceError(f"applicants[{i}].id", f"duplicate applicant id {applicant_id!r}")
+                raise InstanceError(
+                    f"applicants[{i}].id", f"duplicate applicant id {applicant_id!r}"
+                )
             seen.add(applicant_id)
 
     lists = [a.choices for a in applicants]
@@ -572,7 +587,7 @@ def _result(
 def _digest(sorted_ids: list[str], values: list[str | None], program_ids: list[str]) -> str:
     """sha256 of json.dumps(sorted(assignments.items()), separators=(",", ":")), in chunks."""
     if _JSON_UNSAFE.search("".join(sorted_ids)) or _JSON_UNSAFE.search("".join(program_ids)):
-        encode = lambda pairs: json.dumps(pairs, separators=(",", ":")).encode()  # noqa: E731
+        encode = lambda pairs: json.dumps(pairs, separators=(",", ":")).encode()
     else:
         # Without characters to escape msgspec writes the same bytes as json.dumps, faster.
         encode = _encoder.encode
@@ -580,7 +595,11 @@ def _digest(sorted_ids: list[str], values: list[str | None], program_ids: list[s
     for k in range(0, len(sorted_ids), _DIGEST_CHUNK):
         if k:
             digest.update(b",")
-        digest.update(encode(list(zip(sorted_ids[k : k + _DIGEST_CHUNK], values[k : k + _DIGEST_CHUNK])))[1:-1])
+        digest.update(
+            encode(list(zip(sorted_ids[k : k + _DIGEST_CHUNK], values[k : k + _DIGEST_CHUNK])))[
+                1:-1
+            ]
+        )
     digest.update(b"]")
     return digest.hexdigest()
 

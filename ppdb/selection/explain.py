@@ -75,8 +75,9 @@ async def explain(session: AsyncSession, application: Application, rules: RuleSe
             items.append(schemas.ChoiceExplanation(rank=choice.rank, npsn=npsn, school_name=names[npsn], program=None,
                                                    outcome="dropped", text=DROPPED.get(entry["dropped"], entry["dropped"])))
             continue
-        program, key = entry["program"], entry["key"]
+        program, key, position = entry["program"], entry["key"], entry.get("position")
         outcome = outcome_of[program]
+        where = dict(program=program, cutoff=outcome.cutoff, key=key, position=position, seats=outcome.final_capacity)
         if choice.rank == placed_rank:
             text = f"Diterima di {names[npsn]} (pilihan ke-{choice.rank})."
             if outcome.final_capacity > outcome.capacity:
@@ -84,26 +85,31 @@ async def explain(session: AsyncSession, application: Application, rules: RuleSe
                 text += (f" Kuota jalur ini bertambah {outcome.final_capacity - outcome.capacity} kursi dari "
                          f"pengalihan kursi kosong jalur {', '.join(sources) or 'lain'}.")
             items.append(schemas.ChoiceExplanation(rank=choice.rank, npsn=npsn, school_name=names[npsn],
-                                                   program=program, outcome="placed", cutoff=outcome.cutoff, key=key,
-                                                   text=text))
+                                                   outcome="placed", text=text, **where))
         elif placed_rank is not None and choice.rank > placed_rank:
             items.append(schemas.ChoiceExplanation(
-                rank=choice.rank, npsn=npsn, school_name=names[npsn], program=program, outcome="not_considered",
-                cutoff=outcome.cutoff, key=key, text="Tidak diproses: Anda diterima di pilihan yang lebih tinggi."))
+                rank=choice.rank, npsn=npsn, school_name=names[npsn], outcome="not_considered",
+                text="Tidak diproses: Anda diterima di pilihan yang lebih tinggi.", **where))
         else:
             why = ("tidak ada kursi pada jalur ini" if outcome.cutoff is None
                    else compare(outcome.key_names, outcome.cutoff, key))
             items.append(schemas.ChoiceExplanation(
-                rank=choice.rank, npsn=npsn, school_name=names[npsn], program=program, outcome="not_placed",
-                cutoff=outcome.cutoff, key=key, text=f"Tidak diterima di {names[npsn]}: {why}."))
+                rank=choice.rank, npsn=npsn, school_name=names[npsn], outcome="not_placed",
+                text=f"Tidak diterima di {names[npsn]}: {why}.", **where))
     if placed_rank is not None:
         summary = f"Diterima di pilihan ke-{placed_rank}: {names[by_id[application.choices[placed_rank - 1].school_id]]}."
     elif placement is None:
         summary = "Pendaftaran ini belum ikut seleksi."
     else:
         summary = "Belum diterima di semua pilihan."
+    at_risk = placement is not None and placed_rank is None
+    warning = None
     if selection_run.kind is RunKind.PROVISIONAL:
         summary = "Sementara: " + summary
+        if at_risk:
+            warning = ("Peringatan: saat ini Anda tidak masuk di semua sekolah pilihan. Pertimbangkan menambah atau "
+                       "mengganti pilihan sebelum pendaftaran ditutup.")
     return schemas.Explanation(registration_number=application.registration_number, run_id=selection_run.id,
                                run_kind=selection_run.kind.value, digest=selection_run.digest,
-                               placed_choice=placed_rank, summary=summary, choices=items)
+                               placed_choice=placed_rank, summary=summary, at_risk=at_risk, warning=warning,
+                               choices=items)

@@ -41,6 +41,10 @@ class ChoiceExplanation(msgspec.Struct, kw_only=True):
     """placed | not_placed | not_considered | dropped"""
     cutoff: list[float] | None = None
     key: list[float] | None = None
+    position: int | None = None
+    """Rank among everyone who listed this school on this path (1 = first)."""
+    seats: int | None = None
+    """Seats of the program after seat transfers."""
     text: str
 
 
@@ -51,4 +55,7 @@ class Explanation(msgspec.Struct, kw_only=True):
     digest: str
     placed_choice: int | None
     summary: str
+    at_risk: bool
+    """Not placed at any choice in this run."""
+    warning: str | None = None
     choices: list[ChoiceExplanation]

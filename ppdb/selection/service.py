@@ -31,8 +31,8 @@ def opaque_id(secret: str, period_id: int, application_id: int) -> str:
     return "A" + digest[:12]
 
 
-async def _lock(session: AsyncSession, period_id: int, *, wait: bool) -> bool:
-    """One run per period at a time, across every process: a transaction-scoped advisory lock."""
+async def try_lock(session: AsyncSession, period_id: int, *, wait: bool = False) -> bool:
+    """One run per period at a time, across every process: a transaction-scoped (re-entrant) advisory lock."""
     fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
     result = await session.scalar(text(f"SELECT {fn}(hashtext('ppdb.selection'), :p)"), {"p": period_id})
     return True if wait else bool(result)
@@ -75,7 +75,7 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
     timings: dict[str, float] = {}
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
-    if not await _lock(session, period_id, wait=wait):
+    if not await try_lock(session, period_id, wait=wait):
         raise Conflict("selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.",
                        "period_id")
     period = await get_period(session, period_id)
@@ -120,6 +120,7 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
 async def _write_placements(session: AsyncSession, run_id: int, compiled, result: engine.Result,
                             ids: dict[str, int], facts: list[ApplicationFacts]) -> None:
     """COPY one row per applicant: the bulk path, since a province run writes hundreds of thousands."""
+    positions = _positions(compiled.instance)
     rows = []
     for fact, applicant in zip(facts, compiled.instance.applicants, strict=True):
         placed = result.assignments[fact.id]
@@ -131,7 +132,8 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
                 keys[str(choice.rank)] = {"dropped": reason}
                 continue
             entry = next(listed)
-            keys[str(choice.rank)] = {"program": entry.program, "key": entry.key}
+            keys[str(choice.rank)] = {"program": entry.program, "key": entry.key,
+                                      "position": positions[entry.program, applicant.id]}
             if entry.program == placed:
                 placed_rank = choice.rank
         rows.append((run_id, ids[fact.id], fact.id, placed, placed_rank, json.dumps(keys)))
@@ -141,6 +143,16 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
         "placements", records=rows,
         columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"],
     )
+
+
+def _positions(instance: engine.Instance) -> dict[tuple[str, str], int]:
+    """Each applicant's rank among everyone who listed a program (1 = highest priority there)."""
+    listed: dict[str, list[tuple[list[float], str]]] = {}
+    for applicant in instance.applicants:
+        for choice in applicant.choices:
+            listed.setdefault(choice.program, []).append((choice.key, applicant.id))
+    return {(program, aid): rank for program, entries in listed.items()
+            for rank, (_, aid) in enumerate(sorted(entries), start=1)}
 
 
 def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None) -> schemas.RunOut:

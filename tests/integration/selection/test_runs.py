@@ -44,7 +44,7 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(client
     assert a_domisili["key_names"] == ["distance", "age", "lottery"]
 
     far_number, far_token = applicants[-1]
-    explained = await client.get(f"/api/applications/{far_number}/explanation", headers={"X-Access-Token": far_token})
+    explained = await client.get(f"/api/applications/{far_number}/status", headers={"X-Access-Token": far_token})
     assert explained.status_code == 200, explained.text
     body = explained.json()
     assert body["placed_choice"] == 2 and body["digest"] == run["digest"]
@@ -55,7 +55,7 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(client
     assert first["key"][0] > first["cutoff"][0]
 
     fourth_number, fourth_token = applicants[3]
-    fourth = (await client.get(f"/api/applications/{fourth_number}/explanation",
+    fourth = (await client.get(f"/api/applications/{fourth_number}/status",
                                headers={"X-Access-Token": fourth_token})).json()
     assert fourth["placed_choice"] == 1 and "pengalihan" in fourth["choices"][0]["text"]
 
@@ -92,7 +92,7 @@ async def test_withdrawn_applicants_are_not_selected(client):
     run = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert run["applicants"] == 4
     far_number, far_token = applicants[-1]
-    far = (await client.get(f"/api/applications/{far_number}/explanation", headers={"X-Access-Token": far_token})).json()
+    far = (await client.get(f"/api/applications/{far_number}/status", headers={"X-Access-Token": far_token})).json()
     assert far["placed_choice"] == 1
 
 
@@ -109,8 +109,8 @@ async def test_a_second_run_while_one_is_running_is_refused(client, engine):
 async def test_explanation_before_any_run_and_with_wrong_token(client):
     period = await open_period(client, schools_csv=SCHOOLS)
     (number, token), *_ = await _register_five(client, period["id"])
-    expect_error(await client.get(f"/api/applications/{number}/explanation", headers={"X-Access-Token": token}), 404,
+    expect_error(await client.get(f"/api/applications/{number}/status", headers={"X-Access-Token": token}), 404,
                  "run_not_found")
-    expect_error(await client.get(f"/api/applications/{number}/explanation", headers={"X-Access-Token": "x"}), 404,
+    expect_error(await client.get(f"/api/applications/{number}/status", headers={"X-Access-Token": "x"}), 404,
                  "application_not_found")
     expect_error(await client.get(f"/api/periods/{period['id']}/selection-runs/latest"), 404, "run_not_found")

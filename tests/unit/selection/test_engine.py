@@ -76,7 +76,10 @@ def test_rejection_chain_and_cutoffs():
     assert result.programs["S2:d"].cutoff == [5, -4012]
     body = json.loads(dump_result(result))
     assert body["programs"]["S2:d"] == {
-        "capacity": 1, "final_capacity": 1, "filled": 1, "cutoff": [5, -4012]
+        "capacity": 1,
+        "final_capacity": 1,
+        "filled": 1,
+        "cutoff": [5, -4012],
     }
     # Integers stay integers in the published cut-off.
     assert b'"cutoff":[5,-4012]' in dump_result(result)
@@ -181,7 +184,7 @@ def test_digest_formula():
 
 
 def test_digest_escapes_like_json_dumps():
-    ids = ['Ānanda', 'quo"te', "back\\slash", "tab\t", "del\x7f", "plain"]
+    ids = ["Ānanda", 'quo"te', "back\\slash", "tab\t", "del\x7f", "plain"]
     document = doc(
         [program("S1:é", 2)],
         [applicant(aid, ("S1:é", [i])) for i, aid in enumerate(ids)],
@@ -260,28 +263,42 @@ def changed(path: str, value) -> bytes:
 
 
 INVALID = {
-    "unknown program": (changed("applicants[1].choices[0].program", "S9:a"),
-                        "applicants[1].choices[0].program"),
-    "duplicate program in a list": (changed("applicants[0].choices[1].program", "S1:a"),
-                                    "applicants[0].choices[1].program"),
+    "unknown program": (
+        changed("applicants[1].choices[0].program", "S9:a"),
+        "applicants[1].choices[0].program",
+    ),
+    "duplicate program in a list": (
+        changed("applicants[0].choices[1].program", "S1:a"),
+        "applicants[0].choices[1].program",
+    ),
     "negative capacity": (changed("programs[1].capacity", -1), "programs[1].capacity"),
-    "unequal key lengths": (changed("applicants[1].choices[0].key", [4, 5]),
-                            "applicants[1].choices[0].key"),
+    "unequal key lengths": (
+        changed("applicants[1].choices[0].key", [4, 5]),
+        "applicants[1].choices[0].key",
+    ),
     "duplicate applicant id": (changed("applicants[1].id", "A"), "applicants[1].id"),
     "unknown mechanism": (changed("mechanism", "boston"), "mechanism"),
     "transfer from a missing program": (changed("transfers[0].from", "z"), "transfers[0].from"),
     "transfer to a missing program": (changed("transfers[0].to", "z"), "transfers[0].to"),
     "transfer at a missing school": (changed("transfers[0].school", "S9"), "transfers[0].from"),
-    "transfer cycle": (changed("transfers", [{"school": "S1", "from": "b", "to": "b"}]),
-                       "transfers[0]"),
+    "transfer cycle": (
+        changed("transfers", [{"school": "S1", "from": "b", "to": "b"}]),
+        "transfers[0]",
+    ),
     "duplicate program id": (changed("programs[1].id", "S1:a"), "programs[1].id"),
     "wrong type": (changed("programs[0].capacity", "ten"), "programs[0].capacity"),
-    "non-number in a key": (changed("applicants[0].choices[0].key", [1, True]),
-                            "applicants[0].choices[0].key[1]"),
-    "missing field": (changed("programs[0]", {"id": "S1:a", "school": "S1", "path": "a"}),
-                      "programs[0].capacity"),
-    "unknown field": (changed("applicants[0].choices[0]", {"program": "S1:a", "key": [], "x": 1}),
-                      "applicants[0].choices[0].x"),
+    "non-number in a key": (
+        changed("applicants[0].choices[0].key", [1, True]),
+        "applicants[0].choices[0].key[1]",
+    ),
+    "missing field": (
+        changed("programs[0]", {"id": "S1:a", "school": "S1", "path": "a"}),
+        "programs[0].capacity",
+    ),
+    "unknown field": (
+        changed("applicants[0].choices[0]", {"program": "S1:a", "key": [], "x": 1}),
+        "applicants[0].choices[0].x",
+    ),
     "malformed JSON": (b'{"mechanism": "deferred_acceptance",', ""),
 }
 

@@ -12,9 +12,7 @@ from hypothesis import strategies as st
 
 from ppdb.selection import bench, engine
 
-SETTINGS = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PATHS = ("a", "b", "c")
 # Few distinct values, ints and floats mixed, so that keys often tie.
 VALUES = st.sampled_from([0, 1, 2, -1, 0.5, 1.0, -0.0])
@@ -26,8 +24,12 @@ def instances(draw, mechanism: str | None = None, transfers: bool = True) -> dic
     for s in range(draw(st.integers(1, 3))):
         for path in sorted(draw(st.lists(st.sampled_from(PATHS), min_size=1, unique=True))):
             programs.append(
-                {"id": f"S{s}:{path}", "school": f"S{s}", "path": path,
-                 "capacity": draw(st.integers(0, 3))}
+                {
+                    "id": f"S{s}:{path}",
+                    "school": f"S{s}",
+                    "path": path,
+                    "capacity": draw(st.integers(0, 3)),
+                }
             )
     width = {p["id"]: draw(st.integers(0, 2)) for p in programs}
     ids = draw(st.lists(st.text("ABab", min_size=1, max_size=3), max_size=10, unique=True))
@@ -35,16 +37,24 @@ def instances(draw, mechanism: str | None = None, transfers: bool = True) -> dic
     for aid in ids:
         listed = draw(st.permutations([p["id"] for p in programs]))
         listed = listed[: draw(st.integers(0, len(listed)))]
-        applicants.append({"id": aid, "choices": [
-            {"program": pid, "key": draw(st.lists(VALUES, min_size=width[pid], max_size=width[pid]))}
-            for pid in listed
-        ]})
+        applicants.append(
+            {
+                "id": aid,
+                "choices": [
+                    {
+                        "program": pid,
+                        "key": draw(st.lists(VALUES, min_size=width[pid], max_size=width[pid])),
+                    }
+                    for pid in listed
+                ],
+            }
+        )
     moves = []
     if transfers:
         # Seats only move towards a later path, so transfers never form a cycle.
         for s in sorted({p["school"] for p in programs}):
             paths = [p["path"] for p in programs if p["school"] == s]
-            pairs = [(f, t) for i, f in enumerate(paths) for t in paths[i + 1:]]
+            pairs = [(f, t) for i, f in enumerate(paths) for t in paths[i + 1 :]]
             chosen = draw(st.lists(st.sampled_from(pairs), unique=True)) if pairs else []
             moves += [{"school": s, "from": f, "to": t} for f, t in chosen]
         moves = draw(st.permutations(moves))
@@ -108,9 +118,7 @@ def blocking(document: dict, result: engine.Result, *, free_seats_only: bool) ->
         for pid in listed[: listed.index(placed)] if placed else listed:
             if len(held[pid]) < result.programs[pid].final_capacity:
                 found.append((a["id"], pid, "free seat"))
-            elif not free_seats_only and any(
-                rank[a["id"], pid] < rank[h, pid] for h in held[pid]
-            ):
+            elif not free_seats_only and any(rank[a["id"], pid] < rank[h, pid] for h in held[pid]):
                 found.append((a["id"], pid, "worse key held"))
     return found
 
@@ -224,7 +232,7 @@ def test_agrees_with_the_matching_library(document):
                 residents, hospitals, {h: capacity[h] for h in hospitals}
             )
             matching = game.solve(optimal="resident")
-        for hospital in matching.keys():
+        for hospital in matching:
             for resident in matching[hospital]:
                 expected[resident.name] = hospital.name
     assert solve(document).assignments == expected

@@ -1,0 +1,50 @@
+"""Provisional re-solves while registration is open, and the parent's status with a risk warning."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ppdb.selection import provisional
+from ppdb.selection.models import RunKind, SelectionRun
+from tests.conftest import TEST_SECRET
+from tests.helpers import HOME, open_period, registration
+
+ONE_SEAT = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,1,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,1,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001
+"""
+
+
+async def test_tick_solves_open_periods_once_per_interval_and_prunes(client, sessionmaker, session):
+    period = await open_period(client, schools_csv=ONE_SEAT)
+    url = f"/api/periods/{period['id']}/applications"
+    near = (await client.post(url, json=registration(serial=1, choices=["20670001", "20670002"]))).json()
+    far_body = registration(serial=2, latitude=HOME[0] - 0.01, choices=["20670001"])
+    far = (await client.post(url, json=far_body)).json()
+
+    first = await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=3600)
+    assert len(first) == 1
+    assert await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=3600) == []  # still fresh
+    for _ in range(3):
+        await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
+    kept = await session.scalar(select(func.count()).select_from(SelectionRun)
+                                .where(SelectionRun.kind == RunKind.PROVISIONAL))
+    assert kept == provisional.KEEP
+
+    status = (await client.get(f"/api/applications/{far['registration_number']}/status",
+                               headers={"X-Access-Token": far["access_token"]})).json()
+    assert status["run_kind"] == "provisional" and status["summary"].startswith("Sementara")
+    assert status["at_risk"] is True and "Peringatan" in status["warning"]
+    choice = status["choices"][0]
+    assert (choice["outcome"], choice["position"], choice["seats"]) == ("not_placed", 2, 1)
+
+    mine = (await client.get(f"/api/applications/{near['registration_number']}/status",
+                             headers={"X-Access-Token": near["access_token"]})).json()
+    assert mine["at_risk"] is False and mine["warning"] is None
+    assert mine["choices"][0]["position"] == 1 and mine["placed_choice"] == 1
+
+
+async def test_closed_periods_are_not_resolved(client, sessionmaker):
+    period = await open_period(client, schools_csv=ONE_SEAT)
+    await client.post(f"/api/periods/{period['id']}/close")
+    assert await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0) == []
