@@ -67,7 +67,15 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     lottery_seed: str
 
     def path(self, name: str) -> PathRule | None:
-        return next((p for p in self.paths if p.name == name), None)
+        """The rule for a path, also under its other regulation's name (zonasi is domisili since 2025)."""
+        found = next((p for p in self.paths if p.name == name), None)
+        if found is None and name in PATH_ALIASES:
+            found = next((p for p in self.paths if p.name == PATH_ALIASES[name]), None)
+        return found
+
+
+PATH_ALIASES = {"zonasi": "domisili", "domisili": "zonasi", "perpindahan_tugas": "mutasi",
+                "mutasi": "perpindahan_tugas"}
 
 
 class Bound(msgspec.Struct, frozen=True):

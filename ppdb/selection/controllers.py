@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, PathParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants import service as applicants
@@ -35,6 +35,12 @@ class SelectionController(Controller):
         """The latest run with every program's capacity, seats after transfers, fill and cut-off."""
         selection_run = await service.latest_run(db_session, period_id)
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
+
+    @post("/what-if", operation_id="whatIf", status_code=200)
+    async def what_if(self, db_session: Session, state: State, period_id: PeriodId,
+                      data: JSONBody[schemas.WhatIfRequest]) -> schemas.WhatIfOut:
+        """Compare a rule variant (preset, quotas, transfer order, mechanism) on the current pool; nothing is saved."""
+        return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
     async def instance(self, db_session: Session, period_id: PeriodId, run_id: RunId) -> Response[bytes]:

@@ -5,6 +5,8 @@ from datetime import datetime
 
 import msgspec
 
+from ppdb.regions.rules import Mechanism, Transfer
+
 
 class ProgramOutcomeOut(msgspec.Struct, kw_only=True):
     program: str
@@ -59,3 +61,46 @@ class Explanation(msgspec.Struct, kw_only=True):
     """Not placed at any choice in this run."""
     warning: str | None = None
     choices: list[ChoiceExplanation]
+
+
+class WhatIfRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A variant of the period's rules; omitted fields keep the current rules."""
+
+    preset: str | msgspec.UnsetType = msgspec.UNSET
+    quotas: dict[str, float] | msgspec.UnsetType = msgspec.UNSET
+    transfers: list[Transfer] | msgspec.UnsetType = msgspec.UNSET
+    mechanism: Mechanism | msgspec.UnsetType = msgspec.UNSET
+
+
+class PathFill(msgspec.Struct, kw_only=True):
+    path: str
+    seats: int
+    filled: int
+    variant_seats: int
+    variant_filled: int
+
+
+class GroupOutcome(msgspec.Struct, kw_only=True):
+    group: str
+    """The applicants' own path (and sub-quota category)."""
+    applicants: int
+    placed: int
+    variant_placed: int
+    changed: int
+
+
+class PlacementChange(msgspec.Struct, kw_only=True):
+    registration_number: str
+    group: str
+    current: str | None
+    variant: str | None
+
+
+class WhatIfOut(msgspec.Struct, kw_only=True):
+    current_digest: str
+    variant_digest: str
+    paths: list[PathFill]
+    groups: list[GroupOutcome]
+    changed: int
+    changes: list[PlacementChange]
+    """At most 1,000 rows; `changed` counts them all."""

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Choice
 from ppdb.audit.service import record
-from ppdb.errors import Conflict, NotFound
+from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Period
-from ppdb.regions.service import get_period, rules_of
+from ppdb.regions.rules import RuleViolation, check_rules, rules_from_preset
+from ppdb.regions.service import find_preset, get_period, rules_of
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
@@ -196,3 +197,65 @@ async def outcomes(session: AsyncSession, run_id: int) -> list[ProgramOutcome]:
 
 def instance_bytes(selection_run: SelectionRun) -> bytes:
     return zlib.decompress(selection_run.instance)
+
+
+async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIfRequest,
+                  *, secret: str) -> schemas.WhatIfOut:
+    """Solve a variant of the rules on the current pool and compare; nothing is written."""
+    period = await get_period(session, period_id)
+    current = rules_of(period)
+    variant = current
+    if request.preset is not msgspec.UNSET:
+        preset = find_preset(request.preset, period.level)
+        fresh = rules_from_preset(preset, period.school_year)
+        variant = msgspec.structs.replace(fresh, lottery_seed=current.lottery_seed,
+                                          reference_date=current.reference_date, max_choices=current.max_choices)
+    if request.quotas is not msgspec.UNSET:
+        unknown = set(request.quotas) - {p.name for p in variant.paths}
+        if unknown:
+            raise AppError("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
+        variant = msgspec.structs.replace(variant, paths=[
+            msgspec.structs.replace(p, quota=request.quotas.get(p.name, p.quota)) for p in variant.paths])
+    if request.transfers is not msgspec.UNSET:
+        variant = msgspec.structs.replace(variant, transfers=request.transfers)
+    if request.mechanism is not msgspec.UNSET:
+        variant = msgspec.structs.replace(variant, mechanism=request.mechanism)
+    try:
+        check_rules(variant, find_preset(variant.preset, period.level))
+    except RuleViolation as v:
+        raise AppError(v.code, v.message, v.field) from None
+
+    schools, facts, _ = await load_facts(session, period, secret)
+    now = engine.solve(compile_period(current, schools, facts).instance)
+    then = engine.solve(compile_period(variant, schools, facts).instance)
+
+    def path_of(program: str) -> str:
+        return program.split(":", 1)[1].split("/")[0]
+
+    fills: dict[str, list[int]] = {}
+    for outcome, offset in ((now, 0), (then, 2)):
+        for pid, o in outcome.programs.items():
+            row = fills.setdefault(path_of(pid), [0, 0, 0, 0])
+            row[offset] += o.final_capacity
+            row[offset + 1] += o.filled
+    groups: dict[str, list[int]] = {}
+    changes = []
+    for fact in facts:
+        group = f"{fact.path}/{fact.category}" if fact.category else fact.path
+        before, after = now.assignments[fact.id], then.assignments[fact.id]
+        row = groups.setdefault(group, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += before is not None
+        row[2] += after is not None
+        if before != after:
+            row[3] += 1
+            changes.append(schemas.PlacementChange(registration_number=fact.registration_number, group=group,
+                                                   current=before, variant=after))
+    return schemas.WhatIfOut(
+        current_digest=now.digest, variant_digest=then.digest,
+        paths=[schemas.PathFill(path=p, seats=r[0], filled=r[1], variant_seats=r[2], variant_filled=r[3])
+               for p, r in sorted(fills.items())],
+        groups=[schemas.GroupOutcome(group=g, applicants=r[0], placed=r[1], variant_placed=r[2], changed=r[3])
+                for g, r in sorted(groups.items())],
+        changed=len(changes), changes=sorted(changes, key=lambda c: c.registration_number)[:1000],
+    )
