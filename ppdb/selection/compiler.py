@@ -62,7 +62,8 @@ def lottery_number(seed: str, registration_number: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{registration_number}".encode()).digest()[:6], "big")
 
 
-def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts) -> list[float | int]:
+def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts,
+            lottery: int | None = None) -> list[float | int]:
     values: list[float | int] = []
     for name in path.keys:
         if name == "distance":
@@ -76,7 +77,8 @@ def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: Choic
         elif name == "choice_rank":
             values.append(choice.rank)
         elif name == "lottery":
-            values.append(lottery_number(rules.lottery_seed, app.registration_number))
+            values.append(lottery if lottery is not None else lottery_number(rules.lottery_seed,
+                                                                                 app.registration_number))
         elif name == "submitted_at":
             values.append(app.submitted_at.timestamp())
     return values
@@ -115,6 +117,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
     known = {p.id for p in programs}
     for app in applications:
         path = rules.path(app.path)
+        lottery = lottery_number(rules.lottery_seed, app.registration_number)
         choices = []
         for choice in sorted(app.choices, key=lambda c: c.rank):
             if path is None:
@@ -126,7 +129,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             elif path.requires_zone and not choice.in_zone:
                 compiled.dropped[app.id, choice.rank] = "outside_zone"
             else:
-                choices.append(engine.Choice(program=pid, key=key_for(path, rules, app, choice)))
+                choices.append(engine.Choice(program=pid, key=key_for(path, rules, app, choice, lottery)))
         compiled.instance.applicants.append(engine.Applicant(id=app.id, choices=choices))
     return compiled
 
