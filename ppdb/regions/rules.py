@@ -67,11 +67,11 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     lottery_seed: str
 
     def path(self, name: str) -> PathRule | None:
-        """The rule for a path, also under its other regulation's name (zonasi is domisili since 2025)."""
-        found = next((p for p in self.paths if p.name == name), None)
-        if found is None and name in PATH_ALIASES:
-            found = next((p for p in self.paths if p.name == PATH_ALIASES[name]), None)
-        return found
+        return next((p for p in self.paths if p.name == name), None)
+
+    def path_or_alias(self, name: str) -> PathRule | None:
+        """Also under its other regulation's name (zonasi is domisili since 2025): for comparing presets."""
+        return self.path(name) or (self.path(PATH_ALIASES[name]) if name in PATH_ALIASES else None)
 
 
 PATH_ALIASES = {"zonasi": "domisili", "domisili": "zonasi", "perpindahan_tugas": "mutasi",

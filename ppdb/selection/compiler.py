@@ -116,7 +116,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
                                         applicants=[]), keys)
     known = {p.id for p in programs}
     for app in applications:
-        path = rules.path(app.path)
+        path = rules.path_or_alias(app.path)
         lottery = lottery_number(rules.lottery_seed, app.registration_number)
         choices = []
         for choice in sorted(app.choices, key=lambda c: c.rank):
