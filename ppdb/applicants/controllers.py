@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants import schemas, service
+from ppdb.applicants import documents, schemas, service
+from ppdb.regions.service import accepting_registrations, get_period
 
 AccessToken = Annotated[str | None, HeaderParameter(name="X-Access-Token", required=False,
                                                     description="The token returned at registration")]
@@ -48,3 +50,15 @@ class ApplicationController(Controller):
                        access_token: AccessToken = None) -> schemas.ApplicationOut:
         """Withdraw (cabut berkas) while registration is open."""
         return await service.withdraw(db_session, registration_number, access_token)
+
+    @put("/applications/{registration_number:str}/documents/{kind:str}", operation_id="uploadDocument",
+         request_max_body_size=20 * 1024 * 1024)
+    async def upload(self, db_session: Session, state: State, request: Request,
+                     registration_number: RegistrationNumber, kind: Annotated[str, PathParameter(max_length=40)],
+                     access_token: AccessToken = None) -> schemas.DocumentOut:
+        """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open; replaces the kind."""
+        application = await service.authorize(db_session, registration_number, access_token, for_update=True)
+        accepting_registrations(await get_period(db_session, application.period_id))
+        settings = state.settings
+        return await documents.store(db_session, application, kind, await request.body(),
+                                     data_dir=settings.data_path, max_bytes=settings.max_upload_bytes)

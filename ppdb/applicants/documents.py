@@ -1,0 +1,64 @@
+"""Document files: checked by their content, stored under generated names in the data directory."""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import get_args
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.applicants import schemas
+from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
+from ppdb.audit.service import record
+from ppdb.errors import AppError, Conflict
+from ppdb.regions.rules import DocumentKind
+
+# The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
+SIGNATURES = {b"%PDF-": ("application/pdf", "pdf"), b"\xff\xd8\xff": ("image/jpeg", "jpg"),
+              b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
+
+
+def sniff(content: bytes) -> tuple[str, str]:
+    for magic, kind in SIGNATURES.items():
+        if content.startswith(magic):
+            return kind
+    raise AppError("document_type_unsupported", "Berkas harus PDF, JPEG, atau PNG.", "file", status_code=415)
+
+
+async def store(session: AsyncSession, application: Application, kind: str, content: bytes, *,
+                data_dir: Path, max_bytes: int) -> schemas.DocumentOut:
+    if application.status is ApplicationStatus.WITHDRAWN:
+        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    if kind not in get_args(DocumentKind):
+        raise AppError("document_kind_unknown", f"Jenis dokumen '{kind}' tidak dikenal.", "kind")
+    if not content:
+        raise AppError("document_empty", "Berkas kosong.", "file")
+    if len(content) > max_bytes:
+        raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file",
+                       status_code=413)
+    content_type, extension = sniff(content)
+    folder = data_dir / "documents" / str(application.period_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}.{extension}"
+    temporary = folder / f".{name}.part"
+    temporary.write_bytes(content)
+    os.replace(temporary, folder / name)  # a reader never sees half a file
+
+    document = next((d for d in application.documents if d.kind == kind), None)
+    old = None
+    if document is None:
+        document = Document(application_id=application.id, kind=kind)
+        application.documents.append(document)
+    else:
+        old = {"sha256": document.sha256, "status": document.status.value}
+    document.status, document.content_type = DocumentStatus.UPLOADED, content_type
+    document.size_bytes, document.sha256 = len(content), hashlib.sha256(content).hexdigest()
+    document.storage_name = f"{application.period_id}/{name}"
+    record(session, actor="applicant", action="document.upload", entity="application",
+           entity_id=application.registration_number, period_id=application.period_id, old=old,
+           new={"kind": kind, "sha256": document.sha256, "size_bytes": len(content)})
+    await session.flush()
+    return schemas.DocumentOut(kind=kind, status=document.status.value, content_type=content_type,
+                               size_bytes=len(content))
