@@ -169,7 +169,7 @@ def bench() -> None:
     """Benchmarks (figures go to docs/benchmarks.md)."""
 
 
-@bench.command(name="selection", context_settings={"ignore_unknown_options": True})
+@bench.command(name="selection", context_settings={"ignore_unknown_options": True, "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench_selection(args: tuple[str, ...]) -> None:
     """Engine vs a plain heap-based deferred acceptance on a province-sized instance."""
