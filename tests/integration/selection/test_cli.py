@@ -1,0 +1,31 @@
+"""`ppdb selection run --period ID` and `ppdb db upgrade` as real subprocesses against a scratch database."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from ppdb import demo
+from tests.conftest import TEST_SECRET
+from tests.helpers import scratch_database
+
+
+def ppdb(*args: str, url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PPDB_DATABASE_URL": url, "PPDB_SECRET_KEY": TEST_SECRET}
+    return subprocess.run([sys.executable, "-m", "ppdb", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_selection_run_command(server_url):
+    async with scratch_database(server_url) as url:
+        refused = ppdb("selection", "run", "--period", "1", url=url)
+        assert refused.returncode == 1 and "ppdb db upgrade" in refused.stderr
+        assert ppdb("db", "upgrade", url=url).returncode == 0
+        await demo.load(url, applicants=60, schools=5, seed=4)
+        first = ppdb("selection", "run", "--period", "1", url=url)
+        assert first.returncode == 0, first.stderr
+        assert "60 placed" in first.stdout or "/60 placed" in first.stdout
+        second = ppdb("selection", "run", "--period", "1", url=url)
+        digest = first.stdout.split("digest ")[1].split(",")[0]
+        assert f"digest {digest}" in second.stdout
+        missing = ppdb("selection", "run", "--period", "99", url=url)
+        assert missing.returncode == 1 and "period_not_found" in missing.stderr
