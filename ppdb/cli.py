@@ -98,7 +98,7 @@ def serve() -> None:
 
 
 @main.command()
-@click.option("--applicants", default=5000, show_default=True, help="Number of synthetic applicants.")
+@click.option("--applicants", default=12000, show_default=True, help="Number of synthetic applicants.")
 @click.option("--schools", default=40, show_default=True, help="Number of SMP in the synthetic city.")
 @click.option("--seed", default=2026, show_default=True, help="Random seed: same seed, same region.")
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the API after loading.")

@@ -44,7 +44,8 @@ class ChoiceExplanation(msgspec.Struct, kw_only=True):
     cutoff: list[float] | None = None
     key: list[float] | None = None
     position: int | None = None
-    """Rank among everyone who listed this school on this path (1 = first)."""
+    """Rank among the applicants competing for this program (1 = first); a position within `seats` holds a
+    seat. None for a choice below the one that placed the applicant."""
     seats: int | None = None
     """Seats of the program after seat transfers."""
     text: str

@@ -126,7 +126,7 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
 async def _write_placements(session: AsyncSession, run_id: int, compiled, result: engine.Result,
                             ids: dict[str, int], facts: list[ApplicationFacts]) -> None:
     """COPY one row per applicant: the bulk path, since a province run writes hundreds of thousands."""
-    positions = _positions(compiled.instance)
+    positions = _positions(compiled.instance, result)
     rows = []
     for fact, applicant in zip(facts, compiled.instance.applicants, strict=True):
         placed = result.assignments[fact.id]
@@ -139,7 +139,7 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
                 continue
             entry = next(listed)
             keys[str(choice.rank)] = {"program": entry.program, "key": entry.key,
-                                      "position": positions[entry.program, applicant.id]}
+                                      "position": positions.get((entry.program, applicant.id))}
             if entry.program == placed:
                 placed_rank = choice.rank
         rows.append((run_id, ids[fact.id], fact.id, placed, placed_rank, json.dumps(keys)))
@@ -151,14 +151,22 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
     )
 
 
-def _positions(instance: engine.Instance) -> dict[tuple[str, str], int]:
-    """Each applicant's rank among everyone who listed a program (1 = highest priority there)."""
-    listed: dict[str, list[tuple[list[float], str]]] = {}
+def _positions(instance: engine.Instance, result: engine.Result) -> dict[tuple[str, str], int]:
+    """Each applicant's rank among those competing for a program (1 = highest priority there).
+
+    Competing means applying there: every choice down to the one that placed them (all choices when
+    unplaced). Someone placed at a school they prefer is not in the queue of the schools below it,
+    so a position at most the program's seats means a seat.
+    """
+    entrants: dict[str, list[tuple[list[float], str]]] = {}
     for applicant in instance.applicants:
+        placed = result.assignments[applicant.id]
         for choice in applicant.choices:
-            listed.setdefault(choice.program, []).append((choice.key, applicant.id))
-    return {(program, aid): rank for program, entries in listed.items()
-            for rank, (_, aid) in enumerate(sorted(entries), start=1)}
+            entrants.setdefault(choice.program, []).append((choice.key, applicant.id))
+            if choice.program == placed:
+                break
+    return {(program, aid): rank for program, queue in entrants.items()
+            for rank, (_, aid) in enumerate(sorted(queue), start=1)}
 
 
 def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None) -> schemas.RunOut:

@@ -48,3 +48,18 @@ async def test_closed_periods_are_not_resolved(client, sessionmaker):
     period = await open_period(client, schools_csv=ONE_SEAT)
     await client.post(f"/api/periods/{period['id']}/close")
     assert await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0) == []
+
+
+async def test_position_counts_only_applicants_competing_for_the_seat(client, sessionmaker):
+    period = await open_period(client, schools_csv=ONE_SEAT)
+    url = f"/api/periods/{period['id']}/applications"
+    # The nearest applicant prefers school 2, so they do not queue at school 1.
+    elsewhere = registration(serial=1, choices=["20670002", "20670001"])
+    assert (await client.post(url, json=elsewhere)).status_code == 201
+    second = (await client.post(url, json=registration(serial=2, latitude=HOME[0] - 0.001,
+                                                       choices=["20670001"]))).json()
+    await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
+    status = (await client.get(f"/api/applications/{second['registration_number']}/status",
+                               headers={"X-Access-Token": second["access_token"]})).json()
+    assert status["choices"][0]["outcome"] == "placed"
+    assert status["choices"][0]["position"] == 1 and status["choices"][0]["seats"] == 1
