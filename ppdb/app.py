@@ -12,13 +12,15 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from ppdb.accounts.controllers import AuthController, OperatorController
+from ppdb.accounts.middleware import AuthMiddleware
 from ppdb.applicants.controllers import ApplicationController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
 from ppdb.db.session import make_engine, make_sessionmaker, provide_session
 from ppdb.errors import EXCEPTION_HANDLERS
 from ppdb.health import health
-from ppdb.regions.controllers import PeriodController, PresetController, RegionController
+from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.schools.controllers import SchoolController
 from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
@@ -59,8 +61,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[health, RegionController, PresetController, PeriodController, SchoolController,
-                        ApplicationController, SelectionController, ExplanationController],
+        route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
+                        SchoolController, ApplicationController, SelectionController, ExplanationController],
+        middleware=[AuthMiddleware()],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database],

@@ -117,6 +117,47 @@ def demo(applicants: int, schools: int, seed: int, serve: bool) -> None:
 
 
 @main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command(name="create-admin")
+@click.option("--region-code", required=True, help="Kemendagri code of the region, e.g. 36.71.")
+@click.option("--region-name", required=True, help="e.g. 'Kota Tangerang' (used when the region is new).")
+@click.option("--email", required=True)
+@click.option("--name", default="Admin Dinas", show_default=True)
+@click.password_option(help="At least 10 characters; prompted when omitted.")
+def create_admin(region_code: str, region_name: str, email: str, name: str, password: str) -> None:
+    """Bootstrap an agency admin for a region (creating the region if needed)."""
+    from ppdb.db import migrate
+
+    with database(load_settings()) as url:
+        try:
+            migrate.check(url)
+        except migrate.NotMigrated as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(asyncio.run(_create_admin(url, region_code, region_name, email, name, password)))
+
+
+async def _create_admin(url: str, region_code: str, region_name: str, email: str, name: str, password: str) -> str:
+    from ppdb.accounts import service as accounts
+    from ppdb.db.session import make_engine, make_sessionmaker
+    from ppdb.errors import AppError
+
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            try:
+                user = await accounts.bootstrap_admin(session, region_code=region_code, region_name=region_name,
+                                                      email=email, password=password, name=name)
+            except AppError as err:
+                raise click.ClickException(f"{err.code}: {err.message}") from None
+            return f"Agency admin {user.email} created for region {region_code} (id {user.region_id})."
+    finally:
+        await engine.dispose()
+
+
+@main.group()
 def selection() -> None:
     """The selection engine."""
 

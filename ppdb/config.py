@@ -23,6 +23,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_size: int = 10
     db_max_overflow: int = 5
     max_upload_bytes: int = 5 * 1024 * 1024
+    session_hours: float = 12.0
+    """Login sessions expire after this many hours."""
     provisional_interval: float = 60.0
     """Seconds between provisional re-solves of open periods; 0 turns them off."""
     debug: bool = False

@@ -30,6 +30,9 @@ LAST = ["Saputra", "Hidayat", "Pratama", "Wijaya", "Santoso", "Lestari", "Nugroh
 STREETS = ["Merdeka", "Sudirman", "Imam Bonjol", "Daan Mogot", "KH Hasyim Ashari", "Gatot Subroto", "Perintis",
            "Cendrawasih", "Melati", "Kenanga", "Beringin", "Raya Cipondoh"]
 ZONE_RADIUS_M, NEAR_M, FAR_M = 1000.0, 1500.0, 3000.0
+# Demo accounts; demo mode only (a real deployment bootstraps with `ppdb users create-admin`).
+DEMO_ADMIN = ("admin@demo.ppdb.id", "demo-admin-tangerang")
+DEMO_OPERATOR = ("operator1@demo.ppdb.id", "demo-operator-smpn1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,21 +180,27 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
 
     Everything goes through the same services as the API, so the demo obeys every rule. Returns the period id.
     """
+    from ppdb.accounts import schemas as account_schemas
+    from ppdb.accounts import service as accounts
     from ppdb.applicants.service import load_context, store_many, validate
     from ppdb.regions import service as regions
     from ppdb.regions.models import Kelurahan
     from ppdb.schools import service as schools
 
-    created = await regions.create_region(session, region_schemas.RegionCreate(code=REGION_CODE, name=REGION_NAME))
-    session.add_all(Kelurahan(region_id=created.id, code=k.code, name=k.name, kecamatan=k.kecamatan,
+    user = await accounts.bootstrap_admin(session, region_code=REGION_CODE, region_name=REGION_NAME,
+                                          email=DEMO_ADMIN[0], password=DEMO_ADMIN[1])
+    admin = accounts.Principal(user.id, user.role, user.region_id, None, user.email)
+    session.add_all(Kelurahan(region_id=user.region_id, code=k.code, name=k.name, kecamatan=k.kecamatan,
                               latitude=k.latitude, longitude=k.longitude) for k in region.kelurahan)
     period = await regions.create_period(session, region_schemas.PeriodCreate(
-        region_id=created.id, school_year=region.school_year, level=Level.SMP, preset="permendikdasmen-3-2025",
+        region_id=user.region_id, school_year=region.school_year, level=Level.SMP, preset="permendikdasmen-3-2025",
         registration_opens_at=region.opens_at, registration_closes_at=region.closes_at,
-    ))
-    await schools.import_schools(session, period.id, region.schools_csv())
-    await schools.import_zones(session, period.id, region.zones_csv())
-    await regions.open_registration(session, period.id)
+    ), admin)
+    await schools.import_schools(session, period.id, region.schools_csv(), admin)
+    await schools.import_zones(session, period.id, region.zones_csv(), admin)
+    await accounts.create_operator(session, admin, account_schemas.OperatorCreate(
+        email=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1], name="Operator SMPN 1", npsn=region.schools[0].npsn))
+    await regions.open_registration(session, period.id, admin)
     ctx = await load_context(session, period.id)
     batch = 5000
     for start in range(0, len(region.applicants), batch):
@@ -212,6 +221,7 @@ async def load(url: str, *, applicants: int, schools: int, seed: int) -> str:
             if await session.scalar(select(Region.id).where(Region.code == REGION_CODE)):
                 return f"Demo region {REGION_NAME} already loaded."
             period_id = await populate(session, generate(applicants=applicants, schools=schools, seed=seed))
-        return f"Loaded {REGION_NAME}: period {period_id}, {schools} schools, {applicants} applicants."
+        return (f"Loaded {REGION_NAME}: period {period_id}, {schools} schools, {applicants} applicants. "
+                f"Demo logins: agency {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}, school {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]}.")
     finally:
         await engine.dispose()

@@ -1,4 +1,5 @@
 """Every model, imported once so metadata (and Alembic) sees the whole schema."""
+from ppdb.accounts.models import AuthSession, LoginAttempt, User
 from ppdb.applicants.models import Applicant, Application, Choice, Document, IdempotentResponse
 from ppdb.audit.models import AuditEntry
 from ppdb.db.base import Base
@@ -7,7 +8,7 @@ from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 from ppdb.selection.models import Placement, ProgramOutcome, SelectionRun
 
 __all__ = [
-    "Applicant", "Application", "AuditEntry", "Base", "Choice", "Document", "IdempotentResponse",
+    "Applicant", "AuthSession", "LoginAttempt", "User", "Application", "AuditEntry", "Base", "Choice", "Document", "IdempotentResponse",
     "Kelurahan", "Period", "PeriodSchool", "Placement", "ProgramOutcome", "Region", "School", "SelectionRun",
     "ZoneEntry",
 ]

@@ -13,11 +13,24 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from ppdb.accounts import service as accounts
 from ppdb.app import create_app
 from ppdb.config import load_settings
 from ppdb.db import embedded, migrate
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+PASSWORD = "kata-sandi-uji-2027"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at production cost makes every login ~0.1 s; tests check behaviour, not the cost."""
+    from argon2 import PasswordHasher
+
+    production = accounts.HASHER
+    accounts.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts.HASHER = production
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +78,54 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 @pytest.fixture
-async def client(database_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
-                 tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP through the whole app, in the test's event loop, so it shares the test's transaction.
+def transport(database_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
+              tmp_path: Path) -> httpx.ASGITransport:
+    """The whole app, in the test's event loop, so it shares the test's transaction.
 
     The app's lifespan (which opens its own engine) is exercised in tests/integration/test_app.py.
     """
     settings = load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path))
     app = create_app(settings)
     app.state.engine, app.state.sessionmaker = engine, sessionmaker
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.ASGITransport(app=app, raise_app_exceptions=False)
+
+
+@pytest.fixture
+async def client(transport: httpx.ASGITransport) -> AsyncIterator[httpx.AsyncClient]:
+    """An anonymous member of the public."""
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+async def logged_in(transport: httpx.ASGITransport, email: str, password: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    response = await client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+    return client
+
+
+@pytest.fixture
+async def admin(transport: httpx.ASGITransport, sessionmaker) -> AsyncIterator[httpx.AsyncClient]:
+    """The agency admin of Kota Tangerang (region 36.71), bootstrapped as `ppdb users create-admin` does."""
+    async with sessionmaker() as session, session.begin():
+        await accounts.bootstrap_admin(session, region_code="36.71", region_name="Kota Tangerang",
+                                       email="admin@tangerang.test", password=PASSWORD)
+    client = await logged_in(transport, "admin@tangerang.test", PASSWORD)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def parent(transport: httpx.ASGITransport) -> AsyncIterator[httpx.AsyncClient]:
+    client = await sign_up(transport, "orangtua@contoh.test")
+    yield client
+    await client.aclose()
+
+
+async def sign_up(transport: httpx.ASGITransport, email: str) -> httpx.AsyncClient:
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
+        response = await anonymous.post("/api/auth/signup", json={"email": email, "password": PASSWORD,
+                                                                  "name": "Orang Tua"})
+        assert response.status_code == 201, response.text
+    return await logged_in(transport, email, PASSWORD)

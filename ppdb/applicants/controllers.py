@@ -9,11 +9,10 @@ from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.guards import requires_login, requires_parent
 from ppdb.applicants import documents, schemas, service
 from ppdb.regions.service import accepting_registrations, get_period
 
-AccessToken = Annotated[str | None, HeaderParameter(name="X-Access-Token", required=False,
-                                                    description="The token returned at registration")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=200,
                                                        description="Retries with the same key return the first result")]
 PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
@@ -26,39 +25,40 @@ class ApplicationController(Controller):
     path = "/api"
     tags = ["registration"]
 
-    @post("/periods/{period_id:int}/applications", operation_id="register")
-    async def register(self, db_session: Session, data: JSONBody[schemas.ApplicationCreate], period_id: PeriodId,
-                       idempotency_key: IdempotencyKey = None) -> schemas.ApplicationOut:
+    @post("/periods/{period_id:int}/applications", operation_id="register", guards=[requires_parent])
+    async def register(self, db_session: Session, request: Request, data: JSONBody[schemas.ApplicationCreate],
+                       period_id: PeriodId, idempotency_key: IdempotencyKey = None) -> schemas.ApplicationOut:
         """Register a child with a path and ranked school choices; distances are computed here."""
-        return await service.register(db_session, period_id, data, idempotency_key=idempotency_key)
+        return await service.register(db_session, period_id, data, request.user, idempotency_key=idempotency_key)
 
-    @get("/applications/{registration_number:str}", operation_id="readApplication")
-    async def read(self, db_session: Session, registration_number: RegistrationNumber,
-                   access_token: AccessToken = None) -> schemas.ApplicationOut:
+    @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
+    async def read(self, db_session: Session, request: Request,
+                   registration_number: RegistrationNumber) -> schemas.ApplicationOut:
         """Read an application back, with the distances the server computed."""
-        application = await service.authorize(db_session, registration_number, access_token)
+        application = await service.authorize(db_session, registration_number, request.user)
         return await service.read(db_session, application.registration_number)
 
-    @patch("/applications/{registration_number:str}", operation_id="changeApplication")
-    async def change(self, db_session: Session, registration_number: RegistrationNumber, data: JSONBody[schemas.ApplicationUpdate],
-                     access_token: AccessToken = None) -> schemas.ApplicationOut:
+    @patch("/applications/{registration_number:str}", operation_id="changeApplication", guards=[requires_parent])
+    async def change(self, db_session: Session, request: Request, registration_number: RegistrationNumber,
+                     data: JSONBody[schemas.ApplicationUpdate]) -> schemas.ApplicationOut:
         """Change an application while registration is open; every rule is checked again."""
-        return await service.change(db_session, registration_number, access_token, data)
+        return await service.change(db_session, registration_number, request.user, data)
 
-    @post("/applications/{registration_number:str}/withdraw", operation_id="withdrawApplication", status_code=200)
-    async def withdraw(self, db_session: Session, registration_number: RegistrationNumber,
-                       access_token: AccessToken = None) -> schemas.ApplicationOut:
+    @post("/applications/{registration_number:str}/withdraw", operation_id="withdrawApplication", status_code=200,
+          guards=[requires_parent])
+    async def withdraw(self, db_session: Session, request: Request,
+                       registration_number: RegistrationNumber) -> schemas.ApplicationOut:
         """Withdraw (cabut berkas) while registration is open."""
-        return await service.withdraw(db_session, registration_number, access_token)
+        return await service.withdraw(db_session, registration_number, request.user)
 
     @put("/applications/{registration_number:str}/documents/{kind:str}", operation_id="uploadDocument",
-         request_max_body_size=20 * 1024 * 1024)
+         request_max_body_size=20 * 1024 * 1024, guards=[requires_parent])
     async def upload(self, db_session: Session, state: State, request: Request,
-                     registration_number: RegistrationNumber, kind: Annotated[str, PathParameter(max_length=40)],
-                     access_token: AccessToken = None) -> schemas.DocumentOut:
+                     registration_number: RegistrationNumber,
+                     kind: Annotated[str, PathParameter(max_length=40)]) -> schemas.DocumentOut:
         """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open; replaces the kind."""
-        application = await service.authorize(db_session, registration_number, access_token, for_update=True)
+        application = await service.authorize(db_session, registration_number, request.user, write=True)
         accepting_registrations(await get_period(db_session, application.period_id))
         settings = state.settings
-        return await documents.store(db_session, application, kind, await request.body(),
+        return await documents.store(db_session, application, kind, await request.body(), actor=request.user.actor,
                                      data_dir=settings.data_path, max_bytes=settings.max_upload_bytes)

@@ -27,7 +27,7 @@ def sniff(content: bytes) -> tuple[str, str]:
     raise AppError("document_type_unsupported", "Berkas harus PDF, JPEG, atau PNG.", "file", status_code=415)
 
 
-async def store(session: AsyncSession, application: Application, kind: str, content: bytes, *,
+async def store(session: AsyncSession, application: Application, kind: str, content: bytes, *, actor: str,
                 data_dir: Path, max_bytes: int) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
         raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
@@ -56,7 +56,7 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     document.status, document.content_type = DocumentStatus.UPLOADED, content_type
     document.size_bytes, document.sha256 = len(content), hashlib.sha256(content).hexdigest()
     document.storage_name = f"{application.period_id}/{name}"
-    record(session, actor="applicant", action="document.upload", entity="application",
+    record(session, actor=actor, action="document.upload", entity="application",
            entity_id=application.registration_number, period_id=application.period_id, old=old,
            new={"kind": kind, "sha256": document.sha256, "size_bytes": len(content)})
     await session.flush()

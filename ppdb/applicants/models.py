@@ -63,7 +63,8 @@ class Application(Timestamped, Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id", ondelete="CASCADE"))
     registration_number: Mapped[str] = mapped_column(String(24), unique=True)
-    access_token_hash: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    """The parent account that registered the child (none for offline imports)."""
     path: Mapped[str] = mapped_column(String(40))
     category: Mapped[str | None] = mapped_column(String(40))
     """Sub-quota inside the path (e.g. `ketm`, `disabilitas`), when the path has sub-quotas."""

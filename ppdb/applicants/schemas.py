@@ -101,5 +101,3 @@ class ApplicationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     applicant: ApplicantOut
     choices: list[ChoiceOut]
     documents: list[DocumentOut]
-    access_token: str | None = None
-    """Returned once, at registration: send it as `X-Access-Token` to read, change or withdraw."""

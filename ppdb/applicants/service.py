@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -15,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from ppdb.accounts.models import Role
+from ppdb.accounts.service import Principal
 from ppdb.applicants import schemas
 from ppdb.applicants.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
 from ppdb.applicants.models import (
@@ -213,10 +214,6 @@ def new_registration_number(period: Period) -> str:
     return f"{period.school_year[:4]}-{period.level.value.upper()}-{token}"
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _applicant_values(data: schemas.ApplicationCreate, plan: Plan) -> dict:
     return dict(
         nisn=data.nisn, name=data.name.strip(), sex=data.sex, birth_date=data.birth_date, kk_number=data.kk_number,
@@ -226,21 +223,26 @@ def _applicant_values(data: schemas.ApplicationCreate, plan: Plan) -> dict:
 
 
 async def register(
-    session: AsyncSession, period_id: int, data: schemas.ApplicationCreate, *, idempotency_key: str | None = None
+    session: AsyncSession, period_id: int, data: schemas.ApplicationCreate, parent: Principal,
+    *, idempotency_key: str | None = None,
 ) -> schemas.ApplicationOut:
-    if idempotency_key is not None:
-        replay = await _claim_idempotency(session, f"register:{period_id}:{idempotency_key}", data)
+    key = None if idempotency_key is None else f"register:{parent.id}:{period_id}:{idempotency_key}"
+    if key is not None:
+        replay = await _claim_idempotency(session, key, data)
         if replay is not None:
             return replay
     ctx = await load_context(session, period_id)
     accepting_registrations(ctx.period)
     plan = validate(ctx, data)
-    return await store_new(session, ctx, data, plan, idempotency_key=idempotency_key)
+    out = await store_new(session, ctx, data, plan, parent_id=parent.id, actor=parent.actor)
+    if key is not None:
+        await _store_idempotent(session, key, out)
+    return out
 
 
 async def store_new(
     session: AsyncSession, ctx: PeriodContext, data: schemas.ApplicationCreate, plan: Plan,
-    *, idempotency_key: str | None = None, now: datetime | None = None,
+    *, parent_id: int | None, actor: str, now: datetime | None = None,
 ) -> schemas.ApplicationOut:
     values = _applicant_values(data, plan)
     # Upsert locks the (period, NIK) row, so concurrent registrations of one child queue up here.
@@ -256,10 +258,9 @@ async def store_new(
     )
     if active is not None:
         raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik")
-    token = secrets.token_urlsafe(24)
     application = Application(
         period_id=ctx.period.id, applicant_id=applicant_id, registration_number=new_registration_number(ctx.period),
-        access_token_hash=token_hash(token), path=plan.path.name, category=data.category, score=data.score,
+        parent_id=parent_id, path=plan.path.name, category=data.category, score=data.score,
         kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED, submitted_at=now or func.now(),
         choices=[Choice(**_choice_kwargs(c)) for c in plan.choices], documents=[Document(kind=k) for k in dict.fromkeys(data.documents)],
     )
@@ -270,14 +271,10 @@ async def store_new(
         if "uq_applications_active_applicant" in str(err.orig):
             raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik") from None
         raise
-    record(session, actor="applicant", action="application.create", entity="application",
+    record(session, actor=actor, action="application.create", entity="application",
            entity_id=application.registration_number, period_id=ctx.period.id,
            new={"path": plan.path.name, "choices": data.choices})
-    out = await read(session, application.registration_number)
-    out = msgspec.structs.replace(out, access_token=token)
-    if idempotency_key is not None:
-        await _store_idempotent(session, f"register:{ctx.period.id}:{idempotency_key}", out)
-    return out
+    return await read(session, application.registration_number)
 
 
 async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Struct) -> schemas.ApplicationOut | None:
@@ -319,13 +316,25 @@ async def _load(session: AsyncSession, registration_number: str, *, for_update: 
     return await session.scalar(stmt)
 
 
-async def authorize(session: AsyncSession, registration_number: str, token: str | None,
-                    *, for_update: bool = False) -> Application:
-    """The application, if the caller holds its access token; the same 404 otherwise, to reveal nothing."""
-    application = await _load(session, registration_number, for_update=for_update)
-    if application is None or token is None or not hmac.compare_digest(application.access_token_hash, token_hash(token)):
-        raise NotFound("application_not_found", "Pendaftaran tidak ditemukan atau token akses salah.",
-                       "registration_number")
+async def authorize(session: AsyncSession, registration_number: str, user: Principal,
+                    *, write: bool = False) -> Application:
+    """The application if the caller may see it (or change it, with `write`); the same 404 otherwise.
+
+    Parents see and change their own; agency admins see their region's; school operators see the
+    applications that chose their school. Changes by staff go through their own audited actions.
+    """
+    application = await _load(session, registration_number, for_update=write)
+    allowed = False
+    if application is not None:
+        if user.role is Role.PARENT:
+            allowed = application.parent_id == user.id
+        elif not write and user.role is Role.AGENCY_ADMIN:
+            allowed = await session.scalar(select(Period.region_id).where(Period.id == application.period_id)) \
+                == user.region_id
+        elif not write and user.role is Role.SCHOOL_OPERATOR:
+            allowed = any(c.school_id == user.school_id for c in application.choices)
+    if not allowed:
+        raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     return application
 
 
@@ -363,9 +372,9 @@ def to_out(application: Application, schools: dict[int, School]) -> schemas.Appl
 
 
 async def change(
-    session: AsyncSession, registration_number: str, token: str | None, patch: schemas.ApplicationUpdate
+    session: AsyncSession, registration_number: str, user: Principal, patch: schemas.ApplicationUpdate
 ) -> schemas.ApplicationOut:
-    application = await authorize(session, registration_number, token, for_update=True)
+    application = await authorize(session, registration_number, user, write=True)
     ctx = await load_context(session, application.period_id)
     accepting_registrations(ctx.period)
     if application.status is ApplicationStatus.WITHDRAWN:
@@ -391,7 +400,7 @@ async def change(
     have = {d.kind for d in application.documents}
     application.documents.extend(Document(kind=k) for k in dict.fromkeys(merged.documents) if k not in have)
     changed = {k: v for k, v in msgspec.to_builtins(patch).items()}
-    record(session, actor="applicant", action="application.change", entity="application",
+    record(session, actor=user.actor, action="application.change", entity="application",
            entity_id=registration_number, period_id=application.period_id,
            old={k: v for k, v in msgspec.to_builtins(current).items() if k in changed}, new=changed)
     await session.flush()
@@ -416,7 +425,7 @@ async def store_many(session: AsyncSession, ctx: PeriodContext,
         [
             dict(period_id=ctx.period.id, applicant_id=applicant_id,
                  registration_number=new_registration_number(ctx.period),
-                 access_token_hash=token_hash(secrets.token_urlsafe(24)), path=plan.path.name,
+                 path=plan.path.name,
                  category=data.category, score=data.score, kk_exception=data.kk_exception,
                  status=ApplicationStatus.SUBMITTED, submitted_at=submitted_at)
             for applicant_id, (data, plan, submitted_at) in zip(applicant_ids, items, strict=True)
@@ -454,15 +463,15 @@ def current_data(application: Application, ctx: PeriodContext) -> schemas.Applic
     )
 
 
-async def withdraw(session: AsyncSession, registration_number: str, token: str | None) -> schemas.ApplicationOut:
-    application = await authorize(session, registration_number, token, for_update=True)
+async def withdraw(session: AsyncSession, registration_number: str, user: Principal) -> schemas.ApplicationOut:
+    application = await authorize(session, registration_number, user, write=True)
     period = await get_period(session, application.period_id)
     accepting_registrations(period)
     if application.status is ApplicationStatus.WITHDRAWN:
         raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
     old = application.status
     application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
-    record(session, actor="applicant", action="application.withdraw", entity="application",
+    record(session, actor=user.actor, action="application.withdraw", entity="application",
            entity_id=registration_number, period_id=application.period_id,
            old={"status": old.value}, new={"status": ApplicationStatus.WITHDRAWN.value})
     await session.flush()

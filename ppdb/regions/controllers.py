@@ -3,25 +3,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.guards import requires_agency_admin
 from ppdb.regions import schemas, service
 from ppdb.regions.models import Level
 from ppdb.regions.rules import PRESETS
-
-
-class RegionController(Controller):
-    path = "/api/regions"
-    tags = ["agency"]
-
-    @post("/", operation_id="createRegion")
-    async def create(self, db_session: Session, data: JSONBody[schemas.RegionCreate]) -> schemas.RegionOut:
-        """Create a region (kab/kota or province) by its Kemendagri code."""
-        region = await service.create_region(db_session, data)
-        return schemas.RegionOut(id=region.id, code=region.code, name=region.name)
 
 
 class PresetController(Controller):
@@ -43,28 +33,28 @@ class PeriodController(Controller):
     path = "/api/periods"
     tags = ["agency"]
 
-    @post("/", operation_id="createPeriod")
-    async def create(self, db_session: Session, data: JSONBody[schemas.PeriodCreate]) -> schemas.PeriodOut:
-        """Create an admission period from a national preset."""
-        return service.to_out(await service.create_period(db_session, data))
+    @post("/", operation_id="createPeriod", guards=[requires_agency_admin])
+    async def create(self, db_session: Session, request: Request, data: JSONBody[schemas.PeriodCreate]) -> schemas.PeriodOut:
+        """Create an admission period from a national preset, in the admin's region."""
+        return service.to_out(await service.create_period(db_session, data, request.user))
 
     @get("/{period_id:int}", operation_id="getPeriod", tags=["public"])
     async def read(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
         """A period with its schedule, status and full rule set."""
         return service.to_out(await service.get_period(db_session, period_id))
 
-    @patch("/{period_id:int}/rules", operation_id="updatePeriodRules")
-    async def update_rules(self, db_session: Session, data: JSONBody[schemas.RulesUpdate],
+    @patch("/{period_id:int}/rules", operation_id="updatePeriodRules", guards=[requires_agency_admin])
+    async def update_rules(self, db_session: Session, request: Request, data: JSONBody[schemas.RulesUpdate],
                            period_id: PeriodId) -> schemas.PeriodOut:
         """Change quotas, mechanism, choices or transfer order; refused when a national bound is broken."""
-        return service.to_out(await service.update_rules(db_session, period_id, data))
+        return service.to_out(await service.update_rules(db_session, period_id, data, request.user))
 
-    @post("/{period_id:int}/open", operation_id="openRegistration", status_code=200)
-    async def open(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
+    @post("/{period_id:int}/open", operation_id="openRegistration", status_code=200, guards=[requires_agency_admin])
+    async def open(self, db_session: Session, request: Request, period_id: PeriodId) -> schemas.PeriodOut:
         """Open registration (the schedule still bounds when it is accepted)."""
-        return service.to_out(await service.open_registration(db_session, period_id))
+        return service.to_out(await service.open_registration(db_session, period_id, request.user))
 
-    @post("/{period_id:int}/close", operation_id="closeRegistration", status_code=200)
-    async def close(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
+    @post("/{period_id:int}/close", operation_id="closeRegistration", status_code=200, guards=[requires_agency_admin])
+    async def close(self, db_session: Session, request: Request, period_id: PeriodId) -> schemas.PeriodOut:
         """Close registration."""
-        return service.to_out(await service.close_registration(db_session, period_id))
+        return service.to_out(await service.close_registration(db_session, period_id, request.user))

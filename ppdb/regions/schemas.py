@@ -9,19 +9,7 @@ import msgspec
 from ppdb.regions.models import Level, PeriodStatus
 from ppdb.regions.rules import Mechanism, RankingKey, RuleSet, Transfer
 
-RegionCode = Annotated[str, msgspec.Meta(pattern=r"^\d{2}(\.\d{2})?$", description="Kemendagri code, e.g. 36.71")]
 SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}/\d{4}$", examples=["2026/2027"])]
-
-
-class RegionCreate(msgspec.Struct, kw_only=True):
-    code: RegionCode
-    name: Annotated[str, msgspec.Meta(min_length=2, max_length=120)]
-
-
-class RegionOut(msgspec.Struct, kw_only=True):
-    id: int
-    code: str
-    name: str
 
 
 class PresetPathOut(msgspec.Struct, kw_only=True):

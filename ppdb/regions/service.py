@@ -8,26 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.guards import ensure_region
+from ppdb.accounts.service import Principal
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions import schemas
 from ppdb.regions.models import Period, PeriodStatus, Region
 from ppdb.regions.rules import PRESETS, Preset, RuleSet, RuleViolation, check_rules, rules_from_preset
 from ppdb.schools.models import PeriodSchool
-
-AGENCY = "agency"
-
-
-async def create_region(session: AsyncSession, data: schemas.RegionCreate) -> Region:
-    if await session.scalar(select(Region.id).where(Region.code == data.code)):
-        raise Conflict("region_exists", f"Wilayah dengan kode {data.code} sudah ada.", "code")
-    region = Region(code=data.code, name=data.name)
-    session.add(region)
-    await session.flush()
-    record(session, actor=AGENCY, action="region.create", entity="region", entity_id=region.id,
-           new={"code": region.code, "name": region.name})
-    return region
-
 
 async def get_region(session: AsyncSession, region_id: int) -> Region:
     region = await session.get(Region, region_id)
@@ -44,7 +32,8 @@ def find_preset(name: str, level) -> Preset:
     return preset
 
 
-async def create_period(session: AsyncSession, data: schemas.PeriodCreate) -> Period:
+async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user: Principal) -> Period:
+    ensure_region(user, data.region_id)
     region = await get_region(session, data.region_id)
     preset = find_preset(data.preset, data.level)
     if data.registration_closes_at <= data.registration_opens_at:
@@ -67,18 +56,22 @@ async def create_period(session: AsyncSession, data: schemas.PeriodCreate) -> Pe
     except IntegrityError:
         raise Conflict("period_exists", f"Periode {data.level.value.upper()} {data.school_year} untuk wilayah ini sudah ada.",
                        "school_year") from None
-    record(session, actor=AGENCY, action="period.create", entity="period", entity_id=period.id, period_id=period.id,
+    record(session, actor=user.actor, action="period.create", entity="period", entity_id=period.id, period_id=period.id,
            new={"preset": preset.name, "level": data.level.value, "school_year": data.school_year})
     return period
 
 
-async def get_period(session: AsyncSession, period_id: int, *, for_update: bool = False) -> Period:
+async def get_period(session: AsyncSession, period_id: int, *, for_update: bool = False,
+                     user: Principal | None = None) -> Period:
+    """The period; with `user`, only if it is in their region (agency staff act only there)."""
     stmt = select(Period).where(Period.id == period_id)
     if for_update:
         stmt = stmt.with_for_update()
     period = await session.scalar(stmt)
     if period is None:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
+    if user is not None:
+        ensure_region(user, period.region_id)
     return period
 
 
@@ -86,8 +79,8 @@ def rules_of(period: Period) -> RuleSet:
     return msgspec.convert(period.rules, RuleSet)
 
 
-async def update_rules(session: AsyncSession, period_id: int, change: schemas.RulesUpdate) -> Period:
-    period = await get_period(session, period_id, for_update=True)
+async def update_rules(session: AsyncSession, period_id: int, change: schemas.RulesUpdate, user: Principal) -> Period:
+    period = await get_period(session, period_id, for_update=True, user=user)
     if change.version is not msgspec.UNSET and change.version != period.version:
         raise Conflict("concurrent_update", "Aturan sudah diubah oleh pengguna lain; muat ulang lalu coba lagi.", "version")
     if period.status is not PeriodStatus.DRAFT:
@@ -110,7 +103,7 @@ async def update_rules(session: AsyncSession, period_id: int, change: schemas.Ru
     except RuleViolation as v:
         raise AppError(v.code, v.message, v.field) from None
     period.rules = msgspec.to_builtins(new)
-    record(session, actor=AGENCY, action="period.rules", entity="period", entity_id=period.id, period_id=period.id,
+    record(session, actor=user.actor, action="period.rules", entity="period", entity_id=period.id, period_id=period.id,
            old=_rules_summary(old), new=_rules_summary(new))
     await session.flush()
     return period
@@ -121,27 +114,27 @@ def _rules_summary(rules: RuleSet) -> dict:
             "max_choices": rules.max_choices, "transfers": msgspec.to_builtins(rules.transfers)}
 
 
-async def open_registration(session: AsyncSession, period_id: int) -> Period:
-    period = await get_period(session, period_id, for_update=True)
+async def open_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
+    period = await get_period(session, period_id, for_update=True, user=user)
     if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
         raise Conflict("invalid_transition", f"Pendaftaran tidak dapat dibuka dari status {period.status.value}.", "status")
     schools = await session.scalar(select(func.count()).select_from(PeriodSchool).where(PeriodSchool.period_id == period_id))
     if not schools:
         raise Conflict("no_schools", "Impor sekolah terlebih dahulu sebelum membuka pendaftaran.", "schools")
-    return _transition(session, period, PeriodStatus.REGISTRATION_OPEN)
+    return _transition(session, period, PeriodStatus.REGISTRATION_OPEN, user.actor)
 
 
-async def close_registration(session: AsyncSession, period_id: int) -> Period:
-    period = await get_period(session, period_id, for_update=True)
+async def close_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
+    period = await get_period(session, period_id, for_update=True, user=user)
     if period.status is not PeriodStatus.REGISTRATION_OPEN:
         raise Conflict("invalid_transition", f"Pendaftaran tidak sedang dibuka (status {period.status.value}).", "status")
-    return _transition(session, period, PeriodStatus.REGISTRATION_CLOSED)
+    return _transition(session, period, PeriodStatus.REGISTRATION_CLOSED, user.actor)
 
 
-def _transition(session: AsyncSession, period: Period, status: PeriodStatus) -> Period:
+def _transition(session: AsyncSession, period: Period, status: PeriodStatus, actor: str) -> Period:
     old = period.status
     period.status = status
-    record(session, actor=AGENCY, action="period.status", entity="period", entity_id=period.id, period_id=period.id,
+    record(session, actor=actor, action="period.status", entity="period", entity_id=period.id, period_id=period.id,
            old={"status": old.value}, new={"status": status.value})
     return period
 

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.guards import requires_agency_admin
 from ppdb.errors import AppError
 from ppdb.schools import schemas, service
 
@@ -28,18 +29,18 @@ class SchoolController(Controller):
     path = "/api/periods/{period_id:int}"
 
     @post("/schools/import", operation_id="importSchools", tags=["agency"], status_code=200,
-          request_max_body_size=CSV_LIMIT)
+          request_max_body_size=CSV_LIMIT, guards=[requires_agency_admin])
     async def import_schools(self, request: Request, db_session: Session,
                              period_id: PeriodId) -> schemas.ImportResult:
         """Import schools from CSV (npsn,name,level,latitude,longitude,capacity[,kelurahan_code]); all rows or none."""
-        return await service.import_schools(db_session, period_id, await _csv_text(request))
+        return await service.import_schools(db_session, period_id, await _csv_text(request), request.user)
 
     @post("/zones/import", operation_id="importZones", tags=["agency"], status_code=200,
-          request_max_body_size=CSV_LIMIT)
+          request_max_body_size=CSV_LIMIT, guards=[requires_agency_admin])
     async def import_zones(self, request: Request, db_session: Session,
                            period_id: PeriodId) -> schemas.ImportResult:
         """Import zones from CSV (npsn,kelurahan_code,radius_m,priority); replaces the zones of the schools listed."""
-        return await service.import_zones(db_session, period_id, await _csv_text(request))
+        return await service.import_zones(db_session, period_id, await _csv_text(request), request.user)
 
     @get("/schools", operation_id="listSchools", tags=["public"])
     async def list(self, db_session: Session, period_id: PeriodId) -> list[schemas.SchoolOut]:

@@ -16,7 +16,8 @@ from ppdb.errors import AppError, Conflict
 from ppdb.geo import in_indonesia
 from ppdb.regions.models import Level, Period, PeriodStatus
 from ppdb.regions.rules import seats_per_path
-from ppdb.regions.service import AGENCY, get_period, rules_of
+from ppdb.accounts.service import Principal
+from ppdb.regions.service import get_period, rules_of
 from ppdb.schools import schemas
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 
@@ -78,8 +79,8 @@ def _positive_int(value: str) -> int:
     return number
 
 
-async def import_schools(session: AsyncSession, period_id: int, text: str) -> schemas.ImportResult:
-    period = await _editable_period(session, period_id)
+async def import_schools(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
+    period = await _editable_period(session, period_id, user)
     rows = read_csv(text, SCHOOL_COLUMNS + ("kelurahan_code",), SCHOOL_COLUMNS)
     errors, parsed, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):  # row 1 is the header
@@ -129,14 +130,14 @@ async def import_schools(session: AsyncSession, period_id: int, text: str) -> sc
             .on_conflict_do_update(index_elements=["period_id", "school_id"], set_={"capacity": capacity})
         )
     created = len(parsed) - len(existing)
-    record(session, actor=AGENCY, action="schools.import", entity="period", entity_id=period.id, period_id=period.id,
+    record(session, actor=user.actor, action="schools.import", entity="period", entity_id=period.id, period_id=period.id,
            new={"rows": len(parsed), "created": created, "updated": len(existing)})
     return schemas.ImportResult(rows=len(parsed), created=created, updated=len(existing))
 
 
-async def import_zones(session: AsyncSession, period_id: int, text: str) -> schemas.ImportResult:
+async def import_zones(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
     """Replace the zones of every school named in the file."""
-    period = await _editable_period(session, period_id)
+    period = await _editable_period(session, period_id, user)
     rows = read_csv(text, ZONE_COLUMNS, ("npsn",))
     schools = dict(
         (await session.execute(
@@ -174,13 +175,13 @@ async def import_zones(session: AsyncSession, period_id: int, text: str) -> sche
     session.add_all(
         ZoneEntry(period_id=period.id, school_id=schools[e.pop("npsn")], **e) for e in entries
     )
-    record(session, actor=AGENCY, action="zones.import", entity="period", entity_id=period.id, period_id=period.id,
+    record(session, actor=user.actor, action="zones.import", entity="period", entity_id=period.id, period_id=period.id,
            new={"rows": len(entries), "schools": len(school_ids)})
     return schemas.ImportResult(rows=len(entries), updated=len(school_ids))
 
 
-async def _editable_period(session: AsyncSession, period_id: int) -> Period:
-    period = await get_period(session, period_id, for_update=True)
+async def _editable_period(session: AsyncSession, period_id: int, user: Principal) -> Period:
+    period = await get_period(session, period_id, for_update=True, user=user)
     if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
         raise Conflict("period_not_editable", "Sekolah dan zona hanya dapat diubah saat pendaftaran tidak dibuka.",
                        "status")

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_login
 from ppdb.applicants import service as applicants
 from ppdb.regions.service import get_period, rules_of
 from ppdb.selection import explain, schemas, service
@@ -16,18 +17,18 @@ from ppdb.selection import explain, schemas, service
 PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
 RunId = Annotated[int, PathParameter(description="Selection run id", gt=0)]
 Session = NamedDependency[AsyncSession]
-AccessToken = Annotated[str | None, HeaderParameter(name="X-Access-Token", required=False,
-                                                    description="The token returned at registration")]
 
 
 class SelectionController(Controller):
     path = "/api/periods/{period_id:int}/selection-runs"
     tags = ["selection"]
 
-    @post("/", operation_id="runSelection")
-    async def start(self, db_session: Session, state: State, period_id: PeriodId) -> schemas.RunOut:
+    @post("/", operation_id="runSelection", guards=[requires_agency_admin])
+    async def start(self, db_session: Session, state: State, request: Request, period_id: PeriodId) -> schemas.RunOut:
         """Run the official selection now: load, compile, solve and store in one transaction (one at a time)."""
-        selection_run = await service.run(db_session, period_id, secret=state.settings.secret_key)
+        ensure_region(request.user, (await get_period(db_session, period_id)).region_id)
+        selection_run = await service.run(db_session, period_id, secret=state.settings.secret_key,
+                                          actor=request.user.actor)
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
     @get("/latest", operation_id="latestSelection")
@@ -36,10 +37,11 @@ class SelectionController(Controller):
         selection_run = await service.latest_run(db_session, period_id)
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
-    @post("/what-if", operation_id="whatIf", status_code=200)
-    async def what_if(self, db_session: Session, state: State, period_id: PeriodId,
+    @post("/what-if", operation_id="whatIf", status_code=200, guards=[requires_agency_admin])
+    async def what_if(self, db_session: Session, state: State, request: Request, period_id: PeriodId,
                       data: JSONBody[schemas.WhatIfRequest]) -> schemas.WhatIfOut:
         """Compare a rule variant (preset, quotas, transfer order, mechanism) on the current pool; nothing is saved."""
+        ensure_region(request.user, (await get_period(db_session, period_id)).region_id)
         return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
@@ -55,12 +57,12 @@ class ExplanationController(Controller):
     path = "/api/applications/{registration_number:str}"
     tags = ["registration"]
 
-    @get("/status", operation_id="applicationStatus")
-    async def status(self, db_session: Session, registration_number: Annotated[str, PathParameter(max_length=24)],
-                          access_token: AccessToken = None) -> schemas.Explanation:
+    @get("/status", operation_id="applicationStatus", guards=[requires_login])
+    async def status(self, db_session: Session, request: Request,
+                     registration_number: Annotated[str, PathParameter(max_length=24)]) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
-        application = await applicants.authorize(db_session, registration_number, access_token)
+        application = await applicants.authorize(db_session, registration_number, request.user)
         period = await get_period(db_session, application.period_id)
         selection_run = await service.latest_run(db_session, period.id)
         return await explain.explain(db_session, application, rules_of(period), selection_run)

@@ -45,54 +45,55 @@ CASES = [
 
 
 @pytest.mark.parametrize(("code", "status", "changes"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-async def test_rule(client, session, code, status, changes):
-    period = await open_period(client)
+async def test_rule(admin, parent, session, code, status, changes):
+    period = await open_period(admin)
     changes = dict(changes)
     birth = changes.pop("birth_date", BIRTH)
     body = registration(birth_date=birth, **changes) if isinstance(birth, date) else registration(**changes)
     if not isinstance(birth, date):
         body["birth_date"] = birth
-    error = expect_error(await client.post(f"/api/periods/{period['id']}/applications", json=body), status, code)
+    error = expect_error(await parent.post(f"/api/periods/{period['id']}/applications", json=body), status, code)
     assert error.get("field")
     assert await session.scalar(select(func.count()).select_from(Application)) == 0
     assert await session.scalar(select(func.count()).select_from(Applicant)) == 0
 
 
-async def test_kk_exception_with_document_is_accepted(client):
-    period = await open_period(client)
+async def test_kk_exception_with_document_is_accepted(admin, parent):
+    period = await open_period(admin)
     body = registration(kk_issued_on=(date.today() - timedelta(days=30)).isoformat(), kk_exception="member_change",
                         documents=["kk", "akta_kelahiran", "kk_exception"])
-    response = await client.post(f"/api/periods/{period['id']}/applications", json=body)
+    response = await parent.post(f"/api/periods/{period['id']}/applications", json=body)
     assert response.status_code == 201, response.text
     assert {d["kind"] for d in response.json()["documents"]} == {"kk", "akta_kelahiran", "kk_exception"}
 
 
-async def test_path_outside_zone_allowed_where_zone_not_required(client):
-    period = await open_period(client)
+async def test_path_outside_zone_allowed_where_zone_not_required(admin, parent):
+    period = await open_period(admin)
     body = registration(path="afirmasi", documents=["afirmasi_proof"], kelurahan_code="36.71.09.1001",
                         latitude=-6.1300, longitude=106.5800)
-    response = await client.post(f"/api/periods/{period['id']}/applications", json=body)
+    response = await parent.post(f"/api/periods/{period['id']}/applications", json=body)
     assert response.status_code == 201, response.text
     assert [c["in_zone"] for c in response.json()["choices"]] == [False, False, False]
 
 
-async def test_period_not_open(client):
-    period = await open_period(client, open_=False)
-    response = await client.post(f"/api/periods/{period['id']}/applications", json=registration())
+async def test_period_not_open(admin, parent):
+    period = await open_period(admin, open_=False)
+    response = await parent.post(f"/api/periods/{period['id']}/applications", json=registration())
     expect_error(response, 409, "period_not_open")
 
 
-async def test_unknown_period(client):
-    expect_error(await client.post("/api/periods/999999/applications", json=registration()), 404, "period_not_found")
+async def test_unknown_period(parent):
+    expect_error(await parent.post("/api/periods/999999/applications", json=registration()), 404, "period_not_found")
 
 
-async def test_sd_age_limits_and_psychologist_letter(client):
-    region = await client.post("/api/regions", json={"code": "36.71", "name": "Kota Tangerang"})
+async def test_sd_age_limits_and_psychologist_letter(admin, parent):
+    client = admin
+    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
     period = (await client.post("/api/periods", json={
-        "region_id": region.json()["id"], "school_year": "2027/2028", "level": "sd",
+        "region_id": region_id, "school_year": "2027/2028", "level": "sd",
         "preset": "permendikdasmen-3-2025", "registration_opens_at": (now - timedelta(days=1)).isoformat(),
         "registration_closes_at": (now + timedelta(days=5)).isoformat()})).json()
     csv = "npsn,name,level,latitude,longitude,capacity\n20610001,SD Negeri 1 Uji,sd,-6.1790,106.6310,56\n"
@@ -104,10 +105,10 @@ async def test_sd_age_limits_and_psychologist_letter(client):
 
     five_and_half = date(2021, 12, 1)  # 5 years 7 months on 1 July 2027
     body = registration(birth_date=five_and_half, choices=["20610001"], score=None)
-    error = expect_error(await client.post(url, json=body), 422, "age_below_minimum")
+    error = expect_error(await parent.post(url, json=body), 422, "age_below_minimum")
     assert "psikolog" in error["message"]
     body["documents"] = ["kk", "psychologist_letter"]
-    assert (await client.post(url, json=body)).status_code == 201
+    assert (await parent.post(url, json=body)).status_code == 201
 
     five = registration(serial=2, birth_date=date(2022, 3, 1), choices=["20610001"], documents=["psychologist_letter"])
-    expect_error(await client.post(url, json=five), 422, "age_below_minimum")
+    expect_error(await parent.post(url, json=five), 422, "age_below_minimum")

@@ -9,8 +9,8 @@ from tests.helpers import expect_error, open_period
 HEADER = "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
 
 
-async def test_every_bad_row_is_reported_and_nothing_is_imported(client, session):
-    period = await open_period(client, open_=False)
+async def test_every_bad_row_is_reported_and_nothing_is_imported(admin, session):
+    period = await open_period(admin, open_=False)
     before = await session.scalar(select(func.count()).select_from(School))
     csv = HEADER + (
         "20670010,SMP Baik,smp,-6.18,106.63,64,36.71.01.1001\n"
@@ -21,7 +21,7 @@ async def test_every_bad_row_is_reported_and_nothing_is_imported(client, session
         "20670010,SMP Ganda,smp,-6.18,106.63,64,\n"
         "20670016,,smp,abc,106.63,64,36.71.1\n"
     )
-    error = expect_error(await client.post(f"/api/periods/{period['id']}/schools/import", content=csv), 422,
+    error = expect_error(await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 422,
                          "csv_invalid")
     found = {(d["row"], d["code"]) for d in error["details"]}
     assert found == {
@@ -33,27 +33,27 @@ async def test_every_bad_row_is_reported_and_nothing_is_imported(client, session
     assert await session.scalar(select(func.count()).select_from(School)) == before
 
 
-async def test_reimport_updates_capacity_and_reports_counts(client, session):
-    period = await open_period(client, open_=False)
+async def test_reimport_updates_capacity_and_reports_counts(admin, session):
+    period = await open_period(admin, open_=False)
     csv = HEADER + "20670001,SMP Negeri 1 Uji (baru),smp,-6.1790,106.6310,128,36.71.01.1001\n" \
                    "20670009,SMP Negeri 9 Uji,smp,-6.1700,106.6200,96,\n"
-    result = await client.post(f"/api/periods/{period['id']}/schools/import", content=csv)
+    result = await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv)
     assert result.json() == {"rows": 2, "created": 1, "updated": 1}
     capacity = await session.scalar(
         select(PeriodSchool.capacity).join(School).where(School.npsn == "20670001"))
     assert capacity == 128
 
 
-async def test_header_and_encoding_errors(client):
-    period = await open_period(client, open_=False)
+async def test_header_and_encoding_errors(admin):
+    period = await open_period(admin, open_=False)
     url = f"/api/periods/{period['id']}/schools/import"
-    expect_error(await client.post(url, content="npsn,name\n1,2\n"), 422, "csv_header_invalid")
-    expect_error(await client.post(url, content=HEADER), 422, "csv_empty")
-    expect_error(await client.post(url, content=b"\xff\xfe\x00bad"), 422, "csv_encoding_invalid")
+    expect_error(await admin.post(url, content="npsn,name\n1,2\n"), 422, "csv_header_invalid")
+    expect_error(await admin.post(url, content=HEADER), 422, "csv_empty")
+    expect_error(await admin.post(url, content=b"\xff\xfe\x00bad"), 422, "csv_encoding_invalid")
 
 
-async def test_zone_import_errors_and_replacement(client, session):
-    period = await open_period(client, open_=False)
+async def test_zone_import_errors_and_replacement(admin, session):
+    period = await open_period(admin, open_=False)
     url = f"/api/periods/{period['id']}/zones/import"
     bad = ("npsn,kelurahan_code,radius_m,priority\n"
            "99999999,36.71.01.1001,,1\n"
@@ -62,7 +62,7 @@ async def test_zone_import_errors_and_replacement(client, session):
            "20670002,3671,,1\n"
            "20670002,,-5,1\n"
            "20670002,36.71.01.1003,,0\n")
-    error = expect_error(await client.post(url, content=bad), 422, "csv_invalid")
+    error = expect_error(await admin.post(url, content=bad), 422, "csv_invalid")
     assert {(d["row"], d["code"]) for d in error["details"]} == {
         (2, "school_not_in_period"), (3, "zone_area_invalid"), (4, "zone_area_invalid"),
         (5, "kelurahan_code_invalid"), (6, "radius_m_invalid"), (7, "priority_invalid"),
@@ -70,13 +70,13 @@ async def test_zone_import_errors_and_replacement(client, session):
     before = await session.scalar(select(func.count()).select_from(ZoneEntry))
     assert before == 3  # the zones from open_period are untouched
     good = "npsn,kelurahan_code,radius_m,priority\n20670001,36.71.01.1002,,1\n20670001,36.71.01.1003,,2\n"
-    assert (await client.post(url, content=good)).json() == {"rows": 2, "created": 0, "updated": 1}
+    assert (await admin.post(url, content=good)).json() == {"rows": 2, "created": 0, "updated": 1}
     codes = set(await session.scalars(select(ZoneEntry.kelurahan_code).join(School).where(School.npsn == "20670001")))
     assert codes == {"36.71.01.1002", "36.71.01.1003"}
 
 
-async def test_imports_refused_while_registration_is_open(client):
-    period = await open_period(client)
+async def test_imports_refused_while_registration_is_open(admin):
+    period = await open_period(admin)
     csv = HEADER + "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,1,\n"
-    expect_error(await client.post(f"/api/periods/{period['id']}/schools/import", content=csv), 409,
+    expect_error(await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 409,
                  "period_not_editable")

@@ -15,12 +15,12 @@ ONE_SEAT = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 """
 
 
-async def test_tick_solves_open_periods_once_per_interval_and_prunes(client, sessionmaker, session):
-    period = await open_period(client, schools_csv=ONE_SEAT)
+async def test_tick_solves_open_periods_once_per_interval_and_prunes(admin, parent, sessionmaker, session):
+    period = await open_period(admin, schools_csv=ONE_SEAT)
     url = f"/api/periods/{period['id']}/applications"
-    near = (await client.post(url, json=registration(serial=1, choices=["20670001", "20670002"]))).json()
+    near = (await parent.post(url, json=registration(serial=1, choices=["20670001", "20670002"]))).json()
     far_body = registration(serial=2, latitude=HOME[0] - 0.01, choices=["20670001"])
-    far = (await client.post(url, json=far_body)).json()
+    far = (await parent.post(url, json=far_body)).json()
 
     first = await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=3600)
     assert len(first) == 1
@@ -31,35 +31,32 @@ async def test_tick_solves_open_periods_once_per_interval_and_prunes(client, ses
                                 .where(SelectionRun.kind == RunKind.PROVISIONAL))
     assert kept == provisional.KEEP
 
-    status = (await client.get(f"/api/applications/{far['registration_number']}/status",
-                               headers={"X-Access-Token": far["access_token"]})).json()
+    status = (await parent.get(f"/api/applications/{far['registration_number']}/status")).json()
     assert status["run_kind"] == "provisional" and status["summary"].startswith("Sementara")
     assert status["at_risk"] is True and "Peringatan" in status["warning"]
     choice = status["choices"][0]
     assert (choice["outcome"], choice["position"], choice["seats"]) == ("not_placed", 2, 1)
 
-    mine = (await client.get(f"/api/applications/{near['registration_number']}/status",
-                             headers={"X-Access-Token": near["access_token"]})).json()
+    mine = (await parent.get(f"/api/applications/{near['registration_number']}/status")).json()
     assert mine["at_risk"] is False and mine["warning"] is None
     assert mine["choices"][0]["position"] == 1 and mine["placed_choice"] == 1
 
 
-async def test_closed_periods_are_not_resolved(client, sessionmaker):
-    period = await open_period(client, schools_csv=ONE_SEAT)
-    await client.post(f"/api/periods/{period['id']}/close")
+async def test_closed_periods_are_not_resolved(admin, parent, sessionmaker):
+    period = await open_period(admin, schools_csv=ONE_SEAT)
+    await admin.post(f"/api/periods/{period['id']}/close")
     assert await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0) == []
 
 
-async def test_position_counts_only_applicants_competing_for_the_seat(client, sessionmaker):
-    period = await open_period(client, schools_csv=ONE_SEAT)
+async def test_position_counts_only_applicants_competing_for_the_seat(admin, parent, sessionmaker):
+    period = await open_period(admin, schools_csv=ONE_SEAT)
     url = f"/api/periods/{period['id']}/applications"
     # The nearest applicant prefers school 2, so they do not queue at school 1.
     elsewhere = registration(serial=1, choices=["20670002", "20670001"])
-    assert (await client.post(url, json=elsewhere)).status_code == 201
-    second = (await client.post(url, json=registration(serial=2, latitude=HOME[0] - 0.001,
+    assert (await parent.post(url, json=elsewhere)).status_code == 201
+    second = (await parent.post(url, json=registration(serial=2, latitude=HOME[0] - 0.001,
                                                        choices=["20670001"]))).json()
     await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
-    status = (await client.get(f"/api/applications/{second['registration_number']}/status",
-                               headers={"X-Access-Token": second["access_token"]})).json()
+    status = (await parent.get(f"/api/applications/{second['registration_number']}/status")).json()
     assert status["choices"][0]["outcome"] == "placed"
     assert status["choices"][0]["position"] == 1 and status["choices"][0]["seats"] == 1

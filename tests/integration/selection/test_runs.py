@@ -18,23 +18,23 @@ SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 """
 
 
-async def _register_five(client, period_id):
+async def _register_five(parent, period_id):
     """Five domisili applicants, each 100 m further from school A, all wanting A then B."""
     numbers = []
     for i in range(5):
         body = registration(serial=i + 1, latitude=HOME[0] - 0.0009 * i, longitude=HOME[1],
                             choices=["20670001", "20670002"])
-        created = await client.post(f"/api/periods/{period_id}/applications", json=body)
+        created = await parent.post(f"/api/periods/{period_id}/applications", json=body)
         assert created.status_code == 201, created.text
-        numbers.append((created.json()["registration_number"], created.json()["access_token"]))
+        numbers.append(created.json()["registration_number"])
     return numbers
 
 
-async def test_run_places_by_distance_with_transferred_seats_and_explains(client, tmp_path):
-    period = await open_period(client, schools_csv=SCHOOLS)
-    applicants = await _register_five(client, period["id"])
+async def test_run_places_by_distance_with_transferred_seats_and_explains(admin, parent, client, tmp_path):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    applicants = await _register_five(parent, period["id"])
 
-    started = await client.post(f"/api/periods/{period['id']}/selection-runs")
+    started = await admin.post(f"/api/periods/{period['id']}/selection-runs")
     assert started.status_code == 201, started.text
     run = started.json()
     assert run["applicants"] == 5 and run["placed"] == 5 and len(run["digest"]) == 64
@@ -43,8 +43,8 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(client
     assert (a_domisili["capacity"], a_domisili["final_capacity"], a_domisili["filled"]) == (2, 4, 4)
     assert a_domisili["key_names"] == ["distance", "age", "lottery"]
 
-    far_number, far_token = applicants[-1]
-    explained = await client.get(f"/api/applications/{far_number}/status", headers={"X-Access-Token": far_token})
+    far_number = applicants[-1]
+    explained = await parent.get(f"/api/applications/{far_number}/status")
     assert explained.status_code == 200, explained.text
     body = explained.json()
     assert body["placed_choice"] == 2 and body["digest"] == run["digest"]
@@ -54,9 +54,8 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(client
     assert f"jarak Anda {first['key'][0]:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") in first["text"]
     assert first["key"][0] > first["cutoff"][0]
 
-    fourth_number, fourth_token = applicants[3]
-    fourth = (await client.get(f"/api/applications/{fourth_number}/status",
-                               headers={"X-Access-Token": fourth_token})).json()
+    fourth_number = applicants[3]
+    fourth = (await parent.get(f"/api/applications/{fourth_number}/status")).json()
     assert fourth["placed_choice"] == 1 and "pengalihan" in fourth["choices"][0]["text"]
 
     # Replay: the published instance re-solves to the same digest, in-process and with the CLI.
@@ -64,7 +63,7 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(client
     assert exported.status_code == 200
     assert selection_engine.solve(selection_engine.load_instance(exported.content)).digest == run["digest"]
     assert exported.headers["x-result-digest"] == run["digest"]
-    for number, _ in applicants:
+    for number in applicants:
         assert number not in exported.text
     assert registration()["nik"] not in exported.text
     path = tmp_path / "instance.json"
@@ -74,43 +73,44 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(client
     assert json.loads(out.stdout)["digest"] == run["digest"]
 
 
-async def test_rerun_is_deterministic(client):
-    period = await open_period(client, schools_csv=SCHOOLS)
-    await _register_five(client, period["id"])
-    first = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
-    second = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
+async def test_rerun_is_deterministic(admin, parent, client):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    await _register_five(parent, period["id"])
+    first = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    second = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert first["digest"] == second["digest"] and first["id"] != second["id"]
     latest = (await client.get(f"/api/periods/{period['id']}/selection-runs/latest")).json()
     assert latest["id"] == second["id"]
 
 
-async def test_withdrawn_applicants_are_not_selected(client):
-    period = await open_period(client, schools_csv=SCHOOLS)
-    applicants = await _register_five(client, period["id"])
-    nearest_number, nearest_token = applicants[0]
-    await client.post(f"/api/applications/{nearest_number}/withdraw", headers={"X-Access-Token": nearest_token})
-    run = (await client.post(f"/api/periods/{period['id']}/selection-runs")).json()
+async def test_withdrawn_applicants_are_not_selected(admin, parent, client):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    applicants = await _register_five(parent, period["id"])
+    nearest_number = applicants[0]
+    await parent.post(f"/api/applications/{nearest_number}/withdraw")
+    run = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert run["applicants"] == 4
-    far_number, far_token = applicants[-1]
-    far = (await client.get(f"/api/applications/{far_number}/status", headers={"X-Access-Token": far_token})).json()
+    far_number = applicants[-1]
+    far = (await parent.get(f"/api/applications/{far_number}/status")).json()
     assert far["placed_choice"] == 1
 
 
-async def test_a_second_run_while_one_is_running_is_refused(client, engine):
-    period = await open_period(client, schools_csv=SCHOOLS)
+async def test_a_second_run_while_one_is_running_is_refused(admin, engine):
+    period = await open_period(admin, schools_csv=SCHOOLS)
     async with engine.connect() as other:  # another process holding the period's selection lock
         async with other.begin():
             await other.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.selection'), :p)"),
                                 {"p": period["id"]})
-            expect_error(await client.post(f"/api/periods/{period['id']}/selection-runs"), 409, "selection_running")
-    assert (await client.post(f"/api/periods/{period['id']}/selection-runs")).status_code == 201
+            expect_error(await admin.post(f"/api/periods/{period['id']}/selection-runs"), 409, "selection_running")
+    assert (await admin.post(f"/api/periods/{period['id']}/selection-runs")).status_code == 201
 
 
-async def test_explanation_before_any_run_and_with_wrong_token(client):
-    period = await open_period(client, schools_csv=SCHOOLS)
-    (number, token), *_ = await _register_five(client, period["id"])
-    expect_error(await client.get(f"/api/applications/{number}/status", headers={"X-Access-Token": token}), 404,
+async def test_explanation_before_any_run_and_with_wrong_token(admin, parent, client):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    number, *_ = await _register_five(parent, period["id"])
+    expect_error(await parent.get(f"/api/applications/{number}/status"), 404,
                  "run_not_found")
-    expect_error(await client.get(f"/api/applications/{number}/status", headers={"X-Access-Token": "x"}), 404,
-                 "application_not_found")
+    expect_error(await client.get(f"/api/applications/{number}/status"), 401, "login_required")
+    expect_error(await parent.post(f"/api/periods/{period['id']}/selection-runs"), 403, "forbidden")
+    expect_error(await parent.post(f"/api/periods/{period['id']}/selection-runs/what-if", json={}), 403, "forbidden")
     expect_error(await client.get(f"/api/periods/{period['id']}/selection-runs/latest"), 404, "run_not_found")

@@ -13,25 +13,25 @@ SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 """
 
 
-async def _pool(client, period_id):
+async def _pool(parent, period_id):
     url = f"/api/periods/{period_id}/applications"
     for i in range(8):  # domisili applicants for school 1, more than its domisili seats
         body = registration(serial=i + 1, latitude=HOME[0] - 0.0005 * i, choices=["20670001"])
-        assert (await client.post(url, json=body)).status_code == 201
+        assert (await parent.post(url, json=body)).status_code == 201
     for i in range(1):  # one afirmasi applicant: fewer than the 2 afirmasi seats
         body = registration(serial=20 + i, path="afirmasi", documents=["afirmasi_proof"], choices=["20670001"])
-        assert (await client.post(url, json=body)).status_code == 201
+        assert (await parent.post(url, json=body)).status_code == 201
 
 
-async def test_quota_variant_reports_fills_groups_and_changes(client, session):
-    period = await open_period(client, schools_csv=SCHOOLS)
-    await _pool(client, period["id"])
+async def test_quota_variant_reports_fills_groups_and_changes(admin, parent, session):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    await _pool(parent, period["id"])
     url = f"/api/periods/{period['id']}/selection-runs/what-if"
-    same = (await client.post(url, json={})).json()
+    same = (await admin.post(url, json={})).json()
     assert same["current_digest"] == same["variant_digest"] and same["changed"] == 0
 
     # No transfers: unused afirmasi seats stay empty, so fewer domisili applicants are placed.
-    variant = await client.post(url, json={"transfers": []})
+    variant = await admin.post(url, json={"transfers": []})
     assert variant.status_code == 200, variant.text
     body = variant.json()
     assert body["variant_digest"] != body["current_digest"]
@@ -46,10 +46,10 @@ async def test_quota_variant_reports_fills_groups_and_changes(client, session):
     assert await session.scalar(select(func.count()).select_from(SelectionRun)) == 0
 
 
-async def test_preset_variant_maps_path_names(client):
-    period = await open_period(client, schools_csv=SCHOOLS)
-    await _pool(client, period["id"])
-    body = (await client.post(f"/api/periods/{period['id']}/selection-runs/what-if",
+async def test_preset_variant_maps_path_names(admin, parent):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    await _pool(parent, period["id"])
+    body = (await admin.post(f"/api/periods/{period['id']}/selection-runs/what-if",
                               json={"preset": "permendikbud-1-2021"})).json()
     paths = {p["path"]: p for p in body["paths"]}
     assert set(paths) == {"domisili", "zonasi", "afirmasi", "mutasi", "perpindahan_tugas", "prestasi"}
@@ -59,10 +59,10 @@ async def test_preset_variant_maps_path_names(client):
     assert domisili["variant_placed"] > 0  # domisili applicants compete in zonasi
 
 
-async def test_variants_breaking_national_bounds_are_refused(client):
-    period = await open_period(client, schools_csv=SCHOOLS)
+async def test_variants_breaking_national_bounds_are_refused(admin, parent):
+    period = await open_period(admin, schools_csv=SCHOOLS)
     url = f"/api/periods/{period['id']}/selection-runs/what-if"
-    expect_error(await client.post(url, json={"quotas": {"domisili": 20, "prestasi": 55}}), 422,
+    expect_error(await admin.post(url, json={"quotas": {"domisili": 20, "prestasi": 55}}), 422,
                  "quota_out_of_bounds")
-    expect_error(await client.post(url, json={"preset": "nope"}), 422, "preset_unknown")
-    expect_error(await client.post(url, json={"mechanism": "boston"}), 400, "invalid_request")
+    expect_error(await admin.post(url, json={"preset": "nope"}), 422, "preset_unknown")
+    expect_error(await admin.post(url, json={"mechanism": "boston"}), 400, "invalid_request")

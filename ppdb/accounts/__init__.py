@@ -1,0 +1,1 @@
+"""Accounts: agency admins, school operators and parents; sessions, login throttling, guards."""

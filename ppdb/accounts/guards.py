@@ -1,0 +1,54 @@
+"""Guards: small role checks that sit on routes; object scope (this region, this school) sits in services."""
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from ppdb.accounts.models import Role
+from ppdb.accounts.service import Principal
+from ppdb.errors import AppError
+
+
+class Unauthenticated(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+def _user(connection: ASGIConnection) -> Principal:
+    user = connection.scope.get("user")
+    if user is None:
+        raise Unauthenticated("login_required", "Silakan masuk terlebih dahulu.")
+    return user
+
+
+def _role(connection: ASGIConnection, *roles: Role) -> Principal:
+    user = _user(connection)
+    if user.role not in roles:
+        raise Forbidden("forbidden", "Anda tidak berwenang melakukan ini.")
+    return user
+
+
+def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _user(connection)
+
+
+def requires_agency_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _role(connection, Role.AGENCY_ADMIN)
+
+
+def requires_parent(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _role(connection, Role.PARENT)
+
+
+def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Agency admins and school operators."""
+    _role(connection, Role.AGENCY_ADMIN, Role.SCHOOL_OPERATOR)
+
+
+def ensure_region(user: Principal, region_id: int) -> None:
+    """Agency staff act only in their own region; elsewhere the object does not exist for them."""
+    if user.region_id != region_id:
+        raise Forbidden("forbidden_region", "Data ini milik wilayah lain.")

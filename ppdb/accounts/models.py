@@ -1,0 +1,58 @@
+"""Users, their sessions, and login attempts (for throttling across every app process)."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppdb.db.base import Base
+from ppdb.regions.models import pg_enum
+
+
+class Role(enum.StrEnum):
+    AGENCY_ADMIN = "agency_admin"
+    SCHOOL_OPERATOR = "school_operator"
+    PARENT = "parent"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role <> 'agency_admin' OR region_id IS NOT NULL", name="admin_has_region"),
+        CheckConstraint("role <> 'school_operator' OR (school_id IS NOT NULL AND region_id IS NOT NULL)",
+                        name="operator_has_school"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    """Stored lower-case."""
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str]
+    role: Mapped[Role] = mapped_column(pg_enum(Role, "role"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class AuthSession(Base):
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the bearer token; the token itself is never stored."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    success: Mapped[bool]

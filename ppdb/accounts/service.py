@@ -1,0 +1,141 @@
+"""Sign-up, login with throttling, sessions, and creating admins and operators."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.accounts import schemas
+from ppdb.accounts.models import AuthSession, LoginAttempt, Role, User
+from ppdb.audit.service import record
+from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.regions.models import Region
+from ppdb.schools.models import School
+
+HASHER = PasswordHasher()
+# A hash of a random password: verifying against it when the e-mail is unknown keeps timing uniform.
+_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
+WINDOW = timedelta(minutes=15)
+MAX_ACCOUNT_FAILURES = 5
+MAX_ADDRESS_FAILURES = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: what guards and services check."""
+
+    id: int
+    role: Role
+    region_id: int | None
+    school_id: int | None
+    email: str
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role.value}:{self.id}"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_policy(password: str, email: str) -> None:
+    if len(password) < 10:
+        raise AppError("password_too_short", "Kata sandi minimal 10 karakter.", "password")
+    if password.lower() in email.lower() or len(set(password)) < 5:
+        raise AppError("password_too_weak", "Kata sandi terlalu mudah ditebak; gunakan kombinasi yang beragam.",
+                       "password")
+
+
+async def create_user(session: AsyncSession, *, email: str, password: str, name: str, role: Role,
+                      region_id: int | None = None, school_id: int | None = None, actor: str) -> User:
+    email = email.strip().lower()
+    check_password_policy(password, email)
+    if await session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
+    user = User(email=email, name=name.strip(), password_hash=HASHER.hash(password), role=role,
+                region_id=region_id, school_id=school_id)
+    session.add(user)
+    await session.flush()
+    record(session, actor=actor, action="user.create", entity="user", entity_id=user.id,
+           new={"role": role.value, "region_id": region_id, "school_id": school_id})
+    return user
+
+
+async def signup_parent(session: AsyncSession, data: schemas.SignUp) -> User:
+    return await create_user(session, email=data.email, password=data.password, name=data.name, role=Role.PARENT,
+                             actor="signup")
+
+
+async def bootstrap_admin(session: AsyncSession, *, region_code: str, region_name: str, email: str,
+                          password: str, name: str = "Admin Dinas") -> User:
+    """The first admin of a region (creating the region if needed): `ppdb users create-admin`."""
+    region = await session.scalar(select(Region).where(Region.code == region_code))
+    if region is None:
+        region = Region(code=region_code, name=region_name)
+        session.add(region)
+        await session.flush()
+        record(session, actor="cli", action="region.create", entity="region", entity_id=region.id,
+               new={"code": region_code, "name": region_name})
+    return await create_user(session, email=email, password=password, name=name, role=Role.AGENCY_ADMIN,
+                             region_id=region.id, actor="cli")
+
+
+async def create_operator(session: AsyncSession, admin: Principal, data: schemas.OperatorCreate) -> User:
+    school = await session.scalar(select(School).where(School.npsn == data.npsn))
+    if school is None or school.region_id != admin.region_id:
+        raise NotFound("school_not_found", "Sekolah tidak ditemukan di wilayah Anda.", "npsn")
+    return await create_user(session, email=data.email, password=data.password, name=data.name,
+                             role=Role.SCHOOL_OPERATOR, region_id=school.region_id, school_id=school.id,
+                             actor=admin.actor)
+
+
+async def login(session: AsyncSession, data: schemas.Login, *, address: str,
+                lifetime: timedelta) -> tuple[str, User] | None:
+    """A new session token, or None for a wrong e-mail or password (the failure is recorded either way)."""
+    email = data.email.strip().lower()
+    since = datetime.now(UTC) - WINDOW
+    failures = await session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.email == email, LoginAttempt.at > since, LoginAttempt.success.is_(False)))
+    by_address = await session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.success.is_(False)))
+    if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
+        raise AppError("login_throttled", "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
+                       "email", status_code=429)
+    user = await session.scalar(select(User).where(User.email == email))
+    try:
+        HASHER.verify(user.password_hash if user else _DUMMY_HASH, data.password)
+        ok = user is not None
+    except (VerifyMismatchError, InvalidHashError):
+        ok = False
+    session.add(LoginAttempt(email=email, address=address, success=ok))
+    if not ok:
+        return None
+    token = secrets.token_urlsafe(32)
+    session.add(AuthSession(token_hash=token_hash(token), user_id=user.id,
+                            expires_at=datetime.now(UTC) + lifetime))
+    return token, user
+
+
+async def logout(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+
+
+async def principal_for(session: AsyncSession, token: str) -> Principal | None:
+    row = (await session.execute(
+        select(User.id, User.role, User.region_id, User.school_id, User.email)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > func.now())
+    )).first()
+    return Principal(*row) if row else None
+
+
+def me(user: User | Principal) -> schemas.Me:
+    return schemas.Me(id=user.id, email=user.email, role=user.role.value, region_id=user.region_id,
+                      school_id=user.school_id)
