@@ -5,7 +5,7 @@ import logging
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -61,9 +61,19 @@ def validation_handler(_: Request, exc: ValidationException) -> Response[ErrorBo
     return _body(400, ErrorBody("invalid_request", f"Data tidak valid: {exc.detail}", field, details))
 
 
+HTTP_CODES = {
+    400: ("invalid_request", "Permintaan tidak valid (periksa format JSON dan tipe data)."),
+    401: ("login_required", "Silakan masuk terlebih dahulu."),
+    403: ("forbidden", "Anda tidak berwenang melakukan ini."),
+    404: ("not_found", "Tidak ditemukan."),
+    405: ("method_not_allowed", "Metode tidak didukung untuk alamat ini."),
+    413: ("request_too_large", "Permintaan terlalu besar."),
+    415: ("unsupported_media_type", "Jenis konten tidak didukung."),
+}
+
+
 def http_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
-    codes = {NotFoundException: ("not_found", "Tidak ditemukan."), NotAuthorizedException: ("unauthorized", "Perlu masuk.")}
-    code, message = codes.get(type(exc), ("http_error", str(exc.detail)))
+    code, message = HTTP_CODES.get(exc.status_code, ("http_error", "Permintaan tidak dapat diproses."))
     return _body(exc.status_code, ErrorBody(code, message))
 
 

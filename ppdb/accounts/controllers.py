@@ -5,16 +5,13 @@ from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
-from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts import schemas, service
 from ppdb.accounts.guards import requires_agency_admin, requires_login
 from ppdb.accounts.middleware import COOKIE, token_from
 from ppdb.errors import ErrorBody
-
-Session = NamedDependency[AsyncSession]
+from ppdb.params import Session
 
 
 class AuthController(Controller):

@@ -5,20 +5,15 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, patch, post, put
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.guards import requires_login, requires_parent
 from ppdb.applicants import documents, schemas, service
+from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.service import accepting_registrations, get_period
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=200,
                                                        description="Retries with the same key return the first result")]
-PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
-RegistrationNumber = Annotated[str, PathParameter(description="Registration number, e.g. 2027-SMP-7K3M9Q2X",
-                                                  max_length=24)]
-Session = NamedDependency[AsyncSession]
 
 
 class ApplicationController(Controller):

@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-NIK = re.compile(r"^\d{16}$")
-NISN = re.compile(r"^\d{10}$")
-KK = re.compile(r"^\d{16}$")
-KELURAHAN = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
+# ASCII digits only, matched with fullmatch: `\d` would take other scripts' digits and `$` a trailing newline.
+NIK = re.compile(r"[0-9]{16}")
+NISN = re.compile(r"[0-9]{10}")
+KK = re.compile(r"[0-9]{16}")
+KELURAHAN = re.compile(r"[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}")
 """Kemendagri code: province.kabkota.kecamatan.desa, e.g. 36.71.01.1001."""
 
 

@@ -9,30 +9,35 @@ import msgspec
 
 from ppdb.regions.rules import DocumentKind
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# No control characters (a NUL would reach PostgreSQL as an error, a newline would forge log lines).
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Code = Annotated[str, msgspec.Meta(max_length=20)]
 KkException = Literal["member_change", "lost_card", "disaster"]
 
 
 class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A registration. Distances are computed by the server: the client never sends them."""
 
-    nik: str
-    nisn: str | None = None
+    nik: Code
+    nisn: Code | None = None
     name: Text
     sex: Literal["L", "P"]
     birth_date: date
-    kk_number: str
+    kk_number: Code
     kk_issued_on: date
     kk_exception: KkException | None = None
     """Why a KK issued less than a year ago still counts; needs a `kk_exception` document."""
-    address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-    kelurahan_code: str
-    latitude: float
-    longitude: float
-    path: str
-    category: str | None = None
+    address: Address
+    kelurahan_code: Code
+    latitude: Latitude
+    longitude: Longitude
+    path: Code
+    category: Code | None = None
     score: Decimal | None = None
-    choices: Annotated[list[str], msgspec.Meta(description="NPSN of each chosen school, most wanted first")]
+    choices: Annotated[list[Code], msgspec.Meta(max_length=20, description="NPSN of each chosen school, most wanted first")]
     documents: list[DocumentKind] = []
     """Documents the parent declares they hold (uploaded separately)."""
 
@@ -40,19 +45,19 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A change while registration is open. NIK, birth date and sex cannot change: withdraw and register again."""
 
-    nisn: str | None | msgspec.UnsetType = msgspec.UNSET
+    nisn: Code | None | msgspec.UnsetType = msgspec.UNSET
     name: Text | msgspec.UnsetType = msgspec.UNSET
-    kk_number: str | msgspec.UnsetType = msgspec.UNSET
+    kk_number: Code | msgspec.UnsetType = msgspec.UNSET
     kk_issued_on: date | msgspec.UnsetType = msgspec.UNSET
     kk_exception: KkException | None | msgspec.UnsetType = msgspec.UNSET
-    address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | msgspec.UnsetType = msgspec.UNSET
-    kelurahan_code: str | msgspec.UnsetType = msgspec.UNSET
-    latitude: float | msgspec.UnsetType = msgspec.UNSET
-    longitude: float | msgspec.UnsetType = msgspec.UNSET
-    path: str | msgspec.UnsetType = msgspec.UNSET
-    category: str | None | msgspec.UnsetType = msgspec.UNSET
+    address: Address | msgspec.UnsetType = msgspec.UNSET
+    kelurahan_code: Code | msgspec.UnsetType = msgspec.UNSET
+    latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
+    longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
+    path: Code | msgspec.UnsetType = msgspec.UNSET
+    category: Code | None | msgspec.UnsetType = msgspec.UNSET
     score: Decimal | None | msgspec.UnsetType = msgspec.UNSET
-    choices: list[str] | msgspec.UnsetType = msgspec.UNSET
+    choices: Annotated[list[Code], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     documents: list[DocumentKind] | msgspec.UnsetType = msgspec.UNSET
 
 

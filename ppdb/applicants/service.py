@@ -100,17 +100,17 @@ def validate(ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | 
     """Every registration rule, in the order a parent would fix them; the first failure is reported."""
     rules, period = ctx.rules, ctx.period
     today = today or datetime.now(UTC).date()
-    if not NIK.match(data.nik):
+    if not NIK.fullmatch(data.nik):
         raise AppError("nik_invalid", "NIK harus terdiri dari 16 angka.", "nik")
     if not nik_matches(data.nik, data.birth_date, data.sex):
         raise AppError("nik_birthdate_mismatch",
                        "Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK (digit 7–12: TTBBYY, tanggal +40 untuk perempuan).",
                        "birth_date")
-    if data.nisn is not None and not NISN.match(data.nisn):
+    if data.nisn is not None and not NISN.fullmatch(data.nisn):
         raise AppError("nisn_invalid", "NISN harus terdiri dari 10 angka.", "nisn")
-    if not KK.match(data.kk_number):
+    if not KK.fullmatch(data.kk_number):
         raise AppError("kk_number_invalid", "Nomor KK harus terdiri dari 16 angka.", "kk_number")
-    if not KELURAHAN.match(data.kelurahan_code):
+    if not KELURAHAN.fullmatch(data.kelurahan_code):
         raise AppError("kelurahan_code_invalid",
                        "Kode kelurahan/desa harus berformat Kemendagri, contoh 36.71.01.1001.", "kelurahan_code")
     if not in_indonesia(data.latitude, data.longitude):
@@ -165,7 +165,8 @@ def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
     missing = [d for d in path.required_documents if d not in data.documents]
     if missing:
         raise AppError("document_missing", f"Jalur {path.name} memerlukan dokumen: {', '.join(missing)}.", "documents")
-    if data.score is not None and not (0 <= data.score <= 1000 and data.score == data.score.quantize(CENT)):
+    if data.score is not None and not (data.score.is_finite() and 0 <= data.score <= 1000
+                                       and data.score == data.score.quantize(CENT)):
         raise AppError("score_invalid", "Nilai harus antara 0 dan 1000 dengan paling banyak 2 angka desimal.", "score")
     if "score" in path.keys and data.score is None:
         raise AppError("score_required", f"Jalur {path.name} memerlukan nilai (score).", "score")

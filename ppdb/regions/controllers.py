@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import JSONBody, QueryParameter
 
 from ppdb.accounts.guards import requires_agency_admin
+from ppdb.params import PeriodId, Session
 from ppdb.regions import schemas, service
 from ppdb.regions.models import Level
 from ppdb.regions.rules import PRESETS
@@ -25,8 +24,6 @@ class PresetController(Controller):
         return [service.preset_out(p) for (_, lvl), p in PRESETS.items() if level is None or lvl is level]
 
 
-PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
-Session = NamedDependency[AsyncSession]
 
 
 class PeriodController(Controller):

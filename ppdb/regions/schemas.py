@@ -9,7 +9,9 @@ import msgspec
 from ppdb.regions.models import Level, PeriodStatus
 from ppdb.regions.rules import Mechanism, RankingKey, RuleSet, Transfer
 
-SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^\d{4}/\d{4}$", examples=["2026/2027"])]
+SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}/20[0-9]{2}$", examples=["2026/2027"])]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+Moment = Annotated[datetime, msgspec.Meta(tz=True, description="With a time zone, e.g. 2027-06-01T08:00:00+07:00")]
 
 
 class PresetPathOut(msgspec.Struct, kw_only=True):
@@ -33,14 +35,14 @@ class PresetOut(msgspec.Struct, kw_only=True):
     max_age_years: int | None
 
 
-class PeriodCreate(msgspec.Struct, kw_only=True):
-    region_id: int
+class PeriodCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    region_id: Id
     school_year: SchoolYear
     level: Level
-    preset: str
-    registration_opens_at: datetime
-    registration_closes_at: datetime
-    name: str | None = None
+    preset: Annotated[str, msgspec.Meta(max_length=60)]
+    registration_opens_at: Moment
+    registration_closes_at: Moment
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
 class PeriodOut(msgspec.Struct, kw_only=True):
@@ -59,9 +61,9 @@ class PeriodOut(msgspec.Struct, kw_only=True):
 class RulesUpdate(msgspec.Struct, kw_only=True):
     """Partial change of a period's rules; omitted fields stay as they are."""
 
-    quotas: dict[str, float] | msgspec.UnsetType = msgspec.UNSET
+    quotas: dict[str, Annotated[float, msgspec.Meta(ge=0, le=100)]] | msgspec.UnsetType = msgspec.UNSET
     mechanism: Mechanism | msgspec.UnsetType = msgspec.UNSET
-    max_choices: int | msgspec.UnsetType = msgspec.UNSET
+    max_choices: Annotated[int, msgspec.Meta(ge=1, le=10)] | msgspec.UnsetType = msgspec.UNSET
     transfers: list[Transfer] | msgspec.UnsetType = msgspec.UNSET
-    version: int | msgspec.UnsetType = msgspec.UNSET
+    version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""

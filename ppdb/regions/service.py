@@ -14,8 +14,16 @@ from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions import schemas
 from ppdb.regions.models import Period, PeriodStatus, Region
-from ppdb.regions.rules import PRESETS, Preset, RuleSet, RuleViolation, check_rules, rules_from_preset
+from ppdb.regions.rules import (
+    PRESETS,
+    Preset,
+    RuleSet,
+    RuleViolation,
+    check_rules,
+    rules_from_preset,
+)
 from ppdb.schools.models import PeriodSchool
+
 
 async def get_region(session: AsyncSession, region_id: int) -> Region:
     region = await session.get(Region, region_id)
@@ -36,6 +44,9 @@ async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user:
     ensure_region(user, data.region_id)
     region = await get_region(session, data.region_id)
     preset = find_preset(data.preset, data.level)
+    first, second = (int(y) for y in data.school_year.split("/"))
+    if second != first + 1:
+        raise AppError("school_year_invalid", "Tahun ajaran harus dua tahun berurutan, contoh 2027/2028.", "school_year")
     if data.registration_closes_at <= data.registration_opens_at:
         raise AppError("schedule_invalid", "Penutupan pendaftaran harus setelah pembukaan.", "registration_closes_at")
     rules = rules_from_preset(preset, data.school_year)

@@ -1,19 +1,13 @@
 """School and zone import (CSV) and the public school list."""
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
-from litestar.params import PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.errors import AppError
+from ppdb.params import PeriodId, Session
 from ppdb.schools import schemas, service
 
-PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
-Session = NamedDependency[AsyncSession]
 CSV_LIMIT = 10 * 1024 * 1024
 
 

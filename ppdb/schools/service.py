@@ -10,13 +10,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.service import Principal
 from ppdb.applicants.identity import KELURAHAN
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict
 from ppdb.geo import in_indonesia
 from ppdb.regions.models import Level, Period, PeriodStatus
 from ppdb.regions.rules import seats_per_path
-from ppdb.accounts.service import Principal
 from ppdb.regions.service import get_period, rules_of
 from ppdb.schools import schemas
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
@@ -53,14 +53,19 @@ class RowErrors:
 
 
 def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise AppError("csv_header_invalid", f"Kolom wajib tidak ada: {', '.join(missing)}. Kolom: {', '.join(columns)}.",
-                       "file")
-    reader.fieldnames = header
-    rows = list(reader)
+    if "\x00" in text:
+        raise AppError("csv_invalid", "Berkas CSV berisi karakter NUL; simpan ulang sebagai teks UTF-8.", "file")
+    try:
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        header = [h.strip() for h in reader.fieldnames or []]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise AppError("csv_header_invalid",
+                           f"Kolom wajib tidak ada: {', '.join(missing)}. Kolom: {', '.join(columns)}.", "file")
+        reader.fieldnames = header
+        rows = list(reader)
+    except csv.Error as err:
+        raise AppError("csv_invalid", f"Berkas CSV tidak dapat dibaca: {err}.", "file") from None
     if not rows:
         raise AppError("csv_empty", "Berkas CSV tidak berisi data.", "file")
     return rows
@@ -72,11 +77,18 @@ def _npsn(value: str) -> str:
     return value
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError
-    return number
+def _bounded(convert, low: float, high: float):
+    """A converter that also refuses values outside [low, high] (and NaN or infinity)."""
+    def parse(value: str):
+        number = convert(value)
+        if not low <= number <= high:  # False for NaN as well
+            raise ValueError
+        return number
+    return parse
+
+
+CAPACITY = _bounded(int, 0, 5000)
+LATITUDE, LONGITUDE = _bounded(float, -90, 90), _bounded(float, -180, 180)
 
 
 async def import_schools(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
@@ -86,14 +98,14 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
     for n, row in enumerate(rows, start=2):  # row 1 is the header
         npsn = errors.parse(n, row, "npsn", _npsn, "NPSN")
         name = (row.get("name") or "").strip()
-        if not name:
+        if not name or len(name) > 200:
             errors.add(n, "name", "name_invalid", f"Baris {n}: nama sekolah kosong.")
         level = errors.parse(n, row, "level", lambda v: Level(v.lower()), "jenjang")
-        lat = errors.parse(n, row, "latitude", float, "lintang")
-        lon = errors.parse(n, row, "longitude", float, "bujur")
-        capacity = errors.parse(n, row, "capacity", _positive_int, "daya tampung")
+        lat = errors.parse(n, row, "latitude", LATITUDE, "lintang")
+        lon = errors.parse(n, row, "longitude", LONGITUDE, "bujur")
+        capacity = errors.parse(n, row, "capacity", CAPACITY, "daya tampung")
         kelurahan = (row.get("kelurahan_code") or "").strip() or None
-        if kelurahan and not KELURAHAN.match(kelurahan):
+        if kelurahan and not KELURAHAN.fullmatch(kelurahan):
             errors.add(n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid.")
         if level is not None and level is not period.level:
             errors.add(n, "level", "school_level_mismatch",
@@ -151,16 +163,14 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
         if npsn not in schools:
             errors.add(n, "npsn", "school_not_in_period", f"Baris {n}: sekolah {npsn} belum diimpor ke periode ini.")
         kelurahan = (row.get("kelurahan_code") or "").strip() or None
-        radius = errors.parse(n, row, "radius_m", lambda v: float(v) if v else None, "radius")
-        priority = errors.parse(n, row, "priority", lambda v: int(v) if v else 1, "prioritas")
-        if (kelurahan is None) == (radius is None):
+        radius = errors.parse(n, row, "radius_m", lambda v: _bounded(float, 0, 100_000)(v) if v else None, "radius")
+        priority = errors.parse(n, row, "priority", lambda v: _bounded(int, 1, 99)(v) if v else 1, "prioritas")
+        if (kelurahan is None) == (not (row.get("radius_m") or "").strip()):
             errors.add(n, "kelurahan_code", "zone_area_invalid", f"Baris {n}: isi tepat satu dari kode kelurahan atau radius.")
-        if kelurahan and not KELURAHAN.match(kelurahan):
+        if kelurahan and not KELURAHAN.fullmatch(kelurahan):
             errors.add(n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid.")
-        if radius is not None and radius <= 0:
+        if radius == 0:
             errors.add(n, "radius_m", "radius_m_invalid", f"Baris {n}: radius harus lebih dari 0 meter.")
-        if priority is not None and priority < 1:
-            errors.add(n, "priority", "priority_invalid", f"Baris {n}: prioritas minimal 1.")
         key = (npsn, kelurahan, radius)
         if key in seen:
             errors.add(n, "kelurahan_code", "zone_duplicate", f"Baris {n}: wilayah zona ganda untuk sekolah {npsn}.")
@@ -182,8 +192,9 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
 
 async def _editable_period(session: AsyncSession, period_id: int, user: Principal) -> Period:
     period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
-        raise Conflict("period_not_editable", "Sekolah dan zona hanya dapat diubah saat pendaftaran tidak dibuka.",
+    if period.status is not PeriodStatus.DRAFT:
+        # Distances and zone flags are frozen into registrations: schools and zones stay as they were.
+        raise Conflict("period_not_editable", "Sekolah dan zona hanya dapat diubah sebelum pendaftaran dibuka.",
                        "status")
     return period
 

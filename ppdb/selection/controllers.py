@@ -1,22 +1,15 @@
 """Selection API: start a run, read results and cut-offs, replay the input, explain a decision."""
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import JSONBody
 
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_login
 from ppdb.applicants import service as applicants
+from ppdb.params import PeriodId, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period, rules_of
 from ppdb.selection import explain, schemas, service
-
-PeriodId = Annotated[int, PathParameter(description="Period id", gt=0)]
-RunId = Annotated[int, PathParameter(description="Selection run id", gt=0)]
-Session = NamedDependency[AsyncSession]
 
 
 class SelectionController(Controller):
@@ -59,7 +52,7 @@ class ExplanationController(Controller):
 
     @get("/status", operation_id="applicationStatus", guards=[requires_login])
     async def status(self, db_session: Session, request: Request,
-                     registration_number: Annotated[str, PathParameter(max_length=24)]) -> schemas.Explanation:
+                     registration_number: RegistrationNumber) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
         application = await applicants.authorize(db_session, registration_number, request.user)

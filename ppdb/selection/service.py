@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Choice
+from ppdb.applicants.models import ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Period
@@ -21,7 +21,7 @@ from ppdb.regions.service import find_preset, get_period, rules_of
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
-from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
+from ppdb.selection.models import ProgramOutcome, RunKind, SelectionRun
 
 SELECTED_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED)
 

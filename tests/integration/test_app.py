@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ppdb.app import StartupError, create_app

@@ -1,7 +1,6 @@
 """Registration through HTTP: the happy path, read back, change, withdraw."""
 from __future__ import annotations
 
-
 from ppdb.geo import haversine_m
 from tests.conftest import sign_up
 from tests.helpers import HOME, expect_error, open_period, registration

@@ -107,10 +107,10 @@ async def test_concurrent_retries_with_one_key_store_one_application(engine, dat
     """Real concurrent transactions (no shared test transaction): one row, identical answers."""
     import httpx
 
+    from ppdb.accounts import service as accounts
     from ppdb.app import create_app
     from ppdb.config import load_settings
     from ppdb.db.session import make_sessionmaker
-    from ppdb.accounts import service as accounts
     from tests.conftest import PASSWORD, TEST_SECRET, logged_in, sign_up
 
     app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))

@@ -1,0 +1,16 @@
+"""Route parameter types shared by every controller: bounded ids, the session dependency."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+MAX_ID = 2**31 - 1  # PostgreSQL integer; a larger id is a 400, never a database error
+
+Session = NamedDependency[AsyncSession]
+PeriodId = Annotated[int, PathParameter(description="Period id", ge=1, le=MAX_ID)]
+RunId = Annotated[int, PathParameter(description="Selection run id", ge=1, le=MAX_ID)]
+RegistrationNumber = Annotated[str, PathParameter(description="Registration number, e.g. 2027-SMP-7K3M9Q2X",
+                                                  pattern=r"^[0-9A-Z-]{1,24}$")]
