@@ -169,6 +169,8 @@ def run_selection(period_id: int) -> None:
     from ppdb.db import migrate
 
     settings = load_settings()
+    if reason := settings.insecure_reason():  # the secret keys the published pseudonyms
+        raise click.ClickException(reason)
     with database(settings) as url:
         try:
             migrate.check(url)

@@ -1,6 +1,7 @@
 """A deterministic synthetic region shaped like Kota Tangerang, for demos, tests and benchmarks."""
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class DemoRegion:
     schools: list[DemoSchool]
     zones: list[tuple[str, str | None, float | None, int]]
     applicants: list[applicant_schemas.ApplicationCreate]
+    seed: int
 
     def schools_csv(self) -> str:
         rows = ["npsn,name,level,latitude,longitude,capacity,kelurahan_code"]
@@ -172,7 +174,7 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
             choices=[s.npsn for s in picks],
             documents=documents,
         ))
-    return DemoRegion(f"{year}/{year + 1}", opens_at, closes_at, kelurahan, school_list, zones, people)
+    return DemoRegion(f"{year}/{year + 1}", opens_at, closes_at, kelurahan, school_list, zones, people, seed)
 
 
 async def populate(session: AsyncSession, region: DemoRegion) -> int:
@@ -196,6 +198,8 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
         region_id=user.region_id, school_year=region.school_year, level=Level.SMP, preset="permendikdasmen-3-2025",
         registration_opens_at=region.opens_at, registration_closes_at=region.closes_at,
     ), admin)
+    # A seed derived from the generator's, so the same demo gives the same selection digest.
+    period.rules = {**period.rules, "lottery_seed": hashlib.sha256(f"demo:{region.seed}".encode()).hexdigest()[:32]}
     await schools.import_schools(session, period.id, region.schools_csv(), admin)
     await schools.import_zones(session, period.id, region.zones_csv(), admin)
     await accounts.create_operator(session, admin, account_schemas.OperatorCreate(

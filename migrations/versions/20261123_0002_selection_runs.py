@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_table('placements',
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
-    sa.Column('opaque_id', sa.String(length=16), nullable=False),
+    sa.Column('opaque_id', sa.String(length=40), nullable=False),
     sa.Column('program', sa.String(length=80), nullable=True),
     sa.Column('choice_rank', sa.Integer(), nullable=True),
     sa.Column('keys', postgresql.JSONB(astext_type=sa.Text()), nullable=False),

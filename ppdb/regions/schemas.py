@@ -55,6 +55,8 @@ class PeriodOut(msgspec.Struct, kw_only=True):
     registration_opens_at: datetime
     registration_closes_at: datetime
     rules: RuleSet
+    """`rules.lottery_seed` is empty until registration closes; `lottery_seed_sha256` commits to it."""
+    lottery_seed_sha256: str
     version: int
 
 

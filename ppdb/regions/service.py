@@ -1,6 +1,7 @@
 """Regions and periods: creation from presets, rule changes within national bounds, opening and closing."""
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import msgspec
@@ -132,17 +133,17 @@ async def open_registration(session: AsyncSession, period_id: int, user: Princip
     schools = await session.scalar(select(func.count()).select_from(PeriodSchool).where(PeriodSchool.period_id == period_id))
     if not schools:
         raise Conflict("no_schools", "Impor sekolah terlebih dahulu sebelum membuka pendaftaran.", "schools")
-    return _transition(session, period, PeriodStatus.REGISTRATION_OPEN, user.actor)
+    return transition(session, period, PeriodStatus.REGISTRATION_OPEN, user.actor)
 
 
 async def close_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status is not PeriodStatus.REGISTRATION_OPEN:
         raise Conflict("invalid_transition", f"Pendaftaran tidak sedang dibuka (status {period.status.value}).", "status")
-    return _transition(session, period, PeriodStatus.REGISTRATION_CLOSED, user.actor)
+    return transition(session, period, PeriodStatus.REGISTRATION_CLOSED, user.actor)
 
 
-def _transition(session: AsyncSession, period: Period, status: PeriodStatus, actor: str) -> Period:
+def transition(session: AsyncSession, period: Period, status: PeriodStatus, actor: str) -> Period:
     old = period.status
     period.status = status
     record(session, actor=actor, action="period.status", entity="period", entity_id=period.id, period_id=period.id,
@@ -164,10 +165,16 @@ def accepting_registrations(period: Period, now: datetime | None = None) -> None
 
 
 def to_out(period: Period) -> schemas.PeriodOut:
+    """The period; its lottery seed is committed to by hash and revealed only once registration closes."""
+    rules = rules_of(period)
+    seed_hash = hashlib.sha256(rules.lottery_seed.encode()).hexdigest()
+    if period.status in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN):
+        rules = msgspec.structs.replace(rules, lottery_seed="")
     return schemas.PeriodOut(
         id=period.id, region_id=period.region_id, name=period.name, school_year=period.school_year,
         level=period.level, status=period.status, registration_opens_at=period.registration_opens_at,
-        registration_closes_at=period.registration_closes_at, rules=rules_of(period), version=period.version,
+        registration_closes_at=period.registration_closes_at, rules=rules, lottery_seed_sha256=seed_hash,
+        version=period.version,
     )
 
 

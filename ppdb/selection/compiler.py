@@ -36,6 +36,9 @@ class ApplicationFacts:
     id: str
     """The applicant's id in the instance: opaque, never personal data."""
     registration_number: str
+    nik: str
+    """Only to draw the lottery number: it belongs to the child, so withdrawing and registering again
+    cannot re-draw it. Never written into the instance."""
     path: str
     category: str | None
     birth_date: date
@@ -57,9 +60,9 @@ def program_id(npsn: str, path: str, category: str | None = None) -> str:
     return f"{npsn}:{path}/{category}" if category else f"{npsn}:{path}"
 
 
-def lottery_number(seed: str, registration_number: str) -> int:
-    """48 bits of SHA-256(seed:registration_number): reproducible by anyone holding both."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{registration_number}".encode()).digest()[:6], "big")
+def lottery_number(seed: str, nik: str) -> int:
+    """48 bits of SHA-256(seed:NIK): fixed per child, checkable by the parent once the seed is revealed."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{nik}".encode()).digest()[:6], "big")
 
 
 def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts,
@@ -77,8 +80,7 @@ def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: Choic
         elif name == "choice_rank":
             values.append(choice.rank)
         elif name == "lottery":
-            values.append(lottery if lottery is not None else lottery_number(rules.lottery_seed,
-                                                                                 app.registration_number))
+            values.append(lottery if lottery is not None else lottery_number(rules.lottery_seed, app.nik))
         elif name == "submitted_at":
             values.append(app.submitted_at.timestamp())
     return values
@@ -117,7 +119,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
     known = {p.id for p in programs}
     for app in applications:
         path = rules.path_or_alias(app.path)
-        lottery = lottery_number(rules.lottery_seed, app.registration_number)
+        lottery = lottery_number(rules.lottery_seed, app.nik)
         choices = []
         for choice in sorted(app.choices, key=lambda c: c.rank):
             if path is None:

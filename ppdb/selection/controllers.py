@@ -39,9 +39,9 @@ class SelectionController(Controller):
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
     async def instance(self, db_session: Session, period_id: PeriodId, run_id: RunId) -> Response[bytes]:
-        """The exact engine input of a run (opaque applicant ids): replay it with `ppdb selection solve`."""
+        """A run's engine input with opaque ids and keys as ranks: replay it with `ppdb selection solve`."""
         selection_run = await service.get_run(db_session, period_id, run_id)
-        return Response(service.instance_bytes(selection_run), media_type="application/json",
+        return Response(service.public_instance(selection_run), media_type="application/json",
                         headers={"X-Instance-SHA256": selection_run.instance_sha256,
                                  "X-Result-Digest": selection_run.digest})
 
@@ -57,5 +57,5 @@ class ExplanationController(Controller):
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
         application = await applicants.authorize(db_session, registration_number, request.user)
         period = await get_period(db_session, application.period_id)
-        selection_run = await service.latest_run(db_session, period.id)
+        selection_run = await service.run_for_parents(db_session, period)
         return await explain.explain(db_session, application, rules_of(period), selection_run)

@@ -46,7 +46,7 @@ class Placement(Base):
 
     run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id", ondelete="CASCADE"), primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
-    opaque_id: Mapped[str] = mapped_column(String(16))
+    opaque_id: Mapped[str] = mapped_column(String(40))
     program: Mapped[str | None] = mapped_column(String(80))
     choice_rank: Mapped[int | None]
     keys: Mapped[dict[str, Any]] = mapped_column(JSONB)

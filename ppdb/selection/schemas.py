@@ -60,6 +60,8 @@ class Explanation(msgspec.Struct, kw_only=True):
     summary: str
     at_risk: bool
     """Not placed at any choice in this run."""
+    stale: bool = False
+    """The application changed after this run; the next run will reflect it."""
     warning: str | None = None
     choices: list[ChoiceExplanation]
 

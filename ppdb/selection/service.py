@@ -1,6 +1,8 @@
 """Selection runs: load, compile, solve and write in one transaction; explanations of every decision."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,21 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ppdb.applicants.models import ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
-from ppdb.regions.models import Period
-from ppdb.regions.rules import RuleViolation, check_rules, rules_from_preset
-from ppdb.regions.service import find_preset, get_period, rules_of
+from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.rules import RuleSet, RuleViolation, check_rules, rules_from_preset
+from ppdb.regions.service import find_preset, get_period, rules_of, transition
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
 from ppdb.selection.models import ProgramOutcome, RunKind, SelectionRun
 
 SELECTED_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED)
+OFFICIAL_STATUSES = (PeriodStatus.REGISTRATION_CLOSED, PeriodStatus.VERIFICATION, PeriodStatus.SELECTED)
 
 
 def opaque_id(secret: str, period_id: int, application_id: int) -> str:
     """A stable pseudonym for the published instance: not reversible without the server's secret."""
     digest = hmac.new(secret.encode(), f"{period_id}:{application_id}".encode(), hashlib.sha256).hexdigest()
-    return "A" + digest[:12]
+    return "A" + digest[:32]  # 128 bits: no collision at any realistic size
 
 
 async def try_lock(session: AsyncSession, period_id: int, *, wait: bool = False) -> bool:
@@ -51,7 +54,7 @@ async def load_facts(session: AsyncSession, period: Period, secret: str) -> tupl
     connection = await (await session.connection()).get_raw_connection()
     rows = await connection.driver_connection.fetch(
         """
-        SELECT a.id, a.registration_number, a.path, a.category, a.score::float8 AS score, a.submitted_at,
+        SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.score::float8 AS score, a.submitted_at,
                p.birth_date, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority
         FROM applications a
         JOIN applicants p ON p.id = a.applicant_id
@@ -69,7 +72,7 @@ async def load_facts(session: AsyncSession, period: Period, secret: str) -> tupl
         if current is None or ids[current.id] != r["id"]:
             oid = opaque_id(secret, period.id, r["id"])
             ids[oid] = r["id"]
-            current = ApplicationFacts(oid, r["registration_number"], r["path"], r["category"], r["birth_date"],
+            current = ApplicationFacts(oid, r["registration_number"], r["nik"], r["path"], r["category"], r["birth_date"],
                                        r["score"], r["submitted_at"], [])
             facts.append(current)
         current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))
@@ -85,17 +88,20 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
         raise Conflict("selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.",
                        "period_id")
     period = await get_period(session, period_id)
+    if kind is RunKind.OFFICIAL and period.status not in OFFICIAL_STATUSES:
+        raise Conflict("period_not_ready", "Seleksi resmi dijalankan setelah pendaftaran ditutup.", "status")
     rules = rules_of(period)
     schools, facts, ids = await load_facts(session, period, secret)
     timings["load"] = time.perf_counter() - clock
 
+    # CPU-bound work runs in a thread so the event loop keeps answering requests meanwhile.
     clock = time.perf_counter()
-    compiled = compile_period(rules, schools, facts)
+    compiled = await asyncio.to_thread(compile_period, rules, schools, facts)
     raw = msgspec.json.encode(compiled.instance)
     timings["compile"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    result = engine.solve(compiled.instance)
+    result = await asyncio.to_thread(engine.solve, compiled.instance)
     timings["solve"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -117,6 +123,8 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
     timings["write"] = time.perf_counter() - clock
     selection_run.seconds = {k: round(v, 4) for k, v in timings.items()}
     selection_run.finished_at = datetime.now(UTC)
+    if kind is RunKind.OFFICIAL and period.status is not PeriodStatus.SELECTED:
+        transition(session, period, PeriodStatus.SELECTED, actor)
     record(session, actor=actor, action=f"selection.{kind.value}", entity="selection_run", entity_id=selection_run.id,
            period_id=period.id, new={"digest": result.digest, "applicants": len(facts), "placed": selection_run.placed})
     await session.flush()
@@ -126,7 +134,7 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
 async def _write_placements(session: AsyncSession, run_id: int, compiled, result: engine.Result,
                             ids: dict[str, int], facts: list[ApplicationFacts]) -> None:
     """COPY one row per applicant: the bulk path, since a province run writes hundreds of thousands."""
-    positions = _positions(compiled.instance, result)
+    positions = await asyncio.to_thread(_positions, compiled.instance, result)
     rows = []
     for fact, applicant in zip(facts, compiled.instance.applicants, strict=True):
         placed = result.assignments[fact.id]
@@ -135,7 +143,7 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
         for choice in sorted(fact.choices, key=lambda c: c.rank):
             reason = compiled.dropped.get((fact.id, choice.rank))
             if reason is not None:
-                keys[str(choice.rank)] = {"dropped": reason}
+                keys[str(choice.rank)] = {"dropped": reason, "npsn": choice.npsn}
                 continue
             entry = next(listed)
             keys[str(choice.rank)] = {"program": entry.program, "key": entry.key,
@@ -156,13 +164,16 @@ def _positions(instance: engine.Instance, result: engine.Result) -> dict[tuple[s
 
     Competing means applying there: every choice down to the one that placed them (all choices when
     unplaced). Someone placed at a school they prefer is not in the queue of the schools below it,
-    so a position at most the program's seats means a seat.
+    so a position at most the program's seats means a seat. Under first-choice priority the round
+    (choice rank) comes before the key, as it does in the engine.
     """
+    by_round = instance.mechanism == "first_choice_priority"
     entrants: dict[str, list[tuple[list[float], str]]] = {}
     for applicant in instance.applicants:
         placed = result.assignments[applicant.id]
-        for choice in applicant.choices:
-            entrants.setdefault(choice.program, []).append((choice.key, applicant.id))
+        for round_, choice in enumerate(applicant.choices):
+            entrants.setdefault(choice.program, []).append(
+                ([round_, *choice.key] if by_round else choice.key, applicant.id))
             if choice.program == placed:
                 break
     return {(program, aid): rank for program, queue in entrants.items()
@@ -212,6 +223,32 @@ def instance_bytes(selection_run: SelectionRun) -> bytes:
     return zlib.decompress(selection_run.instance)
 
 
+def public_instance(selection_run: SelectionRun) -> bytes:
+    """The run's input with every key replaced by its rank within its program.
+
+    The engine only compares keys within a program, so the result and digest are the same; but a
+    rank reveals no birth date or distance that could single out a child (the stored keys do).
+    """
+    instance = msgspec.json.decode(instance_bytes(selection_run), type=engine.Instance)
+    keys: dict[str, set[tuple]] = {}
+    for applicant in instance.applicants:
+        for choice in applicant.choices:
+            keys.setdefault(choice.program, set()).add(tuple(choice.key))
+    rank = {program: {key: i for i, key in enumerate(sorted(values), start=1)} for program, values in keys.items()}
+    for applicant in instance.applicants:
+        for choice in applicant.choices:
+            choice.key = [rank[choice.program][tuple(choice.key)]]
+    return msgspec.json.encode(instance)
+
+
+async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
+    """While registration is open, the latest provisional run; afterwards the latest official one, if any."""
+    if period.status is not PeriodStatus.REGISTRATION_OPEN:
+        with contextlib.suppress(NotFound):
+            return await latest_run(session, period.id, RunKind.OFFICIAL)
+    return await latest_run(session, period.id, RunKind.PROVISIONAL)
+
+
 async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIfRequest,
                   *, secret: str) -> schemas.WhatIfOut:
     """Solve a variant of the rules on the current pool and compare; nothing is written."""
@@ -239,8 +276,11 @@ async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIf
         raise AppError(v.code, v.message, v.field) from None
 
     schools, facts, _ = await load_facts(session, period, secret)
-    now = engine.solve(compile_period(current, schools, facts).instance)
-    then = engine.solve(compile_period(variant, schools, facts).instance)
+
+    def solve(rules: RuleSet) -> engine.Result:
+        return engine.solve(compile_period(rules, schools, facts).instance)
+
+    now, then = await asyncio.to_thread(solve, current), await asyncio.to_thread(solve, variant)
 
     def path_of(program: str) -> str:
         return program.split(":", 1)[1].split("/")[0]

@@ -30,7 +30,7 @@ async def test_period_from_preset_carries_rules_as_data(admin):
     assert rules["reference_date"] == "2027-07-01"
     assert rules["max_age_years"] == 15 and rules["max_choices"] == 3
     assert rules["mechanism"] == "deferred_acceptance"
-    assert len(rules["lottery_seed"]) == 32
+    assert rules["lottery_seed"] == "" and len(period["lottery_seed_sha256"]) == 64  # committed, not revealed
     assert rules["transfers"][0] == {"from": "afirmasi", "to": "domisili"}
 
 

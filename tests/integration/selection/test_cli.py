@@ -5,6 +5,9 @@ import os
 import subprocess
 import sys
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from ppdb import demo
 from tests.conftest import TEST_SECRET
 from tests.helpers import scratch_database
@@ -21,9 +24,15 @@ async def test_selection_run_command(server_url):
         assert refused.returncode == 1 and "ppdb db upgrade" in refused.stderr
         assert ppdb("db", "upgrade", url=url).returncode == 0
         await demo.load(url, applicants=60, schools=5, seed=4)
+        while_open = ppdb("selection", "run", "--period", "1", url=url)
+        assert while_open.returncode == 1 and "period_not_ready" in while_open.stderr
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE periods SET status = 'registration_closed' WHERE id = 1"))
+        await engine.dispose()
         first = ppdb("selection", "run", "--period", "1", url=url)
         assert first.returncode == 0, first.stderr
-        assert "60 placed" in first.stdout or "/60 placed" in first.stdout
+        assert "60/60 placed" in first.stdout  # 5 demo schools hold far more than 60 seats
         second = ppdb("selection", "run", "--period", "1", url=url)
         digest = first.stdout.split("digest ")[1].split(",")[0]
         assert f"digest {digest}" in second.stdout

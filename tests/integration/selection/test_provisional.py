@@ -60,3 +60,20 @@ async def test_position_counts_only_applicants_competing_for_the_seat(admin, par
     status = (await parent.get(f"/api/applications/{second['registration_number']}/status")).json()
     assert status["choices"][0]["outcome"] == "placed"
     assert status["choices"][0]["position"] == 1 and status["choices"][0]["seats"] == 1
+
+
+async def test_status_follows_the_run_not_the_current_choices(admin, parent, sessionmaker):
+    period = await open_period(admin, schools_csv=ONE_SEAT)
+    url = f"/api/periods/{period['id']}/applications"
+    mine = (await parent.post(url, json=registration(serial=1, choices=["20670001", "20670002"]))).json()
+    number = mine["registration_number"]
+    await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
+    # reorder and shorten after the run: the status still names the school the run placed them at
+    assert (await parent.patch(f"/api/applications/{number}", json={"choices": ["20670002"]})).status_code == 200
+    status = (await parent.get(f"/api/applications/{number}/status")).json()
+    assert status["stale"] is True and "berubah" in status["summary"]
+    assert status["choices"][0]["npsn"] == "20670001" and status["choices"][0]["outcome"] == "placed"
+    assert "SMP Negeri 1 Uji" in status["summary"]
+    await parent.post(f"/api/applications/{number}/withdraw")
+    withdrawn = (await parent.get(f"/api/applications/{number}/status")).json()
+    assert "dicabut" in withdrawn["summary"] and withdrawn["warning"] is None

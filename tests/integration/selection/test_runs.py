@@ -1,6 +1,7 @@
 """Selection runs through HTTP: placements, cut-offs, transfers, explanations, replay, one run at a time."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -30,9 +31,15 @@ async def _register_five(parent, period_id):
     return numbers
 
 
+async def close(admin, period):
+    assert (await admin.post(f"/api/periods/{period['id']}/close")).status_code == 200
+
+
 async def test_run_places_by_distance_with_transferred_seats_and_explains(admin, parent, client, tmp_path):
     period = await open_period(admin, schools_csv=SCHOOLS)
     applicants = await _register_five(parent, period["id"])
+    expect_error(await admin.post(f"/api/periods/{period['id']}/selection-runs"), 409, "period_not_ready")
+    await close(admin, period)
 
     started = await admin.post(f"/api/periods/{period['id']}/selection-runs")
     assert started.status_code == 201, started.text
@@ -56,12 +63,20 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(admin,
 
     fourth_number = applicants[3]
     fourth = (await parent.get(f"/api/applications/{fourth_number}/status")).json()
-    assert fourth["placed_choice"] == 1 and "pengalihan" in fourth["choices"][0]["text"]
+    assert fourth["placed_choice"] == 1
+    assert "bertambah 2 kursi dari kursi kosong jalur afirmasi, prestasi" in fourth["choices"][0]["text"]
 
     # Replay: the published instance re-solves to the same digest, in-process and with the CLI.
     exported = await client.get(f"/api/periods/{period['id']}/selection-runs/{run['id']}/instance")
     assert exported.status_code == 200
     assert selection_engine.solve(selection_engine.load_instance(exported.content)).digest == run["digest"]
+    # keys are published as ranks: no birth date or distance that could single out a child
+    published = json.loads(exported.content)
+    keys = [c["key"] for a in published["applicants"] for c in a["choices"]]
+    assert all(len(k) == 1 and isinstance(k[0], int) for k in keys)
+    period_now = (await client.get(f"/api/periods/{period['id']}")).json()
+    assert len(period_now["rules"]["lottery_seed"]) == 32  # revealed once registration closed
+    assert hashlib.sha256(period_now["rules"]["lottery_seed"].encode()).hexdigest() == period_now["lottery_seed_sha256"]
     assert exported.headers["x-result-digest"] == run["digest"]
     for number in applicants:
         assert number not in exported.text
@@ -76,6 +91,7 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(admin,
 async def test_rerun_is_deterministic(admin, parent, client):
     period = await open_period(admin, schools_csv=SCHOOLS)
     await _register_five(parent, period["id"])
+    await close(admin, period)
     first = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     second = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert first["digest"] == second["digest"] and first["id"] != second["id"]
@@ -88,6 +104,7 @@ async def test_withdrawn_applicants_are_not_selected(admin, parent, client):
     applicants = await _register_five(parent, period["id"])
     nearest_number = applicants[0]
     await parent.post(f"/api/applications/{nearest_number}/withdraw")
+    await close(admin, period)
     run = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert run["applicants"] == 4
     far_number = applicants[-1]
@@ -97,6 +114,7 @@ async def test_withdrawn_applicants_are_not_selected(admin, parent, client):
 
 async def test_a_second_run_while_one_is_running_is_refused(admin, engine):
     period = await open_period(admin, schools_csv=SCHOOLS)
+    await close(admin, period)
     async with engine.connect() as other:  # another process holding the period's selection lock
         async with other.begin():
             await other.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.selection'), :p)"),

@@ -21,14 +21,14 @@ WHEN = datetime(2027, 6, 1, tzinfo=UTC)
 
 def app(aid: str, path: str = "domisili", *, birth: date = date(2014, 7, 1), score: float | None = 80.0,
         choices: list[tuple[str, float, bool]] = (("20670001", 500.0, True),), category: str | None = None):
-    return ApplicationFacts(aid, f"2027-SMP-{aid}", path, category, birth, score, WHEN,
+    return ApplicationFacts(aid, f"2027-SMP-{aid}", f"nik-{aid}", path, category, birth, score, WHEN,
                             [ChoiceFacts(i + 1, npsn, d, z, 1 if z else None) for i, (npsn, d, z) in enumerate(choices)])
 
 
 def test_keys_follow_the_path_chain_smaller_is_better():
     compiled = compile_period(RULES, [SchoolSeats("20670001", 100)], [app("A1"), app("A2", "prestasi", score=91.5)])
     by_id = {a.id: a.choices[0] for a in compiled.instance.applicants}
-    lottery = lottery_number(RULES.lottery_seed, "2027-SMP-A1")
+    lottery = lottery_number(RULES.lottery_seed, "nik-A1")
     assert by_id["A1"].program == "20670001:domisili"
     assert by_id["A1"].key == [500.0, -(date(2027, 7, 1) - date(2014, 7, 1)).days, lottery]
     assert by_id["A2"].key[0] == -91.5  # higher score first
