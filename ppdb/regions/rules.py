@@ -240,6 +240,16 @@ def _check_transfers(transfers: list[Transfer], names: set[str]) -> None:
         raise RuleViolation("transfer_cycle", "Urutan pengalihan kursi tidak boleh melingkar.", "transfers")
 
 
+def with_changes(rules: RuleSet, *, quotas: dict[str, float] | None = None, **fields: object) -> RuleSet:
+    """A copy with some quotas and top-level fields replaced; unknown paths are refused."""
+    if quotas:
+        unknown = set(quotas) - {p.name for p in rules.paths}
+        if unknown:
+            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
+        fields["paths"] = [msgspec.structs.replace(p, quota=quotas.get(p.name, p.quota)) for p in rules.paths]
+    return msgspec.structs.replace(rules, **fields)
+
+
 def apportion(total: int, weights: list[float]) -> list[int]:
     """Largest-remainder (Hamilton) apportionment: integer seats that add up exactly to `total`.
 

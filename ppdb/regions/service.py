@@ -22,6 +22,7 @@ from ppdb.regions.rules import (
     RuleViolation,
     check_rules,
     rules_from_preset,
+    with_changes,
 )
 from ppdb.schools.models import PeriodSchool
 
@@ -98,19 +99,9 @@ async def update_rules(session: AsyncSession, period_id: int, change: schemas.Ru
     if period.status is not PeriodStatus.DRAFT:
         raise Conflict("period_not_draft", "Aturan hanya dapat diubah sebelum pendaftaran dibuka.", "status")
     old = rules_of(period)
-    paths = old.paths
-    if change.quotas is not msgspec.UNSET:
-        unknown = set(change.quotas) - {p.name for p in paths}
-        if unknown:
-            raise AppError("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
-        paths = [msgspec.structs.replace(p, quota=change.quotas.get(p.name, p.quota)) for p in paths]
-    updates = {"paths": paths}
-    for name in ("mechanism", "max_choices", "transfers"):
-        value = getattr(change, name)
-        if value is not msgspec.UNSET:
-            updates[name] = value
-    new = msgspec.structs.replace(old, **updates)
+    changes = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET and k != "version"}
     try:
+        new = with_changes(old, **changes)
         check_rules(new, find_preset(old.preset, period.level))
     except RuleViolation as v:
         raise AppError(v.code, v.message, v.field) from None

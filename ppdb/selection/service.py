@@ -18,7 +18,7 @@ from ppdb.applicants.models import ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.rules import RuleSet, RuleViolation, check_rules, rules_from_preset
+from ppdb.regions.rules import RuleSet, RuleViolation, check_rules, rules_from_preset, with_changes
 from ppdb.regions.service import find_preset, get_period, rules_of, transition
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, schemas
@@ -260,17 +260,9 @@ async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIf
         fresh = rules_from_preset(preset, period.school_year)
         variant = msgspec.structs.replace(fresh, lottery_seed=current.lottery_seed,
                                           reference_date=current.reference_date, max_choices=current.max_choices)
-    if request.quotas is not msgspec.UNSET:
-        unknown = set(request.quotas) - {p.name for p in variant.paths}
-        if unknown:
-            raise AppError("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
-        variant = msgspec.structs.replace(variant, paths=[
-            msgspec.structs.replace(p, quota=request.quotas.get(p.name, p.quota)) for p in variant.paths])
-    if request.transfers is not msgspec.UNSET:
-        variant = msgspec.structs.replace(variant, transfers=request.transfers)
-    if request.mechanism is not msgspec.UNSET:
-        variant = msgspec.structs.replace(variant, mechanism=request.mechanism)
+    changes = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not msgspec.UNSET and k != "preset"}
     try:
+        variant = with_changes(variant, **changes)
         check_rules(variant, find_preset(variant.preset, period.level))
     except RuleViolation as v:
         raise AppError(v.code, v.message, v.field) from None

@@ -19,7 +19,7 @@ async def test_health_and_openapi(client):
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/periods/{period_id}/applications" in schema["paths"]
     operations = [op for path in schema["paths"].values() for op in path.values()]
-    assert all(op.get("operationId") and op.get("summary") or op.get("description") for op in operations)
+    assert all(op.get("operationId") and (op.get("summary") or op.get("description")) for op in operations)
     assert (await client.get("/schema")).status_code == 200
 
 
