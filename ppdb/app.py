@@ -24,6 +24,7 @@ from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.schools.controllers import SchoolController
 from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
+from ppdb.verification.controllers import VerificationController
 
 log = logging.getLogger("ppdb")
 
@@ -62,7 +63,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
-                        SchoolController, ApplicationController, SelectionController, ExplanationController],
+                        SchoolController, ApplicationController, SelectionController, ExplanationController,
+                        VerificationController],
         middleware=[AuthMiddleware()],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,

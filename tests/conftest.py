@@ -135,3 +135,16 @@ async def sign_up(transport: httpx.ASGITransport, email: str) -> httpx.AsyncClie
                                                                   "name": "Orang Tua"})
         assert response.status_code == 201, response.text
     return await logged_in(transport, email, PASSWORD)
+
+
+@pytest.fixture
+async def operator(transport: httpx.ASGITransport, admin: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """Creates the operator of SMP Negeri 1 Uji (20670001); schools must be imported first (open_period)."""
+
+    async def make(npsn: str = "20670001", email: str = "operator1@sekolah.test") -> httpx.AsyncClient:
+        created = await admin.post("/api/operators", json={"email": email, "password": PASSWORD,
+                                                           "name": "Operator", "npsn": npsn})
+        assert created.status_code == 201, created.text
+        return await logged_in(transport, email, PASSWORD)
+
+    yield make

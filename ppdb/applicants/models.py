@@ -48,6 +48,9 @@ class Applicant(Timestamped, Base):
     latitude: Mapped[float]
     longitude: Mapped[float]
     in_region: Mapped[bool]
+    coordinate_verified_at: Mapped[datetime | None]
+    """Set when a verifier confirms the home coordinate; from then on only an agency admin may move it."""
+    coordinate_verified_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Application(Timestamped, Base):
@@ -75,6 +78,8 @@ class Application(Timestamped, Base):
     )
     submitted_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    """Why the application was disqualified, shown to the parent."""
 
     applicant: Mapped[Applicant] = relationship(lazy="raise")
     choices: Mapped[list[Choice]] = relationship(
@@ -122,6 +127,9 @@ class Document(Timestamped, Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     storage_name: Mapped[str | None] = mapped_column(String(80))
     """A generated file name under the data directory; never the client's name."""
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    """Why a verifier rejected the document."""
 
 
 class IdempotentResponse(Base):

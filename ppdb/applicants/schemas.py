@@ -74,6 +74,7 @@ class ApplicantOut(msgspec.Struct, kw_only=True):
     latitude: float
     longitude: float
     in_region: bool
+    coordinate_locked: bool
 
 
 class ChoiceOut(msgspec.Struct, kw_only=True):
@@ -91,12 +92,14 @@ class DocumentOut(msgspec.Struct, kw_only=True):
     status: str
     content_type: str | None = None
     size_bytes: int | None = None
+    reason: str | None = None
 
 
 class ApplicationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     registration_number: str
     period_id: int
     status: str
+    status_reason: str | None
     path: str
     category: str | None
     score: float | None

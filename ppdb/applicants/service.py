@@ -318,13 +318,13 @@ async def _load(session: AsyncSession, registration_number: str, *, for_update: 
 
 
 async def authorize(session: AsyncSession, registration_number: str, user: Principal,
-                    *, write: bool = False) -> Application:
+                    *, write: bool = False, lock: bool | None = None) -> Application:
     """The application if the caller may see it (or change it, with `write`); the same 404 otherwise.
 
     Parents see and change their own; agency admins see their region's; school operators see the
     applications that chose their school. Changes by staff go through their own audited actions.
     """
-    application = await _load(session, registration_number, for_update=write)
+    application = await _load(session, registration_number, for_update=write if lock is None else lock)
     allowed = False
     if application is not None:
         if user.role is Role.PARENT:
@@ -351,14 +351,15 @@ def to_out(application: Application, schools: dict[int, School]) -> schemas.Appl
     a = application.applicant
     return schemas.ApplicationOut(
         registration_number=application.registration_number, period_id=application.period_id,
-        status=application.status.value, path=application.path, category=application.category,
+        status=application.status.value, status_reason=application.status_reason, path=application.path,
+        category=application.category,
         score=None if application.score is None else float(application.score),
         kk_exception=application.kk_exception, submitted_at=application.submitted_at,
         updated_at=application.updated_at,
         applicant=schemas.ApplicantOut(
             nik=a.nik, nisn=a.nisn, name=a.name, sex=a.sex, birth_date=a.birth_date, kk_number=a.kk_number,
             kk_issued_on=a.kk_issued_on, address=a.address, kelurahan_code=a.kelurahan_code, latitude=a.latitude,
-            longitude=a.longitude, in_region=a.in_region,
+            longitude=a.longitude, in_region=a.in_region, coordinate_locked=a.coordinate_verified_at is not None,
         ),
         choices=[
             schemas.ChoiceOut(rank=c.rank, npsn=schools[c.school_id].npsn, school_name=schools[c.school_id].name,
@@ -366,7 +367,8 @@ def to_out(application: Application, schools: dict[int, School]) -> schemas.Appl
             for c in application.choices
         ],
         documents=[
-            schemas.DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes)
+            schemas.DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes,
+                                reason=d.reason)
             for d in sorted(application.documents, key=lambda d: d.kind)
         ],
     )
@@ -384,7 +386,25 @@ async def change(
     merged = msgspec.convert(
         {**msgspec.to_builtins(current), **msgspec.to_builtins(patch)}, schemas.ApplicationCreate, strict=False
     )
+    moved = (merged.latitude, merged.longitude, merged.kelurahan_code) != (
+        current.latitude, current.longitude, current.kelurahan_code)
+    if moved and application.applicant.coordinate_verified_at is not None:
+        raise Conflict("coordinate_locked", "Lokasi rumah sudah diverifikasi dan dikunci; hubungi Dinas untuk "
+                       "perubahan.", "latitude")
     plan = validate(ctx, merged)
+    await apply_plan(session, application, merged, plan)
+    changed = msgspec.to_builtins(patch)
+    record(session, actor=user.actor, action="application.change", entity="application",
+           entity_id=registration_number, period_id=application.period_id,
+           old={k: v for k, v in msgspec.to_builtins(current).items() if k in changed}, new=changed)
+    await session.flush()
+    session.expire(application)
+    return await read(session, registration_number)
+
+
+async def apply_plan(session: AsyncSession, application: Application, merged: schemas.ApplicationCreate,
+                     plan: Plan) -> None:
+    """Write a validated version of an application: applicant data, path, choices, declared documents."""
     a = application.applicant
     for key, value in _applicant_values(merged, plan).items():
         setattr(a, key, value)
@@ -401,13 +421,6 @@ async def change(
             application.documents.remove(document)
     have = {d.kind for d in application.documents}
     application.documents.extend(Document(kind=k) for k in dict.fromkeys(merged.documents) if k not in have)
-    changed = {k: v for k, v in msgspec.to_builtins(patch).items()}
-    record(session, actor=user.actor, action="application.change", entity="application",
-           entity_id=registration_number, period_id=application.period_id,
-           old={k: v for k, v in msgspec.to_builtins(current).items() if k in changed}, new=changed)
-    await session.flush()
-    session.expire(application)
-    return await read(session, registration_number)
 
 
 async def store_many(session: AsyncSession, ctx: PeriodContext,

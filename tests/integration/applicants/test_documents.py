@@ -22,7 +22,7 @@ async def test_upload_stores_the_file_under_a_generated_name(admin, parent, tmp_
                                 headers={**headers, "Content-Type": "application/octet-stream"})
     assert uploaded.status_code == 200, uploaded.text
     assert uploaded.json() == {"kind": "kk", "status": "uploaded", "content_type": "application/pdf",
-                               "size_bytes": len(PDF)}
+                               "size_bytes": len(PDF), "reason": None}
     stored = [p for p in (tmp_path / "documents").rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].read_bytes() == PDF and stored[0].suffix == ".pdf"
     assert "kk" not in stored[0].name and number not in str(stored[0])

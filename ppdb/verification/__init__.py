@@ -1,0 +1,1 @@
+"""Verification by schools and the agency: documents, home coordinates, fraud flags, disqualification."""

@@ -1,0 +1,44 @@
+"""Request and response bodies for verification."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+import msgspec
+
+from ppdb.applicants.schemas import DocumentOut
+
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class DocumentDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    decision: Literal["verified", "rejected"]
+    reason: Reason | None = None
+    """Required when rejecting; shown to the parent."""
+
+
+class CoordinateCorrection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    reason: Reason
+
+
+class Disqualification(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class ApplicantRow(msgspec.Struct, kw_only=True):
+    """One applicant as a verifier sees them: enough to check, nothing more."""
+
+    registration_number: str
+    name: str
+    birth_date: date
+    path: str
+    status: str
+    choice_rank: int
+    distance_m: float
+    in_zone: bool
+    coordinate_locked: bool
+    documents: list[DocumentOut]
+    flags: list[str]
+    """kk_recent, kk_many_children, shared_coordinate, far_from_kelurahan, coordinate_moved, nik_birthdate_mismatch"""

@@ -1,0 +1,184 @@
+"""Verifying documents and coordinates, fraud flags, the agency's corrections and disqualifications."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from sqlalchemy import Numeric, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.accounts.models import Role
+from ppdb.accounts.service import Principal
+from ppdb.applicants import service as applicants
+from ppdb.applicants.identity import nik_matches
+from ppdb.applicants.models import (
+    Applicant,
+    Application,
+    ApplicationStatus,
+    Choice,
+    Document,
+    DocumentStatus,
+)
+from ppdb.applicants.schemas import DocumentOut
+from ppdb.audit.models import AuditEntry
+from ppdb.audit.service import record
+from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.geo import haversine_m
+from ppdb.regions.models import Kelurahan
+from ppdb.regions.service import get_period, rules_of
+from ppdb.schools.models import School
+from ppdb.verification import schemas
+
+MANY_CHILDREN_ON_ONE_KK = 3
+MANY_APPLICANTS_ON_ONE_POINT = 3
+FAR_FROM_KELURAHAN_M = 3000.0
+
+
+async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School:
+    """The school, if the caller verifies for it: its own operator, or an admin of its region."""
+    school = await session.scalar(select(School).where(School.npsn == npsn))
+    allowed = school is not None and (
+        (user.role is Role.SCHOOL_OPERATOR and user.school_id == school.id)
+        or (user.role is Role.AGENCY_ADMIN and user.region_id == school.region_id))
+    if not allowed:
+        raise NotFound("school_not_found", "Sekolah tidak ditemukan.", "npsn")
+    return school
+
+
+async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: Principal,
+                        flag: str | None = None) -> list[schemas.ApplicantRow]:
+    school = await school_of(session, npsn, user)
+    period = await get_period(session, period_id)
+    rules = rules_of(period)
+    rows = (await session.execute(
+        select(Application, Choice, Applicant)
+        .join(Choice, Choice.application_id == Application.id)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .where(Application.period_id == period.id, Choice.school_id == school.id,
+               Application.status != ApplicationStatus.WITHDRAWN)
+        .order_by(Choice.rank, Choice.distance_m)
+    )).all()
+    kk_counts = dict((await session.execute(
+        select(Applicant.kk_number, func.count()).where(Applicant.period_id == period.id)
+        .group_by(Applicant.kk_number))).all())
+    point = (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5), func.round(Applicant.longitude.cast(Numeric(12, 7)), 5))
+    point_counts = {(float(a), float(b)): n for a, b, n in (await session.execute(
+        select(*point, func.count()).where(Applicant.period_id == period.id).group_by(*point))).all()}
+    kelurahan = {k.code: k for k in await session.scalars(select(Kelurahan).where(
+        Kelurahan.code.in_({a.kelurahan_code for _, _, a in rows})))}
+    moved = set(await session.scalars(select(AuditEntry.entity_id).where(
+        AuditEntry.period_id == period.id, AuditEntry.action.in_(["application.change", "coordinate.correct"]),
+        AuditEntry.new.has_key("latitude") | AuditEntry.new.has_key("longitude"))))
+    documents = await _documents(session, [app.id for app, _, _ in rows])
+    opening = period.registration_opens_at.date()
+    out = []
+    for app, choice, person in rows:
+        flags = []
+        if (opening - person.kk_issued_on).days < rules.kk_min_age_days:
+            flags.append("kk_recent")
+        if kk_counts.get(person.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:
+            flags.append("kk_many_children")
+        if point_counts.get((round(person.latitude, 5), round(person.longitude, 5)), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
+            flags.append("shared_coordinate")
+        home = kelurahan.get(person.kelurahan_code)
+        if home and haversine_m(person.latitude, person.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M:
+            flags.append("far_from_kelurahan")
+        if app.registration_number in moved:
+            flags.append("coordinate_moved")
+        if not nik_matches(person.nik, person.birth_date, person.sex):
+            flags.append("nik_birthdate_mismatch")
+        if flag is not None and flag not in flags:
+            continue
+        out.append(schemas.ApplicantRow(
+            registration_number=app.registration_number, name=person.name, birth_date=person.birth_date,
+            path=app.path, status=app.status.value, choice_rank=choice.rank, distance_m=float(choice.distance_m),
+            in_zone=choice.in_zone, coordinate_locked=person.coordinate_verified_at is not None,
+            documents=documents.get(app.id, []), flags=flags))
+    return out
+
+
+async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[int, list[DocumentOut]]:
+    found: dict[int, list[DocumentOut]] = {}
+    for d in await session.scalars(select(Document).where(Document.application_id.in_(application_ids))
+                                   .order_by(Document.kind)):
+        found.setdefault(d.application_id, []).append(
+            DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes))
+    return found
+
+
+async def _for_staff(session: AsyncSession, registration_number: str, user: Principal) -> Application:
+    application = await applicants.authorize(session, registration_number, user, lock=True)
+    if application.status is ApplicationStatus.WITHDRAWN:
+        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    return application
+
+
+async def decide_document(session: AsyncSession, registration_number: str, kind: str, user: Principal,
+                          decision: schemas.DocumentDecision) -> DocumentOut:
+    application = await _for_staff(session, registration_number, user)
+    document = next((d for d in application.documents if d.kind == kind), None)
+    if document is None:
+        raise NotFound("document_not_found", "Dokumen ini tidak ada pada pendaftaran.", "kind")
+    if decision.decision == "rejected" and not decision.reason:
+        raise AppError("reason_required", "Tuliskan alasan penolakan dokumen.", "reason")
+    old = {"status": document.status.value, "reason": document.reason}
+    document.status = DocumentStatus(decision.decision)
+    document.reason, document.decided_by = decision.reason, user.id
+    record(session, actor=user.actor, action="document.decide", entity="application", entity_id=registration_number,
+           period_id=application.period_id, old=old, new={"kind": kind, "status": decision.decision,
+                                                          "reason": decision.reason})
+    _refresh_status(application)
+    await session.flush()
+    return DocumentOut(kind=kind, status=document.status.value, content_type=document.content_type,
+                       size_bytes=document.size_bytes)
+
+
+async def verify_coordinate(session: AsyncSession, registration_number: str, user: Principal) -> None:
+    application = await _for_staff(session, registration_number, user)
+    person = application.applicant
+    if person.coordinate_verified_at is not None:
+        raise Conflict("coordinate_already_verified", "Koordinat sudah diverifikasi.", "latitude")
+    person.coordinate_verified_at, person.coordinate_verified_by = datetime.now(UTC), user.id
+    record(session, actor=user.actor, action="coordinate.verify", entity="application", entity_id=registration_number,
+           period_id=application.period_id, new={"latitude": person.latitude, "longitude": person.longitude,
+                                                 "locked": True})
+    _refresh_status(application)
+    await session.flush()
+
+
+async def correct_coordinate(session: AsyncSession, registration_number: str, user: Principal,
+                             correction: schemas.CoordinateCorrection) -> None:
+    """The agency moves a (possibly locked) home coordinate, with a reason; distances are recomputed."""
+    application = await _for_staff(session, registration_number, user)
+    ctx = await applicants.load_context(session, application.period_id)
+    current = applicants.current_data(application, ctx)
+    merged = msgspec.structs.replace(current, latitude=correction.latitude, longitude=correction.longitude)
+    plan = applicants.validate(ctx, merged)
+    old = {"latitude": current.latitude, "longitude": current.longitude}
+    await applicants.apply_plan(session, application, merged, plan)
+    record(session, actor=user.actor, action="coordinate.correct", entity="application", entity_id=registration_number,
+           period_id=application.period_id, old=old,
+           new={"latitude": correction.latitude, "longitude": correction.longitude, "reason": correction.reason})
+    await session.flush()
+
+
+async def disqualify(session: AsyncSession, registration_number: str, user: Principal,
+                     data: schemas.Disqualification) -> None:
+    application = await _for_staff(session, registration_number, user)
+    if application.status is ApplicationStatus.DISQUALIFIED:
+        raise Conflict("already_disqualified", "Pendaftaran ini sudah didiskualifikasi.", "status")
+    old = application.status.value
+    application.status, application.status_reason = ApplicationStatus.DISQUALIFIED, data.reason
+    record(session, actor=user.actor, action="application.disqualify", entity="application",
+           entity_id=registration_number, period_id=application.period_id,
+           old={"status": old}, new={"status": "disqualified", "reason": data.reason})
+    await session.flush()
+
+
+def _refresh_status(application: Application) -> None:
+    """Verified once the coordinate is locked and every document is verified; submitted otherwise."""
+    if application.status not in (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED):
+        return
+    done = application.applicant.coordinate_verified_at is not None and all(
+        d.status is DocumentStatus.VERIFIED for d in application.documents)
+    application.status = ApplicationStatus.VERIFIED if done else ApplicationStatus.SUBMITTED
