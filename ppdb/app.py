@@ -21,6 +21,7 @@ from ppdb.db.session import make_engine, make_sessionmaker, provide_session
 from ppdb.errors import EXCEPTION_HANDLERS
 from ppdb.health import health
 from ppdb.regions.controllers import PeriodController, PresetController
+from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.schools.controllers import SchoolController
 from ppdb.selection import provisional
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
-                        VerificationController, ResultsController],
+                        VerificationController, ResultsController, ReregistrationController],
         middleware=[AuthMiddleware()],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -4,12 +4,13 @@ from ppdb.applicants.models import Applicant, Application, Choice, Document, Ide
 from ppdb.audit.models import AuditEntry
 from ppdb.db.base import Base
 from ppdb.regions.models import Kelurahan, Period, Region
+from ppdb.reregistration.models import Reregistration
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 from ppdb.selection.models import Placement, ProgramOutcome, SelectionRun
 
 __all__ = [
     "Applicant", "AuthSession", "LoginAttempt", "User", "Application", "AuditEntry", "Base", "Choice", "Document", "IdempotentResponse",
-    "Kelurahan", "Period", "Publication", "PublicationEntry", "PeriodSchool", "Placement", "ProgramOutcome", "Region", "School", "SelectionRun",
+    "Kelurahan", "Period", "Publication", "PublicationEntry", "Reregistration", "PeriodSchool", "Placement", "ProgramOutcome", "Region", "School", "SelectionRun",
     "ZoneEntry",
 ]

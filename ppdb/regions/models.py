@@ -64,6 +64,8 @@ class Period(Timestamped, Base):
     status: Mapped[PeriodStatus] = mapped_column(pg_enum(PeriodStatus, "period_status"), default=PeriodStatus.DRAFT)
     registration_opens_at: Mapped[datetime]
     registration_closes_at: Mapped[datetime]
+    reregistration_closes_at: Mapped[datetime | None]
+    """Deadline of daftar ulang, set when it opens."""
     rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
     """A `ppdb.regions.rules.RuleSet`, stored as JSON so every region and year can differ."""
     version: Mapped[int] = mapped_column(default=1)

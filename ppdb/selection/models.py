@@ -25,6 +25,8 @@ class SelectionRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
     kind: Mapped[RunKind] = mapped_column(pg_enum(RunKind, "run_kind"))
+    round: Mapped[int] = mapped_column(default=0, server_default="0")
+    """0 for the main selection; 1, 2, ... for vacancy rounds."""
     started_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     finished_at: Mapped[datetime | None]
     mechanism: Mapped[str] = mapped_column(String(40))

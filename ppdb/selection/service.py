@@ -20,6 +20,7 @@ from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import RuleSet, RuleViolation, check_rules, rules_from_preset, with_changes
 from ppdb.regions.service import find_preset, get_period, rules_of, transition
+from ppdb.reregistration.models import Reregistration
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
@@ -90,6 +91,11 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
     period = await get_period(session, period_id)
     if kind is RunKind.OFFICIAL and period.status not in OFFICIAL_STATUSES:
         raise Conflict("period_not_ready", "Seleksi resmi dijalankan setelah pendaftaran ditutup.", "status")
+    if kind is RunKind.OFFICIAL and await session.scalar(
+            select(Reregistration.application_id).where(Reregistration.period_id == period_id).limit(1)):
+        # Confirmed seats are fixed from now on: only vacancy rounds may place more applicants.
+        raise Conflict("reregistration_started", "Daftar ulang sudah berjalan; gunakan putaran pengisian kursi kosong.",
+                       "status")
     rules = rules_of(period)
     schools, facts, ids = await load_facts(session, period, secret)
     timings["load"] = time.perf_counter() - clock

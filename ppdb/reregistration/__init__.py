@@ -1,0 +1,1 @@
+"""Daftar ulang: confirming or declining a published placement, and releasing unclaimed seats."""

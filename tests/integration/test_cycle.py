@@ -1,0 +1,87 @@
+"""The whole admission cycle through HTTP: registration -> verification -> selection -> publication ->
+daftar ulang -> vacancy round -> second publication, with digests checked and every step audited."""
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from tests.conftest import sign_up
+from tests.helpers import expect_error, open_period, registration
+
+SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,2,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,1,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001
+"""
+
+
+async def test_full_cycle(admin, client, transport, operator, session):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    pid = period["id"]
+    families, numbers = [], []
+    for i in range(4):  # due south of SMP 1, each further away; all want SMP 1 then SMP 2
+        family = await sign_up(transport, f"keluarga{i}@contoh.test")
+        body = registration(serial=i + 1, latitude=-6.1795 - 0.001 * i, longitude=106.6310,
+                            choices=["20670001", "20670002"])
+        created = await family.post(f"/api/periods/{pid}/applications", json=body)
+        assert created.status_code == 201, created.text
+        families.append(family)
+        numbers.append(created.json()["registration_number"])
+    first, second, third, fourth = numbers
+
+    smp1 = await operator()
+    assert (await smp1.post(f"/api/applications/{first}/documents/kk/decision",
+                            json={"decision": "verified"})).status_code == 200
+    assert (await smp1.post(f"/api/applications/{first}/coordinate/verify")).status_code == 204
+
+    assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
+    run = (await admin.post(f"/api/periods/{pid}/selection-runs")).json()
+    assert run["placed"] == 3
+    v1 = (await admin.post(f"/api/periods/{pid}/publications", json={})).json()
+    snapshot = await client.get(f"/api/periods/{pid}/results/snapshot")
+    assert hashlib.sha256(snapshot.content).hexdigest() == v1["digest"]
+
+    def lookup(number, i):
+        return client.get(f"/api/periods/{pid}/results/lookup",
+                          params={"registration_number": number, "birth_date": registration(serial=i + 1)["birth_date"]})
+    outcomes = [(await lookup(n, i)).json() for i, n in enumerate(numbers)]
+    assert [o["npsn"] for o in outcomes[:2]] == ["20670001", "20670001"]
+    unplaced = [n for n, o in zip(numbers, outcomes, strict=True) if not o["placed"]]
+    assert len(unplaced) == 1
+
+    closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    assert (await families[0].post(f"/api/applications/{first}/reregistration",
+                                   json={"decision": "confirmed"})).json()["decision"] == "confirmed"
+    # The school records the second family's decline; the family's later click is told it is settled.
+    declined = await smp1.post(f"/api/applications/{second}/reregistration", json={"decision": "declined"})
+    assert declined.json()["decision"] == "declined"
+    expect_error(await families[1].post(f"/api/applications/{second}/reregistration",
+                                        json={"decision": "confirmed"}), 409, "already_decided")
+    expect_error(await families[0].post(f"/api/applications/{first}/reregistration",
+                                        json={"decision": "declined"}), 409, "already_decided")
+    expect_error(await families[numbers.index(unplaced[0])].post(
+        f"/api/applications/{unplaced[0]}/reregistration", json={"decision": "confirmed"}), 409, "not_placed")
+    released = (await admin.post(f"/api/periods/{pid}/reregistration/close")).json()["released"]
+    assert released == 1  # the third placed applicant never re-registered
+    expect_error(await families[0].post(f"/api/applications/{first}/reregistration",
+                                        json={"decision": "declined"}), 409, "reregistration_closed")
+    expect_error(await admin.post(f"/api/periods/{pid}/selection-runs"), 409, "period_not_ready")
+
+    vacancy = await admin.post(f"/api/periods/{pid}/vacancy-rounds")
+    assert vacancy.status_code == 201, vacancy.text
+    v2 = (await admin.post(f"/api/periods/{pid}/publications", json={})).json()
+    assert (v2["version"], v2["round"]) == (2, 1) and v2["digest"] != v1["digest"]
+    after = [(await lookup(n, i)).json() for i, n in enumerate(numbers)]
+    assert after[0]["npsn"] == "20670001"  # confirmed: kept
+    assert after[numbers.index(unplaced[0])]["placed"] is True  # the waiting applicant got a released seat
+    snapshot2 = await client.get(f"/api/periods/{pid}/results/snapshot")
+    assert hashlib.sha256(snapshot2.content).hexdigest() == v2["digest"]
+
+    actions = set(await session.scalars(text("SELECT DISTINCT action FROM audit_log")))
+    assert {"application.create", "document.decide", "coordinate.verify", "period.status", "selection.official",
+            "results.publish", "reregistration.confirmed", "reregistration.close",
+            "selection.vacancy_round"} <= actions
+    assert "reregistration.declined" in actions
