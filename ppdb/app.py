@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from ppdb.accounts.controllers import AuthController, OperatorController
 from ppdb.accounts.middleware import AuthMiddleware
 from ppdb.applicants.controllers import ApplicationController
+from ppdb.audit.controllers import AuditController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
 from ppdb.db.session import make_engine, make_sessionmaker, provide_session
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
-                        VerificationController, ResultsController, ReregistrationController],
+                        VerificationController, ResultsController, ReregistrationController, AuditController],
         middleware=[AuthMiddleware()],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -85,3 +85,22 @@ async def test_full_cycle(admin, client, transport, operator, session):
             "results.publish", "reregistration.confirmed", "reregistration.close",
             "selection.vacancy_round"} <= actions
     assert "reregistration.declined" in actions
+
+    stats = (await admin.get(f"/api/periods/{pid}/statistics")).json()
+    assert stats["applications"] == 4 and stats["run_kind"] == "official"
+    assert stats["placed"] == 2 and stats["unplaced"] == 0  # the confirmed seat and the vacancy-round seat
+    smp1_domisili = next(p for p in stats["programs"] if p["npsn"] == "20670001" and p["path"] == "domisili")
+    assert smp1_domisili["applicants"] == 4 and smp1_domisili["first_choice"] == 4
+    assert 0 < smp1_domisili["fill_rate"] <= 1
+
+    trail = (await admin.get(f"/api/periods/{pid}/audit", params={"applicant": first})).json()
+    assert [e["action"] for e in trail][::-1][:3] == ["application.create", "document.decide", "coordinate.verify"]
+    by_school = (await admin.get(f"/api/periods/{pid}/audit", params={"school": "20670002"})).json()
+    assert {e["entity_id"] for e in by_school} <= set(numbers)
+    publishes = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "results.publish"})).json()
+    assert len(publishes) == 2
+    me = (await smp1.get("/api/auth/me")).json()
+    mine = (await admin.get(f"/api/periods/{pid}/audit", params={"actor": f"school_operator:{me['id']}"})).json()
+    assert {e["action"] for e in mine} == {"document.decide", "coordinate.verify", "reregistration.declined"}
+    expect_error(await smp1.get(f"/api/periods/{pid}/audit"), 403, "forbidden")
+    expect_error(await smp1.get(f"/api/periods/{pid}/statistics"), 403, "forbidden")
