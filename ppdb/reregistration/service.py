@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +12,7 @@ from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict
-from ppdb.regions.models import PeriodStatus
+from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, transition
 from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results.models import PublicationEntry
@@ -59,20 +59,35 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
 
 
 async def close_window(session: AsyncSession, period_id: int, user: Principal) -> int:
-    """At the deadline: every placement without a decision is released for the vacancy round."""
+    """The agency closes daftar ulang (at or before the deadline)."""
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status is not PeriodStatus.REREGISTRATION:
         raise Conflict("invalid_transition", "Masa daftar ulang tidak sedang berlangsung.", "status")
+    return await _release(session, period, user.actor)
+
+
+async def release_expired(session: AsyncSession) -> list[int]:
+    """Close every daftar ulang window whose deadline has passed (run by the background loop)."""
+    expired = list(await session.scalars(select(Period).where(
+        Period.status == PeriodStatus.REREGISTRATION, Period.reregistration_closes_at <= func.now())
+        .with_for_update(skip_locked=True)))
+    for period in expired:
+        await _release(session, period, "system:deadline")
+    return [p.id for p in expired]
+
+
+async def _release(session: AsyncSession, period: Period, actor: str) -> int:
+    """Every placement without a decision is released for the vacancy round."""
     publication = await latest(session, period.id)
     decided = select(Reregistration.application_id).where(Reregistration.period_id == period.id)
     unclaimed = list(await session.scalars(select(PublicationEntry).where(
         PublicationEntry.publication_id == publication.id, PublicationEntry.npsn.is_not(None),
         PublicationEntry.application_id.not_in(decided))))
     session.add_all(Reregistration(period_id=period.id, application_id=e.application_id, publication_id=publication.id,
-                                   program=f"{e.npsn}:{e.path}", decision=Decision.RELEASED, decided_by=user.actor)
+                                   program=f"{e.npsn}:{e.path}", decision=Decision.RELEASED, decided_by=actor)
                     for e in unclaimed)
-    transition(session, period, PeriodStatus.VACANCY, user.actor)
-    record(session, actor=user.actor, action="reregistration.close", entity="period", entity_id=period.id,
+    transition(session, period, PeriodStatus.VACANCY, actor)
+    record(session, actor=actor, action="reregistration.close", entity="period", entity_id=period.id,
            period_id=period.id, new={"released": len(unclaimed)})
     await session.flush()
     return len(unclaimed)

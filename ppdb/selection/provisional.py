@@ -1,7 +1,9 @@
-"""Provisional selection: while registration is open, re-solve each period every `interval` seconds.
+"""The background loop: provisional re-solves while registration is open (each period every `interval`
+seconds) and closing daftar ulang windows whose deadline has passed.
 
 Every app process runs this loop; the per-period advisory lock and the age of the last provisional
-run make sure only one of them solves a period per interval.
+run make sure only one of them solves a period per interval, and row locks (skip locked) that only
+one closes a window.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.regions.models import Period, PeriodStatus
+from ppdb.reregistration import service as reregistration
 from ppdb.selection import service
 from ppdb.selection.models import RunKind, SelectionRun
 
@@ -52,6 +55,8 @@ async def loop(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, i
     while True:
         try:
             await tick(sessionmaker, secret=secret, interval=interval)
+            async with sessionmaker() as session, session.begin():
+                await reregistration.release_expired(session)
         except Exception:  # noqa: BLE001 - a failed tick must not stop the next one
-            log.exception("provisional selection failed")
+            log.exception("background work failed")
         await asyncio.sleep(max(1.0, interval / 4))

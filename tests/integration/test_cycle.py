@@ -104,3 +104,27 @@ async def test_full_cycle(admin, client, transport, operator, session):
     assert {e["action"] for e in mine} == {"document.decide", "coordinate.verify", "reregistration.declined"}
     expect_error(await smp1.get(f"/api/periods/{pid}/audit"), 403, "forbidden")
     expect_error(await smp1.get(f"/api/periods/{pid}/statistics"), 403, "forbidden")
+
+
+async def test_unclaimed_seats_are_released_when_the_deadline_passes(admin, parent, sessionmaker, session):
+    from ppdb.reregistration.service import release_expired
+
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    pid = period["id"]
+    number = (await parent.post(f"/api/periods/{pid}/applications", json=registration())).json()["registration_number"]
+    await admin.post(f"/api/periods/{pid}/close")
+    await admin.post(f"/api/periods/{pid}/selection-runs")
+    await admin.post(f"/api/periods/{pid}/publications", json={})
+    closes = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    async with sessionmaker() as s, s.begin():
+        assert await release_expired(s) == []  # not yet
+    await session.execute(text("UPDATE periods SET reregistration_closes_at = now() - interval '1 minute'"))
+    await session.commit()
+    expect_error(await parent.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}),
+                 409, "reregistration_closed")
+    async with sessionmaker() as s, s.begin():
+        assert await release_expired(s) == [pid]
+    assert (await admin.get(f"/api/periods/{pid}")).json()["status"] == "vacancy"
+    decision = await session.scalar(text("SELECT decision::text FROM reregistrations"))
+    assert decision == "released"

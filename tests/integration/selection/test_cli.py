@@ -38,3 +38,17 @@ async def test_selection_run_command(server_url):
         assert f"digest {digest}" in second.stdout
         missing = ppdb("selection", "run", "--period", "99", url=url)
         assert missing.returncode == 1 and "period_not_found" in missing.stderr
+
+
+async def test_create_admin_command(server_url):
+    async with scratch_database(server_url) as url:
+        assert ppdb("db", "upgrade", url=url).returncode == 0
+        args = ("users", "create-admin", "--region-code", "36.71", "--region-name", "Kota Tangerang",
+                "--email", "kepala@dinas.test", "--password", "kata-sandi-dinas-2027")
+        created = ppdb(*args, url=url)
+        assert created.returncode == 0 and "kepala@dinas.test" in created.stdout
+        again = ppdb(*args, url=url)
+        assert again.returncode == 1 and "email_taken" in again.stderr
+        weak = ppdb("users", "create-admin", "--region-code", "36.71", "--region-name", "X", "--email",
+                    "b@dinas.test", "--password", "pendek", url=url)
+        assert weak.returncode == 1 and "password_too_short" in weak.stderr
