@@ -1,0 +1,1 @@
+"""Published results: immutable snapshots with a SHA-256 digest, public lookups and masked lists."""

@@ -1,0 +1,84 @@
+"""Publishing results (agency) and reading them (public): summary, per-school lists, lookup, snapshot, CSV."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_staff
+from ppdb.errors import NotFound
+from ppdb.params import PeriodId, Session
+from ppdb.results import schemas, service, statistics
+from ppdb.verification.service import school_of
+
+Npsn = Annotated[str, PathParameter(pattern=r"^[0-9]{8}$", description="NPSN of the school")]
+
+
+class ResultsController(Controller):
+    path = "/api/periods/{period_id:int}"
+    tags = ["results"]
+
+    @post("/publications", operation_id="publishResults", guards=[requires_agency_admin])
+    async def publish(self, db_session: Session, request: Request, period_id: PeriodId,
+                      data: JSONBody[schemas.PublishRequest]) -> schemas.PublicationOut:
+        """Publish the latest official run as an immutable snapshot; a correction is a new version with a reason."""
+        return service.publication_out(await service.publish(db_session, period_id, request.user, data))
+
+    @get("/results", operation_id="resultsSummary")
+    async def summary(self, db_session: Session, period_id: PeriodId) -> schemas.SummaryOut:
+        """The latest publication: version, digest, and per school and path the seats, fill and cut-off."""
+        publication = await service.latest(db_session, period_id)
+        snapshot = service.snapshot_of(publication)
+        schools = [msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
+                   for s in snapshot.schools]
+        return schemas.SummaryOut(publication=service.publication_out(publication), schools=schools)
+
+    @get("/results/schools/{npsn:str}", operation_id="schoolResults")
+    async def school(self, db_session: Session, period_id: PeriodId, npsn: Npsn) -> schemas.SchoolResult:
+        """One school's placed applicants per path, names and numbers masked, with each path's cut-off."""
+        snapshot = service.snapshot_of(await service.latest(db_session, period_id))
+        found = next((s for s in snapshot.schools if s.npsn == npsn), None)
+        if found is None:
+            raise NotFound("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn")
+        return found
+
+    @get("/results/lookup", operation_id="lookupResult")
+    async def lookup(self, db_session: Session, period_id: PeriodId,
+                     registration_number: Annotated[str, QueryParameter(pattern=r"^[0-9A-Z-]{1,24}$")],
+                     birth_date: Annotated[date, QueryParameter(description="The child's birth date")],
+                     ) -> schemas.LookupOut:
+        """A parent's result, by registration number and the child's birth date."""
+        return await service.lookup(db_session, period_id, registration_number, birth_date)
+
+    @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
+    async def snapshot(self, db_session: Session, period_id: PeriodId) -> Response[bytes]:
+        """The exact published bytes; their SHA-256 is the `X-Digest` header and the published digest."""
+        publication = await service.latest(db_session, period_id)
+        return Response(publication.snapshot, media_type="application/json",
+                        headers={"X-Digest": publication.digest, "X-Version": str(publication.version)})
+
+    @get("/statistics", operation_id="periodStatistics", guards=[requires_agency_admin])
+    async def statistics(self, db_session: Session, request: Request, period_id: PeriodId) -> statistics.Statistics:
+        """Applicants per school and path, fill rates, cut-offs, unplaced counts, share of afirmasi placed."""
+        period = await service.period_of(db_session, period_id)
+        ensure_region(request.user, period.region_id)
+        return await statistics.statistics(db_session, period)
+
+    @get("/exports/placements.csv", operation_id="exportPlacements", guards=[requires_agency_admin],
+         media_type="text/csv")
+    async def export_all(self, db_session: Session, request: Request, period_id: PeriodId) -> Response[str]:
+        """Agency: every applicant's published outcome with full identity (the export itself is audited)."""
+        period = await service.period_of(db_session, period_id)
+        ensure_region(request.user, period.region_id)
+        return Response(await service.export_csv(db_session, period_id, request.user), media_type="text/csv")
+
+    @get("/exports/schools/{npsn:str}/placements.csv", operation_id="exportSchoolPlacements",
+         guards=[requires_staff], media_type="text/csv")
+    async def export_school(self, db_session: Session, request: Request, period_id: PeriodId,
+                            npsn: Npsn) -> Response[str]:
+        """A school's placed applicants (its operator or the agency)."""
+        await school_of(db_session, npsn, request.user)
+        return Response(await service.export_csv(db_session, period_id, request.user, npsn), media_type="text/csv")

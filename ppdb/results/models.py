@@ -1,0 +1,41 @@
+"""Publications (immutable, versioned) and their per-applicant entries for lookups."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ppdb.db.base import Base
+
+
+class Publication(Base):
+    """A frozen announcement. Never updated: a correction is a new version with a reason."""
+
+    __tablename__ = "publications"
+    __table_args__ = (UniqueConstraint("period_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    version: Mapped[int]
+    round: Mapped[int]
+    """0 for the main selection, 1, 2, ... for vacancy rounds."""
+    run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+    published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)
+    """The public announcement as canonical JSON bytes; `digest` is their SHA-256."""
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class PublicationEntry(Base):
+    __tablename__ = "publication_entries"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    registration_number: Mapped[str] = mapped_column(String(24), index=True)
+    birth_date: Mapped[date]
+    npsn: Mapped[str | None] = mapped_column(String(8))
+    path: Mapped[str | None] = mapped_column(String(80))
+    choice_rank: Mapped[int | None]

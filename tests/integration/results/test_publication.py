@@ -1,0 +1,108 @@
+"""Publication: an immutable, hashed snapshot; masked public lists; lookup by number and birth date; exports."""
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import sign_up
+from tests.helpers import expect_error, open_period, registration
+
+SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,2,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,1,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001
+"""
+NAMES = ["Ahmad Fauzi Rahman", "Siti Aminah", "Budi Santoso", "Dewi Lestari"]
+
+
+async def published(admin, transport):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    url = f"/api/periods/{period['id']}/applications"
+    created = []
+    for i, name in enumerate(NAMES):
+        family = await sign_up(transport, f"keluarga{i}@contoh.test")
+        # due south of SMP Negeri 1, each 111 m further: Ahmad, Siti, Budi, Dewi
+        body = registration(serial=i + 1, name=name, latitude=-6.1795 - 0.001 * i, longitude=106.6310,
+                            choices=["20670001", "20670002"])
+        created.append((family, (await family.post(url, json=body)).json()))
+    await admin.post(f"/api/periods/{period['id']}/close")
+    assert (await admin.post(f"/api/periods/{period['id']}/selection-runs")).status_code == 201
+    publication = await admin.post(f"/api/periods/{period['id']}/publications", json={})
+    assert publication.status_code == 201, publication.text
+    return period, created, publication.json()
+
+
+async def test_publish_freezes_a_hashed_snapshot(admin, client, transport, session):
+    period, _, publication = await published(admin, transport)
+    assert publication["version"] == 1 and publication["round"] == 0
+    raw = await client.get(f"/api/periods/{period['id']}/results/snapshot")
+    assert hashlib.sha256(raw.content).hexdigest() == publication["digest"] == raw.headers["x-digest"]
+    assert (await client.get(f"/api/periods/{period['id']}")).json()["status"] == "published"
+    with pytest.raises(Exception, match="append-only"):
+        async with session.begin_nested():
+            await session.execute(text("UPDATE publications SET digest = 'x'"))
+    expect_error(await admin.post(f"/api/periods/{period['id']}/publications", json={}), 422, "reason_required")
+    correction = await admin.post(f"/api/periods/{period['id']}/publications",
+                                  json={"reason": "Koreksi setelah sanggahan"})
+    assert correction.json()["version"] == 2 and correction.json()["reason"] == "Koreksi setelah sanggahan"
+    summary = (await client.get(f"/api/periods/{period['id']}/results")).json()
+    assert summary["publication"]["version"] == 2
+
+
+async def test_public_lists_are_masked_and_lookup_needs_the_birth_date(admin, client, transport):
+    period, created, _ = await published(admin, transport)
+    school = (await client.get(f"/api/periods/{period['id']}/results/schools/20670001")).json()
+    domisili = next(p for p in school["paths"] if p["path"] == "domisili")
+    assert [e["name"] for e in domisili["placed"]] == ["AHMAD F**** R****", "SITI A****"]
+    assert all(re.fullmatch(r"\*{4}[0-9A-Z]{4}", e["registration_number"]) for e in domisili["placed"])
+    assert domisili["cutoff"] is not None and domisili["final_seats"] == 2
+
+    _, mine = created[0]
+    url = f"/api/periods/{period['id']}/results/lookup"
+    found = (await client.get(url, params={"registration_number": mine["registration_number"],
+                                           "birth_date": mine["applicant"]["birth_date"]})).json()
+    assert found["placed"] is True and found["npsn"] == "20670001" and "Selamat" in found["message"]
+    expect_error(await client.get(url, params={"registration_number": mine["registration_number"],
+                                               "birth_date": "2014-01-01"}), 404, "result_not_found")
+    expect_error(await client.get(url, params={"registration_number": "2027-SMP-NOPE1234",
+                                               "birth_date": mine["applicant"]["birth_date"]}), 404, "result_not_found")
+    _, last = created[2]  # Budi: third at school 1 (2 seats), and Dewi lives nearer school 2 (1 seat)
+    unplaced = (await client.get(url, params={"registration_number": last["registration_number"],
+                                              "birth_date": last["applicant"]["birth_date"]})).json()
+    assert unplaced["placed"] is False and "belum diterima" in unplaced["message"]
+
+
+async def test_public_responses_carry_no_personal_data(admin, client, transport):
+    period, created, _ = await published(admin, transport)
+    public = [await client.get(f"/api/periods/{period['id']}{path}") for path in (
+        "", "/schools", "/results", "/results/snapshot", "/results/schools/20670001", "/results/schools/20670002",
+        "/selection-runs/latest")]
+    run_id = public[-1].json()["id"]
+    public.append(await client.get(f"/api/periods/{period['id']}/selection-runs/{run_id}/instance"))
+    body = "\n".join(r.text for r in public)
+    assert all(r.status_code == 200 for r in public)
+    for _, app in created:
+        person = app["applicant"]
+        secrets = [person["nik"], person["kk_number"], person["nisn"], person["address"], person["name"],
+                   app["registration_number"], f"{person['latitude']}"]  # (their longitude is the school's)
+        for value in secrets:
+            assert value not in body, value
+
+
+async def test_exports_are_scoped_and_audited(admin, client, transport, operator, session):
+    period, created, _ = await published(admin, transport)
+    full = await admin.get(f"/api/periods/{period['id']}/exports/placements.csv")
+    assert full.status_code == 200 and full.text.count("\n") == 1 + len(created)
+    assert created[0][1]["applicant"]["nik"] in full.text
+    smp1 = await operator()
+    mine = await smp1.get(f"/api/periods/{period['id']}/exports/schools/20670001/placements.csv")
+    assert mine.status_code == 200 and mine.text.count("\n") == 1 + 2
+    expect_error(await smp1.get(f"/api/periods/{period['id']}/exports/schools/20670002/placements.csv"), 404,
+                 "school_not_found")
+    expect_error(await smp1.get(f"/api/periods/{period['id']}/exports/placements.csv"), 403, "forbidden")
+    expect_error(await client.get(f"/api/periods/{period['id']}/exports/placements.csv"), 401, "login_required")
+    exports = (await session.execute(text("SELECT actor FROM audit_log WHERE action = 'results.export'"))).all()
+    assert len(exports) == 2
