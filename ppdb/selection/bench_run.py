@@ -9,10 +9,11 @@ from pathlib import Path
 from ppdb import demo
 from ppdb.db import embedded, migrate
 from ppdb.db.session import make_engine, make_sessionmaker
+from ppdb.regions.models import Period, PeriodStatus
 from ppdb.selection import service
 
 
-async def _measure(url: str, applicants: int, schools: int, seed: int, repeat: int) -> dict:
+async def measure(url: str, applicants: int, schools: int, seed: int, repeat: int) -> dict:
     engine = make_engine(url)
     try:
         clock = time.perf_counter()
@@ -21,6 +22,8 @@ async def _measure(url: str, applicants: int, schools: int, seed: int, repeat: i
         clock = time.perf_counter()
         async with make_sessionmaker(engine)() as session, session.begin():
             period_id = await demo.populate(session, region)
+            period = await session.get(Period, period_id)
+            period.status = PeriodStatus.REGISTRATION_CLOSED  # official runs come after registration
         loaded = time.perf_counter() - clock
         runs = []
         for _ in range(repeat):
@@ -38,9 +41,9 @@ async def _measure(url: str, applicants: int, schools: int, seed: int, repeat: i
 def run(applicants: int = 100_000, schools: int = 300, seed: int = 1, repeat: int = 3,
         database_url: str | None = None) -> dict:
     if database_url:
-        return asyncio.run(_measure(database_url, applicants, schools, seed, repeat))
+        return asyncio.run(measure(database_url, applicants, schools, seed, repeat))
     with tempfile.TemporaryDirectory(prefix="ppdb-bench-") as tmp:
         server, url = embedded.start(Path(tmp), database="bench", temporary=True)
         with server:
             migrate.upgrade(url)
-            return asyncio.run(_measure(url, applicants, schools, seed, repeat))
+            return asyncio.run(measure(url, applicants, schools, seed, repeat))

@@ -50,3 +50,15 @@ async def test_load_is_idempotent(server_url):
         first = await demo.load(url, applicants=40, schools=6, seed=1)
         assert "40 applicants" in first
         assert "already loaded" in await demo.load(url, applicants=40, schools=6, seed=1)
+
+
+async def test_bench_run_measures_a_database_run(server_url):
+    """A smoke test of `ppdb bench run` at a tiny size: it runs, and repeated runs agree (no timing asserted)."""
+    from ppdb.selection import bench_run
+
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        figures = await bench_run.measure(url, applicants=120, schools=6, seed=2, repeat=2)
+    first, second = figures["runs"]
+    assert first["digest"] == second["digest"] and first["placed"] == second["placed"] > 0
+    assert {"load", "compile", "solve", "write", "total"} <= set(first)
