@@ -25,6 +25,7 @@ from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.schools.controllers import SchoolController
+from ppdb.security import add_security_headers
 from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.verification.controllers import VerificationController
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
                         VerificationController, ResultsController, ReregistrationController, AuditController],
         middleware=[AuthMiddleware()],
+        before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database],

@@ -83,3 +83,15 @@ async def test_alembic_upgrade_downgrade_upgrade_round_trip(server_url):
         assert await tables() == first
         assert await migrate.current_revision(engine) == migrate.head_revision()
         await engine.dispose()
+
+
+async def test_security_headers_on_every_response(client):
+    for response in (await client.get("/health"), await client.get("/api/nope"),
+                     await client.post("/api/auth/login", content=b"{bad")):
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    docs = await client.get("/schema")
+    assert "content-security-policy" not in docs.headers and docs.headers["x-content-type-options"] == "nosniff"
