@@ -21,6 +21,7 @@ from ppdb.db.migrate import ensure_migrated
 from ppdb.db.session import make_engine, make_sessionmaker, provide_session
 from ppdb.errors import EXCEPTION_HANDLERS
 from ppdb.health import health
+from ppdb.logs import RequestIdMiddleware, configure
 from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     if reason := settings.insecure_reason():
         raise StartupError(reason)
+    configure(logging.DEBUG if settings.debug else logging.INFO)
     if not settings.database_url:
         raise StartupError("PPDB_DATABASE_URL is not set: start the service with `ppdb serve` (embedded PostgreSQL) "
                            "or set it to your PostgreSQL server.")
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
                         VerificationController, ResultsController, ReregistrationController, AuditController],
-        middleware=[AuthMiddleware()],
+        middleware=[RequestIdMiddleware(), AuthMiddleware()],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -95,3 +95,20 @@ async def test_security_headers_on_every_response(client):
         assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
     docs = await client.get("/schema")
     assert "content-security-policy" not in docs.headers and docs.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_json_logs_carry_a_request_id_and_the_route_template(client, caplog):
+    import json
+    import logging
+
+    from ppdb.logs import JsonFormatter
+
+    caplog.set_level(logging.INFO, logger="ppdb.access")
+    response = await client.get("/api/periods/98765", headers={"X-Request-ID": "abcdef123456"})
+    assert response.headers["x-request-id"] == "abcdef123456"
+    generated = (await client.get("/health", headers={"X-Request-ID": "bad id!"})).headers["x-request-id"]
+    assert len(generated) == 32
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "ppdb.access"]
+    first = next(line for line in lines if line["request_id"] == "abcdef123456")
+    assert first["route"] == "/api/periods/{period_id}" and first["status"] == 404 and first["method"] == "GET"
+    assert "98765" not in json.dumps(lines)  # paths are logged as templates, never with their values

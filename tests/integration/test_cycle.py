@@ -3,10 +3,12 @@ daftar ulang -> vacancy round -> second publication, with digests checked and ev
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from ppdb.logs import JsonFormatter
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
 
@@ -17,7 +19,8 @@ SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 """
 
 
-async def test_full_cycle(admin, client, transport, operator, session):
+async def test_full_cycle(admin, client, transport, operator, session, caplog):
+    caplog.set_level(logging.DEBUG)  # everything any logger says during the whole cycle
     period = await open_period(admin, schools_csv=SCHOOLS)
     pid = period["id"]
     families, numbers = [], []
@@ -104,6 +107,15 @@ async def test_full_cycle(admin, client, transport, operator, session):
     assert {e["action"] for e in mine} == {"document.decide", "coordinate.verify", "reregistration.declined"}
     expect_error(await smp1.get(f"/api/periods/{pid}/audit"), 403, "forbidden")
     expect_error(await smp1.get(f"/api/periods/{pid}/statistics"), 403, "forbidden")
+
+    # what the server logged (httpx here is the test's own client, logging the URLs it calls)
+    logged = "\n".join(JsonFormatter().format(r) for r in caplog.records if not r.name.startswith("httpx"))
+    assert "ppdb.access" in logged
+    for i, number in enumerate(numbers):
+        child = registration(serial=i + 1)
+        for personal in (child["nik"], child["kk_number"], child["nisn"], child["name"], child["address"],
+                         str(-6.1795 - 0.001 * i), number):
+            assert personal not in logged, personal
 
 
 async def test_unclaimed_seats_are_released_when_the_deadline_passes(admin, parent, sessionmaker, session):

@@ -1,0 +1,78 @@
+"""Structured JSON logs with a request id; access lines name the route template, never the raw path."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+access = logging.getLogger("ppdb.access")
+_VALID_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+
+
+_factory = logging.getLogRecordFactory()
+
+
+def _stamped(*args, **kwargs) -> logging.LogRecord:
+    """Every record carries the request id current when it was created, whenever it is formatted."""
+    record = _factory(*args, **kwargs)
+    record.request_id = request_id.get()
+    return record
+
+
+logging.setLogRecordFactory(_stamped)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage(),
+                 "request_id": getattr(record, "request_id", None)}
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure(level: int = logging.INFO) -> None:
+    """JSON lines on stderr for the whole process (idempotent)."""
+    root = logging.getLogger()
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+class RequestIdMiddleware(ASGIMiddleware):
+    """Takes a caller's X-Request-ID (or makes one), returns it, and logs one access line per request."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        supplied = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), "")
+        rid = supplied if _VALID_ID.fullmatch(supplied) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("path_template", "unmatched")
+            access.info("request", extra={"fields": {
+                "method": scope["method"], "route": route, "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1)}})
+            request_id.reset(token)
