@@ -58,6 +58,41 @@ def downgrade(revision: str) -> None:
         click.echo(f"Database at {revision}.")
 
 
+@db.command(name="backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+def backup_command(target: str) -> None:
+    """Dump the database to TARGET (pg_dump custom format)."""
+    from pathlib import Path
+
+    from ppdb.db import backup
+
+    with database(load_settings()) as url:
+        try:
+            backup.backup(url, Path(target))
+        except RuntimeError as err:
+            raise click.ClickException(f"pg_dump: {err}") from None
+        click.echo(f"Backup written to {target}.")
+
+
+@db.command(name="restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Confirm that the current database is to be replaced.")
+def restore_command(source: str, yes: bool) -> None:
+    """Replace the database's contents with the backup SOURCE."""
+    from pathlib import Path
+
+    from ppdb.db import backup
+
+    if not yes:
+        raise click.ClickException("Restoring replaces every table; run again with --yes to confirm.")
+    with database(load_settings()) as url:
+        try:
+            backup.restore(url, Path(source))
+        except RuntimeError as err:
+            raise click.ClickException(f"pg_restore: {err}") from None
+        click.echo(f"Restored from {source}.")
+
+
 def _serve(settings: Settings, url: str) -> None:
     import uvicorn
 

