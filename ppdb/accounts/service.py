@@ -1,6 +1,7 @@
 """Sign-up, login with throttling, sessions, and creating admins and operators."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts import schemas
@@ -59,7 +60,7 @@ async def create_user(session: AsyncSession, *, email: str, password: str, name:
     check_password_policy(password, email)
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
-    user = User(email=email, name=name.strip(), password_hash=HASHER.hash(password), role=role,
+    user = User(email=email, name=name.strip(), password_hash=await asyncio.to_thread(HASHER.hash, password), role=role,
                 region_id=region_id, school_id=school_id)
     session.add(user)
     await session.flush()
@@ -100,6 +101,9 @@ async def login(session: AsyncSession, data: schemas.Login, *, address: str,
                 lifetime: timedelta) -> tuple[str, User] | None:
     """A new session token, or None for a wrong e-mail or password (the failure is recorded either way)."""
     email = data.email.strip().lower()
+    # Attempts on one account are counted one at a time, so a burst cannot slip past the limit.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"),
+                          {"email": email})
     since = datetime.now(UTC) - WINDOW
     failures = await session.scalar(select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.email == email, LoginAttempt.at > since, LoginAttempt.success.is_(False)))
@@ -109,8 +113,8 @@ async def login(session: AsyncSession, data: schemas.Login, *, address: str,
         raise AppError("login_throttled", "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
                        "email", status_code=429)
     user = await session.scalar(select(User).where(User.email == email))
-    try:
-        HASHER.verify(user.password_hash if user else _DUMMY_HASH, data.password)
+    try:  # argon2 is deliberately slow: off the event loop
+        await asyncio.to_thread(HASHER.verify, user.password_hash if user else _DUMMY_HASH, data.password)
         ok = user is not None
     except (VerifyMismatchError, InvalidHashError):
         ok = False

@@ -56,6 +56,9 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     document.status, document.content_type = DocumentStatus.UPLOADED, content_type
     document.size_bytes, document.sha256 = len(content), hashlib.sha256(content).hexdigest()
     document.storage_name = f"{application.period_id}/{name}"
+    document.reason = None
+    if application.status is ApplicationStatus.VERIFIED:  # a new file must be checked again
+        application.status = ApplicationStatus.SUBMITTED
     record(session, actor=actor, action="document.upload", entity="application",
            entity_id=application.registration_number, period_id=application.period_id, old=old,
            new={"kind": kind, "sha256": document.sha256, "size_bytes": len(content)})

@@ -10,8 +10,9 @@ import msgspec
 from ppdb.regions.rules import DocumentKind
 
 # No control characters (a NUL would reach PostgreSQL as an error, a newline would forge log lines).
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# ...and something visible: a name of only spaces would publish as nothing.
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Code = Annotated[str, msgspec.Meta(max_length=20)]

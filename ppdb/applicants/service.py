@@ -96,7 +96,8 @@ class Plan:
     in_region: bool
 
 
-def validate(ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | None = None) -> Plan:
+def validate(ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | None = None,
+             *, enforce_zone: bool = True) -> Plan:
     """Every registration rule, in the order a parent would fix them; the first failure is reported."""
     rules, period = ctx.rules, ctx.period
     today = today or datetime.now(UTC).date()
@@ -124,7 +125,7 @@ def validate(ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | 
         names = ", ".join(p.name for p in rules.paths)
         raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
     _check_path(path, data)
-    choices = _plan_choices(ctx, path, data)
+    choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
     in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
     return Plan(path, choices, in_region)
 
@@ -177,7 +178,8 @@ def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
         raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori.", "category")
 
 
-def _plan_choices(ctx: PeriodContext, path: PathRule, data: schemas.ApplicationCreate) -> list[ChoicePlan]:
+def _plan_choices(ctx: PeriodContext, path: PathRule, data: schemas.ApplicationCreate,
+                  *, enforce_zone: bool = True) -> list[ChoicePlan]:
     if not data.choices:
         raise AppError("choices_empty", "Pilih minimal satu sekolah.", "choices")
     if len(data.choices) > ctx.rules.max_choices:
@@ -199,7 +201,7 @@ def _plan_choices(ctx: PeriodContext, path: PathRule, data: schemas.ApplicationC
             for kelurahan, radius, priority in ctx.zones.get(school.id, ())
             if kelurahan == data.kelurahan_code or (radius is not None and metres <= radius)
         ]
-        if path.requires_zone and not tiers:
+        if enforce_zone and path.requires_zone and not tiers:
             raise AppError("outside_zone", f"Alamat tidak termasuk zona {school.name} untuk jalur {path.name}.", where)
         plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None))
     return plans
@@ -246,6 +248,18 @@ async def store_new(
     *, parent_id: int | None, actor: str, now: datetime | None = None,
 ) -> schemas.ApplicationOut:
     values = _applicant_values(data, plan)
+    known = (await session.execute(
+        select(Applicant.id, Applicant.latitude, Applicant.longitude, Applicant.kelurahan_code,
+               Applicant.coordinate_verified_at)
+        .where(Applicant.period_id == ctx.period.id, Applicant.nik == data.nik))).first()
+    if known is not None:
+        if await session.scalar(select(Application.id).where(
+                Application.applicant_id == known.id, Application.status == ApplicationStatus.DISQUALIFIED)):
+            raise Conflict("applicant_disqualified", "NIK ini didiskualifikasi pada periode ini.", "nik")
+        if known.coordinate_verified_at is not None and (known.latitude, known.longitude, known.kelurahan_code) != (
+                data.latitude, data.longitude, data.kelurahan_code):
+            raise Conflict("coordinate_locked", "Lokasi rumah anak ini sudah diverifikasi dan dikunci; hubungi Dinas "
+                           "untuk perubahan.", "latitude")
     # Upsert locks the (period, NIK) row, so concurrent registrations of one child queue up here.
     applicant_id = await session.scalar(
         insert(Applicant)
@@ -380,8 +394,7 @@ async def change(
     application = await authorize(session, registration_number, user, write=True)
     ctx = await load_context(session, application.period_id)
     accepting_registrations(ctx.period)
-    if application.status is ApplicationStatus.WITHDRAWN:
-        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    _still_active(application)
     current = current_data(application, ctx)
     merged = msgspec.convert(
         {**msgspec.to_builtins(current), **msgspec.to_builtins(patch)}, schemas.ApplicationCreate, strict=False
@@ -465,6 +478,14 @@ def _choice_kwargs(c: ChoicePlan) -> dict:
                 zone_priority=c.zone_priority)
 
 
+def _still_active(application: Application) -> None:
+    if application.status is ApplicationStatus.WITHDRAWN:
+        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    if application.status is ApplicationStatus.DISQUALIFIED:
+        raise Conflict("applicant_disqualified", f"Pendaftaran ini didiskualifikasi: {application.status_reason}",
+                       "status")
+
+
 def current_data(application: Application, ctx: PeriodContext) -> schemas.ApplicationCreate:
     a = application.applicant
     by_id = {s.id: s.npsn for s in ctx.schools.values()}
@@ -482,8 +503,7 @@ async def withdraw(session: AsyncSession, registration_number: str, user: Princi
     application = await authorize(session, registration_number, user, write=True)
     period = await get_period(session, application.period_id)
     accepting_registrations(period)
-    if application.status is ApplicationStatus.WITHDRAWN:
-        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+    _still_active(application)
     old = application.status
     application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
     record(session, actor=user.actor, action="application.withdraw", entity="application",

@@ -27,8 +27,9 @@ class AuditController(Controller):
         applicant: Annotated[str | None, QueryParameter(pattern=r"^[0-9A-Z-]{1,24}$",
                                                         description="Registration number")] = None,
         school: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{8}$", description="NPSN")] = None,
-        actor: Annotated[str | None, QueryParameter(max_length=120, description="e.g. agency_admin:3")] = None,
-        action: Annotated[str | None, QueryParameter(max_length=60)] = None,
+        actor: Annotated[str | None, QueryParameter(pattern=r"^[a-z_]+:[0-9a-z_]+$", max_length=120,
+                                                    description="e.g. agency_admin:3")] = None,
+        action: Annotated[str | None, QueryParameter(pattern=r"^[a-z_.]+$", max_length=60)] = None,
         before: Annotated[int | None, QueryParameter(ge=1, le=MAX_ID, description="Page: entries older than this id")]
         = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,

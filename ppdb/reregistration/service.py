@@ -18,6 +18,7 @@ from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results.models import PublicationEntry
 from ppdb.results.service import latest
 from ppdb.schools.models import School
+from ppdb.selection.service import SELECTED_STATUSES
 
 
 async def open_window(session: AsyncSession, period_id: int, user: Principal, closes_at: datetime) -> None:
@@ -32,7 +33,11 @@ async def open_window(session: AsyncSession, period_id: int, user: Principal, cl
 
 async def decide(session: AsyncSession, registration_number: str, user: Principal, decision: Decision) -> Decision:
     """Confirm or decline a published seat: by the parent, or by the operator of the placing school."""
+    if user.role is Role.AGENCY_ADMIN:  # the family decides, or the school records it; the agency does not
+        raise AppError("forbidden", "Daftar ulang dilakukan oleh orang tua atau sekolah.", status_code=403)
     application = await applicants.authorize(session, registration_number, user)
+    if application.status not in SELECTED_STATUSES:
+        raise Conflict("not_eligible", "Pendaftaran ini tidak dapat melakukan daftar ulang.", "status")
     period = await get_period(session, application.period_id)
     if period.status is not PeriodStatus.REREGISTRATION or (
             period.reregistration_closes_at and datetime.now(UTC) >= period.reregistration_closes_at):

@@ -80,5 +80,7 @@ class ResultsController(Controller):
     async def export_school(self, db_session: Session, request: Request, period_id: PeriodId,
                             npsn: Npsn) -> Response[str]:
         """A school's placed applicants (its operator or the agency)."""
-        await school_of(db_session, npsn, request.user)
+        school = await school_of(db_session, npsn, request.user)
+        if (await service.period_of(db_session, period_id)).region_id != school.region_id:
+            raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
         return Response(await service.export_csv(db_session, period_id, request.user, npsn), media_type="text/csv")

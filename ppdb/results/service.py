@@ -17,6 +17,7 @@ from ppdb.regions.service import get_period, transition
 from ppdb.results import schemas
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import School
+from ppdb.selection.compiler import public_key
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind
 from ppdb.selection.service import latest_run
 
@@ -25,8 +26,10 @@ PUBLISHABLE = (PeriodStatus.SELECTED, PeriodStatus.PUBLISHED, PeriodStatus.REREG
 
 def mask_name(name: str) -> str:
     """AHMAD FAUZI RAHMAN -> AHMAD F**** R****: enough for a family to find itself, not to identify a child."""
-    first, *rest = name.upper().split()
-    return " ".join([first, *(word[0] + "****" for word in rest)])
+    words = name.upper().split()
+    if not words:
+        return "****"
+    return " ".join([words[0], *(word[0] + "****" for word in words[1:])])
 
 
 def mask_number(value: str) -> str:
@@ -65,9 +68,10 @@ async def publish(session: AsyncSession, period_id: int, user: Principal,
     for o in sorted(outcomes, key=lambda o: o.program):
         placed = [schemas.PlacedEntry(rank=i, registration_number=mask_number(number), name=mask_name(name))
                   for i, (_, number, name) in enumerate(sorted(held.get(o.program, [])), start=1)]
+        key_names, cutoff = public_key(o.key_names, o.cutoff)
         schools.setdefault(o.school_npsn, []).append(schemas.PathResult(
-            path=o.path, seats=o.capacity, final_seats=o.final_capacity, filled=o.filled, cutoff=o.cutoff,
-            key_names=o.key_names, placed=placed))
+            path=o.path, seats=o.capacity, final_seats=o.final_capacity, filled=o.filled, cutoff=cutoff,
+            key_names=key_names, placed=placed))
     snapshot = schemas.Snapshot(
         period_id=period.id, period_name=period.name, version=version, round=round_, reason=request.reason,
         run_id=selection_run.id, run_digest=selection_run.digest, published_at=now,

@@ -45,6 +45,8 @@ class ApplicationFacts:
     score: float | None
     submitted_at: datetime
     choices: list[ChoiceFacts]
+    rejected_documents: tuple[str, ...] = ()
+    """Documents a verifier rejected: a path that requires one of them is closed to the applicant."""
 
 
 @dataclass(slots=True)
@@ -121,9 +123,13 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
         path = rules.path_or_alias(app.path)
         lottery = lottery_number(rules.lottery_seed, app.nik)
         choices = []
+        rejected = path is not None and any(d in app.rejected_documents for d in path.required_documents)
         for choice in sorted(app.choices, key=lambda c: c.rank):
             if path is None:
                 compiled.dropped[app.id, choice.rank] = "path_unknown"
+                continue
+            if rejected:
+                compiled.dropped[app.id, choice.rank] = "document_rejected"
                 continue
             pid = program_id(choice.npsn, path.name, app.category if path.sub_quotas else None)
             if pid not in known:
@@ -138,3 +144,17 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
 
 def _path_of(pid: str) -> str:
     return pid.split(":", 1)[1]
+
+
+PRIVATE_KEYS = ("lottery", "submitted_at")
+DAYS_PER_MONTH = 30.4375
+
+
+def public_key(names: list[str], key: list[float] | None) -> tuple[list[str], list[float] | None]:
+    """A key as it may be shown to others: no lottery number (with the published seed it would give away
+    the child's NIK), no time of registration, and age in whole months instead of days."""
+    shown = [(("age_months" if n == "age" else n), v) for n, v in zip(names, key or names, strict=True)
+             if n not in PRIVATE_KEYS]
+    if key is None:
+        return [n for n, _ in shown], None
+    return [n for n, _ in shown], [-int(-v // DAYS_PER_MONTH) if n == "age_months" else v for n, v in shown]

@@ -26,9 +26,10 @@ class SelectionController(Controller):
 
     @get("/latest", operation_id="latestSelection")
     async def latest(self, db_session: Session, period_id: PeriodId) -> schemas.RunOut:
-        """The latest run with every program's capacity, seats after transfers, fill and cut-off."""
-        selection_run = await service.latest_run(db_session, period_id)
-        return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
+        """What the public may see: the provisional run while registration is open, afterwards the published
+        run; every program's capacity, seats after transfers, fill and cut-off (no lottery, age in months)."""
+        selection_run = await service.run_for_parents(db_session, await get_period(db_session, period_id))
+        return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id), public=True)
 
     @post("/what-if", operation_id="whatIf", status_code=200, guards=[requires_agency_admin])
     async def what_if(self, db_session: Session, state: State, request: Request, period_id: PeriodId,

@@ -10,14 +10,16 @@ from ppdb.applicants.models import Application, ApplicationStatus
 from ppdb.regions.rules import RuleSet
 from ppdb.schools.models import School
 from ppdb.selection import schemas
+from ppdb.selection.compiler import PRIVATE_KEYS, public_key
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
 
 DROPPED = {
     "outside_zone": "tidak diikutkan: alamat di luar zona sekolah untuk jalur ini",
     "school_not_in_period": "tidak diikutkan: sekolah tidak lagi ikut periode ini",
     "path_unknown": "tidak diikutkan: jalur tidak tersedia",
+    "document_rejected": "tidak diikutkan: dokumen syarat jalur ini ditolak verifikator",
 }
-LABELS = {"distance": "jarak", "age": "usia", "score": "nilai", "zone_priority": "prioritas zona",
+LABELS = {"distance": "jarak", "age": "usia", "age_months": "usia", "score": "nilai", "zone_priority": "prioritas zona",
           "choice_rank": "urutan pilihan", "lottery": "undian", "submitted_at": "waktu daftar"}
 
 
@@ -31,9 +33,9 @@ def describe(name: str, value: float) -> str:
     """One key component in human terms (keys are stored so that smaller is better)."""
     if name == "distance":
         return f"{number(value)} m"
-    if name == "age":
-        days = int(-value)
-        return f"{number(days, 0)} hari ({days // 365} tahun {days % 365 // 30} bulan)"
+    if name in ("age", "age_months"):
+        months = int(-value) if name == "age_months" else int(-value // 30.4375)
+        return f"{months // 12} tahun {months % 12} bulan"
     if name == "score":
         return f"nilai {number(-value)}"
     if name == "zone_priority":
@@ -46,9 +48,15 @@ def describe(name: str, value: float) -> str:
 
 
 def compare(names: list[str], cutoff: list[float], key: list[float]) -> str:
-    """Name the first key component where the applicant falls behind the cut-off."""
+    """Name the first key component where the applicant falls behind the cut-off.
+
+    The cut-off is another child's key: its lottery number is never shown (with the published seed it
+    would give away that child's NIK), and ages are shown in months, not days.
+    """
     for name, limit, mine in zip(names, cutoff, key, strict=False):
         if mine != limit:
+            if name in PRIVATE_KEYS:
+                return "sama dengan batas pada kriteria lain; kalah pada undian"
             return f"batas {describe(name, limit)}, {LABELS.get(name, name)} Anda {describe(name, mine)}"
     return "sama dengan batas, kalah pada urutan terakhir"
 
@@ -82,7 +90,8 @@ async def explain(session: AsyncSession, application: Application, rules: RuleSe
         program, key = entry["program"], entry["key"]
         npsn, outcome = program.split(":", 1)[0], outcomes[program]
         school = names.get(npsn, npsn)
-        where = dict(program=program, cutoff=outcome.cutoff, key=key, position=entry.get("position"),
+        where = dict(program=program, cutoff=public_key(outcome.key_names, outcome.cutoff)[1], key=key,
+                     position=entry.get("position"),
                      seats=outcome.final_capacity)
         if rank == placed_rank:
             text = f"Diterima di {school} (pilihan ke-{rank})."

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -21,9 +20,16 @@ from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import RuleSet, RuleViolation, check_rules, rules_from_preset, with_changes
 from ppdb.regions.service import find_preset, get_period, rules_of, transition
 from ppdb.reregistration.models import Reregistration
+from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, schemas
-from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
+from ppdb.selection.compiler import (
+    ApplicationFacts,
+    ChoiceFacts,
+    SchoolSeats,
+    compile_period,
+    public_key,
+)
 from ppdb.selection.models import ProgramOutcome, RunKind, SelectionRun
 
 SELECTED_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED)
@@ -56,7 +62,9 @@ async def load_facts(session: AsyncSession, period: Period, secret: str) -> tupl
     rows = await connection.driver_connection.fetch(
         """
         SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.score::float8 AS score, a.submitted_at,
-               p.birth_date, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority
+               p.birth_date, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
+               (SELECT array_agg(d.kind) FROM documents d
+                 WHERE d.application_id = a.id AND d.status = 'rejected') AS rejected
         FROM applications a
         JOIN applicants p ON p.id = a.applicant_id
         JOIN choices c ON c.application_id = a.id
@@ -74,7 +82,7 @@ async def load_facts(session: AsyncSession, period: Period, secret: str) -> tupl
             oid = opaque_id(secret, period.id, r["id"])
             ids[oid] = r["id"]
             current = ApplicationFacts(oid, r["registration_number"], r["nik"], r["path"], r["category"], r["birth_date"],
-                                       r["score"], r["submitted_at"], [])
+                                       r["score"], r["submitted_at"], [], tuple(r["rejected"] or ()))
             facts.append(current)
         current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))
     return schools, facts, ids
@@ -88,7 +96,8 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
     if not await try_lock(session, period_id, wait=wait):
         raise Conflict("selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.",
                        "period_id")
-    period = await get_period(session, period_id)
+    # The period row lock orders runs and publications: a run never lands under a publication in progress.
+    period = await get_period(session, period_id, for_update=True)
     if kind is RunKind.OFFICIAL and period.status not in OFFICIAL_STATUSES:
         raise Conflict("period_not_ready", "Seleksi resmi dijalankan setelah pendaftaran ditutup.", "status")
     if kind is RunKind.OFFICIAL and await session.scalar(
@@ -186,7 +195,12 @@ def _positions(instance: engine.Instance, result: engine.Result) -> dict[tuple[s
             for rank, (_, aid) in enumerate(sorted(queue), start=1)}
 
 
-def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None) -> schemas.RunOut:
+def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None,
+            *, public: bool = False) -> schemas.RunOut:
+    """A run; `public` shows cut-offs without the private parts of another child's key."""
+    def shown(p: ProgramOutcome) -> tuple[list[str], list[float] | None]:
+        return public_key(p.key_names, p.cutoff) if public else (p.key_names, p.cutoff)
+
     return schemas.RunOut(
         id=selection_run.id, period_id=selection_run.period_id, kind=selection_run.kind.value,
         mechanism=selection_run.mechanism, digest=selection_run.digest,
@@ -195,8 +209,8 @@ def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None =
         seconds=selection_run.seconds,
         programs=[
             schemas.ProgramOutcomeOut(program=p.program, npsn=p.school_npsn, path=p.path, capacity=p.capacity,
-                                      final_capacity=p.final_capacity, filled=p.filled, cutoff=p.cutoff,
-                                      key_names=p.key_names)
+                                      final_capacity=p.final_capacity, filled=p.filled, cutoff=shown(p)[1],
+                                      key_names=shown(p)[0])
             for p in programs or []
         ],
     )
@@ -248,10 +262,12 @@ def public_instance(selection_run: SelectionRun) -> bytes:
 
 
 async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
-    """While registration is open, the latest provisional run; afterwards the latest official one, if any."""
-    if period.status is not PeriodStatus.REGISTRATION_OPEN:
-        with contextlib.suppress(NotFound):
-            return await latest_run(session, period.id, RunKind.OFFICIAL)
+    """The run parents and the public may see: once results are published, the published run; before,
+    the latest provisional one (an official run is not shown until it is announced)."""
+    published = await session.scalar(select(Publication.run_id).where(Publication.period_id == period.id)
+                                     .order_by(Publication.version.desc()).limit(1))
+    if published is not None:
+        return await session.get(SelectionRun, published)
     return await latest_run(session, period.id, RunKind.PROVISIONAL)
 
 

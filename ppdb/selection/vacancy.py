@@ -17,11 +17,13 @@ from ppdb.applicants.models import Application
 from ppdb.audit.service import record
 from ppdb.errors import Conflict
 from ppdb.regions.models import PeriodStatus
-from ppdb.regions.service import get_period, transition
+from ppdb.regions.service import get_period, rules_of, transition
 from ppdb.reregistration.models import Decision, Reregistration
+from ppdb.results.service import latest
 from ppdb.selection import engine
+from ppdb.selection.compiler import SchoolSeats, compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
-from ppdb.selection.service import SELECTED_STATUSES, latest_run, try_lock
+from ppdb.selection.service import SELECTED_STATUSES, try_lock
 
 
 async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) -> SelectionRun:
@@ -32,7 +34,9 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
     if not await try_lock(session, period.id):
         raise Conflict("selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.",
                        "period_id")
-    previous = await latest_run(session, period.id, RunKind.OFFICIAL)
+    # The round builds on what families saw and answered: the published run, not any later one.
+    published = await latest(session, period.id)
+    previous = await session.get(SelectionRun, published.run_id)
     decisions = dict((await session.execute(select(Reregistration.application_id, Reregistration.decision)
                                             .where(Reregistration.period_id == period.id))).all())
     placements = list(await session.scalars(select(Placement).where(Placement.run_id == previous.id)))
@@ -41,15 +45,21 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
     outcomes = {o.program: o for o in await session.scalars(
         select(ProgramOutcome).where(ProgramOutcome.run_id == previous.id))}
 
-    confirmed = [p for p in placements if decisions.get(p.application_id) is Decision.CONFIRMED]
+    # A confirmed seat stays fixed unless its holder was disqualified since: then it is free again.
+    confirmed = [p for p in placements
+                 if decisions.get(p.application_id) is Decision.CONFIRMED and p.application_id in eligible]
     fixed = {p.application_id for p in confirmed}
     taken: dict[str, int] = {}
     for p in confirmed:
         taken[p.program] = taken.get(p.program, 0) + 1
     waiting = [p for p in placements
                if p.application_id in eligible and p.application_id not in decisions and p.program is None]
+    rules = rules_of(period)
+    transfers = compile_period(rules, [SchoolSeats(npsn, 0) for npsn in {o.school_npsn for o in outcomes.values()}],
+                               []).instance.transfers
     instance = engine.Instance(
         mechanism=previous.mechanism,
+        transfers=transfers,
         programs=[engine.Program(id=o.program, school=o.school_npsn, path=o.path,
                                  capacity=max(0, o.final_capacity - taken.get(o.program, 0)))
                   for o in sorted(outcomes.values(), key=lambda o: o.program)],

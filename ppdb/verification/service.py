@@ -49,6 +49,8 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
                         flag: str | None = None) -> list[schemas.ApplicantRow]:
     school = await school_of(session, npsn, user)
     period = await get_period(session, period_id)
+    if period.region_id != school.region_id:
+        raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     rules = rules_of(period)
     rows = (await session.execute(
         select(Application, Choice, Applicant)
@@ -59,11 +61,14 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
         .order_by(Choice.rank, Choice.distance_m)
     )).all()
     kk_counts = dict((await session.execute(
-        select(Applicant.kk_number, func.count()).where(Applicant.period_id == period.id)
+        select(Applicant.kk_number, func.count()).join(Application, Application.applicant_id == Applicant.id)
+        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
         .group_by(Applicant.kk_number))).all())
     point = (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5), func.round(Applicant.longitude.cast(Numeric(12, 7)), 5))
     point_counts = {(float(a), float(b)): n for a, b, n in (await session.execute(
-        select(*point, func.count()).where(Applicant.period_id == period.id).group_by(*point))).all()}
+        select(*point, func.count()).join(Application, Application.applicant_id == Applicant.id)
+        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+        .group_by(*point))).all()}
     kelurahan = {k.code: k for k in await session.scalars(select(Kelurahan).where(
         Kelurahan.code.in_({a.kelurahan_code for _, _, a in rows})))}
     moved = set(await session.scalars(select(AuditEntry.entity_id).where(
@@ -119,6 +124,8 @@ async def decide_document(session: AsyncSession, registration_number: str, kind:
     document = next((d for d in application.documents if d.kind == kind), None)
     if document is None:
         raise NotFound("document_not_found", "Dokumen ini tidak ada pada pendaftaran.", "kind")
+    if document.storage_name is None:
+        raise Conflict("document_not_uploaded", "Dokumen ini belum diunggah; tidak ada yang bisa diperiksa.", "kind")
     if decision.decision == "rejected" and not decision.reason:
         raise AppError("reason_required", "Tuliskan alasan penolakan dokumen.", "reason")
     old = {"status": document.status.value, "reason": document.reason}
@@ -153,7 +160,8 @@ async def correct_coordinate(session: AsyncSession, registration_number: str, us
     ctx = await applicants.load_context(session, application.period_id)
     current = applicants.current_data(application, ctx)
     merged = msgspec.structs.replace(current, latitude=correction.latitude, longitude=correction.longitude)
-    plan = applicants.validate(ctx, merged)
+    # The true location wins even outside the zone: the next run then drops the zoned choices, with a reason.
+    plan = applicants.validate(ctx, merged, enforce_zone=False)
     old = {"latitude": current.latitude, "longitude": current.longitude}
     await applicants.apply_plan(session, application, merged, plan)
     record(session, actor=user.actor, action="coordinate.correct", entity="application", entity_id=registration_number,

@@ -63,7 +63,8 @@ ROUTES = {
     "openReregistration": ("POST", "/api/periods/{pid}/reregistration/open",
                            {"closes_at": "2099-01-01T00:00:00+07:00"}, ADMIN),
     "closeReregistration": ("POST", "/api/periods/{pid}/reregistration/close", None, ADMIN),
-    "reregister": ("POST", "/api/applications/{reg}/reregistration", {"decision": "confirmed"}, OWNER_OR_STAFF),
+    "reregister": ("POST", "/api/applications/{reg}/reregistration", {"decision": "confirmed"},
+                   {"parent_a", "operator_a"}),
     "vacancyRound": ("POST", "/api/periods/{pid}/vacancy-rounds", None, ADMIN),
     "readAuditLog": ("GET", "/api/periods/{pid}/audit", None, ADMIN),
 }

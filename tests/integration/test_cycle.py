@@ -35,6 +35,7 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     first, second, third, fourth = numbers
 
     smp1 = await operator()
+    assert (await families[0].put(f"/api/applications/{first}/documents/kk", content=b"%PDF-1.4 kk")).status_code == 200
     assert (await smp1.post(f"/api/applications/{first}/documents/kk/decision",
                             json={"decision": "verified"})).status_code == 200
     assert (await smp1.post(f"/api/applications/{first}/coordinate/verify")).status_code == 204
@@ -97,9 +98,10 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     assert 0 < smp1_domisili["fill_rate"] <= 1
 
     trail = (await admin.get(f"/api/periods/{pid}/audit", params={"applicant": first})).json()
-    assert [e["action"] for e in trail][::-1][:3] == ["application.create", "document.decide", "coordinate.verify"]
+    assert [e["action"] for e in trail][::-1][:4] == ["application.create", "document.upload", "document.decide",
+                                                    "coordinate.verify"]
     by_school = (await admin.get(f"/api/periods/{pid}/audit", params={"school": "20670002"})).json()
-    assert {e["entity_id"] for e in by_school} <= set(numbers)
+    assert by_school and {e["entity_id"] for e in by_school} <= set(numbers)
     publishes = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "results.publish"})).json()
     assert len(publishes) == 2
     me = (await smp1.get("/api/auth/me")).json()

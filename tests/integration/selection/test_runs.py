@@ -44,6 +44,9 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(admin,
     started = await admin.post(f"/api/periods/{period['id']}/selection-runs")
     assert started.status_code == 201, started.text
     run = started.json()
+    # families see an official run only once it is announced
+    expect_error(await parent.get(f"/api/applications/{applicants[-1]}/status"), 404, "run_not_found")
+    assert (await admin.post(f"/api/periods/{period['id']}/publications", json={})).status_code == 201
     assert run["applicants"] == 5 and run["placed"] == 5 and len(run["digest"]) == 64
     a_domisili = next(p for p in run["programs"] if p["program"] == "20670001:domisili")
     # afirmasi and prestasi seats at A are unused, so they move to domisili: all 4 seats go to the nearest 4
@@ -95,8 +98,11 @@ async def test_rerun_is_deterministic(admin, parent, client):
     first = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     second = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert first["digest"] == second["digest"] and first["id"] != second["id"]
+    expect_error(await client.get(f"/api/periods/{period['id']}/selection-runs/latest"), 404, "run_not_found")
+    await admin.post(f"/api/periods/{period['id']}/publications", json={})
     latest = (await client.get(f"/api/periods/{period['id']}/selection-runs/latest")).json()
     assert latest["id"] == second["id"]
+    assert all("lottery" not in p["key_names"] for p in latest["programs"])  # the public form of cut-offs
 
 
 async def test_withdrawn_applicants_are_not_selected(admin, parent, client):
@@ -107,6 +113,7 @@ async def test_withdrawn_applicants_are_not_selected(admin, parent, client):
     await close(admin, period)
     run = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert run["applicants"] == 4
+    await admin.post(f"/api/periods/{period['id']}/publications", json={})
     far_number = applicants[-1]
     far = (await parent.get(f"/api/applications/{far_number}/status")).json()
     assert far["placed_choice"] == 1

@@ -46,6 +46,8 @@ async def test_operator_sees_own_school_with_flags(admin, parent, operator, tran
 async def test_document_decisions_need_a_reason_to_reject(admin, parent, operator):
     _, number, smp1 = await _setup(admin, parent, operator)
     url = f"/api/applications/{number}/documents"
+    expect_error(await smp1.post(f"{url}/kk/decision", json={"decision": "verified"}), 409, "document_not_uploaded")
+    assert (await parent.put(f"{url}/kk", content=b"%PDF-1.4 kk")).status_code == 200
     expect_error(await smp1.post(f"{url}/kk/decision", json={"decision": "rejected"}), 422, "reason_required")
     rejected = await smp1.post(f"{url}/kk/decision", json={"decision": "rejected", "reason": "KK buram"})
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
@@ -94,7 +96,7 @@ async def test_disqualification_promotes_the_next_applicant(admin, parent, opera
     far = (await other.post(url, json=registration(serial=2, latitude=HOME[0] - 0.002, choices=["20670001"]))).json()
     assert (await admin.post(f"/api/periods/{period['id']}/close")).status_code == 200
     assert (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()["placed"] == 1
-    smp1 = await operator()
+    smp1 = await operator()  # field verification before the announcement finds the nearest address fake
     reason = {"reason": "Domisili fiktif (verifikasi faktual)"}
     expect_error(await smp1.post(f"/api/applications/{near['registration_number']}/disqualify", json=reason), 403,
                  "forbidden")
@@ -102,7 +104,11 @@ async def test_disqualification_promotes_the_next_applicant(admin, parent, opera
         .status_code == 204
     rerun = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert rerun["applicants"] == 1 and rerun["placed"] == 1
+    await admin.post(f"/api/periods/{period['id']}/publications", json={})
     promoted = (await other.get(f"/api/applications/{far['registration_number']}/status")).json()
     assert promoted["placed_choice"] == 1
     mine = (await parent.get(f"/api/applications/{near['registration_number']}")).json()
     assert mine["status"] == "disqualified" and mine["status_reason"] == reason["reason"]
+    # it sticks: no withdrawing and registering afresh, no daftar ulang
+    expect_error(await parent.post(f"/api/applications/{near['registration_number']}/withdraw"), 409,
+                 "period_not_open")
