@@ -142,3 +142,38 @@ async def test_unclaimed_seats_are_released_when_the_deadline_passes(admin, pare
     assert (await admin.get(f"/api/periods/{pid}")).json()["status"] == "vacancy"
     decision = await session.scalar(text("SELECT decision::text FROM reregistrations"))
     assert decision == "released"
+
+
+async def test_vacancy_round_moves_a_declined_afirmasi_seat_to_domisili(admin, transport):
+    # 5 seats: domisili 2, afirmasi 1, mutasi 0, prestasi 2; unused prestasi seats move to domisili
+    five = ("npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
+            "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,5,36.71.01.1001\n"
+            "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,0,36.71.01.1002\n"
+            "20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001\n")
+    period = await open_period(admin, schools_csv=five)
+    pid = period["id"]
+    families = []
+    for i in range(6):
+        family = await sign_up(transport, f"v{i}@contoh.test")
+        body = registration(serial=i + 1, latitude=-6.1795 - 0.001 * i, longitude=106.6310, choices=["20670001"])
+        if i == 0:
+            body.update(path="afirmasi", documents=["afirmasi_proof"])
+        number = (await family.post(f"/api/periods/{pid}/applications", json=body)).json()["registration_number"]
+        families.append((family, number))
+    await admin.post(f"/api/periods/{pid}/close")
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs")).json()["placed"] == 5  # 1 afirmasi + 4 domisili
+    await admin.post(f"/api/periods/{pid}/publications", json={})
+    await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": "2099-01-01T00:00:00+07:00"})
+    afirmasi_family, afirmasi_number = families[0]
+    assert (await afirmasi_family.post(f"/api/applications/{afirmasi_number}/reregistration",
+                                       json={"decision": "declined"})).status_code == 200
+    for family, number in families[1:5]:
+        await family.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"})
+    await admin.post(f"/api/periods/{pid}/reregistration/close")
+    vacancy = (await admin.post(f"/api/periods/{pid}/vacancy-rounds")).json()
+    domisili = next(p for p in vacancy["programs"] if p["program"] == "20670001:domisili")
+    assert domisili["filled"] == 5  # 4 confirmed + the waiting applicant, on the declined afirmasi seat
+    await admin.post(f"/api/periods/{pid}/publications", json={})
+    waiting_family, waiting_number = families[5]
+    status = (await waiting_family.get(f"/api/applications/{waiting_number}/status")).json()
+    assert status["placed_choice"] == 1
