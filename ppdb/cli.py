@@ -26,6 +26,37 @@ def database(settings: Settings) -> Iterator[str]:
         yield url
 
 
+@contextlib.contextmanager
+def migrated_database(settings: Settings) -> Iterator[str]:
+    """`database`, refusing (with the command to run) when migrations are missing."""
+    from ppdb.db import migrate
+
+    with database(settings) as url:
+        try:
+            migrate.check(url)
+        except migrate.NotMigrated as err:
+            raise click.ClickException(str(err)) from None
+        yield url
+
+
+def in_transaction(url: str, work):
+    """Run `work(session)` in one transaction; a user-facing error becomes a clean command error."""
+    from ppdb.db.session import make_engine, make_sessionmaker
+    from ppdb.errors import AppError
+
+    async def run():
+        engine = make_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        except AppError as err:
+            raise click.ClickException(f"{err.code}: {err.message}") from None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 @click.group()
 def main() -> None:
     """PPDB: online school admission (PPDB/SPMB) for Indonesian education agencies."""
@@ -119,16 +150,14 @@ def msgspec_replace(settings: Settings, **changes: object) -> Settings:
 def serve() -> None:
     """Serve the API (migrations must be applied: `ppdb db upgrade`)."""
     from ppdb.app import StartupError
-    from ppdb.db import migrate
 
     settings = load_settings()
     if reason := settings.insecure_reason():
         raise click.ClickException(reason)
-    with database(settings) as url:
+    with migrated_database(settings) as url:
         try:
-            migrate.check(url)
             _serve(settings, url)
-        except (StartupError, migrate.NotMigrated) as err:
+        except StartupError as err:
             raise click.ClickException(str(err)) from None
 
 
@@ -164,32 +193,15 @@ def users() -> None:
 @click.password_option(help="At least 10 characters; prompted when omitted.")
 def create_admin(region_code: str, region_name: str, email: str, name: str, password: str) -> None:
     """Bootstrap an agency admin for a region (creating the region if needed)."""
-    from ppdb.db import migrate
-
-    with database(load_settings()) as url:
-        try:
-            migrate.check(url)
-        except migrate.NotMigrated as err:
-            raise click.ClickException(str(err)) from None
-        click.echo(asyncio.run(_create_admin(url, region_code, region_name, email, name, password)))
-
-
-async def _create_admin(url: str, region_code: str, region_name: str, email: str, name: str, password: str) -> str:
     from ppdb.accounts import service as accounts
-    from ppdb.db.session import make_engine, make_sessionmaker
-    from ppdb.errors import AppError
 
-    engine = make_engine(url)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            try:
-                user = await accounts.bootstrap_admin(session, region_code=region_code, region_name=region_name,
-                                                      email=email, password=password, name=name)
-            except AppError as err:
-                raise click.ClickException(f"{err.code}: {err.message}") from None
-            return f"Agency admin {user.email} created for region {region_code} (id {user.region_id})."
-    finally:
-        await engine.dispose()
+    async def work(session) -> str:
+        user = await accounts.bootstrap_admin(session, region_code=region_code, region_name=region_name,
+                                              email=email, password=password, name=name)
+        return f"Agency admin {user.email} created for region {region_code} (id {user.region_id})."
+
+    with migrated_database(load_settings()) as url:
+        click.echo(in_transaction(url, work))
 
 
 @main.group()
@@ -201,36 +213,18 @@ def selection() -> None:
 @click.option("--period", "period_id", type=int, required=True, help="Period id.")
 def run_selection(period_id: int) -> None:
     """Run the official selection for a period and print its digest."""
-    from ppdb.db import migrate
+    from ppdb.selection import service
 
     settings = load_settings()
     if reason := settings.insecure_reason():  # the secret keys the published pseudonyms
         raise click.ClickException(reason)
-    with database(settings) as url:
-        try:
-            migrate.check(url)
-        except migrate.NotMigrated as err:
-            raise click.ClickException(str(err)) from None
-        summary = asyncio.run(_run_selection(url, period_id, settings.secret_key))
-        click.echo(summary)
 
+    async def work(session) -> str:
+        done = await service.run(session, period_id, secret=settings.secret_key, actor="cli")
+        return f"run {done.id}: {done.placed}/{done.applicants} placed, digest {done.digest}, seconds {done.seconds}"
 
-async def _run_selection(url: str, period_id: int, secret: str) -> str:
-    from ppdb.db.session import make_engine, make_sessionmaker
-    from ppdb.errors import AppError
-    from ppdb.selection import service
-
-    engine = make_engine(url)
-    try:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            try:
-                done = await service.run(session, period_id, secret=secret, actor="cli")
-            except AppError as err:
-                raise click.ClickException(f"{err.code}: {err.message}") from None
-            return (f"run {done.id}: {done.placed}/{done.applicants} placed, digest {done.digest}, "
-                    f"seconds {done.seconds}")
-    finally:
-        await engine.dispose()
+    with migrated_database(settings) as url:
+        click.echo(in_transaction(url, work))
 
 
 @selection.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

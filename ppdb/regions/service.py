@@ -99,17 +99,23 @@ async def update_rules(session: AsyncSession, period_id: int, change: schemas.Ru
     if period.status is not PeriodStatus.DRAFT:
         raise Conflict("period_not_draft", "Aturan hanya dapat diubah sebelum pendaftaran dibuka.", "status")
     old = rules_of(period)
-    changes = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET and k != "version"}
-    try:
-        new = with_changes(old, **changes)
-        check_rules(new, find_preset(old.preset, period.level))
-    except RuleViolation as v:
-        raise AppError(v.code, v.message, v.field) from None
+    new = changed_rules(old, period.level, change, skip=("version",))
     period.rules = msgspec.to_builtins(new)
     record(session, actor=user.actor, action="period.rules", entity="period", entity_id=period.id, period_id=period.id,
            old=_rules_summary(old), new=_rules_summary(new))
     await session.flush()
     return period
+
+
+def changed_rules(rules: RuleSet, level, change: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> RuleSet:
+    """`rules` with the set fields of `change` applied, checked against its preset's national bounds."""
+    fields = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET and k not in skip}
+    try:
+        new = with_changes(rules, **fields)
+        check_rules(new, find_preset(new.preset, level))
+    except RuleViolation as v:
+        raise AppError(v.code, v.message, v.field) from None
+    return new
 
 
 def _rules_summary(rules: RuleSet) -> dict:

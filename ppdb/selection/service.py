@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import ApplicationStatus
 from ppdb.audit.service import record
-from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.errors import Conflict, NotFound
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.rules import RuleSet, RuleViolation, check_rules, rules_from_preset, with_changes
-from ppdb.regions.service import find_preset, get_period, rules_of, transition
+from ppdb.regions.rules import RuleSet, rules_from_preset
+from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of, transition
 from ppdb.reregistration.models import Reregistration
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
@@ -282,12 +282,7 @@ async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIf
         fresh = rules_from_preset(preset, period.school_year)
         variant = msgspec.structs.replace(fresh, lottery_seed=current.lottery_seed,
                                           reference_date=current.reference_date, max_choices=current.max_choices)
-    changes = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not msgspec.UNSET and k != "preset"}
-    try:
-        variant = with_changes(variant, **changes)
-        check_rules(variant, find_preset(variant.preset, period.level))
-    except RuleViolation as v:
-        raise AppError(v.code, v.message, v.field) from None
+    variant = changed_rules(variant, period.level, request, skip=("preset",))
 
     schools, facts, _ = await load_facts(session, period, secret)
 
