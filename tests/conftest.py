@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -148,3 +149,28 @@ async def operator(transport: httpx.ASGITransport, admin: httpx.AsyncClient) -> 
         return await logged_in(transport, email, PASSWORD)
 
     yield make
+
+
+TABLES = ("audit_log", "idempotent_responses", "reregistrations", "publication_entries", "publications",
+          "placements", "program_outcomes", "selection_runs", "documents", "choices", "applications", "applicants",
+          "zone_entries", "period_schools", "periods", "login_attempts", "auth_sessions", "users", "schools",
+          "kelurahan", "regions")
+
+
+@pytest.fixture
+async def live(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[httpx.ASGITransport]:
+    """The app on real, separately committed transactions (for races); everything is deleted afterwards."""
+    from ppdb.db.session import make_sessionmaker
+
+    app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
+    app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
+    async with app.state.sessionmaker() as session, session.begin():
+        await accounts.bootstrap_admin(session, region_code="36.71", region_name="Kota Tangerang",
+                                       email="admin@tangerang.test", password=PASSWORD)
+    try:
+        yield httpx.ASGITransport(app=app)
+    finally:
+        async with engine.begin() as conn:  # past the append-only triggers, which only tests may do
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in TABLES:
+                await conn.execute(text(f"DELETE FROM {table}"))

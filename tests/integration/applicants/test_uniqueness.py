@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ppdb.applicants.models import Application
+from tests.conftest import PASSWORD, logged_in, sign_up
 from tests.helpers import expect_error, open_period, registration
 
 
@@ -103,46 +104,21 @@ async def test_audit_log_is_append_only(admin, parent, session):
             await session.execute(text("DELETE FROM audit_log"))
 
 
-async def test_concurrent_retries_with_one_key_store_one_application(engine, database_url, tmp_path):
+async def test_concurrent_retries_with_one_key_store_one_application(live, engine):
     """Real concurrent transactions (no shared test transaction): one row, identical answers."""
-    import httpx
-
-    from ppdb.accounts import service as accounts
-    from ppdb.app import create_app
-    from ppdb.config import load_settings
-    from ppdb.db.session import make_sessionmaker
-    from tests.conftest import PASSWORD, TEST_SECRET, logged_in, sign_up
-
-    app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
-    app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
-    transport = httpx.ASGITransport(app=app)
-    async with app.state.sessionmaker() as session, session.begin():
-        await accounts.bootstrap_admin(session, region_code="36.71", region_name="Kota Tangerang",
-                                       email="admin@tangerang.test", password=PASSWORD)
-    admin = await logged_in(transport, "admin@tangerang.test", PASSWORD)
-    client = await sign_up(transport, "orangtua@contoh.test")
-    try:
-        period = await open_period(admin)
-        url = f"/api/periods/{period['id']}/applications"
-        headers = {"Idempotency-Key": "same"}
-        responses = await asyncio.gather(*(client.post(url, json=registration(), headers=headers)
-                                           for _ in range(8)))
-        assert {r.status_code for r in responses} == {201}
-        assert len({r.json()["registration_number"] for r in responses}) == 1
-        others = await asyncio.gather(*(client.post(url, json=registration(choices=["20670002"]))
-                                        for _ in range(8)))
-        assert {r.status_code for r in others} == {409}
-        assert {r.json()["code"] for r in others} == {"application_exists"}
-        async with engine.connect() as conn:
-            count = await conn.scalar(text("SELECT count(*) FROM applications WHERE period_id = :p"),
-                                      {"p": period["id"]})
-        assert count == 1
-    finally:
-        await admin.aclose()
-        await client.aclose()
-        async with engine.begin() as conn:  # this test committed for real: clean up, past the audit trigger
-            await conn.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in ("audit_log", "idempotent_responses", "documents", "choices", "applications",
-                          "applicants", "zone_entries", "period_schools", "periods", "login_attempts",
-                          "auth_sessions", "users", "schools", "kelurahan", "regions"):
-                await conn.execute(text(f"DELETE FROM {table}"))
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    client = await sign_up(live, "orangtua@contoh.test")
+    period = await open_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    headers = {"Idempotency-Key": "same"}
+    responses = await asyncio.gather(*(client.post(url, json=registration(), headers=headers) for _ in range(8)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["registration_number"] for r in responses}) == 1
+    others = await asyncio.gather(*(client.post(url, json=registration(choices=["20670002"])) for _ in range(8)))
+    assert {r.status_code for r in others} == {409}
+    assert {r.json()["code"] for r in others} == {"application_exists"}
+    async with engine.connect() as conn:
+        count = await conn.scalar(text("SELECT count(*) FROM applications WHERE period_id = :p"), {"p": period["id"]})
+    assert count == 1
+    await admin.aclose()
+    await client.aclose()

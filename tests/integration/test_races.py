@@ -1,0 +1,40 @@
+"""Races on real, separately committed transactions."""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from tests.conftest import PASSWORD, logged_in, sign_up
+from tests.helpers import open_period, registration
+
+
+async def test_concurrent_confirm_and_decline_settle_on_one_audited_outcome(live, engine):
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parent = await sign_up(live, "orangtua@contoh.test")
+    period = await open_period(admin)
+    pid = period["id"]
+    number = (await parent.post(f"/api/periods/{pid}/applications", json=registration())).json()["registration_number"]
+    created = await admin.post("/api/operators", json={"email": "op@sekolah.test", "password": PASSWORD,
+                                                       "name": "Op", "npsn": "20670001"})
+    assert created.status_code == 201
+    school = await logged_in(live, "op@sekolah.test", PASSWORD)
+    await admin.post(f"/api/periods/{pid}/close")
+    await admin.post(f"/api/periods/{pid}/selection-runs")
+    await admin.post(f"/api/periods/{pid}/publications", json={})
+    await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": "2099-01-01T00:00:00+07:00"})
+
+    url = f"/api/applications/{number}/reregistration"
+    for _ in range(3):  # a few bursts: whoever wins, exactly one decision is stored and audited
+        results = await asyncio.gather(parent.post(url, json={"decision": "confirmed"}),
+                                       school.post(url, json={"decision": "declined"}),
+                                       parent.post(url, json={"decision": "confirmed"}))
+        assert sum(r.status_code == 200 for r in results) <= 1
+        assert all(r.status_code in (200, 409) for r in results)
+    async with engine.connect() as conn:
+        decisions = (await conn.execute(text("SELECT decision::text FROM reregistrations"))).scalars().all()
+        audited = await conn.scalar(text(
+            "SELECT count(*) FROM audit_log WHERE action IN ('reregistration.confirmed', 'reregistration.declined')"))
+    assert len(decisions) == 1 and audited == 1
+    for client in (admin, parent, school):
+        await client.aclose()
