@@ -76,8 +76,10 @@ async def explain(session: AsyncSession, application: Application, rules: RuleSe
     entries = sorted(((int(rank), entry) for rank, entry in (placement.keys if placement else {}).items()))
     npsns = {entry.get("npsn") or entry["program"].split(":", 1)[0] for _, entry in entries}
     names = dict((await session.execute(select(School.npsn, School.name).where(School.npsn.in_(npsns)))).all())
-    outcomes = {o.program: o for o in await session.scalars(
-        select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id))} if entries else {}
+    # Only the applicant's schools (all their paths, to name where transferred seats came from): this is
+    # polled all day, and a province run has thousands of programs.
+    outcomes = {o.program: o for o in await session.scalars(select(ProgramOutcome).where(
+        ProgramOutcome.run_id == selection_run.id, ProgramOutcome.school_npsn.in_(npsns)))} if entries else {}
     placed_rank = placement.choice_rank if placement else None
     items = []
     for rank, entry in entries:
