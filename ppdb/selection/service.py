@@ -166,12 +166,14 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
             if entry.program == placed:
                 placed_rank = choice.rank
         rows.append((run_id, ids[fact.id], fact.id, placed, placed_rank, json.dumps(keys)))
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    await copy_placements(session, rows)
+
+
+async def copy_placements(session: AsyncSession, rows: list[tuple]) -> None:
+    """COPY placement rows (run_id, application_id, opaque_id, program, choice_rank, keys-as-JSON) in bulk."""
+    raw = await (await session.connection()).get_raw_connection()
     await raw.driver_connection.copy_records_to_table(
-        "placements", records=rows,
-        columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"],
-    )
+        "placements", records=rows, columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"])
 
 
 def _positions(instance: engine.Instance, result: engine.Result) -> dict[tuple[str, str], int]:

@@ -23,7 +23,7 @@ from ppdb.results.service import latest
 from ppdb.selection import engine
 from ppdb.selection.compiler import SchoolSeats, compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
-from ppdb.selection.service import SELECTED_STATUSES, try_lock
+from ppdb.selection.service import SELECTED_STATUSES, copy_placements, try_lock
 
 
 async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) -> SelectionRun:
@@ -98,9 +98,7 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
         cutoff=max(held[o.program]) if held.get(o.program) else None, key_names=o.key_names)
         for o in outcomes.values())
     await session.flush()
-    raw_connection = await (await session.connection()).get_raw_connection()
-    await raw_connection.driver_connection.copy_records_to_table(
-        "placements", records=rows, columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"])
+    await copy_placements(session, rows)
     transition(session, period, PeriodStatus.SELECTED, user.actor)
     record(session, actor=user.actor, action="selection.vacancy_round", entity="selection_run",
            entity_id=selection_run.id, period_id=period.id,
