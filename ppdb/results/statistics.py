@@ -51,7 +51,8 @@ async def statistics(session: AsyncSession, period: Period) -> Statistics:
         .join(Choice, Choice.school_id == School.id).join(Application, Application.id == Choice.application_id)
         .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
         .group_by(School.npsn, Application.path))).all()}
-    names = dict((await session.execute(select(School.npsn, School.name))).all())
+    names = dict((await session.execute(select(School.npsn, School.name).where(
+        School.region_id == period.region_id))).all())
     selection_run: SelectionRun | None = None
     with contextlib.suppress(NotFound):
         selection_run = await latest_run(session, period.id, RunKind.OFFICIAL)
