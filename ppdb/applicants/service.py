@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
-from sqlalchemy import delete, func, select
+from cachetools import TTLCache
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from ppdb.applicants.models import (
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
-from ppdb.regions.models import Period, Region
+from ppdb.regions.models import Period, PeriodStatus, Region
 from ppdb.regions.rules import PathRule, RuleSet
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
@@ -61,8 +62,24 @@ class PeriodContext:
 
 
 async def load_context(session: AsyncSession, period_id: int) -> PeriodContext:
+    """The period (always fresh) with its schools and zones (kept per process for a little while once the
+    period has left draft: imports are draft-only, so on admission day they do not change)."""
     period = await get_period(session, period_id)
-    region_code = await session.scalar(select(Region.code).where(Region.id == period.region_id))
+    key = (period.id, period.created_at)  # created_at: ids repeat across databases (tests, restores)
+    places = _PLACES.get(key)
+    if places is None:
+        places = await _load_places(session, period.id)
+        if period.status is not PeriodStatus.DRAFT:
+            _PLACES[key] = places
+    return PeriodContext(period, rules_of(period), *places)
+
+
+_PLACES: TTLCache = TTLCache(maxsize=256, ttl=60)
+
+
+async def _load_places(session: AsyncSession, period_id: int) -> tuple[str, dict[str, SchoolInfo], dict]:
+    region_code = await session.scalar(
+        select(Region.code).join(Period, Period.region_id == Region.id).where(Period.id == period_id))
     rows = await session.execute(
         select(School.id, School.npsn, School.name, School.level, School.latitude, School.longitude, PeriodSchool.capacity)
         .join(PeriodSchool, PeriodSchool.school_id == School.id)
@@ -77,7 +94,7 @@ async def load_context(session: AsyncSession, period_id: int) -> PeriodContext:
         )
     ):
         zones.setdefault(school_id, []).append((kelurahan, radius, priority))
-    return PeriodContext(period, rules_of(period), region_code or "", schools, zones)
+    return region_code or "", schools, zones
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,49 +264,71 @@ async def store_new(
     session: AsyncSession, ctx: PeriodContext, data: schemas.ApplicationCreate, plan: Plan,
     *, parent_id: int | None, actor: str, now: datetime | None = None,
 ) -> schemas.ApplicationOut:
+    """Store a validated registration with Core statements (the admission-day hot path) and answer from
+    what was written, without reading it back."""
     values = _applicant_values(data, plan)
-    known = (await session.execute(
-        select(Applicant.id, Applicant.latitude, Applicant.longitude, Applicant.kelurahan_code,
-               Applicant.coordinate_verified_at)
-        .where(Applicant.period_id == ctx.period.id, Applicant.nik == data.nik))).first()
-    if known is not None:
-        if await session.scalar(select(Application.id).where(
-                Application.applicant_id == known.id, Application.status == ApplicationStatus.DISQUALIFIED)):
-            raise Conflict("applicant_disqualified", "NIK ini didiskualifikasi pada periode ini.", "nik")
-        if known.coordinate_verified_at is not None and (known.latitude, known.longitude, known.kelurahan_code) != (
-                data.latitude, data.longitude, data.kelurahan_code):
-            raise Conflict("coordinate_locked", "Lokasi rumah anak ini sudah diverifikasi dan dikunci; hubungi Dinas "
-                           "untuk perubahan.", "latitude")
-    # Upsert locks the (period, NIK) row, so concurrent registrations of one child queue up here.
+    # A child new to the period (the common case) is inserted; a known one goes through `_reuse_applicant`.
     applicant_id = await session.scalar(
-        insert(Applicant)
-        .values(period_id=ctx.period.id, nik=data.nik, **values)
-        .on_conflict_do_update(index_elements=["period_id", "nik"], set_=values)
-        .returning(Applicant.id)
-    )
-    active = await session.scalar(
-        select(Application.registration_number)
-        .where(Application.applicant_id == applicant_id, Application.status != ApplicationStatus.WITHDRAWN)
-    )
-    if active is not None:
-        raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik")
-    application = Application(
-        period_id=ctx.period.id, applicant_id=applicant_id, registration_number=new_registration_number(ctx.period),
-        parent_id=parent_id, path=plan.path.name, category=data.category, score=data.score,
-        kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED, submitted_at=now or func.now(),
-        choices=[Choice(**_choice_kwargs(c)) for c in plan.choices], documents=[Document(kind=k) for k in dict.fromkeys(data.documents)],
-    )
-    session.add(application)
+        insert(Applicant).values(period_id=ctx.period.id, nik=data.nik, **values)
+        .on_conflict_do_nothing(index_elements=["period_id", "nik"]).returning(Applicant.id))
+    locked = False
+    if applicant_id is None:
+        applicant_id, locked = await _reuse_applicant(session, ctx, data, values)
+    number = new_registration_number(ctx.period)
     try:
-        await session.flush()
+        application_id, submitted_at, updated_at = (await session.execute(
+            insert(Application).values(
+                period_id=ctx.period.id, applicant_id=applicant_id, registration_number=number,
+                parent_id=parent_id, path=plan.path.name, category=data.category, score=data.score,
+                kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED,
+                submitted_at=now or func.now())
+            .returning(Application.id, Application.submitted_at, Application.updated_at))).one()
     except IntegrityError as err:
         if "uq_applications_active_applicant" in str(err.orig):
             raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik") from None
         raise
-    record(session, actor=actor, action="application.create", entity="application",
-           entity_id=application.registration_number, period_id=ctx.period.id,
-           new={"path": plan.path.name, "choices": data.choices})
-    return await read(session, application.registration_number)
+    await session.execute(insert(Choice).values([dict(application_id=application_id, **_choice_kwargs(c))
+                                                  for c in plan.choices]))
+    kinds = sorted(dict.fromkeys(data.documents))
+    if kinds:
+        await session.execute(insert(Document).values([dict(application_id=application_id, kind=k,
+                                                             status=DocumentStatus.DECLARED) for k in kinds]))
+    record(session, actor=actor, action="application.create", entity="application", entity_id=number,
+           period_id=ctx.period.id, new={"path": plan.path.name, "choices": data.choices})
+    return schemas.ApplicationOut(
+        registration_number=number, period_id=ctx.period.id, status=ApplicationStatus.SUBMITTED.value,
+        status_reason=None, path=plan.path.name, category=data.category,
+        score=None if data.score is None else float(data.score), kk_exception=data.kk_exception,
+        submitted_at=submitted_at, updated_at=updated_at,
+        applicant=schemas.ApplicantOut(nik=data.nik, **values, coordinate_locked=locked),
+        choices=[schemas.ChoiceOut(rank=c.rank, npsn=c.school.npsn, school_name=c.school.name,
+                                   distance_m=float(c.distance_m), in_zone=c.in_zone, zone_priority=c.zone_priority)
+                 for c in plan.choices],
+        documents=[schemas.DocumentOut(kind=k, status=DocumentStatus.DECLARED.value) for k in kinds],
+    )
+
+
+async def _reuse_applicant(session: AsyncSession, ctx: PeriodContext, data: schemas.ApplicationCreate,
+                           values: dict) -> tuple[int, bool]:
+    """A child registered before in this period (withdrawn, or a concurrent duplicate): refuse what must be
+    refused, else update the child's row, locking it so concurrent registrations of one child queue up."""
+    known = (await session.execute(
+        select(Applicant.id, Applicant.latitude, Applicant.longitude, Applicant.kelurahan_code,
+               Applicant.coordinate_verified_at)
+        .where(Applicant.period_id == ctx.period.id, Applicant.nik == data.nik).with_for_update())).one()
+    if await session.scalar(select(Application.id).where(
+            Application.applicant_id == known.id, Application.status == ApplicationStatus.DISQUALIFIED)):
+        raise Conflict("applicant_disqualified", "NIK ini didiskualifikasi pada periode ini.", "nik")
+    if await session.scalar(select(Application.registration_number).where(
+            Application.applicant_id == known.id, Application.status != ApplicationStatus.WITHDRAWN)):
+        raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik")
+    locked = known.coordinate_verified_at is not None
+    if locked and (known.latitude, known.longitude, known.kelurahan_code) != (
+            data.latitude, data.longitude, data.kelurahan_code):
+        raise Conflict("coordinate_locked", "Lokasi rumah anak ini sudah diverifikasi dan dikunci; hubungi Dinas "
+                       "untuk perubahan.", "latitude")
+    await session.execute(update(Applicant).where(Applicant.id == known.id).values(**values))
+    return known.id, locked
 
 
 async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Struct) -> schemas.ApplicationOut | None:
@@ -313,8 +352,8 @@ async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Stru
 
 
 async def _store_idempotent(session: AsyncSession, key: str, out: schemas.ApplicationOut) -> None:
-    stored = await session.get(IdempotentResponse, key)
-    stored.status_code, stored.body = 201, msgspec.to_builtins(out)
+    await session.execute(update(IdempotentResponse).where(IdempotentResponse.key == key)
+                          .values(status_code=201, body=msgspec.to_builtins(out)))
 
 
 # --- reading, changing, withdrawing --------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class SelectionController(Controller):
     async def instance(self, db_session: Session, period_id: PeriodId, run_id: RunId) -> Response[bytes]:
         """A run's engine input with opaque ids and keys as ranks: replay it with `ppdb selection solve`."""
         selection_run = await service.get_run(db_session, period_id, run_id)
-        return Response(service.public_instance(selection_run), media_type="application/json",
+        return Response(await service.public_instance(db_session, selection_run), media_type="application/json",
                         headers={"X-Instance-SHA256": selection_run.instance_sha256,
                                  "X-Result-Digest": selection_run.digest})
 

@@ -31,8 +31,9 @@ class SelectionRun(Base):
     finished_at: Mapped[datetime | None]
     mechanism: Mapped[str] = mapped_column(String(40))
     digest: Mapped[str] = mapped_column(String(64))
-    instance: Mapped[bytes] = mapped_column(LargeBinary)
-    """The exact engine input, zlib-compressed JSON; applicant ids are opaque, so it can be published."""
+    instance: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    """The exact engine input, zlib-compressed JSON; applicant ids are opaque, so it can be published.
+    Large, so never loaded with the run: `service.public_instance` reads it on its own."""
     instance_sha256: Mapped[str] = mapped_column(String(64))
     applicants: Mapped[int]
     placed: Mapped[int]

@@ -241,17 +241,14 @@ async def outcomes(session: AsyncSession, run_id: int) -> list[ProgramOutcome]:
                                       .order_by(ProgramOutcome.program)))
 
 
-def instance_bytes(selection_run: SelectionRun) -> bytes:
-    return zlib.decompress(selection_run.instance)
-
-
-def public_instance(selection_run: SelectionRun) -> bytes:
+async def public_instance(session: AsyncSession, selection_run: SelectionRun) -> bytes:
     """The run's input with every key replaced by its rank within its program.
 
     The engine only compares keys within a program, so the result and digest are the same; but a
     rank reveals no birth date or distance that could single out a child (the stored keys do).
     """
-    instance = msgspec.json.decode(instance_bytes(selection_run), type=engine.Instance)
+    stored = await session.scalar(select(SelectionRun.instance).where(SelectionRun.id == selection_run.id))
+    instance = msgspec.json.decode(zlib.decompress(stored), type=engine.Instance)
     keys: dict[str, set[tuple]] = {}
     for applicant in instance.applicants:
         for choice in applicant.choices:

@@ -25,6 +25,19 @@ async def test_register_three_choices_and_read_back_server_distances(admin, pare
     assert got["choices"][1]["zone_priority"] == 2
     assert got["choices"][2]["zone_priority"] == 1  # within the 5 km radius
     assert got["applicant"]["in_region"] is True
+    assert body == got  # the answer is built from what was written, so it must equal reading it back
+
+
+async def test_registering_again_after_withdrawal_answers_what_is_stored(admin, parent):
+    period = await open_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    first = (await parent.post(url, json=registration(documents=["kk", "akta_kelahiran"]))).json()
+    await parent.post(f"/api/applications/{first['registration_number']}/withdraw")
+    again = await parent.post(url, json=registration(choices=["20670002"], name="Nama Baru  ", documents=[]))
+    assert again.status_code == 201, again.text
+    read = await parent.get(f"/api/applications/{again.json()['registration_number']}")
+    assert again.json() == read.json()
+    assert read.json()["applicant"]["name"] == "Nama Baru" and read.json()["documents"] == []
 
 
 async def test_client_cannot_send_a_distance(admin, parent):

@@ -1,0 +1,329 @@
+"""Admission-day traffic for PPDB (see ../shared/spec/admission-day.md), driven by `loadtests/run.py`.
+
+One scenario per Locust run, chosen by PPDB_SCENARIO; the `Scenario` shape says which users arrive and how
+fast. Test data (fresh registrations, operator logins, published results) comes in PPDB_LOADTEST_DATA; every
+registration the server acknowledges is written to PPDB_LOADTEST_ACKS when Locust quits, for the
+"nothing lost" check. A scenario that breaks its budget (PPDB_LOADTEST_BUDGET) sets a non-zero exit code.
+
+A 503 with Retry-After is deliberate load shedding, not an error: it is counted under its own name
+("... [shed]") so the latency of served requests stays honest, and a parent retries after the pause with
+the same Idempotency-Key, as a real browser would.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import uuid
+from collections import Counter
+
+import gevent
+from locust import FastHttpUser, LoadTestShape, between, constant, constant_throughput, events, task
+
+SCENARIO = os.environ.get("PPDB_SCENARIO", "spike")
+DATA = json.loads(open(os.environ["PPDB_LOADTEST_DATA"]).read()) if os.environ.get("PPDB_LOADTEST_DATA") else {}
+BUDGET = json.loads(os.environ.get("PPDB_LOADTEST_BUDGET", "{}"))
+RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s per user, for the at-rate scenarios
+PASSWORD = "Kata-sandi-uji-beban-2026"
+
+PAYLOADS = iter(DATA.get("payloads", []))
+FLOOR_PAYLOADS = itertools.cycle(DATA.get("payloads", [{}])[:1000])
+ACKED: list[dict] = []
+STATUS: Counter = Counter()
+rng = random.Random()
+
+
+def next_payload() -> dict | None:
+    return next(PAYLOADS, None)
+
+
+@events.request.add_listener
+def count_status(response=None, exception=None, **_):
+    STATUS[getattr(response, "status_code", 0) or 0] += 1
+
+
+class Api(FastHttpUser):
+    abstract = True
+    network_timeout = 30.0
+    connection_timeout = 10.0
+    token: str | None = None
+
+    def call(self, method: str, path: str, name: str, *, expect=(200,), **kwargs) -> tuple[int, dict | None, float]:
+        """One request; a 503 is recorded as `name [shed]` and answered with its Retry-After."""
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        with self.client.request(method, path, name=name, headers=headers, catch_response=True, **kwargs) as r:
+            retry = 0.0
+            if r.status_code == 503:
+                r.request_meta["name"] = f"{name} [shed]"
+                retry = float(r.headers.get("Retry-After") or 1)
+                r.success()
+            elif r.status_code in expect or r.status_code == 304:
+                r.success()
+            else:
+                r.failure(f"HTTP {r.status_code}: {(r.text or '')[:120]}")
+            try:
+                body = r.json() if r.content and r.status_code != 304 else None
+            except ValueError:
+                body = None
+            return r.status_code, body, retry
+
+    def until_served(self, method: str, path: str, name: str, attempts: int = 20, **kwargs):
+        for _ in range(attempts):
+            status, body, retry = self.call(method, path, name, **kwargs)
+            if status not in (503, 0):
+                return status, body
+            gevent.sleep(retry or 1.0)
+        return 0, None
+
+    def sign_up_and_log_in(self) -> bool:
+        email = f"lt-{uuid.uuid4().hex[:16]}@uji-beban.test"
+        status, _ = self.until_served("POST", "/api/auth/signup", "signUp", expect=(201,),
+                                      json={"email": email, "password": PASSWORD, "name": "Orang Tua Uji"})
+        if status != 201:
+            return False
+        status, body = self.until_served("POST", "/api/auth/login", "logIn",
+                                         json={"email": email, "password": PASSWORD})
+        self.token = body["token"] if status == 200 and body else None
+        return self.token is not None
+
+    def register(self, payload: dict) -> str | None:
+        """Submit with an Idempotency-Key; retry after a shed or a timeout with the same key."""
+        key = uuid.uuid4().hex
+        status, body = self.until_served("POST", f"/api/periods/{DATA['period_id']}/applications", "register",
+                                         expect=(201,), json=payload, headers={"Idempotency-Key": key})
+        if status == 201 and body:
+            ACKED.append({"registration_number": body["registration_number"], "nik": payload["nik"]})
+            return body["registration_number"]
+        return None
+
+    def status_of(self, number: str) -> None:
+        self.call("GET", f"/api/applications/{number}/status", "applicationStatus")
+
+    def public_ranks(self) -> None:
+        self.call("GET", f"/api/periods/{DATA['period_id']}/selection-runs/latest", "latestSelection")
+
+
+class Parent(Api):
+    """The opening spike: sign up, register a child with three choices, then follow the provisional rank."""
+    wait_time = between(3, 8)
+    number: str | None = None
+
+    def on_start(self) -> None:
+        payload = next_payload()
+        if payload and self.sign_up_and_log_in():
+            self.number = self.register(payload)
+
+    @task(3)
+    def poll_status(self) -> None:
+        if self.number:
+            self.status_of(self.number)
+
+    @task(1)
+    def poll_ranks(self) -> None:
+        self.public_ranks()
+
+
+class Registrar(Api):
+    """Registration throughput: one parent account registering child after child (siblings, cousins...)."""
+    wait_time = constant_throughput(RATE) if RATE else constant(0)
+
+    def on_start(self) -> None:
+        self.sign_up_and_log_in()
+
+    @task
+    def register_next(self) -> None:
+        payload = next_payload()
+        if payload is None:
+            gevent.sleep(1)
+            return
+        self.register(payload)
+
+
+class StatusReader(Api):
+    """Status-read throughput: a parent refreshing the status page."""
+    wait_time = constant_throughput(RATE) if RATE else constant(0)
+    number: str | None = None
+
+    def on_start(self) -> None:
+        payload = next_payload()
+        if payload and self.sign_up_and_log_in():
+            self.number = self.register(payload)
+
+    @task
+    def read_status(self) -> None:
+        if self.number:
+            self.status_of(self.number)
+        else:
+            gevent.sleep(1)
+
+
+class Public(Api):
+    """Anyone refreshing public pages: rank lists with cut-offs, seats per school, the period."""
+    wait_time = between(1, 4)
+
+    @task(4)
+    def ranks(self) -> None:
+        self.public_ranks()
+
+    @task(1)
+    def schools(self) -> None:
+        self.call("GET", f"/api/periods/{DATA['period_id']}/schools", "listSchools")
+
+    @task(1)
+    def period(self) -> None:
+        self.call("GET", f"/api/periods/{DATA['period_id']}", "getPeriod")
+
+
+class Operator(Api):
+    """A school operator: list applicants (sometimes by flag), verify a coordinate."""
+    wait_time = between(2, 5)
+    npsn: str = ""
+    seen: list[str] = []
+
+    def on_start(self) -> None:
+        email, password, self.npsn = rng.choice(DATA["operators"])
+        status, body = self.until_served("POST", "/api/auth/login", "logIn", json={"email": email, "password": password})
+        self.token = body["token"] if status == 200 and body else None
+
+    @task(2)
+    def applicants(self) -> None:
+        flag = rng.choice(["", "", "&flag=recent_kk"])
+        _, body, _ = self.call("GET", f"/api/schools/{self.npsn}/applicants?period_id={DATA['period_id']}{flag}",
+                               "schoolApplicants")
+        if body:
+            self.seen = [row["registration_number"] for row in body[:200]]
+
+    @task(1)
+    def verify(self) -> None:
+        if self.seen:
+            number = rng.choice(self.seen)
+            self.call("POST", f"/api/applications/{number}/coordinate/verify", "verifyCoordinate", expect=(204,))
+
+
+class ResultDay(Api):
+    """Result day: parents look their child up, everyone reads the per-school lists."""
+    wait_time = between(1, 3)
+
+    @task(3)
+    def lookup(self) -> None:
+        number, birth_date = rng.choice(DATA["lookups"])
+        self.call("GET", f"/api/periods/{DATA['period_id']}/results/lookup?registration_number={number}"
+                  f"&birth_date={birth_date}", "lookupResult")
+
+    @task(2)
+    def school_list(self) -> None:
+        npsn = rng.choice(DATA["schools"])
+        self.call("GET", f"/api/periods/{DATA['period_id']}/results/schools/{npsn}", "schoolResults")
+
+    @task(1)
+    def summary(self) -> None:
+        self.call("GET", f"/api/periods/{DATA['period_id']}/results", "resultsSummary")
+
+
+class Impatient(Registrar):
+    """Overload: parents hammering submit and refresh with no pause at all."""
+    wait_time = constant(0)
+
+    @task(3)
+    def refresh(self) -> None:
+        self.public_ranks()
+
+
+class FloorWriter(FastHttpUser):
+    """The floor's single insert, with the same body a registration carries."""
+    wait_time = constant(0)
+
+    @task
+    def insert(self) -> None:
+        payload = dict(next(FLOOR_PAYLOADS), nik=uuid.uuid4().hex[:16])
+        with self.client.post("/floor/registrations", json=payload, name="floorInsert", catch_response=True) as r:
+            if r.status_code == 201:
+                r.success()
+            else:
+                r.failure(f"HTTP {r.status_code}")
+
+
+class FloorReader(FastHttpUser):
+    """The floor's single primary-key read."""
+    wait_time = constant(0)
+
+    @task
+    def read(self) -> None:
+        with self.client.get(f"/floor/registrations/{rng.randint(1, DATA['floor_rows'])}", name="floorRead",
+                             catch_response=True) as r:
+            if r.status_code == 200:
+                r.success()
+            else:
+                r.failure(f"HTTP {r.status_code}")
+
+
+# Each scenario: stages of (until second, users, spawn rate per second, user classes).
+STAGES = {
+    "floor-insert": [(20, 32, 32, [FloorWriter])],
+    "floor-read": [(20, 32, 32, [FloorReader])],
+    "register-capacity": [(25, 32, 32, [Registrar])],
+    "status-capacity": [(25, 32, 32, [StatusReader])],
+    "register-at-target": [(40, 32, 32, [Registrar])],
+    "status-at-target": [(40, 32, 32, [StatusReader])],
+    # Thousands of parents within the first minute, then they stay and poll.
+    "spike": [(60, 1500, 25, [Parent]), (90, 1500, 25, [Parent])],
+    "polling": [(60, 800, 100, [Parent, Public, Operator])],
+    "operators": [(30, 20, 20, [Operator])],
+    "result-day": [(60, 1000, 100, [ResultDay])],
+    "overload": [(45, 2000, 200, [Impatient])],
+}
+
+
+class Scenario(LoadTestShape):
+    def tick(self):
+        elapsed = self.get_run_time()
+        for until, users, rate, classes in STAGES[SCENARIO]:
+            if elapsed < until:
+                return users, rate, classes
+        return None
+
+
+def p(stats_entry, q: float) -> float:
+    return stats_entry.get_response_time_percentile(q) if stats_entry.num_requests else 0.0
+
+
+@events.quitting.add_listener
+def check_budget(environment, **_):
+    """Write the acknowledged registrations and a summary; fail the run when the budget is broken."""
+    stats, problems = environment.stats, []
+    server_errors = {code: n for code, n in STATUS.items() if code >= 500 and code != 503}
+    if server_errors:
+        problems.append(f"server errors other than load shedding: {server_errors}")
+    served = [e for e in stats.entries.values() if not e.name.endswith("[shed]")]
+    failures = sum(e.num_failures for e in served)
+    requests = sum(e.num_requests for e in served)
+    if requests == 0:
+        problems.append("no request was served")
+    elif failures / requests > BUDGET.get("max_failure_ratio", 0.0):
+        problems.append(f"{failures} of {requests} served requests failed")
+    for name, limit in BUDGET.get("p95_ms", {}).items():
+        entry = next((e for e in served if e.name == name), None)
+        if entry is None or entry.num_requests == 0:
+            problems.append(f"{name}: no request")
+        elif (value := p(entry, 0.95)) > limit:
+            problems.append(f"{name}: p95 {value:.0f} ms > {limit} ms")
+    summary = {
+        "scenario": SCENARIO,
+        "status_codes": dict(STATUS),
+        "acknowledged_registrations": len(ACKED),
+        "problems": problems,
+        "requests": {e.name: {"count": e.num_requests, "failures": e.num_failures,
+                              "rps": e.total_rps, "p50": p(e, 0.5), "p95": p(e, 0.95), "p99": p(e, 0.99)}
+                     for e in stats.entries.values()},
+    }
+    if path := os.environ.get("PPDB_LOADTEST_ACKS"):
+        with open(path, "w") as f:
+            json.dump({"acked": ACKED, "summary": summary}, f)
+    for problem in problems:
+        print(f"BUDGET BROKEN [{SCENARIO}]: {problem}")
+    if problems:
+        environment.process_exit_code = 1
+

@@ -1,0 +1,336 @@
+"""`make loadtest`: admission day on this machine, start to finish, in one bounded command.
+
+Starts a throwaway embedded PostgreSQL, loads `ppdb demo` data of the given size, serves PPDB in production
+mode (`ppdb serve`, several workers, no debug) and the floor app (`floor.py`) beside it, then runs each
+scenario as a headless Locust run against 127.0.0.1 only. After every scenario it checks that every
+registration the server acknowledged is in the database exactly once. CSV and HTML reports, server logs and
+`summary.md` go to results/loadtest/<time>/ (git-ignored). Exits non-zero when any scenario breaks its budget,
+when the floor targets are missed, or when anything acknowledged is missing.
+
+    .venv/bin/python loadtests/run.py [--applicants 12000] [--workers 2] [--only spike,polling]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TARGET_SHARE = 0.5  # PPDB must reach half of the floor's rate...
+TARGET_P95_MS = 300  # ...with p95 under this, at that rate.
+
+# Scenario -> budget checked inside Locust (p95 of served requests, failure ratio excluding deliberate shedding).
+BUDGETS = {
+    "floor-insert": {},
+    "floor-read": {},
+    "register-capacity": {},
+    "status-capacity": {},
+    "register-at-target": {"p95_ms": {"register": TARGET_P95_MS}},
+    "status-at-target": {"p95_ms": {"applicationStatus": TARGET_P95_MS}},
+    "spike": {"p95_ms": {"register": 2000, "applicationStatus": 1000, "latestSelection": 1000}},
+    "polling": {"p95_ms": {"applicationStatus": 300, "latestSelection": 300, "schoolApplicants": 1000,
+                           "verifyCoordinate": 300}},
+    "result-day": {"p95_ms": {"lookupResult": 300, "schoolResults": 300, "resultsSummary": 300}},
+    "overload": {"p95_ms": {"latestSelection [shed]": 100}},
+}
+ORDER = list(BUDGETS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server at {url} exited with {process.returncode}; see its log")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"server at {url} did not become healthy in {timeout:.0f} s")
+
+
+class Servers:
+    """PPDB and the floor, each with the same number of worker processes, on free loopback ports."""
+
+    def __init__(self, url: str, out: Path, workers: int, data_dir: Path) -> None:
+        self.port, self.floor_port = free_port(), free_port()
+        env = {**os.environ, "PPDB_DATABASE_URL": url, "PPDB_SECRET_KEY": secrets.token_urlsafe(48),
+               "PPDB_WORKERS": str(workers), "PPDB_PORT": str(self.port), "PPDB_HOST": "127.0.0.1",
+               "PPDB_DATA_DIR": str(data_dir / "app"), "PPDB_PROVISIONAL_INTERVAL": "30", "PPDB_DEMO": "",
+               "PPDB_DEBUG": ""}
+        self.ppdb = subprocess.Popen([BIN / "ppdb", "serve"], env=env, stdout=open(out / "ppdb.log", "w"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        floor_env = {**os.environ, "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
+                     "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "10")}
+        self.floor = subprocess.Popen(
+            [BIN / "uvicorn", "--factory", "floor:create_app", "--app-dir", str(ROOT / "loadtests"),
+             "--host", "127.0.0.1", "--port", str(self.floor_port), "--workers", str(workers),
+             "--no-access-log", "--log-level", "warning"],
+            env=floor_env, stdout=open(out / "floor.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        wait_healthy(f"{self.base}/health", self.ppdb)
+        wait_healthy(f"{self.floor_base}/floor/registrations/1", self.floor)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def floor_base(self) -> str:
+        return f"http://127.0.0.1:{self.floor_port}"
+
+    def stop(self) -> None:
+        for process in (self.ppdb, self.floor):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in (self.ppdb, self.floor):
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0) -> dict:
+    """One headless Locust run; returns its summary (acknowledged registrations included)."""
+    data_file, acks_file = out / f"{scenario}.data.json", out / f"{scenario}.acks.json"
+    data_file.write_text(json.dumps(data))
+    env = {**os.environ, "PPDB_SCENARIO": scenario, "PPDB_LOADTEST_DATA": str(data_file),
+           "PPDB_LOADTEST_ACKS": str(acks_file), "PPDB_LOADTEST_BUDGET": json.dumps(BUDGETS[scenario]),
+           "PPDB_LOADTEST_RATE": str(rate)}
+    command = [BIN / "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless", "--host", host,
+               "--csv", str(out / scenario), "--html", str(out / f"{scenario}.html"), "--only-summary",
+               "--loglevel", "WARNING", "--stop-timeout", "5"]
+    started = time.monotonic()
+    with open(out / f"{scenario}.locust.log", "w") as log:
+        code = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=600).returncode
+    result = json.loads(acks_file.read_text()) if acks_file.exists() else {"acked": [], "summary": {"problems": []}}
+    result["exit_code"] = code
+    result["seconds"] = round(time.monotonic() - started, 1)
+    data_file.unlink()
+    return result
+
+
+async def lost_registrations(dsn: str, acked: list[dict]) -> list[str]:
+    """Every acknowledged registration must be in the database exactly once, for the child it was made for."""
+    numbers = [a["registration_number"] for a in acked]
+    problems = []
+    if len(set(numbers)) != len(numbers):
+        problems.append(f"{len(numbers) - len(set(numbers))} registration numbers acknowledged twice")
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT a.registration_number, p.nik, a.status::text AS status FROM applications a "
+            "JOIN applicants p ON p.id = a.applicant_id WHERE a.registration_number = ANY($1::text[])", numbers)
+        stored = {r["registration_number"]: r["nik"] for r in rows}
+        missing = [n for n in numbers if n not in stored]
+        if missing:
+            problems.append(f"{len(missing)} acknowledged registrations missing, e.g. {missing[:3]}")
+        wrong = [a for a in acked if a["registration_number"] in stored and stored[a["registration_number"]] != a["nik"]]
+        if wrong:
+            problems.append(f"{len(wrong)} registrations stored for another child")
+        twice = await connection.fetchval(
+            "SELECT count(*) FROM (SELECT p.nik FROM applications a JOIN applicants p ON p.id = a.applicant_id "
+            "WHERE p.nik = ANY($1::text[]) AND a.status <> 'withdrawn' GROUP BY p.period_id, p.nik "
+            "HAVING count(*) > 1) twice", [a["nik"] for a in acked])
+        if twice:
+            problems.append(f"{twice} children with more than one active application")
+    finally:
+        await connection.close()
+    return problems
+
+
+async def result_day_data(dsn: str, period_id: int) -> list[list[str]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT a.registration_number, p.birth_date::text FROM applications a "
+            "JOIN applicants p ON p.id = a.applicant_id WHERE a.period_id = $1 ORDER BY a.id LIMIT 5000", period_id)
+        return [[r[0], r[1]] for r in rows]
+    finally:
+        await connection.close()
+
+
+def admin_call(client: httpx.Client, method: str, path: str, **kwargs) -> dict:
+    response = client.request(method, path, **kwargs)
+    if response.status_code >= 300:
+        raise SystemExit(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
+    return response.json() if response.content else {}
+
+
+def prepare(base: str, period_id: int, schools: list[str]) -> list[list[str]]:
+    """School operator accounts for the first ten schools (through the API, as the agency would)."""
+    from ppdb.demo import DEMO_ADMIN
+
+    operators = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        token = admin_call(client, "POST", "/api/auth/login",
+                           json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]})["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        for i, npsn in enumerate(schools[:10]):
+            email, password = f"operator-uji-{i}@demo.ppdb.id", f"Operator-uji-beban-{i}-2026"
+            admin_call(client, "POST", "/api/operators",
+                       json={"email": email, "password": password, "name": f"Operator uji {i}", "npsn": npsn})
+            operators.append([email, password, npsn])
+    return operators
+
+
+def select_and_publish(base: str, period_id: int) -> str:
+    """Close registration, run the official selection and publish it, as the agency does."""
+    from ppdb.demo import DEMO_ADMIN
+
+    with httpx.Client(base_url=base, timeout=300) as client:
+        token = admin_call(client, "POST", "/api/auth/login",
+                           json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]})["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        admin_call(client, "POST", f"/api/periods/{period_id}/close")
+        started = time.monotonic()
+        run = admin_call(client, "POST", f"/api/periods/{period_id}/selection-runs/")
+        seconds = time.monotonic() - started
+        admin_call(client, "POST", f"/api/periods/{period_id}/publications", json={})
+        return f"official run {run['id']} ({run.get('applicants', '?')} applicants) in {seconds:.1f} s, published"
+
+
+def figures(result: dict, name: str) -> dict:
+    return result.get("summary", {}).get("requests", {}).get(name, {})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--applicants", type=int, default=12000, help="demo applicants already registered")
+    parser.add_argument("--schools", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("PPDB_WORKERS", "2")))
+    parser.add_argument("--fresh", type=int, default=60000, help="new registrations available to the scenarios")
+    parser.add_argument("--only", default="", help="comma-separated scenarios (default: all, in order)")
+    args = parser.parse_args()
+    scenarios = [s for s in ORDER if not args.only or s in args.only.split(",")]
+
+    from ppdb import demo
+    from ppdb.db import embedded, migrate
+
+    out = ROOT / "results" / "loadtest" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="ppdb-loadtest-"))
+    print(f"Reports in {out}", flush=True)
+    server, url = embedded.start(data_dir, temporary=True)
+    dsn = url.replace("+asyncpg", "")
+    failures: list[str] = []
+    results: dict[str, dict] = {}
+    try:
+        with server:
+            migrate.upgrade(url)
+            print(asyncio.run(demo.load(url, applicants=args.applicants, schools=args.schools, seed=2026)), flush=True)
+            region = demo.generate(applicants=args.applicants + args.fresh, schools=args.schools, seed=2026)
+            payloads = [msgspec.to_builtins(a) for a in region.applicants[args.applicants:]]
+            schools = [s.npsn for s in region.schools]
+            period_id = asyncio.run(_period_id(dsn))
+            servers = Servers(url, out, args.workers, data_dir)
+            try:
+                data = {"period_id": period_id, "schools": schools,
+                        "operators": prepare(servers.base, period_id, schools), "floor_rows": 1}
+                cursor = 0
+                for scenario in scenarios:
+                    if scenario == "result-day":
+                        print(select_and_publish(servers.base, period_id), flush=True)
+                        data["lookups"] = asyncio.run(result_day_data(dsn, period_id))
+                    rate = 0.0
+                    if scenario.endswith("-at-target"):
+                        floor = figures(results.get("floor-insert" if scenario.startswith("register") else
+                                                    "floor-read", {}), "floorInsert" if scenario.startswith(
+                                                        "register") else "floorRead")
+                        rate = TARGET_SHARE * floor.get("rps", 0) / 32  # per user; 32 users in the scenario
+                    share = payloads[cursor:cursor + 20000]
+                    result = locust(scenario, servers.floor_base if scenario.startswith("floor") else servers.base,
+                                    out, {**data, "payloads": share}, rate)
+                    if scenario == "floor-insert":
+                        data["floor_rows"] = max(1, figures(result, "floorInsert").get("count", 1)
+                                                 - figures(result, "floorInsert").get("failures", 0))
+                    else:
+                        cursor += len({a["nik"] for a in result["acked"]}) + 2000  # skip what may be half-used
+                    result["lost"] = asyncio.run(lost_registrations(dsn, result["acked"]))
+                    results[scenario] = result
+                    problems = result["summary"].get("problems", []) + result["lost"]
+                    if result["exit_code"] and not problems:
+                        problems.append(f"locust exited with {result['exit_code']}")
+                    failures += [f"{scenario}: {p}" for p in problems]
+                    print(f"{scenario}: {len(result['acked'])} acknowledged, lost: {result['lost'] or 'none'}, "
+                          f"budget: {result['summary'].get('problems') or 'held'} ({result['seconds']} s)", flush=True)
+            finally:
+                servers.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    failures += floor_targets(results)
+    (out / "summary.md").write_text(report(results, failures, args))
+    (out / "summary.json").write_text(json.dumps({k: {**v, "acked": len(v["acked"])} for k, v in results.items()},
+                                                 indent=1))
+    print((out / "summary.md").read_text())
+    return 1 if failures else 0
+
+
+async def _period_id(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return await connection.fetchval("SELECT max(id) FROM periods")
+    finally:
+        await connection.close()
+
+
+def floor_targets(results: dict) -> list[str]:
+    """Registration and status reads at >= 50 % of the floor's insert and read rates, p95 < 300 ms there."""
+    problems = []
+    for ours, floor, name, floor_name in (("register-at-target", "floor-insert", "register", "floorInsert"),
+                                          ("status-at-target", "floor-read", "applicationStatus", "floorRead")):
+        if ours not in results or floor not in results:
+            continue
+        target = TARGET_SHARE * figures(results[floor], floor_name).get("rps", 0)
+        held = figures(results[ours], name).get("rps", 0)
+        if held < 0.95 * target:  # constant-throughput pacing lands a few per cent under the set rate
+            problems.append(f"{ours}: {held:.0f} {name}/s held, target {target:.0f}/s (half the floor)")
+    return problems
+
+
+def report(results: dict, failures: list[str], args) -> str:
+    lines = [f"# Load test {datetime.now():%Y-%m-%d %H:%M}",
+             "", f"{os.cpu_count()} CPUs; PPDB and floor with {args.workers} workers each; "
+             f"demo {args.applicants} applicants, {args.schools} schools; Locust on the same machine.", "",
+             "| scenario | request | count | req/s | p50 ms | p95 ms | p99 ms | failures |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for scenario, result in results.items():
+        for name, f in sorted(result.get("summary", {}).get("requests", {}).items()):
+            if name == "Aggregated":
+                continue
+            lines.append(f"| {scenario} | {name} | {f['count']} | {f['rps']:.1f} | {f['p50']:.0f} | {f['p95']:.0f} "
+                         f"| {f['p99']:.0f} | {f['failures']} |")
+    lines += ["", "| scenario | acknowledged registrations | lost | status codes | budget |", "|---|---:|---|---|---|"]
+    for scenario, result in results.items():
+        summary = result.get("summary", {})
+        lines.append(f"| {scenario} | {len(result['acked'])} | {'; '.join(result['lost']) or 'none'} | "
+                     f"{summary.get('status_codes', {})} | {'; '.join(summary.get('problems', [])) or 'held'} |")
+    lines += ["", "**Result: " + ("FAILED**" if failures else "all budgets held, nothing lost**")]
+    lines += [f"- {f}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
