@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 from cachetools import TTLCache
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -370,24 +370,53 @@ async def _load(session: AsyncSession, registration_number: str, *, for_update: 
     return await session.scalar(stmt)
 
 
-async def authorize(session: AsyncSession, registration_number: str, user: Principal,
-                    *, write: bool = False, lock: bool | None = None) -> Application:
+@dataclass(frozen=True, slots=True)
+class ApplicationRef:
+    """What reading an application's status needs, without loading the application."""
+
+    id: int
+    registration_number: str
+    period_id: int
+    status: ApplicationStatus
+    updated_at: datetime
+
+
+_VISIBLE = (
+    select(Application.id, Application.registration_number, Application.period_id, Application.status,
+           Application.updated_at, Application.parent_id, Period.region_id)
+    .join(Period, Period.id == Application.period_id)
+    .where(Application.registration_number == bindparam("number"))
+)
+
+
+async def visible(session: AsyncSession, registration_number: str, user: Principal,
+                  *, write: bool = False) -> ApplicationRef:
     """The application if the caller may see it (or change it, with `write`); the same 404 otherwise.
 
     Parents see and change their own; agency admins see their region's; school operators see the
     applications that chose their school. Changes by staff go through their own audited actions.
     """
-    application = await _load(session, registration_number, for_update=write if lock is None else lock)
+    row = (await session.execute(_VISIBLE, {"number": registration_number})).first()
     allowed = False
-    if application is not None:
+    if row is not None:
         if user.role is Role.PARENT:
-            allowed = application.parent_id == user.id
+            allowed = row.parent_id == user.id
         elif not write and user.role is Role.AGENCY_ADMIN:
-            allowed = await session.scalar(select(Period.region_id).where(Period.id == application.period_id)) \
-                == user.region_id
+            allowed = row.region_id == user.region_id
         elif not write and user.role is Role.SCHOOL_OPERATOR:
-            allowed = any(c.school_id == user.school_id for c in application.choices)
+            allowed = await session.scalar(select(Choice.rank).where(
+                Choice.application_id == row.id, Choice.school_id == user.school_id)) is not None
     if not allowed:
+        raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
+    return ApplicationRef(row.id, row.registration_number, row.period_id, row.status, row.updated_at)
+
+
+async def authorize(session: AsyncSession, registration_number: str, user: Principal,
+                    *, write: bool = False, lock: bool | None = None) -> Application:
+    """`visible`, then the application itself (locked for a change)."""
+    await visible(session, registration_number, user, write=write)
+    application = await _load(session, registration_number, for_update=write if lock is None else lock)
+    if application is None:  # its period was deleted in between
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     return application
 

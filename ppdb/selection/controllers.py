@@ -6,10 +6,9 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_login
-from ppdb.applicants import service as applicants
 from ppdb.params import PeriodId, RegistrationNumber, RunId, Session
-from ppdb.regions.service import get_period, rules_of
-from ppdb.selection import explain, schemas, service
+from ppdb.regions.service import get_period
+from ppdb.selection import schemas, service
 
 
 class SelectionController(Controller):
@@ -56,7 +55,4 @@ class ExplanationController(Controller):
                      registration_number: RegistrationNumber) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
-        application = await applicants.authorize(db_session, registration_number, request.user)
-        period = await get_period(db_session, application.period_id)
-        selection_run = await service.run_for_parents(db_session, period)
-        return await explain.explain(db_session, application, rules_of(period), selection_run)
+        return await service.status(db_session, registration_number, request.user)

@@ -10,9 +10,12 @@ import zlib
 from datetime import UTC, datetime
 
 import msgspec
+from cachetools import TTLCache
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.service import Principal
+from ppdb.applicants import service as applicants
 from ppdb.applicants.models import ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.errors import Conflict, NotFound
@@ -20,9 +23,8 @@ from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import RuleSet, rules_from_preset
 from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of, transition
 from ppdb.reregistration.models import Reregistration
-from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
-from ppdb.selection import engine, schemas
+from ppdb.selection import engine, explain, schemas
 from ppdb.selection.compiler import (
     ApplicationFacts,
     ChoiceFacts,
@@ -260,14 +262,41 @@ async def public_instance(session: AsyncSession, selection_run: SelectionRun) ->
     return msgspec.json.encode(instance)
 
 
-async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
+# Per process: each application's explanation for a run. It only changes with the run or the application,
+# both part of the key, so the status page polled all day costs two small indexed reads.
+_EXPLAINED: TTLCache = TTLCache(maxsize=100_000, ttl=600)
+
+_RUN_FOR_PARENTS = text("""
+    SELECT coalesce(
+        (SELECT run_id FROM publications WHERE period_id = :period ORDER BY version DESC LIMIT 1),
+        (SELECT id FROM selection_runs WHERE period_id = :period AND kind = 'provisional' ORDER BY id DESC LIMIT 1))
+""")
+
+
+async def status(session: AsyncSession, registration_number: str, user: Principal) -> schemas.Explanation:
+    """A parent's status page: placement, position and cut-off per choice, and why."""
+    application = await applicants.visible(session, registration_number, user)
+    run_id = await run_id_for_parents(session, application.period_id)
+    key = (application.id, application.status, application.updated_at, run_id)
+    found = _EXPLAINED.get(key)
+    if found is None:
+        period = await get_period(session, application.period_id)
+        selection_run = await session.get(SelectionRun, run_id)
+        found = _EXPLAINED[key] = await explain.explain(session, application, rules_of(period), selection_run)
+    return found
+
+
+async def run_id_for_parents(session: AsyncSession, period_id: int) -> int:
     """The run parents and the public may see: once results are published, the published run; before,
     the latest provisional one (an official run is not shown until it is announced)."""
-    published = await session.scalar(select(Publication.run_id).where(Publication.period_id == period.id)
-                                     .order_by(Publication.version.desc()).limit(1))
-    if published is not None:
-        return await session.get(SelectionRun, published)
-    return await latest_run(session, period.id, RunKind.PROVISIONAL)
+    run_id = await session.scalar(_RUN_FOR_PARENTS, {"period": period_id})
+    if run_id is None:
+        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+    return run_id
+
+
+async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
+    return await session.get(SelectionRun, await run_id_for_parents(session, period.id))
 
 
 async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIfRequest,
