@@ -5,7 +5,7 @@ from litestar.datastructures import Headers
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ppdb.accounts.service import principal_for
+from ppdb.accounts.service import cached_principal, principal_for
 
 COOKIE = "ppdb_session"
 
@@ -29,6 +29,8 @@ class AuthMiddleware(ASGIMiddleware):
         token = token_from(scope)
         scope["user"] = None
         if token is not None and len(token) <= 100:
-            async with scope["litestar_app"].state.sessionmaker() as session:
-                scope["user"] = await principal_for(session, token)
+            scope["user"] = cached_principal(token)
+            if scope["user"] is None:
+                async with scope["litestar_app"].state.sessionmaker() as session:
+                    scope["user"] = await principal_for(session, token)
         await next_app(scope, receive, send)

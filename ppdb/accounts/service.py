@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from cachetools import TTLCache
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,16 +129,33 @@ async def login(session: AsyncSession, data: schemas.Login, *, address: str,
 
 
 async def logout(session: AsyncSession, token: str) -> None:
+    _PRINCIPALS.pop(token_hash(token), None)
     await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
 
 
+# A worker answers a known token from memory for a few seconds (admission day: every poll is authenticated).
+# A session's expiry is still exact; a logout served by another worker takes effect within PRINCIPAL_TTL.
+PRINCIPAL_TTL = 5.0
+_PRINCIPALS: TTLCache = TTLCache(maxsize=200_000, ttl=PRINCIPAL_TTL)
+
+
+def cached_principal(token: str) -> Principal | None:
+    hit = _PRINCIPALS.get(token_hash(token))
+    return hit[0] if hit is not None and hit[1] > datetime.now(UTC) else None
+
+
 async def principal_for(session: AsyncSession, token: str) -> Principal | None:
+    digest = token_hash(token)
     row = (await session.execute(
-        select(User.id, User.role, User.region_id, User.school_id, User.email)
+        select(User.id, User.role, User.region_id, User.school_id, User.email, AuthSession.expires_at)
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > func.now())
+        .where(AuthSession.token_hash == digest, AuthSession.expires_at > func.now())
     )).first()
-    return Principal(*row) if row else None
+    if row is None:
+        return None
+    principal = Principal(*row[:5])
+    _PRINCIPALS[digest] = (principal, row.expires_at)
+    return principal
 
 
 def me(user: User | Principal) -> schemas.Me:

@@ -28,7 +28,7 @@ from ppdb.applicants.models import (
     DocumentStatus,
     IdempotentResponse,
 )
-from ppdb.audit.service import record
+from ppdb.audit.service import record, record_now
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
 from ppdb.regions.models import Period, PeriodStatus, Region
@@ -260,6 +260,17 @@ async def register(
     return out
 
 
+# Statements compiled once: on admission day registration is the hot write path.
+_NEW_APPLICANT = (insert(Applicant.__table__).on_conflict_do_nothing(index_elements=["period_id", "nik"])
+                  .returning(Applicant.__table__.c.id))
+_NEW_APPLICATION = (
+    insert(Application.__table__)
+    .values(submitted_at=func.coalesce(bindparam("submitted", type_=Application.__table__.c.submitted_at.type),
+                                       func.now()))
+    .returning(Application.__table__.c.id, Application.__table__.c.submitted_at, Application.__table__.c.updated_at)
+)
+
+
 async def store_new(
     session: AsyncSession, ctx: PeriodContext, data: schemas.ApplicationCreate, plan: Plan,
     *, parent_id: int | None, actor: str, now: datetime | None = None,
@@ -267,34 +278,30 @@ async def store_new(
     """Store a validated registration with Core statements (the admission-day hot path) and answer from
     what was written, without reading it back."""
     values = _applicant_values(data, plan)
+    connection = await session.connection()
     # A child new to the period (the common case) is inserted; a known one goes through `_reuse_applicant`.
-    applicant_id = await session.scalar(
-        insert(Applicant).values(period_id=ctx.period.id, nik=data.nik, **values)
-        .on_conflict_do_nothing(index_elements=["period_id", "nik"]).returning(Applicant.id))
+    applicant_id = await connection.scalar(_NEW_APPLICANT, dict(period_id=ctx.period.id, nik=data.nik, **values))
     locked = False
     if applicant_id is None:
         applicant_id, locked = await _reuse_applicant(session, ctx, data, values)
     number = new_registration_number(ctx.period)
     try:
-        application_id, submitted_at, updated_at = (await session.execute(
-            insert(Application).values(
-                period_id=ctx.period.id, applicant_id=applicant_id, registration_number=number,
-                parent_id=parent_id, path=plan.path.name, category=data.category, score=data.score,
-                kk_exception=data.kk_exception, status=ApplicationStatus.SUBMITTED,
-                submitted_at=now or func.now())
-            .returning(Application.id, Application.submitted_at, Application.updated_at))).one()
+        application_id, submitted_at, updated_at = (await connection.execute(_NEW_APPLICATION, dict(
+            period_id=ctx.period.id, applicant_id=applicant_id, registration_number=number, parent_id=parent_id,
+            path=plan.path.name, category=data.category, score=data.score, kk_exception=data.kk_exception,
+            status=ApplicationStatus.SUBMITTED, submitted=now))).one()
     except IntegrityError as err:
         if "uq_applications_active_applicant" in str(err.orig):
             raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik") from None
         raise
-    await session.execute(insert(Choice).values([dict(application_id=application_id, **_choice_kwargs(c))
-                                                  for c in plan.choices]))
+    await connection.execute(insert(Choice.__table__), [dict(application_id=application_id, **_choice_kwargs(c))
+                                                        for c in plan.choices])
     kinds = sorted(dict.fromkeys(data.documents))
     if kinds:
-        await session.execute(insert(Document).values([dict(application_id=application_id, kind=k,
-                                                             status=DocumentStatus.DECLARED) for k in kinds]))
-    record(session, actor=actor, action="application.create", entity="application", entity_id=number,
-           period_id=ctx.period.id, new={"path": plan.path.name, "choices": data.choices})
+        await connection.execute(insert(Document.__table__), [
+            dict(application_id=application_id, kind=k, status=DocumentStatus.DECLARED) for k in kinds])
+    await record_now(session, actor=actor, action="application.create", entity="application", entity_id=number,
+                     period_id=ctx.period.id, new={"path": plan.path.name, "choices": data.choices})
     return schemas.ApplicationOut(
         registration_number=number, period_id=ctx.period.id, status=ApplicationStatus.SUBMITTED.value,
         status_reason=None, path=plan.path.name, category=data.category,
@@ -331,6 +338,12 @@ async def _reuse_applicant(session: AsyncSession, ctx: PeriodContext, data: sche
     return known.id, locked
 
 
+_CLAIM = (insert(IdempotentResponse.__table__).on_conflict_do_nothing(index_elements=["key"])
+          .returning(IdempotentResponse.__table__.c.key))
+_ANSWER = (update(IdempotentResponse.__table__).where(IdempotentResponse.__table__.c.key == bindparam("claimed"))
+           .values(status_code=201))
+
+
 async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Struct) -> schemas.ApplicationOut | None:
     """Claim the key for this request, or return the first request's answer.
 
@@ -338,11 +351,7 @@ async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Stru
     replays the committed answer; if the first request failed, its claim rolls back and the retry proceeds.
     """
     digest = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
-    claimed = await session.scalar(
-        insert(IdempotentResponse).values(key=key, request_hash=digest)
-        .on_conflict_do_nothing(index_elements=["key"]).returning(IdempotentResponse.key)
-    )
-    if claimed is not None:
+    if await (await session.connection()).scalar(_CLAIM, {"key": key, "request_hash": digest}) is not None:
         return None
     stored = await session.get(IdempotentResponse, key)
     if stored is None or stored.request_hash != digest:
@@ -352,8 +361,7 @@ async def _claim_idempotency(session: AsyncSession, key: str, data: msgspec.Stru
 
 
 async def _store_idempotent(session: AsyncSession, key: str, out: schemas.ApplicationOut) -> None:
-    await session.execute(update(IdempotentResponse).where(IdempotentResponse.key == key)
-                          .values(status_code=201, body=msgspec.to_builtins(out)))
+    await (await session.connection()).execute(_ANSWER, {"claimed": key, "body": msgspec.to_builtins(out)})
 
 
 # --- reading, changing, withdrawing --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+import msgspec
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,7 +15,12 @@ from sqlalchemy.ext.asyncio import (
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
     # hide_parameters: a database error must never carry a child's NIK or address into the logs.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True,
+                               json_serializer=_json)
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
