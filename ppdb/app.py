@@ -18,7 +18,7 @@ from ppdb.applicants.controllers import ApplicationController
 from ppdb.audit.controllers import AuditController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
-from ppdb.db.session import make_engine, make_sessionmaker, provide_session
+from ppdb.db.session import make_engine, make_sessionmaker, provide_read_session, provide_session
 from ppdb.errors import EXCEPTION_HANDLERS
 from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
@@ -51,10 +51,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                              max_overflow=settings.db_max_overflow)
+        read_engine = make_engine(settings.read_database_url or settings.database_url, read_only=True,
+                                  pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         try:
             await ensure_migrated(engine)
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
+            app.state.read_sessionmaker = make_sessionmaker(read_engine)
             worker = None
             if settings.provisional_interval > 0:
                 worker = asyncio.create_task(provisional.loop(app.state.sessionmaker, secret=settings.secret_key,
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     await worker
         finally:
             await engine.dispose()
+            await read_engine.dispose()
 
     return Litestar(
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
@@ -73,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         VerificationController, ResultsController, ReregistrationController, AuditController],
         middleware=[RequestIdMiddleware(), AuthMiddleware()],
         before_send=[add_security_headers],
-        dependencies={"db_session": Provide(provide_session)},
+        dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database],
         openapi_config=OpenAPIConfig(

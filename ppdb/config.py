@@ -13,6 +13,8 @@ DEFAULT_SECRET = "ppdb-insecure-default-secret"
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
     """PostgreSQL URL; unset means an embedded server with its data under `data_dir`."""
+    read_database_url: str | None = None
+    """A read-only replica for public reads and the status page; unset means `database_url`."""
     data_dir: str = ".ppdb"
     secret_key: str = DEFAULT_SECRET
     host: str = "127.0.0.1"

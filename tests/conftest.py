@@ -94,6 +94,7 @@ def transport(database_url: str, engine: AsyncEngine, sessionmaker: async_sessio
     settings = load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path))
     app = create_app(settings)
     app.state.engine, app.state.sessionmaker = engine, sessionmaker
+    app.state.read_sessionmaker = sessionmaker
     return httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
 
@@ -164,6 +165,7 @@ async def live(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncI
 
     app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
     app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
+    app.state.read_sessionmaker = app.state.sessionmaker
     async with app.state.sessionmaker() as session, session.begin():
         await accounts.bootstrap_admin(session, region_code="36.71", region_name="Kota Tangerang",
                                        email="admin@tangerang.test", password=PASSWORD)

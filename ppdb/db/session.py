@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5, read_only: bool = False) -> AsyncEngine:
+    """`read_only`: statements autocommit (no BEGIN/COMMIT round trips), for the reads of `provide_read_session`."""
     # hide_parameters: a database error must never carry a child's NIK or address into the logs.
     return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, hide_parameters=True,
-                               json_serializer=_json)
+                               json_serializer=_json, **({"isolation_level": "AUTOCOMMIT"} if read_only else {}))
 
 
 def _json(value: object) -> str:
@@ -25,6 +26,15 @@ def _json(value: object) -> str:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def provide_read_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """Public reads and the status page: the read-only database (a replica, when configured), no transaction."""
+    session: AsyncSession = state.read_sessionmaker()
+    try:
+        yield session
+    finally:
+        await session.close()
 
 
 async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:

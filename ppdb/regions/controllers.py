@@ -7,7 +7,7 @@ from litestar import Controller, Request, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
 from ppdb.accounts.guards import requires_agency_admin
-from ppdb.params import PeriodId, Session
+from ppdb.params import PeriodId, ReadSession, Session
 from ppdb.regions import schemas, service
 from ppdb.regions.models import Level
 from ppdb.regions.rules import PRESETS
@@ -36,9 +36,9 @@ class PeriodController(Controller):
         return service.to_out(await service.create_period(db_session, data, request.user))
 
     @get("/{period_id:int}", operation_id="getPeriod", tags=["public"])
-    async def read(self, db_session: Session, period_id: PeriodId) -> schemas.PeriodOut:
+    async def read(self, read_session: ReadSession, period_id: PeriodId) -> schemas.PeriodOut:
         """A period with its schedule, status and full rule set."""
-        return service.to_out(await service.get_period(db_session, period_id))
+        return service.to_out(await service.get_period(read_session, period_id))
 
     @patch("/{period_id:int}/rules", operation_id="updatePeriodRules", guards=[requires_agency_admin])
     async def update_rules(self, db_session: Session, request: Request, data: JSONBody[schemas.RulesUpdate],

@@ -10,7 +10,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_staff
 from ppdb.errors import NotFound
-from ppdb.params import PeriodId, Session
+from ppdb.params import PeriodId, ReadSession, Session
 from ppdb.results import schemas, service, statistics
 from ppdb.verification.service import school_of
 
@@ -28,35 +28,35 @@ class ResultsController(Controller):
         return service.publication_out(await service.publish(db_session, period_id, request.user, data))
 
     @get("/results", operation_id="resultsSummary")
-    async def summary(self, db_session: Session, period_id: PeriodId) -> schemas.SummaryOut:
+    async def summary(self, read_session: ReadSession, period_id: PeriodId) -> schemas.SummaryOut:
         """The latest publication: version, digest, and per school and path the seats, fill and cut-off."""
-        publication = await service.latest(db_session, period_id)
+        publication = await service.latest(read_session, period_id)
         snapshot = service.snapshot_of(publication)
         schools = [msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
                    for s in snapshot.schools]
         return schemas.SummaryOut(publication=service.publication_out(publication), schools=schools)
 
     @get("/results/schools/{npsn:str}", operation_id="schoolResults")
-    async def school(self, db_session: Session, period_id: PeriodId, npsn: Npsn) -> schemas.SchoolResult:
+    async def school(self, read_session: ReadSession, period_id: PeriodId, npsn: Npsn) -> schemas.SchoolResult:
         """One school's placed applicants per path, names and numbers masked, with each path's cut-off."""
-        snapshot = service.snapshot_of(await service.latest(db_session, period_id))
+        snapshot = service.snapshot_of(await service.latest(read_session, period_id))
         found = next((s for s in snapshot.schools if s.npsn == npsn), None)
         if found is None:
             raise NotFound("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn")
         return found
 
     @get("/results/lookup", operation_id="lookupResult")
-    async def lookup(self, db_session: Session, period_id: PeriodId,
+    async def lookup(self, read_session: ReadSession, period_id: PeriodId,
                      registration_number: Annotated[str, QueryParameter(pattern=r"^[0-9A-Z-]{1,24}$")],
                      birth_date: Annotated[date, QueryParameter(description="The child's birth date")],
                      ) -> schemas.LookupOut:
         """A parent's result, by registration number and the child's birth date."""
-        return await service.lookup(db_session, period_id, registration_number, birth_date)
+        return await service.lookup(read_session, period_id, registration_number, birth_date)
 
     @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
-    async def snapshot(self, db_session: Session, period_id: PeriodId) -> Response[bytes]:
+    async def snapshot(self, read_session: ReadSession, period_id: PeriodId) -> Response[bytes]:
         """The exact published bytes; their SHA-256 is the `X-Digest` header and the published digest."""
-        publication = await service.latest(db_session, period_id)
+        publication = await service.latest(read_session, period_id)
         return Response(publication.snapshot, media_type="application/json",
                         headers={"X-Digest": publication.digest, "X-Version": str(publication.version)})
 

@@ -5,7 +5,7 @@ from litestar import Controller, Request, get, post
 
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.errors import AppError
-from ppdb.params import PeriodId, Session
+from ppdb.params import PeriodId, ReadSession, Session
 from ppdb.schools import schemas, service
 
 CSV_LIMIT = 10 * 1024 * 1024
@@ -37,6 +37,6 @@ class SchoolController(Controller):
         return await service.import_zones(db_session, period_id, await _csv_text(request), request.user)
 
     @get("/schools", operation_id="listSchools", tags=["public"])
-    async def list(self, db_session: Session, period_id: PeriodId) -> list[schemas.SchoolOut]:
+    async def list(self, read_session: ReadSession, period_id: PeriodId) -> list[schemas.SchoolOut]:
         """Schools of a period with capacity and seats per path."""
-        return await service.list_schools(db_session, period_id)
+        return await service.list_schools(read_session, period_id)

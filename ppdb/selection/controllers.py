@@ -6,7 +6,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_login
-from ppdb.params import PeriodId, RegistrationNumber, RunId, Session
+from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
 from ppdb.selection import schemas, service
 
@@ -24,11 +24,11 @@ class SelectionController(Controller):
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
     @get("/latest", operation_id="latestSelection")
-    async def latest(self, db_session: Session, period_id: PeriodId) -> schemas.RunOut:
+    async def latest(self, read_session: ReadSession, period_id: PeriodId) -> schemas.RunOut:
         """What the public may see: the provisional run while registration is open, afterwards the published
         run; every program's capacity, seats after transfers, fill and cut-off (no lottery, age in months)."""
-        selection_run = await service.run_for_parents(db_session, await get_period(db_session, period_id))
-        return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id), public=True)
+        selection_run = await service.run_for_parents(read_session, await get_period(read_session, period_id))
+        return service.run_out(selection_run, await service.outcomes(read_session, selection_run.id), public=True)
 
     @post("/what-if", operation_id="whatIf", status_code=200, guards=[requires_agency_admin])
     async def what_if(self, db_session: Session, state: State, request: Request, period_id: PeriodId,
@@ -38,10 +38,10 @@ class SelectionController(Controller):
         return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
-    async def instance(self, db_session: Session, period_id: PeriodId, run_id: RunId) -> Response[bytes]:
+    async def instance(self, read_session: ReadSession, period_id: PeriodId, run_id: RunId) -> Response[bytes]:
         """A run's engine input with opaque ids and keys as ranks: replay it with `ppdb selection solve`."""
-        selection_run = await service.get_run(db_session, period_id, run_id)
-        return Response(await service.public_instance(db_session, selection_run), media_type="application/json",
+        selection_run = await service.get_run(read_session, period_id, run_id)
+        return Response(await service.public_instance(read_session, selection_run), media_type="application/json",
                         headers={"X-Instance-SHA256": selection_run.instance_sha256,
                                  "X-Result-Digest": selection_run.digest})
 
@@ -51,8 +51,8 @@ class ExplanationController(Controller):
     tags = ["registration"]
 
     @get("/status", operation_id="applicationStatus", guards=[requires_login])
-    async def status(self, db_session: Session, request: Request,
+    async def status(self, read_session: ReadSession, request: Request,
                      registration_number: RegistrationNumber) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
-        return await service.status(db_session, registration_number, request.user)
+        return await service.status(read_session, registration_number, request.user)

@@ -48,6 +48,37 @@ async def test_app_starts_on_a_migrated_database(server_url, tmp_path):
         await app.state.engine.dispose()
 
 
+async def test_public_reads_come_from_the_read_database_and_writes_go_to_the_primary(server_url, tmp_path):
+    """PPDB_READ_DATABASE_URL (a replica) serves public reads; here it holds a region the primary lacks."""
+    from ppdb import demo
+    from ppdb.db.session import make_engine, make_sessionmaker
+
+    async with scratch_database(server_url) as primary, scratch_database(server_url) as replica:
+        migrate.upgrade(primary)
+        migrate.upgrade(replica)
+        engine = make_engine(replica)
+        async with make_sessionmaker(engine)() as session, session.begin():
+            period_id = await demo.populate(session, demo.generate(applicants=5, schools=3))
+        await engine.dispose()
+        app = create_app(load_settings({}, database_url=primary, read_database_url=replica, secret_key=TEST_SECRET,
+                                       data_dir=str(tmp_path), provisional_interval=0))
+        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                     base_url="http://t") as client:
+            schools = await client.get(f"/api/periods/{period_id}/schools")
+            assert schools.status_code == 200 and len(schools.json()) == 3
+            signup = await client.post("/api/auth/signup", json={"email": "r@contoh.test", "password": "Kata-sandi-2026",
+                                                                 "name": "R"})
+            assert signup.status_code == 201
+            login = await client.post("/api/auth/login", json={"email": demo.DEMO_ADMIN[0],
+                                                               "password": demo.DEMO_ADMIN[1]})
+            assert login.status_code == 401  # the demo admin exists only on the replica
+        for url, users in ((primary, 1), (replica, 2)):
+            engine = create_async_engine(url)
+            async with engine.connect() as conn:
+                assert (await conn.exec_driver_sql("SELECT count(*) FROM users")).scalar() == users
+            await engine.dispose()
+
+
 def test_default_secret_stops_startup_outside_demo_mode():
     with pytest.raises(StartupError, match="PPDB_SECRET_KEY"):
         create_app(load_settings({}, database_url="postgresql+asyncpg://x@/y"))
