@@ -27,6 +27,7 @@ from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.schools.controllers import SchoolController
 from ppdb.security import add_security_headers
+from ppdb.shedding import LoadShedding
 from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.verification.controllers import VerificationController
@@ -49,10 +50,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                             max_overflow=settings.db_max_overflow)
-        read_engine = make_engine(settings.read_database_url or settings.database_url, read_only=True,
-                                  pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        pool = dict(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
+                    pool_timeout=settings.db_pool_timeout)
+        engine = make_engine(settings.database_url, **pool)
+        read_engine = make_engine(settings.read_database_url or settings.database_url, read_only=True, **pool)
         try:
             await ensure_migrated(engine)
             app.state.engine = engine
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
                         VerificationController, ResultsController, ReregistrationController, AuditController],
-        middleware=[RequestIdMiddleware(), AuthMiddleware()],
+        middleware=[LoadShedding(settings.max_in_flight), RequestIdMiddleware(), AuthMiddleware()],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
         exception_handlers=EXCEPTION_HANDLERS,

@@ -7,6 +7,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 log = logging.getLogger("ppdb")
@@ -88,6 +89,16 @@ def stale_handler(_: Request, exc: StaleDataError) -> Response[ErrorBody]:
     return _body(409, ErrorBody("concurrent_update", "Data diubah oleh pengguna lain; muat ulang lalu coba lagi."))
 
 
+def pool_timeout_handler(_: Request, exc: PoolTimeout) -> Response[ErrorBody]:
+    # Every database connection stayed busy for `pool_timeout`: shed, like the in-flight bound does.
+    from ppdb.shedding import RETRY_AFTER_SECONDS
+
+    log.warning("database pool exhausted")
+    return Response(ErrorBody("overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; data "
+                              "yang sudah tersimpan tidak hilang."),
+                    status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def internal_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _body(500, ErrorBody("internal_error", "Terjadi kesalahan pada server. Silakan coba lagi."))
@@ -99,5 +110,6 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_handler,
     IntegrityError: integrity_handler,
     StaleDataError: stale_handler,
+    PoolTimeout: pool_timeout_handler,
     500: internal_handler,
 }

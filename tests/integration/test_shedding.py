@@ -1,0 +1,67 @@
+"""Load shedding: beyond the in-flight bound, or with every database connection busy, a fast 503 + Retry-After."""
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from ppdb.app import create_app
+from ppdb.config import load_settings
+from ppdb.db import migrate
+from ppdb.shedding import LoadShedding
+from tests.conftest import TEST_SECRET
+from tests.helpers import scratch_database
+
+
+async def test_requests_beyond_the_bound_are_shed_and_the_rest_served():
+    release, started, sent = asyncio.Event(), asyncio.Event(), []
+
+    async def slow_app(scope, receive, send):
+        started.set()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def record(message):
+        sent.append(message)
+
+    shedding = LoadShedding(limit=1)
+    scope = {"type": "http", "path": "/api/x", "method": "GET", "headers": []}
+    first = asyncio.create_task(shedding.handle(scope, None, record, slow_app))
+    await started.wait()
+    await shedding.handle(scope, None, record, slow_app)  # over the bound: answered without calling the app
+    assert sent[0]["status"] == 503 and (b"retry-after", b"2") in sent[0]["headers"]
+    assert b'"code":"overloaded"' in sent[1]["body"]
+    release.set()
+    await first
+    assert sent[2]["status"] == 200 and shedding.in_flight == 0
+
+
+async def test_shed_responses_through_the_app_keep_health_and_security_headers(server_url, tmp_path):
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        app = create_app(load_settings({}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path),
+                                       max_in_flight=0, provisional_interval=0))
+        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                     base_url="http://t") as client:
+            shed = await client.get("/api/presets")
+            assert shed.status_code == 503 and shed.json()["code"] == "overloaded"
+            assert shed.headers["retry-after"] == "2" and shed.headers["x-content-type-options"] == "nosniff"
+            assert (await client.get("/health")).status_code == 200
+
+
+async def test_a_request_waiting_too_long_for_a_connection_is_shed(server_url, tmp_path):
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        app = create_app(load_settings({}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path),
+                                       db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2,
+                                       provisional_interval=0))
+        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                     base_url="http://t") as client:
+            async with app.state.engine.connect():  # the only connection, held
+                busy = await client.post("/api/auth/signup", json={"email": "p@contoh.test",
+                                                                   "password": "Kata-sandi-2026", "name": "P"})
+            assert busy.status_code == 503 and busy.json()["code"] == "overloaded"
+            assert busy.headers["retry-after"] == "2"
+            done = await client.post("/api/auth/signup", json={"email": "p@contoh.test",
+                                                               "password": "Kata-sandi-2026", "name": "P"})
+            assert done.status_code == 201  # nothing half-written by the shed attempt
