@@ -27,9 +27,9 @@ from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.schools.controllers import SchoolController
 from ppdb.security import add_security_headers
-from ppdb.shedding import LoadShedding
 from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
+from ppdb.shedding import LoadShedding
 from ppdb.verification.controllers import VerificationController
 
 log = logging.getLogger("ppdb")

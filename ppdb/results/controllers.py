@@ -10,6 +10,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_staff
 from ppdb.errors import NotFound
+from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, Session
 from ppdb.results import schemas, service, statistics
 from ppdb.verification.service import school_of
@@ -28,22 +29,33 @@ class ResultsController(Controller):
         return service.publication_out(await service.publish(db_session, period_id, request.user, data))
 
     @get("/results", operation_id="resultsSummary")
-    async def summary(self, read_session: ReadSession, period_id: PeriodId) -> schemas.SummaryOut:
+    async def summary(self, read_session: ReadSession, request: Request,
+                      period_id: PeriodId) -> Response[schemas.SummaryOut]:
         """The latest publication: version, digest, and per school and path the seats, fill and cut-off."""
         publication = await service.latest(read_session, period_id)
-        snapshot = service.snapshot_of(publication)
-        schools = [msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
-                   for s in snapshot.schools]
-        return schemas.SummaryOut(publication=service.publication_out(publication), schools=schools)
+
+        async def build() -> schemas.SummaryOut:
+            snapshot = await service.snapshot_of(read_session, publication)
+            schools = [msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
+                       for s in snapshot.schools]
+            return schemas.SummaryOut(publication=service.publication_out(publication), schools=schools)
+
+        return await respond(request, etag("summary", publication.id, publication.digest), build, max_age=60)
 
     @get("/results/schools/{npsn:str}", operation_id="schoolResults")
-    async def school(self, read_session: ReadSession, period_id: PeriodId, npsn: Npsn) -> schemas.SchoolResult:
+    async def school(self, read_session: ReadSession, request: Request, period_id: PeriodId,
+                     npsn: Npsn) -> Response[schemas.SchoolResult]:
         """One school's placed applicants per path, names and numbers masked, with each path's cut-off."""
-        snapshot = service.snapshot_of(await service.latest(read_session, period_id))
-        found = next((s for s in snapshot.schools if s.npsn == npsn), None)
-        if found is None:
-            raise NotFound("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn")
-        return found
+        publication = await service.latest(read_session, period_id)
+
+        async def build() -> schemas.SchoolResult:
+            snapshot = await service.snapshot_of(read_session, publication)
+            found = next((s for s in snapshot.schools if s.npsn == npsn), None)
+            if found is None:
+                raise NotFound("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn")
+            return found
+
+        return await respond(request, etag("school", publication.id, publication.digest, npsn), build, max_age=60)
 
     @get("/results/lookup", operation_id="lookupResult")
     async def lookup(self, read_session: ReadSession, period_id: PeriodId,
@@ -54,11 +66,13 @@ class ResultsController(Controller):
         return await service.lookup(read_session, period_id, registration_number, birth_date)
 
     @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
-    async def snapshot(self, read_session: ReadSession, period_id: PeriodId) -> Response[bytes]:
+    async def snapshot(self, read_session: ReadSession, request: Request, period_id: PeriodId) -> Response[bytes]:
         """The exact published bytes; their SHA-256 is the `X-Digest` header and the published digest."""
         publication = await service.latest(read_session, period_id)
-        return Response(publication.snapshot, media_type="application/json",
-                        headers={"X-Digest": publication.digest, "X-Version": str(publication.version)})
+        response = await respond(request, etag("snapshot", publication.id, publication.digest),
+                                 lambda: service.snapshot_bytes(read_session, publication), max_age=60)
+        response.headers.update({"X-Digest": publication.digest, "X-Version": str(publication.version)})
+        return response
 
     @get("/statistics", operation_id="periodStatistics", guards=[requires_agency_admin])
     async def statistics(self, db_session: Session, request: Request, period_id: PeriodId) -> statistics.Statistics:

@@ -24,8 +24,9 @@ class Publication(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)
-    """The public announcement as canonical JSON bytes; `digest` is their SHA-256."""
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    """The public announcement as canonical JSON bytes; `digest` is their SHA-256. Large: read on its own
+    (`service.snapshot_bytes`)."""
     digest: Mapped[str] = mapped_column(String(64))
 
 

@@ -110,8 +110,12 @@ def publication_out(p: Publication) -> schemas.PublicationOut:
                                   published_at=p.published_at, reason=p.reason)
 
 
-def snapshot_of(p: Publication) -> schemas.Snapshot:
-    return msgspec.json.decode(p.snapshot, type=schemas.Snapshot)
+async def snapshot_bytes(session: AsyncSession, p: Publication) -> bytes:
+    return await session.scalar(select(Publication.snapshot).where(Publication.id == p.id))
+
+
+async def snapshot_of(session: AsyncSession, p: Publication) -> schemas.Snapshot:
+    return msgspec.json.decode(await snapshot_bytes(session, p), type=schemas.Snapshot)
 
 
 async def lookup(session: AsyncSession, period_id: int, registration_number: str, birth_date: date) -> schemas.LookupOut:

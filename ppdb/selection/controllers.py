@@ -6,9 +6,11 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_login
+from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
 from ppdb.selection import schemas, service
+from ppdb.selection.models import SelectionRun
 
 
 class SelectionController(Controller):
@@ -24,11 +26,20 @@ class SelectionController(Controller):
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
     @get("/latest", operation_id="latestSelection")
-    async def latest(self, read_session: ReadSession, period_id: PeriodId) -> schemas.RunOut:
+    async def latest(self, read_session: ReadSession, request: Request,
+                     period_id: PeriodId) -> Response[schemas.RunOut]:
         """What the public may see: the provisional run while registration is open, afterwards the published
-        run; every program's capacity, seats after transfers, fill and cut-off (no lottery, age in months)."""
-        selection_run = await service.run_for_parents(read_session, await get_period(read_session, period_id))
-        return service.run_out(selection_run, await service.outcomes(read_session, selection_run.id), public=True)
+        run; every program's capacity, seats after transfers, fill and cut-off (no lottery, age in months).
+        Refreshed all day: answered from the worker's cache, with an ETag, until the run changes."""
+        await get_period(read_session, period_id)  # a clear 404 for a period that does not exist
+        run_id = await service.run_id_for_parents(read_session, period_id)
+        digest = await service.run_digest(read_session, run_id)
+
+        async def build() -> schemas.RunOut:
+            selection_run = await read_session.get(SelectionRun, run_id)
+            return service.run_out(selection_run, await service.outcomes(read_session, run_id), public=True)
+
+        return await respond(request, etag("run", run_id, digest), build, max_age=5)
 
     @post("/what-if", operation_id="whatIf", status_code=200, guards=[requires_agency_admin])
     async def what_if(self, db_session: Session, state: State, request: Request, period_id: PeriodId,
@@ -38,12 +49,15 @@ class SelectionController(Controller):
         return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
-    async def instance(self, read_session: ReadSession, period_id: PeriodId, run_id: RunId) -> Response[bytes]:
+    async def instance(self, read_session: ReadSession, request: Request, period_id: PeriodId,
+                       run_id: RunId) -> Response[bytes]:
         """A run's engine input with opaque ids and keys as ranks: replay it with `ppdb selection solve`."""
         selection_run = await service.get_run(read_session, period_id, run_id)
-        return Response(await service.public_instance(read_session, selection_run), media_type="application/json",
-                        headers={"X-Instance-SHA256": selection_run.instance_sha256,
+        response = await respond(request, etag("instance", run_id, selection_run.instance_sha256),
+                                 lambda: service.public_instance(read_session, selection_run), max_age=3600)
+        response.headers.update({"X-Instance-SHA256": selection_run.instance_sha256,
                                  "X-Result-Digest": selection_run.digest})
+        return response
 
 
 class ExplanationController(Controller):

@@ -295,6 +295,10 @@ async def run_id_for_parents(session: AsyncSession, period_id: int) -> int:
     return run_id
 
 
+async def run_digest(session: AsyncSession, run_id: int) -> str:
+    return await session.scalar(select(SelectionRun.digest).where(SelectionRun.id == run_id))
+
+
 async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
     return await session.get(SelectionRun, await run_id_for_parents(session, period.id))
 

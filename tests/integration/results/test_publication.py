@@ -52,6 +52,20 @@ async def test_publish_freezes_a_hashed_snapshot(admin, client, transport, sessi
     assert summary["publication"]["version"] == 2
 
 
+async def test_published_results_are_cacheable_until_a_correction(admin, client, transport):
+    period, _, _ = await published(admin, transport)
+    urls = [f"/api/periods/{period['id']}/results{tail}" for tail in ("", "/snapshot", "/schools/20670001")]
+    first = [await client.get(url) for url in urls]
+    assert all(r.status_code == 200 and "max-age" in r.headers["cache-control"] for r in first)
+    again = [await client.get(url, headers={"If-None-Match": r.headers["etag"]}) for url, r in zip(urls, first)]
+    assert [r.status_code for r in again] == [304, 304, 304]
+    await admin.post(f"/api/periods/{period['id']}/publications", json={"reason": "Koreksi setelah sanggahan"})
+    corrected = [await client.get(url, headers={"If-None-Match": r.headers["etag"]}) for url, r in zip(urls, first)]
+    assert [r.status_code for r in corrected] == [200, 200, 200]
+    assert corrected[0].json()["publication"]["version"] == 2
+    assert corrected[1].headers["x-version"] == "2"
+
+
 async def test_public_lists_are_masked_and_lookup_needs_the_birth_date(admin, client, transport):
     period, created, _ = await published(admin, transport)
     school = (await client.get(f"/api/periods/{period['id']}/results/schools/20670001")).json()

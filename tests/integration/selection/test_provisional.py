@@ -77,3 +77,23 @@ async def test_status_follows_the_run_not_the_current_choices(admin, parent, ses
     await parent.post(f"/api/applications/{number}/withdraw")
     withdrawn = (await parent.get(f"/api/applications/{number}/status")).json()
     assert "dicabut" in withdrawn["summary"] and withdrawn["warning"] is None
+
+
+async def test_public_rank_lists_carry_an_etag_and_change_with_the_run(admin, parent, client, sessionmaker):
+    period = await open_period(admin, schools_csv=ONE_SEAT)
+    url = f"/api/periods/{period['id']}/applications"
+    await parent.post(url, json=registration(serial=1, choices=["20670001"]))
+    await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
+    latest = f"/api/periods/{period['id']}/selection-runs/latest"
+    first = await client.get(latest)
+    assert first.status_code == 200 and first.headers["cache-control"].startswith("public")
+    tag = first.headers["etag"]
+    unchanged = await client.get(latest, headers={"If-None-Match": tag})
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == tag
+
+    await parent.post(url, json=registration(serial=2, latitude=HOME[0] - 0.01, choices=["20670001"]))
+    await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
+    changed = await client.get(latest, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert changed.json()["id"] != first.json()["id"]
+    assert changed.json()["applicants"] == 2
