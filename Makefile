@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: demo test install lock clean
+.PHONY: demo test loadtest install lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Admission day on this machine: fresh embedded PostgreSQL + demo data, production server, Locust scenarios,
+# reports under results/loadtest/ (see loadtests/README.md). Exits non-zero when a budget is broken.
+loadtest: install
+	$(BIN)/python loadtests/run.py $(LOADTEST_ARGS)
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: | $(BIN)/uv

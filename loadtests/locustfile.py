@@ -304,6 +304,12 @@ def check_budget(environment, **_):
         problems.append("no request was served")
     elif failures / requests > BUDGET.get("max_failure_ratio", 0.0):
         problems.append(f"{failures} of {requests} served requests failed")
+    shed = [e for e in stats.entries.values() if e.name.endswith("[shed]")]
+    if BUDGET.get("must_shed") and not shed:
+        problems.append("nothing was shed: the overload scenario did not overload the server")
+    for entry in shed:
+        if (value := p(entry, 0.95)) > BUDGET.get("shed_p95_ms", float("inf")):
+            problems.append(f"{entry.name}: p95 {value:.0f} ms > {BUDGET['shed_p95_ms']} ms (shedding must be fast)")
     for name, limit in BUDGET.get("p95_ms", {}).items():
         entry = next((e for e in served if e.name == name), None)
         if entry is None or entry.num_requests == 0:

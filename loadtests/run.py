@@ -47,7 +47,7 @@ BUDGETS = {
     "polling": {"p95_ms": {"applicationStatus": 300, "latestSelection": 300, "schoolApplicants": 1000,
                            "verifyCoordinate": 300}},
     "result-day": {"p95_ms": {"lookupResult": 300, "schoolResults": 300, "resultsSummary": 300}},
-    "overload": {"p95_ms": {"latestSelection [shed]": 100}},
+    "overload": {"must_shed": True, "shed_p95_ms": 100, "p95_ms": {"register": 2000}},
 }
 ORDER = list(BUDGETS)
 

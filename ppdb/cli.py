@@ -130,6 +130,7 @@ def _serve(settings: Settings, url: str) -> None:
     from ppdb.app import create_app
 
     create_app(msgspec_replace(settings, database_url=url))  # refuse bad settings here, not in every worker
+    _check_connections(settings, url)
     # Worker processes build their app from the environment.
     os.environ["PPDB_DATABASE_URL"] = url
     if settings.demo:
@@ -138,6 +139,36 @@ def _serve(settings: Settings, url: str) -> None:
                "(API docs: /schema)", err=True)
     uvicorn.run("ppdb.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers, log_level="info", access_log=False)
+
+
+def connections_needed(settings: Settings) -> int:
+    """Connections the workers may open on the primary: a read-write and a read pool each, unless reads go to
+    a replica; plus a few for migrations, the CLI and an operator's psql."""
+    pools = 1 if settings.read_database_url else 2
+    return settings.workers * pools * (settings.db_pool_size + settings.db_max_overflow) + 5
+
+
+def _check_connections(settings: Settings, url: str) -> None:
+    from sqlalchemy import text
+
+    from ppdb.db.session import make_engine
+
+    async def limit() -> int:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return int((await conn.execute(text(
+                    "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+                ))).scalar())
+        finally:
+            await engine.dispose()
+
+    available, needed = asyncio.run(limit()), connections_needed(settings)
+    if needed > available:
+        raise click.ClickException(
+            f"{settings.workers} workers x pools of {settings.db_pool_size}+{settings.db_max_overflow} need up to "
+            f"{needed} PostgreSQL connections, but the server allows {available}. Lower PPDB_WORKERS, "
+            "PPDB_DB_POOL_SIZE or PPDB_DB_MAX_OVERFLOW, put PgBouncer in front, or raise max_connections.")
 
 
 def msgspec_replace(settings: Settings, **changes: object) -> Settings:

@@ -79,6 +79,18 @@ async def test_public_reads_come_from_the_read_database_and_writes_go_to_the_pri
             await engine.dispose()
 
 
+def test_serve_refuses_more_connections_than_postgresql_allows(database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PPDB_DATABASE_URL": database_url, "PPDB_SECRET_KEY": TEST_SECRET, "PPDB_WORKERS": "40",
+           "PPDB_DATA_DIR": str(tmp_path), "PPDB_PORT": "1"}
+    out = subprocess.run([sys.executable, "-m", "ppdb", "serve"], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode != 0 and "PostgreSQL connections" in out.stderr and "PPDB_WORKERS" in out.stderr
+
+
 def test_default_secret_stops_startup_outside_demo_mode():
     with pytest.raises(StartupError, match="PPDB_SECRET_KEY"):
         create_app(load_settings({}, database_url="postgresql+asyncpg://x@/y"))
