@@ -87,5 +87,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="Penerimaan Peserta Didik Baru / SPMB: registration, selection and results.",
         ),
         debug=settings.debug,
+        logging_config=None,  # logs.configure(): JSON lines, not Litestar's plain-text default
         state=State({"settings": settings}),
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -135,10 +136,11 @@ def _serve(settings: Settings, url: str) -> None:
     os.environ["PPDB_DATABASE_URL"] = url
     if settings.demo:
         os.environ["PPDB_DEMO"] = "1"
-    click.echo(f"Serving on http://{settings.host}:{settings.port} with {settings.workers} worker(s) "
-               "(API docs: /schema)", err=True)
+    logging.getLogger("ppdb").info("Serving on http://%s:%s with %s worker(s) (API docs: /schema)",
+                                   settings.host, settings.port, settings.workers)
+    # log_config=None: uvicorn's own lines go through the same JSON handler (logs.configure) as the app's.
     uvicorn.run("ppdb.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level="info", access_log=False)
+                workers=settings.workers, log_level="info", access_log=False, log_config=None)
 
 
 def connections_needed(settings: Settings) -> int:

@@ -91,6 +91,39 @@ def test_serve_refuses_more_connections_than_postgresql_allows(database_url, tmp
     assert out.returncode != 0 and "PostgreSQL connections" in out.stderr and "PPDB_WORKERS" in out.stderr
 
 
+def test_the_served_app_writes_json_lines_with_request_ids(database_url, tmp_path):
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PPDB_DATABASE_URL": database_url, "PPDB_SECRET_KEY": TEST_SECRET, "PPDB_PORT": str(port),
+           "PPDB_DATA_DIR": str(tmp_path), "PPDB_PROVISIONAL_INTERVAL": "0", "PPDB_WORKERS": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "ppdb", "serve"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        presets = httpx.get(f"http://127.0.0.1:{port}/api/presets", headers={"X-Request-ID": "uji-log-12345678"})
+        assert presets.status_code == 200 and presets.headers["x-request-id"] == "uji-log-12345678"
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is JSON
+    access = [r for r in records if r.get("route") == "/api/presets"]
+    assert access and access[0]["request_id"] == "uji-log-12345678" and access[0]["status"] == 200
+    assert any("Serving on" in r["message"] for r in records)
+
+
 def test_default_secret_stops_startup_outside_demo_mode():
     with pytest.raises(StartupError, match="PPDB_SECRET_KEY"):
         create_app(load_settings({}, database_url="postgresql+asyncpg://x@/y"))
