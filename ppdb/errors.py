@@ -51,7 +51,12 @@ def _body(status: int, body: ErrorBody) -> Response[ErrorBody]:
 
 
 def app_error_handler(_: Request, exc: AppError) -> Response[ErrorBody]:
-    return _body(exc.status_code, ErrorBody(exc.code, exc.message, exc.field, exc.details))
+    response = _body(exc.status_code, ErrorBody(exc.code, exc.message, exc.field, exc.details))
+    if exc.status_code == 503:  # shed: tell the client when to come back
+        from ppdb.shedding import RETRY_AFTER_SECONDS
+
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def validation_handler(_: Request, exc: ValidationException) -> Response[ErrorBody]:
