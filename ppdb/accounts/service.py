@@ -26,7 +26,7 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # At most this many passwords are hashed at once per worker, and this many more may wait; beyond that a
 # sign-up or login is shed (503) before it touches the database, so a wave of them cannot hold every
 # connection while queueing for the CPU.
-HASHING_AT_ONCE, HASHING_WAITING = 2, 32
+HASHING_AT_ONCE, HASHING_WAITING = 1, 8
 _hashing = asyncio.Semaphore(HASHING_AT_ONCE)
 _queued = 0
 

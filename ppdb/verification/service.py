@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
+from cachetools import TTLCache
 from sqlalchemy import Numeric, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,7 @@ from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m
-from ppdb.regions.models import Kelurahan
+from ppdb.regions.models import Kelurahan, Period
 from ppdb.regions.service import get_period, rules_of
 from ppdb.schools.models import School
 from ppdb.verification import schemas
@@ -45,6 +46,28 @@ async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School
     return school
 
 
+# Children per KK and per home point across the whole period: the same for every school's list, and costly
+# to count on a busy day, so each worker keeps them for a short while (a flag may lag by that much).
+_COUNTS: TTLCache = TTLCache(maxsize=64, ttl=30)
+
+
+async def _period_counts(session: AsyncSession, period: Period) -> tuple[dict, dict]:
+    key = (period.id, period.created_at)
+    if (found := _COUNTS.get(key)) is not None:
+        return found
+    kk_counts = dict((await session.execute(
+        select(Applicant.kk_number, func.count()).join(Application, Application.applicant_id == Applicant.id)
+        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+        .group_by(Applicant.kk_number))).all())
+    point = (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5), func.round(Applicant.longitude.cast(Numeric(12, 7)), 5))
+    point_counts = {(float(a), float(b)): n for a, b, n in (await session.execute(
+        select(*point, func.count()).join(Application, Application.applicant_id == Applicant.id)
+        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+        .group_by(*point))).all()}
+    _COUNTS[key] = kk_counts, point_counts
+    return kk_counts, point_counts
+
+
 async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: Principal,
                         flag: str | None = None) -> list[schemas.ApplicantRow]:
     school = await school_of(session, npsn, user)
@@ -60,15 +83,7 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
                Application.status != ApplicationStatus.WITHDRAWN)
         .order_by(Choice.rank, Choice.distance_m)
     )).all()
-    kk_counts = dict((await session.execute(
-        select(Applicant.kk_number, func.count()).join(Application, Application.applicant_id == Applicant.id)
-        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
-        .group_by(Applicant.kk_number))).all())
-    point = (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5), func.round(Applicant.longitude.cast(Numeric(12, 7)), 5))
-    point_counts = {(float(a), float(b)): n for a, b, n in (await session.execute(
-        select(*point, func.count()).join(Application, Application.applicant_id == Applicant.id)
-        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
-        .group_by(*point))).all()}
+    kk_counts, point_counts = await _period_counts(session, period)
     kelurahan = {k.code: k for k in await session.scalars(select(Kelurahan).where(
         Kelurahan.code.in_({a.kelurahan_code for _, _, a in rows})))}
     moved = set(await session.scalars(select(AuditEntry.entity_id).where(
