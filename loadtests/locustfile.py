@@ -95,7 +95,8 @@ class Api(FastHttpUser):
         status, body = self.until_served("POST", f"/api/periods/{DATA['period_id']}/applications", "register",
                                          expect=(201,), json=payload, headers={"Idempotency-Key": key})
         if status == 201 and body:
-            ACKED.append({"registration_number": body["registration_number"], "nik": payload["nik"]})
+            ACKED.append({"registration_number": body["registration_number"], "nik": payload["nik"],
+                          "token": self.token})
             return body["registration_number"]
         return None
 
@@ -115,6 +116,27 @@ class Parent(Api):
         payload = next_payload()
         if payload and self.sign_up_and_log_in():
             self.number = self.register(payload)
+
+    @task(3)
+    def poll_status(self) -> None:
+        if self.number:
+            self.status_of(self.number)
+
+    @task(1)
+    def poll_ranks(self) -> None:
+        self.public_ranks()
+
+
+class Follower(Api):
+    """All-day polling: a parent who registered earlier (in the spike) refreshing status and rank lists."""
+    wait_time = between(3, 8)
+    weight = 20
+    number: str | None = None
+
+    def on_start(self) -> None:
+        if DATA.get("parents"):
+            parent = rng.choice(DATA["parents"])
+            self.token, self.number = parent["token"], parent["registration_number"]
 
     @task(3)
     def poll_status(self) -> None:
@@ -163,6 +185,7 @@ class StatusReader(Api):
 class Public(Api):
     """Anyone refreshing public pages: rank lists with cut-offs, seats per school, the period."""
     wait_time = between(1, 4)
+    weight = 10
 
     @task(4)
     def ranks(self) -> None:
@@ -180,6 +203,7 @@ class Public(Api):
 class Operator(Api):
     """A school operator: list applicants (sometimes by flag), verify a coordinate."""
     wait_time = between(2, 5)
+    fixed_count = 10
     npsn: str = ""
     seen: list[str] = []
 
@@ -270,8 +294,7 @@ STAGES = {
     "status-at-target": [(40, 32, 32, [StatusReader])],
     # Thousands of parents within the first minute, then they stay and poll.
     "spike": [(60, 1500, 25, [Parent]), (90, 1500, 25, [Parent])],
-    "polling": [(60, 800, 100, [Parent, Public, Operator])],
-    "operators": [(30, 20, 20, [Operator])],
+    "polling": [(60, 800, 100, [Follower, Public, Operator])],
     "result-day": [(60, 1000, 100, [ResultDay])],
     "overload": [(45, 2000, 200, [Impatient])],
 }
