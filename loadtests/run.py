@@ -79,10 +79,14 @@ class Servers:
         self.port, self.floor_port = free_port(), free_port()
         env = {**os.environ, "PPDB_DATABASE_URL": url, "PPDB_SECRET_KEY": secrets.token_urlsafe(48),
                "PPDB_WORKERS": str(workers), "PPDB_PORT": str(self.port), "PPDB_HOST": "127.0.0.1",
-               "PPDB_DATA_DIR": str(data_dir / "app"), "PPDB_PROVISIONAL_INTERVAL": "30", "PPDB_DEMO": "",
+               "PPDB_DATA_DIR": str(data_dir / "app"), "PPDB_PROVISIONAL_INTERVAL": "0", "PPDB_DEMO": "",
                "PPDB_DEBUG": ""}
         self.ppdb = subprocess.Popen([BIN / "ppdb", "serve"], env=env, stdout=open(out / "ppdb.log", "w"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        # Re-solves every 30 s during the run, as on admission day, in their own process (`ppdb worker`).
+        self.worker = subprocess.Popen([BIN / "ppdb", "worker"], env={**env, "PPDB_PROVISIONAL_INTERVAL": "30"},
+                                       stdout=open(out / "worker.log", "w"), stderr=subprocess.STDOUT,
+                                       start_new_session=True)
         floor_env = {**os.environ, "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
                      "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "10")}
         self.floor = subprocess.Popen(
@@ -102,10 +106,10 @@ class Servers:
         return f"http://127.0.0.1:{self.floor_port}"
 
     def stop(self) -> None:
-        for process in (self.ppdb, self.floor):
+        for process in (self.ppdb, self.worker, self.floor):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in (self.ppdb, self.floor):
+        for process in (self.ppdb, self.worker, self.floor):
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:

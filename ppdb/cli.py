@@ -180,6 +180,34 @@ def msgspec_replace(settings: Settings, **changes: object) -> Settings:
 
 
 @main.command()
+def worker() -> None:
+    """Background work in its own process: provisional re-solves and daftar ulang deadlines.
+
+    With it running, serve with PPDB_PROVISIONAL_INTERVAL=0 so that app workers only answer requests
+    (a re-solve of a large period takes seconds of CPU). Its own interval: PPDB_PROVISIONAL_INTERVAL (60 s)."""
+    from ppdb.db.session import make_engine, make_sessionmaker
+    from ppdb.logs import configure
+    from ppdb.selection import provisional
+
+    settings = load_settings()
+    if reason := settings.insecure_reason():
+        raise click.ClickException(reason)
+    configure()
+    interval = settings.provisional_interval or 60.0
+
+    async def run(url: str) -> None:
+        engine = make_engine(url, pool_size=2, max_overflow=0)
+        try:
+            logging.getLogger("ppdb").info("Background worker started (re-solve every %s s)", interval)
+            await provisional.loop(make_sessionmaker(engine), secret=settings.secret_key, interval=interval)
+        finally:
+            await engine.dispose()
+
+    with migrated_database(settings) as url, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(url))
+
+
+@main.command()
 def serve() -> None:
     """Serve the API (migrations must be applied: `ppdb db upgrade`)."""
     from ppdb.app import StartupError

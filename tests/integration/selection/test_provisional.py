@@ -1,6 +1,8 @@
 """Provisional re-solves while registration is open, and the parent's status with a risk warning."""
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from ppdb.selection import provisional
@@ -97,3 +99,36 @@ async def test_public_rank_lists_carry_an_etag_and_change_with_the_run(admin, pa
     assert changed.status_code == 200 and changed.headers["etag"] != tag
     assert changed.json()["id"] != first.json()["id"]
     assert changed.json()["applicants"] == 2
+
+
+async def test_the_worker_command_re_solves_open_periods_in_its_own_process(live, engine, database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PASSWORD, logged_in, sign_up
+
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parent = await sign_up(live, "orangtua@contoh.test")
+    period = await open_period(admin, schools_csv=ONE_SEAT)
+    await parent.post(f"/api/periods/{period['id']}/applications", json=registration(choices=["20670001"]))
+    env = {**os.environ, "PPDB_DATABASE_URL": database_url, "PPDB_SECRET_KEY": TEST_SECRET,
+           "PPDB_DATA_DIR": str(tmp_path), "PPDB_PROVISIONAL_INTERVAL": "4"}
+    worker = subprocess.Popen([sys.executable, "-m", "ppdb", "worker"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(120):
+            async with engine.connect() as conn:
+                runs = await conn.scalar(select(func.count()).select_from(SelectionRun).where(
+                    SelectionRun.period_id == period["id"], SelectionRun.kind == RunKind.PROVISIONAL))
+            if runs:
+                break
+            await asyncio.sleep(0.25)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0]
+    assert runs == 1, output
+    status = await parent.get(f"/api/periods/{period['id']}/selection-runs/latest")
+    assert status.status_code == 200 and status.json()["applicants"] == 1
+    for client in (admin, parent):
+        await client.aclose()
