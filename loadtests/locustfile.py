@@ -25,6 +25,7 @@ SCENARIO = os.environ.get("PPDB_SCENARIO", "spike")
 DATA = json.loads(open(os.environ["PPDB_LOADTEST_DATA"]).read()) if os.environ.get("PPDB_LOADTEST_DATA") else {}
 BUDGET = json.loads(os.environ.get("PPDB_LOADTEST_BUDGET", "{}"))
 RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s per user, for the at-rate scenarios
+SCALE = float(os.environ.get("PPDB_LOADTEST_SCALE", "1"))  # < 1: shorter runs with fewer users (a smoke test)
 PASSWORD = "Kata-sandi-uji-beban-2026"
 
 PAYLOADS = iter(DATA.get("payloads", []))
@@ -35,7 +36,9 @@ rng = random.Random()
 
 
 def next_payload() -> dict | None:
-    return next(PAYLOADS, None)
+    payload = next(PAYLOADS, None)
+    STATUS["payloads_taken"] += payload is not None
+    return payload
 
 
 @events.request.add_listener
@@ -304,8 +307,8 @@ class Scenario(LoadTestShape):
     def tick(self):
         elapsed = self.get_run_time()
         for until, users, rate, classes in STAGES[SCENARIO]:
-            if elapsed < until:
-                return users, rate, classes
+            if elapsed < until * SCALE:
+                return max(1, round(users * SCALE)), rate, classes
         return None
 
 
@@ -317,6 +320,7 @@ def p(stats_entry, q: float) -> float:
 def check_budget(environment, **_):
     """Write the acknowledged registrations and a summary; fail the run when the budget is broken."""
     stats, problems = environment.stats, []
+    taken = STATUS.pop("payloads_taken", 0)
     server_errors = {code: n for code, n in STATUS.items() if code >= 500 and code != 503}
     if server_errors:
         problems.append(f"server errors other than load shedding: {server_errors}")
@@ -343,6 +347,7 @@ def check_budget(environment, **_):
         "scenario": SCENARIO,
         "status_codes": dict(STATUS),
         "acknowledged_registrations": len(ACKED),
+        "payloads_taken": taken,
         "problems": problems,
         "requests": {e.name: {"count": e.num_requests, "failures": e.num_failures,
                               "rps": e.total_rps, "p50": p(e, 0.5), "p95": p(e, 0.95), "p99": p(e, 0.99)}

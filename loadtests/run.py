@@ -116,13 +116,13 @@ class Servers:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0) -> dict:
+def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0, scale: float = 1.0) -> dict:
     """One headless Locust run; returns its summary (acknowledged registrations included)."""
     data_file, acks_file = out / f"{scenario}.data.json", out / f"{scenario}.acks.json"
     data_file.write_text(json.dumps(data))
     env = {**os.environ, "PPDB_SCENARIO": scenario, "PPDB_LOADTEST_DATA": str(data_file),
            "PPDB_LOADTEST_ACKS": str(acks_file), "PPDB_LOADTEST_BUDGET": json.dumps(BUDGETS[scenario]),
-           "PPDB_LOADTEST_RATE": str(rate)}
+           "PPDB_LOADTEST_RATE": str(rate), "PPDB_LOADTEST_SCALE": str(scale)}
     command = [BIN / "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless", "--host", host,
                "--csv", str(out / scenario), "--html", str(out / f"{scenario}.html"), "--only-summary",
                "--loglevel", "WARNING", "--stop-timeout", "5"]
@@ -227,13 +227,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("PPDB_WORKERS", "2")))
     parser.add_argument("--fresh", type=int, default=60000, help="new registrations available to the scenarios")
     parser.add_argument("--only", default="", help="comma-separated scenarios (default: all, in order)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="scale durations and user counts (0.1: a one-minute smoke run of the harness)")
+    parser.add_argument("--out", default=str(ROOT / "results" / "loadtest"), help="where reports go")
     args = parser.parse_args()
     scenarios = [s for s in ORDER if not args.only or s in args.only.split(",")]
 
     from ppdb import demo
     from ppdb.db import embedded, migrate
 
-    out = ROOT / "results" / "loadtest" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) / datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True)
     data_dir = Path(tempfile.mkdtemp(prefix="ppdb-loadtest-"))
     print(f"Reports in {out}", flush=True)
@@ -268,12 +271,12 @@ def main() -> int:
                         rate = TARGET_SHARE * floor.get("rps", 0) / 32  # per user; 32 users in the scenario
                     share = payloads[cursor:cursor + 20000]
                     result = locust(scenario, servers.floor_base if scenario.startswith("floor") else servers.base,
-                                    out, {**data, "payloads": share}, rate)
+                                    out, {**data, "payloads": share}, rate, args.scale)
                     if scenario == "floor-insert":
                         data["floor_rows"] = max(1, figures(result, "floorInsert").get("count", 1)
                                                  - figures(result, "floorInsert").get("failures", 0))
                     else:
-                        cursor += len({a["nik"] for a in result["acked"]}) + 2000  # skip what may be half-used
+                        cursor += result["summary"].get("payloads_taken", 0)  # used, or half-used when stopped
                     result["lost"] = asyncio.run(lost_registrations(dsn, result["acked"]))
                     results[scenario] = result
                     problems = result["summary"].get("problems", []) + result["lost"]
