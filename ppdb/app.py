@@ -19,7 +19,7 @@ from ppdb.audit.controllers import AuditController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
 from ppdb.db.session import make_engine, make_sessionmaker, provide_session
-from ppdb.errors import EXCEPTION_HANDLERS
+from ppdb.errors import EXCEPTION_HANDLERS, document_errors
 from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
 from ppdb.regions.controllers import PeriodController, PresetController
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
                         VerificationController, ResultsController, ReregistrationController, AuditController],
@@ -84,3 +84,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
         state=State({"settings": settings}),
     )
+    document_errors(h for route in app.routes for h in getattr(route, "route_handlers", ()))
+    return app
