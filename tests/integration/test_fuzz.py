@@ -67,6 +67,9 @@ async def test_every_operation_survives_generated_requests_from_every_role(admin
     period = await open_period(admin)
     created = await parent.post(f"/api/periods/{period['id']}/applications", json=registration())
     assert created.status_code == 201, created.text
+    uploaded = await parent.put(f"/api/applications/{created.json()['registration_number']}/documents/kk",
+                                content=b"%PDF-1.4 fuzz")
+    assert uploaded.status_code == 200, uploaded.text
     school = await operator()
     real = {"period_id": str(period["id"]), "registration_number": created.json()["registration_number"],
             "npsn": "20670001", "kind": "kk", "run_id": "1"}
