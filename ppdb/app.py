@@ -22,6 +22,7 @@ from ppdb.db.session import make_engine, make_sessionmaker, provide_session
 from ppdb.errors import EXCEPTION_HANDLERS, document_errors
 from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
+from ppdb.metrics import MetricsMiddleware, metrics
 from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
@@ -68,10 +69,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     app = Litestar(
-        route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
+        route_handlers=[health, metrics, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
                         VerificationController, ResultsController, ReregistrationController, AuditController],
-        middleware=[RequestIdMiddleware(), AuthMiddleware()],
+        middleware=[MetricsMiddleware(), RequestIdMiddleware(), AuthMiddleware()],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,
