@@ -19,9 +19,10 @@ from ppdb.audit.controllers import AuditController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
 from ppdb.db.session import make_engine, make_sessionmaker, provide_read_session, provide_session
-from ppdb.errors import EXCEPTION_HANDLERS
+from ppdb.errors import EXCEPTION_HANDLERS, document_errors
 from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
+from ppdb.metrics import MetricsMiddleware, metrics
 from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
@@ -72,11 +73,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
             await read_engine.dispose()
 
-    return Litestar(
-        route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
+    app = Litestar(
+        route_handlers=[health, metrics, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
                         VerificationController, ResultsController, ReregistrationController, AuditController],
-        middleware=[LoadShedding(settings.max_in_flight), RequestIdMiddleware(), AuthMiddleware()],
+        middleware=[MetricsMiddleware(), LoadShedding(settings.max_in_flight), RequestIdMiddleware(), AuthMiddleware()],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -90,3 +91,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,  # logs.configure(): JSON lines, not Litestar's plain-text default
         state=State({"settings": settings}),
     )
+    document_errors(h for route in app.routes for h in getattr(route, "route_handlers", ()))
+    return app

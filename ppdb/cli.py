@@ -128,7 +128,11 @@ def restore_command(source: str, yes: bool) -> None:
 def _serve(settings: Settings, url: str) -> None:
     import uvicorn
 
+    from ppdb.metrics import prepare_multiprocess
+
     from ppdb.app import create_app
+
+    prepare_multiprocess(settings.data_path, settings.workers)  # before the workers start
 
     create_app(msgspec_replace(settings, database_url=url))  # refuse bad settings here, not in every worker
     _check_connections(settings, url)

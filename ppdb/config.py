@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     provisional_interval: float = 60.0
     """Seconds between provisional re-solves of open periods; 0 turns them off."""
     debug: bool = False
+    metrics_token: str | None = None
+    """Bearer token a Prometheus server scrapes /metrics with (agency admins may read it too)."""
 
     @property
     def data_path(self) -> Path:

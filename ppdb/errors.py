@@ -6,6 +6,7 @@ import logging
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
@@ -118,3 +119,18 @@ EXCEPTION_HANDLERS = {
     PoolTimeout: pool_timeout_handler,
     500: internal_handler,
 }
+
+
+# Every route may answer with these; the OpenAPI schema says so, with the real error body (not Litestar's default).
+ERROR_STATUSES = {400: "Invalid request", 401: "Login required", 403: "Not allowed", 404: "Not found",
+                  405: "Method not allowed", 409: "Conflict with the current state", 413: "Request too large",
+                  415: "Unsupported media type", 422: "A rule refused the request", 429: "Too many attempts",
+                  503: "Temporarily unavailable"}
+
+
+def document_errors(route_handlers) -> None:
+    """Adds the error responses to every route's OpenAPI entry (a route's own `responses` win)."""
+    for handler in route_handlers:
+        specs = {status: ResponseSpec(ErrorBody, description=text, generate_examples=False)
+                 for status, text in ERROR_STATUSES.items()}
+        handler.responses = {**specs, **(handler.responses or {})}

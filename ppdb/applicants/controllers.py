@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post, put
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from ppdb.accounts.guards import requires_login, requires_parent
@@ -55,5 +56,22 @@ class ApplicationController(Controller):
         application = await service.authorize(db_session, registration_number, request.user, write=True)
         accepting_registrations(await get_period(db_session, application.period_id))
         settings = state.settings
+        if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes:  # refused before reading
+            documents.refuse_size(settings.max_upload_bytes)
         return await documents.store(db_session, application, kind, await request.body(), actor=request.user.actor,
                                      data_dir=settings.data_path, max_bytes=settings.max_upload_bytes)
+
+    @get("/applications/{registration_number:str}/documents/{kind:str}", operation_id="downloadDocument",
+         guards=[requires_login], responses={200: ResponseSpec(
+             bytes, media_type="*/*", generate_examples=False,
+             description="The stored file: application/pdf, image/jpeg or image/png, as an attachment")})
+    async def download(self, db_session: Session, state: State, request: Request,
+                       registration_number: RegistrationNumber,
+                       kind: Annotated[str, PathParameter(max_length=40)]) -> Response[bytes]:
+        """Download an uploaded document: the parent who owns it, operators of a chosen school, the region's agency."""
+        application = await service.authorize(db_session, registration_number, request.user)
+        content, content_type, filename = await documents.fetch(
+            db_session, application, kind, actor=request.user, data_dir=state.settings.data_path)
+        return Response(content, media_type=content_type,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                                 "Cache-Control": "private, no-store"})

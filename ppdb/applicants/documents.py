@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record
-from ppdb.errors import AppError, Conflict
+from ppdb.accounts.models import Role
+from ppdb.accounts.service import Principal
+from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.rules import DocumentKind
 
 # The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
@@ -27,6 +29,11 @@ def sniff(content: bytes) -> tuple[str, str]:
     raise AppError("document_type_unsupported", "Berkas harus PDF, JPEG, atau PNG.", "file", status_code=415)
 
 
+def refuse_size(max_bytes: int) -> None:
+    raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file",
+                   status_code=413)
+
+
 async def store(session: AsyncSession, application: Application, kind: str, content: bytes, *, actor: str,
                 data_dir: Path, max_bytes: int) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
@@ -36,8 +43,7 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     if not content:
         raise AppError("document_empty", "Berkas kosong.", "file")
     if len(content) > max_bytes:
-        raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file",
-                       status_code=413)
+        refuse_size(max_bytes)
     content_type, extension = sniff(content)
     folder = data_dir / "documents" / str(application.period_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,3 +71,23 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     await session.flush()
     return schemas.DocumentOut(kind=kind, status=document.status.value, content_type=content_type,
                                size_bytes=len(content))
+
+
+async def fetch(session: AsyncSession, application: Application, kind: str, *, actor: Principal,
+                data_dir: Path) -> tuple[bytes, str, str]:
+    """The stored file of one kind (content, content type, download name); staff reads are audited.
+
+    Files are addressed by application and kind only: the path comes from the generated storage name,
+    never from the client, and must stay inside the documents folder.
+    """
+    document = next((d for d in application.documents if d.kind == kind), None)
+    folder = (data_dir / "documents").resolve()
+    path = None if document is None or document.storage_name is None else (folder / document.storage_name).resolve()
+    if path is None or not path.is_relative_to(folder) or not path.is_file():
+        raise NotFound("document_not_found", "Dokumen belum diunggah.", "kind")
+    if actor.role is not Role.PARENT:
+        record(session, actor=actor.actor, action="document.read", entity="application",
+               entity_id=application.registration_number, period_id=application.period_id,
+               new={"kind": kind, "sha256": document.sha256})
+    extension = path.suffix.lstrip(".")
+    return path.read_bytes(), document.content_type or "application/octet-stream", f"{kind}.{extension}"

@@ -19,6 +19,7 @@ from ppdb.applicants import service as applicants
 from ppdb.applicants.models import ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.errors import Conflict, NotFound
+from ppdb.metrics import observe_selection
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import RuleSet, rules_from_preset
 from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of, transition
@@ -139,6 +140,7 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
     await _write_placements(session, selection_run.id, compiled, result, ids, facts)
     timings["write"] = time.perf_counter() - clock
     selection_run.seconds = {k: round(v, 4) for k, v in timings.items()}
+    observe_selection(kind.value, sum(timings.values()))
     selection_run.finished_at = datetime.now(UTC)
     if kind is RunKind.OFFICIAL and period.status is not PeriodStatus.SELECTED:
         transition(session, period, PeriodStatus.SELECTED, actor)

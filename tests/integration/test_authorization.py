@@ -40,6 +40,7 @@ ROUTES = {
     "changeApplication": ("PATCH", "/api/applications/{reg}", {"name": "Nama Baru"}, {"parent_a"}),
     "withdrawApplication": ("POST", "/api/applications/{reg}/withdraw", None, {"parent_a"}),
     "uploadDocument": ("PUT", "/api/applications/{reg}/documents/kk", b"%PDF-1.4 test", {"parent_a"}),
+    "downloadDocument": ("GET", "/api/applications/{reg}/documents/kk", None, OWNER_OR_STAFF),
     "applicationStatus": ("GET", "/api/applications/{reg}/status", None, OWNER_OR_STAFF),
     "runSelection": ("POST", "/api/periods/{pid}/selection-runs", None, ADMIN),
     "latestSelection": ("GET", "/api/periods/{pid}/selection-runs/latest", None, PUBLIC),
@@ -84,6 +85,8 @@ async def world(transport, admin, parent, operator, sessionmaker):
     period = await open_period(admin)
     mine = (await parent.post(f"/api/periods/{period['id']}/applications",
                               json=registration(choices=["20670001", "20670002"]))).json()
+    uploaded = await parent.put(f"/api/applications/{mine['registration_number']}/documents/kk", content=b"%PDF-1.4")
+    assert uploaded.status_code == 200, uploaded.text
     parent_b = await sign_up(transport, "orangtua.b@contoh.test")
     assert (await parent_b.post(f"/api/periods/{period['id']}/applications",
                                 json=registration(serial=2, choices=["20670003"]))).status_code == 201

@@ -38,3 +38,75 @@ async def test_concurrent_confirm_and_decline_settle_on_one_audited_outcome(live
     assert len(decisions) == 1 and audited == 1
     for client in (admin, parent, school):
         await client.aclose()
+
+
+async def test_twenty_concurrent_registrations_of_one_child_make_one_application(live, engine):
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parents = [await sign_up(live, "orangtua@contoh.test"), await sign_up(live, "wali@contoh.test")]
+    period = await open_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    # Different keys (and two parent accounts): these are not retries but twenty attempts to register one NIK.
+    results = await asyncio.gather(*(parents[i % 2].post(url, json=registration(), headers={"Idempotency-Key": f"k{i}"})
+                                     for i in range(20)))
+    assert sorted(r.status_code for r in results) == [201] + [409] * 19, [r.text for r in results]
+    assert {r.json()["code"] for r in results if r.status_code == 409} == {"application_exists"}
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM applications")) == 1
+        assert await conn.scalar(text("SELECT count(*) FROM applicants")) == 1
+        assert await conn.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'application.create'")) == 1
+    for client in (admin, *parents):
+        await client.aclose()
+
+
+async def test_concurrent_selection_runs_are_serialized(live, engine):
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parent = await sign_up(live, "orangtua@contoh.test")
+    period = await open_period(admin)
+    pid = period["id"]
+    for serial in range(1, 6):
+        created = await parent.post(f"/api/periods/{pid}/applications", json=registration(serial))
+        assert created.status_code == 201, created.text
+    await admin.post(f"/api/periods/{pid}/close")
+    results = await asyncio.gather(*(admin.post(f"/api/periods/{pid}/selection-runs") for _ in range(4)))
+    assert all(r.status_code in (201, 409) for r in results), [r.text for r in results]
+    assert all(r.json()["code"] == "selection_running" for r in results if r.status_code == 409)
+    succeeded = sum(r.status_code == 201 for r in results)
+    assert succeeded >= 1
+    async with engine.connect() as conn:
+        runs = (await conn.execute(text(
+            "SELECT started_at, finished_at FROM selection_runs WHERE period_id = :p ORDER BY started_at"),
+            {"p": pid})).all()
+    assert len(runs) == succeeded
+    for earlier, later in zip(runs, runs[1:]):  # one after the other, never interleaved
+        assert earlier.finished_at <= later.started_at
+    after = await admin.post(f"/api/periods/{pid}/selection-runs")
+    assert after.status_code == 201, after.text
+    for client in (admin, parent):
+        await client.aclose()
+
+
+async def test_concurrent_rule_edits_lose_no_update(live, engine):
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    other = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    period = await open_period(admin, open_=False)
+    url = f"/api/periods/{period['id']}/rules"
+    # Both based on the same version: one wins, the other is told to reload (not silently overwritten).
+    same_base = await asyncio.gather(
+        admin.patch(url, json={"quotas": {"domisili": 50, "prestasi": 25}, "version": period["version"]}),
+        other.patch(url, json={"quotas": {"domisili": 45, "prestasi": 30}, "version": period["version"]}))
+    assert sorted(r.status_code for r in same_base) == [200, 409], [r.text for r in same_base]
+    assert next(r for r in same_base if r.status_code == 409).json()["code"] == "concurrent_update"
+    winner = next(r for r in same_base if r.status_code == 200).json()
+    # Without a version, concurrent edits of different fields are applied one after the other: both stay.
+    unversioned = await asyncio.gather(admin.patch(url, json={"max_choices": 2}),
+                                       other.patch(url, json={"mechanism": "first_choice_priority"}))
+    assert [r.status_code for r in unversioned] == [200, 200], [r.text for r in unversioned]
+    final = (await admin.get(f"/api/periods/{period['id']}")).json()
+    assert final["rules"]["max_choices"] == 2 and final["rules"]["mechanism"] == "first_choice_priority"
+    quotas = {p["name"]: p["quota"] for p in final["rules"]["paths"]}
+    assert quotas["domisili"] == {p["name"]: p["quota"] for p in winner["rules"]["paths"]}["domisili"]
+    assert final["version"] == period["version"] + 3
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'period.rules'")) == 3
+    for client in (admin, other):
+        await client.aclose()

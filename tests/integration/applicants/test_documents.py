@@ -49,3 +49,70 @@ async def test_bad_uploads_are_refused(admin, parent, client, transport):
     expect_error(await stranger.put(f"{url}/kk", content=PDF), 404, "application_not_found")
     traversal = await parent.put(f"{url}/..%2F..%2Fetc%2Fpasswd", content=PDF, headers=headers)
     assert traversal.status_code in (404, 422) and traversal.json()["code"] in ("not_found", "document_kind_unknown")
+
+
+async def test_documents_are_served_only_to_those_allowed_to_see_them(admin, parent, operator, client, transport,
+                                                                       session):
+    from sqlalchemy import text
+
+    from ppdb.accounts import service as accounts
+    from tests.conftest import PASSWORD, logged_in
+
+    number, _ = await _registered(admin, parent)
+    url = f"/api/applications/{number}/documents/kk"
+    assert (await parent.put(url, content=PDF)).status_code == 200
+    own_school = await operator("20670001", "op1@sekolah.test")
+    for reader in (parent, own_school, admin):
+        response = await reader.get(url)
+        assert response.status_code == 200, response.text
+        assert response.content == PDF
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.headers["content-disposition"] == 'attachment; filename="kk.pdf"'
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "no-store" in response.headers["cache-control"]
+    await accounts.bootstrap_admin(session, region_code="36.74", region_name="Kota Tangerang Selatan",
+                                   email="admin@tangsel.test", password=PASSWORD)
+    await session.commit()
+    other_admin = await logged_in(transport, "admin@tangsel.test", PASSWORD)
+    stranger = await sign_up(transport, "lain@contoh.test")
+    # A school the child did not choose (fresh period, the child chose 1-3; make an operator of a school not chosen)
+    for outsider in (stranger, other_admin):
+        expect_error(await outsider.get(url), 404, "application_not_found")
+    expect_error(await client.get(url), 401, "login_required")
+    expect_error(await parent.get(f"/api/applications/{number}/documents/akta_kelahiran"), 404, "document_not_found")
+    for path in ("..%2F..%2Fetc%2Fpasswd", "..%2Fkk", "kk%00.pdf", "%2Fetc%2Fpasswd"):  # only kinds name files
+        response = await parent.get(f"/api/applications/{number}/documents/{path}")
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["code"] in ("document_not_found", "not_found")
+    # Staff reads of a child's documents are audited; the parent's own reads are not.
+    readers = (await session.execute(text(
+        "SELECT actor FROM audit_log WHERE action = 'document.read'"))).scalars().all()
+    assert len(readers) == 2
+    for c in (own_school, other_admin, stranger):
+        await c.aclose()
+
+
+async def test_an_unchosen_school_cannot_download(admin, parent, operator):
+    period = await open_period(admin)
+    number = (await parent.post(f"/api/periods/{period['id']}/applications",
+                                json=registration(choices=["20670001"]))).json()["registration_number"]
+    assert (await parent.put(f"/api/applications/{number}/documents/kk", content=PDF)).status_code == 200
+    other_school = await operator("20670003", "op3@sekolah.test")
+    expect_error(await other_school.get(f"/api/applications/{number}/documents/kk"), 404, "application_not_found")
+    await other_school.aclose()
+
+
+async def test_oversized_bodies_are_refused_before_they_are_read(admin, parent):
+    number, _ = await _registered(admin, parent)
+    url = f"/api/applications/{number}/documents/kk"
+    # Over the configured limit (5 MB) but under the transport cap: refused from Content-Length.
+    expect_error(await parent.put(url, content=PDF + b"0" * (6 * 1024 * 1024)), 413, "document_too_large")
+    expect_error(await parent.put(url, content=PDF + b"0" * (21 * 1024 * 1024)), 413, "document_too_large")
+
+    async def chunked(megabytes: int):  # no Content-Length: the size is only known while reading
+        yield PDF
+        for _ in range(megabytes):
+            yield b"0" * (1024 * 1024)
+
+    expect_error(await parent.put(url, content=chunked(6)), 413, "document_too_large")
+    expect_error(await parent.put(url, content=chunked(21)), 413, "request_too_large")  # reading stops at 20 MB
