@@ -30,6 +30,7 @@ from ppdb.security import add_security_headers
 from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.verification.controllers import VerificationController
+from ppdb.web import CSRFMiddleware, routers, template_config
 
 log = logging.getLogger("ppdb")
 
@@ -70,8 +71,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
-                        VerificationController, ResultsController, ReregistrationController, AuditController],
-        middleware=[RequestIdMiddleware(), AuthMiddleware()],
+                        VerificationController, ResultsController, ReregistrationController, AuditController,
+                        *routers()],
+        middleware=[RequestIdMiddleware(), AuthMiddleware(), CSRFMiddleware()],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="0.1.0",
             description="Penerimaan Peserta Didik Baru / SPMB: registration, selection and results.",
         ),
+        template_config=template_config(),
         debug=settings.debug,
         state=State({"settings": settings}),
     )

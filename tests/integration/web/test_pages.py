@@ -1,0 +1,83 @@
+"""Pages: CSRF on every form, errors next to the field in Bahasa Indonesia, the page CSP."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.helpers import open_period
+
+
+@pytest.fixture
+async def client(transport):
+    """A browser: HTTPS, so the Secure session cookie is sent back."""
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as browser:
+        yield browser
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
+
+
+async def test_home_and_public_pages_render_with_a_strict_csp(client, admin) -> None:
+    period = await open_period(admin)
+    home = await client.get("/")
+    assert home.status_code == 200 and "Cara seleksi" in home.text and "jarak rumah ke sekolah" in home.text
+    csp = home.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    for path in ("sekolah", "peringkat", "hasil"):
+        page = await client.get(f"/periode/{period['id']}/{path}")
+        assert page.status_code == 200, page.text
+    assert "SMP Negeri 1 Uji" in (await client.get(f"/periode/{period['id']}/sekolah")).text
+    assert (await client.get("/api/presets")).headers["content-security-policy"].startswith("default-src 'none'")
+
+
+async def test_a_page_form_without_the_csrf_token_is_refused(client, parent) -> None:
+    form = {"email": "orangtua@contoh.test", "password": PASSWORD}
+    refused = await client.post("/masuk", data=form)
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    token = csrf_of((await client.get("/masuk")).text)
+    wrong = await client.post("/masuk", data={**form, "_csrf": token[:-2] + "xx"})
+    assert wrong.status_code == 403
+    accepted = await client.post("/masuk", data={**form, "_csrf": token})
+    assert accepted.status_code == 302 and accepted.headers["location"] == "/orangtua"
+    assert "ppdb_session" in accepted.headers["set-cookie"]
+
+
+async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients_do_not(client, parent) -> None:
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    assert (await client.get("/api/auth/me")).status_code == 200  # the cookie alone reads
+    refused = await client.post("/api/auth/logout")
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    assert (await client.post("/api/auth/logout", headers={"X-CSRF-Token": token})).status_code == 204
+    # A bearer client (no cookie involved) writes without any token.
+    assert (await parent.post("/api/auth/logout")).status_code == 204
+
+
+async def test_form_errors_sit_next_to_the_field_in_indonesian_and_keep_the_input(client) -> None:
+    token = csrf_of((await client.get("/daftar-akun")).text)
+    page = await client.post("/daftar-akun", data={"_csrf": token, "name": "Ibu Siti", "email": "siti@contoh.test",
+                                                   "password": "pendek", "password2": "pendek"})
+    assert page.status_code == 422
+    assert re.search(r'id="e-password"[^>]*>Kata sandi minimal 10 karakter', page.text)
+    assert 'value="Ibu Siti"' in page.text and 'value="siti@contoh.test"' in page.text
+
+
+async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, admin, parent) -> None:
+    period = await open_period(admin)
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    form = {"_csrf": token, "nik": "3671015503140001", "sex": "P", "birth_date": "2014-03-16", "name": "Siti",
+            "kk_number": "3671010101190001", "kk_issued_on": "2019-05-02", "address": "Jl. Merdeka 1",
+            "kelurahan_code": "36.71.01.1001", "latitude": "-6.178", "longitude": "106.63", "path": "domisili",
+            "choice_1": "20670001", "action": "submit"}
+    page = await client.post(f"/periode/{period['id']}/daftar", data=form)
+    assert page.status_code == 400
+    assert re.search(r'id="e-birth_date"[^>]*>Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK', page.text)
+    assert 'value="3671015503140001"' in page.text
+    preview = await client.post(f"/periode/{period['id']}/daftar/jarak", data={**form, "birth_date": "2014-03-15"},
+                                headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    assert preview.status_code == 200 and "SMP Negeri 1 Uji" in preview.text and " m</strong>" in preview.text
