@@ -1,6 +1,7 @@
 """What every page shares: rendering, errors shown in Bahasa Indonesia, form parsing, plain-word labels."""
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from litestar.response import Redirect, Template
 from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError
 
+log = logging.getLogger("ppdb")
 PATH_NAMES = {
     "domisili": "Domisili", "zonasi": "Zonasi", "afirmasi": "Afirmasi", "mutasi": "Mutasi",
     "perpindahan_tugas": "Perpindahan tugas orang tua", "prestasi": "Prestasi",
@@ -122,7 +124,12 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
     return error_page(request, exc.status_code, HTTP_CODES.get(exc.status_code, ("", "Permintaan tidak dapat diproses."))[1])
 
 
-PAGE_EXCEPTION_HANDLERS = {AppError: app_error_handler, HTTPException: http_error_handler}
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_page(request, 500, "Terjadi kesalahan pada server. Silakan coba lagi.")
+
+
+PAGE_EXCEPTION_HANDLERS = {AppError: app_error_handler, HTTPException: http_error_handler, 500: internal_error_handler}
 
 
 def form_value(form: Any, name: str) -> str:

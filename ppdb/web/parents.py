@@ -135,9 +135,9 @@ class ParentPages(Controller):
     @get("/pendaftaran/{registration_number:str}")
     async def status(self, request: Request, db_session: Session, registration_number: RegistrationNumber,
                      baru: str | None = None) -> Template:
-        out, period, status = await self._status(db_session, request, registration_number)
+        out, period, outcome = await self._status(db_session, request, registration_number)
         reregistering = period.status == PeriodStatus.REREGISTRATION
-        return render(request, "parent/status.html", app=out, period=to_out(period), status=status,
+        return render(request, "parent/status.html", app=out, period=to_out(period), outcome=outcome,
                       new=baru is not None, open=period.status == PeriodStatus.REGISTRATION_OPEN,
                       reregistering=reregistering, errors={})
 
@@ -145,8 +145,8 @@ class ParentPages(Controller):
     async def status_fragment(self, request: Request, db_session: Session,
                               registration_number: RegistrationNumber) -> Template:
         """htmx polls this, so the placement refreshes without a full reload."""
-        out, period, status = await self._status(db_session, request, registration_number)
-        return render(request, "parent/status_fragment.html", app=out, period=to_out(period), status=status)
+        out, period, outcome = await self._status(db_session, request, registration_number)
+        return render(request, "parent/status_fragment.html", app=out, period=to_out(period), outcome=outcome)
 
     @staticmethod
     async def _status(db_session: Session, request: Request, number: str):
