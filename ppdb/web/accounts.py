@@ -4,8 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from typing import Annotated
+
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from ppdb.accounts import schemas, service
@@ -27,7 +30,8 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/masuk")
-    async def login_form(self, request: Request, next: str | None = None) -> Template:  # noqa: A002
+    async def login_form(self, request: Request,
+                         next: Annotated[str | None, QueryParameter(max_length=500)] = None) -> Template:  # noqa: A002
         return render(request, "login.html", values={"email": ""}, errors={}, next=safe_next(next) or "")
 
     @post("/masuk")

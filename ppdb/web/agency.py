@@ -1,11 +1,12 @@
 """Agency pages: periods from a preset, the quota editor, CSV imports, selection, what-if, publication, statistics."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
+from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
@@ -110,7 +111,8 @@ class AgencyPages(Controller):
         return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
 
     @post("/dinas/periode/{period_id:int}/impor/{what:str}")
-    async def import_csv(self, request: Request, db_session: Session, period_id: PeriodId, what: str) -> Response:
+    async def import_csv(self, request: Request, db_session: Session, period_id: PeriodId,
+                         what: Annotated[str, PathParameter(max_length=20)]) -> Response:
         form = await request.form()
         upload = form.get("file")
         text = (await upload.read()).decode("utf-8-sig", "replace") if isinstance(upload, UploadFile) else ""
@@ -130,7 +132,7 @@ class AgencyPages(Controller):
 
     @post("/dinas/periode/{period_id:int}/aksi/{action:str}")
     async def act(self, request: Request, db_session: Session, state: State, period_id: PeriodId,
-                  action: str) -> Response:
+                  action: Annotated[str, PathParameter(max_length=20)]) -> Response:
         form = await request.form()
         try:
             if action == "buka":

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
@@ -133,13 +134,16 @@ class ParentPages(Controller):
                 raise FormErrors({f"file_{kind}": err.message}) from None
 
     @get("/pendaftaran/{registration_number:str}")
-    async def status(self, request: Request, db_session: Session, registration_number: RegistrationNumber,
-                     baru: str | None = None) -> Template:
+    async def status(self, request: Request, db_session: Session, state: State,
+                     registration_number: RegistrationNumber,
+                     baru: Annotated[str | None, QueryParameter(max_length=5)] = None) -> Template:
         out, period, outcome = await self._status(db_session, request, registration_number)
         reregistering = period.status == PeriodStatus.REREGISTRATION
         return render(request, "parent/status.html", app=out, period=to_out(period), outcome=outcome,
                       new=baru is not None, open=period.status == PeriodStatus.REGISTRATION_OPEN,
-                      reregistering=reregistering, errors={})
+                      reregistering=reregistering, errors={},
+                      # Poll about as often as the provisional result can change, never more than every 5 s.
+                      poll=int(min(60, max(5, state.settings.provisional_interval or 60))))
 
     @get("/pendaftaran/{registration_number:str}/status")
     async def status_fragment(self, request: Request, db_session: Session,

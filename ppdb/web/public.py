@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 from sqlalchemy import select
 
@@ -61,8 +61,8 @@ class PublicPages(Controller):
 
     @get("/periode/{period_id:int}/hasil")
     async def results(self, request: Request, db_session: Session, period_id: PeriodId,
-                      nomor: Annotated[str | None, Parameter(query="nomor", max_length=24)] = None,
-                      lahir: Annotated[str | None, Parameter(query="lahir", max_length=10)] = None) -> Template:
+                      nomor: Annotated[str | None, QueryParameter(max_length=24)] = None,
+                      lahir: Annotated[str | None, QueryParameter(max_length=10)] = None) -> Template:
         period = to_out(await get_period(db_session, period_id))
         publication = summary = answer = None
         errors: dict[str, str] = {}
@@ -97,7 +97,8 @@ class PublicPages(Controller):
             return None, {"nomor": err.message}
 
     @get("/periode/{period_id:int}/hasil/{npsn:str}")
-    async def school_result(self, request: Request, db_session: Session, period_id: PeriodId, npsn: str) -> Template:
+    async def school_result(self, request: Request, db_session: Session, period_id: PeriodId,
+                            npsn: Annotated[str, PathParameter(max_length=8)]) -> Template:
         period = to_out(await get_period(db_session, period_id))
         snapshot = results.snapshot_of(await results.latest(db_session, period_id))
         school = next((s for s in snapshot.schools if s.npsn == npsn), None)

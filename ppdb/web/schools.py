@@ -5,7 +5,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import File, Redirect, Template
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ from ppdb.schools.models import School
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render
 
-Kind = Annotated[str, Parameter(max_length=40)]
+Kind = Annotated[str, PathParameter(max_length=40)]
 
 
 class SchoolPages(Controller):
@@ -30,10 +30,10 @@ class SchoolPages(Controller):
 
     @get("/sekolah")
     async def applicants(self, request: Request, db_session: Session,
-                         periode: Annotated[int | None, Parameter(query="periode", ge=1)] = None,
-                         flag: Annotated[str | None, Parameter(query="flag", max_length=40)] = None,
-                         status: Annotated[str | None, Parameter(query="status", max_length=20)] = None,
-                         jalur: Annotated[str | None, Parameter(query="jalur", max_length=40)] = None) -> Template:
+                         periode: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+                         flag: Annotated[str | None, QueryParameter(max_length=40)] = None,
+                         status: Annotated[str | None, QueryParameter(max_length=20)] = None,
+                         jalur: Annotated[str | None, QueryParameter(max_length=40)] = None) -> Template:
         school = await db_session.get(School, request.user.school_id) if request.user.school_id else None
         if school is None:
             raise AppError("no_school", "Akun ini tidak terhubung ke sekolah.", status_code=403)

@@ -62,7 +62,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(chromium_available, server_url: str, tmp_path_factory) -> Iterator[dict]:
     """A served demo region: base URL, period id and the demo school operator's school."""
     import uvicorn
@@ -134,7 +134,7 @@ async def _operator_school(url: str) -> tuple[dict, int]:
         await engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(site) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ppdb.applicants.identity import nik_for
 from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR
@@ -19,9 +19,16 @@ MOBILE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
-def png(colour: str) -> bytes:
+def png(colour: str, title: str) -> bytes:
+    """A stand-in scan of a document."""
+    image = Image.new("RGB", (320, 200), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((8, 8, 311, 191), outline="#333333", width=2)
+    draw.text((20, 20), title, fill="#111111")
+    for y in range(50, 180, 16):
+        draw.line((20, y, 20 + (y * 7) % 260 + 30, y), fill="#666666", width=2)
     buffer = io.BytesIO()
-    Image.new("RGB", (240, 160), colour).save(buffer, format="PNG")
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -79,9 +86,9 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     expect(page.locator("#distances")).to_contain_text(" m")
     page.locator("input[name=documents][value=kk]").check()
     page.locator("input[name=documents][value=akta_kelahiran]").check()
-    page.set_input_files("#f-file_kk", files=[{"name": "kk.png", "mimeType": "image/png", "buffer": png("#c9daf8")}])
+    page.set_input_files("#f-file_kk", files=[{"name": "kk.png", "mimeType": "image/png", "buffer": png("#c9daf8", "KARTU KELUARGA")}])
     page.set_input_files("#f-file_akta_kelahiran",
-                         files=[{"name": "akta.png", "mimeType": "image/png", "buffer": png("#d9ead3")}])
+                         files=[{"name": "akta.png", "mimeType": "image/png", "buffer": png("#d9ead3", "AKTA KELAHIRAN")}])
     shot(page, "02-pendaftaran")
     page.get_by_role("button", name="Kirim pendaftaran").click()
     expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()
@@ -90,10 +97,10 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
 
     # The provisional re-solve runs every second here; htmx refreshes the block without a reload.
     status = page.locator("#status")
-    expect(status.locator("table")).to_be_visible(timeout=30000)
+    expect(status.locator(".outcomes")).to_be_visible(timeout=30000)
     expect(status).not_to_contain_text("baru berubah", timeout=30000)
     expect(status).not_to_contain_text("belum ikut perhitungan", timeout=30000)
-    expect(status.locator("tbody tr").first.locator("td").nth(1)).to_have_text(re.compile(r"^\d+$"))
+    expect(status.locator(".position").first).to_have_text(re.compile(r"^\d+$"))
     shot(page, "03-status")
 
     proof = page.request.get(f"{base}/pendaftaran/{number}/bukti.pdf")

@@ -49,6 +49,18 @@ function setUpCharts() {
         y: { beginAtZero: true, position: "left" }, y1: { beginAtZero: true, max: 100, position: "right" } } },
     });
   });
+  document.querySelectorAll("canvas[data-cutoff]").forEach(function (canvas) {
+    var data = JSON.parse(canvas.dataset.cutoff);
+    var labels = [], values = [];
+    data.cutoff.forEach(function (value, i) {
+      if (value !== null) { labels.push(data.labels[i]); values.push(value); }
+    });
+    new Chart(canvas, {
+      type: "bar",
+      data: { labels: labels, datasets: [{ label: "Batas jarak (m)", data: values, backgroundColor: "#1e6b2e" }] },
+      options: { animation: false, indexAxis: "y", responsive: true, scales: { x: { beginAtZero: true } } },
+    });
+  });
 }
 
 document.addEventListener("DOMContentLoaded", function () { setUpMap(); setUpCharts(); });

@@ -81,3 +81,31 @@ async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, 
     preview = await client.post(f"/periode/{period['id']}/daftar/jarak", data={**form, "birth_date": "2014-03-15"},
                                 headers={"X-CSRF-Token": token, "HX-Request": "true"})
     assert preview.status_code == 200 and "SMP Negeri 1 Uji" in preview.text and " m</strong>" in preview.text
+
+
+async def admin_browser(client) -> str:
+    token = csrf_of((await client.get("/masuk")).text)
+    done = await client.post("/masuk", data={"email": "admin@tangerang.test", "password": PASSWORD, "_csrf": token})
+    assert done.status_code == 302 and done.headers["location"] == "/dinas"
+    return token
+
+
+async def test_agency_creates_a_period_edits_quotas_within_bounds_and_sees_csv_row_errors(client, admin) -> None:
+    token = await admin_browser(client)
+    created = await client.post("/dinas/periode", data={
+        "_csrf": token, "preset": "permendikdasmen-3-2025|smp", "school_year": "2027/2028",
+        "opens": "2027-05-01T08:00", "closes": "2027-06-01T16:00"})
+    assert created.status_code == 302, created.text
+    page_url = created.headers["location"]
+    period_id = int(page_url.rsplit("/", 1)[1])
+    page = await client.get(page_url)
+    assert "Batas nasional" in page.text and "40.0–100.0 %" in page.text
+    refused = await client.post(f"/dinas/periode/{period_id}/kuota", data={
+        "_csrf": token, "quota_domisili": "10", "quota_afirmasi": "20", "quota_mutasi": "5", "quota_prestasi": "65",
+        "max_choices": "3", "mechanism": "deferred_acceptance"})
+    assert refused.status_code == 400 and 'value="10"' in refused.text
+    assert re.search(r'class="error" role="alert">[^<]*domisili', refused.text, re.I)
+    bad_csv = "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n123,SMP X,smp,-6.1,106.6,abc,36.71.01.1001\n"
+    imported = await client.post(f"/dinas/periode/{period_id}/impor/sekolah", data={"_csrf": token},
+                                 files={"file": ("sekolah.csv", bad_csv.encode(), "text/csv")})
+    assert imported.status_code == 422 and 'id="row-errors"' in imported.text and "Baris" in imported.text
