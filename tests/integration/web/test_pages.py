@@ -53,6 +53,10 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
     refused = await client.post("/api/auth/logout")
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
     assert (await client.post("/api/auth/logout", headers={"X-CSRF-Token": token})).status_code == 204
+    # A write from another site's page is refused even without a session (no login CSRF through the API).
+    foreign = await client.post("/api/auth/login", json={"email": "orangtua@contoh.test", "password": PASSWORD},
+                                headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and foreign.json()["code"] == "csrf_failed"
     # A bearer client (no cookie involved) writes without any token.
     assert (await parent.post("/api/auth/logout")).status_code == 204
 
