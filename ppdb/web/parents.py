@@ -178,7 +178,7 @@ class ParentPages(Controller):
         current = msgspec.to_builtins(service.current_data(application, ctx))
         values = {k: "" if v is None else str(v) for k, v in current.items() if k not in ("choices", "documents")}
         values.update(choices=current["choices"], documents=current["documents"], idempotency_key="")
-        return render(request, "parent/wizard.html", **await wizard_context(db_session, period_id), values=values,
+        return render(request, "parent/wizard.html", **await wizard_context(db_session, period.id), values=values,
                       errors={}, plan=None, action=f"/pendaftaran/{registration_number}/ubah", fixed=FIXED,
                       number=registration_number)
 
@@ -190,7 +190,11 @@ class ParentPages(Controller):
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
+        plan = None
         try:
+            if form_value(form, "action") == "preview":  # "Hitung jarak" without JavaScript
+                plan = service.validate(await service.load_context(db_session, period_id), to_create(values))
+                raise FormErrors({})
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key")}
             if not changes["choices"]:
                 raise FormErrors({"choices": "Pilih minimal satu sekolah."})
@@ -201,8 +205,9 @@ class ParentPages(Controller):
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            return render(request, "parent/wizard.html", status=400, **await wizard_context(db_session, period_id),
-                          values=values, errors=errors, plan=None, fixed=FIXED, number=registration_number,
+            return render(request, "parent/wizard.html", status=400 if errors else 200,
+                          **await wizard_context(db_session, period_id),
+                          values=values, errors=errors, plan=plan, fixed=FIXED, number=registration_number,
                           action=f"/pendaftaran/{registration_number}/ubah")
         return Redirect(f"/pendaftaran/{registration_number}")
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.helpers import open_period
+from tests.helpers import open_period, registration
 
 
 @pytest.fixture
@@ -113,3 +113,39 @@ async def test_agency_creates_a_period_edits_quotas_within_bounds_and_sees_csv_r
     imported = await client.post(f"/dinas/periode/{period_id}/impor/sekolah", data={"_csrf": token},
                                  files={"file": ("sekolah.csv", bad_csv.encode(), "text/csv")})
     assert imported.status_code == 422 and 'id="row-errors"' in imported.text and "Baris" in imported.text
+
+
+async def test_a_parent_changes_reads_the_status_downloads_the_proof_and_withdraws(client, admin, parent) -> None:
+    period = await open_period(admin)
+    created = await parent.post(f"/api/periods/{period['id']}/applications", json=registration())
+    assert created.status_code == 201, created.text
+    number = created.json()["registration_number"]
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    assert number in (await client.get("/orangtua")).text
+    form = await client.get(f"/pendaftaran/{number}/ubah")
+    assert form.status_code == 200 and 'value="Siti Aminah"' in form.text
+    fields = dict(re.findall(r'<input id="f-([a-z_]+)" name="\1" type="(?:text|date)" value="([^"]*)"', form.text))
+    fields.update({"_csrf": token, "sex": "P", "kelurahan_code": "36.71.01.1001", "path": "domisili",
+                   "choice_1": "20670003", "choice_2": "20670001", "documents": ["kk", "akta_kelahiran"],
+                   "nik": registration()["nik"], "birth_date": "2014-03-15"})
+    changed = await client.post(f"/pendaftaran/{number}/ubah", data=fields)
+    assert changed.status_code == 302, changed.text
+    read = (await parent.get(f"/api/applications/{number}")).json()
+    assert [c["npsn"] for c in read["choices"]] == ["20670003", "20670001"]
+    status = await client.get(f"/pendaftaran/{number}")
+    assert status.status_code == 200 and "Peringkat sementara belum dihitung" in status.text
+    proof = await client.get(f"/pendaftaran/{number}/bukti.pdf")
+    assert proof.status_code == 200 and proof.content.startswith(b"%PDF")
+    assert (await client.post(f"/pendaftaran/{number}/cabut", data={"_csrf": token})).status_code == 302
+    assert (await parent.get(f"/api/applications/{number}")).json()["status"] == "withdrawn"
+
+
+async def test_pages_send_strangers_to_the_login_and_other_roles_away(client, admin, parent) -> None:
+    anonymous = await client.get("/dinas")
+    assert anonymous.status_code == 302 and anonymous.headers["location"] == "/masuk?next=/dinas"
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    for path in ("/dinas", "/sekolah"):
+        refused = await client.get(path)
+        assert refused.status_code == 403 and "tidak berwenang" in refused.text
