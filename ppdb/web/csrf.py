@@ -82,18 +82,19 @@ class CSRFMiddleware(ASGIMiddleware):
         cookie = _cookies(headers).get(COOKIE)
         cookie = cookie if valid(secret, cookie) else None
         scope["csrf_secret"], scope["csrf_cookie"] = secret, cookie
-        scope["csrf_token"] = cookie or new_token(secret)
+        page = is_page(scope["path"])
+        scope["csrf_token"] = cookie or (new_token(secret) if page else None)  # the API never renders one
         unsafe = scope["method"] not in SAFE
         bearer = headers.get("authorization", "")[:7].lower() == "bearer "
         if unsafe and not bearer and (cross_site(headers) or (
-                not is_page(scope["path"]) and SESSION_COOKIE in _cookies(headers)
+                not page and SESSION_COOKIE in _cookies(headers)
                 and not matches(scope, headers.get(HEADER)))):
             body = json.dumps({"code": "csrf_failed", "message": MESSAGE, "field": FIELD}).encode()
             await send({"type": "http.response.start", "status": 403,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        if cookie is None and is_page(scope["path"]):
+        if cookie is None and page:
             # Secure on HTTPS; the token alone is no credential (it must match the form and the signature).
             set_cookie = (f"{COOKIE}={scope['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
                           + ("; Secure" if scope.get("scheme") == "https" else "")).encode()

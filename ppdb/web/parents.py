@@ -31,6 +31,7 @@ TEXT_FIELDS = ("nik", "nisn", "name", "sex", "birth_date", "kk_number", "kk_issu
 REQUIRED = ("nik", "name", "sex", "birth_date", "kk_number", "kk_issued_on", "address", "kelurahan_code",
             "latitude", "longitude", "path")
 FIXED = ("nik", "sex", "birth_date")  # a change cannot touch these: withdraw and register again
+UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
 
 
 def form_values(form: Any, max_choices: int) -> dict[str, Any]:
@@ -85,7 +86,7 @@ class ParentPages(Controller):
                       values={"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []}, errors={},
                       plan=None, action=f"/periode/{period_id}/daftar", fixed=())
 
-    @post("/periode/{period_id:int}/daftar")
+    @post("/periode/{period_id:int}/daftar", request_max_body_size=UPLOADS)
     async def submit(self, request: Request, db_session: Session, state: State, period_id: PeriodId) -> Response:
         period = await get_period(db_session, period_id)
         form = await request.form()
@@ -182,7 +183,7 @@ class ParentPages(Controller):
                       errors={}, plan=None, action=f"/pendaftaran/{registration_number}/ubah", fixed=FIXED,
                       number=registration_number)
 
-    @post("/pendaftaran/{registration_number:str}/ubah")
+    @post("/pendaftaran/{registration_number:str}/ubah", request_max_body_size=UPLOADS)
     async def change(self, request: Request, db_session: Session, state: State,
                      registration_number: RegistrationNumber) -> Response:
         application = await service.authorize(db_session, registration_number, request.user)
