@@ -82,6 +82,10 @@ async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, 
     assert page.status_code == 400
     assert re.search(r'id="e-birth_date"[^>]*>Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK', page.text)
     assert 'value="3671015503140001"' in page.text
+    # Without JavaScript the same button posts the whole form and the page comes back with the distances.
+    no_js = await client.post(f"/periode/{period['id']}/daftar", data={**form, "birth_date": "2014-03-15",
+                                                                        "action": "preview"})
+    assert no_js.status_code == 200 and "Jarak dihitung server" in no_js.text and 'value="Siti"' in no_js.text
     preview = await client.post(f"/periode/{period['id']}/daftar/jarak", data={**form, "birth_date": "2014-03-15"},
                                 headers={"X-CSRF-Token": token, "HX-Request": "true"})
     assert preview.status_code == 200 and "SMP Negeri 1 Uji" in preview.text and " m</strong>" in preview.text
