@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 import re
 from typing import Any
 from urllib.parse import quote
@@ -58,10 +59,18 @@ def metres(value: float | None) -> str:
     return f"{whole.replace(',', '.')},{fraction} m"
 
 
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+def wib(moment: datetime, pattern: str = "%d-%m-%Y %H:%M") -> str:
+    """Times as the region reads them (WIB; regions in WITA/WIT would set their own zone)."""
+    return moment.astimezone(WIB).strftime(pattern) + " WIB"
+
+
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
     return Template(template_name=template, status_code=status, context={
         "user": request.scope.get("user"), "csrf": request.scope.get("csrf_token", ""), "path_name": path_name,
-        "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)), "metres": metres, "keys_in_words": keys_in_words,
+        "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)), "metres": metres, "wib": wib, "keys_in_words": keys_in_words,
         "document_name": lambda k: DOCUMENT_NAMES.get(k, k), "flag_name": lambda f: FLAG_NAMES.get(f, f),
         "home_of": lambda u: HOME.get(u.role, "/") if u else "/", **context})
 

@@ -7,7 +7,7 @@ import qrcode
 from fpdf import FPDF
 
 from ppdb.applicants.schemas import ApplicationOut
-from ppdb.web.common import metres, path_name
+from ppdb.web.common import STATUS_NAMES, metres, path_name, wib
 
 
 def _latin(text: str) -> str:
@@ -35,8 +35,8 @@ def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str) ->
         ("NIK", applicant.nik[:6] + "******" + applicant.nik[-4:]),
         ("Tanggal lahir", applicant.birth_date.strftime("%d-%m-%Y")),
         ("Jalur", path_name(application.path)),
-        ("Status", application.status),
-        ("Terdaftar pada", application.submitted_at.strftime("%d-%m-%Y %H:%M UTC")),
+        ("Status", STATUS_NAMES.get(application.status, application.status)),
+        ("Terdaftar pada", wib(application.submitted_at)),
     ]
     for label, value in rows:
         pdf.set_font("Helvetica", "B", 11)
