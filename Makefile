@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
-.PHONY: demo test loadtest install lock clean
+WEB := ppdb/web
+
+.PHONY: demo test loadtest install lock clean chromium
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +18,25 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end assets (htmx, Leaflet, Chart.js) from npm, pinned by package-lock.json; pages work without them.
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	@if command -v npm >/dev/null; then cd $(WEB) && npm ci --silent --no-audit --no-fund --ignore-scripts && touch node_modules/.installed; \
+	else echo "*** npm not found: pages are served without htmx, maps and charts (install Node.js, then make install) ***"; fi
+
+install: $(VENV)/.installed $(WEB)/node_modules/.installed
+
+# Browser tests drive Debian's Chromium; installed here when missing and possible (root + apt), else skipped loudly.
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "*** Chromium is missing and cannot be installed here (needs root and apt): browser tests will be SKIPPED."; \
+		echo "*** Enable them with: sudo apt-get install chromium   (then: make test)"; fi
 
 demo: install
 	$(BIN)/ppdb demo
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
 
 # Admission day on this machine: fresh embedded PostgreSQL + demo data, production server, Locust scenarios,
@@ -34,4 +49,4 @@ lock: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis $(WEB)/node_modules results

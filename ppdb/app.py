@@ -32,6 +32,7 @@ from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.shedding import LoadShedding
 from ppdb.verification.controllers import VerificationController
+from ppdb.web import CSRFMiddleware, routers, template_config
 
 log = logging.getLogger("ppdb")
 
@@ -76,8 +77,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[health, metrics, AuthController, OperatorController, PresetController, PeriodController,
                         SchoolController, ApplicationController, SelectionController, ExplanationController,
-                        VerificationController, ResultsController, ReregistrationController, AuditController],
-        middleware=[MetricsMiddleware(), LoadShedding(settings.max_in_flight), RequestIdMiddleware(), AuthMiddleware()],
+                        VerificationController, ResultsController, ReregistrationController, AuditController,
+                        *routers()],
+        middleware=[MetricsMiddleware(), LoadShedding(settings.max_in_flight), RequestIdMiddleware(), AuthMiddleware(),
+                    CSRFMiddleware()],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="0.1.0",
             description="Penerimaan Peserta Didik Baru / SPMB: registration, selection and results.",
         ),
+        template_config=template_config(),
         debug=settings.debug,
         logging_config=None,  # logs.configure(): JSON lines, not Litestar's plain-text default
         state=State({"settings": settings}),

@@ -12,11 +12,20 @@ HEADERS = [
 # The API serves no HTML of its own; the OpenAPI pages under /schema load their renderer, so they get no CSP.
 CSP = (b"content-security-policy",
        b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# Pages (ppdb/web): self-hosted scripts and styles only, no inline script; map tiles from OpenStreetMap
+# (offline the map hides itself and the coordinate fields remain).
+PAGE_CSP = (b"content-security-policy",
+            b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; "
+            b"connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
-    extra = HEADERS if scope["path"].startswith("/schema") else [*HEADERS, CSP]
+    path = scope["path"]
+    if path.startswith("/schema"):
+        extra = HEADERS
+    else:
+        extra = [*HEADERS, CSP if path.startswith(("/api/", "/health", "/metrics")) else PAGE_CSP]
     present = {name.lower() for name, _ in message.get("headers", [])}
     message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]

@@ -9,11 +9,11 @@ from typing import get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.models import Role
+from ppdb.accounts.service import Principal
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record
-from ppdb.accounts.models import Role
-from ppdb.accounts.service import Principal
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.rules import DocumentKind
 

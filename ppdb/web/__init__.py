@@ -1,0 +1,37 @@
+"""Server-rendered pages (Jinja2, htmx where it saves a reload) on top of the domain services."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from ppdb.web.csrf import CSRFMiddleware, check_form
+
+HERE = Path(__file__).parent
+# Third-party assets (htmx, Leaflet, Chart.js) come from npm (`package.json`), installed by `make install`.
+VENDOR = HERE / "node_modules"
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+
+
+def routers() -> list[Router]:
+    from ppdb.web.accounts import AccountPages
+    from ppdb.web.agency import AgencyPages
+    from ppdb.web.common import PAGE_EXCEPTION_HANDLERS
+    from ppdb.web.parents import ParentPages
+    from ppdb.web.public import PublicPages
+    from ppdb.web.schools import SchoolPages
+
+    pages = Router(path="/", route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages],
+                   before_request=check_form, exception_handlers=PAGE_EXCEPTION_HANDLERS, include_in_schema=False)
+    static = create_static_files_router(path="/static", directories=[HERE / "static"], name="static")
+    vendor = create_static_files_router(path="/static/vendor", directories=[VENDOR], name="vendor")
+    return [pages, vendor, static]
+
+
+__all__ = ["CSRFMiddleware", "routers", "template_config"]

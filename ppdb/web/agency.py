@@ -1,0 +1,173 @@
+"""Agency pages: periods from a preset, the quota editor, CSV imports, selection, what-if, publication, statistics."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.params import PathParameter
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from ppdb.accounts.guards import ensure_region, requires_agency_admin
+from ppdb.errors import AppError
+from ppdb.params import PeriodId, Session
+from ppdb.regions import schemas as region_schemas
+from ppdb.regions import service as regions
+from ppdb.regions.models import Period
+from ppdb.regions.rules import PRESETS
+from ppdb.reregistration import service as reregistration
+from ppdb.results import schemas as result_schemas
+from ppdb.results import service as results
+from ppdb.results.statistics import statistics
+from ppdb.schools import service as schools
+from ppdb.selection import schemas as selection_schemas
+from ppdb.selection import service as selection
+from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
+
+
+class AgencyPages(Controller):
+    include_in_schema = False
+    guards = [requires_agency_admin]
+
+    @get("/dinas")
+    async def dashboard(self, request: Request, db_session: Session) -> Template:
+        return await self._dashboard(request, db_session, {}, {})
+
+    async def _dashboard(self, request: Request, db_session: Session, values: dict, errors: dict,
+                         status: int = 200) -> Template:
+        periods = (await db_session.scalars(select(Period).where(Period.region_id == request.user.region_id)
+                                            .order_by(Period.id.desc()))).all()
+        presets = [regions.preset_out(p) for p in PRESETS.values()]
+        return render(request, "agency/dashboard.html", status=status, periods=[regions.to_out(p) for p in periods],
+                      presets=presets, values=values, errors=errors)
+
+    @post("/dinas/periode")
+    async def create(self, request: Request, db_session: Session) -> Response:
+        form = await request.form()
+        values = {k: form_value(form, k) for k in ("school_year", "level", "preset", "opens", "closes", "name")}
+        try:
+            preset, _, level = values["preset"].partition("|")
+            data = convert({"region_id": request.user.region_id, "school_year": values["school_year"], "level": level,
+                            "preset": preset, "name": values["name"],
+                            "registration_opens_at": values["opens"] and f"{values['opens']}:00+07:00",
+                            "registration_closes_at": values["closes"] and f"{values['closes']}:00+07:00"},
+                           region_schemas.PeriodCreate, required=("school_year", "preset"))
+            period = await regions.create_period(db_session, data, request.user)
+        except FormErrors as err:
+            errors = {("opens" if k == "registration_opens_at" else "closes" if k == "registration_closes_at" else k): v
+                      for k, v in err.errors.items()}
+            return await self._dashboard(request, db_session, values, errors, status=400)
+        except AppError as err:
+            await db_session.rollback()
+            return await self._dashboard(request, db_session, values, field_errors(err), status=err.status_code)
+        return Redirect(f"/dinas/periode/{period.id}")
+
+    @get("/dinas/periode/{period_id:int}")
+    async def period(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        return await self._period(request, db_session, period_id)
+
+    async def _period(self, request: Request, db_session: Session, period_id: int, *, status: int = 200,
+                      **extra: Any) -> Template:
+        period = await regions.get_period(db_session, period_id)
+        ensure_region(request.user, period.region_id)
+        out = regions.to_out(period)
+        preset = PRESETS.get((out.rules.preset, out.level))
+        bounds = {name: (b.minimum, b.maximum) for name, b in preset.bounds.items()} if preset else {}
+        stats = await statistics(db_session, period)
+        try:
+            publication = results.publication_out(await results.latest(db_session, period_id))
+        except AppError:
+            publication = None
+        try:
+            official = await selection.latest_run(db_session, period_id, selection.RunKind.OFFICIAL)
+        except AppError:
+            official = None
+        context = {"period": out, "bounds": bounds, "stats": stats, "publication": publication, "official": official,
+                   "school_list": await schools.list_schools(db_session, period_id), "errors": {}, "values": {},
+                   "import_errors": [], "whatif": None, "notice": None}
+        context.update(extra)
+        return render(request, "agency/period.html", status=status, **context)
+
+    @post("/dinas/periode/{period_id:int}/kuota")
+    async def quotas(self, request: Request, db_session: Session, period_id: PeriodId) -> Response:
+        form = await request.form()
+        period = regions.rules_of(await regions.get_period(db_session, period_id))
+        values = {f"quota_{p.name}": form_value(form, f"quota_{p.name}") for p in period.paths}
+        values["max_choices"] = form_value(form, "max_choices")
+        values["mechanism"] = form_value(form, "mechanism")
+        try:
+            change = convert({"quotas": {p.name: values[f"quota_{p.name}"] for p in period.paths},
+                              "max_choices": values["max_choices"], "mechanism": values["mechanism"]},
+                             region_schemas.RulesUpdate)
+            await regions.update_rules(db_session, period_id, change, request.user)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+            if isinstance(err, AppError) and err.field and err.field.startswith("quotas"):
+                errors = {"quotas": err.message}
+            return await self._period(request, db_session, period_id, status=400, values=values, errors=errors)
+        return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
+
+    @post("/dinas/periode/{period_id:int}/impor/{what:str}")
+    async def import_csv(self, request: Request, db_session: Session, period_id: PeriodId,
+                         what: Annotated[str, PathParameter(max_length=20)]) -> Response:
+        form = await request.form()
+        upload = form.get("file")
+        text = (await upload.read()).decode("utf-8-sig", "replace") if isinstance(upload, UploadFile) else ""
+        text = text or form_value(form, "text")
+        importer = schools.import_schools if what == "sekolah" else schools.import_zones
+        try:
+            if not text.strip():
+                raise AppError("csv_empty", "Pilih berkas CSV atau tempel isinya.", f"file_{what}")
+            outcome = await importer(db_session, period_id, text, request.user)
+        except AppError as err:
+            await db_session.rollback()
+            return await self._period(request, db_session, period_id, status=err.status_code,
+                                      errors={f"file_{what}": err.message}, import_errors=err.details or [])
+        return await self._period(request, db_session, period_id,
+                                  notice=f"Impor berhasil: {outcome.rows} baris ({outcome.created} baru, "
+                                         f"{outcome.updated} diperbarui).")
+
+    @post("/dinas/periode/{period_id:int}/aksi/{action:str}")
+    async def act(self, request: Request, db_session: Session, state: State, period_id: PeriodId,
+                  action: Annotated[str, PathParameter(max_length=20)]) -> Response:
+        form = await request.form()
+        try:
+            if action == "buka":
+                await regions.open_registration(db_session, period_id, request.user)
+            elif action == "tutup":
+                await regions.close_registration(db_session, period_id, request.user)
+            elif action == "seleksi":
+                ensure_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
+                await selection.run(db_session, period_id, secret=state.settings.secret_key, actor=request.user.actor)
+            elif action == "umumkan":
+                reason = form_value(form, "reason") or None
+                await results.publish(db_session, period_id, request.user, result_schemas.PublishRequest(reason=reason))
+            elif action == "daftar-ulang":
+                await reregistration.open_window(db_session, period_id, request.user,
+                                                 datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3)))
+            else:
+                raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
+        except AppError as err:
+            await db_session.rollback()
+            return await self._period(request, db_session, period_id, status=err.status_code,
+                                      errors={f"action_{action}": err.message})
+        return Redirect(f"/dinas/periode/{period_id}")
+
+    @post("/dinas/periode/{period_id:int}/what-if")
+    async def what_if(self, request: Request, db_session: Session, state: State, period_id: PeriodId) -> Response:
+        form = await request.form()
+        values = {"whatif_mechanism": form_value(form, "mechanism"), "whatif_preset": form_value(form, "preset")}
+        try:
+            ensure_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
+            variant = convert({"mechanism": values["whatif_mechanism"], "preset": values["whatif_preset"]},
+                              selection_schemas.WhatIfRequest)
+            outcome = await selection.what_if(db_session, period_id, variant, secret=state.settings.secret_key)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+            return await self._period(request, db_session, period_id, status=400, values=values,
+                                      errors={"whatif": next(iter(errors.values()))})
+        return await self._period(request, db_session, period_id, whatif=outcome, values=values)

@@ -1,0 +1,146 @@
+"""What every page shares: rendering, errors shown in Bahasa Indonesia, form parsing, plain-word labels."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+
+from ppdb.accounts.models import Role
+from ppdb.errors import HTTP_CODES, AppError
+
+log = logging.getLogger("ppdb")
+PATH_NAMES = {
+    "domisili": "Domisili", "zonasi": "Zonasi", "afirmasi": "Afirmasi", "mutasi": "Mutasi",
+    "perpindahan_tugas": "Perpindahan tugas orang tua", "prestasi": "Prestasi",
+}
+KEY_WORDS = {
+    "distance": "jarak rumah ke sekolah (yang lebih dekat didahulukan)",
+    "age": "usia pada 1 Juli (yang lebih tua didahulukan)",
+    "score": "nilai (yang lebih tinggi didahulukan)",
+    "zone_priority": "prioritas zona (zona 1 didahulukan)",
+    "choice_rank": "urutan pilihan (pilihan pertama didahulukan)",
+    "lottery": "nomor undian yang diumumkan (penentu terakhir bila semua sama)",
+    "submitted_at": "waktu pendaftaran (yang lebih awal didahulukan)",
+}
+STATUS_NAMES = {
+    "draft": "Persiapan", "registration_open": "Pendaftaran dibuka", "registration_closed": "Pendaftaran ditutup",
+    "verification": "Verifikasi", "selected": "Seleksi selesai", "published": "Hasil diumumkan",
+    "reregistration": "Daftar ulang", "vacancy": "Pengisian kursi kosong", "closed": "Selesai",
+    "submitted": "Terkirim", "verified": "Terverifikasi", "rejected": "Ditolak", "withdrawn": "Dicabut",
+    "disqualified": "Didiskualifikasi", "uploaded": "Terunggah", "missing": "Belum diunggah",
+}
+DOCUMENT_NAMES = {
+    "kk": "Kartu Keluarga", "akta_kelahiran": "Akta kelahiran", "kk_exception": "Surat keterangan perubahan KK",
+    "psychologist_letter": "Surat psikolog", "afirmasi_proof": "Bukti keluarga tidak mampu (KIP/PKH)",
+    "disability_proof": "Bukti disabilitas", "mutasi_letter": "Surat mutasi tugas orang tua",
+    "rapor": "Rapor", "prestasi_certificate": "Sertifikat prestasi",
+}
+FLAG_NAMES = {
+    "kk_recent": "KK baru (< 1 tahun)", "kk_many_children": "Banyak anak dalam satu KK",
+    "shared_coordinate": "Banyak pendaftar di satu titik", "far_from_kelurahan": "Titik jauh dari kelurahan",
+    "coordinate_moved": "Titik dipindah setelah mendaftar", "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
+    "outside_region": "Di luar wilayah",
+}
+FIELD_MESSAGES = {"required": "Wajib diisi.", "invalid": "Isian tidak valid; periksa kembali formatnya."}
+HOME = {Role.PARENT: "/orangtua", Role.SCHOOL_OPERATOR: "/sekolah", Role.AGENCY_ADMIN: "/dinas"}
+
+
+def metres(value: float | None) -> str:
+    if value is None:
+        return "–"
+    whole, _, fraction = f"{value:,.2f}".partition(".")
+    return f"{whole.replace(',', '.')},{fraction} m"
+
+
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+def wib(moment: datetime, pattern: str = "%d-%m-%Y %H:%M") -> str:
+    """Times as the region reads them (WIB; regions in WITA/WIT would set their own zone)."""
+    return moment.astimezone(WIB).strftime(pattern) + " WIB"
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, status_code=status, context={
+        "user": request.scope.get("user"), "csrf": request.scope.get("csrf_token", ""), "path_name": path_name,
+        "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)), "metres": metres, "wib": wib, "keys_in_words": keys_in_words,
+        "document_name": lambda k: DOCUMENT_NAMES.get(k, k), "flag_name": lambda f: FLAG_NAMES.get(f, f),
+        "home_of": lambda u: HOME.get(u.role, "/") if u else "/", **context})
+
+
+def path_name(name: str) -> str:
+    return PATH_NAMES.get(name, name.replace("_", " ").capitalize())
+
+
+def keys_in_words(keys: list[str]) -> list[str]:
+    return [KEY_WORDS.get(k, k) for k in keys]
+
+
+def error_page(request: Request, status: int, message: str) -> Template:
+    return render(request, "error.html", status=status, message=message)
+
+
+class FormErrors(Exception):
+    """Errors to show next to their fields; the form is shown again with what the user typed."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("form errors")
+        self.errors = errors
+
+
+def field_errors(exc: AppError) -> dict[str, str]:
+    """An AppError names its field; row-level details (CSV) are listed by the page itself."""
+    field = (exc.field or "_form").split(".")[0].split("[")[0]
+    return {field: exc.message}
+
+
+def convert(values: dict[str, Any], type_: type, required: tuple[str, ...] = ()) -> Any:
+    """Form values -> a service's msgspec Struct, or FormErrors in Bahasa Indonesia next to each field."""
+    errors = {name: FIELD_MESSAGES["required"] for name in required if values.get(name) in (None, "", [])}
+    if errors:
+        raise FormErrors(errors)
+    clean = {k: v for k, v in values.items() if v not in (None, "")}
+    try:
+        return msgspec.convert(clean, type_, strict=False)
+    except msgspec.ValidationError as err:
+        match = re.search(r"\$\.([a-z_]+)", str(err))
+        raise FormErrors({match.group(1) if match else "_form": FIELD_MESSAGES["invalid"]}) from None
+
+
+def login_redirect(request: Request) -> Redirect:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"/masuk?next={quote(target)}")
+
+
+def app_error_handler(request: Request, exc: AppError) -> Response:
+    if exc.status_code == 401:
+        return login_redirect(request)
+    return error_page(request, exc.status_code, exc.message)
+
+
+def http_error_handler(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, NotAuthorizedException):
+        return login_redirect(request)
+    if isinstance(exc, ValidationException):
+        return error_page(request, 400, "Data yang dikirim tidak valid. Periksa isian lalu coba lagi.")
+    return error_page(request, exc.status_code, HTTP_CODES.get(exc.status_code, ("", "Permintaan tidak dapat diproses."))[1])
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_page(request, 500, "Terjadi kesalahan pada server. Silakan coba lagi.")
+
+
+PAGE_EXCEPTION_HANDLERS = {AppError: app_error_handler, HTTPException: http_error_handler, 500: internal_error_handler}
+
+
+def form_value(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""

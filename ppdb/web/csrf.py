@@ -1,0 +1,123 @@
+"""CSRF protection: a signed double-submit token for every cookie-authenticated unsafe request.
+
+Pages put the token in a hidden `_csrf` field (htmx sends it as `X-CSRF-Token`); the API needs it only when a
+request is authenticated by the session cookie alone. Bearer-token clients are not exposed to CSRF (a browser
+never attaches the header by itself), so they need no token.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from urllib.parse import urlsplit
+
+from litestar import Request, Response
+from litestar.datastructures import Headers
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from ppdb.accounts.middleware import COOKIE as SESSION_COOKIE
+
+COOKIE = "ppdb_csrf"
+HEADER = "x-csrf-token"
+FIELD = "_csrf"
+SAFE = {"GET", "HEAD", "OPTIONS", "TRACE"}
+MESSAGE = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi."
+
+
+def _sign(secret: str, nonce: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def new_token(secret: str) -> str:
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_sign(secret, nonce)}"
+
+
+def valid(secret: str, token: str | None) -> bool:
+    if not token or len(token) > 100 or "." not in token:
+        return False
+    nonce, _, signature = token.partition(".")
+    return hmac.compare_digest(signature, _sign(secret, nonce))
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    found = {}
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        found.setdefault(name, value)
+    return found
+
+
+def matches(scope: Scope, submitted: str | None) -> bool:
+    cookie = scope.get("csrf_cookie")
+    return bool(submitted and cookie and valid(scope["csrf_secret"], submitted)
+                and hmac.compare_digest(submitted, cookie))
+
+
+def cross_site(headers: Headers) -> bool:
+    """A browser names the page a write comes from; another site's page is refused outright (login CSRF too)."""
+    origin = headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc != headers.get("host", "")
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith(("/api/", "/schema", "/health", "/static/", "/metrics"))
+
+
+class CSRFMiddleware(ASGIMiddleware):
+    """Gives every visitor a token cookie and refuses cookie-authenticated API writes without the header.
+
+    Page forms are checked by `check_form` (a before-request hook of the page router), which can read the body.
+    """
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        secret = scope["litestar_app"].state.settings.secret_key
+        headers = Headers.from_scope(scope)
+        cookie = _cookies(headers).get(COOKIE)
+        cookie = cookie if valid(secret, cookie) else None
+        scope["csrf_secret"], scope["csrf_cookie"] = secret, cookie
+        page = is_page(scope["path"])
+        scope["csrf_token"] = cookie or (new_token(secret) if page else None)  # the API never renders one
+        unsafe = scope["method"] not in SAFE
+        bearer = headers.get("authorization", "")[:7].lower() == "bearer "
+        if unsafe and not bearer and (cross_site(headers) or (
+                not page and SESSION_COOKIE in _cookies(headers)
+                and not matches(scope, headers.get(HEADER)))):
+            body = json.dumps({"code": "csrf_failed", "message": MESSAGE, "field": FIELD}).encode()
+            await send({"type": "http.response.start", "status": 403,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if cookie is None and page:
+            # Secure on HTTPS; the token alone is no credential (it must match the form and the signature).
+            set_cookie = (f"{COOKIE}={scope['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
+                          + ("; Secure" if scope.get("scheme") == "https" else "")).encode()
+
+            async def send_with_cookie(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), (b"set-cookie", set_cookie)]
+                await send(message)
+
+            await next_app(scope, receive, send_with_cookie)
+            return
+        await next_app(scope, receive, send)
+
+
+async def check_form(request: Request) -> Response | None:
+    """Before-request hook for pages: an unsafe request must carry the token (form field or header)."""
+    if request.method in SAFE:
+        return None
+    submitted = request.headers.get(HEADER)
+    if submitted is None:
+        submitted = (await request.form()).get(FIELD)
+    if matches(request.scope, submitted if isinstance(submitted, str) else None):
+        return None
+    from ppdb.web.common import error_page
+
+    return error_page(request, 403, MESSAGE)

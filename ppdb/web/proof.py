@@ -1,0 +1,57 @@
+"""The registration proof: a one-page PDF with a QR code that opens the public result lookup."""
+from __future__ import annotations
+
+import io
+
+import qrcode
+from fpdf import FPDF
+
+from ppdb.applicants.schemas import ApplicationOut
+from ppdb.web.common import STATUS_NAMES, metres, path_name, wib
+
+
+def _latin(text: str) -> str:
+    # The core PDF fonts are Latin-1; anything else is replaced rather than failing the download.
+    return text.replace("–", "-").replace("…", "...").encode("latin-1", "replace").decode("latin-1")
+
+
+def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"Bukti pendaftaran {application.registration_number}")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, _latin("Bukti Pendaftaran Penerimaan Murid Baru"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 7, _latin(period_name), new_x="LMARGIN", new_y="NEXT")
+    image = qrcode.make(lookup_url, box_size=6, border=2).get_image()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    pdf.image(buffer, x=160, y=10, w=38, h=38)
+    pdf.ln(6)
+    applicant = application.applicant
+    rows = [
+        ("Nomor pendaftaran", application.registration_number),
+        ("Nama anak", applicant.name),
+        ("NIK", applicant.nik[:6] + "******" + applicant.nik[-4:]),
+        ("Tanggal lahir", applicant.birth_date.strftime("%d-%m-%Y")),
+        ("Jalur", path_name(application.path)),
+        ("Status", STATUS_NAMES.get(application.status, application.status)),
+        ("Terdaftar pada", wib(application.submitted_at)),
+    ]
+    for label, value in rows:
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(50, 7, _latin(label))
+        pdf.set_font("Helvetica", "", 11)
+        pdf.cell(0, 7, _latin(value), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, "Sekolah pilihan", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 11)
+    for choice in application.choices:
+        pdf.cell(0, 7, _latin(f"{choice.rank}. {choice.school_name} (NPSN {choice.npsn}) - jarak "
+                              f"{metres(choice.distance_m)}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "I", 9)
+    pdf.multi_cell(0, 5, _latin("Pindai kode QR untuk membuka halaman cek hasil. Simpan bukti ini; nomor pendaftaran "
+                                "dan tanggal lahir anak diperlukan untuk melihat hasil seleksi."))
+    return bytes(pdf.output())

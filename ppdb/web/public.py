@@ -1,0 +1,108 @@
+"""Public pages: home with the schedule and how selection works, schools, provisional rank lists, results."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from litestar import Controller, Request, get
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Template
+from sqlalchemy import select
+
+from ppdb.errors import AppError
+from ppdb.params import PeriodId, Session
+from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.service import get_period, to_out
+from ppdb.results import service as results
+from ppdb.schools.service import list_schools
+from ppdb.selection import service as selection
+from ppdb.selection.explain import describe
+from ppdb.web.common import render
+
+PRIVATE = {"lottery", "submitted_at"}
+
+
+def cutoff_words(names: list[str], cutoff: list[float] | None) -> str:
+    if not cutoff:
+        return "belum ada (kursi belum penuh)"
+    return "; ".join(describe(n, v) for n, v in zip(names, cutoff, strict=False) if n not in PRIVATE)
+
+
+class PublicPages(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def home(self, request: Request, db_session: Session) -> Template:
+        periods = (await db_session.scalars(select(Period).where(Period.status != PeriodStatus.DRAFT)
+                                            .order_by(Period.id.desc()).limit(10))).all()
+        return render(request, "home.html", periods=[to_out(p) for p in periods])
+
+    @get("/periode/{period_id:int}/sekolah")
+    async def schools(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        period = to_out(await get_period(db_session, period_id))
+        return render(request, "schools.html", period=period, schools=await list_schools(db_session, period_id))
+
+    @get("/periode/{period_id:int}/peringkat")
+    async def ranks(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        period = await get_period(db_session, period_id)
+        names = {s.npsn: s.name for s in await list_schools(db_session, period_id)}
+        try:
+            run = await selection.run_for_parents(db_session, period)
+        except AppError:
+            run = None
+        programs = []
+        if run is not None:
+            out = selection.run_out(run, await selection.outcomes(db_session, run.id), public=True)
+            programs = [{"school": names.get(p.npsn, p.npsn), "npsn": p.npsn, "path": p.path, "seats": p.final_capacity,
+                         "filled": p.filled, "cutoff": cutoff_words(p.key_names, p.cutoff)} for p in out.programs]
+            programs.sort(key=lambda p: (p["school"], p["path"]))
+        template = "ranks_table.html" if request.headers.get("hx-request") else "ranks.html"
+        return render(request, template, period=to_out(period), run=run, programs=programs)
+
+    @get("/periode/{period_id:int}/hasil")
+    async def results(self, request: Request, db_session: Session, period_id: PeriodId,
+                      nomor: Annotated[str | None, QueryParameter(max_length=24)] = None,
+                      lahir: Annotated[str | None, QueryParameter(max_length=10)] = None) -> Template:
+        period = to_out(await get_period(db_session, period_id))
+        publication = summary = answer = None
+        errors: dict[str, str] = {}
+        try:
+            publication = await results.latest(db_session, period_id)
+            summary = await results.snapshot_of(db_session, publication)
+        except AppError:
+            pass
+        if nomor is not None or lahir is not None:
+            answer, errors = await self._lookup(db_session, period_id, (nomor or "").strip().upper(), lahir or "",
+                                                published=publication is not None)
+        return render(request, "results.html", period=period, publication=publication, summary=summary,
+                      answer=answer, errors=errors, values={"nomor": nomor or "", "lahir": lahir or ""},
+                      cutoff_words=cutoff_words)
+
+    @staticmethod
+    async def _lookup(db_session: Session, period_id: int, number: str, birth: str, *, published: bool):
+        errors = {}
+        if not number:
+            errors["nomor"] = "Wajib diisi."
+        try:
+            birth_date = date.fromisoformat(birth)
+        except ValueError:
+            errors["lahir"] = "Isi tanggal lahir dengan format tahun-bulan-tanggal, mis. 2014-03-15."
+        if not published:
+            errors["_form"] = "Hasil seleksi belum diumumkan."
+        if errors:
+            return None, errors
+        try:
+            return await results.lookup(db_session, period_id, number, birth_date), {}
+        except AppError as err:
+            return None, {"nomor": err.message}
+
+    @get("/periode/{period_id:int}/hasil/{npsn:str}")
+    async def school_result(self, request: Request, db_session: Session, period_id: PeriodId,
+                            npsn: Annotated[str, PathParameter(max_length=8)]) -> Template:
+        period = to_out(await get_period(db_session, period_id))
+        snapshot = await results.snapshot_of(db_session, await results.latest(db_session, period_id))
+        school = next((s for s in snapshot.schools if s.npsn == npsn), None)
+        if school is None:
+            raise AppError("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn", status_code=404)
+        return render(request, "school_result.html", period=period, school=school, snapshot=snapshot,
+                      cutoff_words=cutoff_words)
