@@ -389,7 +389,7 @@ class ApplicationRef:
     updated_at: datetime
 
 
-_VISIBLE = (
+VISIBLE = (
     select(Application.id, Application.registration_number, Application.period_id, Application.status,
            Application.updated_at, Application.parent_id, Period.region_id)
     .join(Period, Period.id == Application.period_id)
@@ -404,7 +404,12 @@ async def visible(session: AsyncSession, registration_number: str, user: Princip
     Parents see and change their own; agency admins see their region's; school operators see the
     applications that chose their school. Changes by staff go through their own audited actions.
     """
-    row = (await session.execute(_VISIBLE, {"number": registration_number})).first()
+    return await check_visible(session, (await session.execute(VISIBLE, {"number": registration_number})).first(),
+                               user, write=write)
+
+
+async def check_visible(session: AsyncSession, row, user: Principal, *, write: bool = False) -> ApplicationRef:
+    """`visible` for a row of `VISIBLE`'s columns that the caller selected itself (with more columns)."""
     allowed = False
     if row is not None:
         if user.role is Role.PARENT:

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 import msgspec
 from cachetools import TTLCache
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
-from ppdb.applicants.models import ApplicationStatus
+from ppdb.applicants.models import Application, ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
@@ -24,6 +24,7 @@ from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import RuleSet, rules_from_preset
 from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of, transition
 from ppdb.reregistration.models import Reregistration
+from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, explain, schemas
 from ppdb.selection.compiler import (
@@ -265,20 +266,32 @@ async def public_instance(session: AsyncSession, selection_run: SelectionRun) ->
 
 
 # Per process: each application's explanation for a run. It only changes with the run or the application,
-# both part of the key, so the status page polled all day costs two small indexed reads.
+# both part of the key, so the status page polled all day costs one round trip to the database.
 _EXPLAINED: TTLCache = TTLCache(maxsize=100_000, ttl=600)
 
-_RUN_FOR_PARENTS = text("""
-    SELECT coalesce(
-        (SELECT run_id FROM publications WHERE period_id = :period ORDER BY version DESC LIMIT 1),
-        (SELECT id FROM selection_runs WHERE period_id = :period AND kind = 'provisional' ORDER BY id DESC LIMIT 1))
-""")
+
+def parents_run(period_id):
+    """The run parents and the public see for a period: the published one, else the latest provisional one."""
+    published = (select(Publication.run_id).where(Publication.period_id == period_id)
+                 .order_by(Publication.version.desc()).limit(1).scalar_subquery())
+    provisional = (select(SelectionRun.id).where(SelectionRun.period_id == period_id,
+                                                 SelectionRun.kind == RunKind.PROVISIONAL)
+                   .order_by(SelectionRun.id.desc()).limit(1).scalar_subquery())
+    return func.coalesce(published, provisional)
+
+
+_RUN_FOR_PARENTS = select(parents_run(bindparam("period")))
+# The status page in one round trip: who may see the application, and which run to explain it with.
+_STATUS = applicants.VISIBLE.add_columns(parents_run(Application.period_id).label("run_id"))
 
 
 async def status(session: AsyncSession, registration_number: str, user: Principal) -> schemas.Explanation:
     """A parent's status page: placement, position and cut-off per choice, and why."""
-    application = await applicants.visible(session, registration_number, user)
-    run_id = await run_id_for_parents(session, application.period_id)
+    row = (await session.execute(_STATUS, {"number": registration_number})).first()
+    application = await applicants.check_visible(session, row, user)
+    if row.run_id is None:
+        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+    run_id = row.run_id
     key = (application.id, application.status, application.updated_at, run_id)
     found = _EXPLAINED.get(key)
     if found is None:
