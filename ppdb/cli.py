@@ -127,9 +127,8 @@ def restore_command(source: str, yes: bool) -> None:
 def _serve(settings: Settings, url: str) -> None:
     import uvicorn
 
-    from ppdb.metrics import prepare_multiprocess
-
     from ppdb.app import create_app
+    from ppdb.metrics import prepare_multiprocess
 
     prepare_multiprocess(settings.data_path, settings.workers)  # before the workers start
 
