@@ -85,8 +85,8 @@ async def official_state(engine) -> dict:
     for publication in publications:  # every stored publication matches its hash
         assert hashlib.sha256(bytes(publication.snapshot)).hexdigest() == publication.digest
         assert publication.entries > 0
-    return {"runs": [(r.id, r.digest) for r in runs], "publications": [(p.version, p.digest, p.entries) for p in publications],
-            "period": period}
+    return {"runs": [(r.id, r.digest) for r in runs],
+            "publications": [(p.version, p.digest, p.entries) for p in publications], "period": period}
 
 
 async def kill_in_the_middle(server: Server, engine, request) -> None:

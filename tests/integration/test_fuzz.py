@@ -98,3 +98,14 @@ async def test_every_operation_survives_generated_requests_from_every_role(admin
     await school.aclose()
     assert sent > 400
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:30])
+
+
+def test_error_responses_are_documented_with_the_real_error_body(transport):
+    """Regression: the schema used to promise Litestar's default 400 body and no other error status."""
+    schema = transport.app.openapi_schema.to_schema()
+    assert set(schema["components"]["schemas"]["ErrorBody"]["required"]) == {"code", "message"}
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for status in ("400", "401", "404", "409", "422"):
+                content = operation["responses"][status]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, operation["operationId"]

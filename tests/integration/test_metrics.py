@@ -49,7 +49,7 @@ async def test_metrics_after_requests_and_a_selection_run(admin, parent, client,
     assert not re.search(r'route="/api/periods/\d', text)
 
 
-async def test_metrics_are_hidden_from_the_public(client, parent, transport):
+async def test_metrics_are_hidden_from_the_public(client, parent):
     for caller in (client, parent):
         expect_error(await caller.get("/metrics"), 404, "not_found")
     expect_error(await client.get("/metrics", headers={"Authorization": "Bearer wrong"}), 404, "not_found")

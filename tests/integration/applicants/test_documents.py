@@ -75,7 +75,7 @@ async def test_documents_are_served_only_to_those_allowed_to_see_them(admin, par
     await session.commit()
     other_admin = await logged_in(transport, "admin@tangsel.test", PASSWORD)
     stranger = await sign_up(transport, "lain@contoh.test")
-    # A school the child did not choose (fresh period, the child chose 1-3; make an operator of a school not chosen)
+    # Another region's agency and other parents (an unchosen school: the next test).
     for outsider in (stranger, other_admin):
         expect_error(await outsider.get(url), 404, "application_not_found")
     expect_error(await client.get(url), 401, "login_required")
