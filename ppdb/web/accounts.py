@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
-
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State

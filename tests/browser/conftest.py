@@ -1,8 +1,8 @@
 """Browser tests: Playwright driving Debian's Chromium (headless) against a real server on 127.0.0.1.
 
 The server runs in a thread on its own scratch database with a small demo region; screenshots go to results/.
-`PPDB_CHROMIUM` names another Chromium binary. Without Chromium (or the playwright package) the tests are skipped with a loud message, except in CI (`CI` set),
-where they must run.
+`PPDB_CHROMIUM` names another Chromium binary. Without Chromium (or the playwright package) the tests are
+skipped with a loud message, except in CI (`CI` set), where they must run.
 """
 from __future__ import annotations
 

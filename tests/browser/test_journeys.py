@@ -86,9 +86,9 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     expect(page.locator("#distances")).to_contain_text(" m")
     page.locator("input[name=documents][value=kk]").check()
     page.locator("input[name=documents][value=akta_kelahiran]").check()
-    page.set_input_files("#f-file_kk", files=[{"name": "kk.png", "mimeType": "image/png", "buffer": png("#c9daf8", "KARTU KELUARGA")}])
-    page.set_input_files("#f-file_akta_kelahiran",
-                         files=[{"name": "akta.png", "mimeType": "image/png", "buffer": png("#d9ead3", "AKTA KELAHIRAN")}])
+    for kind, colour, title in (("kk", "#c9daf8", "KARTU KELUARGA"), ("akta_kelahiran", "#d9ead3", "AKTA KELAHIRAN")):
+        page.set_input_files(f"#f-file_{kind}",
+                             files=[{"name": f"{kind}.png", "mimeType": "image/png", "buffer": png(colour, title)}])
     shot(page, "02-pendaftaran")
     page.get_by_role("button", name="Kirim pendaftaran").click()
     expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()

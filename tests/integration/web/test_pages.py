@@ -63,8 +63,9 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
 
 async def test_form_errors_sit_next_to_the_field_in_indonesian_and_keep_the_input(client) -> None:
     token = csrf_of((await client.get("/daftar-akun")).text)
-    page = await client.post("/daftar-akun", data={"_csrf": token, "name": "Ibu <b>Siti</b>", "email": "siti@contoh.test",
-                                                   "password": "pendek", "password2": "pendek"})
+    page = await client.post("/daftar-akun", data={"_csrf": token, "name": "Ibu <b>Siti</b>",
+                                                   "email": "siti@contoh.test", "password": "pendek",
+                                                   "password2": "pendek"})
     assert page.status_code == 422
     assert re.search(r'id="e-password"[^>]*>Kata sandi minimal 10 karakter', page.text)
     assert 'value="Ibu &lt;b&gt;Siti&lt;/b&gt;"' in page.text and 'value="siti@contoh.test"' in page.text
