@@ -154,3 +154,17 @@ async def test_pages_send_strangers_to_the_login_and_other_roles_away(client, ad
     for path in ("/dinas", "/sekolah"):
         refused = await client.get(path)
         assert refused.status_code == 403 and "tidak berwenang" in refused.text
+
+
+async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, parent) -> None:
+    period = await open_period(admin)
+    assert (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).status_code == 201
+    token = await admin_browser(client)
+    url = f"/dinas/periode/{period['id']}"
+    for action in ("tutup", "seleksi", "umumkan", "daftar-ulang", "tutup-daftar-ulang", "kursi-kosong", "umumkan"):
+        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3"})
+        assert done.status_code == 302, (action, done.text)
+    page = await client.get(url)
+    assert "Diumumkan versi 2" in page.text and 'id="chart-applicants"' in page.text
+    refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
+    assert refused.status_code == 409 and 'class="alert error"' in refused.text
