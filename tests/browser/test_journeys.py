@@ -108,6 +108,22 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     context.close()
 
 
+def test_the_agency_closes_registration(site, browser) -> None:
+    """Verification runs once registration is closed (the provisional re-solves have stopped by then)."""
+    from playwright.sync_api import expect
+
+    base, period_id = site["base"], site["period_id"]
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    login(page, base, *DEMO_ADMIN)
+    expect(page).to_have_url(re.compile(r"/dinas$"))
+    page.get_by_role("link", name=re.compile("SPMB")).first.click()
+    page.get_by_role("button", name="Tutup pendaftaran").click()
+    expect(page.locator("#period-status")).to_have_text("Pendaftaran ditutup")
+    context.close()
+
+
 def test_the_school_operator_verifies_that_applicant(site, browser, shot, journey) -> None:
     from playwright.sync_api import expect
 
@@ -142,9 +158,7 @@ def test_the_agency_runs_the_selection_and_publishes(site, browser, shot) -> Non
     page = context.new_page()
     page.set_default_timeout(10000)
     login(page, base, *DEMO_ADMIN)
-    expect(page).to_have_url(re.compile(r"/dinas$"))
     page.goto(f"{base}/dinas/periode/{period_id}")
-    page.get_by_role("button", name="Tutup pendaftaran").click()
     expect(page.locator("#period-status")).to_have_text("Pendaftaran ditutup")
     page.get_by_role("button", name="Bandingkan").click()
     expect(page.locator("#whatif-result")).to_contain_text("berpindah penempatan")
