@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 
 WEB := ppdb/web
+# apt-get update at most once per checkout (for npm and Chromium, when root on Debian and they are missing).
+APT_UPDATE := { [ -f .apt-updated ] || { apt-get update -qq && touch .apt-updated; }; }
 
 .PHONY: demo test loadtest install lock clean chromium
 
@@ -20,6 +22,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
 
 # Front-end assets (htmx, Leaflet, Chart.js) from npm, pinned by package-lock.json; pages work without them.
 $(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		$(APT_UPDATE) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi
 	@if command -v npm >/dev/null; then cd $(WEB) && npm ci --silent --no-audit --no-fund --ignore-scripts && touch node_modules/.installed; \
 	else echo "*** npm not found: pages are served without htmx, maps and charts (install Node.js, then make install) ***"; fi
 
@@ -29,7 +33,7 @@ install: $(VENV)/.installed $(WEB)/node_modules/.installed
 chromium:
 	@if command -v chromium >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		$(APT_UPDATE) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "*** Chromium is missing and cannot be installed here (needs root and apt): browser tests will be SKIPPED."; \
 		echo "*** Enable them with: sudo apt-get install chromium   (then: make test)"; fi
 
@@ -49,4 +53,4 @@ lock: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis $(WEB)/node_modules results
+	rm -rf $(VENV) .pytest_cache .hypothesis $(WEB)/node_modules results .apt-updated

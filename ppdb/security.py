@@ -15,8 +15,9 @@ CSP = (b"content-security-policy",
 # Pages (ppdb/web): self-hosted scripts and styles only, no inline script; map tiles from OpenStreetMap
 # (offline the map hides itself and the coordinate fields remain).
 PAGE_CSP = (b"content-security-policy",
-            b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; "
-            b"connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+            (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+             b"https://tile.openstreetmap.org; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
+             b"base-uri 'none'; form-action 'self'"))
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:

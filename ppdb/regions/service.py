@@ -79,7 +79,9 @@ async def get_period(session: AsyncSession, period_id: int, *, for_update: bool 
     """The period; with `user`, only if it is in their region (agency staff act only there)."""
     stmt = select(Period).where(Period.id == period_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # NO KEY UPDATE still orders runs, publications and transitions, but leaves the row's key alone, so the
+        # foreign keys of audited writes (audit_log, applications) need not wait for a selection run.
+        stmt = stmt.with_for_update(key_share=True)
     period = await session.scalar(stmt)
     if period is None:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")

@@ -24,6 +24,7 @@ from ppdb.results.statistics import statistics
 from ppdb.schools import service as schools
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
+from ppdb.selection.vacancy import vacancy_round
 from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
 
 
@@ -148,6 +149,10 @@ class AgencyPages(Controller):
             elif action == "daftar-ulang":
                 await reregistration.open_window(db_session, period_id, request.user,
                                                  datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3)))
+            elif action == "tutup-daftar-ulang":
+                await reregistration.close_window(db_session, period_id, request.user)
+            elif action == "kursi-kosong":
+                await vacancy_round(db_session, period_id, request.user)
             else:
                 raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
         except AppError as err:

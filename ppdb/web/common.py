@@ -45,7 +45,8 @@ DOCUMENT_NAMES = {
 FLAG_NAMES = {
     "kk_recent": "KK baru (< 1 tahun)", "kk_many_children": "Banyak anak dalam satu KK",
     "shared_coordinate": "Banyak pendaftar di satu titik", "far_from_kelurahan": "Titik jauh dari kelurahan",
-    "coordinate_moved": "Titik dipindah setelah mendaftar", "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
+    "coordinate_moved": "Titik dipindah setelah mendaftar",
+    "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
     "outside_region": "Di luar wilayah",
 }
 FIELD_MESSAGES = {"required": "Wajib diisi.", "invalid": "Isian tidak valid; periksa kembali formatnya."}
@@ -70,7 +71,8 @@ def wib(moment: datetime, pattern: str = "%d-%m-%Y %H:%M") -> str:
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
     return Template(template_name=template, status_code=status, context={
         "user": request.scope.get("user"), "csrf": request.scope.get("csrf_token", ""), "path_name": path_name,
-        "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)), "metres": metres, "wib": wib, "keys_in_words": keys_in_words,
+        "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)), "metres": metres, "wib": wib,
+        "keys_in_words": keys_in_words,
         "document_name": lambda k: DOCUMENT_NAMES.get(k, k), "flag_name": lambda f: FLAG_NAMES.get(f, f),
         "home_of": lambda u: HOME.get(u.role, "/") if u else "/", **context})
 
@@ -130,7 +132,8 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
         return login_redirect(request)
     if isinstance(exc, ValidationException):
         return error_page(request, 400, "Data yang dikirim tidak valid. Periksa isian lalu coba lagi.")
-    return error_page(request, exc.status_code, HTTP_CODES.get(exc.status_code, ("", "Permintaan tidak dapat diproses."))[1])
+    message = HTTP_CODES.get(exc.status_code, ("", "Permintaan tidak dapat diproses."))[1]
+    return error_page(request, exc.status_code, message)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -91,7 +91,8 @@ class CSRFMiddleware(ASGIMiddleware):
                 and not matches(scope, headers.get(HEADER)))):
             body = json.dumps({"code": "csrf_failed", "message": MESSAGE, "field": FIELD}).encode()
             await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
         if cookie is None and page:

@@ -74,8 +74,9 @@ class ParentPages(Controller):
                                          .order_by(Application.id.desc()))).all()
         periods = (await db_session.scalars(select(Period).where(Period.status == PeriodStatus.REGISTRATION_OPEN)
                                             .order_by(Period.id))).all()
-        return render(request, "parent/dashboard.html", applications=[await service.read(db_session, a.registration_number)
-                                                                      for a in mine], periods=[to_out(p) for p in periods])
+        applications = [await service.read(db_session, a.registration_number) for a in mine]
+        return render(request, "parent/dashboard.html", applications=applications,
+                      periods=[to_out(p) for p in periods])
 
     @get("/periode/{period_id:int}/daftar")
     async def wizard(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
@@ -163,7 +164,8 @@ class ParentPages(Controller):
         return await service.read(db_session, number), period, status
 
     @post("/pendaftaran/{registration_number:str}/cabut")
-    async def withdraw(self, request: Request, db_session: Session, registration_number: RegistrationNumber) -> Response:
+    async def withdraw(self, request: Request, db_session: Session,
+                       registration_number: RegistrationNumber) -> Response:
         await service.withdraw(db_session, registration_number, request.user)
         return Redirect(f"/pendaftaran/{registration_number}")
 
@@ -225,6 +227,7 @@ class ParentPages(Controller):
         out = await service.read(db_session, registration_number)
         period = to_out(await get_period(db_session, out.period_id))
         base = str(request.base_url).rstrip("/")
-        return Response(proof_pdf(out, period.name, f"{base}/periode/{out.period_id}/hasil?nomor={out.registration_number}"),
+        lookup = f"{base}/periode/{out.period_id}/hasil?nomor={out.registration_number}"
+        return Response(proof_pdf(out, period.name, lookup),
                         media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="bukti-{registration_number}.pdf"'})

@@ -1,8 +1,8 @@
 """Browser tests: Playwright driving Debian's Chromium (headless) against a real server on 127.0.0.1.
 
 The server runs in a thread on its own scratch database with a small demo region; screenshots go to results/.
-Without Chromium (or the playwright package) the tests are skipped with a loud message, except in CI (`CI` set),
-where they must run.
+`PPDB_CHROMIUM` names another Chromium binary. Without Chromium (or the playwright package) the tests are
+skipped with a loud message, except in CI (`CI` set), where they must run.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("PPDB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "browser"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

@@ -86,9 +86,9 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     expect(page.locator("#distances")).to_contain_text(" m")
     page.locator("input[name=documents][value=kk]").check()
     page.locator("input[name=documents][value=akta_kelahiran]").check()
-    page.set_input_files("#f-file_kk", files=[{"name": "kk.png", "mimeType": "image/png", "buffer": png("#c9daf8", "KARTU KELUARGA")}])
-    page.set_input_files("#f-file_akta_kelahiran",
-                         files=[{"name": "akta.png", "mimeType": "image/png", "buffer": png("#d9ead3", "AKTA KELAHIRAN")}])
+    for kind, colour, title in (("kk", "#c9daf8", "KARTU KELUARGA"), ("akta_kelahiran", "#d9ead3", "AKTA KELAHIRAN")):
+        page.set_input_files(f"#f-file_{kind}",
+                             files=[{"name": f"{kind}.png", "mimeType": "image/png", "buffer": png(colour, title)}])
     shot(page, "02-pendaftaran")
     page.get_by_role("button", name="Kirim pendaftaran").click()
     expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()
@@ -105,6 +105,22 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
 
     proof = page.request.get(f"{base}/pendaftaran/{number}/bukti.pdf")
     assert proof.status == 200 and proof.body().startswith(b"%PDF")
+    context.close()
+
+
+def test_the_agency_closes_registration(site, browser) -> None:
+    """Verification runs once registration is closed (the provisional re-solves have stopped by then)."""
+    from playwright.sync_api import expect
+
+    base, period_id = site["base"], site["period_id"]
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    login(page, base, *DEMO_ADMIN)
+    expect(page).to_have_url(re.compile(r"/dinas$"))
+    page.get_by_role("link", name=re.compile("SPMB")).first.click()
+    page.get_by_role("button", name="Tutup pendaftaran").click()
+    expect(page.locator("#period-status")).to_have_text("Pendaftaran ditutup")
     context.close()
 
 
@@ -142,9 +158,7 @@ def test_the_agency_runs_the_selection_and_publishes(site, browser, shot) -> Non
     page = context.new_page()
     page.set_default_timeout(10000)
     login(page, base, *DEMO_ADMIN)
-    expect(page).to_have_url(re.compile(r"/dinas$"))
     page.goto(f"{base}/dinas/periode/{period_id}")
-    page.get_by_role("button", name="Tutup pendaftaran").click()
     expect(page.locator("#period-status")).to_have_text("Pendaftaran ditutup")
     page.get_by_role("button", name="Bandingkan").click()
     expect(page.locator("#whatif-result")).to_contain_text("berpindah penempatan")

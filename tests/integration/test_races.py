@@ -110,3 +110,22 @@ async def test_concurrent_rule_edits_lose_no_update(live, engine):
         assert await conn.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'period.rules'")) == 3
     for client in (admin, other):
         await client.aclose()
+
+
+async def test_audited_writes_neither_wait_for_nor_deadlock_with_a_selection_run(live, engine):
+    """A run holds its period row for its whole duration (seconds at scale, every minute while registration is
+    open); the audit log's foreign key to that row must not make every audited write queue behind it."""
+    from ppdb.db.session import make_sessionmaker
+    from ppdb.regions.service import get_period
+
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parent = await sign_up(live, "orangtua@contoh.test")
+    period = await open_period(admin)
+    number = (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).json()[
+        "registration_number"]
+    async with make_sessionmaker(engine)() as run, run.begin():
+        await get_period(run, period["id"], for_update=True)  # as selection.service.run does
+        verified = await asyncio.wait_for(admin.post(f"/api/applications/{number}/coordinate/verify"), timeout=5)
+        assert verified.status_code == 204
+    for client in (admin, parent):
+        await client.aclose()

@@ -3,9 +3,18 @@
 
 // The home-location map: tap to set the coordinate fields. Without tiles (offline) or without Leaflet the
 // coordinate fields stay the way to enter the location.
+function mapUnavailable(box) {
+  box.hidden = true;
+  var note = document.getElementById("map-note");
+  if (note) note.textContent = "Peta tidak dapat dimuat. Isi koordinat rumah di bawah ini.";
+}
+
 function setUpMap() {
   var box = document.getElementById("map");
-  if (!box || typeof L === "undefined") return;
+  if (!box) return;
+  if (typeof L === "undefined") { mapUnavailable(box); return; }
+  var note = document.getElementById("map-note");
+  if (note) note.textContent = "Ketuk peta untuk menandai rumah, atau isi koordinat di bawah ini.";
   var lat = document.getElementById(box.dataset.latField);
   var lon = document.getElementById(box.dataset.lonField);
   var start = [parseFloat(lat.value) || -6.178, parseFloat(lon.value) || 106.63];
@@ -22,11 +31,7 @@ function setUpMap() {
   tiles.on("tileload", function () { loaded++; });
   tiles.on("tileerror", function () {
     failures++;
-    if (failures >= 2 && loaded === 0) {
-      box.hidden = true;
-      var note = document.getElementById("map-note");
-      if (note) note.textContent = "Peta tidak dapat dimuat. Isi koordinat rumah di bawah ini.";
-    }
+    if (failures >= 2 && loaded === 0) mapUnavailable(box);
   });
   map.on("click", function (e) {
     lat.value = e.latlng.lat.toFixed(6);

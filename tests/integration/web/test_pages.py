@@ -63,11 +63,12 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
 
 async def test_form_errors_sit_next_to_the_field_in_indonesian_and_keep_the_input(client) -> None:
     token = csrf_of((await client.get("/daftar-akun")).text)
-    page = await client.post("/daftar-akun", data={"_csrf": token, "name": "Ibu Siti", "email": "siti@contoh.test",
-                                                   "password": "pendek", "password2": "pendek"})
+    page = await client.post("/daftar-akun", data={"_csrf": token, "name": "Ibu <b>Siti</b>",
+                                                   "email": "siti@contoh.test", "password": "pendek",
+                                                   "password2": "pendek"})
     assert page.status_code == 422
     assert re.search(r'id="e-password"[^>]*>Kata sandi minimal 10 karakter', page.text)
-    assert 'value="Ibu Siti"' in page.text and 'value="siti@contoh.test"' in page.text
+    assert 'value="Ibu &lt;b&gt;Siti&lt;/b&gt;"' in page.text and 'value="siti@contoh.test"' in page.text
 
 
 async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, admin, parent) -> None:
@@ -153,3 +154,17 @@ async def test_pages_send_strangers_to_the_login_and_other_roles_away(client, ad
     for path in ("/dinas", "/sekolah"):
         refused = await client.get(path)
         assert refused.status_code == 403 and "tidak berwenang" in refused.text
+
+
+async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, parent) -> None:
+    period = await open_period(admin)
+    assert (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).status_code == 201
+    token = await admin_browser(client)
+    url = f"/dinas/periode/{period['id']}"
+    for action in ("tutup", "seleksi", "umumkan", "daftar-ulang", "tutup-daftar-ulang", "kursi-kosong", "umumkan"):
+        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3"})
+        assert done.status_code == 302, (action, done.text)
+    page = await client.get(url)
+    assert "Diumumkan versi 2" in page.text and 'id="chart-applicants"' in page.text
+    refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
+    assert refused.status_code == 409 and 'class="alert error"' in refused.text
