@@ -112,7 +112,7 @@ def test_the_agency_closes_registration(site, browser) -> None:
     """Verification runs once registration is closed (the provisional re-solves have stopped by then)."""
     from playwright.sync_api import expect
 
-    base, period_id = site["base"], site["period_id"]
+    base = site["base"]
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
     page.set_default_timeout(10000)
