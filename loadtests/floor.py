@@ -58,7 +58,7 @@ async def read(request: Request, registration_id: int) -> Stored:
 
 def create_app() -> Litestar:
     dsn = os.environ["PPDB_FLOOR_DSN"]
-    pool_size = int(os.environ.get("PPDB_DB_POOL_SIZE", "10"))
+    pool_size = int(os.environ.get("PPDB_DB_POOL_SIZE", "15"))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:

@@ -88,7 +88,7 @@ class Servers:
                                        stdout=open(out / "worker.log", "w"), stderr=subprocess.STDOUT,
                                        start_new_session=True)
         floor_env = {**os.environ, "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
-                     "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "10")}
+                     "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "15")}
         self.floor = subprocess.Popen(
             [BIN / "uvicorn", "--factory", "floor:create_app", "--app-dir", str(ROOT / "loadtests"),
              "--host", "127.0.0.1", "--port", str(self.floor_port), "--workers", str(workers),

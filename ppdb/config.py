@@ -22,8 +22,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     """Demo mode allows the default secret; never for a real deployment."""
     workers: int = 1
-    db_pool_size: int = 10
-    db_max_overflow: int = 5
+    db_pool_size: int = 15
+    db_max_overflow: int = 0
+    """Overflow connections are opened and closed per use: under steady load they churn (connect, type
+    introspection, statements prepared again), so the default pool is fixed."""
     db_pool_timeout: float = 10.0
     """Seconds a request waits for a database connection before it is shed with 503."""
     max_in_flight: int = 64

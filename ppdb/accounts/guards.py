@@ -1,4 +1,6 @@
-"""Guards: small role checks that sit on routes; object scope (this region, this school) sits in services."""
+"""Guards: small role checks that sit on routes; object scope (this region, this school) sits in services.
+
+Guards are async: Litestar runs a sync guard in a thread pool, a thread hop on every request."""
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
@@ -31,19 +33,19 @@ def _role(connection: ASGIConnection, *roles: Role) -> Principal:
     return user
 
 
-def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _user(connection)
 
 
-def requires_agency_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_agency_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _role(connection, Role.AGENCY_ADMIN)
 
 
-def requires_parent(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_parent(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     _role(connection, Role.PARENT)
 
 
-def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Agency admins and school operators."""
     _role(connection, Role.AGENCY_ADMIN, Role.SCHOOL_OPERATOR)
 

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import asyncpg
 import msgspec
 from cachetools import TTLCache
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
@@ -29,10 +32,11 @@ from ppdb.applicants.models import (
     IdempotentResponse,
 )
 from ppdb.audit.service import record, record_now
+from ppdb.db.session import json_text
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
 from ppdb.regions.models import Period, PeriodStatus, Region
-from ppdb.regions.rules import PathRule, RuleSet
+from ppdb.regions.rules import Level, PathRule, RuleSet
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 
@@ -51,10 +55,29 @@ class SchoolInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenPeriod:
+    """The fields of a period that registration reads, copied: an ORM row expires with its session."""
+
+    id: int
+    created_at: datetime
+    version: int
+    status: PeriodStatus
+    level: Level
+    school_year: str
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+
+    @classmethod
+    def of(cls, period: Period) -> OpenPeriod:
+        return cls(period.id, period.created_at, period.version, period.status, period.level, period.school_year,
+                   period.registration_opens_at, period.registration_closes_at)
+
+
+@dataclass(frozen=True, slots=True)
 class PeriodContext:
     """What validating a registration needs from the database, loaded once."""
 
-    period: Period
+    period: Period | OpenPeriod
     rules: RuleSet
     region_code: str
     schools: dict[str, SchoolInfo]
@@ -247,17 +270,114 @@ async def register(
     *, idempotency_key: str | None = None,
 ) -> schemas.ApplicationOut:
     key = None if idempotency_key is None else f"register:{parent.id}:{period_id}:{idempotency_key}"
+    if (out := await _register_at_once(session, period_id, data, parent, key)) is not None:
+        return out
     if key is not None:
         replay = await _claim_idempotency(session, key, data)
         if replay is not None:
             return replay
     ctx = await load_context(session, period_id)
+    if ctx.period.status is PeriodStatus.REGISTRATION_OPEN:
+        _OPEN[period_id] = replace(ctx, period=OpenPeriod.of(ctx.period))
     accepting_registrations(ctx.period)
     plan = validate(ctx, data)
     out = await store_new(session, ctx, data, plan, parent_id=parent.id, actor=parent.actor)
     if key is not None:
         await _store_idempotent(session, key, out)
     return out
+
+
+# Periods open for registration, as the last registration saw them: the admission-day fast path validates
+# against this copy, and its single statement writes only if the period is still that version and open.
+_OPEN: TTLCache = TTLCache(maxsize=64, ttl=5)
+
+_AT_ONCE = """
+WITH period AS (
+    SELECT id FROM periods
+    WHERE id = $1 AND created_at = $2 AND version = $3 AND status = 'registration_open'
+      AND now() >= registration_opens_at AND now() < registration_closes_at
+), applicant AS (
+    INSERT INTO applicants (period_id, nik, nisn, name, sex, birth_date, kk_number, kk_issued_on, address,
+                            kelurahan_code, latitude, longitude, in_region)
+    SELECT id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM period
+    RETURNING id
+), application AS (
+    INSERT INTO applications (period_id, applicant_id, registration_number, parent_id, path, category, score,
+                              kk_exception, status, submitted_at)
+    SELECT $1, applicant.id, $16, $17, $18, $19, $20, $21, 'submitted', now() FROM applicant
+    RETURNING id, submitted_at, updated_at
+), choice AS (
+    INSERT INTO choices (application_id, rank, school_id, distance_m, in_zone, zone_priority)
+    SELECT application.id, c.rank, c.school_id, c.distance_m, c.in_zone, c.zone_priority FROM application,
+           unnest($22::int[], $23::int[], $24::numeric[], $25::bool[], $26::int[])
+           AS c(rank, school_id, distance_m, in_zone, zone_priority)
+), document AS (
+    INSERT INTO documents (application_id, kind, status)
+    SELECT application.id, kind, 'declared' FROM application, unnest($27::text[]) AS kind
+), audit AS (
+    INSERT INTO audit_log (actor, action, entity, entity_id, period_id, new)
+    SELECT $28, 'application.create', 'application', $16, $1, $29::jsonb FROM application
+), answer AS (
+    INSERT INTO idempotent_responses (key, request_hash, status_code, body)
+    SELECT $30, $31, 201, $32::jsonb || jsonb_build_object('submitted_at', submitted_at, 'updated_at', updated_at)
+    FROM application WHERE $30::varchar IS NOT NULL
+)
+SELECT submitted_at, updated_at FROM application
+"""
+
+
+@asynccontextmanager
+async def _statement_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connection]:
+    """A driver connection on which one statement is its own transaction: from the pool in autocommit, or,
+    when the session is bound to a connection already in a transaction, that connection under a savepoint."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine):
+        async with bind.connect() as connection:
+            yield (await connection.get_raw_connection()).driver_connection
+    else:
+        async with bind.begin_nested():
+            yield (await bind.get_raw_connection()).driver_connection
+
+
+async def _register_at_once(session: AsyncSession, period_id: int, data: schemas.ApplicationCreate,
+                            parent: Principal, key: str | None) -> schemas.ApplicationOut | None:
+    """The admission-day fast path: a new child in an open period, stored by one autocommitted statement.
+
+    Returns None, having written nothing, whenever anything is unusual (period unknown here or changed,
+    invalid data, a known NIK or an active application, a used Idempotency-Key, a taken number): the
+    transactional path then answers with the full checks, the right error or the replayed answer.
+    """
+    ctx = _OPEN.get(period_id)
+    if ctx is None:
+        return None
+    try:
+        accepting_registrations(ctx.period)
+        plan = validate(ctx, data)
+    except AppError:
+        return None
+    values = _applicant_values(data, plan)
+    number, kinds = new_registration_number(ctx.period), sorted(dict.fromkeys(data.documents))
+    now = datetime.now(UTC)  # replaced by the database's time in the stored and the returned answer
+    out = _answer(ctx, data, plan, number, values, kinds, submitted_at=now, updated_at=now, locked=False)
+    period = ctx.period
+    digest = None if key is None else hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+    try:
+        async with _statement_connection(session) as connection:
+            row = await connection.fetchrow(
+                _AT_ONCE, period.id, period.created_at, period.version, data.nik, values["nisn"], values["name"],
+                values["sex"], values["birth_date"], values["kk_number"], values["kk_issued_on"], values["address"],
+                values["kelurahan_code"], values["latitude"], values["longitude"], values["in_region"],
+                number, parent.id, plan.path.name, data.category, data.score, data.kk_exception,
+                *map(list, zip(*((c.rank, c.school.id, c.distance_m, c.in_zone, c.zone_priority)
+                                 for c in plan.choices), strict=True)),
+                kinds, parent.actor, json_text({"path": plan.path.name, "choices": data.choices}),
+                key, digest, msgspec.json.encode(out).decode())
+    except asyncpg.IntegrityConstraintViolationError:
+        return None
+    if row is None:
+        _OPEN.pop(period_id, None)
+        return None
+    return msgspec.structs.replace(out, submitted_at=row["submitted_at"], updated_at=row["updated_at"])
 
 
 # Statements compiled once: on admission day registration is the hot write path.
@@ -302,6 +422,13 @@ async def store_new(
             dict(application_id=application_id, kind=k, status=DocumentStatus.DECLARED) for k in kinds])
     await record_now(session, actor=actor, action="application.create", entity="application", entity_id=number,
                      period_id=ctx.period.id, new={"path": plan.path.name, "choices": data.choices})
+    return _answer(ctx, data, plan, number, values, kinds, submitted_at=submitted_at, updated_at=updated_at,
+                   locked=locked)
+
+
+def _answer(ctx: PeriodContext, data: schemas.ApplicationCreate, plan: Plan, number: str, values: dict,
+            kinds: list[str], *, submitted_at: datetime, updated_at: datetime, locked: bool) -> schemas.ApplicationOut:
+    """A new registration's answer, from what was written (no read-back)."""
     return schemas.ApplicationOut(
         registration_number=number, period_id=ctx.period.id, status=ApplicationStatus.SUBMITTED.value,
         status_reason=None, path=plan.path.name, category=data.category,

@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 5, pool_timeout: float = 30.0,
+def make_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0, pool_timeout: float = 30.0,
                 read_only: bool = False) -> AsyncEngine:
     """`read_only`: statements autocommit (no BEGIN/COMMIT round trips), for the reads of `provide_read_session`."""
     # hide_parameters: a database error must never carry a child's NIK or address into the logs.
     return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
                                hide_parameters=True,
-                               json_serializer=_json, **({"isolation_level": "AUTOCOMMIT"} if read_only else {}))
+                               json_serializer=json_text, **({"isolation_level": "AUTOCOMMIT"} if read_only else {}))
 
 
-def _json(value: object) -> str:
+def json_text(value: object) -> str:
     return msgspec.json.encode(value).decode()
 
 
