@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,7 +13,7 @@ from cachetools import TTLCache
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
@@ -32,7 +30,7 @@ from ppdb.applicants.models import (
     IdempotentResponse,
 )
 from ppdb.audit.service import record, record_now
-from ppdb.db.session import json_text
+from ppdb.db.session import driver_connection, json_text
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
 from ppdb.regions.models import Period, PeriodStatus, Region
@@ -326,19 +324,6 @@ SELECT submitted_at, updated_at FROM application
 """
 
 
-@asynccontextmanager
-async def _statement_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connection]:
-    """A driver connection on which one statement is its own transaction: from the pool in autocommit, or,
-    when the session is bound to a connection already in a transaction, that connection under a savepoint."""
-    bind = session.bind
-    if isinstance(bind, AsyncEngine):
-        async with bind.connect() as connection:
-            yield (await connection.get_raw_connection()).driver_connection
-    else:
-        async with bind.begin_nested():
-            yield (await bind.get_raw_connection()).driver_connection
-
-
 async def _register_at_once(session: AsyncSession, period_id: int, data: schemas.ApplicationCreate,
                             parent: Principal, key: str | None) -> schemas.ApplicationOut | None:
     """The admission-day fast path: a new child in an open period, stored by one autocommitted statement.
@@ -362,7 +347,7 @@ async def _register_at_once(session: AsyncSession, period_id: int, data: schemas
     period = ctx.period
     digest = None if key is None else hashlib.sha256(msgspec.json.encode(data)).hexdigest()
     try:
-        async with _statement_connection(session) as connection:
+        async with driver_connection(session) as connection:
             row = await connection.fetchrow(
                 _AT_ONCE, period.id, period.created_at, period.version, data.nik, values["nisn"], values["name"],
                 values["sex"], values["birth_date"], values["kk_number"], values["kk_issued_on"], values["address"],

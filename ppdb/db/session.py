@@ -1,10 +1,14 @@
 """Engine and the per-request session: one request, one transaction."""
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import asyncpg
 import msgspec
 from litestar.datastructures import State
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +28,34 @@ def make_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0, pool_ti
 
 def json_text(value: object) -> str:
     return msgspec.json.encode(value).decode()
+
+
+@asynccontextmanager
+async def driver_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connection]:
+    """The asyncpg connection under a session's bind, for a hot path's single statement: from the pool in
+    autocommit (the statement is its own transaction), or, when the session is bound to a connection already
+    in a transaction, that connection under a savepoint."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine):
+        async with bind.connect() as connection:
+            yield (await connection.get_raw_connection()).driver_connection
+    else:
+        async with bind.begin_nested():
+            yield (await bind.get_raw_connection()).driver_connection
+
+
+class Compiled:
+    """A Core statement compiled once to asyncpg's SQL, for hot paths that skip SQLAlchemy's execution:
+    `connection.fetchrow(c.sql, *c.args(name=value))`. Results are the driver's (enums come back as text)."""
+
+    def __init__(self, statement: Any) -> None:
+        compiled = statement.compile(dialect=asyncpg_dialect())
+        self.sql = compiled.string
+        self._names = compiled.positiontup
+        self._constants = {name: bind.value for name, bind in compiled.binds.items()}
+
+    def args(self, **values: object) -> list:
+        return [values[name] if name in values else self._constants[name] for name in self._names]
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

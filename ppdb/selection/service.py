@@ -8,6 +8,7 @@ import json
 import time
 import zlib
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import msgspec
 from cachetools import TTLCache
@@ -18,6 +19,7 @@ from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
 from ppdb.applicants.models import Application, ApplicationStatus
 from ppdb.audit.service import record
+from ppdb.db.session import Compiled, driver_connection
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
 from ppdb.regions.models import Period, PeriodStatus
@@ -281,13 +283,27 @@ def parents_run(period_id):
 
 
 _RUN_FOR_PARENTS = select(parents_run(bindparam("period")))
-# The status page in one round trip: who may see the application, and which run to explain it with.
-_STATUS = applicants.VISIBLE.add_columns(parents_run(Application.period_id).label("run_id"))
+# The status page in one round trip (driven on the raw connection: it is polled all day): who may see the
+# application, and which run to explain it with.
+_STATUS = Compiled(applicants.VISIBLE.add_columns(parents_run(Application.period_id).label("run_id")))
+
+
+class _StatusRow(NamedTuple):
+    id: int
+    registration_number: str
+    period_id: int
+    status: ApplicationStatus
+    updated_at: datetime
+    parent_id: int | None
+    region_id: int
+    run_id: int | None
 
 
 async def status(session: AsyncSession, registration_number: str, user: Principal) -> schemas.Explanation:
     """A parent's status page: placement, position and cut-off per choice, and why."""
-    row = (await session.execute(_STATUS, {"number": registration_number})).first()
+    async with driver_connection(session) as connection:
+        record = await connection.fetchrow(_STATUS.sql, *_STATUS.args(number=registration_number))
+    row = None if record is None else _StatusRow(*record)._replace(status=ApplicationStatus(record["status"]))
     application = await applicants.check_visible(session, row, user)
     if row.run_id is None:
         raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")

@@ -77,6 +77,11 @@ class CSRFMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if not is_page(scope["path"]) and any(name == b"authorization" and value[:7].lower() == b"bearer "
+                                              for name, value in scope["headers"]):
+            scope["csrf_token"] = None  # an API call with a bearer token: no cookie credential to forge
+            await next_app(scope, receive, send)
+            return
         secret = scope["litestar_app"].state.settings.secret_key
         headers = Headers.from_scope(scope)
         cookie = _cookies(headers).get(COOKIE)
