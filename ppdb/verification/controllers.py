@@ -24,9 +24,13 @@ class VerificationController(Controller):
     async def applicants(self, db_session: Session, request: Request, npsn: Npsn,
                          period_id: Annotated[int, QueryParameter(ge=1, le=MAX_ID)],
                          flag: Annotated[str | None, QueryParameter(max_length=40)] = None,
+                         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
+                         offset: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
                          ) -> list[schemas.ApplicantRow]:
-        """Applicants who chose this school, with documents and fraud flags (optionally only one flag)."""
-        return await service.applicants_of(db_session, npsn, period_id, request.user, flag)
+        """Applicants who chose this school, by choice rank and distance, with documents and fraud flags
+        (optionally only one flag); a page of `limit` from `offset`."""
+        return await service.applicants_of(db_session, npsn, period_id, request.user, flag, limit=limit,
+                                           offset=offset)
 
     @post("/applications/{registration_number:str}/documents/{kind:str}/decision", operation_id="decideDocument",
           status_code=200)

@@ -69,58 +69,69 @@ async def _period_counts(session: AsyncSession, period: Period) -> tuple[dict, d
 
 
 async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: Principal,
-                        flag: str | None = None) -> list[schemas.ApplicantRow]:
+                        flag: str | None = None, *, limit: int | None = None,
+                        offset: int = 0) -> list[schemas.ApplicantRow]:
+    """The school's applicants by choice rank and distance; a page of them with `limit`/`offset` (with `flag`,
+    the page is of the flagged ones)."""
     school = await school_of(session, npsn, user)
     period = await get_period(session, period_id)
     if period.region_id != school.region_id:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     rules = rules_of(period)
-    rows = (await session.execute(
-        select(Application, Choice, Applicant)
+    query = (
+        select(Application.id, Application.registration_number, Application.path, Application.status, Choice.rank,
+               Choice.distance_m, Choice.in_zone, Applicant.nik, Applicant.name, Applicant.sex, Applicant.birth_date,
+               Applicant.kk_number, Applicant.kk_issued_on, Applicant.kelurahan_code, Applicant.latitude,
+               Applicant.longitude, Applicant.coordinate_verified_at)
         .join(Choice, Choice.application_id == Application.id)
         .join(Applicant, Applicant.id == Application.applicant_id)
         .where(Application.period_id == period.id, Choice.school_id == school.id,
                Application.status != ApplicationStatus.WITHDRAWN)
-        .order_by(Choice.rank, Choice.distance_m)
-    )).all()
+        .order_by(Choice.rank, Choice.distance_m, Application.id)
+    )
+    if flag is None and limit is not None:
+        query = query.limit(limit).offset(offset)
+    rows = (await session.execute(query)).all()
     kk_counts, point_counts = await _period_counts(session, period)
     kelurahan = {k.code: k for k in await session.scalars(select(Kelurahan).where(
-        Kelurahan.code.in_({a.kelurahan_code for _, _, a in rows})))}
+        Kelurahan.code.in_({r.kelurahan_code for r in rows})))}
     moved = set(await session.scalars(select(AuditEntry.entity_id).where(
         AuditEntry.period_id == period.id, AuditEntry.action.in_(["application.change", "coordinate.correct"]),
         AuditEntry.new.has_key("latitude") | AuditEntry.new.has_key("longitude"))))
-    documents = await _documents(session, [app.id for app, _, _ in rows])
     opening = period.registration_opens_at.date()
-    out = []
-    for app, choice, person in rows:
+    found = []
+    for r in rows:
         flags = []
-        if (opening - person.kk_issued_on).days < rules.kk_min_age_days:
+        if (opening - r.kk_issued_on).days < rules.kk_min_age_days:
             flags.append("kk_recent")
-        if kk_counts.get(person.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:
+        if kk_counts.get(r.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:
             flags.append("kk_many_children")
-        if point_counts.get((round(person.latitude, 5), round(person.longitude, 5)), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
+        if point_counts.get((round(r.latitude, 5), round(r.longitude, 5)), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
             flags.append("shared_coordinate")
-        home = kelurahan.get(person.kelurahan_code)
-        if home and haversine_m(person.latitude, person.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M:
+        home = kelurahan.get(r.kelurahan_code)
+        if home and haversine_m(r.latitude, r.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M:
             flags.append("far_from_kelurahan")
-        if app.registration_number in moved:
+        if r.registration_number in moved:
             flags.append("coordinate_moved")
-        if not nik_matches(person.nik, person.birth_date, person.sex):
+        if not nik_matches(r.nik, r.birth_date, r.sex):
             flags.append("nik_birthdate_mismatch")
-        if flag is not None and flag not in flags:
-            continue
-        out.append(schemas.ApplicantRow(
-            registration_number=app.registration_number, name=person.name, birth_date=person.birth_date,
-            path=app.path, status=app.status.value, choice_rank=choice.rank, distance_m=float(choice.distance_m),
-            in_zone=choice.in_zone, coordinate_locked=person.coordinate_verified_at is not None,
-            documents=documents.get(app.id, []), flags=flags))
-    return out
+        if flag is None or flag in flags:
+            found.append((r, flags))
+    if flag is not None and limit is not None:
+        found = found[offset:offset + limit]
+    documents = await _documents(session, [r.id for r, _ in found])
+    return [schemas.ApplicantRow(
+        registration_number=r.registration_number, name=r.name, birth_date=r.birth_date, path=r.path,
+        status=r.status.value, choice_rank=r.rank, distance_m=float(r.distance_m), in_zone=r.in_zone,
+        coordinate_locked=r.coordinate_verified_at is not None, documents=documents.get(r.id, []), flags=flags)
+        for r, flags in found]
 
 
 async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[int, list[DocumentOut]]:
     found: dict[int, list[DocumentOut]] = {}
-    for d in await session.scalars(select(Document).where(Document.application_id.in_(application_ids))
-                                   .order_by(Document.kind)):
+    for d in await session.execute(
+            select(Document.application_id, Document.kind, Document.status, Document.content_type, Document.size_bytes)
+            .where(Document.application_id.in_(application_ids)).order_by(Document.kind)):
         found.setdefault(d.application_id, []).append(
             DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes))
     return found

@@ -80,3 +80,16 @@ async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touchi
     monkeypatch.setattr(accounts, "_queued", 0)
     assert (await client.post("/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026",
                                                         "name": "W"})).status_code == 201
+
+
+async def test_password_hashing_runs_at_the_lowest_cpu_priority():
+    import os
+    import sys
+    import threading
+
+    from ppdb.accounts import service as accounts
+
+    if not sys.platform.startswith("linux"):
+        return
+    niceness = await accounts._password_work(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert niceness == 19

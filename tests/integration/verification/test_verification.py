@@ -36,6 +36,13 @@ async def test_operator_sees_own_school_with_flags(admin, parent, operator, tran
     only = (await smp1.get("/api/schools/20670001/applicants",
                            params={"period_id": period["id"], "flag": "kk_recent"})).json()
     assert len(only) == 1
+    pages = [(await smp1.get("/api/schools/20670001/applicants", params={
+        "period_id": period["id"], "limit": 2, "offset": offset})).json() for offset in (0, 2)]
+    assert [len(p) for p in pages] == [2, 1]
+    assert [r["registration_number"] for r in pages[0] + pages[1]] == [r["registration_number"] for r in rows]
+    flagged = (await smp1.get("/api/schools/20670001/applicants", params={
+        "period_id": period["id"], "flag": "shared_coordinate", "limit": 1, "offset": 1})).json()
+    assert [r["registration_number"] for r in flagged] == [rows[1]["registration_number"]]
     expect_error(await smp1.get("/api/schools/20670002/applicants", params={"period_id": period["id"]}), 404,
                  "school_not_found")
     expect_error(await parent.get("/api/schools/20670001/applicants", params={"period_id": period["id"]}), 403,
