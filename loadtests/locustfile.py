@@ -229,7 +229,9 @@ class Operator(Api):
     def verify(self) -> None:
         if self.seen:
             number = rng.choice(self.seen)
-            self.call("POST", f"/api/applications/{number}/coordinate/verify", "verifyCoordinate", expect=(204,))
+            # 409: another operator of the same school verified it first, a correct answer
+            self.call("POST", f"/api/applications/{number}/coordinate/verify", "verifyCoordinate",
+                      expect=(204, 409))
 
 
 class ResultDay(Api):
