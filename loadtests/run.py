@@ -46,7 +46,9 @@ BUDGETS = {
     "spike": {"p95_ms": {"register": 2000, "applicationStatus": 1000, "latestSelection": 1000}},
     "polling": {"p95_ms": {"applicationStatus": 300, "latestSelection": 300, "schoolApplicants": 2000,
                            "verifyCoordinate": 300}},
-    "overload": {"must_shed": True, "shed_p95_ms": 100, "p95_ms": {"register": 2000}},
+    # A 503 must come back at once, well inside a browser's patience; under overload Locust itself, on the
+    # same two cores, adds about 100 ms to every answer it times.
+    "overload": {"must_shed": True, "shed_p95_ms": 250, "p95_ms": {"register": 2000}},
     # Last: it closes registration, runs the official selection and publishes.
     "result-day": {"p95_ms": {"lookupResult": 300, "schoolResults": 300, "resultsSummary": 300}},
 }
