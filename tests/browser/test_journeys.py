@@ -135,6 +135,8 @@ def test_the_school_operator_verifies_that_applicant(site, browser, shot, journe
     expect(page).to_have_url(re.compile(r"/sekolah$"))
     page.get_by_label("Status").select_option("submitted")
     page.get_by_role("button", name="Saring").click()
+    page.wait_for_url(re.compile(r"status=submitted"))  # the filtered list has loaded (no screenshot mid-navigation)
+    expect(page.get_by_role("link", name=number)).to_be_visible()
     shot(page, "04-sekolah-pendaftar", full_page=False)
     page.get_by_role("link", name=number).click()
     expect(page.get_by_role("heading", name="Verifikasi Siti Aminah")).to_be_visible()
