@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 
 import gevent
+import msgspec
 from locust import FastHttpUser, LoadTestShape, between, constant, constant_throughput, events, task
 
 SCENARIO = os.environ.get("PPDB_SCENARIO", "spike")
@@ -52,8 +53,12 @@ class Api(FastHttpUser):
     connection_timeout = 10.0
     token: str | None = None
 
-    def call(self, method: str, path: str, name: str, *, expect=(200,), **kwargs) -> tuple[int, dict | None, float]:
-        """One request; a 503 is recorded as `name [shed]` and answered with its Retry-After."""
+    def call(self, method: str, path: str, name: str, *, expect=(200,), parse: bool = False,
+             **kwargs) -> tuple[int, dict | None, float]:
+        """One request; a 503 is recorded as `name [shed]` and answered with its Retry-After.
+
+        The body is decoded only with `parse`: Locust shares the machine with the servers, and decoding every
+        status page (the floor's answers are tiny and never decoded) would tax PPDB for the client's work."""
         headers = kwargs.pop("headers", {})
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -68,14 +73,14 @@ class Api(FastHttpUser):
             else:
                 r.failure(f"HTTP {r.status_code}: {(r.text or '')[:120]}")
             try:
-                body = r.json() if r.content and r.status_code != 304 else None
-            except ValueError:
+                body = msgspec.json.decode(r.content) if parse and r.content and r.status_code != 304 else None
+            except msgspec.DecodeError:
                 body = None
             return r.status_code, body, retry
 
     def until_served(self, method: str, path: str, name: str, attempts: int = 20, **kwargs):
         for _ in range(attempts):
-            status, body, retry = self.call(method, path, name, **kwargs)
+            status, body, retry = self.call(method, path, name, parse=True, **kwargs)
             if status not in (503, 0):
                 return status, body
             gevent.sleep(retry or 1.0)
@@ -221,7 +226,7 @@ class Operator(Api):
     def applicants(self) -> None:
         flag = rng.choice(["", "", "&flag=recent_kk"])
         _, body, _ = self.call("GET", f"/api/schools/{self.npsn}/applicants?period_id={DATA['period_id']}{flag}",
-                               "schoolApplicants")
+                               "schoolApplicants", parse=True)
         if isinstance(body, list) and body:  # not a shed answer
             self.seen = [row["registration_number"] for row in body]
 
