@@ -321,6 +321,16 @@ class Scenario(LoadTestShape):
         return None
 
 
+def percentile(times: Counter, q: float) -> float:
+    """The q-quantile of Locust's response-time histogram (milliseconds -> count)."""
+    rank, seen = q * sum(times.values()), 0
+    for ms in sorted(times):
+        seen += times[ms]
+        if seen >= rank:
+            return ms
+    return 0.0
+
+
 def p(stats_entry, q: float) -> float:
     return stats_entry.get_response_time_percentile(q) if stats_entry.num_requests else 0.0
 
@@ -343,9 +353,10 @@ def check_budget(environment, **_):
     shed = [e for e in stats.entries.values() if e.name.endswith("[shed]")]
     if BUDGET.get("must_shed") and not shed:
         problems.append("nothing was shed: the overload scenario did not overload the server")
-    for entry in shed:
-        if (value := p(entry, 0.95)) > BUDGET.get("shed_p95_ms", float("inf")):
-            problems.append(f"{entry.name}: p95 {value:.0f} ms > {BUDGET['shed_p95_ms']} ms (shedding must be fast)")
+    # All shed answers together: a route shed a few dozen times has no meaningful p95 of its own.
+    shed_times = sum((Counter(e.response_times) for e in shed), Counter())
+    if shed and (value := percentile(shed_times, 0.95)) > BUDGET.get("shed_p95_ms", float("inf")):
+        problems.append(f"shed answers: p95 {value:.0f} ms > {BUDGET['shed_p95_ms']} ms (shedding must be fast)")
     for name, limit in BUDGET.get("p95_ms", {}).items():
         entry = next((e for e in served if e.name == name), None)
         if entry is None or entry.num_requests == 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import msgspec
-from cachetools import TTLCache
 from sqlalchemy import Numeric, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,25 +45,28 @@ async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School
     return school
 
 
-# Children per KK and per home point across the whole period: the same for every school's list, and costly
-# to count on a busy day, so each worker keeps them for a short while (a flag may lag by that much).
-_COUNTS: TTLCache = TTLCache(maxsize=64, ttl=30)
+def _home_point():
+    """A home rounded to about a metre: children registered at one point are flagged together."""
+    return (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5).label("point_lat"),
+            func.round(Applicant.longitude.cast(Numeric(12, 7)), 5).label("point_lon"))
 
 
-async def _period_counts(session: AsyncSession, period: Period) -> tuple[dict, dict]:
-    key = (period.id, period.created_at)
-    if (found := _COUNTS.get(key)) is not None:
-        return found
+def _active(period: Period, *columns):
+    return (select(*columns).select_from(Applicant).join(Application, Application.applicant_id == Applicant.id)
+            .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN))
+
+
+async def _counts(session: AsyncSession, period: Period, rows) -> tuple[dict, dict]:
+    """Active applications in the whole period per KK and per home point, for the KKs and points of `rows`
+    only (the KKs by their index; the points in one pass over the period, in the database)."""
     kk_counts = dict((await session.execute(
-        select(Applicant.kk_number, func.count()).join(Application, Application.applicant_id == Applicant.id)
-        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+        _active(period, Applicant.kk_number, func.count()).where(Applicant.kk_number.in_({r.kk_number for r in rows}))
         .group_by(Applicant.kk_number))).all())
-    point = (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5), func.round(Applicant.longitude.cast(Numeric(12, 7)), 5))
-    point_counts = {(float(a), float(b)): n for a, b, n in (await session.execute(
-        select(*point, func.count()).join(Application, Application.applicant_id == Applicant.id)
-        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
-        .group_by(*point))).all()}
-    _COUNTS[key] = kk_counts, point_counts
+    lat, lon = (column.element for column in _home_point())
+    point_counts = {(a, b): n for a, b, n in (await session.execute(
+        _active(period, lat, lon, func.count())
+        .where(lat.in_({r.point_lat for r in rows}), lon.in_({r.point_lon for r in rows}))
+        .group_by(lat, lon))).all()}
     return kk_counts, point_counts
 
 
@@ -82,7 +84,7 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
         select(Application.id, Application.registration_number, Application.path, Application.status, Choice.rank,
                Choice.distance_m, Choice.in_zone, Applicant.nik, Applicant.name, Applicant.sex, Applicant.birth_date,
                Applicant.kk_number, Applicant.kk_issued_on, Applicant.kelurahan_code, Applicant.latitude,
-               Applicant.longitude, Applicant.coordinate_verified_at)
+               Applicant.longitude, Applicant.coordinate_verified_at, *_home_point())
         .join(Choice, Choice.application_id == Application.id)
         .join(Applicant, Applicant.id == Application.applicant_id)
         .where(Application.period_id == period.id, Choice.school_id == school.id,
@@ -92,7 +94,7 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
     if flag is None and limit is not None:
         query = query.limit(limit).offset(offset)
     rows = (await session.execute(query)).all()
-    kk_counts, point_counts = await _period_counts(session, period)
+    kk_counts, point_counts = await _counts(session, period, rows)
     kelurahan = {k.code: k for k in await session.scalars(select(Kelurahan).where(
         Kelurahan.code.in_({r.kelurahan_code for r in rows})))}
     moved = set(await session.scalars(select(AuditEntry.entity_id).where(
@@ -106,7 +108,7 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
             flags.append("kk_recent")
         if kk_counts.get(r.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:
             flags.append("kk_many_children")
-        if point_counts.get((round(r.latitude, 5), round(r.longitude, 5)), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
+        if point_counts.get((r.point_lat, r.point_lon), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
             flags.append("shared_coordinate")
         home = kelurahan.get(r.kelurahan_code)
         if home and haversine_m(r.latitude, r.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M:
