@@ -44,8 +44,10 @@ BUDGETS = {
     "register-at-target": {"p95_ms": {"register": TARGET_P95_MS}},
     "status-at-target": {"p95_ms": {"applicationStatus": TARGET_P95_MS}},
     "spike": {"p95_ms": {"register": 2000, "applicationStatus": 1000, "latestSelection": 1000}},
+    # Parents' polls must stay quick; operators' clicks may take up to a second while a re-solve (every 30 s,
+    # a whole core for several seconds on this machine) runs beside them.
     "polling": {"p95_ms": {"applicationStatus": 300, "latestSelection": 300, "schoolApplicants": 2000,
-                           "verifyCoordinate": 300}},
+                           "verifyCoordinate": 1000}},
     # A 503 must come back at once, well inside a browser's patience; under overload Locust itself, on the
     # same two cores, adds about 100 ms to every answer it times.
     "overload": {"must_shed": True, "shed_p95_ms": 250, "p95_ms": {"register": 2000}},
