@@ -135,25 +135,14 @@ class Parent(Api):
         self.public_ranks()
 
 
-class Follower(Api):
+class Follower(Parent):
     """All-day polling: a parent who registered earlier (in the spike) refreshing status and rank lists."""
-    wait_time = between(3, 8)
     weight = 20
-    number: str | None = None
 
     def on_start(self) -> None:
         if DATA.get("parents"):
             parent = rng.choice(DATA["parents"])
             self.token, self.number = parent["token"], parent["registration_number"]
-
-    @task(3)
-    def poll_status(self) -> None:
-        if self.number:
-            self.status_of(self.number)
-
-    @task(1)
-    def poll_ranks(self) -> None:
-        self.public_ranks()
 
 
 class Registrar(Api):

@@ -14,6 +14,8 @@ from litestar.response import Redirect, Template
 
 from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError
+from ppdb.reregistration import service as reregistration
+from ppdb.reregistration.models import Decision
 
 log = logging.getLogger("ppdb")
 PATH_NAMES = {
@@ -147,3 +149,11 @@ PAGE_EXCEPTION_HANDLERS = {AppError: app_error_handler, HTTPException: http_erro
 def form_value(form: Any, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+async def reregister_from_form(request: Request, session: Any, registration_number: str) -> None:
+    """Daftar ulang from a page form (the parent's or the school's): confirm or decline the seat."""
+    decision = form_value(await request.form(), "decision")
+    if decision not in ("confirmed", "declined"):
+        raise AppError("decision_invalid", "Pilih konfirmasi atau tolak kursi.", "decision")
+    await reregistration.decide(session, registration_number, request.user, Decision(decision))

@@ -19,10 +19,15 @@ from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus
 from ppdb.regions.rules import DocumentKind
 from ppdb.regions.service import accepting_registrations, get_period, rules_of, to_out
-from ppdb.reregistration import service as reregistration
-from ppdb.reregistration.models import Decision
 from ppdb.selection import service as selection
-from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
+from ppdb.web.common import (
+    FormErrors,
+    convert,
+    field_errors,
+    form_value,
+    render,
+    reregister_from_form,
+)
 from ppdb.web.proof import proof_pdf
 
 TEXT_FIELDS = ("nik", "nisn", "name", "sex", "birth_date", "kk_number", "kk_issued_on", "kk_exception", "address",
@@ -215,10 +220,7 @@ class ParentPages(Controller):
     @post("/pendaftaran/{registration_number:str}/daftar-ulang")
     async def reregister(self, request: Request, db_session: Session,
                          registration_number: RegistrationNumber) -> Response:
-        decision = form_value(await request.form(), "decision")
-        if decision not in ("confirmed", "declined"):
-            raise AppError("decision_invalid", "Pilih konfirmasi atau tolak kursi.", "decision")
-        await reregistration.decide(db_session, registration_number, request.user, Decision(decision))
+        await reregister_from_form(request, db_session, registration_number)
         return Redirect(f"/pendaftaran/{registration_number}")
 
     @get("/pendaftaran/{registration_number:str}/bukti.pdf")

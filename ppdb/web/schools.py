@@ -15,11 +15,9 @@ from ppdb.errors import AppError, NotFound
 from ppdb.params import RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, to_out
-from ppdb.reregistration import service as reregistration
-from ppdb.reregistration.models import Decision
 from ppdb.schools.models import School
 from ppdb.verification import schemas, service
-from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render
+from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
 
 Kind = Annotated[str, PathParameter(max_length=40)]
 
@@ -101,8 +99,5 @@ class SchoolPages(Controller):
     @post("/sekolah/pendaftar/{registration_number:str}/daftar-ulang")
     async def reregister(self, request: Request, db_session: Session,
                          registration_number: RegistrationNumber) -> Response:
-        decision = form_value(await request.form(), "decision")
-        if decision not in ("confirmed", "declined"):
-            raise AppError("decision_invalid", "Pilih konfirmasi atau tolak kursi.", "decision")
-        await reregistration.decide(db_session, registration_number, request.user, Decision(decision))
+        await reregister_from_form(request, db_session, registration_number)
         return Redirect(f"/sekolah/pendaftar/{registration_number}")
