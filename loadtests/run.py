@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -29,6 +30,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import msgspec
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -119,6 +121,39 @@ class Servers:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def cpu_seconds(root: psutil.Process) -> float:
+    """CPU time of a process tree so far: its live members and the children they have already reaped."""
+    total = 0.0
+    try:
+        for process in (root, *root.children(recursive=True)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = process.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
+def postmaster() -> psutil.Process | None:
+    return next((p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"
+                 and p.parent() is not None and p.parent().name() != "postgres"), None)
+
+
+class CPU:
+    """CPU seconds each part of the run used during one scenario: PPDB's app workers, its re-solves (`ppdb
+    worker`), the floor, PostgreSQL and Locust (this script's children), so a request's cost can be split."""
+
+    def __init__(self, servers: Servers) -> None:
+        self.parts = {"ppdb": [psutil.Process(servers.ppdb.pid)], "re-solve": [psutil.Process(servers.worker.pid)],
+                      "floor": [psutil.Process(servers.floor.pid)], "postgres": [p for p in [postmaster()] if p]}
+
+    def now(self) -> dict[str, float]:
+        usage = {name: sum(map(cpu_seconds, roots)) for name, roots in self.parts.items()}
+        children = os.times()
+        usage["locust"] = children.children_user + children.children_system
+        return usage
 
 
 def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0, scale: float = 1.0) -> dict:
@@ -258,6 +293,7 @@ def main() -> int:
             schools = [s.npsn for s in region.schools]
             period_id = asyncio.run(_period_id(dsn))
             servers = Servers(url, out, args.workers, data_dir)
+            cpu = CPU(servers)
             try:
                 data = {"period_id": period_id, "schools": schools,
                         "operators": prepare(servers.base, period_id, schools), "floor_rows": 1}
@@ -275,8 +311,10 @@ def main() -> int:
                                                         "register") else "floorRead")
                         rate = TARGET_SHARE * floor.get("rps", 0) / 32  # per user; 32 users in the scenario
                     share = payloads[cursor:cursor + 60000]
+                    before = cpu.now()
                     result = locust(scenario, servers.floor_base if scenario.startswith("floor") else servers.base,
                                     out, {**data, "payloads": share}, rate, args.scale)
+                    result["cpu_s"] = {k: round(v - before[k], 1) for k, v in cpu.now().items()}
                     if scenario == "floor-insert":
                         data["floor_rows"] = max(1, figures(result, "floorInsert").get("count", 1)
                                                  - figures(result, "floorInsert").get("failures", 0))
@@ -341,6 +379,12 @@ def report(results: dict, failures: list[str], args) -> str:
         summary = result.get("summary", {})
         lines.append(f"| {scenario} | {len(result['acked'])} | {'; '.join(result['lost']) or 'none'} | "
                      f"{summary.get('status_codes', {})} | {'; '.join(summary.get('problems', [])) or 'held'} |")
+    lines += ["", "CPU seconds used during each scenario (children reaped included; Locust is this run's children):",
+              "", "| scenario | seconds | ppdb | re-solve | floor | postgres | locust |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for scenario, result in results.items():
+        cpu = result.get("cpu_s", {})
+        lines.append(f"| {scenario} | {result['seconds']} | " + " | ".join(
+            str(cpu.get(part, "")) for part in ("ppdb", "re-solve", "floor", "postgres", "locust")) + " |")
     lines += ["", "**Result: " + ("FAILED**" if failures else "all budgets held, nothing lost**")]
     lines += [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"

@@ -22,10 +22,11 @@ class ApplicationController(Controller):
     tags = ["registration"]
 
     @post("/periods/{period_id:int}/applications", operation_id="register", guards=[requires_parent])
-    async def register(self, db_session: Session, request: Request, data: JSONBody[schemas.ApplicationCreate],
+    async def register(self, state: State, request: Request, data: JSONBody[schemas.ApplicationCreate],
                        period_id: PeriodId, idempotency_key: IdempotencyKey = None) -> schemas.ApplicationOut:
         """Register a child with a path and ranked school choices; distances are computed here."""
-        return await service.register(db_session, period_id, data, request.user, idempotency_key=idempotency_key)
+        return await service.register(state.sessionmaker, period_id, data, request.user,
+                                      idempotency_key=idempotency_key)
 
     @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
     async def read(self, db_session: Session, request: Request,

@@ -13,7 +13,7 @@ from cachetools import TTLCache
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
@@ -30,7 +30,7 @@ from ppdb.applicants.models import (
     IdempotentResponse,
 )
 from ppdb.audit.service import record, record_now
-from ppdb.db.session import driver_connection, json_text
+from ppdb.db.session import bind_of, driver_connection, json_text
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
 from ppdb.regions.models import Period, PeriodStatus, Region
@@ -264,12 +264,20 @@ def _applicant_values(data: schemas.ApplicationCreate, plan: Plan) -> dict:
 
 
 async def register(
-    session: AsyncSession, period_id: int, data: schemas.ApplicationCreate, parent: Principal,
-    *, idempotency_key: str | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession], period_id: int, data: schemas.ApplicationCreate,
+    parent: Principal, *, idempotency_key: str | None = None,
 ) -> schemas.ApplicationOut:
+    """A registration, committed when this returns: by the admission-day fast path (one statement, no session)
+    or, for anything unusual, with every check in a transaction of its own."""
     key = None if idempotency_key is None else f"register:{parent.id}:{period_id}:{idempotency_key}"
-    if (out := await _register_at_once(session, period_id, data, parent, key)) is not None:
+    if (out := await _register_at_once(bind_of(sessionmaker), period_id, data, parent, key)) is not None:
         return out
+    async with sessionmaker.begin() as session:
+        return await _register_checked(session, period_id, data, parent, key)
+
+
+async def _register_checked(session: AsyncSession, period_id: int, data: schemas.ApplicationCreate,
+                            parent: Principal, key: str | None) -> schemas.ApplicationOut:
     if key is not None:
         replay = await _claim_idempotency(session, key, data)
         if replay is not None:
@@ -324,7 +332,7 @@ SELECT submitted_at, updated_at FROM application
 """
 
 
-async def _register_at_once(session: AsyncSession, period_id: int, data: schemas.ApplicationCreate,
+async def _register_at_once(bind: AsyncEngine | AsyncConnection, period_id: int, data: schemas.ApplicationCreate,
                             parent: Principal, key: str | None) -> schemas.ApplicationOut | None:
     """The admission-day fast path: a new child in an open period, stored by one autocommitted statement.
 
@@ -347,7 +355,7 @@ async def _register_at_once(session: AsyncSession, period_id: int, data: schemas
     period = ctx.period
     digest = None if key is None else hashlib.sha256(msgspec.json.encode(data)).hexdigest()
     try:
-        async with driver_connection(session) as connection:
+        async with driver_connection(bind) as connection:
             row = await connection.fetchrow(
                 _AT_ONCE, period.id, period.created_at, period.version, data.nik, values["nisn"], values["name"],
                 values["sex"], values["birth_date"], values["kk_number"], values["kk_issued_on"], values["address"],
@@ -520,17 +528,26 @@ async def visible(session: AsyncSession, registration_number: str, user: Princip
                                user, write=write)
 
 
+def visible_to(row, user: Principal, *, write: bool = False) -> bool | None:
+    """Whether the caller may see (or change) the application in `row` (a row of `VISIBLE`'s columns);
+    None when it takes the database to say (a school operator: is it one of their school's applicants?)."""
+    if row is None:
+        return False
+    if user.role is Role.PARENT:
+        return row.parent_id == user.id
+    if write:
+        return False
+    if user.role is Role.AGENCY_ADMIN:
+        return row.region_id == user.region_id
+    return None if user.role is Role.SCHOOL_OPERATOR else False
+
+
 async def check_visible(session: AsyncSession, row, user: Principal, *, write: bool = False) -> ApplicationRef:
     """`visible` for a row of `VISIBLE`'s columns that the caller selected itself (with more columns)."""
-    allowed = False
-    if row is not None:
-        if user.role is Role.PARENT:
-            allowed = row.parent_id == user.id
-        elif not write and user.role is Role.AGENCY_ADMIN:
-            allowed = row.region_id == user.region_id
-        elif not write and user.role is Role.SCHOOL_OPERATOR:
-            allowed = await session.scalar(select(Choice.rank).where(
-                Choice.application_id == row.id, Choice.school_id == user.school_id)) is not None
+    allowed = visible_to(row, user, write=write)
+    if allowed is None:
+        allowed = await session.scalar(select(Choice.rank).where(
+            Choice.application_id == row.id, Choice.school_id == user.school_id)) is not None
     if not allowed:
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     return ApplicationRef(row.id, row.registration_number, row.period_id, row.status, row.updated_at)

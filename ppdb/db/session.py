@@ -10,6 +10,7 @@ import msgspec
 from litestar.datastructures import State
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -31,17 +32,21 @@ def json_text(value: object) -> str:
 
 
 @asynccontextmanager
-async def driver_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connection]:
+async def driver_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[asyncpg.Connection]:
     """The asyncpg connection under a session's bind, for a hot path's single statement: from the pool in
-    autocommit (the statement is its own transaction), or, when the session is bound to a connection already
-    in a transaction, that connection under a savepoint."""
-    bind = session.bind
+    autocommit (the statement is its own transaction), or, when the bind is a connection already in a
+    transaction (tests), that connection under a savepoint."""
     if isinstance(bind, AsyncEngine):
         async with bind.connect() as connection:
             yield (await connection.get_raw_connection()).driver_connection
     else:
         async with bind.begin_nested():
             yield (await bind.get_raw_connection()).driver_connection
+
+
+def bind_of(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncEngine | AsyncConnection:
+    """What a sessionmaker's sessions are bound to: hot paths use it without making a session."""
+    return sessionmaker.kw["bind"]
 
 
 class Compiled:

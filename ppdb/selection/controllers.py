@@ -65,8 +65,8 @@ class ExplanationController(Controller):
     tags = ["registration"]
 
     @get("/status", operation_id="applicationStatus", guards=[requires_login])
-    async def status(self, read_session: ReadSession, request: Request,
+    async def status(self, state: State, request: Request,
                      registration_number: RegistrationNumber) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
-        return await service.status(read_session, registration_number, request.user)
+        return await service.status(state.read_sessionmaker, registration_number, request.user)

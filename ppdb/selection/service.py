@@ -13,13 +13,13 @@ from typing import NamedTuple
 import msgspec
 from cachetools import TTLCache
 from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
 from ppdb.applicants.models import Application, ApplicationStatus
 from ppdb.audit.service import record
-from ppdb.db.session import Compiled, driver_connection
+from ppdb.db.session import Compiled, bind_of, driver_connection
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
 from ppdb.regions.models import Period, PeriodStatus
@@ -299,20 +299,23 @@ class _StatusRow(NamedTuple):
     run_id: int | None
 
 
-async def status(session: AsyncSession, registration_number: str, user: Principal) -> schemas.Explanation:
-    """A parent's status page: placement, position and cut-off per choice, and why."""
-    async with driver_connection(session) as connection:
+async def status(sessionmaker: async_sessionmaker[AsyncSession], registration_number: str,
+                 user: Principal) -> schemas.Explanation:
+    """A parent's status page: placement, position and cut-off per choice, and why.
+
+    Polled all day: one statement, then the explanation from memory; a session only when that is not enough."""
+    async with driver_connection(bind_of(sessionmaker)) as connection:
         record = await connection.fetchrow(_STATUS.sql, *_STATUS.args(number=registration_number))
     row = None if record is None else _StatusRow(*record)._replace(status=ApplicationStatus(record["status"]))
-    application = await applicants.check_visible(session, row, user)
-    if row.run_id is None:
-        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
-    run_id = row.run_id
-    key = (application.id, application.status, application.updated_at, run_id)
-    found = _EXPLAINED.get(key)
-    if found is None:
+    key = None if row is None else (row.id, row.status, row.updated_at, row.run_id)
+    if applicants.visible_to(row, user) and (found := _EXPLAINED.get(key)) is not None:
+        return found
+    async with sessionmaker() as session:
+        application = await applicants.check_visible(session, row, user)
+        if row.run_id is None:
+            raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
         period = await get_period(session, application.period_id)
-        selection_run = await session.get(SelectionRun, run_id)
+        selection_run = await session.get(SelectionRun, row.run_id)
         found = _EXPLAINED[key] = await explain.explain(session, application, rules_of(period), selection_run)
     return found
 

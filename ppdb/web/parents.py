@@ -102,7 +102,7 @@ class ParentPages(Controller):
             if form_value(form, "action") == "preview":
                 plan = service.validate(await service.load_context(db_session, period_id), data)
                 raise FormErrors({})
-            out = await service.register(db_session, period_id, data, request.user,
+            out = await service.register(state.sessionmaker, period_id, data, request.user,
                                          idempotency_key=values["idempotency_key"])
             await self._store_files(db_session, state, request, out.registration_number, uploads(form))
         except (FormErrors, AppError) as err:
@@ -163,7 +163,7 @@ class ParentPages(Controller):
         application = await service.authorize(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
         try:
-            status = await selection.status(db_session, number, request.user)
+            status = await selection.status(request.app.state.read_sessionmaker, number, request.user)
         except AppError:
             status = None
         return await service.read(db_session, number), period, status
