@@ -251,7 +251,8 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, 
 
 
 def new_registration_number(period: Period) -> str:
-    token = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    bits = secrets.randbits(40)  # one call to the system's random source, 8 characters of 5 bits
+    token = "".join(_ALPHABET[bits >> shift & 31] for shift in range(35, -5, -5))
     return f"{period.school_year[:4]}-{period.level.value.upper()}-{token}"
 
 
