@@ -197,7 +197,6 @@ def worker() -> None:
         raise click.ClickException(reason)
     configure()
     interval = settings.provisional_interval or 60.0
-    os.nice(10)  # a re-solve is background work: app workers answering parents come first for the CPU
 
     async def run(url: str) -> None:
         engine = make_engine(url, pool_size=2, max_overflow=0)
