@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 import asyncpg
 import msgspec
@@ -30,6 +31,7 @@ from ppdb.applicants.models import (
     IdempotentResponse,
 )
 from ppdb.audit.service import record, record_now
+from ppdb.db.group_commit import GroupCommit
 from ppdb.db.session import bind_of, driver_connection, json_text
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
@@ -298,44 +300,116 @@ async def _register_checked(session: AsyncSession, period_id: int, data: schemas
 # against this copy, and its single statement writes only if the period is still that version and open.
 _OPEN: TTLCache = TTLCache(maxsize=64, ttl=5)
 
-_AT_ONCE = """
+_TOGETHER = """
 WITH period AS (
     SELECT id FROM periods
     WHERE id = $1 AND created_at = $2 AND version = $3 AND status = 'registration_open'
       AND now() >= registration_opens_at AND now() < registration_closes_at
+), given AS (
+    SELECT * FROM unnest($4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[], $8::date[], $9::varchar[],
+                         $10::date[], $11::varchar[], $12::varchar[], $13::float8[], $14::float8[], $15::bool[],
+                         $16::varchar[], $17::int[], $18::varchar[], $19::varchar[], $20::numeric[], $21::varchar[],
+                         $22::varchar[], $23::text[], $24::varchar[], $25::varchar[], $26::text[])
+    AS t(nik, nisn, name, sex, birth_date, kk_number, kk_issued_on, address, kelurahan_code, latitude, longitude,
+         in_region, number, parent_id, path, category, score, kk_exception, actor, audit, key, digest, body)
 ), applicant AS (
     INSERT INTO applicants (period_id, nik, nisn, name, sex, birth_date, kk_number, kk_issued_on, address,
                             kelurahan_code, latitude, longitude, in_region)
-    SELECT id, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM period
-    RETURNING id
+    SELECT period.id, nik, nisn, name, sex, birth_date, kk_number, kk_issued_on, address, kelurahan_code,
+           latitude, longitude, in_region
+    FROM period, given
+    RETURNING id, nik
 ), application AS (
     INSERT INTO applications (period_id, applicant_id, registration_number, parent_id, path, category, score,
                               kk_exception, status, submitted_at)
-    SELECT $1, applicant.id, $16, $17, $18, $19, $20, $21, 'submitted', now() FROM applicant
-    RETURNING id, submitted_at, updated_at
+    SELECT $1, applicant.id, number, parent_id, path, category, score, kk_exception, 'submitted', now()
+    FROM applicant JOIN given USING (nik)
+    RETURNING id, registration_number, submitted_at, updated_at
 ), choice AS (
     INSERT INTO choices (application_id, rank, school_id, distance_m, in_zone, zone_priority)
-    SELECT application.id, c.rank, c.school_id, c.distance_m, c.in_zone, c.zone_priority FROM application,
-           unnest($22::int[], $23::int[], $24::numeric[], $25::bool[], $26::int[])
-           AS c(rank, school_id, distance_m, in_zone, zone_priority)
+    SELECT application.id, c.rank, c.school_id, c.distance_m, c.in_zone, c.zone_priority
+    FROM unnest($27::varchar[], $28::int[], $29::int[], $30::numeric[], $31::bool[], $32::int[])
+         AS c(number, rank, school_id, distance_m, in_zone, zone_priority)
+    JOIN application ON application.registration_number = c.number
 ), document AS (
     INSERT INTO documents (application_id, kind, status)
-    SELECT application.id, kind, 'declared' FROM application, unnest($27::text[]) AS kind
+    SELECT application.id, d.kind, 'declared'
+    FROM unnest($33::varchar[], $34::varchar[]) AS d(number, kind)
+    JOIN application ON application.registration_number = d.number
 ), audit AS (
     INSERT INTO audit_log (actor, action, entity, entity_id, period_id, new)
-    SELECT $28, 'application.create', 'application', $16, $1, $29::jsonb FROM application
+    SELECT actor, 'application.create', 'application', number, $1, audit::jsonb
+    FROM application JOIN given ON given.number = application.registration_number
 ), answer AS (
     INSERT INTO idempotent_responses (key, request_hash, status_code, body)
-    SELECT $30, $31, 201, $32::jsonb || jsonb_build_object('submitted_at', submitted_at, 'updated_at', updated_at)
-    FROM application WHERE $30::varchar IS NOT NULL
+    SELECT key, digest, 201, body::jsonb || jsonb_build_object('submitted_at', submitted_at, 'updated_at', updated_at)
+    FROM application JOIN given ON given.number = application.registration_number
+    WHERE key IS NOT NULL
 )
-SELECT submitted_at, updated_at FROM application
+SELECT registration_number, submitted_at, updated_at FROM application
 """
+
+
+class _New(NamedTuple):
+    """One registration for `_TOGETHER`, in its columns' order; choices and documents go in arrays of their own."""
+
+    nik: str
+    nisn: str | None
+    name: str
+    sex: str
+    birth_date: date
+    kk_number: str
+    kk_issued_on: date
+    address: str
+    kelurahan_code: str
+    latitude: float
+    longitude: float
+    in_region: bool
+    number: str
+    parent_id: int
+    path: str
+    category: str | None
+    score: Decimal | None
+    kk_exception: str | None
+    actor: str
+    audit: str
+    key: str | None
+    digest: str | None
+    body: str
+    choices: list[ChoicePlan]
+    kinds: list[str]
+
+
+async def _store_together(key: tuple[AsyncEngine | AsyncConnection, OpenPeriod],
+                          news: list[_New]) -> list[asyncpg.Record | None]:
+    """Registrations queued together, written by one statement; None for each that was not written. A unique
+    violation (a known NIK, a used Idempotency-Key, a taken number) fails the whole group, which is then
+    written one by one so that only the offending registration is not."""
+    bind, period = key
+    columns = list(zip(*(new[:-2] for new in news), strict=True))
+    choices = [(new.number, c.rank, c.school.id, c.distance_m, c.in_zone, c.zone_priority)
+               for new in news for c in new.choices]
+    documents = [(new.number, kind) for new in news for kind in new.kinds]
+    try:
+        async with driver_connection(bind) as connection:
+            rows = await connection.fetch(_TOGETHER, period.id, period.created_at, period.version, *columns,
+                                          *map(list, zip(*choices, strict=True)),
+                                          *map(list, zip(*documents, strict=True)) if documents else ([], []))
+    except asyncpg.IntegrityConstraintViolationError:
+        if len(news) == 1:
+            return [None]
+        return [(await _store_together(key, [new]))[0] for new in news]
+    written = {row["registration_number"]: row for row in rows}
+    return [written.get(new.number) for new in news]
+
+
+_GROUP: GroupCommit[_New, asyncpg.Record | None] = GroupCommit(_store_together)
 
 
 async def _register_at_once(bind: AsyncEngine | AsyncConnection, period_id: int, data: schemas.ApplicationCreate,
                             parent: Principal, key: str | None) -> schemas.ApplicationOut | None:
-    """The admission-day fast path: a new child in an open period, stored by one autocommitted statement.
+    """The admission-day fast path: a new child in an open period, stored by one autocommitted statement
+    together with the registrations that arrived at the same moment in this worker (group commit).
 
     Returns None, having written nothing, whenever anything is unusual (period unknown here or changed,
     invalid data, a known NIK or an active application, a used Idempotency-Key, a taken number): the
@@ -353,21 +427,11 @@ async def _register_at_once(bind: AsyncEngine | AsyncConnection, period_id: int,
     number, kinds = new_registration_number(ctx.period), sorted(dict.fromkeys(data.documents))
     now = datetime.now(UTC)  # replaced by the database's time in the stored and the returned answer
     out = _answer(ctx, data, plan, number, values, kinds, submitted_at=now, updated_at=now, locked=False)
-    period = ctx.period
     digest = None if key is None else hashlib.sha256(msgspec.json.encode(data)).hexdigest()
-    try:
-        async with driver_connection(bind) as connection:
-            row = await connection.fetchrow(
-                _AT_ONCE, period.id, period.created_at, period.version, data.nik, values["nisn"], values["name"],
-                values["sex"], values["birth_date"], values["kk_number"], values["kk_issued_on"], values["address"],
-                values["kelurahan_code"], values["latitude"], values["longitude"], values["in_region"],
-                number, parent.id, plan.path.name, data.category, data.score, data.kk_exception,
-                *map(list, zip(*((c.rank, c.school.id, c.distance_m, c.in_zone, c.zone_priority)
-                                 for c in plan.choices), strict=True)),
-                kinds, parent.actor, json_text({"path": plan.path.name, "choices": data.choices}),
-                key, digest, msgspec.json.encode(out).decode())
-    except asyncpg.IntegrityConstraintViolationError:
-        return None
+    row = await _GROUP((bind, ctx.period), _New(
+        data.nik, *values.values(), number, parent.id, plan.path.name, data.category, data.score, data.kk_exception,
+        parent.actor, json_text({"path": plan.path.name, "choices": data.choices}), key, digest,
+        msgspec.json.encode(out).decode(), plan.choices, kinds))
     if row is None:
         _OPEN.pop(period_id, None)
         return None

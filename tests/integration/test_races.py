@@ -58,6 +58,51 @@ async def test_twenty_concurrent_registrations_of_one_child_make_one_application
         await client.aclose()
 
 
+async def test_registrations_arriving_together_are_written_together_each_exactly_once(live, engine, monkeypatch):
+    from ppdb.applicants import service
+
+    groups: list[int] = []
+    write = service._GROUP._write
+
+    async def recorded(key, news):
+        groups.append(len(news))
+        return await write(key, news)
+
+    monkeypatch.setattr(service._GROUP, "_write", recorded)
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parent = await sign_up(live, "orangtua@contoh.test")
+    period = await open_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    first = await parent.post(url, json=registration(1))  # the period is now known to be open
+    assert first.status_code == 201
+    # Twenty new children, a second and third attempt at child 2 (other keys) and a retry of child 3 (same key).
+    attempts = [(registration(serial), f"k{serial}") for serial in range(2, 22)]
+    attempts += [(registration(2), "other-2a"), (registration(2), "other-2b"), (registration(3), "k3")]
+    results = await asyncio.gather(*(parent.post(url, json=body, headers={"Idempotency-Key": key})
+                                     for body, key in attempts))
+    codes = [r.status_code for r in results]
+    assert codes[1:20] == [201] * 19 and sorted([codes[0], *codes[20:22]]) == [201, 409, 409], codes
+    assert {r.json()["code"] for r in results if r.status_code == 409} == {"application_exists"}
+    assert codes[22] == 201 and results[22].json() == results[1].json()  # the retry replays the first answer
+    assert max(groups) > 1, groups  # they did go together
+    numbers = {r.json()["registration_number"] for r in results if r.status_code == 201}
+    assert len(numbers) == 20
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text("""
+            SELECT a.registration_number, p.nik, (SELECT count(*) FROM choices c WHERE c.application_id = a.id),
+                   (SELECT count(*) FROM documents d WHERE d.application_id = a.id),
+                   (SELECT count(*) FROM audit_log l WHERE l.entity_id = a.registration_number
+                                                       AND l.action = 'application.create')
+            FROM applications a JOIN applicants p ON p.id = a.applicant_id"""))).all()
+        keys = await conn.scalar(text("SELECT count(*) FROM idempotent_responses"))
+    assert sorted(row[0] for row in stored) == sorted(numbers | {first.json()["registration_number"]})
+    assert {row[1] for row in stored} == {registration(serial)["nik"] for serial in range(1, 22)}
+    assert all(row[2:] == (3, 2, 1) for row in stored), stored
+    assert keys == 20  # one stored answer per key that registered a child (child 1 had none)
+    for client in (admin, parent):
+        await client.aclose()
+
+
 async def test_concurrent_selection_runs_are_serialized(live, engine):
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     parent = await sign_up(live, "orangtua@contoh.test")

@@ -1,0 +1,59 @@
+"""Group commit: writes that arrive while a statement is in flight go together in the next one.
+
+On admission day hundreds of registrations arrive each second in every worker. Written one statement
+each, PostgreSQL pays the round trip, the statement and the commit hundreds of times; written as they
+queue up, once per group. Nothing waits for a group to fill: the first write of a quiet moment goes
+alone, at once, and only what arrives while it is in flight waits (for that one statement).
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupCommit(Generic[Item, Result]):
+    """`await group(key, item)` answers `write(key, items)[i]` for the item, where `items` are those queued
+    under the same key (at most `limit` at a time, one group in flight per key and process). An exception
+    from `write` is raised to every caller of that group."""
+
+    def __init__(self, write: Callable[[Hashable, list[Item]], Awaitable[Sequence[Result]]], *,
+                 limit: int = 64) -> None:
+        self._write, self._limit = write, limit
+        self._queues: dict[Hashable, list[tuple[Item, asyncio.Future[Result]]]] = {}
+        self._flushers: set[asyncio.Task[None]] = set()  # a reference each, or the loop may drop them
+
+    async def __call__(self, key: Hashable, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = []
+            flusher = asyncio.create_task(self._flush(key, queue))
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
+        queue.append((item, future))
+        return await future
+
+    async def _flush(self, key: Hashable, queue: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        group: list[tuple[Item, asyncio.Future[Result]]] = []
+        try:
+            while queue:
+                group = queue[:self._limit]
+                del queue[:self._limit]
+                try:
+                    results = await self._write(key, [item for item, _ in group])
+                except Exception as error:  # each caller raises it
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), result in zip(group, results, strict=True):
+                    if not future.done():  # a caller that went away (client disconnected) is cancelled
+                        future.set_result(result)
+        finally:
+            del self._queues[key]
+            for _, future in group + queue:  # left only when cancelled (shutdown): nobody waits forever
+                future.cancel()
