@@ -31,7 +31,7 @@ from ppdb.applicants.models import (
     IdempotentResponse,
 )
 from ppdb.audit.service import record, record_now
-from ppdb.db.group_commit import GroupCommit
+from ppdb.db.grouping import Grouped
 from ppdb.db.session import bind_of, driver_connection, json_text
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
@@ -403,7 +403,7 @@ async def _store_together(key: tuple[AsyncEngine | AsyncConnection, OpenPeriod],
     return [written.get(new.number) for new in news]
 
 
-_GROUP: GroupCommit[_New, asyncpg.Record | None] = GroupCommit(_store_together)
+_GROUP: Grouped[_New, asyncpg.Record | None] = Grouped(_store_together)
 
 
 async def _register_at_once(bind: AsyncEngine | AsyncConnection, period_id: int, data: schemas.ApplicationCreate,
@@ -574,12 +574,12 @@ class ApplicationRef:
     updated_at: datetime
 
 
-VISIBLE = (
+VISIBLE_COLUMNS = (
     select(Application.id, Application.registration_number, Application.period_id, Application.status,
            Application.updated_at, Application.parent_id, Period.region_id)
     .join(Period, Period.id == Application.period_id)
-    .where(Application.registration_number == bindparam("number"))
 )
+VISIBLE = VISIBLE_COLUMNS.where(Application.registration_number == bindparam("number"))
 
 
 async def visible(session: AsyncSession, registration_number: str, user: Principal,

@@ -10,15 +10,18 @@ import zlib
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+import asyncpg
 import msgspec
 from cachetools import TTLCache
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import String, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
 from ppdb.applicants.models import Application, ApplicationStatus
 from ppdb.audit.service import record
+from ppdb.db.grouping import Grouped
 from ppdb.db.session import Compiled, bind_of, driver_connection
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
@@ -285,7 +288,9 @@ def parents_run(period_id):
 _RUN_FOR_PARENTS = select(parents_run(bindparam("period")))
 # The status page in one round trip (driven on the raw connection: it is polled all day): who may see the
 # application, and which run to explain it with.
-_STATUS = Compiled(applicants.VISIBLE.add_columns(parents_run(Application.period_id).label("run_id")))
+_STATUSES = Compiled(
+    applicants.VISIBLE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id"))
+    .where(Application.registration_number == any_(bindparam("numbers", type_=ARRAY(String)))))
 
 
 class _StatusRow(NamedTuple):
@@ -299,13 +304,24 @@ class _StatusRow(NamedTuple):
     run_id: int | None
 
 
+async def _status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) -> list[asyncpg.Record | None]:
+    async with driver_connection(bind) as connection:
+        found = {r["registration_number"]: r for r in await connection.fetch(_STATUSES.sql,
+                                                                             *_STATUSES.args(numbers=numbers))}
+    return [found.get(number) for number in numbers]
+
+
+# Status reads arriving together in a worker are read by one statement.
+_STATUS_ROWS: Grouped[str, asyncpg.Record | None] = Grouped(_status_rows)
+
+
 async def status(sessionmaker: async_sessionmaker[AsyncSession], registration_number: str,
                  user: Principal) -> schemas.Explanation:
     """A parent's status page: placement, position and cut-off per choice, and why.
 
-    Polled all day: one statement, then the explanation from memory; a session only when that is not enough."""
-    async with driver_connection(bind_of(sessionmaker)) as connection:
-        record = await connection.fetchrow(_STATUS.sql, *_STATUS.args(number=registration_number))
+    Polled all day: one statement (shared with the reads arriving at the same moment), then the explanation
+    from memory; a session only when that is not enough."""
+    record = await _STATUS_ROWS(bind_of(sessionmaker), registration_number)
     row = None if record is None else _StatusRow(*record)._replace(status=ApplicationStatus(record["status"]))
     key = None if row is None else (row.id, row.status, row.updated_at, row.run_id)
     if applicants.visible_to(row, user) and (found := _EXPLAINED.get(key)) is not None:

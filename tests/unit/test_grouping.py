@@ -1,11 +1,11 @@
-"""Group commit without a database: what arrives together is written together, and each caller gets its own answer."""
+"""Grouping without a database: what arrives together is written together, and each caller gets its own answer."""
 from __future__ import annotations
 
 import asyncio
 
 import pytest
 
-from ppdb.db.group_commit import GroupCommit
+from ppdb.db.grouping import Grouped
 
 
 class Recorder:
@@ -23,7 +23,7 @@ class Recorder:
 
 async def test_arrivals_while_a_group_is_in_flight_go_together_in_the_next():
     recorder = Recorder()
-    group = GroupCommit(recorder.write, limit=5)
+    group = Grouped(recorder.write, limit=5)
     first = asyncio.create_task(group("a", 0))
     await asyncio.sleep(0.001)  # the first goes alone, at once
     rest = await asyncio.gather(*(group("a", i) for i in range(1, 13)), group("b", 99))
@@ -35,14 +35,14 @@ async def test_arrivals_while_a_group_is_in_flight_go_together_in_the_next():
 
 async def test_a_failed_write_fails_its_group_only():
     recorder = Recorder(fail_on=3)
-    group = GroupCommit(recorder.write, limit=2)
+    group = Grouped(recorder.write, limit=2)
     results = await asyncio.gather(*(group("a", i) for i in range(1, 6)), return_exceptions=True)
     assert [r if isinstance(r, int) else str(r) for r in results] == [10, 20, "3 failed", "3 failed", 50]
 
 
 async def test_a_caller_that_goes_away_does_not_stop_the_others():
     recorder = Recorder()
-    group = GroupCommit(recorder.write)
+    group = Grouped(recorder.write)
     leaving = asyncio.create_task(group("a", 1))
     staying = asyncio.create_task(group("a", 2))
     await asyncio.sleep(0)

@@ -1,8 +1,8 @@
-"""Group commit: writes that arrive while a statement is in flight go together in the next one.
+"""Grouping: writes (group commit) or reads that arrive while a statement is in flight go together in the next.
 
-On admission day hundreds of registrations arrive each second in every worker. Written one statement
-each, PostgreSQL pays the round trip, the statement and the commit hundreds of times; written as they
-queue up, once per group. Nothing waits for a group to fill: the first write of a quiet moment goes
+On admission day hundreds of registrations and status reads arrive each second in every worker. One
+statement each, PostgreSQL pays the round trip, the statement (and the commit) hundreds of times; grouped
+as they queue up, once per group. Nothing waits for a group to fill: the first of a quiet moment goes
 alone, at once, and only what arrives while it is in flight waits (for that one statement).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class GroupCommit(Generic[Item, Result]):
+class Grouped(Generic[Item, Result]):
     """`await group(key, item)` answers `write(key, items)[i]` for the item, where `items` are those queued
     under the same key (at most `limit` at a time, one group in flight per key and process). An exception
     from `write` is raised to every caller of that group."""
