@@ -25,7 +25,10 @@ from locust import FastHttpUser, LoadTestShape, between, constant, constant_thro
 SCENARIO = os.environ.get("PPDB_SCENARIO", "spike")
 DATA = json.loads(open(os.environ["PPDB_LOADTEST_DATA"]).read()) if os.environ.get("PPDB_LOADTEST_DATA") else {}
 BUDGET = json.loads(os.environ.get("PPDB_LOADTEST_BUDGET", "{}"))
-RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s per user, for the at-rate scenarios
+RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s offered by an at-target scenario
+# Users sharing the at-target rate: enough that each paces well above a response's time (at 32, a user's turn
+# came about as often as a registration took, so the client, not the server, capped the rate held).
+PACED_USERS = 64
 SCALE = float(os.environ.get("PPDB_LOADTEST_SCALE", "1"))  # < 1: shorter runs with fewer users (a smoke test)
 PASSWORD = "Kata-sandi-uji-beban-2026"
 
@@ -147,7 +150,7 @@ class Follower(Parent):
 
 class Registrar(Api):
     """Registration throughput: one parent account registering child after child (siblings, cousins...)."""
-    wait_time = constant_throughput(RATE) if RATE else constant(0)
+    wait_time = constant_throughput(RATE / PACED_USERS) if RATE else constant(0)
 
     def on_start(self) -> None:
         self.sign_up_and_log_in()
@@ -165,7 +168,7 @@ class Registrar(Api):
 
 class StatusReader(Api):
     """Status-read throughput: a parent refreshing the status page."""
-    wait_time = constant_throughput(RATE) if RATE else constant(0)
+    wait_time = constant_throughput(RATE / PACED_USERS) if RATE else constant(0)
     number: str | None = None
 
     def on_start(self) -> None:
@@ -291,8 +294,9 @@ STAGES = {
     "floor-read": [(20, 32, 32, [FloorReader])],
     "register-capacity": [(25, 32, 32, [Registrar])],
     "status-capacity": [(25, 32, 32, [StatusReader])],
-    "register-at-target": [(40, 32, 32, [Registrar])],
-    "status-at-target": [(40, 32, 32, [StatusReader])],
+    # Paced, measured after a warm-up (sign-ups, the readers' own registrations): see WARM_UP.
+    "register-at-target": [(45, PACED_USERS, 32, [Registrar])],
+    "status-at-target": [(45, PACED_USERS, 32, [StatusReader])],
     # Thousands of parents within the first minute, then they stay and poll.
     "spike": [(60, 1500, 25, [Parent]), (90, 1500, 25, [Parent])],
     "polling": [(60, 800, 100, [Follower, Public, Operator])],
@@ -301,9 +305,17 @@ STAGES = {
 }
 
 
+WARM_UP = {"register-at-target": 10, "status-at-target": 10}  # seconds not counted in Locust's figures
+
+
 class Scenario(LoadTestShape):
+    measuring = SCENARIO not in WARM_UP
+
     def tick(self):
         elapsed = self.get_run_time()
+        if not self.measuring and elapsed >= WARM_UP[SCENARIO] * SCALE:
+            self.runner.stats.reset_all()  # from here on, the rate held (status counts and acks are kept)
+            self.measuring = True
         for until, users, rate, classes in STAGES[SCENARIO]:
             if elapsed < until * SCALE:
                 return max(1, round(users * SCALE)), rate, classes
