@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 
 import msgspec
@@ -15,6 +16,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 access = logging.getLogger("ppdb.access")
 _VALID_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+# Request ids made here: this process's random prefix and a serial (no call to the system's random source
+# on every request; unique across workers and restarts by the prefix).
+_PROCESS, _SERIAL = secrets.token_hex(8), itertools.count(1)
 
 
 _factory = logging.getLogRecordFactory()
@@ -67,7 +71,7 @@ class RequestIdMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         supplied = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = supplied if _VALID_ID.fullmatch(supplied) else uuid.uuid4().hex
+        rid = supplied if _VALID_ID.fullmatch(supplied) else f"{_PROCESS}-{next(_SERIAL):x}"
         token = request_id.set(rid)
         started, status = time.perf_counter(), 500
 

@@ -1,7 +1,6 @@
 """Resolves the caller (bearer token or session cookie) before routing, so guards can read `connection.user`."""
 from __future__ import annotations
 
-from litestar.datastructures import Headers
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -11,11 +10,14 @@ COOKIE = "ppdb_session"
 
 
 def token_from(scope: Scope) -> str | None:
-    headers = Headers.from_scope(scope)
-    authorization = headers.get("authorization", "")
-    if authorization[:7].lower() == "bearer ":
-        return authorization[7:].strip() or None
-    for part in headers.get("cookie", "").split(";"):
+    """The bearer token, else the session cookie (read from the raw headers: this runs on every request)."""
+    cookie = b""
+    for name, value in scope["headers"]:
+        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            return value[7:].strip().decode("latin-1") or None
+        if name == b"cookie":
+            cookie = value
+    for part in cookie.decode("latin-1").split(";"):
         name, _, value = part.strip().partition("=")
         if name == COOKIE and value:
             return value

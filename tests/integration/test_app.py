@@ -176,14 +176,16 @@ async def test_security_headers_on_every_response(client):
 async def test_json_logs_carry_a_request_id_and_the_route_template(client, caplog):
     import json
     import logging
+    import re
 
     from ppdb.logs import JsonFormatter
 
     caplog.set_level(logging.INFO, logger="ppdb.access")
     response = await client.get("/api/periods/98765", headers={"X-Request-ID": "abcdef123456"})
     assert response.headers["x-request-id"] == "abcdef123456"
-    generated = (await client.get("/health", headers={"X-Request-ID": "bad id!"})).headers["x-request-id"]
-    assert len(generated) == 32
+    generated = [(await client.get("/health", headers={"X-Request-ID": "bad id!"})).headers["x-request-id"]
+                 for _ in range(2)]
+    assert generated[0] != generated[1] and all(re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", g) for g in generated)
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "ppdb.access"]
     first = next(line for line in lines if line["request_id"] == "abcdef123456")
     assert first["route"] == "/api/periods/{period_id}" and first["status"] == 404 and first["method"] == "GET"
