@@ -48,7 +48,8 @@ class Placement(Base):
     __table_args__ = (Index("ix_placements_run_program", "run_id", "program"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id", ondelete="CASCADE"), primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: written in bulk from the applications read in the same transaction (migration 0007).
+    application_id: Mapped[int] = mapped_column(primary_key=True)
     opaque_id: Mapped[str] = mapped_column(String(40))
     program: Mapped[str | None] = mapped_column(String(80))
     choice_rank: Mapped[int | None]
