@@ -198,8 +198,9 @@ def worker() -> None:
     configure()
     interval = settings.provisional_interval or 60.0
     # Background work yields to requests: a re-solve of a large period takes a core for seconds, and on a
-    # machine shared with the app workers it must take only what they leave (results are a little later).
-    os.nice(10)
+    # machine shared with the app workers it takes only what they leave (provisional ranks come a little
+    # later at the peak). The lowest priority: at nice 10 it still cut into paced registrations.
+    os.nice(19)
 
     async def run(url: str) -> None:
         engine = make_engine(url, pool_size=2, max_overflow=0)
