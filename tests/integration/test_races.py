@@ -103,6 +103,38 @@ async def test_registrations_arriving_together_are_written_together_each_exactly
         await client.aclose()
 
 
+async def test_status_reads_arriving_together_answer_each_caller_with_their_own_only(live, engine, monkeypatch):
+    from ppdb.db.session import make_sessionmaker
+    from ppdb.selection import provisional
+    from ppdb.selection import service as selection
+    from tests.conftest import TEST_SECRET
+
+    groups: list[int] = []
+    read = selection._STATUS_ROWS._write
+
+    async def recorded(key, numbers):
+        groups.append(len(numbers))
+        return await read(key, numbers)
+
+    monkeypatch.setattr(selection._STATUS_ROWS, "_write", recorded)
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    parents = [await sign_up(live, "orangtua@contoh.test"), await sign_up(live, "wali@contoh.test")]
+    period = await open_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    numbers = [(await parents[i].post(url, json=registration(i + 1))).json()["registration_number"] for i in (0, 1)]
+    await provisional.tick(make_sessionmaker(engine), secret=TEST_SECRET, interval=0)
+    calls = [(i, j) for i in (0, 1) for j in (0, 1)] * 6  # each parent reads their own child and the other's
+    results = await asyncio.gather(*(parents[i].get(f"/api/applications/{numbers[j]}/status") for i, j in calls))
+    for (i, j), response in zip(calls, results, strict=True):
+        if i == j:
+            assert response.status_code == 200 and response.json()["registration_number"] == numbers[j]
+        else:  # read in the same statement as the owner's, still refused to the other parent
+            assert response.status_code == 404, response.text
+    assert max(groups) > 1, groups
+    for client in (admin, *parents):
+        await client.aclose()
+
+
 async def test_concurrent_selection_runs_are_serialized(live, engine):
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     parent = await sign_up(live, "orangtua@contoh.test")
