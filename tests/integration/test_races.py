@@ -58,17 +58,23 @@ async def test_twenty_concurrent_registrations_of_one_child_make_one_application
         await client.aclose()
 
 
+def group_sizes(monkeypatch, grouped) -> list[int]:
+    """The size of every group `grouped` writes or reads from now on."""
+    sizes: list[int] = []
+    write = grouped._write
+
+    async def recorded(key, items):
+        sizes.append(len(items))
+        return await write(key, items)
+
+    monkeypatch.setattr(grouped, "_write", recorded)
+    return sizes
+
+
 async def test_registrations_arriving_together_are_written_together_each_exactly_once(live, engine, monkeypatch):
     from ppdb.applicants import service
 
-    groups: list[int] = []
-    write = service._GROUP._write
-
-    async def recorded(key, news):
-        groups.append(len(news))
-        return await write(key, news)
-
-    monkeypatch.setattr(service._GROUP, "_write", recorded)
+    groups = group_sizes(monkeypatch, service._GROUP)
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     parent = await sign_up(live, "orangtua@contoh.test")
     period = await open_period(admin)
@@ -109,14 +115,7 @@ async def test_status_reads_arriving_together_answer_each_caller_with_their_own_
     from ppdb.selection import service as selection
     from tests.conftest import TEST_SECRET
 
-    groups: list[int] = []
-    read = selection._STATUS_ROWS._write
-
-    async def recorded(key, numbers):
-        groups.append(len(numbers))
-        return await read(key, numbers)
-
-    monkeypatch.setattr(selection._STATUS_ROWS, "_write", recorded)
+    groups = group_sizes(monkeypatch, selection._STATUS_ROWS)
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     parents = [await sign_up(live, "orangtua@contoh.test"), await sign_up(live, "wali@contoh.test")]
     period = await open_period(admin)
