@@ -45,7 +45,6 @@ class Placement(Base):
     """One row per applicant in a run: where they were placed (or not), and their key at each choice."""
 
     __tablename__ = "placements"
-    __table_args__ = (Index("ix_placements_run_program", "run_id", "program"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id", ondelete="CASCADE"), primary_key=True)
     # No foreign key: written in bulk from the applications read in the same transaction (migration 0007).
