@@ -399,6 +399,8 @@ async def _store_together(key: tuple[AsyncEngine | AsyncConnection, OpenPeriod],
         if len(news) == 1:
             return [None]
         return [(await _store_together(key, [new]))[0] for new in news]
+    if not rows:  # the period is no longer that version, or no longer open: forget this worker's copy
+        _OPEN.pop(period.id, None)
     written = {row["registration_number"]: row for row in rows}
     return [written.get(new.number) for new in news]
 
@@ -433,7 +435,6 @@ async def _register_at_once(bind: AsyncEngine | AsyncConnection, period_id: int,
         parent.actor, json_text({"path": plan.path.name, "choices": data.choices}), key, digest,
         msgspec.json.encode(out).decode(), plan.choices, kinds))
     if row is None:
-        _OPEN.pop(period_id, None)
         return None
     return msgspec.structs.replace(out, submitted_at=row["submitted_at"], updated_at=row["updated_at"])
 
