@@ -15,19 +15,20 @@ import itertools
 import json
 import os
 import random
+import time
 import uuid
 from collections import Counter
 
 import gevent
 import msgspec
-from locust import FastHttpUser, LoadTestShape, between, constant, constant_throughput, events, task
+from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 
 SCENARIO = os.environ.get("PPDB_SCENARIO", "spike")
 DATA = json.loads(open(os.environ["PPDB_LOADTEST_DATA"]).read()) if os.environ.get("PPDB_LOADTEST_DATA") else {}
 BUDGET = json.loads(os.environ.get("PPDB_LOADTEST_BUDGET", "{}"))
 RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s offered by an at-target scenario
-# Users sharing the at-target rate: enough that each paces well above a response's time (at 32, a user's turn
-# came about as often as a registration took, so the client, not the server, capped the rate held).
+# Users sharing the at-target rate: enough that each one's turn comes well apart from a response's time, so
+# that a late user catches up on its timetable (see `on_timetable`) within the in-flight limit.
 PACED_USERS = 64
 SCALE = float(os.environ.get("PPDB_LOADTEST_SCALE", "1"))  # < 1: shorter runs with fewer users (a smoke test)
 PASSWORD = "Kata-sandi-uji-beban-2026"
@@ -36,6 +37,8 @@ PAYLOADS = iter(DATA.get("payloads", []))
 FLOOR_PAYLOADS = itertools.cycle(DATA.get("payloads", [{}])[:1000])
 ACKED: list[dict] = []
 STATUS: Counter = Counter()
+FROM_DUE: dict[str, Counter] = {}  # paced requests: milliseconds from when each was due to its answer
+TIMETABLE_START = 0.0  # the warm-up's end: the timetable starts afresh there (sign-ups kept the users late)
 rng = random.Random()
 
 
@@ -46,8 +49,25 @@ def next_payload() -> dict | None:
 
 
 @events.request.add_listener
-def count_status(response=None, exception=None, **_):
+def count_status(name="", response_time=0.0, response=None, context=None, **_):
     STATUS[getattr(response, "status_code", 0) or 0] += 1
+    if context and "late_ms" in context:
+        FROM_DUE.setdefault(name, Counter())[round(response_time + context["late_ms"])] += 1
+
+
+def on_timetable(rate: float):
+    """Like Locust's constant_throughput, but on a timetable: a slow answer delays this user's next request,
+    not every one after it, since parents keep arriving while the server is slow (with constant_throughput the
+    rate offered falls with the server's speed). A request that leaves late has its lateness counted in its
+    time (`FROM_DUE`): no slow moment is hidden by the requests it held back."""
+    period = 1 / rate
+
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        user.due = max(getattr(user, "due", now), TIMETABLE_START) + period
+        user.late_ms = max(0.0, now - user.due) * 1000
+        return max(0.0, user.due - now)
+    return wait_time
 
 
 class Api(FastHttpUser):
@@ -148,9 +168,18 @@ class Follower(Parent):
             self.token, self.number = parent["token"], parent["registration_number"]
 
 
-class Registrar(Api):
+class Paced(Api):
+    """At a scenario's rate (`on_timetable`) when it sets one, else as fast as answers come (capacity)."""
+    abstract = True
+    wait_time = on_timetable(RATE / PACED_USERS) if RATE else constant(0)
+    late_ms = 0.0
+
+    def context(self) -> dict:
+        return {"late_ms": self.late_ms} if RATE else {}
+
+
+class Registrar(Paced):
     """Registration throughput: one parent account registering child after child (siblings, cousins...)."""
-    wait_time = constant_throughput(RATE / PACED_USERS) if RATE else constant(0)
 
     def on_start(self) -> None:
         self.sign_up_and_log_in()
@@ -166,9 +195,8 @@ class Registrar(Api):
         self.register(payload)
 
 
-class StatusReader(Api):
+class StatusReader(Paced):
     """Status-read throughput: a parent refreshing the status page."""
-    wait_time = constant_throughput(RATE / PACED_USERS) if RATE else constant(0)
     number: str | None = None
 
     def on_start(self) -> None:
@@ -315,6 +343,9 @@ class Scenario(LoadTestShape):
         elapsed = self.get_run_time()
         if not self.measuring and elapsed >= WARM_UP[SCENARIO] * SCALE:
             self.runner.stats.reset_all()  # from here on, the rate held (status counts and acks are kept)
+            FROM_DUE.clear()
+            global TIMETABLE_START
+            TIMETABLE_START = time.monotonic()
             self.measuring = True
         for until, users, rate, classes in STAGES[SCENARIO]:
             if elapsed < until * SCALE:
@@ -358,12 +389,15 @@ def check_budget(environment, **_):
     shed_times = sum((Counter(e.response_times) for e in shed), Counter())
     if shed and (value := percentile(shed_times, 0.95)) > BUDGET.get("shed_p95_ms", float("inf")):
         problems.append(f"shed answers: p95 {value:.0f} ms > {BUDGET['shed_p95_ms']} ms (shedding must be fast)")
-    for name, limit in BUDGET.get("p95_ms", {}).items():
+    budgeted = BUDGET.get("p95_ms", {})
+    from_due = {name: percentile(times, 0.95) for name, times in FROM_DUE.items() if name in budgeted}
+    for name, limit in budgeted.items():
         entry = next((e for e in served if e.name == name), None)
         if entry is None or entry.num_requests == 0:
             problems.append(f"{name}: no request")
-        elif (value := p(entry, 0.95)) > limit:
-            problems.append(f"{name}: p95 {value:.0f} ms > {limit} ms")
+        elif (value := max(p(entry, 0.95), from_due.get(name, 0.0))) > limit:
+            problems.append(f"{name}: p95 {value:.0f} ms > {limit} ms"
+                            + (" counted from when requests were due" if name in from_due else ""))
     summary = {
         "scenario": SCENARIO,
         "status_codes": dict(STATUS),
@@ -373,6 +407,7 @@ def check_budget(environment, **_):
         "requests": {e.name: {"count": e.num_requests, "failures": e.num_failures,
                               "rps": e.total_rps, "p50": p(e, 0.5), "p95": p(e, 0.95), "p99": p(e, 0.99)}
                      for e in stats.entries.values()},
+        "p95_from_due": from_due,
     }
     if path := os.environ.get("PPDB_LOADTEST_ACKS"):
         with open(path, "w") as f:

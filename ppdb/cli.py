@@ -199,7 +199,9 @@ def worker() -> None:
     interval = settings.provisional_interval or 60.0
     # Background work yields to requests: a re-solve of a large period takes a core for seconds, and on a
     # machine shared with the app workers it takes only what they leave (provisional ranks come a little
-    # later at the peak). The lowest priority: at nice 10 it still cut into paced registrations.
+    # later at the peak). The lowest priority: at nice 10 it still cut into paced registrations. Nice only
+    # orders processes within a session or CPU group, so give the worker's container or service the least CPU
+    # weight as well (docker-compose.yml: cpu_shares).
     os.nice(19)
 
     async def run(url: str) -> None:

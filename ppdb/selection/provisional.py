@@ -48,6 +48,8 @@ async def tick(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, i
                 SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL,
                 SelectionRun.id.not_in(keep)))
             done.append(selection_run.id)
+            log.info("provisional run %s of period %s: %s applicants, seconds %s", selection_run.id, period_id,
+                     selection_run.applicants, selection_run.seconds)
     return done
 
 
