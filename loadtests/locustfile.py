@@ -244,7 +244,7 @@ class Operator(Api):
 
     @task(2)
     def applicants(self) -> None:
-        flag = rng.choice(["", "", "&flag=recent_kk"])
+        flag = rng.choice(["", "", "&flag=kk_recent"])
         _, body, _ = self.call("GET", f"/api/schools/{self.npsn}/applicants?period_id={DATA['period_id']}{flag}",
                                "schoolApplicants", parse=True)
         if isinstance(body, list) and body:  # not a shed answer

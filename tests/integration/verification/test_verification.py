@@ -36,6 +36,9 @@ async def test_operator_sees_own_school_with_flags(admin, parent, operator, tran
     only = (await smp1.get("/api/schools/20670001/applicants",
                            params={"period_id": period["id"], "flag": "kk_recent"})).json()
     assert len(only) == 1
+    # a flag that does not exist is a mistake to point out, not an empty list
+    expect_error(await smp1.get("/api/schools/20670001/applicants",
+                                params={"period_id": period["id"], "flag": "recent_kk"}), 400, "invalid_request")
     pages = [(await smp1.get("/api/schools/20670001/applicants", params={
         "period_id": period["id"], "limit": 2, "offset": offset})).json() for offset in (0, 2)]
     assert [len(p) for p in pages] == [2, 1]
