@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import get_args
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.models import Role
@@ -53,6 +54,9 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     os.replace(temporary, folder / name)  # a reader never sees half a file
 
     document = next((d for d in application.documents if d.kind == kind), None)
+    stored = None if document is None else document.storage_name
+    replaced = None if stored is None else data_dir / "documents" / stored
+    _files_follow(session, new=folder / name, replaced=replaced)
     old = None
     if document is None:
         document = Document(application_id=application.id, kind=kind)
@@ -71,6 +75,26 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     await session.flush()
     return schemas.DocumentOut(kind=kind, status=document.status.value, content_type=content_type,
                                size_bytes=len(content))
+
+
+def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
+    """Files follow the transaction: once it commits, the replaced file is deleted (a child's old KK scan is
+    not kept for nothing; the audit log keeps its digest); if it does not, the new one is."""
+    sync, outcome = session.sync_session, {}
+
+    def committed(_session) -> None:
+        outcome.setdefault("committed", True)
+
+    def ended(_session, transaction) -> None:
+        if transaction.parent is not None or "done" in outcome:  # a savepoint inside, or already handled
+            return
+        outcome["done"] = True
+        gone = replaced if outcome.get("committed") else new
+        if gone is not None:
+            gone.unlink(missing_ok=True)
+
+    event.listen(sync, "after_commit", committed)
+    event.listen(sync, "after_transaction_end", ended)
 
 
 async def fetch(session: AsyncSession, application: Application, kind: str, *, actor: Principal,

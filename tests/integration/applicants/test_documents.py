@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ppdb.applicants import documents
+from ppdb.applicants.models import Application
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
 
@@ -28,6 +33,8 @@ async def test_upload_stores_the_file_under_a_generated_name(admin, parent, tmp_
     assert "kk" not in stored[0].name and number not in str(stored[0])
     replaced = await parent.put(f"/api/applications/{number}/documents/kk", content=PNG, headers=headers)
     assert replaced.json()["content_type"] == "image/png"
+    # the replaced scan is deleted with the commit: only the current file of a kind is kept
+    assert [p.read_bytes() for p in (tmp_path / "documents").rglob("*") if p.is_file()] == [PNG]
     read = (await parent.get(f"/api/applications/{number}", headers=headers)).json()
     assert {d["kind"]: d["status"] for d in read["documents"]}["kk"] == "uploaded"
     assert hashlib.sha256(PNG).hexdigest()  # the digest is kept for verification (not exposed to the public)
@@ -116,3 +123,20 @@ async def test_oversized_bodies_are_refused_before_they_are_read(admin, parent):
 
     expect_error(await parent.put(url, content=chunked(6)), 413, "document_too_large")
     expect_error(await parent.put(url, content=chunked(21)), 413, "request_too_large")  # reading stops at 20 MB
+
+
+async def test_a_file_goes_with_a_transaction_that_does_not_land(admin, parent, sessionmaker, tmp_path):
+    number, headers = await _registered(admin, parent)
+    uploaded = await parent.put(f"/api/applications/{number}/documents/kk", content=PDF, headers=headers)
+    assert uploaded.status_code == 200
+
+    def stored() -> list[bytes]:
+        return sorted(p.read_bytes() for p in (tmp_path / "documents").rglob("*") if p.is_file())
+
+    async with sessionmaker() as session:
+        application = await session.scalar(select(Application).where(Application.registration_number == number)
+                                           .options(selectinload(Application.documents)))
+        await documents.store(session, application, "kk", PNG, actor="test", data_dir=tmp_path, max_bytes=10**6)
+        assert stored() == sorted([PDF, PNG])
+        await session.rollback()
+    assert stored() == [PDF]  # the new file went with the transaction; the one still referenced stayed
