@@ -154,7 +154,7 @@ async def operator(transport: httpx.ASGITransport, admin: httpx.AsyncClient) -> 
 
 TABLES = ("audit_log", "idempotent_responses", "reregistrations", "publication_entries", "publications",
           "placements", "program_outcomes", "selection_runs", "documents", "choices", "applications", "applicants",
-          "zone_entries", "period_schools", "periods", "login_attempts", "auth_sessions", "users", "schools",
+          "zone_entries", "period_schools", "periods", "login_attempts", "result_lookup_failures", "auth_sessions", "users", "schools",
           "kelurahan", "regions")
 
 

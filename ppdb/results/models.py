@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ppdb.db.base import Base
@@ -40,3 +40,16 @@ class PublicationEntry(Base):
     npsn: Mapped[str | None] = mapped_column(String(8))
     path: Mapped[str | None] = mapped_column(String(80))
     choice_rank: Mapped[int | None]
+
+
+class LookupFailure(Base):
+    """A result lookup whose number and birth date did not match: counted to stop birth dates being guessed."""
+
+    __tablename__ = "result_lookup_failures"
+    __table_args__ = (Index("ix_result_lookup_failures_number_at", "registration_number", "at"),
+                      Index("ix_result_lookup_failures_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_number: Mapped[str] = mapped_column(String(24))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(server_default=func.now())

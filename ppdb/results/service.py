@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, transition
 from ppdb.results import schemas
-from ppdb.results.models import Publication, PublicationEntry
+from ppdb.results.models import LookupFailure, Publication, PublicationEntry
 from ppdb.schools.models import School
 from ppdb.selection.compiler import public_key
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind
@@ -118,12 +118,34 @@ async def snapshot_of(session: AsyncSession, p: Publication) -> schemas.Snapshot
     return msgspec.json.decode(await snapshot_bytes(session, p), type=schemas.Snapshot)
 
 
-async def lookup(session: AsyncSession, period_id: int, registration_number: str, birth_date: date) -> schemas.LookupOut:
+# Misses allowed in a window: a parent mistyping a birth date a few times, a school's shared address helping
+# many parents; not a birth date guessed day by day for a known number (a thousand tries).
+LOOKUP_WINDOW = timedelta(minutes=15)
+MAX_NUMBER_MISSES = 10
+MAX_ADDRESS_MISSES = 30
+
+
+async def lookup(session: AsyncSession, failures: AsyncSession, period_id: int, registration_number: str,
+                 birth_date: date, *, address: str) -> schemas.LookupOut:
+    """A child's published result by number and birth date (`session` may be a read replica). A miss is
+    committed to `failures` (the primary) before it is answered, and too many misses for a number or from
+    an address in `LOOKUP_WINDOW` are refused (429) before anything is looked up."""
+    since = datetime.now(UTC) - LOOKUP_WINDOW
+    by_number, by_address = (await session.execute(select(
+        func.count().filter(LookupFailure.registration_number == registration_number),
+        func.count().filter(LookupFailure.address == address),
+    ).where(LookupFailure.at > since, (LookupFailure.registration_number == registration_number)
+            | (LookupFailure.address == address)))).one()
+    if by_number >= MAX_NUMBER_MISSES or by_address >= MAX_ADDRESS_MISSES:
+        raise AppError("lookup_throttled", "Terlalu banyak percobaan yang tidak cocok. Coba lagi 15 menit lagi.",
+                       "birth_date", status_code=429)
     publication = await latest(session, period_id)
     entry = await session.scalar(select(PublicationEntry).where(
         PublicationEntry.publication_id == publication.id, PublicationEntry.registration_number == registration_number,
         PublicationEntry.birth_date == birth_date))
     if entry is None:  # the same answer for a wrong number and a wrong birth date
+        failures.add(LookupFailure(registration_number=registration_number, address=address))
+        await failures.commit()
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
     school = entry.npsn and await session.scalar(select(School.name).where(School.npsn == entry.npsn))
     message = (f"Selamat, Anda diterima di {school} jalur {entry.path} (pilihan ke-{entry.choice_rank})."

@@ -73,13 +73,15 @@ class PublicPages(Controller):
             pass
         if nomor is not None or lahir is not None:
             answer, errors = await self._lookup(db_session, period_id, (nomor or "").strip().upper(), lahir or "",
-                                                published=publication is not None)
+                                                published=publication is not None,
+                                                address=request.client.host if request.client else "unknown")
         return render(request, "results.html", period=period, publication=publication, summary=summary,
                       answer=answer, errors=errors, values={"nomor": nomor or "", "lahir": lahir or ""},
                       cutoff_words=cutoff_words)
 
     @staticmethod
-    async def _lookup(db_session: Session, period_id: int, number: str, birth: str, *, published: bool):
+    async def _lookup(db_session: Session, period_id: int, number: str, birth: str, *, published: bool,
+                      address: str):
         errors = {}
         if not number:
             errors["nomor"] = "Wajib diisi."
@@ -92,7 +94,7 @@ class PublicPages(Controller):
         if errors:
             return None, errors
         try:
-            return await results.lookup(db_session, period_id, number, birth_date), {}
+            return await results.lookup(db_session, db_session, period_id, number, birth_date, address=address), {}
         except AppError as err:
             return None, {"nomor": err.message}
 

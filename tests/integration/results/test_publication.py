@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import sign_up
+from tests.conftest import PASSWORD, logged_in, sign_up
 from tests.helpers import expect_error, open_period, registration
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
@@ -87,6 +88,34 @@ async def test_public_lists_are_masked_and_lookup_needs_the_birth_date(admin, cl
     unplaced = (await client.get(url, params={"registration_number": last["registration_number"],
                                               "birth_date": last["applicant"]["birth_date"]})).json()
     assert unplaced["placed"] is False and "belum diterima" in unplaced["message"]
+
+
+async def test_birth_dates_cannot_be_guessed(live, engine):
+    # on separately committed transactions: a miss is committed while the read (replica) session stays open
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    period, created, _ = await published(admin, live)
+    client = httpx.AsyncClient(transport=live, base_url="http://testserver")
+    url = f"/api/periods/{period['id']}/results/lookup"
+    (_, mine), (_, other) = created[0], created[1]
+
+    def ask(app, birth_date=None):
+        return client.get(url, params={"registration_number": app["registration_number"],
+                                       "birth_date": birth_date or app["applicant"]["birth_date"]})
+
+    for day in range(1, 11):  # ten misses for one number, each counted although the answer is an error
+        expect_error(await ask(mine, f"2014-02-{day:02d}"), 404, "result_not_found")
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM result_lookup_failures")) == 10
+    # the eleventh try is refused, even with the right date: the number is closed for this window
+    expect_error(await ask(mine), 429, "lookup_throttled")
+    assert (await ask(other)).json()["placed"] in (True, False)  # another number from the same address still works
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE result_lookup_failures SET at = at - interval '16 minutes'"))
+    assert (await ask(mine)).json()["npsn"] == "20670001"  # the window has passed
+    for day in range(1, 31):  # an address trying many numbers is refused as well
+        expect_error(await client.get(url, params={"registration_number": f"2027-SMP-NOPE{day:04d}",
+                                                   "birth_date": "2014-01-01"}), 404, "result_not_found")
+    expect_error(await ask(other), 429, "lookup_throttled")
 
 
 async def test_public_responses_carry_no_personal_data(admin, client, transport):
