@@ -5,6 +5,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, get
+from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 from sqlalchemy import select
@@ -60,7 +61,7 @@ class PublicPages(Controller):
         return render(request, template, period=to_out(period), run=run, programs=programs)
 
     @get("/periode/{period_id:int}/hasil")
-    async def results(self, request: Request, db_session: Session, period_id: PeriodId,
+    async def results(self, request: Request, db_session: Session, state: State, period_id: PeriodId,
                       nomor: Annotated[str | None, QueryParameter(max_length=24)] = None,
                       lahir: Annotated[str | None, QueryParameter(max_length=10)] = None) -> Template:
         period = to_out(await get_period(db_session, period_id))
@@ -72,16 +73,16 @@ class PublicPages(Controller):
         except AppError:
             pass
         if nomor is not None or lahir is not None:
-            answer, errors = await self._lookup(db_session, period_id, (nomor or "").strip().upper(), lahir or "",
-                                                published=publication is not None,
+            answer, errors = await self._lookup(db_session, state, period_id, (nomor or "").strip().upper(),
+                                                lahir or "", published=publication is not None,
                                                 address=request.client.host if request.client else "unknown")
         return render(request, "results.html", period=period, publication=publication, summary=summary,
                       answer=answer, errors=errors, values={"nomor": nomor or "", "lahir": lahir or ""},
                       cutoff_words=cutoff_words)
 
     @staticmethod
-    async def _lookup(db_session: Session, period_id: int, number: str, birth: str, *, published: bool,
-                      address: str):
+    async def _lookup(db_session: Session, state: State, period_id: int, number: str, birth: str, *,
+                      published: bool, address: str):
         errors = {}
         if not number:
             errors["nomor"] = "Wajib diisi."
@@ -94,7 +95,8 @@ class PublicPages(Controller):
         if errors:
             return None, errors
         try:
-            return await results.lookup(db_session, db_session, period_id, number, birth_date, address=address), {}
+            return await results.lookup(db_session, state.sessionmaker, period_id, number, birth_date,
+                                        address=address), {}
         except AppError as err:
             return None, {"nomor": err.message}
 

@@ -168,3 +168,6 @@ async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, par
     assert "Diumumkan versi 2" in page.text and 'id="chart-applicants"' in page.text
     refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
     assert refused.status_code == 409 and 'class="alert error"' in refused.text
+    missed = await client.get(f"/periode/{period['id']}/hasil", params={"nomor": "2027-SMP-NOPE0001",
+                                                                        "lahir": "2014-01-01"})
+    assert missed.status_code == 200 and "tidak cocok" in missed.text  # the answer to a miss, next to the field
