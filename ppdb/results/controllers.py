@@ -59,13 +59,13 @@ class ResultsController(Controller):
         return await respond(request, etag("school", publication.id, publication.digest, npsn), build, max_age=60)
 
     @get("/results/lookup", operation_id="lookupResult")
-    async def lookup(self, read_session: ReadSession, state: State, request: Request, period_id: PeriodId,
+    async def lookup(self, state: State, request: Request, period_id: PeriodId,
                      registration_number: Annotated[str, QueryParameter(pattern=r"^[0-9A-Z-]{1,24}$")],
                      birth_date: Annotated[date, QueryParameter(description="The child's birth date")],
                      ) -> schemas.LookupOut:
         """A parent's result, by registration number and the child's birth date; too many misses for a number
         or from an address are refused for 15 minutes (429 `lookup_throttled`)."""
-        return await service.lookup(read_session, state.sessionmaker, period_id, registration_number, birth_date,
+        return await service.lookup(state.sessionmaker, period_id, registration_number, birth_date,
                                     address=request.client.host if request.client else "unknown")
 
     @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")

@@ -95,8 +95,7 @@ class PublicPages(Controller):
         if errors:
             return None, errors
         try:
-            return await results.lookup(db_session, state.sessionmaker, period_id, number, birth_date,
-                                        address=address), {}
+            return await results.lookup(state.sessionmaker, period_id, number, birth_date, address=address), {}
         except AppError as err:
             return None, {"nomor": err.message}
 

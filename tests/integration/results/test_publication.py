@@ -1,6 +1,7 @@
 """Publication: an immutable, hashed snapshot; masked public lists; lookup by number and birth date; exports."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
@@ -116,6 +117,16 @@ async def test_birth_dates_cannot_be_guessed(live, engine):
         expect_error(await client.get(url, params={"registration_number": f"2027-SMP-NOPE{day:04d}",
                                                    "birth_date": "2014-01-01"}), 404, "result_not_found")
     expect_error(await ask(other), 429, "lookup_throttled")
+
+
+async def test_guesses_sent_at_once_are_counted_like_guesses_in_a_row(live, engine):
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    period, created, _ = await published(admin, live)
+    client = httpx.AsyncClient(transport=live, base_url="http://testserver")
+    number = created[0][1]["registration_number"]
+    answers = await asyncio.gather(*(client.get(f"/api/periods/{period['id']}/results/lookup", params={
+        "registration_number": number, "birth_date": f"2013-07-{day:02d}"}) for day in range(1, 26)))
+    assert sorted(r.status_code for r in answers) == [404] * 10 + [429] * 15
 
 
 async def test_public_responses_carry_no_personal_data(admin, client, transport):
