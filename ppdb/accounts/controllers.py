@@ -11,7 +11,7 @@ from ppdb.accounts import schemas, service
 from ppdb.accounts.guards import requires_agency_admin, requires_login
 from ppdb.accounts.middleware import COOKIE, token_from
 from ppdb.errors import ErrorBody
-from ppdb.params import Session
+from ppdb.params import Session, client_address
 
 
 class AuthController(Controller):
@@ -29,7 +29,7 @@ class AuthController(Controller):
         """Start a session: a bearer token for the API and an HTTP-only cookie for pages."""
         settings = state.settings
         lifetime = timedelta(hours=settings.session_hours)
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
         outcome = await service.login(db_session, data, address=address, lifetime=lifetime)
         if outcome is None:  # answered, not raised: the failed attempt is committed and counts
             return Response(ErrorBody("login_failed", "E-mail atau kata sandi salah.", "password"), status_code=401)

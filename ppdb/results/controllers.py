@@ -12,7 +12,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_staff
 from ppdb.errors import NotFound
 from ppdb.http_cache import etag, respond
-from ppdb.params import PeriodId, ReadSession, Session
+from ppdb.params import PeriodId, ReadSession, Session, client_address
 from ppdb.results import schemas, service, statistics
 from ppdb.verification.service import school_of
 
@@ -66,7 +66,7 @@ class ResultsController(Controller):
         """A parent's result, by registration number and the child's birth date; too many misses for a number
         or from an address are refused for 15 minutes (429 `lookup_throttled`)."""
         return await service.lookup(state.sessionmaker, period_id, registration_number, birth_date,
-                                    address=request.client.host if request.client else "unknown")
+                                    address=client_address(request))
 
     @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
     async def snapshot(self, read_session: ReadSession, request: Request, period_id: PeriodId) -> Response[bytes]:

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from ppdb.accounts import schemas, service
 from ppdb.accounts.middleware import COOKIE, token_from
 from ppdb.errors import AppError
-from ppdb.params import Session
+from ppdb.params import Session, client_address
 from ppdb.web.common import HOME, FormErrors, convert, form_value, render
 
 
@@ -42,7 +42,7 @@ class AccountPages(Controller):
             data = convert({**values, "password": form.get("password") or ""}, schemas.Login,
                            required=("email", "password"))
             lifetime = timedelta(hours=state.settings.session_hours)
-            address = request.client.host if request.client else "unknown"
+            address = client_address(request)
             outcome = await service.login(db_session, data, address=address, lifetime=lifetime)
         except FormErrors as err:
             return render(request, "login.html", status=400, values=values, errors=err.errors, next=target or "")

@@ -11,7 +11,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from ppdb.errors import AppError
-from ppdb.params import PeriodId, Session
+from ppdb.params import PeriodId, Session, client_address
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, to_out
 from ppdb.results import service as results
@@ -73,16 +73,14 @@ class PublicPages(Controller):
         except AppError:
             pass
         if nomor is not None or lahir is not None:
-            answer, errors = await self._lookup(db_session, state, period_id, (nomor or "").strip().upper(),
-                                                lahir or "", published=publication is not None,
-                                                address=request.client.host if request.client else "unknown")
+            answer, errors = await self._lookup(state, period_id, (nomor or "").strip().upper(), lahir or "",
+                                                published=publication is not None, address=client_address(request))
         return render(request, "results.html", period=period, publication=publication, summary=summary,
                       answer=answer, errors=errors, values={"nomor": nomor or "", "lahir": lahir or ""},
                       cutoff_words=cutoff_words)
 
     @staticmethod
-    async def _lookup(db_session: Session, state: State, period_id: int, number: str, birth: str, *,
-                      published: bool, address: str):
+    async def _lookup(state: State, period_id: int, number: str, birth: str, *, published: bool, address: str):
         errors = {}
         if not number:
             errors["nomor"] = "Wajib diisi."
