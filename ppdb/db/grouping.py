@@ -3,7 +3,9 @@
 On admission day hundreds of registrations and status reads arrive each second in every worker. One
 statement each, PostgreSQL pays the round trip, the statement (and the commit) hundreds of times; grouped
 as they queue up, once per group. Nothing waits for a group to fill: the first of a quiet moment goes
-alone, at once, and only what arrives while it is in flight waits (for that one statement).
+alone, at once, and only what arrives while it is in flight waits (for that one statement). Under load, a
+`linger` lets the next group gather a little longer once one has gone: a few milliseconds more per
+request for fewer, larger statements (measured in docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ Result = TypeVar("Result")
 class Grouped(Generic[Item, Result]):
     """`await group(key, item)` answers `write(key, items)[i]` for the item, where `items` are those queued
     under the same key (at most `limit` at a time, one group in flight per key and process). An exception
-    from `write` is raised to every caller of that group."""
+    from `write` is raised to every caller of that group. After a group, while more are queued, the next
+    waits `linger` seconds for others to join it (unless `limit` are already waiting)."""
 
     def __init__(self, write: Callable[[Hashable, list[Item]], Awaitable[Sequence[Result]]], *,
-                 limit: int = 64) -> None:
-        self._write, self._limit = write, limit
+                 limit: int = 64, linger: float = 0.0) -> None:
+        self._write, self._limit, self._linger = write, limit, linger
         self._queues: dict[Hashable, list[tuple[Item, asyncio.Future[Result]]]] = {}
         self._flushers: set[asyncio.Task[None]] = set()  # a reference each, or the loop may drop them
 
@@ -41,6 +44,8 @@ class Grouped(Generic[Item, Result]):
         group: list[tuple[Item, asyncio.Future[Result]]] = []
         try:
             while queue:
+                if group and self._linger and len(queue) < self._limit:  # busy: a group went, more came meanwhile
+                    await asyncio.sleep(self._linger)
                 group = queue[:self._limit]
                 del queue[:self._limit]
                 try:

@@ -51,3 +51,22 @@ async def test_a_caller_that_goes_away_does_not_stop_the_others():
     with pytest.raises(asyncio.CancelledError):
         await leaving
     assert recorder.groups == [("a", [1, 2])]  # written all the same: the statement was already on its way
+
+
+async def test_under_load_the_next_group_lingers_for_more():
+    recorder = Recorder()
+    group = Grouped(recorder.write, linger=0.06)
+
+    async def later(item: int, delay: float) -> int:
+        await asyncio.sleep(delay)
+        return await group("a", item)
+
+    # 1 goes alone at once; 2 arrives while it is in flight (10 ms), 3 and 4 during the linger after it.
+    results = await asyncio.gather(later(1, 0), later(2, 0.002), later(3, 0.02), later(4, 0.04))
+    assert results == [10, 20, 30, 40]
+    assert recorder.groups == [("a", [1]), ("a", [2, 3, 4])]
+    # Without a linger the one that came meanwhile goes on its own.
+    recorder.groups.clear()
+    group = Grouped(recorder.write)
+    await asyncio.gather(later(1, 0), later(2, 0.002), later(3, 0.02), later(4, 0.04))
+    assert recorder.groups[:2] == [("a", [1]), ("a", [2])]
