@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import asyncpg
 import msgspec
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -298,7 +298,11 @@ async def _register_checked(session: AsyncSession, period_id: int, data: schemas
 
 # Periods open for registration, as the last registration saw them: the admission-day fast path validates
 # against this copy, and its single statement writes only if the period is still that version and open.
-_OPEN: TTLCache = TTLCache(maxsize=64, ttl=5)
+# Nothing else can change under it (rules, schools and zones are frozen once registration opens; a change of
+# the period bumps its version), so the copy is kept until that statement finds the period changed. It once
+# expired every 5 s: then every registration arriving until one had refilled it took the full path, in a
+# session of its own, and each worker stalled for a moment every 5 s (docs/benchmarks.md).
+_OPEN: LRUCache = LRUCache(maxsize=64)
 
 _TOGETHER = """
 WITH period AS (
