@@ -292,7 +292,7 @@ def main() -> int:
     parser.add_argument("--applicants", type=int, default=12000, help="demo applicants already registered")
     parser.add_argument("--schools", type=int, default=40)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("PPDB_WORKERS", "2")))
-    parser.add_argument("--fresh", type=int, default=130000, help="new registrations available to the scenarios")
+    parser.add_argument("--fresh", type=int, default=160000, help="new registrations available to the scenarios")
     parser.add_argument("--only", default="", help="comma-separated scenarios (default: all, in order)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="scale durations and user counts (0.1: a one-minute smoke run of the harness)")
@@ -339,7 +339,7 @@ def main() -> int:
                                                     "floor-read", {}), "floorInsert" if scenario.startswith(
                                                         "register") else "floorRead")
                         rate = TARGET_SHARE * floor.get("rps", 0)  # offered by the scenario's paced users
-                    share = payloads[cursor:cursor + 60000]
+                    share = payloads[cursor:cursor + 80000]  # enough for a paced run at ~1,800/s
                     before = cpu.now()
                     result = locust(scenario, servers.floor_base if scenario.startswith("floor") else servers.base,
                                     out, {**data, "payloads": share}, rate, args.scale)
