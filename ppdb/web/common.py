@@ -16,6 +16,7 @@ from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
+from ppdb.verification.schemas import Flag
 
 log = logging.getLogger("ppdb")
 PATH_NAMES = {
@@ -44,12 +45,12 @@ DOCUMENT_NAMES = {
     "disability_proof": "Bukti disabilitas", "mutasi_letter": "Surat mutasi tugas orang tua",
     "rapor": "Rapor", "prestasi_certificate": "Sertifikat prestasi",
 }
-FLAG_NAMES = {
+# A label for each of the API's flags (`verification.schemas.Flag`, the same names: tests/unit/test_labels.py).
+FLAG_NAMES: dict[Flag, str] = {
     "kk_recent": "KK baru (< 1 tahun)", "kk_many_children": "Banyak anak dalam satu KK",
     "shared_coordinate": "Banyak pendaftar di satu titik", "far_from_kelurahan": "Titik jauh dari kelurahan",
     "coordinate_moved": "Titik dipindah setelah mendaftar",
     "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
-    "outside_region": "Di luar wilayah",
 }
 FIELD_MESSAGES = {"required": "Wajib diisi.", "invalid": "Isian tidak valid; periksa kembali formatnya."}
 HOME = {Role.PARENT: "/orangtua", Role.SCHOOL_OPERATOR: "/sekolah", Role.AGENCY_ADMIN: "/dinas"}
