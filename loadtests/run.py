@@ -85,7 +85,7 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
 class Servers:
     """PPDB and the floor, each with the same number of worker processes, on free loopback ports."""
 
-    def __init__(self, url: str, out: Path, workers: int, data_dir: Path) -> None:
+    def __init__(self, url: str, out: Path, workers: int, data_dir: Path, groups: CpuGroups) -> None:
         self.port, self.floor_port = free_port(), free_port()
         env = {**os.environ, "PPDB_DATABASE_URL": url, "PPDB_SECRET_KEY": secrets.token_urlsafe(48),
                "PPDB_WORKERS": str(workers), "PPDB_PORT": str(self.port), "PPDB_HOST": "127.0.0.1",
@@ -98,7 +98,6 @@ class Servers:
         self.worker = subprocess.Popen([BIN / "ppdb", "worker"], env={**env, "PPDB_PROVISIONAL_INTERVAL": "30"},
                                        stdout=open(out / "worker.log", "w"), stderr=subprocess.STDOUT,
                                        start_new_session=True)
-        self.worker_cpu = idle_cpu_group(self.worker.pid)
         floor_env = {**os.environ, "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
                      "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "15")}
         self.floor = subprocess.Popen(
@@ -106,6 +105,8 @@ class Servers:
              "--host", "127.0.0.1", "--port", str(self.floor_port), "--workers", str(workers),
              "--no-access-log", "--log-level", "warning"],
             env=floor_env, stdout=open(out / "floor.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        for part, process in (("ppdb", self.ppdb), ("worker", self.worker), ("floor", self.floor)):
+            groups.move(part, process.pid)  # before they start their worker processes
         wait_healthy(f"{self.base}/health", self.ppdb)
         wait_healthy(f"{self.floor_base}/floor/registrations/1", self.floor)
 
@@ -126,28 +127,57 @@ class Servers:
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        if self.worker_cpu:
-            with contextlib.suppress(OSError):
-                self.worker_cpu.rmdir()
 
 
-def idle_cpu_group(pid: int) -> Path | None:
-    """Move a process into a CPU group of idle priority (cgroup `cpu.idle`), where it only gets the CPU that
-    nothing else wants: what docker-compose.yml's `cpu_shares` does for the worker's container. `ppdb worker`
-    runs at nice 19, but Linux divides the CPU between sessions (autogroup) or groups before it looks at nice,
-    and a worker in a session of its own took half a core from the servers during each re-solve. Needs the
-    right to create a group (root here); without it the worker keeps only its nice (the report says which)."""
-    for root in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")):  # cgroup v1 or v2
-        group = root / f"ppdb-loadtest-{pid}"
-        try:
-            group.mkdir()
-            (group / "cpu.idle").write_text("1")
-            (group / "cgroup.procs").write_text(str(pid))
-            return group
-        except OSError:
+class CpuGroups:
+    """Each part of the run in a CPU group (cgroup) of its own, as each container gets in production: Locust
+    (this script and its children), PostgreSQL, PPDB, the floor, and the re-solves (`ppdb worker`) in one of
+    idle priority, which only gets the CPU nothing else wants (docker-compose.yml's `cpu_shares: 2`).
+
+    Without groups Linux divides the CPU between sessions first (autogroup) and only then between processes:
+    PPDB's workers shared one session's share while every PostgreSQL backend, a session of its own, had as much
+    as all of them, so a re-solve's COPY took a core from the app in the second it ran, and the worker (nice
+    19, a session of its own) half a core. Needs the right to create groups (root here); without it every part
+    runs as it would (the report says which)."""
+
+    PARTS = ("locust", "postgres", "ppdb", "floor", "worker")
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        for base in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")):  # cgroup v1, or v2
+            root = base / f"ppdb-loadtest-{os.getpid()}"
+            try:
+                root.mkdir()
+                if (base / "cgroup.subtree_control").exists():  # v2: children get the cpu controller
+                    (root / "cgroup.subtree_control").write_text("+cpu")
+                for part in self.PARTS:
+                    (root / part).mkdir()
+                (root / "worker" / "cpu.idle").write_text("1")
+                self.root = root
+                self.move("locust", os.getpid())  # Locust runs as this script's child: it starts here
+                return
+            except OSError:
+                self.root = root
+                self.remove()
+                self.root = None
+
+    def move(self, part: str, pid: int) -> None:
+        """Move a process and its children (its later children start in the same group)."""
+        if self.root is None:
+            return
+        process = psutil.Process(pid)
+        for member in (process, *process.children(recursive=True)):
+            with contextlib.suppress(OSError, psutil.Error):
+                (self.root / part / "cgroup.procs").write_text(str(member.pid))
+
+    def remove(self) -> None:
+        if self.root is None:
+            return
+        with contextlib.suppress(OSError):
+            (self.root.parent / "cgroup.procs").write_text(str(os.getpid()))
+        for group in (*(self.root / part for part in self.PARTS), self.root):
             with contextlib.suppress(OSError):
                 group.rmdir()
-    return None
 
 
 def cpu_seconds(root: psutil.Process) -> float:
@@ -163,18 +193,18 @@ def cpu_seconds(root: psutil.Process) -> float:
     return total
 
 
-def postmaster() -> psutil.Process | None:
-    return next((p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"
-                 and p.parent() is not None and p.parent().name() != "postgres"), None)
+def postmaster(data_dir: Path) -> psutil.Process:
+    """The embedded PostgreSQL's main process (its pid is the first line of postmaster.pid)."""
+    return psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
 
 
 class CPU:
     """CPU seconds each part of the run used during one scenario: PPDB's app workers, its re-solves (`ppdb
     worker`), the floor, PostgreSQL and Locust (this script's children), so a request's cost can be split."""
 
-    def __init__(self, servers: Servers) -> None:
+    def __init__(self, servers: Servers, postgres: psutil.Process) -> None:
         self.parts = {"ppdb": [psutil.Process(servers.ppdb.pid)], "re-solve": [psutil.Process(servers.worker.pid)],
-                      "floor": [psutil.Process(servers.floor.pid)], "postgres": [p for p in [postmaster()] if p]}
+                      "floor": [psutil.Process(servers.floor.pid)], "postgres": [postgres]}
 
     def now(self) -> dict[str, float]:
         usage = {name: sum(map(cpu_seconds, roots)) for name, roots in self.parts.items()}
@@ -307,22 +337,23 @@ def main() -> int:
     out.mkdir(parents=True)
     data_dir = Path(tempfile.mkdtemp(prefix="ppdb-loadtest-"))
     print(f"Reports in {out}", flush=True)
+    groups = CpuGroups()
     server, url = embedded.start(data_dir, temporary=True)
     dsn = url.replace("+asyncpg", "")
     failures: list[str] = []
     results: dict[str, dict] = {}
-    worker_cpu = None
     try:
         with server:
+            postgres = postmaster(data_dir)
+            groups.move("postgres", postgres.pid)
             migrate.upgrade(url)
             print(asyncio.run(demo.load(url, applicants=args.applicants, schools=args.schools, seed=2026)), flush=True)
             region = demo.generate(applicants=args.applicants + args.fresh, schools=args.schools, seed=2026)
             payloads = [msgspec.to_builtins(a) for a in region.applicants[args.applicants:]]
             schools = [s.npsn for s in region.schools]
             period_id = asyncio.run(_period_id(dsn))
-            servers = Servers(url, out, args.workers, data_dir)
-            worker_cpu = servers.worker_cpu
-            cpu = CPU(servers)
+            servers = Servers(url, out, args.workers, data_dir, groups)
+            cpu = CPU(servers, postgres)
             try:
                 data = {"period_id": period_id, "schools": schools,
                         "operators": prepare(servers.base, period_id, schools), "floor_rows": 1}
@@ -361,8 +392,9 @@ def main() -> int:
                 servers.stop()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+        groups.remove()
     failures += floor_targets(results)
-    (out / "summary.md").write_text(report(results, failures, args, worker_cpu))
+    (out / "summary.md").write_text(report(results, failures, args, groups.root is not None))
     (out / "summary.json").write_text(json.dumps({k: {**v, "acked": len(v["acked"])} for k, v in results.items()},
                                                  indent=1))
     print((out / "summary.md").read_text())
@@ -391,11 +423,12 @@ def floor_targets(results: dict) -> list[str]:
     return problems
 
 
-def report(results: dict, failures: list[str], args, worker_cpu: Path | None) -> str:
+def report(results: dict, failures: list[str], args, grouped: bool) -> str:
     lines = [f"# Load test {datetime.now():%Y-%m-%d %H:%M}",
              "", f"{os.cpu_count()} CPUs; PPDB and floor with {args.workers} workers each; "
              f"demo {args.applicants} applicants, {args.schools} schools; Locust on the same machine; re-solves "
-             f"every 30 s {'in an idle CPU group' if worker_cpu else 'at nice 19 (no CPU group made)'}.", "",
+             f"every 30 s; " + ("each part in a CPU group of its own, re-solves in an idle one." if grouped else
+                                "no CPU groups could be made (re-solves at nice 19)."), "",
              "| scenario | request | count | req/s | p50 ms | p95 ms | p99 ms | failures |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for scenario, result in results.items():
