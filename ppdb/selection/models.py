@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ppdb.db.base import Base
@@ -52,8 +52,9 @@ class Placement(Base):
     opaque_id: Mapped[str] = mapped_column(String(40))
     program: Mapped[str | None] = mapped_column(String(80))
     choice_rank: Mapped[int | None]
-    keys: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    """Choice rank -> {"program": id, "key": [...]} or {"dropped": reason}."""
+    keys: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Choice rank -> {"program": id, "key": [...]} or {"dropped": reason}. `json`, not `jsonb`: only read
+    whole by the app, and a run writes it for every applicant (jsonb's parse doubled the COPY's cost)."""
 
 
 class ProgramOutcome(Base):
