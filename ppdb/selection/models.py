@@ -54,7 +54,7 @@ class Placement(Base):
     choice_rank: Mapped[int | None]
     keys: Mapped[dict[str, Any]] = mapped_column(JSON)
     """Choice rank -> {"program": id, "key": [...]} or {"dropped": reason}. `json`, not `jsonb`: only read
-    whole by the app, and a run writes it for every applicant (jsonb's parse doubled the COPY's cost)."""
+    whole by the app, and a run writes it for every applicant (jsonb's parse was a third of the COPY's cost)."""
 
 
 class ProgramOutcome(Base):
