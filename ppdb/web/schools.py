@@ -38,6 +38,9 @@ class SchoolPages(Controller):
         periods = (await db_session.scalars(select(Period).where(Period.region_id == school.region_id)
                                             .order_by(Period.id.desc()))).all()
         period = next((p for p in periods if p.id == periode), periods[0] if periods else None)
+        # A flag the page does not offer (an old link, a typo) shows everyone: an empty list would read as
+        # "no applicant is flagged". The API answers it with a 400 instead.
+        flag = flag if flag in FLAG_NAMES else None
         rows = []
         if period is not None:
             rows = await service.applicants_of(db_session, school.npsn, period.id, request.user, flag or None)

@@ -171,3 +171,16 @@ async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, par
     missed = await client.get(f"/periode/{period['id']}/hasil", params={"nomor": "2027-SMP-NOPE0001",
                                                                         "lahir": "2014-01-01"})
     assert missed.status_code == 200 and "tidak cocok" in missed.text  # the answer to a miss, next to the field
+
+
+async def test_the_school_page_shows_everyone_for_a_flag_it_does_not_offer(admin, parent, operator) -> None:
+    period = await open_period(admin)
+    created = await parent.post(f"/api/periods/{period['id']}/applications", json=registration())
+    number = created.json()["registration_number"]
+    school = await operator()
+    for flag in ("", "outside_region", "KK_RECENT"):
+        page = await school.get("/sekolah", params={"flag": flag})
+        assert page.status_code == 200 and number in page.text, flag
+        assert " selected>" not in page.text.split('id="f-flag"')[1].split("</select>")[0]  # "Semua" shown
+    known = await school.get("/sekolah", params={"flag": "kk_recent"})
+    assert known.status_code == 200 and 'value="kk_recent" selected' in known.text
