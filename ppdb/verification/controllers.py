@@ -23,7 +23,7 @@ class VerificationController(Controller):
     @get("/schools/{npsn:str}/applicants", operation_id="schoolApplicants")
     async def applicants(self, db_session: Session, request: Request, npsn: Npsn,
                          period_id: Annotated[int, QueryParameter(ge=1, le=MAX_ID)],
-                         flag: schemas.Flag | None = None,
+                         flag: Annotated[schemas.Flag | None, QueryParameter()] = None,
                          limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
                          offset: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
                          ) -> list[schemas.ApplicantRow]:
