@@ -43,7 +43,7 @@ class SchoolPages(Controller):
         flag = flag if flag in FLAG_NAMES else None
         rows = []
         if period is not None:
-            rows = await service.applicants_of(db_session, school.npsn, period.id, request.user, flag or None)
+            rows = await service.applicants_of(db_session, school.npsn, period.id, request.user, flag)
             rows = [r for r in rows if (not status or r.status == status) and (not jalur or r.path == jalur)]
         return render(request, "school/applicants.html", school=school, periods=[to_out(p) for p in periods],
                       period=to_out(period) if period else None, rows=rows, flags=FLAG_NAMES,
