@@ -162,9 +162,7 @@ class CpuGroups:
                 self.root = root
                 return
             except OSError:
-                self.root = root
-                self.remove()
-                self.root = None
+                self._remove(root)
 
     def move(self, part: str, pid: int) -> None:
         """Move a process and its children (its later children start in the same group)."""
@@ -185,11 +183,14 @@ class CpuGroups:
             self.arranged = True
 
     def remove(self) -> None:
-        if self.root is None:
-            return
-        with contextlib.suppress(OSError):
-            (self.root.parent / "cgroup.procs").write_text(str(os.getpid()))
-        for group in (*(self.root / part for part in self.PARTS), self.root):
+        if self.root is not None:
+            with contextlib.suppress(OSError):  # this script back where it came from, then the empty groups
+                (self.root.parent / "cgroup.procs").write_text(str(os.getpid()))
+            self._remove(self.root)
+
+    @classmethod
+    def _remove(cls, root: Path) -> None:
+        for group in (*(root / part for part in cls.PARTS), root):
             with contextlib.suppress(OSError):
                 group.rmdir()
 
