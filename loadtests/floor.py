@@ -6,6 +6,7 @@ PPDB's figures can be read as a fraction of what the stack itself manages on the
 
     PPDB_FLOOR_DSN=postgresql://... uvicorn --factory loadtests.floor:create_app --workers 2
 """
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,8 @@ async def insert(request: Request, data: Registration) -> Stored:
     body = await request.body()
     async with request.app.state.pool.acquire() as connection:
         row = await connection.fetchrow(
-            "INSERT INTO floor_registrations (nik, body) VALUES ($1, $2::jsonb) RETURNING id", data.nik, body.decode())
+            "INSERT INTO floor_registrations (nik, body) VALUES ($1, $2::jsonb) RETURNING id", data.nik, body.decode()
+        )
     return Stored(row["id"], data.nik)
 
 

@@ -9,6 +9,7 @@ A 503 with Retry-After is deliberate load shedding, not an error: it is counted 
 ("... [shed]") so the latency of served requests stays honest, and a parent retries after the pause with
 the same Idempotency-Key, as a real browser would.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -18,13 +19,14 @@ import random
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import gevent
 import msgspec
 from locust import FastHttpUser, LoadTestShape, between, constant, events, task
 
 SCENARIO = os.environ.get("PPDB_SCENARIO", "spike")
-DATA = json.loads(open(os.environ["PPDB_LOADTEST_DATA"]).read()) if os.environ.get("PPDB_LOADTEST_DATA") else {}
+DATA = json.loads(Path(os.environ["PPDB_LOADTEST_DATA"]).read_text()) if os.environ.get("PPDB_LOADTEST_DATA") else {}
 BUDGET = json.loads(os.environ.get("PPDB_LOADTEST_BUDGET", "{}"))
 RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s offered by an at-target scenario
 # Users sharing the at-target rate: enough that each one's turn comes well apart from a response's time, so
@@ -71,6 +73,7 @@ def on_timetable(rate: float):
         user.due = max(getattr(user, "due", now), TIMETABLE_START + user.phase) + period
         user.late_ms = max(0.0, now - user.due) * 1000
         return max(0.0, user.due - now)
+
     return wait_time
 
 
@@ -80,8 +83,9 @@ class Api(FastHttpUser):
     connection_timeout = 10.0
     token: str | None = None
 
-    def call(self, method: str, path: str, name: str, *, expect=(200,), parse: bool = False,
-             **kwargs) -> tuple[int, dict | None, float]:
+    def call(
+        self, method: str, path: str, name: str, *, expect=(200,), parse: bool = False, **kwargs
+    ) -> tuple[int, dict | None, float]:
         """One request; a 503 is recorded as `name [shed]` and answered with its Retry-After.
 
         The body is decoded only with `parse`: Locust shares the machine with the servers, and decoding every
@@ -115,23 +119,36 @@ class Api(FastHttpUser):
 
     def sign_up_and_log_in(self) -> bool:
         email = f"lt-{uuid.uuid4().hex[:16]}@uji-beban.test"
-        status, _ = self.until_served("POST", "/api/auth/signup", "signUp", expect=(201,),
-                                      json={"email": email, "password": PASSWORD, "name": "Orang Tua Uji"})
+        status, _ = self.until_served(
+            "POST",
+            "/api/auth/signup",
+            "signUp",
+            expect=(201,),
+            json={"email": email, "password": PASSWORD, "name": "Orang Tua Uji"},
+        )
         if status != 201:
             return False
-        status, body = self.until_served("POST", "/api/auth/login", "logIn",
-                                         json={"email": email, "password": PASSWORD})
+        status, body = self.until_served(
+            "POST", "/api/auth/login", "logIn", json={"email": email, "password": PASSWORD}
+        )
         self.token = body["token"] if status == 200 and body else None
         return self.token is not None
 
     def register(self, payload: dict) -> str | None:
         """Submit with an Idempotency-Key; retry after a shed or a timeout with the same key."""
         key = uuid.uuid4().hex
-        status, body = self.until_served("POST", f"/api/periods/{DATA['period_id']}/applications", "register",
-                                         expect=(201,), json=payload, headers={"Idempotency-Key": key})
+        status, body = self.until_served(
+            "POST",
+            f"/api/periods/{DATA['period_id']}/applications",
+            "register",
+            expect=(201,),
+            json=payload,
+            headers={"Idempotency-Key": key},
+        )
         if status == 201 and body:
-            ACKED.append({"registration_number": body["registration_number"], "nik": payload["nik"],
-                          "token": self.token})
+            ACKED.append(
+                {"registration_number": body["registration_number"], "nik": payload["nik"], "token": self.token}
+            )
             return body["registration_number"]
         return None
 
@@ -144,6 +161,7 @@ class Api(FastHttpUser):
 
 class Parent(Api):
     """The opening spike: sign up, register a child with three choices, then follow the provisional rank."""
+
     wait_time = between(3, 8)
     number: str | None = None
 
@@ -164,6 +182,7 @@ class Parent(Api):
 
 class Follower(Parent):
     """All-day polling: a parent who registered earlier (in the spike) refreshing status and rank lists."""
+
     weight = 20
 
     def on_start(self) -> None:
@@ -174,6 +193,7 @@ class Follower(Parent):
 
 class Paced(Api):
     """At a scenario's rate (`on_timetable`) when it sets one, else as fast as answers come (capacity)."""
+
     abstract = True
     wait_time = on_timetable(RATE / PACED_USERS) if RATE else constant(0)
     late_ms = 0.0
@@ -201,6 +221,7 @@ class Registrar(Paced):
 
 class StatusReader(Paced):
     """Status-read throughput: a parent refreshing the status page."""
+
     number: str | None = None
 
     def on_start(self) -> None:
@@ -218,6 +239,7 @@ class StatusReader(Paced):
 
 class Public(Api):
     """Anyone refreshing public pages: rank lists with cut-offs, seats per school, the period."""
+
     wait_time = between(1, 4)
     weight = 10
 
@@ -236,6 +258,7 @@ class Public(Api):
 
 class Operator(Api):
     """A school operator: list applicants (sometimes by flag), verify a coordinate."""
+
     wait_time = between(2, 5)
     fixed_count = 10
     npsn: str = ""
@@ -243,14 +266,20 @@ class Operator(Api):
 
     def on_start(self) -> None:
         email, password, self.npsn = rng.choice(DATA["operators"])
-        status, body = self.until_served("POST", "/api/auth/login", "logIn", json={"email": email, "password": password})
+        status, body = self.until_served(
+            "POST", "/api/auth/login", "logIn", json={"email": email, "password": password}
+        )
         self.token = body["token"] if status == 200 and body else None
 
     @task(2)
     def applicants(self) -> None:
         flag = rng.choice(["", "", "&flag=kk_recent"])
-        _, body, _ = self.call("GET", f"/api/schools/{self.npsn}/applicants?period_id={DATA['period_id']}{flag}",
-                               "schoolApplicants", parse=True)
+        _, body, _ = self.call(
+            "GET",
+            f"/api/schools/{self.npsn}/applicants?period_id={DATA['period_id']}{flag}",
+            "schoolApplicants",
+            parse=True,
+        )
         if isinstance(body, list) and body:  # not a shed answer
             self.seen = [row["registration_number"] for row in body]
 
@@ -259,19 +288,22 @@ class Operator(Api):
         if self.seen:
             number = rng.choice(self.seen)
             # 409: another operator of the same school verified it first, a correct answer
-            self.call("POST", f"/api/applications/{number}/coordinate/verify", "verifyCoordinate",
-                      expect=(204, 409))
+            self.call("POST", f"/api/applications/{number}/coordinate/verify", "verifyCoordinate", expect=(204, 409))
 
 
 class ResultDay(Api):
     """Result day: parents look their child up, everyone reads the per-school lists."""
+
     wait_time = between(1, 3)
 
     @task(3)
     def lookup(self) -> None:
         number, birth_date = rng.choice(DATA["lookups"])
-        self.call("GET", f"/api/periods/{DATA['period_id']}/results/lookup?registration_number={number}"
-                  f"&birth_date={birth_date}", "lookupResult")
+        self.call(
+            "GET",
+            f"/api/periods/{DATA['period_id']}/results/lookup?registration_number={number}&birth_date={birth_date}",
+            "lookupResult",
+        )
 
     @task(2)
     def school_list(self) -> None:
@@ -285,6 +317,7 @@ class ResultDay(Api):
 
 class Impatient(Registrar):
     """Overload: parents hammering submit and refresh with no pause at all."""
+
     wait_time = constant(0)
 
     @task(3)
@@ -294,6 +327,7 @@ class Impatient(Registrar):
 
 class FloorWriter(FastHttpUser):
     """The floor's single insert, with the same body a registration carries."""
+
     wait_time = constant(0)
 
     @task
@@ -308,12 +342,14 @@ class FloorWriter(FastHttpUser):
 
 class FloorReader(FastHttpUser):
     """The floor's single primary-key read."""
+
     wait_time = constant(0)
 
     @task
     def read(self) -> None:
-        with self.client.get(f"/floor/registrations/{rng.randint(1, DATA['floor_rows'])}", name="floorRead",
-                             catch_response=True) as r:
+        with self.client.get(
+            f"/floor/registrations/{rng.randint(1, DATA['floor_rows'])}", name="floorRead", catch_response=True
+        ) as r:
             if r.status_code == 200:
                 r.success()
             else:
@@ -400,17 +436,27 @@ def check_budget(environment, **_):
         if entry is None or entry.num_requests == 0:
             problems.append(f"{name}: no request")
         elif (value := max(p(entry, 0.95), from_due.get(name, 0.0))) > limit:
-            problems.append(f"{name}: p95 {value:.0f} ms > {limit} ms"
-                            + (" counted from when requests were due" if name in from_due else ""))
+            problems.append(
+                f"{name}: p95 {value:.0f} ms > {limit} ms"
+                + (" counted from when requests were due" if name in from_due else "")
+            )
     summary = {
         "scenario": SCENARIO,
         "status_codes": dict(STATUS),
         "acknowledged_registrations": len(ACKED),
         "payloads_taken": taken,
         "problems": problems,
-        "requests": {e.name: {"count": e.num_requests, "failures": e.num_failures,
-                              "rps": e.total_rps, "p50": p(e, 0.5), "p95": p(e, 0.95), "p99": p(e, 0.99)}
-                     for e in stats.entries.values()},
+        "requests": {
+            e.name: {
+                "count": e.num_requests,
+                "failures": e.num_failures,
+                "rps": e.total_rps,
+                "p50": p(e, 0.5),
+                "p95": p(e, 0.95),
+                "p99": p(e, 0.99),
+            }
+            for e in stats.entries.values()
+        },
         "p95_from_due": from_due,
     }
     if path := os.environ.get("PPDB_LOADTEST_ACKS"):
@@ -420,4 +466,3 @@ def check_budget(environment, **_):
         print(f"BUDGET BROKEN [{SCENARIO}]: {problem}")
     if problems:
         environment.process_exit_code = 1
-

@@ -9,6 +9,7 @@ when the floor targets are missed, or when anything acknowledged is missing.
 
     .venv/bin/python loadtests/run.py [--applicants 12000] [--workers 2] [--only spike,polling]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,9 @@ BUDGETS = {
     "spike": {"p95_ms": {"register": 2000, "applicationStatus": 1000, "latestSelection": 1000}},
     # Parents' polls must stay quick; operators' clicks may take up to a second while a re-solve (every 30 s,
     # a whole core for several seconds on this machine) runs beside them.
-    "polling": {"p95_ms": {"applicationStatus": 300, "latestSelection": 300, "schoolApplicants": 2000,
-                           "verifyCoordinate": 1000}},
+    "polling": {
+        "p95_ms": {"applicationStatus": 300, "latestSelection": 300, "schoolApplicants": 2000, "verifyCoordinate": 1000}
+    },
     "status-capacity": {},
     "status-at-target": {"p95_ms": {"applicationStatus": TARGET_P95_MS}},
     "register-capacity": {},
@@ -87,24 +89,61 @@ class Servers:
 
     def __init__(self, url: str, out: Path, workers: int, data_dir: Path, groups: CpuGroups) -> None:
         self.port, self.floor_port = free_port(), free_port()
-        env = {**os.environ, "PPDB_DATABASE_URL": url, "PPDB_SECRET_KEY": secrets.token_urlsafe(48),
-               "PPDB_WORKERS": str(workers), "PPDB_PORT": str(self.port), "PPDB_HOST": "127.0.0.1",
-               "PPDB_DATA_DIR": str(data_dir / "app"), "PPDB_PROVISIONAL_INTERVAL": "0", "PPDB_DEMO": "",
-               "PPDB_DEBUG": ""}
-        self.ppdb = subprocess.Popen([BIN / "ppdb", "serve"], env=env, stdout=open(out / "ppdb.log", "w"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        env = {
+            **os.environ,
+            "PPDB_DATABASE_URL": url,
+            "PPDB_SECRET_KEY": secrets.token_urlsafe(48),
+            "PPDB_WORKERS": str(workers),
+            "PPDB_PORT": str(self.port),
+            "PPDB_HOST": "127.0.0.1",
+            "PPDB_DATA_DIR": str(data_dir / "app"),
+            "PPDB_PROVISIONAL_INTERVAL": "0",
+            "PPDB_DEMO": "",
+            "PPDB_DEBUG": "",
+        }
+        self.ppdb = subprocess.Popen(
+            [BIN / "ppdb", "serve"],
+            env=env,
+            stdout=open(out / "ppdb.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         # Re-solves every 30 s during the run, as on admission day, in their own process (`ppdb worker`), with
         # the CPU the servers leave, as docker-compose.yml gives it.
-        self.worker = subprocess.Popen([BIN / "ppdb", "worker"], env={**env, "PPDB_PROVISIONAL_INTERVAL": "30"},
-                                       stdout=open(out / "worker.log", "w"), stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        floor_env = {**os.environ, "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
-                     "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "15")}
+        self.worker = subprocess.Popen(
+            [BIN / "ppdb", "worker"],
+            env={**env, "PPDB_PROVISIONAL_INTERVAL": "30"},
+            stdout=open(out / "worker.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        floor_env = {
+            **os.environ,
+            "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
+            "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "15"),
+        }
         self.floor = subprocess.Popen(
-            [BIN / "uvicorn", "--factory", "floor:create_app", "--app-dir", str(ROOT / "loadtests"),
-             "--host", "127.0.0.1", "--port", str(self.floor_port), "--workers", str(workers),
-             "--no-access-log", "--log-level", "warning"],
-            env=floor_env, stdout=open(out / "floor.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                BIN / "uvicorn",
+                "--factory",
+                "floor:create_app",
+                "--app-dir",
+                str(ROOT / "loadtests"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.floor_port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=floor_env,
+            stdout=open(out / "floor.log", "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         groups.move("worker", self.worker.pid)
         try:
             wait_healthy(f"{self.base}/health", self.ppdb)
@@ -218,8 +257,12 @@ class CPU:
     worker`), the floor, PostgreSQL and Locust (this script's children), so a request's cost can be split."""
 
     def __init__(self, servers: Servers, postgres: psutil.Process) -> None:
-        self.parts = {"ppdb": [psutil.Process(servers.ppdb.pid)], "re-solve": [psutil.Process(servers.worker.pid)],
-                      "floor": [psutil.Process(servers.floor.pid)], "postgres": [postgres]}
+        self.parts = {
+            "ppdb": [psutil.Process(servers.ppdb.pid)],
+            "re-solve": [psutil.Process(servers.worker.pid)],
+            "floor": [psutil.Process(servers.floor.pid)],
+            "postgres": [postgres],
+        }
 
     def now(self) -> dict[str, float]:
         usage = {name: sum(map(cpu_seconds, roots)) for name, roots in self.parts.items()}
@@ -232,12 +275,32 @@ def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0, s
     """One headless Locust run; returns its summary (acknowledged registrations included)."""
     data_file, acks_file = out / f"{scenario}.data.json", out / f"{scenario}.acks.json"
     data_file.write_text(json.dumps(data))
-    env = {**os.environ, "PPDB_SCENARIO": scenario, "PPDB_LOADTEST_DATA": str(data_file),
-           "PPDB_LOADTEST_ACKS": str(acks_file), "PPDB_LOADTEST_BUDGET": json.dumps(BUDGETS[scenario]),
-           "PPDB_LOADTEST_RATE": str(rate), "PPDB_LOADTEST_SCALE": str(scale)}
-    command = [BIN / "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless", "--host", host,
-               "--csv", str(out / scenario), "--html", str(out / f"{scenario}.html"), "--only-summary",
-               "--loglevel", "WARNING", "--stop-timeout", "5"]
+    env = {
+        **os.environ,
+        "PPDB_SCENARIO": scenario,
+        "PPDB_LOADTEST_DATA": str(data_file),
+        "PPDB_LOADTEST_ACKS": str(acks_file),
+        "PPDB_LOADTEST_BUDGET": json.dumps(BUDGETS[scenario]),
+        "PPDB_LOADTEST_RATE": str(rate),
+        "PPDB_LOADTEST_SCALE": str(scale),
+    }
+    command = [
+        BIN / "locust",
+        "-f",
+        str(ROOT / "loadtests" / "locustfile.py"),
+        "--headless",
+        "--host",
+        host,
+        "--csv",
+        str(out / scenario),
+        "--html",
+        str(out / f"{scenario}.html"),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "5",
+    ]
     started = time.monotonic()
     with open(out / f"{scenario}.locust.log", "w") as log:
         code = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=600).returncode
@@ -258,18 +321,24 @@ async def lost_registrations(dsn: str, acked: list[dict]) -> list[str]:
     try:
         rows = await connection.fetch(
             "SELECT a.registration_number, p.nik, a.status::text AS status FROM applications a "
-            "JOIN applicants p ON p.id = a.applicant_id WHERE a.registration_number = ANY($1::text[])", numbers)
+            "JOIN applicants p ON p.id = a.applicant_id WHERE a.registration_number = ANY($1::text[])",
+            numbers,
+        )
         stored = {r["registration_number"]: r["nik"] for r in rows}
         missing = [n for n in numbers if n not in stored]
         if missing:
             problems.append(f"{len(missing)} acknowledged registrations missing, e.g. {missing[:3]}")
-        wrong = [a for a in acked if a["registration_number"] in stored and stored[a["registration_number"]] != a["nik"]]
+        wrong = [
+            a for a in acked if a["registration_number"] in stored and stored[a["registration_number"]] != a["nik"]
+        ]
         if wrong:
             problems.append(f"{len(wrong)} registrations stored for another child")
         twice = await connection.fetchval(
             "SELECT count(*) FROM (SELECT p.nik FROM applications a JOIN applicants p ON p.id = a.applicant_id "
             "WHERE p.nik = ANY($1::text[]) AND a.status <> 'withdrawn' GROUP BY p.period_id, p.nik "
-            "HAVING count(*) > 1) twice", [a["nik"] for a in acked])
+            "HAVING count(*) > 1) twice",
+            [a["nik"] for a in acked],
+        )
         if twice:
             problems.append(f"{twice} children with more than one active application")
     finally:
@@ -282,7 +351,9 @@ async def result_day_data(dsn: str, period_id: int) -> list[list[str]]:
     try:
         rows = await connection.fetch(
             "SELECT a.registration_number, p.birth_date::text FROM applications a "
-            "JOIN applicants p ON p.id = a.applicant_id WHERE a.period_id = $1 ORDER BY a.id LIMIT 5000", period_id)
+            "JOIN applicants p ON p.id = a.applicant_id WHERE a.period_id = $1 ORDER BY a.id LIMIT 5000",
+            period_id,
+        )
         return [[r[0], r[1]] for r in rows]
     finally:
         await connection.close()
@@ -301,13 +372,18 @@ def prepare(base: str, period_id: int, schools: list[str]) -> list[list[str]]:
 
     operators = []
     with httpx.Client(base_url=base, timeout=60) as client:
-        token = admin_call(client, "POST", "/api/auth/login",
-                           json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]})["token"]
+        token = admin_call(client, "POST", "/api/auth/login", json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]})[
+            "token"
+        ]
         client.headers["Authorization"] = f"Bearer {token}"
         for i, npsn in enumerate(schools[:10]):
             email, password = f"operator-uji-{i}@demo.ppdb.id", f"Operator-uji-beban-{i}-2026"
-            admin_call(client, "POST", "/api/operators",
-                       json={"email": email, "password": password, "name": f"Operator uji {i}", "npsn": npsn})
+            admin_call(
+                client,
+                "POST",
+                "/api/operators",
+                json={"email": email, "password": password, "name": f"Operator uji {i}", "npsn": npsn},
+            )
             operators.append([email, password, npsn])
     return operators
 
@@ -317,8 +393,9 @@ def select_and_publish(base: str, period_id: int) -> str:
     from ppdb.demo import DEMO_ADMIN
 
     with httpx.Client(base_url=base, timeout=300) as client:
-        token = admin_call(client, "POST", "/api/auth/login",
-                           json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]})["token"]
+        token = admin_call(client, "POST", "/api/auth/login", json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]})[
+            "token"
+        ]
         client.headers["Authorization"] = f"Bearer {token}"
         admin_call(client, "POST", f"/api/periods/{period_id}/close")
         started = time.monotonic()
@@ -339,8 +416,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("PPDB_WORKERS", "2")))
     parser.add_argument("--fresh", type=int, default=160000, help="new registrations available to the scenarios")
     parser.add_argument("--only", default="", help="comma-separated scenarios (default: all, in order)")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="scale durations and user counts (0.1: a one-minute smoke run of the harness)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="scale durations and user counts (0.1: a one-minute smoke run of the harness)",
+    )
     parser.add_argument("--out", default=str(ROOT / "results" / "loadtest"), help="where reports go")
     args = parser.parse_args()
     scenarios = [s for s in ORDER if not args.only or s in args.only.split(",")]
@@ -363,14 +444,18 @@ def main() -> int:
             migrate.upgrade(url)
             print(asyncio.run(demo.load(url, applicants=args.applicants, schools=args.schools, seed=2026)), flush=True)
             region = demo.generate(applicants=args.applicants + args.fresh, schools=args.schools, seed=2026)
-            payloads = [msgspec.to_builtins(a) for a in region.applicants[args.applicants:]]
+            payloads = [msgspec.to_builtins(a) for a in region.applicants[args.applicants :]]
             schools = [s.npsn for s in region.schools]
             period_id = asyncio.run(_period_id(dsn))
             servers = Servers(url, out, args.workers, data_dir, groups)
             cpu = CPU(servers, postgres)
             try:
-                data = {"period_id": period_id, "schools": schools,
-                        "operators": prepare(servers.base, period_id, schools), "floor_rows": 1}
+                data = {
+                    "period_id": period_id,
+                    "schools": schools,
+                    "operators": prepare(servers.base, period_id, schools),
+                    "floor_rows": 1,
+                }
                 cursor = 0
                 for scenario in scenarios:
                     if scenario == "polling":
@@ -380,20 +465,30 @@ def main() -> int:
                         data["lookups"] = asyncio.run(result_day_data(dsn, period_id))
                     rate = 0.0
                     if scenario.endswith("-at-target"):
-                        floor = figures(results.get("floor-insert" if scenario.startswith("register") else
-                                                    "floor-read", {}), "floorInsert" if scenario.startswith(
-                                                        "register") else "floorRead")
+                        floor = figures(
+                            results.get("floor-insert" if scenario.startswith("register") else "floor-read", {}),
+                            "floorInsert" if scenario.startswith("register") else "floorRead",
+                        )
                         rate = TARGET_SHARE * floor.get("rps", 0)  # offered by the scenario's paced users
                     if not scenario.startswith("floor"):
                         groups.arrange(postgres.pid, servers.ppdb.pid)
-                    share = payloads[cursor:cursor + 80000]  # enough for a paced run at ~1,800/s
+                    share = payloads[cursor : cursor + 80000]  # enough for a paced run at ~1,800/s
                     before = cpu.now()
-                    result = locust(scenario, servers.floor_base if scenario.startswith("floor") else servers.base,
-                                    out, {**data, "payloads": share}, rate, args.scale)
+                    result = locust(
+                        scenario,
+                        servers.floor_base if scenario.startswith("floor") else servers.base,
+                        out,
+                        {**data, "payloads": share},
+                        rate,
+                        args.scale,
+                    )
                     result["cpu_s"] = {k: round(v - before[k], 1) for k, v in cpu.now().items()}
                     if scenario == "floor-insert":
-                        data["floor_rows"] = max(1, figures(result, "floorInsert").get("count", 1)
-                                                 - figures(result, "floorInsert").get("failures", 0))
+                        data["floor_rows"] = max(
+                            1,
+                            figures(result, "floorInsert").get("count", 1)
+                            - figures(result, "floorInsert").get("failures", 0),
+                        )
                     else:
                         cursor += result["summary"].get("payloads_taken", 0)  # used, or half-used when stopped
                     result["lost"] = asyncio.run(lost_registrations(dsn, result["acked"]))
@@ -402,8 +497,11 @@ def main() -> int:
                     if result["exit_code"] and not problems:
                         problems.append(f"locust exited with {result['exit_code']}")
                     failures += [f"{scenario}: {p}" for p in problems]
-                    print(f"{scenario}: {len(result['acked'])} acknowledged, lost: {result['lost'] or 'none'}, "
-                          f"budget: {result['summary'].get('problems') or 'held'} ({result['seconds']} s)", flush=True)
+                    print(
+                        f"{scenario}: {len(result['acked'])} acknowledged, lost: {result['lost'] or 'none'}, "
+                        f"budget: {result['summary'].get('problems') or 'held'} ({result['seconds']} s)",
+                        flush=True,
+                    )
             finally:
                 servers.stop()
     finally:
@@ -411,8 +509,9 @@ def main() -> int:
         groups.remove()
     failures += floor_targets(results)
     (out / "summary.md").write_text(report(results, failures, args, groups.root is not None))
-    (out / "summary.json").write_text(json.dumps({k: {**v, "acked": len(v["acked"])} for k, v in results.items()},
-                                                 indent=1))
+    (out / "summary.json").write_text(
+        json.dumps({k: {**v, "acked": len(v["acked"])} for k, v in results.items()}, indent=1)
+    )
     print((out / "summary.md").read_text())
     return 1 if failures else 0
 
@@ -428,8 +527,10 @@ async def _period_id(dsn: str) -> int:
 def floor_targets(results: dict) -> list[str]:
     """Registration and status reads at >= 50 % of the floor's insert and read rates, p95 < 300 ms there."""
     problems = []
-    for ours, floor, name, floor_name in (("register-at-target", "floor-insert", "register", "floorInsert"),
-                                          ("status-at-target", "floor-read", "applicationStatus", "floorRead")):
+    for ours, floor, name, floor_name in (
+        ("register-at-target", "floor-insert", "register", "floorInsert"),
+        ("status-at-target", "floor-read", "applicationStatus", "floorRead"),
+    ):
         if ours not in results or floor not in results:
             continue
         target = TARGET_SHARE * figures(results[floor], floor_name).get("rps", 0)
@@ -440,37 +541,64 @@ def floor_targets(results: dict) -> list[str]:
 
 
 def report(results: dict, failures: list[str], args, grouped: bool) -> str:
-    lines = [f"# Load test {datetime.now():%Y-%m-%d %H:%M}",
-             "", f"{os.cpu_count()} CPUs; PPDB and floor with {args.workers} workers each; "
-             f"demo {args.applicants} applicants, {args.schools} schools; Locust on the same machine; re-solves "
-             f"every 30 s; " + ("the floor with each process in its own session, PPDB with each part in a CPU "
-                                "group of its own, re-solves in an idle one." if grouped else
-                                "no CPU groups could be made: each process in its own session, re-solves at "
-                                "nice 19."), "",
-             "| scenario | request | count | req/s | p50 ms | p95 ms | p99 ms | failures |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# Load test {datetime.now():%Y-%m-%d %H:%M}",
+        "",
+        f"{os.cpu_count()} CPUs; PPDB and floor with {args.workers} workers each; "
+        f"demo {args.applicants} applicants, {args.schools} schools; Locust on the same machine; re-solves "
+        f"every 30 s; "
+        + (
+            "the floor with each process in its own session, PPDB with each part in a CPU "
+            "group of its own, re-solves in an idle one."
+            if grouped
+            else "no CPU groups could be made: each process in its own session, re-solves at nice 19."
+        ),
+        "",
+        "| scenario | request | count | req/s | p50 ms | p95 ms | p99 ms | failures |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for scenario, result in results.items():
         for name, f in sorted(result.get("summary", {}).get("requests", {}).items()):
             if name == "Aggregated":
                 continue
-            lines.append(f"| {scenario} | {name} | {f['count']} | {f['rps']:.1f} | {f['p50']:.0f} | {f['p95']:.0f} "
-                         f"| {f['p99']:.0f} | {f['failures']} |")
-    due = {f"{scenario} {name}": value for scenario, result in results.items()
-           for name, value in result.get("summary", {}).get("p95_from_due", {}).items() if not name.endswith("]")}
+            lines.append(
+                f"| {scenario} | {name} | {f['count']} | {f['rps']:.1f} | {f['p50']:.0f} | {f['p95']:.0f} "
+                f"| {f['p99']:.0f} | {f['failures']} |"
+            )
+    due = {
+        f"{scenario} {name}": value
+        for scenario, result in results.items()
+        for name, value in result.get("summary", {}).get("p95_from_due", {}).items()
+        if not name.endswith("]")
+    }
     if due:
-        lines += ["", "Paced requests counted from when they were due (a late request's wait included), p95: "
-                  + ", ".join(f"{name} {value:.0f} ms" for name, value in sorted(due.items())) + "."]
+        lines += [
+            "",
+            "Paced requests counted from when they were due (a late request's wait included), p95: "
+            + ", ".join(f"{name} {value:.0f} ms" for name, value in sorted(due.items()))
+            + ".",
+        ]
     lines += ["", "| scenario | acknowledged registrations | lost | status codes | budget |", "|---|---:|---|---|---|"]
     for scenario, result in results.items():
         summary = result.get("summary", {})
-        lines.append(f"| {scenario} | {len(result['acked'])} | {'; '.join(result['lost']) or 'none'} | "
-                     f"{summary.get('status_codes', {})} | {'; '.join(summary.get('problems', [])) or 'held'} |")
-    lines += ["", "CPU seconds used during each scenario (children reaped included; Locust is this run's children):",
-              "", "| scenario | seconds | ppdb | re-solve | floor | postgres | locust |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {scenario} | {len(result['acked'])} | {'; '.join(result['lost']) or 'none'} | "
+            f"{summary.get('status_codes', {})} | {'; '.join(summary.get('problems', [])) or 'held'} |"
+        )
+    lines += [
+        "",
+        "CPU seconds used during each scenario (children reaped included; Locust is this run's children):",
+        "",
+        "| scenario | seconds | ppdb | re-solve | floor | postgres | locust |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for scenario, result in results.items():
         cpu = result.get("cpu_s", {})
-        lines.append(f"| {scenario} | {result['seconds']} | " + " | ".join(
-            str(cpu.get(part, "")) for part in ("ppdb", "re-solve", "floor", "postgres", "locust")) + " |")
+        lines.append(
+            f"| {scenario} | {result['seconds']} | "
+            + " | ".join(str(cpu.get(part, "")) for part in ("ppdb", "re-solve", "floor", "postgres", "locust"))
+            + " |"
+        )
     lines += ["", "**Result: " + ("FAILED**" if failures else "all budgets held, nothing lost**")]
     lines += [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """Alembic environment: async engine, URL handed over by ppdb.db.migrate."""
+
 from __future__ import annotations
 
 import asyncio

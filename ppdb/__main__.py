@@ -1,4 +1,5 @@
 """Allow `python -m ppdb`."""
+
 from ppdb.cli import main
 
 main()

@@ -1,4 +1,5 @@
 """create_app(): the one place where the application is assembled."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,13 +48,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise StartupError(reason)
     configure(logging.DEBUG if settings.debug else logging.INFO)
     if not settings.database_url:
-        raise StartupError("PPDB_DATABASE_URL is not set: start the service with `ppdb serve` (embedded PostgreSQL) "
-                           "or set it to your PostgreSQL server.")
+        raise StartupError(
+            "PPDB_DATABASE_URL is not set: start the service with `ppdb serve` (embedded PostgreSQL) "
+            "or set it to your PostgreSQL server."
+        )
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
-        pool = dict(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
-                    pool_timeout=settings.db_pool_timeout)
+        pool = dict(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
         engine = make_engine(settings.database_url, **pool)
         read_engine = make_engine(settings.read_database_url or settings.database_url, read_only=True, **pool)
         try:
@@ -63,8 +69,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             app.state.read_sessionmaker = make_sessionmaker(read_engine)
             worker = None
             if settings.provisional_interval > 0:
-                worker = asyncio.create_task(provisional.loop(app.state.sessionmaker, secret=settings.secret_key,
-                                                              interval=settings.provisional_interval))
+                worker = asyncio.create_task(
+                    provisional.loop(
+                        app.state.sessionmaker, secret=settings.secret_key, interval=settings.provisional_interval
+                    )
+                )
             yield
             if worker is not None:
                 worker.cancel()
@@ -75,12 +84,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await read_engine.dispose()
 
     app = Litestar(
-        route_handlers=[health, metrics, AuthController, OperatorController, PresetController, PeriodController,
-                        SchoolController, ApplicationController, SelectionController, ExplanationController,
-                        VerificationController, ResultsController, ReregistrationController, AuditController,
-                        *routers()],
-        middleware=[MetricsMiddleware(), LoadShedding(settings.max_in_flight), RequestIdMiddleware(), AuthMiddleware(),
-                    CSRFMiddleware()],
+        route_handlers=[
+            health,
+            metrics,
+            AuthController,
+            OperatorController,
+            PresetController,
+            PeriodController,
+            SchoolController,
+            ApplicationController,
+            SelectionController,
+            ExplanationController,
+            VerificationController,
+            ResultsController,
+            ReregistrationController,
+            AuditController,
+            *routers(),
+        ],
+        middleware=[
+            MetricsMiddleware(),
+            LoadShedding(settings.max_in_flight),
+            RequestIdMiddleware(),
+            AuthMiddleware(),
+            CSRFMiddleware(),
+        ],
         before_send=[add_security_headers],
         dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
         exception_handlers=EXCEPTION_HANDLERS,

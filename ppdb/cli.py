@@ -1,4 +1,5 @@
 """The `ppdb` command: serve, demo, db, selection, bench."""
+
 from __future__ import annotations
 
 import asyncio
@@ -139,11 +140,20 @@ def _serve(settings: Settings, url: str) -> None:
     os.environ["PPDB_DATABASE_URL"] = url
     if settings.demo:
         os.environ["PPDB_DEMO"] = "1"
-    logging.getLogger("ppdb").info("Serving on http://%s:%s with %s worker(s) (API docs: /schema)",
-                                   settings.host, settings.port, settings.workers)
+    logging.getLogger("ppdb").info(
+        "Serving on http://%s:%s with %s worker(s) (API docs: /schema)", settings.host, settings.port, settings.workers
+    )
     # log_config=None: uvicorn's own lines go through the same JSON handler (logs.configure) as the app's.
-    uvicorn.run("ppdb.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level="info", access_log=False, log_config=None)
+    uvicorn.run(
+        "ppdb.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+        log_config=None,
+    )
 
 
 def connections_needed(settings: Settings) -> int:
@@ -162,9 +172,15 @@ def _check_connections(settings: Settings, url: str) -> None:
         engine = make_engine(url)
         try:
             async with engine.connect() as conn:
-                return int((await conn.execute(text(
-                    "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
-                ))).scalar())
+                return int(
+                    (
+                        await conn.execute(
+                            text(
+                                "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+                            )
+                        )
+                    ).scalar()
+                )
         finally:
             await engine.dispose()
 
@@ -173,7 +189,8 @@ def _check_connections(settings: Settings, url: str) -> None:
         raise click.ClickException(
             f"{settings.workers} workers x pools of {settings.db_pool_size}+{settings.db_max_overflow} need up to "
             f"{needed} PostgreSQL connections, but the server allows {available}. Lower PPDB_WORKERS, "
-            "PPDB_DB_POOL_SIZE or PPDB_DB_MAX_OVERFLOW, put PgBouncer in front, or raise max_connections.")
+            "PPDB_DB_POOL_SIZE or PPDB_DB_MAX_OVERFLOW, put PgBouncer in front, or raise max_connections."
+        )
 
 
 def msgspec_replace(settings: Settings, **changes: object) -> Settings:
@@ -266,8 +283,9 @@ def create_admin(region_code: str, region_name: str, email: str, name: str, pass
     from ppdb.accounts import service as accounts
 
     async def work(session) -> str:
-        user = await accounts.bootstrap_admin(session, region_code=region_code, region_name=region_name,
-                                              email=email, password=password, name=name)
+        user = await accounts.bootstrap_admin(
+            session, region_code=region_code, region_name=region_name, email=email, password=password, name=name
+        )
         return f"Agency admin {user.email} created for region {region_code} (id {user.region_id})."
 
     with migrated_database(load_settings()) as url:

@@ -1,4 +1,5 @@
 """Typed settings read from PPDB_* environment variables."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A deterministic synthetic region shaped like Kota Tangerang, for demos, tests and benchmarks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,17 +20,80 @@ from ppdb.regions.models import Level, Region
 
 REGION_CODE, REGION_NAME = "36.71", "Kota Tangerang"
 KECAMATAN = [
-    "Tangerang", "Jatiuwung", "Batuceper", "Benda", "Cipondoh", "Ciledug", "Karawaci",
-    "Periuk", "Cibodas", "Neglasari", "Pinang", "Karang Tengah", "Larangan",
+    "Tangerang",
+    "Jatiuwung",
+    "Batuceper",
+    "Benda",
+    "Cipondoh",
+    "Ciledug",
+    "Karawaci",
+    "Periuk",
+    "Cibodas",
+    "Neglasari",
+    "Pinang",
+    "Karang Tengah",
+    "Larangan",
 ]
 # The city's rough extent (lat, lon); kecamatan centres are spread over it.
 SOUTH, NORTH, WEST, EAST = -6.245, -6.125, 106.575, 106.725
-FIRST = ["Ahmad", "Budi", "Citra", "Dewi", "Eka", "Fajar", "Gita", "Hadi", "Indah", "Joko", "Kartika", "Lestari",
-         "Muhammad", "Nur", "Putri", "Rizky", "Sari", "Teguh", "Utami", "Wahyu", "Yusuf", "Zahra", "Aisyah", "Bagus"]
-LAST = ["Saputra", "Hidayat", "Pratama", "Wijaya", "Santoso", "Lestari", "Nugroho", "Rahmawati", "Kusuma",
-        "Permana", "Siregar", "Nasution", "Ramadhan", "Maulana", "Setiawan", "Anggraini"]
-STREETS = ["Merdeka", "Sudirman", "Imam Bonjol", "Daan Mogot", "KH Hasyim Ashari", "Gatot Subroto", "Perintis",
-           "Cendrawasih", "Melati", "Kenanga", "Beringin", "Raya Cipondoh"]
+FIRST = [
+    "Ahmad",
+    "Budi",
+    "Citra",
+    "Dewi",
+    "Eka",
+    "Fajar",
+    "Gita",
+    "Hadi",
+    "Indah",
+    "Joko",
+    "Kartika",
+    "Lestari",
+    "Muhammad",
+    "Nur",
+    "Putri",
+    "Rizky",
+    "Sari",
+    "Teguh",
+    "Utami",
+    "Wahyu",
+    "Yusuf",
+    "Zahra",
+    "Aisyah",
+    "Bagus",
+]
+LAST = [
+    "Saputra",
+    "Hidayat",
+    "Pratama",
+    "Wijaya",
+    "Santoso",
+    "Lestari",
+    "Nugroho",
+    "Rahmawati",
+    "Kusuma",
+    "Permana",
+    "Siregar",
+    "Nasution",
+    "Ramadhan",
+    "Maulana",
+    "Setiawan",
+    "Anggraini",
+]
+STREETS = [
+    "Merdeka",
+    "Sudirman",
+    "Imam Bonjol",
+    "Daan Mogot",
+    "KH Hasyim Ashari",
+    "Gatot Subroto",
+    "Perintis",
+    "Cendrawasih",
+    "Melati",
+    "Kenanga",
+    "Beringin",
+    "Raya Cipondoh",
+]
 ZONE_RADIUS_M, NEAR_M, FAR_M = 1000.0, 1500.0, 3000.0
 # Demo accounts; demo mode only (a real deployment bootstraps with `ppdb users create-admin`).
 DEMO_ADMIN = ("admin@demo.ppdb.id", "demo-admin-tangerang")
@@ -68,8 +132,10 @@ class DemoRegion:
 
     def schools_csv(self) -> str:
         rows = ["npsn,name,level,latitude,longitude,capacity,kelurahan_code"]
-        rows += [f"{s.npsn},{s.name},smp,{s.latitude:.6f},{s.longitude:.6f},{s.capacity},{s.kelurahan_code}"
-                 for s in self.schools]
+        rows += [
+            f"{s.npsn},{s.name},smp,{s.latitude:.6f},{s.longitude:.6f},{s.capacity},{s.kelurahan_code}"
+            for s in self.schools
+        ]
         return "\n".join(rows) + "\n"
 
     def zones_csv(self) -> str:
@@ -107,8 +173,11 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
     for i in range(schools):
         kel = kelurahan[(i * 8 + i // len(KECAMATAN)) % len(kelurahan)]
         lat, lon = _offset(rng, kel.latitude, kel.longitude, 300)
-        school_list.append(DemoSchool(f"2067{i + 1:04d}", f"SMP Negeri {i + 1} Kota Tangerang", lat, lon, kel.code,
-                                      rng.randint(7, 11) * 32))
+        school_list.append(
+            DemoSchool(
+                f"2067{i + 1:04d}", f"SMP Negeri {i + 1} Kota Tangerang", lat, lon, kel.code, rng.randint(7, 11) * 32
+            )
+        )
 
     zones: list[tuple[str, str | None, float | None, int]] = []
     zoned: set[str] = set()
@@ -141,8 +210,12 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
         path = rng.choices(["domisili", "afirmasi", "mutasi", "prestasi"], [65, 20, 3, 12])[0]
         by_distance = sorted(school_list, key=lambda s: haversine_m(lat, lon, s.latitude, s.longitude))
         if path == "domisili":
-            pool = [s for s in by_distance if s.npsn in zone_of.get(kel.code, ())
-                    or haversine_m(lat, lon, s.latitude, s.longitude) <= ZONE_RADIUS_M]
+            pool = [
+                s
+                for s in by_distance
+                if s.npsn in zone_of.get(kel.code, ())
+                or haversine_m(lat, lon, s.latitude, s.longitude) <= ZONE_RADIUS_M
+            ]
         else:
             pool = by_distance[:5]
         picks = pool[:3]
@@ -150,30 +223,35 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
             rng.shuffle(picks)
         recent_kk = rng.random() < 0.03
         kk_issued = opens_at.date() - timedelta(days=rng.randint(30, 300) if recent_kk else rng.randint(400, 4500))
-        documents = ["kk", "akta_kelahiran"] + {"afirmasi": ["afirmasi_proof"], "mutasi": ["mutasi_letter"],
-                                                 "prestasi": ["rapor"]}.get(path, [])
+        documents = [
+            "kk",
+            "akta_kelahiran",
+            *{"afirmasi": ["afirmasi_proof"], "mutasi": ["mutasi_letter"], "prestasi": ["rapor"]}.get(path, []),
+        ]
         if recent_kk:
             documents.append("kk_exception")
         score = Decimal(str(round(min(100.0, max(40.0, rng.gauss(82, 7))), 2)))
-        people.append(applicant_schemas.ApplicationCreate(
-            nik=nik_for(f"3671{kec_digits}", birth, sex, serial),
-            nisn=f"{rng.randint(0, 99):02d}{i:08d}",
-            name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-            sex=sex,
-            birth_date=birth,
-            kk_number=f"3671{kec_digits}{rng.randint(0, 10**10 - 1):010d}",
-            kk_issued_on=kk_issued,
-            kk_exception="member_change" if recent_kk else None,
-            address=f"Jl. {rng.choice(STREETS)} No. {rng.randint(1, 200)}, RT {rng.randint(1, 12):03d}/RW "
-                    f"{rng.randint(1, 9):03d}, {kel.name}, Kec. {kel.kecamatan}",
-            kelurahan_code=kel.code,
-            latitude=lat,
-            longitude=lon,
-            path=path,
-            score=score,
-            choices=[s.npsn for s in picks],
-            documents=documents,
-        ))
+        people.append(
+            applicant_schemas.ApplicationCreate(
+                nik=nik_for(f"3671{kec_digits}", birth, sex, serial),
+                nisn=f"{rng.randint(0, 99):02d}{i:08d}",
+                name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                sex=sex,
+                birth_date=birth,
+                kk_number=f"3671{kec_digits}{rng.randint(0, 10**10 - 1):010d}",
+                kk_issued_on=kk_issued,
+                kk_exception="member_change" if recent_kk else None,
+                address=f"Jl. {rng.choice(STREETS)} No. {rng.randint(1, 200)}, RT {rng.randint(1, 12):03d}/RW "
+                f"{rng.randint(1, 9):03d}, {kel.name}, Kec. {kel.kecamatan}",
+                kelurahan_code=kel.code,
+                latitude=lat,
+                longitude=lon,
+                path=path,
+                score=score,
+                choices=[s.npsn for s in picks],
+                documents=documents,
+            )
+        )
     return DemoRegion(f"{year}/{year + 1}", opens_at, closes_at, kelurahan, school_list, zones, people, seed)
 
 
@@ -189,29 +267,58 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
     from ppdb.regions.models import Kelurahan
     from ppdb.schools import service as schools
 
-    user = await accounts.bootstrap_admin(session, region_code=REGION_CODE, region_name=REGION_NAME,
-                                          email=DEMO_ADMIN[0], password=DEMO_ADMIN[1])
+    user = await accounts.bootstrap_admin(
+        session, region_code=REGION_CODE, region_name=REGION_NAME, email=DEMO_ADMIN[0], password=DEMO_ADMIN[1]
+    )
     admin = accounts.Principal(user.id, user.role, user.region_id, None, user.email)
-    session.add_all(Kelurahan(region_id=user.region_id, code=k.code, name=k.name, kecamatan=k.kecamatan,
-                              latitude=k.latitude, longitude=k.longitude) for k in region.kelurahan)
-    period = await regions.create_period(session, region_schemas.PeriodCreate(
-        region_id=user.region_id, school_year=region.school_year, level=Level.SMP, preset="permendikdasmen-3-2025",
-        registration_opens_at=region.opens_at, registration_closes_at=region.closes_at,
-    ), admin)
+    session.add_all(
+        Kelurahan(
+            region_id=user.region_id,
+            code=k.code,
+            name=k.name,
+            kecamatan=k.kecamatan,
+            latitude=k.latitude,
+            longitude=k.longitude,
+        )
+        for k in region.kelurahan
+    )
+    period = await regions.create_period(
+        session,
+        region_schemas.PeriodCreate(
+            region_id=user.region_id,
+            school_year=region.school_year,
+            level=Level.SMP,
+            preset="permendikdasmen-3-2025",
+            registration_opens_at=region.opens_at,
+            registration_closes_at=region.closes_at,
+        ),
+        admin,
+    )
     # A seed derived from the generator's, so the same demo gives the same selection digest.
     period.rules = {**period.rules, "lottery_seed": hashlib.sha256(f"demo:{region.seed}".encode()).hexdigest()[:32]}
     await schools.import_schools(session, period.id, region.schools_csv(), admin)
     await schools.import_zones(session, period.id, region.zones_csv(), admin)
-    await accounts.create_operator(session, admin, account_schemas.OperatorCreate(
-        email=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1], name="Operator SMPN 1", npsn=region.schools[0].npsn))
+    await accounts.create_operator(
+        session,
+        admin,
+        account_schemas.OperatorCreate(
+            email=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1], name="Operator SMPN 1", npsn=region.schools[0].npsn
+        ),
+    )
     await regions.open_registration(session, period.id, admin)
     ctx = await load_context(session, period.id)
     batch = 5000
     for start in range(0, len(region.applicants), batch):
-        chunk = region.applicants[start:start + batch]
-        await store_many(session, ctx, [
-            (data, validate(ctx, data), region.opens_at + timedelta(seconds=start + i)) for i, data in enumerate(chunk)
-        ], actor="demo")
+        chunk = region.applicants[start : start + batch]
+        await store_many(
+            session,
+            ctx,
+            [
+                (data, validate(ctx, data), region.opens_at + timedelta(seconds=start + i))
+                for i, data in enumerate(chunk)
+            ],
+            actor="demo",
+        )
     return period.id
 
 
@@ -225,7 +332,9 @@ async def load(url: str, *, applicants: int, schools: int, seed: int) -> str:
             if await session.scalar(select(Region.id).where(Region.code == REGION_CODE)):
                 return f"Demo region {REGION_NAME} already loaded."
             period_id = await populate(session, generate(applicants=applicants, schools=schools, seed=seed))
-        return (f"Loaded {REGION_NAME}: period {period_id}, {schools} schools, {applicants} applicants. "
-                f"Demo logins: agency {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}, school {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]}.")
+        return (
+            f"Loaded {REGION_NAME}: period {period_id}, {schools} schools, {applicants} applicants. "
+            f"Demo logins: agency {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}, school {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]}."
+        )
     finally:
         await engine.dispose()

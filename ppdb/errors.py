@@ -1,4 +1,5 @@
 """Errors users see: a stable machine code, a message in Bahasa Indonesia, the offending field."""
+
 from __future__ import annotations
 
 import logging
@@ -100,9 +101,15 @@ def pool_timeout_handler(_: Request, exc: PoolTimeout) -> Response[ErrorBody]:
     from ppdb.shedding import RETRY_AFTER_SECONDS
 
     log.warning("database pool exhausted")
-    return Response(ErrorBody("overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; data "
-                              "yang sudah tersimpan tidak hilang."),
-                    status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return Response(
+        ErrorBody(
+            "overloaded",
+            "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; data "
+            "yang sudah tersimpan tidak hilang.",
+        ),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def internal_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
@@ -122,15 +129,26 @@ EXCEPTION_HANDLERS = {
 
 
 # Every route may answer with these; the OpenAPI schema says so, with the real error body (not Litestar's default).
-ERROR_STATUSES = {400: "Invalid request", 401: "Login required", 403: "Not allowed", 404: "Not found",
-                  405: "Method not allowed", 409: "Conflict with the current state", 413: "Request too large",
-                  415: "Unsupported media type", 422: "A rule refused the request", 429: "Too many attempts",
-                  503: "Temporarily unavailable"}
+ERROR_STATUSES = {
+    400: "Invalid request",
+    401: "Login required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the current state",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "A rule refused the request",
+    429: "Too many attempts",
+    503: "Temporarily unavailable",
+}
 
 
 def document_errors(route_handlers) -> None:
     """Adds the error responses to every route's OpenAPI entry (a route's own `responses` win)."""
     for handler in route_handlers:
-        specs = {status: ResponseSpec(ErrorBody, description=text, generate_examples=False)
-                 for status, text in ERROR_STATUSES.items()}
+        specs = {
+            status: ResponseSpec(ErrorBody, description=text, generate_examples=False)
+            for status, text in ERROR_STATUSES.items()
+        }
         handler.responses = {**specs, **(handler.responses or {})}

@@ -1,4 +1,5 @@
 """Straight-line distances and coordinate sanity checks."""
+
 from __future__ import annotations
 
 import math

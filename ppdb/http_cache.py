@@ -3,6 +3,7 @@
 The content is keyed by what identifies it (a run's or a publication's digest), so a worker builds it once
 and every refresh after that is a dictionary lookup; a client or CDN holding the ETag gets a bodiless 304.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,14 @@ def etag(*parts: object) -> str:
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32] + '"'
 
 
-async def respond(request: Request, tag: str, build: Callable[[], Awaitable[Any]], *, max_age: int,
-                  media_type: str = "application/json") -> Response[Any]:
+async def respond(
+    request: Request,
+    tag: str,
+    build: Callable[[], Awaitable[Any]],
+    *,
+    max_age: int,
+    media_type: str = "application/json",
+) -> Response[Any]:
     """304 when the client already has `tag`; else the content built once per worker for that tag."""
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
     if tag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):

@@ -1,4 +1,5 @@
 """Structured JSON logs with a request id; access lines name the route template, never the raw path."""
+
 from __future__ import annotations
 
 import functools
@@ -36,9 +37,13 @@ logging.setLogRecordFactory(_stamped)
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": _second(int(record.created)), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage(),
-                 "request_id": getattr(record, "request_id", None)}
+        entry = {
+            "time": _second(int(record.created)),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -86,7 +91,15 @@ class RequestIdMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_id)
         finally:
             route = scope.get("path_template", "unmatched")
-            access.info("request", extra={"fields": {
-                "method": scope["method"], "route": route, "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1)}})
+            access.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                },
+            )
             request_id.reset(token)

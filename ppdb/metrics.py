@@ -4,6 +4,7 @@ With several workers each process writes its samples under `<data_dir>/metrics` 
 mode, set up by `ppdb serve` before the workers start) and a scrape of any worker adds them up. The endpoint
 answers only agency admins or a caller with the `PPDB_METRICS_TOKEN` bearer token; everyone else gets 404.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -46,13 +47,18 @@ def prepare_multiprocess(data_path: Path, workers: int) -> None:
 
 
 REQUEST_SECONDS = Histogram(
-    "ppdb_http_request_duration_seconds", "Request latency by route template and status.",
+    "ppdb_http_request_duration_seconds",
+    "Request latency by route template and status.",
     ["method", "route", "status"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 IN_FLIGHT = Gauge("ppdb_http_requests_in_flight", "Requests being handled now.", multiprocess_mode="livesum")
 SELECTION_SECONDS = Histogram(
-    "ppdb_selection_run_duration_seconds", "Duration of selection runs (load, compile, solve, write).", ["kind"],
-    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0))
+    "ppdb_selection_run_duration_seconds",
+    "Duration of selection runs (load, compile, solve, write).",
+    ["kind"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+)
 
 
 def observe_selection(kind: str, seconds: float) -> None:
@@ -79,15 +85,19 @@ class MetricsMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_status)
         finally:
             IN_FLIGHT.dec()
-            REQUEST_SECONDS.labels(scope["method"], scope.get("path_template", "unmatched"),
-                                   str(status)).observe(time.perf_counter() - started)
+            REQUEST_SECONDS.labels(scope["method"], scope.get("path_template", "unmatched"), str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 def _allowed(request: Request) -> bool:
     token = request.app.state.settings.metrics_token
     authorization = request.headers.get("authorization", "")
-    if token and authorization[:7].lower() == "bearer " and hmac.compare_digest(authorization[7:].strip().encode(),
-                                                                                 token.encode()):
+    if (
+        token
+        and authorization[:7].lower() == "bearer "
+        and hmac.compare_digest(authorization[7:].strip().encode(), token.encode())
+    ):
         return True
     user = request.scope.get("user")
     return user is not None and user.role is Role.AGENCY_ADMIN
@@ -102,5 +112,4 @@ def metrics(request: Request) -> Response[bytes]:
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST,
-                    headers={"Cache-Control": "no-store"})
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,5 @@
 """Every model, imported once so metadata (and Alembic) sees the whole schema."""
+
 from ppdb.accounts.models import AuthSession, LoginAttempt, User
 from ppdb.applicants.models import Applicant, Application, Choice, Document, IdempotentResponse
 from ppdb.audit.models import AuditEntry
@@ -10,7 +11,26 @@ from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 from ppdb.selection.models import Placement, ProgramOutcome, SelectionRun
 
 __all__ = [
-    "Applicant", "AuthSession", "LoginAttempt", "User", "Application", "AuditEntry", "Base", "Choice", "Document", "IdempotentResponse",
-    "Kelurahan", "Period", "Publication", "PublicationEntry", "Reregistration", "PeriodSchool", "Placement", "ProgramOutcome", "Region", "School", "SelectionRun",
+    "Applicant",
+    "Application",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "Choice",
+    "Document",
+    "IdempotentResponse",
+    "Kelurahan",
+    "LoginAttempt",
+    "Period",
+    "PeriodSchool",
+    "Placement",
+    "ProgramOutcome",
+    "Publication",
+    "PublicationEntry",
+    "Region",
+    "Reregistration",
+    "School",
+    "SelectionRun",
+    "User",
     "ZoneEntry",
 ]

@@ -1,4 +1,5 @@
 """Route parameter types shared by every controller: bounded ids, the session dependency, the caller's address."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -16,8 +17,9 @@ ReadSession = NamedDependency[AsyncSession]
 """`read_session`: autocommitted reads, from the read-only replica when one is configured."""
 PeriodId = Annotated[int, PathParameter(description="Period id", ge=1, le=MAX_ID)]
 RunId = Annotated[int, PathParameter(description="Selection run id", ge=1, le=MAX_ID)]
-RegistrationNumber = Annotated[str, PathParameter(description="Registration number, e.g. 2027-SMP-7K3M9Q2X",
-                                                  pattern=r"^[0-9A-Z-]{1,24}$")]
+RegistrationNumber = Annotated[
+    str, PathParameter(description="Registration number, e.g. 2027-SMP-7K3M9Q2X", pattern=r"^[0-9A-Z-]{1,24}$")
+]
 
 
 def client_address(request: Request) -> str:

@@ -1,4 +1,5 @@
 """Security headers on every response, including errors raised before routing (a `before_send` hook)."""
+
 from __future__ import annotations
 
 from litestar.types import Message, Scope
@@ -10,14 +11,17 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(self)"),
 ]
 # The API serves no HTML of its own; the OpenAPI pages under /schema load their renderer, so they get no CSP.
-CSP = (b"content-security-policy",
-       b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 # Pages (ppdb/web): self-hosted scripts and styles only, no inline script; map tiles from OpenStreetMap
 # (offline the map hides itself and the coordinate fields remain).
-PAGE_CSP = (b"content-security-policy",
-            (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: "
-             b"https://tile.openstreetmap.org; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
-             b"base-uri 'none'; form-action 'self'"))
+PAGE_CSP = (
+    b"content-security-policy",
+    (
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+        b"https://tile.openstreetmap.org; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
+        b"base-uri 'none'; form-action 'self'"
+    ),
+)
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:

@@ -5,14 +5,17 @@ On admission day a server that queues without bound lets every request slow down
 tells the browser when to come back; an accepted registration is never dropped, it was either answered
 or refused before it started.
 """
+
 from __future__ import annotations
 
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 RETRY_AFTER_SECONDS = 2
-BODY = (b'{"code":"overloaded","message":"Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; '
-        b'data yang sudah tersimpan tidak hilang.","field":null}')
+BODY = (
+    b'{"code":"overloaded","message":"Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; '
+    b'data yang sudah tersimpan tidak hilang.","field":null}'
+)
 EXEMPT = ("/health",)
 
 
@@ -25,9 +28,18 @@ class LoadShedding(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if self.in_flight >= self.limit and scope["path"] not in EXEMPT:
-            await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                (b"cache-control", b"no-store"), (b"content-length", str(len(BODY)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                        (b"cache-control", b"no-store"),
+                        (b"content-length", str(len(BODY)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": BODY})
             return
         self.in_flight += 1

@@ -2,6 +2,7 @@
 
 Each test runs inside a transaction that is rolled back at the end; the app's own commits become savepoints.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,8 +86,9 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 
 @pytest.fixture
-def transport(database_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
-              tmp_path: Path) -> httpx.ASGITransport:
+def transport(
+    database_url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> httpx.ASGITransport:
     """The whole app, in the test's event loop, so it shares the test's transaction.
 
     The app's lifespan (which opens its own engine) is exercised in tests/integration/test_app.py.
@@ -117,8 +119,9 @@ async def logged_in(transport: httpx.ASGITransport, email: str, password: str) -
 async def admin(transport: httpx.ASGITransport, sessionmaker) -> AsyncIterator[httpx.AsyncClient]:
     """The agency admin of Kota Tangerang (region 36.71), bootstrapped as `ppdb users create-admin` does."""
     async with sessionmaker() as session, session.begin():
-        await accounts.bootstrap_admin(session, region_code="36.71", region_name="Kota Tangerang",
-                                       email="admin@tangerang.test", password=PASSWORD)
+        await accounts.bootstrap_admin(
+            session, region_code="36.71", region_name="Kota Tangerang", email="admin@tangerang.test", password=PASSWORD
+        )
     client = await logged_in(transport, "admin@tangerang.test", PASSWORD)
     yield client
     await client.aclose()
@@ -133,8 +136,9 @@ async def parent(transport: httpx.ASGITransport) -> AsyncIterator[httpx.AsyncCli
 
 async def sign_up(transport: httpx.ASGITransport, email: str) -> httpx.AsyncClient:
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
-        response = await anonymous.post("/api/auth/signup", json={"email": email, "password": PASSWORD,
-                                                                  "name": "Orang Tua"})
+        response = await anonymous.post(
+            "/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Orang Tua"}
+        )
         assert response.status_code == 201, response.text
     return await logged_in(transport, email, PASSWORD)
 
@@ -144,18 +148,39 @@ async def operator(transport: httpx.ASGITransport, admin: httpx.AsyncClient) -> 
     """Creates the operator of SMP Negeri 1 Uji (20670001); schools must be imported first (open_period)."""
 
     async def make(npsn: str = "20670001", email: str = "operator1@sekolah.test") -> httpx.AsyncClient:
-        created = await admin.post("/api/operators", json={"email": email, "password": PASSWORD,
-                                                           "name": "Operator", "npsn": npsn})
+        created = await admin.post(
+            "/api/operators", json={"email": email, "password": PASSWORD, "name": "Operator", "npsn": npsn}
+        )
         assert created.status_code == 201, created.text
         return await logged_in(transport, email, PASSWORD)
 
     yield make
 
 
-TABLES = ("audit_log", "idempotent_responses", "reregistrations", "publication_entries", "publications",
-          "placements", "program_outcomes", "selection_runs", "documents", "choices", "applications", "applicants",
-          "zone_entries", "period_schools", "periods", "login_attempts", "result_lookup_failures", "auth_sessions", "users", "schools",
-          "kelurahan", "regions")
+TABLES = (
+    "audit_log",
+    "idempotent_responses",
+    "reregistrations",
+    "publication_entries",
+    "publications",
+    "placements",
+    "program_outcomes",
+    "selection_runs",
+    "documents",
+    "choices",
+    "applications",
+    "applicants",
+    "zone_entries",
+    "period_schools",
+    "periods",
+    "login_attempts",
+    "result_lookup_failures",
+    "auth_sessions",
+    "users",
+    "schools",
+    "kelurahan",
+    "regions",
+)
 
 
 @pytest.fixture
@@ -167,8 +192,9 @@ async def live(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncI
     app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
     app.state.read_sessionmaker = app.state.sessionmaker
     async with app.state.sessionmaker() as session, session.begin():
-        await accounts.bootstrap_admin(session, region_code="36.71", region_name="Kota Tangerang",
-                                       email="admin@tangerang.test", password=PASSWORD)
+        await accounts.bootstrap_admin(
+            session, region_code="36.71", region_name="Kota Tangerang", email="admin@tangerang.test", password=PASSWORD
+        )
     try:
         yield httpx.ASGITransport(app=app)
     finally:

@@ -1,4 +1,5 @@
 """Building blocks for tests: a small open period near Kota Tangerang and valid registrations."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,16 +38,28 @@ def expect_error(response: Any, status: int, code: str) -> dict:
     return body
 
 
-async def open_period(client: AsyncClient, *, preset: str = "permendikdasmen-3-2025", level: str = "smp",
-                      open_: bool = True, schools_csv: str = SCHOOLS_CSV) -> dict:
+async def open_period(
+    client: AsyncClient,
+    *,
+    preset: str = "permendikdasmen-3-2025",
+    level: str = "smp",
+    open_: bool = True,
+    schools_csv: str = SCHOOLS_CSV,
+) -> dict:
     """A period in the admin's region (`client` is the admin), with schools and zones, open by default."""
     region_id = (await client.get("/api/auth/me")).json()["region_id"]
     now = datetime.now(UTC)
-    period = await client.post("/api/periods", json={
-        "region_id": region_id, "school_year": "2027/2028", "level": level, "preset": preset,
-        "registration_opens_at": (now - timedelta(days=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=10)).isoformat(),
-    })
+    period = await client.post(
+        "/api/periods",
+        json={
+            "region_id": region_id,
+            "school_year": "2027/2028",
+            "level": level,
+            "preset": preset,
+            "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
+        },
+    )
     assert period.status_code == 201, period.text
     period_id = period.json()["id"]
     if level == "smp":

@@ -9,20 +9,27 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-23 21:05:00
 """
+
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0007'
-down_revision: str | None = '0006'
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.drop_constraint('fk_placements_application_id_applications', 'placements', type_='foreignkey')
+    op.drop_constraint("fk_placements_application_id_applications", "placements", type_="foreignkey")
 
 
 def downgrade() -> None:
-    op.create_foreign_key('fk_placements_application_id_applications', 'placements', 'applications',
-                          ['application_id'], ['id'], ondelete='CASCADE')
+    op.create_foreign_key(
+        "fk_placements_application_id_applications",
+        "placements",
+        "applications",
+        ["application_id"],
+        ["id"],
+        ondelete="CASCADE",
+    )

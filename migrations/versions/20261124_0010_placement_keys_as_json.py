@@ -9,20 +9,21 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-24 03:30:00
 """
+
 from collections.abc import Sequence
 
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.alter_column('placements', 'keys', type_=postgresql.JSON(), postgresql_using='keys::json')
+    op.alter_column("placements", "keys", type_=postgresql.JSON(), postgresql_using="keys::json")
 
 
 def downgrade() -> None:
-    op.alter_column('placements', 'keys', type_=postgresql.JSONB(), postgresql_using='keys::jsonb')
+    op.alter_column("placements", "keys", type_=postgresql.JSONB(), postgresql_using="keys::jsonb")

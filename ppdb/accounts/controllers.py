@@ -1,4 +1,5 @@
 """Sign-up, login, logout, who am I, and school operator accounts."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,8 +25,9 @@ class AuthController(Controller):
         return service.me(await service.signup_parent(db_session, data))
 
     @post("/login", operation_id="logIn", status_code=200)
-    async def login(self, db_session: Session, state: State, request: Request,
-                    data: JSONBody[schemas.Login]) -> Response[schemas.LoginOut | ErrorBody]:
+    async def login(
+        self, db_session: Session, state: State, request: Request, data: JSONBody[schemas.Login]
+    ) -> Response[schemas.LoginOut | ErrorBody]:
         """Start a session: a bearer token for the API and an HTTP-only cookie for pages."""
         settings = state.settings
         lifetime = timedelta(hours=settings.session_hours)
@@ -34,10 +36,19 @@ class AuthController(Controller):
         if outcome is None:  # answered, not raised: the failed attempt is committed and counts
             return Response(ErrorBody("login_failed", "E-mail atau kata sandi salah.", "password"), status_code=401)
         token, user = outcome
-        cookie = Cookie(key=COOKIE, value=token, httponly=True, secure=not settings.demo, samesite="lax",
-                        max_age=int(lifetime.total_seconds()), path="/")
-        return Response(schemas.LoginOut(token=token, expires_in=int(lifetime.total_seconds()), user=service.me(user)),
-                        cookies=[cookie])
+        cookie = Cookie(
+            key=COOKIE,
+            value=token,
+            httponly=True,
+            secure=not settings.demo,
+            samesite="lax",
+            max_age=int(lifetime.total_seconds()),
+            path="/",
+        )
+        return Response(
+            schemas.LoginOut(token=token, expires_in=int(lifetime.total_seconds()), user=service.me(user)),
+            cookies=[cookie],
+        )
 
     @post("/logout", operation_id="logOut", status_code=204, guards=[requires_login])
     async def logout(self, db_session: Session, request: Request) -> Response[None]:

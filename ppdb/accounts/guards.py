@@ -1,6 +1,7 @@
 """Guards: small role checks that sit on routes; object scope (this region, this school) sits in services.
 
 Guards are async: Litestar runs a sync guard in a thread pool, a thread hop on every request."""
+
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection

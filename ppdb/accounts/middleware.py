@@ -1,4 +1,5 @@
 """Resolves the caller (bearer token or session cookie) before routing, so guards can read `connection.user`."""
+
 from __future__ import annotations
 
 from litestar.middleware import ASGIMiddleware

@@ -1,4 +1,5 @@
 """Users, their sessions, and login attempts (for throttling across every app process)."""
+
 from __future__ import annotations
 
 import enum
@@ -21,8 +22,9 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role <> 'agency_admin' OR region_id IS NOT NULL", name="admin_has_region"),
-        CheckConstraint("role <> 'school_operator' OR (school_id IS NOT NULL AND region_id IS NOT NULL)",
-                        name="operator_has_school"),
+        CheckConstraint(
+            "role <> 'school_operator' OR (school_id IS NOT NULL AND region_id IS NOT NULL)", name="operator_has_school"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,8 +50,10 @@ class AuthSession(Base):
 
 class LoginAttempt(Base):
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
-                      Index("ix_login_attempts_address_at", "address", "at"))
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))

@@ -1,4 +1,5 @@
 """Request and response bodies for accounts."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,8 +7,9 @@ from typing import Annotated
 import msgspec
 
 # No control characters anywhere: a NUL byte is an error for PostgreSQL text.
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$",
-                                    max_length=254)]
+Email = Annotated[
+    str, msgspec.Meta(pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$", max_length=254)
+]
 Password = Annotated[str, msgspec.Meta(max_length=200)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
 

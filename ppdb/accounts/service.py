@@ -1,4 +1,5 @@
 """Sign-up, login with throttling, sessions, and creating admins and operators."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,9 @@ _HASHING = ThreadPoolExecutor(HASHING_AT_ONCE, thread_name_prefix="argon2", init
 
 def _admit_password_work() -> None:
     if _queued >= HASHING_AT_ONCE + HASHING_WAITING:
-        raise AppError("overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik.",
-                       status_code=503)
+        raise AppError(
+            "overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik.", status_code=503
+        )
 
 
 async def _password_work(function, *args):
@@ -91,70 +93,120 @@ def check_password_policy(password: str, email: str) -> None:
     if len(password) < 10:
         raise AppError("password_too_short", "Kata sandi minimal 10 karakter.", "password")
     if password.lower() in email.lower() or len(set(password)) < 5:
-        raise AppError("password_too_weak", "Kata sandi terlalu mudah ditebak; gunakan kombinasi yang beragam.",
-                       "password")
+        raise AppError(
+            "password_too_weak", "Kata sandi terlalu mudah ditebak; gunakan kombinasi yang beragam.", "password"
+        )
 
 
-async def create_user(session: AsyncSession, *, email: str, password: str, name: str, role: Role,
-                      region_id: int | None = None, school_id: int | None = None, actor: str) -> User:
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: Role,
+    region_id: int | None = None,
+    school_id: int | None = None,
+    actor: str,
+) -> User:
     email = email.strip().lower()
     check_password_policy(password, email)
     _admit_password_work()
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
-    user = User(email=email, name=name.strip(), password_hash=await _password_work(HASHER.hash, password), role=role,
-                region_id=region_id, school_id=school_id)
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=await _password_work(HASHER.hash, password),
+        role=role,
+        region_id=region_id,
+        school_id=school_id,
+    )
     session.add(user)
     await session.flush()
-    record(session, actor=actor, action="user.create", entity="user", entity_id=user.id,
-           new={"role": role.value, "region_id": region_id, "school_id": school_id})
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        new={"role": role.value, "region_id": region_id, "school_id": school_id},
+    )
     return user
 
 
 async def signup_parent(session: AsyncSession, data: schemas.SignUp) -> User:
-    return await create_user(session, email=data.email, password=data.password, name=data.name, role=Role.PARENT,
-                             actor="signup")
+    return await create_user(
+        session, email=data.email, password=data.password, name=data.name, role=Role.PARENT, actor="signup"
+    )
 
 
-async def bootstrap_admin(session: AsyncSession, *, region_code: str, region_name: str, email: str,
-                          password: str, name: str = "Admin Dinas") -> User:
+async def bootstrap_admin(
+    session: AsyncSession, *, region_code: str, region_name: str, email: str, password: str, name: str = "Admin Dinas"
+) -> User:
     """The first admin of a region (creating the region if needed): `ppdb users create-admin`."""
     region = await session.scalar(select(Region).where(Region.code == region_code))
     if region is None:
         region = Region(code=region_code, name=region_name)
         session.add(region)
         await session.flush()
-        record(session, actor="cli", action="region.create", entity="region", entity_id=region.id,
-               new={"code": region_code, "name": region_name})
-    return await create_user(session, email=email, password=password, name=name, role=Role.AGENCY_ADMIN,
-                             region_id=region.id, actor="cli")
+        record(
+            session,
+            actor="cli",
+            action="region.create",
+            entity="region",
+            entity_id=region.id,
+            new={"code": region_code, "name": region_name},
+        )
+    return await create_user(
+        session, email=email, password=password, name=name, role=Role.AGENCY_ADMIN, region_id=region.id, actor="cli"
+    )
 
 
 async def create_operator(session: AsyncSession, admin: Principal, data: schemas.OperatorCreate) -> User:
     school = await session.scalar(select(School).where(School.npsn == data.npsn))
     if school is None or school.region_id != admin.region_id:
         raise NotFound("school_not_found", "Sekolah tidak ditemukan di wilayah Anda.", "npsn")
-    return await create_user(session, email=data.email, password=data.password, name=data.name,
-                             role=Role.SCHOOL_OPERATOR, region_id=school.region_id, school_id=school.id,
-                             actor=admin.actor)
+    return await create_user(
+        session,
+        email=data.email,
+        password=data.password,
+        name=data.name,
+        role=Role.SCHOOL_OPERATOR,
+        region_id=school.region_id,
+        school_id=school.id,
+        actor=admin.actor,
+    )
 
 
-async def login(session: AsyncSession, data: schemas.Login, *, address: str,
-                lifetime: timedelta) -> tuple[str, User] | None:
+async def login(
+    session: AsyncSession, data: schemas.Login, *, address: str, lifetime: timedelta
+) -> tuple[str, User] | None:
     """A new session token, or None for a wrong e-mail or password (the failure is recorded either way)."""
     email = data.email.strip().lower()
     _admit_password_work()  # shed before taking a connection and a lock
     # Attempts on one account are counted one at a time, so a burst cannot slip past the limit.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"),
-                          {"email": email})
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"), {"email": email}
+    )
     since = datetime.now(UTC) - WINDOW
-    failures = await session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.email == email, LoginAttempt.at > since, LoginAttempt.success.is_(False)))
-    by_address = await session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.success.is_(False)))
+    failures = await session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == email, LoginAttempt.at > since, LoginAttempt.success.is_(False))
+    )
+    by_address = await session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.success.is_(False))
+    )
     if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
-        raise AppError("login_throttled", "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
-                       "email", status_code=429)
+        raise AppError(
+            "login_throttled",
+            "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
+            "email",
+            status_code=429,
+        )
     user = await session.scalar(select(User).where(User.email == email))
     try:  # argon2 is deliberately slow: off the event loop
         await _password_work(HASHER.verify, user.password_hash if user else _DUMMY_HASH, data.password)
@@ -165,8 +217,7 @@ async def login(session: AsyncSession, data: schemas.Login, *, address: str,
     if not ok:
         return None
     token = secrets.token_urlsafe(32)
-    session.add(AuthSession(token_hash=token_hash(token), user_id=user.id,
-                            expires_at=datetime.now(UTC) + lifetime))
+    session.add(AuthSession(token_hash=token_hash(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))
     return token, user
 
 
@@ -188,11 +239,13 @@ def cached_principal(token: str) -> Principal | None:
 
 async def principal_for(session: AsyncSession, token: str) -> Principal | None:
     digest = token_hash(token)
-    row = (await session.execute(
-        select(User.id, User.role, User.region_id, User.school_id, User.email, AuthSession.expires_at)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == digest, AuthSession.expires_at > func.now())
-    )).first()
+    row = (
+        await session.execute(
+            select(User.id, User.role, User.region_id, User.school_id, User.email, AuthSession.expires_at)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(AuthSession.token_hash == digest, AuthSession.expires_at > func.now())
+        )
+    ).first()
     if row is None:
         return None
     principal = Principal(*row[:5])
@@ -201,5 +254,6 @@ async def principal_for(session: AsyncSession, token: str) -> Principal | None:
 
 
 def me(user: User | Principal) -> schemas.Me:
-    return schemas.Me(id=user.id, email=user.email, role=user.role.value, region_id=user.region_id,
-                      school_id=user.school_id)
+    return schemas.Me(
+        id=user.id, email=user.email, role=user.role.value, region_id=user.region_id, school_id=user.school_id
+    )

@@ -1,4 +1,5 @@
 """Registration API for parents: register, read back, change, withdraw."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -13,8 +14,15 @@ from ppdb.applicants import documents, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.service import accepting_registrations, get_period
 
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=200,
-                                                       description="Retries with the same key return the first result")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        max_length=200,
+        description="Retries with the same key return the first result",
+    ),
+]
 
 
 class ApplicationController(Controller):
@@ -22,57 +30,108 @@ class ApplicationController(Controller):
     tags = ["registration"]
 
     @post("/periods/{period_id:int}/applications", operation_id="register", guards=[requires_parent])
-    async def register(self, state: State, request: Request, data: JSONBody[schemas.ApplicationCreate],
-                       period_id: PeriodId, idempotency_key: IdempotencyKey = None) -> schemas.ApplicationOut:
+    async def register(
+        self,
+        state: State,
+        request: Request,
+        data: JSONBody[schemas.ApplicationCreate],
+        period_id: PeriodId,
+        idempotency_key: IdempotencyKey = None,
+    ) -> schemas.ApplicationOut:
         """Register a child with a path and ranked school choices; distances are computed here."""
-        return await service.register(state.sessionmaker, period_id, data, request.user,
-                                      idempotency_key=idempotency_key)
+        return await service.register(
+            state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
+        )
 
     @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
-    async def read(self, db_session: Session, request: Request,
-                   registration_number: RegistrationNumber) -> schemas.ApplicationOut:
+    async def read(
+        self, db_session: Session, request: Request, registration_number: RegistrationNumber
+    ) -> schemas.ApplicationOut:
         """Read an application back, with the distances the server computed."""
         application = await service.authorize(db_session, registration_number, request.user)
         return await service.read(db_session, application.registration_number)
 
     @patch("/applications/{registration_number:str}", operation_id="changeApplication", guards=[requires_parent])
-    async def change(self, db_session: Session, request: Request, registration_number: RegistrationNumber,
-                     data: JSONBody[schemas.ApplicationUpdate]) -> schemas.ApplicationOut:
+    async def change(
+        self,
+        db_session: Session,
+        request: Request,
+        registration_number: RegistrationNumber,
+        data: JSONBody[schemas.ApplicationUpdate],
+    ) -> schemas.ApplicationOut:
         """Change an application while registration is open; every rule is checked again."""
         return await service.change(db_session, registration_number, request.user, data)
 
-    @post("/applications/{registration_number:str}/withdraw", operation_id="withdrawApplication", status_code=200,
-          guards=[requires_parent])
-    async def withdraw(self, db_session: Session, request: Request,
-                       registration_number: RegistrationNumber) -> schemas.ApplicationOut:
+    @post(
+        "/applications/{registration_number:str}/withdraw",
+        operation_id="withdrawApplication",
+        status_code=200,
+        guards=[requires_parent],
+    )
+    async def withdraw(
+        self, db_session: Session, request: Request, registration_number: RegistrationNumber
+    ) -> schemas.ApplicationOut:
         """Withdraw (cabut berkas) while registration is open."""
         return await service.withdraw(db_session, registration_number, request.user)
 
-    @put("/applications/{registration_number:str}/documents/{kind:str}", operation_id="uploadDocument",
-         request_max_body_size=20 * 1024 * 1024, guards=[requires_parent])
-    async def upload(self, db_session: Session, state: State, request: Request,
-                     registration_number: RegistrationNumber,
-                     kind: Annotated[str, PathParameter(max_length=40)]) -> schemas.DocumentOut:
+    @put(
+        "/applications/{registration_number:str}/documents/{kind:str}",
+        operation_id="uploadDocument",
+        request_max_body_size=20 * 1024 * 1024,
+        guards=[requires_parent],
+    )
+    async def upload(
+        self,
+        db_session: Session,
+        state: State,
+        request: Request,
+        registration_number: RegistrationNumber,
+        kind: Annotated[str, PathParameter(max_length=40)],
+    ) -> schemas.DocumentOut:
         """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open; replaces the kind."""
         application = await service.authorize(db_session, registration_number, request.user, write=True)
         accepting_registrations(await get_period(db_session, application.period_id))
         settings = state.settings
         if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes:  # refused before reading
             documents.refuse_size(settings.max_upload_bytes)
-        return await documents.store(db_session, application, kind, await request.body(), actor=request.user.actor,
-                                     data_dir=settings.data_path, max_bytes=settings.max_upload_bytes)
+        return await documents.store(
+            db_session,
+            application,
+            kind,
+            await request.body(),
+            actor=request.user.actor,
+            data_dir=settings.data_path,
+            max_bytes=settings.max_upload_bytes,
+        )
 
-    @get("/applications/{registration_number:str}/documents/{kind:str}", operation_id="downloadDocument",
-         guards=[requires_login], responses={200: ResponseSpec(
-             bytes, media_type="*/*", generate_examples=False,
-             description="The stored file: application/pdf, image/jpeg or image/png, as an attachment")})
-    async def download(self, db_session: Session, state: State, request: Request,
-                       registration_number: RegistrationNumber,
-                       kind: Annotated[str, PathParameter(max_length=40)]) -> Response[bytes]:
+    @get(
+        "/applications/{registration_number:str}/documents/{kind:str}",
+        operation_id="downloadDocument",
+        guards=[requires_login],
+        responses={
+            200: ResponseSpec(
+                bytes,
+                media_type="*/*",
+                generate_examples=False,
+                description="The stored file: application/pdf, image/jpeg or image/png, as an attachment",
+            )
+        },
+    )
+    async def download(
+        self,
+        db_session: Session,
+        state: State,
+        request: Request,
+        registration_number: RegistrationNumber,
+        kind: Annotated[str, PathParameter(max_length=40)],
+    ) -> Response[bytes]:
         """Download an uploaded document: the parent who owns it, operators of a chosen school, the region's agency."""
         application = await service.authorize(db_session, registration_number, request.user)
         content, content_type, filename = await documents.fetch(
-            db_session, application, kind, actor=request.user, data_dir=state.settings.data_path)
-        return Response(content, media_type=content_type,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                 "Cache-Control": "private, no-store"})
+            db_session, application, kind, actor=request.user, data_dir=state.settings.data_path
+        )
+        return Response(
+            content,
+            media_type=content_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
+        )

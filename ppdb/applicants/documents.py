@@ -1,4 +1,5 @@
 """Document files: checked by their content, stored under generated names in the data directory."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,11 @@ from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.rules import DocumentKind
 
 # The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
-SIGNATURES = {b"%PDF-": ("application/pdf", "pdf"), b"\xff\xd8\xff": ("image/jpeg", "jpg"),
-              b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
+SIGNATURES = {
+    b"%PDF-": ("application/pdf", "pdf"),
+    b"\xff\xd8\xff": ("image/jpeg", "jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", "png"),
+}
 
 
 def sniff(content: bytes) -> tuple[str, str]:
@@ -31,12 +35,19 @@ def sniff(content: bytes) -> tuple[str, str]:
 
 
 def refuse_size(max_bytes: int) -> None:
-    raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file",
-                   status_code=413)
+    raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file", status_code=413)
 
 
-async def store(session: AsyncSession, application: Application, kind: str, content: bytes, *, actor: str,
-                data_dir: Path, max_bytes: int) -> schemas.DocumentOut:
+async def store(
+    session: AsyncSession,
+    application: Application,
+    kind: str,
+    content: bytes,
+    *,
+    actor: str,
+    data_dir: Path,
+    max_bytes: int,
+) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
         raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
     if kind not in get_args(DocumentKind):
@@ -69,12 +80,20 @@ async def store(session: AsyncSession, application: Application, kind: str, cont
     document.reason = None
     if application.status is ApplicationStatus.VERIFIED:  # a new file must be checked again
         application.status = ApplicationStatus.SUBMITTED
-    record(session, actor=actor, action="document.upload", entity="application",
-           entity_id=application.registration_number, period_id=application.period_id, old=old,
-           new={"kind": kind, "sha256": document.sha256, "size_bytes": len(content)})
+    record(
+        session,
+        actor=actor,
+        action="document.upload",
+        entity="application",
+        entity_id=application.registration_number,
+        period_id=application.period_id,
+        old=old,
+        new={"kind": kind, "sha256": document.sha256, "size_bytes": len(content)},
+    )
     await session.flush()
-    return schemas.DocumentOut(kind=kind, status=document.status.value, content_type=content_type,
-                               size_bytes=len(content))
+    return schemas.DocumentOut(
+        kind=kind, status=document.status.value, content_type=content_type, size_bytes=len(content)
+    )
 
 
 def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
@@ -97,8 +116,9 @@ def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) ->
     event.listen(sync, "after_transaction_end", ended)
 
 
-async def fetch(session: AsyncSession, application: Application, kind: str, *, actor: Principal,
-                data_dir: Path) -> tuple[bytes, str, str]:
+async def fetch(
+    session: AsyncSession, application: Application, kind: str, *, actor: Principal, data_dir: Path
+) -> tuple[bytes, str, str]:
     """The stored file of one kind (content, content type, download name); staff reads are audited.
 
     Files are addressed by application and kind only: the path comes from the generated storage name,
@@ -110,8 +130,14 @@ async def fetch(session: AsyncSession, application: Application, kind: str, *, a
     if path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound("document_not_found", "Dokumen belum diunggah.", "kind")
     if actor.role is not Role.PARENT:
-        record(session, actor=actor.actor, action="document.read", entity="application",
-               entity_id=application.registration_number, period_id=application.period_id,
-               new={"kind": kind, "sha256": document.sha256})
+        record(
+            session,
+            actor=actor.actor,
+            action="document.read",
+            entity="application",
+            entity_id=application.registration_number,
+            period_id=application.period_id,
+            new={"kind": kind, "sha256": document.sha256},
+        )
     extension = path.suffix.lstrip(".")
     return path.read_bytes(), document.content_type or "application/octet-stream", f"{kind}.{extension}"

@@ -1,4 +1,5 @@
 """Indonesian identity numbers: NIK (with its embedded birth date), NISN, KK, kelurahan codes."""
+
 from __future__ import annotations
 
 import re

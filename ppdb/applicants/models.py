@@ -1,4 +1,5 @@
 """The child in a period (applicant), the application, its ranked choices and documents."""
+
 from __future__ import annotations
 
 import enum
@@ -57,8 +58,12 @@ class Application(Timestamped, Base):
     __tablename__ = "applications"
     __table_args__ = (
         # One active application per NIK per period: applicants are unique per (period, NIK).
-        Index("uq_applications_active_applicant", "applicant_id", unique=True,
-              postgresql_where=text("status <> 'withdrawn'")),
+        Index(
+            "uq_applications_active_applicant",
+            "applicant_id",
+            unique=True,
+            postgresql_where=text("status <> 'withdrawn'"),
+        ),
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1000)", name="score_range"),
     )
 
@@ -120,8 +125,9 @@ class Document(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[DocumentStatus] = mapped_column(pg_enum(DocumentStatus, "document_status"),
-                                                   default=DocumentStatus.DECLARED)
+    status: Mapped[DocumentStatus] = mapped_column(
+        pg_enum(DocumentStatus, "document_status"), default=DocumentStatus.DECLARED
+    )
     content_type: Mapped[str | None] = mapped_column(String(40))
     size_bytes: Mapped[int | None]
     sha256: Mapped[str | None] = mapped_column(String(64))

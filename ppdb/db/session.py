@@ -1,4 +1,5 @@
 """Engine and the per-request session: one request, one transaction."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -18,13 +19,20 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0, pool_timeout: float = 30.0,
-                read_only: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 15, max_overflow: int = 0, pool_timeout: float = 30.0, read_only: bool = False
+) -> AsyncEngine:
     """`read_only`: statements autocommit (no BEGIN/COMMIT round trips), for the reads of `provide_read_session`."""
     # hide_parameters: a database error must never carry a child's NIK or address into the logs.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
-                               hide_parameters=True,
-                               json_serializer=json_text, **({"isolation_level": "AUTOCOMMIT"} if read_only else {}))
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        hide_parameters=True,
+        json_serializer=json_text,
+        **({"isolation_level": "AUTOCOMMIT"} if read_only else {}),
+    )
 
 
 def json_text(value: object) -> str:

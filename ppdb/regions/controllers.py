@@ -1,4 +1,5 @@
 """Agency set-up API: regions, presets, periods, rules, registration window."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -18,12 +19,11 @@ class PresetController(Controller):
     tags = ["public"]
 
     @get("/", operation_id="listPresets")
-    async def list(self, level: Annotated[Level | None, QueryParameter(description="Only presets of this level")] = None
-                   ) -> list[schemas.PresetOut]:
+    async def list(
+        self, level: Annotated[Level | None, QueryParameter(description="Only presets of this level")] = None
+    ) -> list[schemas.PresetOut]:
         """National rule presets with their quota bounds, ranking keys and seat-transfer order."""
         return [service.preset_out(p) for (_, lvl), p in PRESETS.items() if level is None or lvl is level]
-
-
 
 
 class PeriodController(Controller):
@@ -31,7 +31,9 @@ class PeriodController(Controller):
     tags = ["agency"]
 
     @post("/", operation_id="createPeriod", guards=[requires_agency_admin])
-    async def create(self, db_session: Session, request: Request, data: JSONBody[schemas.PeriodCreate]) -> schemas.PeriodOut:
+    async def create(
+        self, db_session: Session, request: Request, data: JSONBody[schemas.PeriodCreate]
+    ) -> schemas.PeriodOut:
         """Create an admission period from a national preset, in the admin's region."""
         return service.to_out(await service.create_period(db_session, data, request.user))
 
@@ -41,8 +43,9 @@ class PeriodController(Controller):
         return service.to_out(await service.get_period(read_session, period_id))
 
     @patch("/{period_id:int}/rules", operation_id="updatePeriodRules", guards=[requires_agency_admin])
-    async def update_rules(self, db_session: Session, request: Request, data: JSONBody[schemas.RulesUpdate],
-                           period_id: PeriodId) -> schemas.PeriodOut:
+    async def update_rules(
+        self, db_session: Session, request: Request, data: JSONBody[schemas.RulesUpdate], period_id: PeriodId
+    ) -> schemas.PeriodOut:
         """Change quotas, mechanism, choices or transfer order; refused when a national bound is broken."""
         return service.to_out(await service.update_rules(db_session, period_id, data, request.user))
 

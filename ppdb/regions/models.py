@@ -1,4 +1,5 @@
 """Regions, kelurahan and admission periods."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Admission rules as data: rule sets, national presets and their bounds, seat apportionment."""
+
 from __future__ import annotations
 
 import enum
@@ -74,8 +75,12 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
         return self.path(name) or (self.path(PATH_ALIASES[name]) if name in PATH_ALIASES else None)
 
 
-PATH_ALIASES = {"zonasi": "domisili", "domisili": "zonasi", "perpindahan_tugas": "mutasi",
-                "mutasi": "perpindahan_tugas"}
+PATH_ALIASES = {
+    "zonasi": "domisili",
+    "domisili": "zonasi",
+    "perpindahan_tugas": "mutasi",
+    "mutasi": "perpindahan_tugas",
+}
 
 
 class Bound(msgspec.Struct, frozen=True):
@@ -131,21 +136,28 @@ def _permendikbud_2021(level: Level) -> Preset:
             "prestasi": Bound(),
         },
         # Prestasi takes whatever the other paths leave (1/2021).
-        transfers=[Transfer("perpindahan_tugas", "prestasi"), Transfer("afirmasi", "prestasi"), Transfer("zonasi", "prestasi")],
+        transfers=[
+            Transfer("perpindahan_tugas", "prestasi"),
+            Transfer("afirmasi", "prestasi"),
+            Transfer("zonasi", "prestasi"),
+        ],
         **_AGE[level],
     )
 
 
 def _permendikdasmen_2025(level: Level) -> Preset:
-    domisili_keys = {Level.SD: ["age", "distance"], Level.SMP: ["distance", "age"], Level.SMA: ["score", "distance", "age"]}
+    domisili_keys = {
+        Level.SD: ["age", "distance"],
+        Level.SMP: ["distance", "age"],
+        Level.SMA: ["score", "distance", "age"],
+    }
     if level is Level.SD:  # no prestasi path for SD (Pasal 6-7)
         quotas = {"domisili": 80.0, "afirmasi": 15.0, "mutasi": 5.0}
         bounds = {"domisili": Bound(minimum=70.0), "afirmasi": Bound(minimum=15.0), "mutasi": Bound(maximum=5.0)}
         transfers = [Transfer("afirmasi", "domisili"), Transfer("mutasi", "domisili")]
     else:
         smp = level is Level.SMP
-        quotas = {"domisili": 40.0 if smp else 30.0, "afirmasi": 20.0 if smp else 30.0, "mutasi": 5.0,
-                  "prestasi": 35.0}
+        quotas = {"domisili": 40.0 if smp else 30.0, "afirmasi": 20.0 if smp else 30.0, "mutasi": 5.0, "prestasi": 35.0}
         bounds = {
             "domisili": Bound(minimum=quotas["domisili"]),
             "afirmasi": Bound(minimum=quotas["afirmasi"]),
@@ -213,11 +225,17 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
                 f"quotas.{path.name}",
             )
         if path.sub_quotas and abs(sum(s.share for s in path.sub_quotas) - 100.0) > 1e-9:
-            raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.",
-                                f"paths.{path.name}.sub_quotas")
+            raise RuleViolation(
+                "sub_quota_sum_invalid",
+                f"Sub-kuota jalur {path.name} harus berjumlah 100%.",
+                f"paths.{path.name}.sub_quotas",
+            )
         if not path.keys or path.keys[-1] != "lottery":
-            raise RuleViolation("ranking_keys_not_strict", f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery'.",
-                                f"paths.{path.name}.keys")
+            raise RuleViolation(
+                "ranking_keys_not_strict",
+                f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery'.",
+                f"paths.{path.name}.keys",
+            )
     total = sum(p.quota for p in rules.paths)
     if abs(total - 100.0) > 1e-9:
         raise RuleViolation("quota_sum_invalid", f"Jumlah kuota semua jalur harus 100%, sekarang {total:g}%.", "quotas")
@@ -230,7 +248,9 @@ def _check_transfers(transfers: list[Transfer], names: set[str]) -> None:
     graph: dict[str, set[str]] = {}
     for t in transfers:
         if t.source not in names or t.target not in names or t.source == t.target:
-            raise RuleViolation("transfer_invalid", f"Pengalihan kursi {t.source} → {t.target} tidak valid.", "transfers")
+            raise RuleViolation(
+                "transfer_invalid", f"Pengalihan kursi {t.source} → {t.target} tidak valid.", "transfers"
+            )
         graph.setdefault(t.source, set()).add(t.target)
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:

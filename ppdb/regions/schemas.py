@@ -1,4 +1,5 @@
 """Request and response bodies for regions, presets and periods."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Regions and periods: creation from presets, rule changes within national bounds, opening and closing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,7 +49,9 @@ async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user:
     preset = find_preset(data.preset, data.level)
     first, second = (int(y) for y in data.school_year.split("/"))
     if second != first + 1:
-        raise AppError("school_year_invalid", "Tahun ajaran harus dua tahun berurutan, contoh 2027/2028.", "school_year")
+        raise AppError(
+            "school_year_invalid", "Tahun ajaran harus dua tahun berurutan, contoh 2027/2028.", "school_year"
+        )
     if data.registration_closes_at <= data.registration_opens_at:
         raise AppError("schedule_invalid", "Penutupan pendaftaran harus setelah pembukaan.", "registration_closes_at")
     rules = rules_from_preset(preset, data.school_year)
@@ -67,15 +70,26 @@ async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise Conflict("period_exists", f"Periode {data.level.value.upper()} {data.school_year} untuk wilayah ini sudah ada.",
-                       "school_year") from None
-    record(session, actor=user.actor, action="period.create", entity="period", entity_id=period.id, period_id=period.id,
-           new={"preset": preset.name, "level": data.level.value, "school_year": data.school_year})
+        raise Conflict(
+            "period_exists",
+            f"Periode {data.level.value.upper()} {data.school_year} untuk wilayah ini sudah ada.",
+            "school_year",
+        ) from None
+    record(
+        session,
+        actor=user.actor,
+        action="period.create",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        new={"preset": preset.name, "level": data.level.value, "school_year": data.school_year},
+    )
     return period
 
 
-async def get_period(session: AsyncSession, period_id: int, *, for_update: bool = False,
-                     user: Principal | None = None) -> Period:
+async def get_period(
+    session: AsyncSession, period_id: int, *, for_update: bool = False, user: Principal | None = None
+) -> Period:
     """The period; with `user`, only if it is in their region (agency staff act only there)."""
     stmt = select(Period).where(Period.id == period_id)
     if for_update:
@@ -97,14 +111,24 @@ def rules_of(period: Period) -> RuleSet:
 async def update_rules(session: AsyncSession, period_id: int, change: schemas.RulesUpdate, user: Principal) -> Period:
     period = await get_period(session, period_id, for_update=True, user=user)
     if change.version is not msgspec.UNSET and change.version != period.version:
-        raise Conflict("concurrent_update", "Aturan sudah diubah oleh pengguna lain; muat ulang lalu coba lagi.", "version")
+        raise Conflict(
+            "concurrent_update", "Aturan sudah diubah oleh pengguna lain; muat ulang lalu coba lagi.", "version"
+        )
     if period.status is not PeriodStatus.DRAFT:
         raise Conflict("period_not_draft", "Aturan hanya dapat diubah sebelum pendaftaran dibuka.", "status")
     old = rules_of(period)
     new = changed_rules(old, period.level, change, skip=("version",))
     period.rules = msgspec.to_builtins(new)
-    record(session, actor=user.actor, action="period.rules", entity="period", entity_id=period.id, period_id=period.id,
-           old=_rules_summary(old), new=_rules_summary(new))
+    record(
+        session,
+        actor=user.actor,
+        action="period.rules",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        old=_rules_summary(old),
+        new=_rules_summary(new),
+    )
     await session.flush()
     return period
 
@@ -121,15 +145,23 @@ def changed_rules(rules: RuleSet, level, change: msgspec.Struct, *, skip: tuple[
 
 
 def _rules_summary(rules: RuleSet) -> dict:
-    return {"quotas": {p.name: p.quota for p in rules.paths}, "mechanism": rules.mechanism,
-            "max_choices": rules.max_choices, "transfers": msgspec.to_builtins(rules.transfers)}
+    return {
+        "quotas": {p.name: p.quota for p in rules.paths},
+        "mechanism": rules.mechanism,
+        "max_choices": rules.max_choices,
+        "transfers": msgspec.to_builtins(rules.transfers),
+    }
 
 
 async def open_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
-        raise Conflict("invalid_transition", f"Pendaftaran tidak dapat dibuka dari status {period.status.value}.", "status")
-    schools = await session.scalar(select(func.count()).select_from(PeriodSchool).where(PeriodSchool.period_id == period_id))
+        raise Conflict(
+            "invalid_transition", f"Pendaftaran tidak dapat dibuka dari status {period.status.value}.", "status"
+        )
+    schools = await session.scalar(
+        select(func.count()).select_from(PeriodSchool).where(PeriodSchool.period_id == period_id)
+    )
     if not schools:
         raise Conflict("no_schools", "Impor sekolah terlebih dahulu sebelum membuka pendaftaran.", "schools")
     return transition(session, period, PeriodStatus.REGISTRATION_OPEN, user.actor)
@@ -138,15 +170,25 @@ async def open_registration(session: AsyncSession, period_id: int, user: Princip
 async def close_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status is not PeriodStatus.REGISTRATION_OPEN:
-        raise Conflict("invalid_transition", f"Pendaftaran tidak sedang dibuka (status {period.status.value}).", "status")
+        raise Conflict(
+            "invalid_transition", f"Pendaftaran tidak sedang dibuka (status {period.status.value}).", "status"
+        )
     return transition(session, period, PeriodStatus.REGISTRATION_CLOSED, user.actor)
 
 
 def transition(session: AsyncSession, period: Period, status: PeriodStatus, actor: str) -> Period:
     old = period.status
     period.status = status
-    record(session, actor=actor, action="period.status", entity="period", entity_id=period.id, period_id=period.id,
-           old={"status": old.value}, new={"status": status.value})
+    record(
+        session,
+        actor=actor,
+        action="period.status",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        old={"status": old.value},
+        new={"status": status.value},
+    )
     return period
 
 
@@ -170,24 +212,39 @@ def to_out(period: Period) -> schemas.PeriodOut:
     if period.status in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN):
         rules = msgspec.structs.replace(rules, lottery_seed="")
     return schemas.PeriodOut(
-        id=period.id, region_id=period.region_id, name=period.name, school_year=period.school_year,
-        level=period.level, status=period.status, registration_opens_at=period.registration_opens_at,
-        registration_closes_at=period.registration_closes_at, rules=rules, lottery_seed_sha256=seed_hash,
+        id=period.id,
+        region_id=period.region_id,
+        name=period.name,
+        school_year=period.school_year,
+        level=period.level,
+        status=period.status,
+        registration_opens_at=period.registration_opens_at,
+        registration_closes_at=period.registration_closes_at,
+        rules=rules,
+        lottery_seed_sha256=seed_hash,
         version=period.version,
     )
 
 
 def preset_out(preset: Preset) -> schemas.PresetOut:
     return schemas.PresetOut(
-        name=preset.name, title=preset.title, level=preset.level,
+        name=preset.name,
+        title=preset.title,
+        level=preset.level,
         paths=[
             schemas.PresetPathOut(
-                name=p.name, quota=p.quota, minimum=preset.bounds[p.name].minimum,
-                maximum=preset.bounds[p.name].maximum, keys=p.keys, requires_zone=p.requires_zone,
+                name=p.name,
+                quota=p.quota,
+                minimum=preset.bounds[p.name].minimum,
+                maximum=preset.bounds[p.name].maximum,
+                keys=p.keys,
+                requires_zone=p.requires_zone,
                 required_documents=list(p.required_documents),
             )
             for p in preset.paths
         ],
-        transfers=preset.transfers, min_age_months=preset.min_age_months,
-        early_min_age_months=preset.early_min_age_months, max_age_years=preset.max_age_years,
+        transfers=preset.transfers,
+        min_age_months=preset.min_age_months,
+        early_min_age_months=preset.early_min_age_months,
+        max_age_years=preset.max_age_years,
     )

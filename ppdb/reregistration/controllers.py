@@ -1,4 +1,5 @@
 """Daftar ulang (parents and schools) and the agency's window and vacancy rounds."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,23 +39,37 @@ class ReregistrationController(Controller):
     path = "/api"
     tags = ["reregistration"]
 
-    @post("/periods/{period_id:int}/reregistration/open", operation_id="openReregistration", status_code=204,
-          guards=[requires_agency_admin])
-    async def open(self, db_session: Session, request: Request, period_id: PeriodId,
-                   data: JSONBody[WindowOpen]) -> None:
+    @post(
+        "/periods/{period_id:int}/reregistration/open",
+        operation_id="openReregistration",
+        status_code=204,
+        guards=[requires_agency_admin],
+    )
+    async def open(
+        self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[WindowOpen]
+    ) -> None:
         """Open daftar ulang for the published placements, until `closes_at`."""
         await service.open_window(db_session, period_id, request.user, data.closes_at)
 
-    @post("/periods/{period_id:int}/reregistration/close", operation_id="closeReregistration", status_code=200,
-          guards=[requires_agency_admin])
+    @post(
+        "/periods/{period_id:int}/reregistration/close",
+        operation_id="closeReregistration",
+        status_code=200,
+        guards=[requires_agency_admin],
+    )
     async def close(self, db_session: Session, request: Request, period_id: PeriodId) -> ReleasedOut:
         """At the deadline: release every unconfirmed seat for the vacancy round."""
         return ReleasedOut(released=await service.close_window(db_session, period_id, request.user))
 
-    @post("/applications/{registration_number:str}/reregistration", operation_id="reregister", status_code=200,
-          guards=[requires_login])
-    async def decide(self, db_session: Session, request: Request, registration_number: RegistrationNumber,
-                     data: JSONBody[DecisionIn]) -> DecisionOut:
+    @post(
+        "/applications/{registration_number:str}/reregistration",
+        operation_id="reregister",
+        status_code=200,
+        guards=[requires_login],
+    )
+    async def decide(
+        self, db_session: Session, request: Request, registration_number: RegistrationNumber, data: JSONBody[DecisionIn]
+    ) -> DecisionOut:
         """Confirm or decline the published seat (the parent, or the placing school's operator); once only."""
         decision = await service.decide(db_session, registration_number, request.user, Decision(data.decision))
         return DecisionOut(registration_number=registration_number, decision=decision.value)

@@ -1,4 +1,5 @@
 """One re-registration decision per placed application and period (the database keeps it to one)."""
+
 from __future__ import annotations
 
 import enum

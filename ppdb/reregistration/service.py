@@ -1,4 +1,5 @@
 """Daftar ulang window: one decision per published placement, released seats at the deadline."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -40,26 +41,42 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
         raise Conflict("not_eligible", "Pendaftaran ini tidak dapat melakukan daftar ulang.", "status")
     period = await get_period(session, application.period_id)
     if period.status is not PeriodStatus.REREGISTRATION or (
-            period.reregistration_closes_at and datetime.now(UTC) >= period.reregistration_closes_at):
+        period.reregistration_closes_at and datetime.now(UTC) >= period.reregistration_closes_at
+    ):
         raise Conflict("reregistration_closed", "Masa daftar ulang tidak sedang berlangsung.", "status")
     publication = await latest(session, period.id)
     entry = await session.get(PublicationEntry, (publication.id, application.id))
     if entry is None or entry.npsn is None:
         raise Conflict("not_placed", "Pendaftaran ini tidak diterima pada pengumuman terakhir.", "registration_number")
     if user.role is Role.SCHOOL_OPERATOR and user.school_id != await session.scalar(
-            select(School.id).where(School.npsn == entry.npsn)):
+        select(School.id).where(School.npsn == entry.npsn)
+    ):
         raise AppError("forbidden", "Hanya sekolah tempat diterima yang mencatat daftar ulang.", status_code=403)
     # One decision, whoever asks first: the primary key makes concurrent confirm/decline settle on one.
     decided = await session.scalar(
-        insert(Reregistration).values(period_id=period.id, application_id=application.id,
-                                      publication_id=publication.id, program=f"{entry.npsn}:{entry.path}",
-                                      decision=decision, decided_by=user.actor)
-        .on_conflict_do_nothing(index_elements=["period_id", "application_id"]).returning(Reregistration.decision))
+        insert(Reregistration)
+        .values(
+            period_id=period.id,
+            application_id=application.id,
+            publication_id=publication.id,
+            program=f"{entry.npsn}:{entry.path}",
+            decision=decision,
+            decided_by=user.actor,
+        )
+        .on_conflict_do_nothing(index_elements=["period_id", "application_id"])
+        .returning(Reregistration.decision)
+    )
     if decided is None:
         raise Conflict("already_decided", "Daftar ulang untuk pendaftaran ini sudah dicatat.", "registration_number")
-    record(session, actor=user.actor, action=f"reregistration.{decision.value}", entity="application",
-           entity_id=registration_number, period_id=period.id,
-           new={"decision": decision.value, "program": f"{entry.npsn}:{entry.path}"})
+    record(
+        session,
+        actor=user.actor,
+        action=f"reregistration.{decision.value}",
+        entity="application",
+        entity_id=registration_number,
+        period_id=period.id,
+        new={"decision": decision.value, "program": f"{entry.npsn}:{entry.path}"},
+    )
     return decided
 
 
@@ -73,9 +90,13 @@ async def close_window(session: AsyncSession, period_id: int, user: Principal) -
 
 async def release_expired(session: AsyncSession) -> list[int]:
     """Close every daftar ulang window whose deadline has passed (run by the background loop)."""
-    expired = list(await session.scalars(select(Period).where(
-        Period.status == PeriodStatus.REREGISTRATION, Period.reregistration_closes_at <= func.now())
-        .with_for_update(skip_locked=True)))
+    expired = list(
+        await session.scalars(
+            select(Period)
+            .where(Period.status == PeriodStatus.REREGISTRATION, Period.reregistration_closes_at <= func.now())
+            .with_for_update(skip_locked=True)
+        )
+    )
     for period in expired:
         await _release(session, period, "system:deadline")
     return [p.id for p in expired]
@@ -85,14 +106,35 @@ async def _release(session: AsyncSession, period: Period, actor: str) -> int:
     """Every placement without a decision is released for the vacancy round."""
     publication = await latest(session, period.id)
     decided = select(Reregistration.application_id).where(Reregistration.period_id == period.id)
-    unclaimed = list(await session.scalars(select(PublicationEntry).where(
-        PublicationEntry.publication_id == publication.id, PublicationEntry.npsn.is_not(None),
-        PublicationEntry.application_id.not_in(decided))))
-    session.add_all(Reregistration(period_id=period.id, application_id=e.application_id, publication_id=publication.id,
-                                   program=f"{e.npsn}:{e.path}", decision=Decision.RELEASED, decided_by=actor)
-                    for e in unclaimed)
+    unclaimed = list(
+        await session.scalars(
+            select(PublicationEntry).where(
+                PublicationEntry.publication_id == publication.id,
+                PublicationEntry.npsn.is_not(None),
+                PublicationEntry.application_id.not_in(decided),
+            )
+        )
+    )
+    session.add_all(
+        Reregistration(
+            period_id=period.id,
+            application_id=e.application_id,
+            publication_id=publication.id,
+            program=f"{e.npsn}:{e.path}",
+            decision=Decision.RELEASED,
+            decided_by=actor,
+        )
+        for e in unclaimed
+    )
     transition(session, period, PeriodStatus.VACANCY, actor)
-    record(session, actor=actor, action="reregistration.close", entity="period", entity_id=period.id,
-           period_id=period.id, new={"released": len(unclaimed)})
+    record(
+        session,
+        actor=actor,
+        action="reregistration.close",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        new={"released": len(unclaimed)},
+    )
     await session.flush()
     return len(unclaimed)

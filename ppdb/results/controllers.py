@@ -1,4 +1,5 @@
 """Publishing results (agency) and reading them (public): summary, per-school lists, lookup, snapshot, CSV."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -24,28 +25,33 @@ class ResultsController(Controller):
     tags = ["results"]
 
     @post("/publications", operation_id="publishResults", guards=[requires_agency_admin])
-    async def publish(self, db_session: Session, request: Request, period_id: PeriodId,
-                      data: JSONBody[schemas.PublishRequest]) -> schemas.PublicationOut:
+    async def publish(
+        self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[schemas.PublishRequest]
+    ) -> schemas.PublicationOut:
         """Publish the latest official run as an immutable snapshot; a correction is a new version with a reason."""
         return service.publication_out(await service.publish(db_session, period_id, request.user, data))
 
     @get("/results", operation_id="resultsSummary")
-    async def summary(self, read_session: ReadSession, request: Request,
-                      period_id: PeriodId) -> Response[schemas.SummaryOut]:
+    async def summary(
+        self, read_session: ReadSession, request: Request, period_id: PeriodId
+    ) -> Response[schemas.SummaryOut]:
         """The latest publication: version, digest, and per school and path the seats, fill and cut-off."""
         publication = await service.latest(read_session, period_id)
 
         async def build() -> schemas.SummaryOut:
             snapshot = await service.snapshot_of(read_session, publication)
-            schools = [msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
-                       for s in snapshot.schools]
+            schools = [
+                msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
+                for s in snapshot.schools
+            ]
             return schemas.SummaryOut(publication=service.publication_out(publication), schools=schools)
 
         return await respond(request, etag("summary", publication.id, publication.digest), build, max_age=60)
 
     @get("/results/schools/{npsn:str}", operation_id="schoolResults")
-    async def school(self, read_session: ReadSession, request: Request, period_id: PeriodId,
-                     npsn: Npsn) -> Response[schemas.SchoolResult]:
+    async def school(
+        self, read_session: ReadSession, request: Request, period_id: PeriodId, npsn: Npsn
+    ) -> Response[schemas.SchoolResult]:
         """One school's placed applicants per path, names and numbers masked, with each path's cut-off."""
         publication = await service.latest(read_session, period_id)
 
@@ -59,21 +65,30 @@ class ResultsController(Controller):
         return await respond(request, etag("school", publication.id, publication.digest, npsn), build, max_age=60)
 
     @get("/results/lookup", operation_id="lookupResult")
-    async def lookup(self, state: State, request: Request, period_id: PeriodId,
-                     registration_number: Annotated[str, QueryParameter(pattern=r"^[0-9A-Z-]{1,24}$")],
-                     birth_date: Annotated[date, QueryParameter(description="The child's birth date")],
-                     ) -> schemas.LookupOut:
+    async def lookup(
+        self,
+        state: State,
+        request: Request,
+        period_id: PeriodId,
+        registration_number: Annotated[str, QueryParameter(pattern=r"^[0-9A-Z-]{1,24}$")],
+        birth_date: Annotated[date, QueryParameter(description="The child's birth date")],
+    ) -> schemas.LookupOut:
         """A parent's result, by registration number and the child's birth date; too many misses for a number
         or from an address are refused for 15 minutes (429 `lookup_throttled`)."""
-        return await service.lookup(state.sessionmaker, period_id, registration_number, birth_date,
-                                    address=client_address(request))
+        return await service.lookup(
+            state.sessionmaker, period_id, registration_number, birth_date, address=client_address(request)
+        )
 
     @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
     async def snapshot(self, read_session: ReadSession, request: Request, period_id: PeriodId) -> Response[bytes]:
         """The exact published bytes; their SHA-256 is the `X-Digest` header and the published digest."""
         publication = await service.latest(read_session, period_id)
-        response = await respond(request, etag("snapshot", publication.id, publication.digest),
-                                 lambda: service.snapshot_bytes(read_session, publication), max_age=60)
+        response = await respond(
+            request,
+            etag("snapshot", publication.id, publication.digest),
+            lambda: service.snapshot_bytes(read_session, publication),
+            max_age=60,
+        )
         response.headers.update({"X-Digest": publication.digest, "X-Version": str(publication.version)})
         return response
 
@@ -84,18 +99,27 @@ class ResultsController(Controller):
         ensure_region(request.user, period.region_id)
         return await statistics.statistics(db_session, period)
 
-    @get("/exports/placements.csv", operation_id="exportPlacements", guards=[requires_agency_admin],
-         media_type="text/csv")
+    @get(
+        "/exports/placements.csv",
+        operation_id="exportPlacements",
+        guards=[requires_agency_admin],
+        media_type="text/csv",
+    )
     async def export_all(self, db_session: Session, request: Request, period_id: PeriodId) -> Response[str]:
         """Agency: every applicant's published outcome with full identity (the export itself is audited)."""
         period = await service.period_of(db_session, period_id)
         ensure_region(request.user, period.region_id)
         return Response(await service.export_csv(db_session, period_id, request.user), media_type="text/csv")
 
-    @get("/exports/schools/{npsn:str}/placements.csv", operation_id="exportSchoolPlacements",
-         guards=[requires_staff], media_type="text/csv")
-    async def export_school(self, db_session: Session, request: Request, period_id: PeriodId,
-                            npsn: Npsn) -> Response[str]:
+    @get(
+        "/exports/schools/{npsn:str}/placements.csv",
+        operation_id="exportSchoolPlacements",
+        guards=[requires_staff],
+        media_type="text/csv",
+    )
+    async def export_school(
+        self, db_session: Session, request: Request, period_id: PeriodId, npsn: Npsn
+    ) -> Response[str]:
         """A school's placed applicants (its operator or the agency)."""
         school = await school_of(db_session, npsn, request.user)
         if (await service.period_of(db_session, period_id)).region_id != school.region_id:

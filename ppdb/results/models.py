@@ -1,4 +1,5 @@
 """Publications (immutable, versioned) and their per-applicant entries for lookups."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -46,8 +47,10 @@ class LookupFailure(Base):
     """A result lookup whose number and birth date did not match: counted to stop birth dates being guessed."""
 
     __tablename__ = "result_lookup_failures"
-    __table_args__ = (Index("ix_result_lookup_failures_number_at", "registration_number", "at"),
-                      Index("ix_result_lookup_failures_address_at", "address", "at"))
+    __table_args__ = (
+        Index("ix_result_lookup_failures_number_at", "registration_number", "at"),
+        Index("ix_result_lookup_failures_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_number: Mapped[str] = mapped_column(String(24))

@@ -1,4 +1,5 @@
 """The published announcement (the snapshot's exact shape) and public responses."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Publishing a selection run as an immutable snapshot, and reading it back for the public."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,29 +37,40 @@ def mask_number(value: str) -> str:
     return "****" + value[-4:]
 
 
-async def publish(session: AsyncSession, period_id: int, user: Principal,
-                  request: schemas.PublishRequest) -> Publication:
+async def publish(
+    session: AsyncSession, period_id: int, user: Principal, request: schemas.PublishRequest
+) -> Publication:
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status not in PUBLISHABLE:
         raise Conflict("period_not_selected", "Jalankan seleksi resmi sebelum mengumumkan hasil.", "status")
     selection_run = await latest_run(session, period.id, RunKind.OFFICIAL)
     round_ = selection_run.round
     previous = await session.scalar(select(func.max(Publication.version)).where(Publication.period_id == period.id))
-    same_round = await session.scalar(select(func.count()).select_from(Publication).where(
-        Publication.period_id == period.id, Publication.round == round_))
+    same_round = await session.scalar(
+        select(func.count())
+        .select_from(Publication)
+        .where(Publication.period_id == period.id, Publication.round == round_)
+    )
     if same_round and not request.reason:
         raise AppError("reason_required", "Koreksi pengumuman memerlukan alasan.", "reason")
     version = (previous or 0) + 1
     now = datetime.now(UTC)
-    rows = (await session.execute(
-        select(Placement, Application.registration_number, Applicant.name, Applicant.birth_date)
-        .join(Application, Application.id == Placement.application_id)
-        .join(Applicant, Applicant.id == Application.applicant_id)
-        .where(Placement.run_id == selection_run.id)
-    )).all()
+    rows = (
+        await session.execute(
+            select(Placement, Application.registration_number, Applicant.name, Applicant.birth_date)
+            .join(Application, Application.id == Placement.application_id)
+            .join(Applicant, Applicant.id == Application.applicant_id)
+            .where(Placement.run_id == selection_run.id)
+        )
+    ).all()
     outcomes = list(await session.scalars(select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id)))
-    names = dict((await session.execute(select(School.npsn, School.name).where(
-        School.npsn.in_({o.school_npsn for o in outcomes})))).all())
+    names = dict(
+        (
+            await session.execute(
+                select(School.npsn, School.name).where(School.npsn.in_({o.school_npsn for o in outcomes}))
+            )
+        ).all()
+    )
     held: dict[str, list[tuple[list, str, str]]] = {}
     for placement, number, name, _ in rows:
         if placement.program is not None:
@@ -66,48 +78,101 @@ async def publish(session: AsyncSession, period_id: int, user: Principal,
             held.setdefault(placement.program, []).append((key, number, name))
     schools: dict[str, list[schemas.PathResult]] = {}
     for o in sorted(outcomes, key=lambda o: o.program):
-        placed = [schemas.PlacedEntry(rank=i, registration_number=mask_number(number), name=mask_name(name))
-                  for i, (_, number, name) in enumerate(sorted(held.get(o.program, [])), start=1)]
+        placed = [
+            schemas.PlacedEntry(rank=i, registration_number=mask_number(number), name=mask_name(name))
+            for i, (_, number, name) in enumerate(sorted(held.get(o.program, [])), start=1)
+        ]
         key_names, cutoff = public_key(o.key_names, o.cutoff)
-        schools.setdefault(o.school_npsn, []).append(schemas.PathResult(
-            path=o.path, seats=o.capacity, final_seats=o.final_capacity, filled=o.filled, cutoff=cutoff,
-            key_names=key_names, placed=placed))
+        schools.setdefault(o.school_npsn, []).append(
+            schemas.PathResult(
+                path=o.path,
+                seats=o.capacity,
+                final_seats=o.final_capacity,
+                filled=o.filled,
+                cutoff=cutoff,
+                key_names=key_names,
+                placed=placed,
+            )
+        )
     snapshot = schemas.Snapshot(
-        period_id=period.id, period_name=period.name, version=version, round=round_, reason=request.reason,
-        run_id=selection_run.id, run_digest=selection_run.digest, published_at=now,
-        schools=[schemas.SchoolResult(npsn=npsn, name=names.get(npsn, npsn), paths=paths)
-                 for npsn, paths in sorted(schools.items())])
+        period_id=period.id,
+        period_name=period.name,
+        version=version,
+        round=round_,
+        reason=request.reason,
+        run_id=selection_run.id,
+        run_digest=selection_run.digest,
+        published_at=now,
+        schools=[
+            schemas.SchoolResult(npsn=npsn, name=names.get(npsn, npsn), paths=paths)
+            for npsn, paths in sorted(schools.items())
+        ],
+    )
     raw = msgspec.json.encode(snapshot)
-    publication = Publication(period_id=period.id, version=version, round=round_, run_id=selection_run.id,
-                              reason=request.reason, published_at=now, published_by=user.id, snapshot=raw,
-                              digest=hashlib.sha256(raw).hexdigest())
+    publication = Publication(
+        period_id=period.id,
+        version=version,
+        round=round_,
+        run_id=selection_run.id,
+        reason=request.reason,
+        published_at=now,
+        published_by=user.id,
+        snapshot=raw,
+        digest=hashlib.sha256(raw).hexdigest(),
+    )
     session.add(publication)
     await session.flush()
     session.add_all(
-        PublicationEntry(publication_id=publication.id, application_id=p.application_id, registration_number=number,
-                         birth_date=birth, npsn=p.program.split(":", 1)[0] if p.program else None,
-                         path=p.program.split(":", 1)[1] if p.program else None, choice_rank=p.choice_rank)
-        for p, number, _, birth in rows)
+        PublicationEntry(
+            publication_id=publication.id,
+            application_id=p.application_id,
+            registration_number=number,
+            birth_date=birth,
+            npsn=p.program.split(":", 1)[0] if p.program else None,
+            path=p.program.split(":", 1)[1] if p.program else None,
+            choice_rank=p.choice_rank,
+        )
+        for p, number, _, birth in rows
+    )
     if period.status is PeriodStatus.SELECTED:
         transition(session, period, PeriodStatus.PUBLISHED, user.actor)
-    record(session, actor=user.actor, action="results.publish", entity="publication", entity_id=publication.id,
-           period_id=period.id, new={"version": version, "round": round_, "digest": publication.digest,
-                                     "run_id": selection_run.id, "reason": request.reason})
+    record(
+        session,
+        actor=user.actor,
+        action="results.publish",
+        entity="publication",
+        entity_id=publication.id,
+        period_id=period.id,
+        new={
+            "version": version,
+            "round": round_,
+            "digest": publication.digest,
+            "run_id": selection_run.id,
+            "reason": request.reason,
+        },
+    )
     await session.flush()
     return publication
 
 
 async def latest(session: AsyncSession, period_id: int) -> Publication:
-    found = await session.scalar(select(Publication).where(Publication.period_id == period_id)
-                                 .order_by(Publication.version.desc()).limit(1))
+    found = await session.scalar(
+        select(Publication).where(Publication.period_id == period_id).order_by(Publication.version.desc()).limit(1)
+    )
     if found is None:
         raise NotFound("not_published", "Hasil seleksi belum diumumkan.", "period_id")
     return found
 
 
 def publication_out(p: Publication) -> schemas.PublicationOut:
-    return schemas.PublicationOut(period_id=p.period_id, version=p.version, round=p.round, digest=p.digest,
-                                  published_at=p.published_at, reason=p.reason)
+    return schemas.PublicationOut(
+        period_id=p.period_id,
+        version=p.version,
+        round=p.round,
+        digest=p.digest,
+        published_at=p.published_at,
+        reason=p.reason,
+    )
 
 
 async def snapshot_bytes(session: AsyncSession, p: Publication) -> bytes:
@@ -134,8 +199,14 @@ _MISSES = """
 _MISSED = "INSERT INTO result_lookup_failures (registration_number, address) VALUES ($1, $2)"
 
 
-async def lookup(sessionmaker: async_sessionmaker[AsyncSession], period_id: int, registration_number: str,
-                 birth_date: date, *, address: str) -> schemas.LookupOut:
+async def lookup(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    period_id: int,
+    registration_number: str,
+    birth_date: date,
+    *,
+    address: str,
+) -> schemas.LookupOut:
     """A child's published result by number and birth date.
 
     Too many misses for a number or from an address in `LOOKUP_WINDOW` are refused (429) before anything is
@@ -147,25 +218,45 @@ async def lookup(sessionmaker: async_sessionmaker[AsyncSession], period_id: int,
         publication = await latest(session, period_id)  # through SQLAlchemy first: it opens the transaction
         primary = (await (await session.connection()).get_raw_connection()).driver_connection
         await primary.execute(_ONE_AT_A_TIME, registration_number)
-        by_number, by_address = await primary.fetchrow(_MISSES, registration_number, address,
-                                                       datetime.now(UTC) - LOOKUP_WINDOW)
+        by_number, by_address = await primary.fetchrow(
+            _MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW
+        )
         if by_number >= MAX_NUMBER_MISSES or by_address >= MAX_ADDRESS_MISSES:
-            raise AppError("lookup_throttled", "Terlalu banyak percobaan yang tidak cocok. Coba lagi 15 menit lagi.",
-                           "birth_date", status_code=429)
-        entry = await session.scalar(select(PublicationEntry).where(
-            PublicationEntry.publication_id == publication.id,
-            PublicationEntry.registration_number == registration_number, PublicationEntry.birth_date == birth_date))
+            raise AppError(
+                "lookup_throttled",
+                "Terlalu banyak percobaan yang tidak cocok. Coba lagi 15 menit lagi.",
+                "birth_date",
+                status_code=429,
+            )
+        entry = await session.scalar(
+            select(PublicationEntry).where(
+                PublicationEntry.publication_id == publication.id,
+                PublicationEntry.registration_number == registration_number,
+                PublicationEntry.birth_date == birth_date,
+            )
+        )
         if entry is None:
             await primary.execute(_MISSED, registration_number, address)
         else:
             school = entry.npsn and await session.scalar(select(School.name).where(School.npsn == entry.npsn))
     if entry is None:  # the same answer for a wrong number and a wrong birth date
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
-    message = (f"Selamat, Anda diterima di {school} jalur {entry.path} (pilihan ke-{entry.choice_rank})."
-               if entry.npsn else "Mohon maaf, Anda belum diterima pada seleksi ini.")
-    return schemas.LookupOut(registration_number=registration_number, placed=entry.npsn is not None, npsn=entry.npsn,
-                             school_name=school or None, path=entry.path, choice_rank=entry.choice_rank,
-                             version=publication.version, digest=publication.digest, message=message)
+    message = (
+        f"Selamat, Anda diterima di {school} jalur {entry.path} (pilihan ke-{entry.choice_rank})."
+        if entry.npsn
+        else "Mohon maaf, Anda belum diterima pada seleksi ini."
+    )
+    return schemas.LookupOut(
+        registration_number=registration_number,
+        placed=entry.npsn is not None,
+        npsn=entry.npsn,
+        school_name=school or None,
+        path=entry.path,
+        choice_rank=entry.choice_rank,
+        version=publication.version,
+        digest=publication.digest,
+        message=message,
+    )
 
 
 async def period_of(session: AsyncSession, period_id: int) -> Period:
@@ -180,12 +271,14 @@ async def export_csv(session: AsyncSession, period_id: int, user: Principal, nps
 
     period = await get_period(session, period_id)
     publication = await latest(session, period.id)
-    stmt = (select(PublicationEntry, Applicant.name, Applicant.nik, Applicant.nisn, School.name)
-            .join(Application, Application.id == PublicationEntry.application_id)
-            .join(Applicant, Applicant.id == Application.applicant_id)
-            .outerjoin(School, School.npsn == PublicationEntry.npsn)
-            .where(PublicationEntry.publication_id == publication.id)
-            .order_by(PublicationEntry.npsn, PublicationEntry.path, PublicationEntry.registration_number))
+    stmt = (
+        select(PublicationEntry, Applicant.name, Applicant.nik, Applicant.nisn, School.name)
+        .join(Application, Application.id == PublicationEntry.application_id)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .outerjoin(School, School.npsn == PublicationEntry.npsn)
+        .where(PublicationEntry.publication_id == publication.id)
+        .order_by(PublicationEntry.npsn, PublicationEntry.path, PublicationEntry.registration_number)
+    )
     if npsn is not None:
         stmt = stmt.where(PublicationEntry.npsn == npsn)
     out = io.StringIO()
@@ -193,9 +286,26 @@ async def export_csv(session: AsyncSession, period_id: int, user: Principal, nps
     writer.writerow(["registration_number", "name", "nik", "nisn", "npsn", "school", "path", "choice_rank"])
     count = 0
     for entry, name, nik, nisn, school in (await session.execute(stmt)).all():
-        writer.writerow([entry.registration_number, name, nik, nisn or "", entry.npsn or "", school or "",
-                         entry.path or "", entry.choice_rank or ""])
+        writer.writerow(
+            [
+                entry.registration_number,
+                name,
+                nik,
+                nisn or "",
+                entry.npsn or "",
+                school or "",
+                entry.path or "",
+                entry.choice_rank or "",
+            ]
+        )
         count += 1
-    record(session, actor=user.actor, action="results.export", entity="publication", entity_id=publication.id,
-           period_id=period.id, new={"rows": count, "school": npsn, "version": publication.version})
+    record(
+        session,
+        actor=user.actor,
+        action="results.export",
+        entity="publication",
+        entity_id=publication.id,
+        period_id=period.id,
+        new={"rows": count, "school": npsn, "version": publication.version},
+    )
     return out.getvalue()

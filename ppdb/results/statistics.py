@@ -1,4 +1,5 @@
 """Statistics for the agency: demand per school and path, fill rates, cut-offs, unplaced, afirmasi share."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,15 +45,30 @@ class Statistics(msgspec.Struct, kw_only=True):
 
 
 async def statistics(session: AsyncSession, period: Period) -> Statistics:
-    statuses = dict((await session.execute(select(Application.status, func.count()).where(
-        Application.period_id == period.id).group_by(Application.status))).all())
-    demand = {(npsn, path): (n, first) for npsn, path, n, first in (await session.execute(
-        select(School.npsn, Application.path, func.count(), func.count().filter(Choice.rank == 1))
-        .join(Choice, Choice.school_id == School.id).join(Application, Application.id == Choice.application_id)
-        .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
-        .group_by(School.npsn, Application.path))).all()}
-    names = dict((await session.execute(select(School.npsn, School.name).where(
-        School.region_id == period.region_id))).all())
+    statuses = dict(
+        (
+            await session.execute(
+                select(Application.status, func.count())
+                .where(Application.period_id == period.id)
+                .group_by(Application.status)
+            )
+        ).all()
+    )
+    demand = {
+        (npsn, path): (n, first)
+        for npsn, path, n, first in (
+            await session.execute(
+                select(School.npsn, Application.path, func.count(), func.count().filter(Choice.rank == 1))
+                .join(Choice, Choice.school_id == School.id)
+                .join(Application, Application.id == Choice.application_id)
+                .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+                .group_by(School.npsn, Application.path)
+            )
+        ).all()
+    }
+    names = dict(
+        (await session.execute(select(School.npsn, School.name).where(School.region_id == period.region_id))).all()
+    )
     selection_run: SelectionRun | None = None
     with contextlib.suppress(NotFound):
         selection_run = await latest_run(session, period.id, RunKind.OFFICIAL)
@@ -61,19 +77,34 @@ async def statistics(session: AsyncSession, period: Period) -> Statistics:
             selection_run = await latest_run(session, period.id, RunKind.PROVISIONAL)
     programs, placed, unplaced, afirmasi, afirmasi_placed = [], 0, 0, 0, 0
     if selection_run is not None:
-        for o in await session.scalars(select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id)
-                                       .order_by(ProgramOutcome.program)):
+        for o in await session.scalars(
+            select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id).order_by(ProgramOutcome.program)
+        ):
             n, first = demand.get((o.school_npsn, o.path.split("/")[0]), (0, 0))
-            programs.append(ProgramStats(npsn=o.school_npsn, school_name=names.get(o.school_npsn, o.school_npsn),
-                                         path=o.path, applicants=n, first_choice=first, seats=o.final_capacity,
-                                         filled=o.filled, fill_rate=round(o.filled / o.final_capacity, 4)
-                                         if o.final_capacity else 0.0, cutoff=o.cutoff))
-        rows = (await session.execute(
-            select(Application.path, Placement.program, Reregistration.decision)
-            .join(Placement, Placement.application_id == Application.id)
-            .outerjoin(Reregistration, (Reregistration.application_id == Application.id)
-                       & (Reregistration.period_id == period.id))
-            .where(Placement.run_id == selection_run.id))).all()
+            programs.append(
+                ProgramStats(
+                    npsn=o.school_npsn,
+                    school_name=names.get(o.school_npsn, o.school_npsn),
+                    path=o.path,
+                    applicants=n,
+                    first_choice=first,
+                    seats=o.final_capacity,
+                    filled=o.filled,
+                    fill_rate=round(o.filled / o.final_capacity, 4) if o.final_capacity else 0.0,
+                    cutoff=o.cutoff,
+                )
+            )
+        rows = (
+            await session.execute(
+                select(Application.path, Placement.program, Reregistration.decision)
+                .join(Placement, Placement.application_id == Application.id)
+                .outerjoin(
+                    Reregistration,
+                    (Reregistration.application_id == Application.id) & (Reregistration.period_id == period.id),
+                )
+                .where(Placement.run_id == selection_run.id)
+            )
+        ).all()
         placed = sum(program is not None for _, program, _ in rows)
         # applicants who gave up or lost a seat at daftar ulang are not waiting for one
         unplaced = sum(program is None and decision is None for _, program, decision in rows)
@@ -82,7 +113,13 @@ async def statistics(session: AsyncSession, period: Period) -> Statistics:
     return Statistics(
         run_id=selection_run.id if selection_run else None,
         run_kind=selection_run.kind.value if selection_run else None,
-        applications=sum(statuses.values()), withdrawn=statuses.get(ApplicationStatus.WITHDRAWN, 0),
-        disqualified=statuses.get(ApplicationStatus.DISQUALIFIED, 0), placed=placed, unplaced=unplaced,
-        afirmasi_applicants=afirmasi, afirmasi_placed=afirmasi_placed,
-        afirmasi_placed_share=round(afirmasi_placed / afirmasi, 4) if afirmasi else 0.0, programs=programs)
+        applications=sum(statuses.values()),
+        withdrawn=statuses.get(ApplicationStatus.WITHDRAWN, 0),
+        disqualified=statuses.get(ApplicationStatus.DISQUALIFIED, 0),
+        placed=placed,
+        unplaced=unplaced,
+        afirmasi_applicants=afirmasi,
+        afirmasi_placed=afirmasi_placed,
+        afirmasi_placed_share=round(afirmasi_placed / afirmasi, 4) if afirmasi else 0.0,
+        programs=programs,
+    )

@@ -1,4 +1,5 @@
 """School and zone import (CSV) and the public school list."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
@@ -22,17 +23,27 @@ async def _csv_text(request: Request) -> str:
 class SchoolController(Controller):
     path = "/api/periods/{period_id:int}"
 
-    @post("/schools/import", operation_id="importSchools", tags=["agency"], status_code=200,
-          request_max_body_size=CSV_LIMIT, guards=[requires_agency_admin])
-    async def import_schools(self, request: Request, db_session: Session,
-                             period_id: PeriodId) -> schemas.ImportResult:
+    @post(
+        "/schools/import",
+        operation_id="importSchools",
+        tags=["agency"],
+        status_code=200,
+        request_max_body_size=CSV_LIMIT,
+        guards=[requires_agency_admin],
+    )
+    async def import_schools(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.ImportResult:
         """Import schools from CSV (npsn,name,level,latitude,longitude,capacity[,kelurahan_code]); all rows or none."""
         return await service.import_schools(db_session, period_id, await _csv_text(request), request.user)
 
-    @post("/zones/import", operation_id="importZones", tags=["agency"], status_code=200,
-          request_max_body_size=CSV_LIMIT, guards=[requires_agency_admin])
-    async def import_zones(self, request: Request, db_session: Session,
-                           period_id: PeriodId) -> schemas.ImportResult:
+    @post(
+        "/zones/import",
+        operation_id="importZones",
+        tags=["agency"],
+        status_code=200,
+        request_max_body_size=CSV_LIMIT,
+        guards=[requires_agency_admin],
+    )
+    async def import_zones(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.ImportResult:
         """Import zones from CSV (npsn,kelurahan_code,radius_m,priority); replaces the zones of the schools listed."""
         return await service.import_zones(db_session, period_id, await _csv_text(request), request.user)
 

@@ -1,4 +1,5 @@
 """Schools (NPSN), capacity per period and zone entries."""
+
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
@@ -44,8 +45,14 @@ class ZoneEntry(Base):
         CheckConstraint("priority >= 1", name="priority_positive"),
         CheckConstraint("radius_m IS NULL OR radius_m > 0", name="radius_positive"),
         UniqueConstraint("period_id", "school_id", "kelurahan_code"),
-        Index("uq_zone_entries_radius", "period_id", "school_id", "radius_m", unique=True,
-              postgresql_where=text("radius_m IS NOT NULL")),
+        Index(
+            "uq_zone_entries_radius",
+            "period_id",
+            "school_id",
+            "radius_m",
+            unique=True,
+            postgresql_where=text("radius_m IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
 """Request and response bodies for schools and zones."""
+
 from __future__ import annotations
 
 import msgspec

@@ -1,4 +1,5 @@
 """School and zone CSV imports (all rows or none) and the school list with seats per path."""
+
 from __future__ import annotations
 
 import csv
@@ -60,8 +61,11 @@ def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> 
         header = [h.strip() for h in reader.fieldnames or []]
         missing = [c for c in required if c not in header]
         if missing:
-            raise AppError("csv_header_invalid",
-                           f"Kolom wajib tidak ada: {', '.join(missing)}. Kolom: {', '.join(columns)}.", "file")
+            raise AppError(
+                "csv_header_invalid",
+                f"Kolom wajib tidak ada: {', '.join(missing)}. Kolom: {', '.join(columns)}.",
+                "file",
+            )
         reader.fieldnames = header
         rows = list(reader)
     except csv.Error as err:
@@ -79,11 +83,13 @@ def _npsn(value: str) -> str:
 
 def _bounded(convert, low: float, high: float):
     """A converter that also refuses values outside [low, high] (and NaN or infinity)."""
+
     def parse(value: str):
         number = convert(value)
         if not low <= number <= high:  # False for NaN as well
             raise ValueError
         return number
+
     return parse
 
 
@@ -93,7 +99,7 @@ LATITUDE, LONGITUDE = _bounded(float, -90, 90), _bounded(float, -180, 180)
 
 async def import_schools(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
     period = await _editable_period(session, period_id, user)
-    rows = read_csv(text, SCHOOL_COLUMNS + ("kelurahan_code",), SCHOOL_COLUMNS)
+    rows = read_csv(text, (*SCHOOL_COLUMNS, "kelurahan_code"), SCHOOL_COLUMNS)
     errors, parsed, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):  # row 1 is the header
         npsn = errors.parse(n, row, "npsn", _npsn, "NPSN")
@@ -106,17 +112,32 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
         capacity = errors.parse(n, row, "capacity", CAPACITY, "daya tampung")
         kelurahan = (row.get("kelurahan_code") or "").strip() or None
         if kelurahan and not KELURAHAN.fullmatch(kelurahan):
-            errors.add(n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid.")
+            errors.add(
+                n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid."
+            )
         if level is not None and level is not period.level:
-            errors.add(n, "level", "school_level_mismatch",
-                       f"Baris {n}: jenjang {level.value.upper()} berbeda dengan periode ({period.level.value.upper()}).")
+            errors.add(
+                n,
+                "level",
+                "school_level_mismatch",
+                f"Baris {n}: jenjang {level.value.upper()} berbeda dengan periode ({period.level.value.upper()}).",
+            )
         if lat is not None and lon is not None and not in_indonesia(lat, lon):
             errors.add(n, "latitude", "coordinate_outside_indonesia", f"Baris {n}: koordinat di luar Indonesia.")
         if npsn is not None and npsn in seen:
             errors.add(n, "npsn", "npsn_duplicate", f"Baris {n}: NPSN {npsn} muncul lebih dari sekali.")
         seen.add(npsn)
-        parsed.append(dict(npsn=npsn, name=name, level=level, latitude=lat, longitude=lon, kelurahan_code=kelurahan,
-                           capacity=capacity))
+        parsed.append(
+            dict(
+                npsn=npsn,
+                name=name,
+                level=level,
+                latitude=lat,
+                longitude=lon,
+                kelurahan_code=kelurahan,
+                capacity=capacity,
+            )
+        )
     existing = {
         s.npsn: s for s in await session.scalars(select(School).where(School.npsn.in_([p["npsn"] for p in parsed])))
     }
@@ -142,8 +163,15 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
             .on_conflict_do_update(index_elements=["period_id", "school_id"], set_={"capacity": capacity})
         )
     created = len(parsed) - len(existing)
-    record(session, actor=user.actor, action="schools.import", entity="period", entity_id=period.id, period_id=period.id,
-           new={"rows": len(parsed), "created": created, "updated": len(existing)})
+    record(
+        session,
+        actor=user.actor,
+        action="schools.import",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        new={"rows": len(parsed), "created": created, "updated": len(existing)},
+    )
     return schemas.ImportResult(rows=len(parsed), created=created, updated=len(existing))
 
 
@@ -152,10 +180,13 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
     period = await _editable_period(session, period_id, user)
     rows = read_csv(text, ZONE_COLUMNS, ("npsn",))
     schools = dict(
-        (await session.execute(
-            select(School.npsn, School.id).join(PeriodSchool, PeriodSchool.school_id == School.id)
-            .where(PeriodSchool.period_id == period.id)
-        )).all()
+        (
+            await session.execute(
+                select(School.npsn, School.id)
+                .join(PeriodSchool, PeriodSchool.school_id == School.id)
+                .where(PeriodSchool.period_id == period.id)
+            )
+        ).all()
     )
     errors, entries, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):
@@ -166,9 +197,13 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
         radius = errors.parse(n, row, "radius_m", lambda v: _bounded(float, 0, 100_000)(v) if v else None, "radius")
         priority = errors.parse(n, row, "priority", lambda v: _bounded(int, 1, 99)(v) if v else 1, "prioritas")
         if (kelurahan is None) == (not (row.get("radius_m") or "").strip()):
-            errors.add(n, "kelurahan_code", "zone_area_invalid", f"Baris {n}: isi tepat satu dari kode kelurahan atau radius.")
+            errors.add(
+                n, "kelurahan_code", "zone_area_invalid", f"Baris {n}: isi tepat satu dari kode kelurahan atau radius."
+            )
         if kelurahan and not KELURAHAN.fullmatch(kelurahan):
-            errors.add(n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid.")
+            errors.add(
+                n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid."
+            )
         if radius == 0:
             errors.add(n, "radius_m", "radius_m_invalid", f"Baris {n}: radius harus lebih dari 0 meter.")
         key = (npsn, kelurahan, radius)
@@ -182,11 +217,16 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
     await session.execute(
         delete(ZoneEntry).where(ZoneEntry.period_id == period.id, ZoneEntry.school_id.in_(school_ids))
     )
-    session.add_all(
-        ZoneEntry(period_id=period.id, school_id=schools[e.pop("npsn")], **e) for e in entries
+    session.add_all(ZoneEntry(period_id=period.id, school_id=schools[e.pop("npsn")], **e) for e in entries)
+    record(
+        session,
+        actor=user.actor,
+        action="zones.import",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        new={"rows": len(entries), "schools": len(school_ids)},
     )
-    record(session, actor=user.actor, action="zones.import", entity="period", entity_id=period.id, period_id=period.id,
-           new={"rows": len(entries), "schools": len(school_ids)})
     return schemas.ImportResult(rows=len(entries), updated=len(school_ids))
 
 
@@ -194,8 +234,9 @@ async def _editable_period(session: AsyncSession, period_id: int, user: Principa
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status is not PeriodStatus.DRAFT:
         # Distances and zone flags are frozen into registrations: schools and zones stay as they were.
-        raise Conflict("period_not_editable", "Sekolah dan zona hanya dapat diubah sebelum pendaftaran dibuka.",
-                       "status")
+        raise Conflict(
+            "period_not_editable", "Sekolah dan zona hanya dapat diubah sebelum pendaftaran dibuka.", "status"
+        )
     return period
 
 
@@ -210,8 +251,14 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
     )
     return [
         schemas.SchoolOut(
-            npsn=s.npsn, name=s.name, level=s.level, latitude=s.latitude, longitude=s.longitude,
-            kelurahan_code=s.kelurahan_code, capacity=capacity, seats=seats_per_path(rules, capacity),
+            npsn=s.npsn,
+            name=s.name,
+            level=s.level,
+            latitude=s.latitude,
+            longitude=s.longitude,
+            kelurahan_code=s.kelurahan_code,
+            capacity=capacity,
+            seats=seats_per_path(rules, capacity),
         )
         for s, capacity in rows
     ]

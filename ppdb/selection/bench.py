@@ -34,14 +34,10 @@ def build_instance(applicants: int, choices: int, programs: int, seed: int) -> b
     program_list, names = [], []
     for s, school in enumerate(schools):
         quota = np.floor(seats[s] * np.array(PATH_SHARE)).astype(int).tolist()
-        for path, capacity in zip(PATHS, quota):
+        for path, capacity in zip(PATHS, quota, strict=False):
             names.append(f"{school}:{path}")
-            program_list.append(
-                {"id": names[-1], "school": school, "path": path, "capacity": capacity}
-            )
-    transfers = [
-        {"school": school, "from": src, "to": dst} for school in schools for src, dst in TRANSFERS
-    ]
+            program_list.append({"id": names[-1], "school": school, "path": path, "capacity": capacity})
+    transfers = [{"school": school, "from": src, "to": dst} for school in schools for src, dst in TRANSFERS]
 
     home = rng.integers(0, n_schools, applicants)
     ax = sx[home] + rng.normal(0, CELL_M / 2, applicants)
@@ -66,11 +62,11 @@ def build_instance(applicants: int, choices: int, programs: int, seed: int) -> b
 
     first = np.where(path[:, None] == PATHS.index("prestasi"), -score[:, None], distance).tolist()
     program = (listed * len(PATHS) + path[:, None]).tolist()
-    rows = zip(first, program, (-age).tolist(), lottery.tolist())
+    rows = zip(first, program, (-age).tolist(), lottery.tolist(), strict=False)
     applicant_list = [
         {
             "id": f"A{a:07d}",
-            "choices": [{"program": names[p], "key": [f, minus_age, draw]} for f, p in zip(fs, ps)],
+            "choices": [{"program": names[p], "key": [f, minus_age, draw]} for f, p in zip(fs, ps, strict=False)],
         }
         for a, (fs, ps, minus_age, draw) in enumerate(rows)
     ]
@@ -91,19 +87,13 @@ def baseline_solve(doc: dict) -> str:
     programs = doc["programs"]
     index = {p["id"]: i for i, p in enumerate(programs)}
     by_path = {(p["school"], p["path"]): i for i, p in enumerate(programs)}
-    moves = [
-        (by_path[t["school"], t["from"]], by_path[t["school"], t["to"]])
-        for t in doc.get("transfers", [])
-    ]
+    moves = [(by_path[t["school"], t["from"]], by_path[t["school"], t["to"]]) for t in doc.get("transfers", [])]
     applicants = doc["applicants"]
     ids = [a["id"] for a in applicants]
     id_rank = {applicant_id: r for r, applicant_id in enumerate(sorted(ids))}
     # Heap entries are negated (key, id rank) so that each heap's root is the worst held.
     prefs = [
-        [
-            (index[c["program"]], (tuple(-x for x in c["key"]), -id_rank[a["id"]], i))
-            for c in a["choices"]
-        ]
+        [(index[c["program"]], (tuple(-x for x in c["key"]), -id_rank[a["id"]], i)) for c in a["choices"]]
         for i, a in enumerate(applicants)
     ]
     caps = [p["capacity"] for p in programs]
@@ -140,8 +130,7 @@ def baseline_solve(doc: dict) -> str:
         if not moved:
             break
     assignments = {
-        applicant_id: programs[p]["id"] if p >= 0 else None
-        for applicant_id, p in zip(ids, assigned)
+        applicant_id: programs[p]["id"] if p >= 0 else None for applicant_id, p in zip(ids, assigned, strict=False)
     }
     text = json.dumps(sorted(assignments.items()), separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -1,4 +1,5 @@
 """Benchmark of a whole database selection run (load, compile, solve, write) on a synthetic period."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,16 +31,28 @@ async def measure(url: str, applicants: int, schools: int, seed: int, repeat: in
             clock = time.perf_counter()
             async with make_sessionmaker(engine)() as session, session.begin():
                 done = await service.run(session, period_id, secret="bench-secret", actor="bench")
-            runs.append({"total": round(time.perf_counter() - clock, 3), **done.seconds, "digest": done.digest,
-                         "placed": done.placed})
-        return {"applicants": applicants, "schools": schools, "generate_s": round(generated, 2),
-                "load_demo_s": round(loaded, 2), "runs": runs}
+            runs.append(
+                {
+                    "total": round(time.perf_counter() - clock, 3),
+                    **done.seconds,
+                    "digest": done.digest,
+                    "placed": done.placed,
+                }
+            )
+        return {
+            "applicants": applicants,
+            "schools": schools,
+            "generate_s": round(generated, 2),
+            "load_demo_s": round(loaded, 2),
+            "runs": runs,
+        }
     finally:
         await engine.dispose()
 
 
-def run(applicants: int = 100_000, schools: int = 300, seed: int = 1, repeat: int = 3,
-        database_url: str | None = None) -> dict:
+def run(
+    applicants: int = 100_000, schools: int = 300, seed: int = 1, repeat: int = 3, database_url: str | None = None
+) -> dict:
     if database_url:
         return asyncio.run(measure(database_url, applicants, schools, seed, repeat))
     with tempfile.TemporaryDirectory(prefix="ppdb-bench-") as tmp:

@@ -4,6 +4,7 @@ Every ranking key becomes a number where smaller means higher priority, so the e
 lists. The chain ends with `lottery`, a number each applicant can recompute from the period's
 published seed and their registration number, which makes every key strict.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,8 +68,9 @@ def lottery_number(seed: str, nik: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{nik}".encode()).digest()[:6], "big")
 
 
-def key_for(path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts,
-            lottery: int | None = None) -> list[float | int]:
+def key_for(
+    path: PathRule, rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts, lottery: int | None = None
+) -> list[float | int]:
     values: list[float | int] = []
     for name in path.keys:
         if name == "distance":
@@ -101,9 +103,14 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             names = [s.name for s in subs] if subs else [None]
             for category, capacity in zip(names, shares, strict=True):
                 pid = program_id(school.npsn, path_name, category)
-                programs.append(engine.Program(id=pid, school=school.npsn,
-                                               path=f"{path_name}/{category}" if category else path_name,
-                                               capacity=capacity))
+                programs.append(
+                    engine.Program(
+                        id=pid,
+                        school=school.npsn,
+                        path=f"{path_name}/{category}" if category else path_name,
+                        capacity=capacity,
+                    )
+                )
                 keys[pid] = list(path.keys)
                 targets.setdefault((school.npsn, path_name), []).append(pid)
 
@@ -116,8 +123,9 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
                 if to:
                     transfers.append(engine.Transfer(school=school.npsn, from_=_path_of(source), to=_path_of(to[0])))
 
-    compiled = Compiled(engine.Instance(mechanism=rules.mechanism, programs=programs, transfers=transfers,
-                                        applicants=[]), keys)
+    compiled = Compiled(
+        engine.Instance(mechanism=rules.mechanism, programs=programs, transfers=transfers, applicants=[]), keys
+    )
     known = {p.id for p in programs}
     for app in applications:
         path = rules.path_or_alias(app.path)
@@ -153,8 +161,11 @@ DAYS_PER_MONTH = 30.4375
 def public_key(names: list[str], key: list[float] | None) -> tuple[list[str], list[float] | None]:
     """A key as it may be shown to others: no lottery number (with the published seed it would give away
     the child's NIK), no time of registration, and age in whole months instead of days."""
-    shown = [(("age_months" if n == "age" else n), v) for n, v in zip(names, key or names, strict=True)
-             if n not in PRIVATE_KEYS]
+    shown = [
+        (("age_months" if n == "age" else n), v)
+        for n, v in zip(names, key or names, strict=True)
+        if n not in PRIVATE_KEYS
+    ]
     if key is None:
         return [n for n, _ in shown], None
     return [n for n, _ in shown], [-int(-v // DAYS_PER_MONTH) if n == "age_months" else v for n, v in shown]

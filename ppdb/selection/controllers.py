@@ -1,4 +1,5 @@
 """Selection API: start a run, read results and cut-offs, replay the input, explain a decision."""
+
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
@@ -21,13 +22,15 @@ class SelectionController(Controller):
     async def start(self, db_session: Session, state: State, request: Request, period_id: PeriodId) -> schemas.RunOut:
         """Run the official selection now: load, compile, solve and store in one transaction (one at a time)."""
         ensure_region(request.user, (await get_period(db_session, period_id)).region_id)
-        selection_run = await service.run(db_session, period_id, secret=state.settings.secret_key,
-                                          actor=request.user.actor)
+        selection_run = await service.run(
+            db_session, period_id, secret=state.settings.secret_key, actor=request.user.actor
+        )
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
     @get("/latest", operation_id="latestSelection")
-    async def latest(self, read_session: ReadSession, request: Request,
-                     period_id: PeriodId) -> Response[schemas.RunOut]:
+    async def latest(
+        self, read_session: ReadSession, request: Request, period_id: PeriodId
+    ) -> Response[schemas.RunOut]:
         """What the public may see: the provisional run while registration is open, afterwards the published
         run; every program's capacity, seats after transfers, fill and cut-off (no lottery, age in months).
         Refreshed all day: answered from the worker's cache, with an ETag, until the run changes."""
@@ -42,21 +45,33 @@ class SelectionController(Controller):
         return await respond(request, etag("run", run_id, digest), build, max_age=5)
 
     @post("/what-if", operation_id="whatIf", status_code=200, guards=[requires_agency_admin])
-    async def what_if(self, db_session: Session, state: State, request: Request, period_id: PeriodId,
-                      data: JSONBody[schemas.WhatIfRequest]) -> schemas.WhatIfOut:
+    async def what_if(
+        self,
+        db_session: Session,
+        state: State,
+        request: Request,
+        period_id: PeriodId,
+        data: JSONBody[schemas.WhatIfRequest],
+    ) -> schemas.WhatIfOut:
         """Compare a rule variant (preset, quotas, transfer order, mechanism) on the current pool; nothing is saved."""
         ensure_region(request.user, (await get_period(db_session, period_id)).region_id)
         return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
-    async def instance(self, read_session: ReadSession, request: Request, period_id: PeriodId,
-                       run_id: RunId) -> Response[bytes]:
+    async def instance(
+        self, read_session: ReadSession, request: Request, period_id: PeriodId, run_id: RunId
+    ) -> Response[bytes]:
         """A run's engine input with opaque ids and keys as ranks: replay it with `ppdb selection solve`."""
         selection_run = await service.get_run(read_session, period_id, run_id)
-        response = await respond(request, etag("instance", run_id, selection_run.instance_sha256),
-                                 lambda: service.public_instance(read_session, selection_run), max_age=3600)
-        response.headers.update({"X-Instance-SHA256": selection_run.instance_sha256,
-                                 "X-Result-Digest": selection_run.digest})
+        response = await respond(
+            request,
+            etag("instance", run_id, selection_run.instance_sha256),
+            lambda: service.public_instance(read_session, selection_run),
+            max_age=3600,
+        )
+        response.headers.update(
+            {"X-Instance-SHA256": selection_run.instance_sha256, "X-Result-Digest": selection_run.digest}
+        )
         return response
 
 
@@ -65,8 +80,9 @@ class ExplanationController(Controller):
     tags = ["registration"]
 
     @get("/status", operation_id="applicationStatus", guards=[requires_login])
-    async def status(self, state: State, request: Request,
-                     registration_number: RegistrationNumber) -> schemas.Explanation:
+    async def status(
+        self, state: State, request: Request, registration_number: RegistrationNumber
+    ) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
         return await service.status(state.read_sessionmaker, registration_number, request.user)

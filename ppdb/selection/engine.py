@@ -160,12 +160,8 @@ def _listed_applicants(programs: list[Program]) -> msgspec.json.Decoder:
         return _applicants_decoder
     # Decoding against a Literal rejects unknown programs with their path and yields the very
     # program id objects, which saves memory and makes the index lookups identity hits.
-    choice = msgspec.defstruct(
-        "Choice", [("program", Literal[ids]), ("key", list[Number])], bases=(Choice,)
-    )
-    applicant = msgspec.defstruct(
-        "Applicant", [("id", str), ("choices", list[choice])], bases=(Applicant,)
-    )
+    choice = msgspec.defstruct("Choice", [("program", Literal[ids]), ("key", list[Number])], bases=(Choice,))
+    applicant = msgspec.defstruct("Applicant", [("id", str), ("choices", list[choice])], bases=(Applicant,))
     return msgspec.json.Decoder(list[applicant])
 
 
@@ -257,9 +253,7 @@ def _check_programs(
     return index, _check_transfers(transfers, by_path)
 
 
-def _prepare(
-    instance: Instance, checked: tuple[dict[str, int], list[tuple[int, int]]] | None = None
-) -> _Prepared:
+def _prepare(instance: Instance, checked: tuple[dict[str, int], list[tuple[int, int]]] | None = None) -> _Prepared:
     programs = instance.programs
     index, moves = checked or _check_programs(instance.mechanism, programs, instance.transfers)
     prep = _Prepared()
@@ -274,9 +268,7 @@ def _prepare(
         seen: set[str] = set()
         for i, applicant_id in enumerate(ids):
             if applicant_id in seen:
-                raise InstanceError(
-                    f"applicants[{i}].id", f"duplicate applicant id {applicant_id!r}"
-                )
+                raise InstanceError(f"applicants[{i}].id", f"duplicate applicant id {applicant_id!r}")
             seen.add(applicant_id)
 
     lists = [a.choices for a in applicants]
@@ -329,31 +321,22 @@ def _sort_ids(ids: list[str]) -> tuple[np.ndarray, list[str], bool]:
     return np.array(order, np.int64), ordered, any(map(operator.eq, ordered, ordered[1:]))
 
 
-def _repeats_a_program(
-    ch_app: np.ndarray, ch_prog: np.ndarray, longest: int, n_programs: int
-) -> bool:
+def _repeats_a_program(ch_app: np.ndarray, ch_prog: np.ndarray, longest: int, n_programs: int) -> bool:
     if longest <= 8:
         # Lists are short: compare each choice with the few before it.
-        return any(
-            ((ch_app[d:] == ch_app[:-d]) & (ch_prog[d:] == ch_prog[:-d])).any()
-            for d in range(1, longest)
-        )
+        return any(((ch_app[d:] == ch_app[:-d]) & (ch_prog[d:] == ch_prog[:-d])).any() for d in range(1, longest))
     pairs = np.sort(ch_app * max(n_programs, 1) + ch_prog)
     return bool((pairs[1:] == pairs[:-1]).any())
 
 
-def _check_transfers(
-    transfers: Sequence[Transfer], by_path: dict[tuple[str, str], int]
-) -> list[tuple[int, int]]:
+def _check_transfers(transfers: Sequence[Transfer], by_path: dict[tuple[str, str], int]) -> list[tuple[int, int]]:
     moves: list[tuple[int, int]] = []
     for i, transfer in enumerate(transfers):
         ends = []
         for name, path in (("from", transfer.from_), ("to", transfer.to)):
             program = by_path.get((transfer.school, path))
             if program is None:
-                raise InstanceError(
-                    f"transfers[{i}].{name}", f"no program {transfer.school}:{path}"
-                )
+                raise InstanceError(f"transfers[{i}].{name}", f"no program {transfer.school}:{path}")
             ends.append(program)
         moves.append((ends[0], ends[1]))
     # A cycle would pass unused seats around forever.
@@ -526,11 +509,7 @@ def solve(instance: Instance) -> Result:
     with _gc_paused():
         prep = getattr(instance, "_prepared", None) or _prepare(instance)
         prep.ranking()
-        run = (
-            _deferred_acceptance
-            if instance.mechanism == "deferred_acceptance"
-            else _first_choice_priority
-        )
+        run = _deferred_acceptance if instance.mechanism == "deferred_acceptance" else _first_choice_priority
         programs = instance.programs
         capacity = [p.capacity for p in programs]
         cap = np.array(capacity, np.int64)
@@ -570,7 +549,7 @@ def _result(
     sorted_programs = program_of[prep.id_order].tolist()
     names.append(None)  # index -1: unplaced
     values = list(map(names.__getitem__, sorted_programs))
-    assignments = dict(zip(prep.sorted_ids, values))
+    assignments = dict(zip(prep.sorted_ids, values, strict=False))
     table = {
         programs[k].id: ProgramResult(
             capacity=capacity[k],
@@ -587,7 +566,9 @@ def _result(
 def _digest(sorted_ids: list[str], values: list[str | None], program_ids: list[str]) -> str:
     """sha256 of json.dumps(sorted(assignments.items()), separators=(",", ":")), in chunks."""
     if _JSON_UNSAFE.search("".join(sorted_ids)) or _JSON_UNSAFE.search("".join(program_ids)):
-        encode = lambda pairs: json.dumps(pairs, separators=(",", ":")).encode()
+
+        def encode(pairs):
+            return json.dumps(pairs, separators=(",", ":")).encode()
     else:
         # Without characters to escape msgspec writes the same bytes as json.dumps, faster.
         encode = _encoder.encode
@@ -596,9 +577,7 @@ def _digest(sorted_ids: list[str], values: list[str | None], program_ids: list[s
         if k:
             digest.update(b",")
         digest.update(
-            encode(list(zip(sorted_ids[k : k + _DIGEST_CHUNK], values[k : k + _DIGEST_CHUNK])))[
-                1:-1
-            ]
+            encode(list(zip(sorted_ids[k : k + _DIGEST_CHUNK], values[k : k + _DIGEST_CHUNK], strict=False)))[1:-1]
         )
     digest.update(b"]")
     return digest.hexdigest()
@@ -617,9 +596,7 @@ def dump_result(result: Result) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     """`solve INSTANCE.json [-o RESULT.json]`: exit 0, or 2 with a one-line error."""
-    parser = argparse.ArgumentParser(
-        prog="ppdb selection solve", description="Solve a selection instance."
-    )
+    parser = argparse.ArgumentParser(prog="ppdb selection solve", description="Solve a selection instance.")
     parser.add_argument("instance", help="instance JSON file, or - for standard input")
     parser.add_argument("-o", "--output", help="write the result here instead of standard output")
     args = parser.parse_args(argv)

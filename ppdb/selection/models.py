@@ -1,4 +1,5 @@
 """Selection runs: the exact input, the digest, placements and per-program cut-offs."""
+
 from __future__ import annotations
 
 import enum

@@ -5,6 +5,7 @@ Every app process runs this loop; the per-period advisory lock and the age of th
 run make sure only one of them solves a period per interval, and row locks (skip locked) that only
 one closes a window.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,30 +27,48 @@ KEEP = 2  # the latest provisional runs kept; parents always read the newest
 async def tick(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, interval: float) -> list[int]:
     """Re-solve every open period whose provisional result is older than `interval`; return the new run ids."""
     async with sessionmaker() as session:
-        period_ids = list(await session.scalars(
-            select(Period.id).where(Period.status == PeriodStatus.REGISTRATION_OPEN).order_by(Period.id)))
+        period_ids = list(
+            await session.scalars(
+                select(Period.id).where(Period.status == PeriodStatus.REGISTRATION_OPEN).order_by(Period.id)
+            )
+        )
     done = []
     for period_id in period_ids:
         async with sessionmaker() as session, session.begin():
             if not await service.try_lock(session, period_id):
                 continue  # another process is solving this period right now
             last = await session.scalar(
-                select(SelectionRun.started_at).where(SelectionRun.period_id == period_id,
-                                                      SelectionRun.kind == RunKind.PROVISIONAL)
-                .order_by(SelectionRun.id.desc()).limit(1))
+                select(SelectionRun.started_at)
+                .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)
+                .order_by(SelectionRun.id.desc())
+                .limit(1)
+            )
             if last is not None and datetime.now(UTC) - last < timedelta(seconds=interval):
                 continue
-            selection_run = await service.run(session, period_id, secret=secret, kind=RunKind.PROVISIONAL,
-                                              actor="provisional")
-            keep = select(SelectionRun.id).where(SelectionRun.period_id == period_id,
-                                                 SelectionRun.kind == RunKind.PROVISIONAL) \
-                .order_by(SelectionRun.id.desc()).limit(KEEP)
-            await session.execute(delete(SelectionRun).where(
-                SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL,
-                SelectionRun.id.not_in(keep)))
+            selection_run = await service.run(
+                session, period_id, secret=secret, kind=RunKind.PROVISIONAL, actor="provisional"
+            )
+            keep = (
+                select(SelectionRun.id)
+                .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)
+                .order_by(SelectionRun.id.desc())
+                .limit(KEEP)
+            )
+            await session.execute(
+                delete(SelectionRun).where(
+                    SelectionRun.period_id == period_id,
+                    SelectionRun.kind == RunKind.PROVISIONAL,
+                    SelectionRun.id.not_in(keep),
+                )
+            )
             done.append(selection_run.id)
-            log.info("provisional run %s of period %s: %s applicants, seconds %s", selection_run.id, period_id,
-                     selection_run.applicants, selection_run.seconds)
+            log.info(
+                "provisional run %s of period %s: %s applicants, seconds %s",
+                selection_run.id,
+                period_id,
+                selection_run.applicants,
+                selection_run.seconds,
+            )
     return done
 
 
@@ -59,6 +78,6 @@ async def loop(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, i
             await tick(sessionmaker, secret=secret, interval=interval)
             async with sessionmaker() as session, session.begin():
                 await reregistration.release_expired(session)
-        except Exception:  # noqa: BLE001 - a failed tick must not stop the next one
+        except Exception:
             log.exception("background work failed")
         await asyncio.sleep(max(1.0, interval / 4))

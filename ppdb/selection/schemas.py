@@ -1,4 +1,5 @@
 """Response bodies for selection runs and explanations."""
+
 from __future__ import annotations
 
 from datetime import datetime

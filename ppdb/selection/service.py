@@ -1,4 +1,5 @@
 """Selection runs: load, compile, solve and write in one transaction; explanations of every decision."""
+
 from __future__ import annotations
 
 import asyncio
@@ -57,11 +58,14 @@ async def try_lock(session: AsyncSession, period_id: int, *, wait: bool = False)
     return True if wait else bool(result)
 
 
-async def load_facts(session: AsyncSession, period: Period, secret: str) -> tuple[list[SchoolSeats], list[ApplicationFacts], dict[str, int]]:
+async def load_facts(
+    session: AsyncSession, period: Period, secret: str
+) -> tuple[list[SchoolSeats], list[ApplicationFacts], dict[str, int]]:
     schools = [
         SchoolSeats(npsn, capacity)
         for npsn, capacity in await session.execute(
-            select(School.npsn, PeriodSchool.capacity).join(PeriodSchool, PeriodSchool.school_id == School.id)
+            select(School.npsn, PeriodSchool.capacity)
+            .join(PeriodSchool, PeriodSchool.school_id == School.id)
             .where(PeriodSchool.period_id == period.id)
         )
     ]
@@ -84,7 +88,8 @@ async def load_facts(session: AsyncSession, period: Period, secret: str) -> tupl
         WHERE a.period_id = $1 AND a.status = ANY($2::application_status[])
         ORDER BY a.id, c.rank
         """,
-        period.id, [status.value for status in SELECTED_STATUSES],
+        period.id,
+        [status.value for status in SELECTED_STATUSES],
     )
     facts: list[ApplicationFacts] = []
     ids: dict[str, int] = {}
@@ -93,30 +98,50 @@ async def load_facts(session: AsyncSession, period: Period, secret: str) -> tupl
         if current is None or ids[current.id] != r["id"]:
             oid = opaque_id(secret, period.id, r["id"])
             ids[oid] = r["id"]
-            current = ApplicationFacts(oid, r["registration_number"], r["nik"], r["path"], r["category"], r["birth_date"],
-                                       r["score"], r["submitted_at"], [], tuple(r["rejected"] or ()))
+            current = ApplicationFacts(
+                oid,
+                r["registration_number"],
+                r["nik"],
+                r["path"],
+                r["category"],
+                r["birth_date"],
+                r["score"],
+                r["submitted_at"],
+                [],
+                tuple(r["rejected"] or ()),
+            )
             facts.append(current)
         current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))
     return schools, facts, ids
 
 
-async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKind = RunKind.OFFICIAL,
-              actor: str = "agency", wait: bool = False) -> SelectionRun:
+async def run(
+    session: AsyncSession,
+    period_id: int,
+    *,
+    secret: str,
+    kind: RunKind = RunKind.OFFICIAL,
+    actor: str = "agency",
+    wait: bool = False,
+) -> SelectionRun:
     timings: dict[str, float] = {}
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     if not await try_lock(session, period_id, wait=wait):
-        raise Conflict("selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.",
-                       "period_id")
+        raise Conflict(
+            "selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.", "period_id"
+        )
     # The period row lock orders runs and publications: a run never lands under a publication in progress.
     period = await get_period(session, period_id, for_update=True)
     if kind is RunKind.OFFICIAL and period.status not in OFFICIAL_STATUSES:
         raise Conflict("period_not_ready", "Seleksi resmi dijalankan setelah pendaftaran ditutup.", "status")
     if kind is RunKind.OFFICIAL and await session.scalar(
-            select(Reregistration.application_id).where(Reregistration.period_id == period_id).limit(1)):
+        select(Reregistration.application_id).where(Reregistration.period_id == period_id).limit(1)
+    ):
         # Confirmed seats are fixed from now on: only vacancy rounds may place more applicants.
-        raise Conflict("reregistration_started", "Daftar ulang sudah berjalan; gunakan putaran pengisian kursi kosong.",
-                       "status")
+        raise Conflict(
+            "reregistration_started", "Daftar ulang sudah berjalan; gunakan putaran pengisian kursi kosong.", "status"
+        )
     rules = rules_of(period)
     schools, facts, ids = await load_facts(session, period, secret)
     timings["load"] = time.perf_counter() - clock
@@ -133,16 +158,31 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
 
     clock = time.perf_counter()
     selection_run = SelectionRun(
-        period_id=period.id, kind=kind, started_at=started_at, mechanism=rules.mechanism, digest=result.digest,
-        instance=zlib.compress(raw, 1), instance_sha256=hashlib.sha256(raw).hexdigest(),
-        applicants=len(facts), placed=sum(1 for p in result.assignments.values() if p is not None), seconds={},
+        period_id=period.id,
+        kind=kind,
+        started_at=started_at,
+        mechanism=rules.mechanism,
+        digest=result.digest,
+        instance=zlib.compress(raw, 1),
+        instance_sha256=hashlib.sha256(raw).hexdigest(),
+        applicants=len(facts),
+        placed=sum(1 for p in result.assignments.values() if p is not None),
+        seconds={},
     )
     session.add(selection_run)
     await session.flush()
     session.add_all(
-        ProgramOutcome(run_id=selection_run.id, program=pid, school_npsn=pid.split(":", 1)[0],
-                       path=pid.split(":", 1)[1], capacity=o.capacity, final_capacity=o.final_capacity,
-                       filled=o.filled, cutoff=o.cutoff, key_names=compiled.keys[pid])
+        ProgramOutcome(
+            run_id=selection_run.id,
+            program=pid,
+            school_npsn=pid.split(":", 1)[0],
+            path=pid.split(":", 1)[1],
+            capacity=o.capacity,
+            final_capacity=o.final_capacity,
+            filled=o.filled,
+            cutoff=o.cutoff,
+            key_names=compiled.keys[pid],
+        )
         for pid, o in result.programs.items()
     )
     await session.flush()
@@ -153,14 +193,27 @@ async def run(session: AsyncSession, period_id: int, *, secret: str, kind: RunKi
     selection_run.finished_at = datetime.now(UTC)
     if kind is RunKind.OFFICIAL and period.status is not PeriodStatus.SELECTED:
         transition(session, period, PeriodStatus.SELECTED, actor)
-    record(session, actor=actor, action=f"selection.{kind.value}", entity="selection_run", entity_id=selection_run.id,
-           period_id=period.id, new={"digest": result.digest, "applicants": len(facts), "placed": selection_run.placed})
+    record(
+        session,
+        actor=actor,
+        action=f"selection.{kind.value}",
+        entity="selection_run",
+        entity_id=selection_run.id,
+        period_id=period.id,
+        new={"digest": result.digest, "applicants": len(facts), "placed": selection_run.placed},
+    )
     await session.flush()
     return selection_run
 
 
-async def _write_placements(session: AsyncSession, run_id: int, compiled, result: engine.Result,
-                            ids: dict[str, int], facts: list[ApplicationFacts]) -> None:
+async def _write_placements(
+    session: AsyncSession,
+    run_id: int,
+    compiled,
+    result: engine.Result,
+    ids: dict[str, int],
+    facts: list[ApplicationFacts],
+) -> None:
     """COPY one row per applicant: the bulk path, since a province run writes hundreds of thousands."""
     positions = await asyncio.to_thread(_positions, compiled.instance, result)
     rows = []
@@ -174,8 +227,11 @@ async def _write_placements(session: AsyncSession, run_id: int, compiled, result
                 keys[str(choice.rank)] = {"dropped": reason, "npsn": choice.npsn}
                 continue
             entry = next(listed)
-            keys[str(choice.rank)] = {"program": entry.program, "key": entry.key,
-                                      "position": positions.get((entry.program, applicant.id))}
+            keys[str(choice.rank)] = {
+                "program": entry.program,
+                "key": entry.key,
+                "position": positions.get((entry.program, applicant.id)),
+            }
             if entry.program == placed:
                 placed_rank = choice.rank
         rows.append((run_id, ids[fact.id], fact.id, placed, placed_rank, msgspec.json.encode(keys).decode()))
@@ -186,7 +242,8 @@ async def copy_placements(session: AsyncSession, rows: list[tuple]) -> None:
     """COPY placement rows (run_id, application_id, opaque_id, program, choice_rank, keys-as-JSON) in bulk."""
     raw = await (await session.connection()).get_raw_connection()
     await raw.driver_connection.copy_records_to_table(
-        "placements", records=rows, columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"])
+        "placements", records=rows, columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"]
+    )
 
 
 def _positions(instance: engine.Instance, result: engine.Result) -> dict[tuple[str, str], int]:
@@ -203,29 +260,48 @@ def _positions(instance: engine.Instance, result: engine.Result) -> dict[tuple[s
         placed = result.assignments[applicant.id]
         for round_, choice in enumerate(applicant.choices):
             entrants.setdefault(choice.program, []).append(
-                ([round_, *choice.key] if by_round else choice.key, applicant.id))
+                ([round_, *choice.key] if by_round else choice.key, applicant.id)
+            )
             if choice.program == placed:
                 break
-    return {(program, aid): rank for program, queue in entrants.items()
-            for rank, (_, aid) in enumerate(sorted(queue), start=1)}
+    return {
+        (program, aid): rank
+        for program, queue in entrants.items()
+        for rank, (_, aid) in enumerate(sorted(queue), start=1)
+    }
 
 
-def run_out(selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None,
-            *, public: bool = False) -> schemas.RunOut:
+def run_out(
+    selection_run: SelectionRun, programs: list[ProgramOutcome] | None = None, *, public: bool = False
+) -> schemas.RunOut:
     """A run; `public` shows cut-offs without the private parts of another child's key."""
+
     def shown(p: ProgramOutcome) -> tuple[list[str], list[float] | None]:
         return public_key(p.key_names, p.cutoff) if public else (p.key_names, p.cutoff)
 
     return schemas.RunOut(
-        id=selection_run.id, period_id=selection_run.period_id, kind=selection_run.kind.value,
-        mechanism=selection_run.mechanism, digest=selection_run.digest,
-        instance_sha256=selection_run.instance_sha256, applicants=selection_run.applicants,
-        placed=selection_run.placed, started_at=selection_run.started_at, finished_at=selection_run.finished_at,
+        id=selection_run.id,
+        period_id=selection_run.period_id,
+        kind=selection_run.kind.value,
+        mechanism=selection_run.mechanism,
+        digest=selection_run.digest,
+        instance_sha256=selection_run.instance_sha256,
+        applicants=selection_run.applicants,
+        placed=selection_run.placed,
+        started_at=selection_run.started_at,
+        finished_at=selection_run.finished_at,
         seconds=selection_run.seconds,
         programs=[
-            schemas.ProgramOutcomeOut(program=p.program, npsn=p.school_npsn, path=p.path, capacity=p.capacity,
-                                      final_capacity=p.final_capacity, filled=p.filled, cutoff=shown(p)[1],
-                                      key_names=shown(p)[0])
+            schemas.ProgramOutcomeOut(
+                program=p.program,
+                npsn=p.school_npsn,
+                path=p.path,
+                capacity=p.capacity,
+                final_capacity=p.final_capacity,
+                filled=p.filled,
+                cutoff=shown(p)[1],
+                key_names=shown(p)[0],
+            )
             for p in programs or []
         ],
     )
@@ -242,16 +318,20 @@ async def latest_run(session: AsyncSession, period_id: int, kind: RunKind | None
 
 
 async def get_run(session: AsyncSession, period_id: int, run_id: int) -> SelectionRun:
-    found = await session.scalar(select(SelectionRun).where(SelectionRun.id == run_id,
-                                                            SelectionRun.period_id == period_id))
+    found = await session.scalar(
+        select(SelectionRun).where(SelectionRun.id == run_id, SelectionRun.period_id == period_id)
+    )
     if found is None:
         raise NotFound("run_not_found", "Hasil seleksi tidak ditemukan.", "run_id")
     return found
 
 
 async def outcomes(session: AsyncSession, run_id: int) -> list[ProgramOutcome]:
-    return list(await session.scalars(select(ProgramOutcome).where(ProgramOutcome.run_id == run_id)
-                                      .order_by(ProgramOutcome.program)))
+    return list(
+        await session.scalars(
+            select(ProgramOutcome).where(ProgramOutcome.run_id == run_id).order_by(ProgramOutcome.program)
+        )
+    )
 
 
 async def public_instance(session: AsyncSession, selection_run: SelectionRun) -> bytes:
@@ -280,11 +360,20 @@ _EXPLAINED: TTLCache = TTLCache(maxsize=100_000, ttl=600)
 
 def parents_run(period_id):
     """The run parents and the public see for a period: the published one, else the latest provisional one."""
-    published = (select(Publication.run_id).where(Publication.period_id == period_id)
-                 .order_by(Publication.version.desc()).limit(1).scalar_subquery())
-    provisional = (select(SelectionRun.id).where(SelectionRun.period_id == period_id,
-                                                 SelectionRun.kind == RunKind.PROVISIONAL)
-                   .order_by(SelectionRun.id.desc()).limit(1).scalar_subquery())
+    published = (
+        select(Publication.run_id)
+        .where(Publication.period_id == period_id)
+        .order_by(Publication.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    provisional = (
+        select(SelectionRun.id)
+        .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)
+        .order_by(SelectionRun.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return func.coalesce(published, provisional)
 
 
@@ -292,8 +381,10 @@ _RUN_FOR_PARENTS = select(parents_run(bindparam("period")))
 # The status page in one round trip (driven on the raw connection: it is polled all day): who may see the
 # application, and which run to explain it with.
 _STATUSES = Compiled(
-    applicants.VISIBLE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id"))
-    .where(Application.registration_number == any_(bindparam("numbers", type_=ARRAY(String)))))
+    applicants.VISIBLE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id")).where(
+        Application.registration_number == any_(bindparam("numbers", type_=ARRAY(String)))
+    )
+)
 
 
 class _StatusRow(NamedTuple):
@@ -309,8 +400,9 @@ class _StatusRow(NamedTuple):
 
 async def _status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) -> list[asyncpg.Record | None]:
     async with driver_connection(bind) as connection:
-        found = {r["registration_number"]: r for r in await connection.fetch(_STATUSES.sql,
-                                                                             *_STATUSES.args(numbers=numbers))}
+        found = {
+            r["registration_number"]: r for r in await connection.fetch(_STATUSES.sql, *_STATUSES.args(numbers=numbers))
+        }
     return [found.get(number) for number in numbers]
 
 
@@ -318,8 +410,9 @@ async def _status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) 
 _STATUS_ROWS: Grouped[str, asyncpg.Record | None] = Grouped(_status_rows)
 
 
-async def status(sessionmaker: async_sessionmaker[AsyncSession], registration_number: str,
-                 user: Principal) -> schemas.Explanation:
+async def status(
+    sessionmaker: async_sessionmaker[AsyncSession], registration_number: str, user: Principal
+) -> schemas.Explanation:
     """A parent's status page: placement, position and cut-off per choice, and why.
 
     Polled all day: one statement (shared with the reads arriving at the same moment), then the explanation
@@ -356,8 +449,9 @@ async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun
     return await session.get(SelectionRun, await run_id_for_parents(session, period.id))
 
 
-async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIfRequest,
-                  *, secret: str) -> schemas.WhatIfOut:
+async def what_if(
+    session: AsyncSession, period_id: int, request: schemas.WhatIfRequest, *, secret: str
+) -> schemas.WhatIfOut:
     """Solve a variant of the rules on the current pool and compare; nothing is written."""
     period = await get_period(session, period_id)
     current = rules_of(period)
@@ -365,8 +459,12 @@ async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIf
     if request.preset is not msgspec.UNSET:
         preset = find_preset(request.preset, period.level)
         fresh = rules_from_preset(preset, period.school_year)
-        variant = msgspec.structs.replace(fresh, lottery_seed=current.lottery_seed,
-                                          reference_date=current.reference_date, max_choices=current.max_choices)
+        variant = msgspec.structs.replace(
+            fresh,
+            lottery_seed=current.lottery_seed,
+            reference_date=current.reference_date,
+            max_choices=current.max_choices,
+        )
     variant = changed_rules(variant, period.level, request, skip=("preset",))
 
     schools, facts, _ = await load_facts(session, period, secret)
@@ -396,13 +494,22 @@ async def what_if(session: AsyncSession, period_id: int, request: schemas.WhatIf
         row[2] += after is not None
         if before != after:
             row[3] += 1
-            changes.append(schemas.PlacementChange(registration_number=fact.registration_number, group=group,
-                                                   current=before, variant=after))
+            changes.append(
+                schemas.PlacementChange(
+                    registration_number=fact.registration_number, group=group, current=before, variant=after
+                )
+            )
     return schemas.WhatIfOut(
-        current_digest=now.digest, variant_digest=then.digest,
-        paths=[schemas.PathFill(path=p, seats=r[0], filled=r[1], variant_seats=r[2], variant_filled=r[3])
-               for p, r in sorted(fills.items())],
-        groups=[schemas.GroupOutcome(group=g, applicants=r[0], placed=r[1], variant_placed=r[2], changed=r[3])
-                for g, r in sorted(groups.items())],
-        changed=len(changes), changes=sorted(changes, key=lambda c: c.registration_number)[:1000],
+        current_digest=now.digest,
+        variant_digest=then.digest,
+        paths=[
+            schemas.PathFill(path=p, seats=r[0], filled=r[1], variant_seats=r[2], variant_filled=r[3])
+            for p, r in sorted(fills.items())
+        ],
+        groups=[
+            schemas.GroupOutcome(group=g, applicants=r[0], placed=r[1], variant_placed=r[2], changed=r[3])
+            for g, r in sorted(groups.items())
+        ],
+        changed=len(changes),
+        changes=sorted(changes, key=lambda c: c.registration_number)[:1000],
     )

@@ -1,4 +1,5 @@
 """Request and response bodies for verification."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,8 +12,14 @@ from ppdb.applicants.schemas import DocumentOut
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
-Flag = Literal["kk_recent", "kk_many_children", "shared_coordinate", "far_from_kelurahan", "coordinate_moved",
-               "nik_birthdate_mismatch"]
+Flag = Literal[
+    "kk_recent",
+    "kk_many_children",
+    "shared_coordinate",
+    "far_from_kelurahan",
+    "coordinate_moved",
+    "nik_birthdate_mismatch",
+]
 """What an operator should look at twice: a KK issued within the year, many children on one KK, many
 applicants at one point, a point far from the declared kelurahan, a point moved after registering, a NIK whose
 encoded birth date differs from the declared one."""

@@ -1,4 +1,5 @@
 """Verifying documents and coordinates, fraud flags, the agency's corrections and disqualifications."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -39,7 +40,8 @@ async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School
     school = await session.scalar(select(School).where(School.npsn == npsn))
     allowed = school is not None and (
         (user.role is Role.SCHOOL_OPERATOR and user.school_id == school.id)
-        or (user.role is Role.AGENCY_ADMIN and user.region_id == school.region_id))
+        or (user.role is Role.AGENCY_ADMIN and user.region_id == school.region_id)
+    )
     if not allowed:
         raise NotFound("school_not_found", "Sekolah tidak ditemukan.", "npsn")
     return school
@@ -47,32 +49,57 @@ async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School
 
 def _home_point():
     """A home rounded to about a metre: children registered at one point are flagged together."""
-    return (func.round(Applicant.latitude.cast(Numeric(12, 7)), 5).label("point_lat"),
-            func.round(Applicant.longitude.cast(Numeric(12, 7)), 5).label("point_lon"))
+    return (
+        func.round(Applicant.latitude.cast(Numeric(12, 7)), 5).label("point_lat"),
+        func.round(Applicant.longitude.cast(Numeric(12, 7)), 5).label("point_lon"),
+    )
 
 
 def _active(period: Period, *columns):
-    return (select(*columns).select_from(Applicant).join(Application, Application.applicant_id == Applicant.id)
-            .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN))
+    return (
+        select(*columns)
+        .select_from(Applicant)
+        .join(Application, Application.applicant_id == Applicant.id)
+        .where(Applicant.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+    )
 
 
 async def _counts(session: AsyncSession, period: Period, rows) -> tuple[dict, dict]:
     """Active applications in the whole period per KK and per home point, for the KKs and points of `rows`
     only (the KKs by their index; the points in one pass over the period, in the database)."""
-    kk_counts = dict((await session.execute(
-        _active(period, Applicant.kk_number, func.count()).where(Applicant.kk_number.in_({r.kk_number for r in rows}))
-        .group_by(Applicant.kk_number))).all())
+    kk_counts = dict(
+        (
+            await session.execute(
+                _active(period, Applicant.kk_number, func.count())
+                .where(Applicant.kk_number.in_({r.kk_number for r in rows}))
+                .group_by(Applicant.kk_number)
+            )
+        ).all()
+    )
     lat, lon = (column.element for column in _home_point())
-    point_counts = {(a, b): n for a, b, n in (await session.execute(
-        _active(period, lat, lon, func.count())
-        .where(lat.in_({r.point_lat for r in rows}), lon.in_({r.point_lon for r in rows}))
-        .group_by(lat, lon))).all()}
+    point_counts = {
+        (a, b): n
+        for a, b, n in (
+            await session.execute(
+                _active(period, lat, lon, func.count())
+                .where(lat.in_({r.point_lat for r in rows}), lon.in_({r.point_lon for r in rows}))
+                .group_by(lat, lon)
+            )
+        ).all()
+    }
     return kk_counts, point_counts
 
 
-async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: Principal,
-                        flag: str | None = None, *, limit: int | None = None,
-                        offset: int = 0) -> list[schemas.ApplicantRow]:
+async def applicants_of(
+    session: AsyncSession,
+    npsn: str,
+    period_id: int,
+    user: Principal,
+    flag: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[schemas.ApplicantRow]:
     """The school's applicants by choice rank and distance; a page of them with `limit`/`offset` (with `flag`,
     the page is of the flagged ones)."""
     school = await school_of(session, npsn, user)
@@ -81,25 +108,52 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     rules = rules_of(period)
     query = (
-        select(Application.id, Application.registration_number, Application.path, Application.status, Choice.rank,
-               Choice.distance_m, Choice.in_zone, Applicant.nik, Applicant.name, Applicant.sex, Applicant.birth_date,
-               Applicant.kk_number, Applicant.kk_issued_on, Applicant.kelurahan_code, Applicant.latitude,
-               Applicant.longitude, Applicant.coordinate_verified_at, *_home_point())
+        select(
+            Application.id,
+            Application.registration_number,
+            Application.path,
+            Application.status,
+            Choice.rank,
+            Choice.distance_m,
+            Choice.in_zone,
+            Applicant.nik,
+            Applicant.name,
+            Applicant.sex,
+            Applicant.birth_date,
+            Applicant.kk_number,
+            Applicant.kk_issued_on,
+            Applicant.kelurahan_code,
+            Applicant.latitude,
+            Applicant.longitude,
+            Applicant.coordinate_verified_at,
+            *_home_point(),
+        )
         .join(Choice, Choice.application_id == Application.id)
         .join(Applicant, Applicant.id == Application.applicant_id)
-        .where(Application.period_id == period.id, Choice.school_id == school.id,
-               Application.status != ApplicationStatus.WITHDRAWN)
+        .where(
+            Application.period_id == period.id,
+            Choice.school_id == school.id,
+            Application.status != ApplicationStatus.WITHDRAWN,
+        )
         .order_by(Choice.rank, Choice.distance_m, Application.id)
     )
     if flag is None and limit is not None:
         query = query.limit(limit).offset(offset)
     rows = (await session.execute(query)).all()
     kk_counts, point_counts = await _counts(session, period, rows)
-    kelurahan = {k.code: k for k in await session.scalars(select(Kelurahan).where(
-        Kelurahan.code.in_({r.kelurahan_code for r in rows})))}
-    moved = set(await session.scalars(select(AuditEntry.entity_id).where(
-        AuditEntry.period_id == period.id, AuditEntry.action.in_(["application.change", "coordinate.correct"]),
-        AuditEntry.new.has_key("latitude") | AuditEntry.new.has_key("longitude"))))
+    kelurahan = {
+        k.code: k
+        for k in await session.scalars(select(Kelurahan).where(Kelurahan.code.in_({r.kelurahan_code for r in rows})))
+    }
+    moved = set(
+        await session.scalars(
+            select(AuditEntry.entity_id).where(
+                AuditEntry.period_id == period.id,
+                AuditEntry.action.in_(["application.change", "coordinate.correct"]),
+                AuditEntry.new.has_key("latitude") | AuditEntry.new.has_key("longitude"),
+            )
+        )
+    )
     opening = period.registration_opens_at.date()
     found = []
     for r in rows:
@@ -120,22 +174,36 @@ async def applicants_of(session: AsyncSession, npsn: str, period_id: int, user: 
         if flag is None or flag in flags:
             found.append((r, flags))
     if flag is not None and limit is not None:
-        found = found[offset:offset + limit]
+        found = found[offset : offset + limit]
     documents = await _documents(session, [r.id for r, _ in found])
-    return [schemas.ApplicantRow(
-        registration_number=r.registration_number, name=r.name, birth_date=r.birth_date, path=r.path,
-        status=r.status.value, choice_rank=r.rank, distance_m=float(r.distance_m), in_zone=r.in_zone,
-        coordinate_locked=r.coordinate_verified_at is not None, documents=documents.get(r.id, []), flags=flags)
-        for r, flags in found]
+    return [
+        schemas.ApplicantRow(
+            registration_number=r.registration_number,
+            name=r.name,
+            birth_date=r.birth_date,
+            path=r.path,
+            status=r.status.value,
+            choice_rank=r.rank,
+            distance_m=float(r.distance_m),
+            in_zone=r.in_zone,
+            coordinate_locked=r.coordinate_verified_at is not None,
+            documents=documents.get(r.id, []),
+            flags=flags,
+        )
+        for r, flags in found
+    ]
 
 
 async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[int, list[DocumentOut]]:
     found: dict[int, list[DocumentOut]] = {}
     for d in await session.execute(
-            select(Document.application_id, Document.kind, Document.status, Document.content_type, Document.size_bytes)
-            .where(Document.application_id.in_(application_ids)).order_by(Document.kind)):
+        select(Document.application_id, Document.kind, Document.status, Document.content_type, Document.size_bytes)
+        .where(Document.application_id.in_(application_ids))
+        .order_by(Document.kind)
+    ):
         found.setdefault(d.application_id, []).append(
-            DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes))
+            DocumentOut(kind=d.kind, status=d.status.value, content_type=d.content_type, size_bytes=d.size_bytes)
+        )
     return found
 
 
@@ -146,8 +214,9 @@ async def _for_staff(session: AsyncSession, registration_number: str, user: Prin
     return application
 
 
-async def decide_document(session: AsyncSession, registration_number: str, kind: str, user: Principal,
-                          decision: schemas.DocumentDecision) -> DocumentOut:
+async def decide_document(
+    session: AsyncSession, registration_number: str, kind: str, user: Principal, decision: schemas.DocumentDecision
+) -> DocumentOut:
     application = await _for_staff(session, registration_number, user)
     document = next((d for d in application.documents if d.kind == kind), None)
     if document is None:
@@ -159,13 +228,21 @@ async def decide_document(session: AsyncSession, registration_number: str, kind:
     old = {"status": document.status.value, "reason": document.reason}
     document.status = DocumentStatus(decision.decision)
     document.reason, document.decided_by = decision.reason, user.id
-    record(session, actor=user.actor, action="document.decide", entity="application", entity_id=registration_number,
-           period_id=application.period_id, old=old, new={"kind": kind, "status": decision.decision,
-                                                          "reason": decision.reason})
+    record(
+        session,
+        actor=user.actor,
+        action="document.decide",
+        entity="application",
+        entity_id=registration_number,
+        period_id=application.period_id,
+        old=old,
+        new={"kind": kind, "status": decision.decision, "reason": decision.reason},
+    )
     _refresh_status(application)
     await session.flush()
-    return DocumentOut(kind=kind, status=document.status.value, content_type=document.content_type,
-                       size_bytes=document.size_bytes)
+    return DocumentOut(
+        kind=kind, status=document.status.value, content_type=document.content_type, size_bytes=document.size_bytes
+    )
 
 
 async def verify_coordinate(session: AsyncSession, registration_number: str, user: Principal) -> None:
@@ -174,15 +251,22 @@ async def verify_coordinate(session: AsyncSession, registration_number: str, use
     if person.coordinate_verified_at is not None:
         raise Conflict("coordinate_already_verified", "Koordinat sudah diverifikasi.", "latitude")
     person.coordinate_verified_at, person.coordinate_verified_by = datetime.now(UTC), user.id
-    record(session, actor=user.actor, action="coordinate.verify", entity="application", entity_id=registration_number,
-           period_id=application.period_id, new={"latitude": person.latitude, "longitude": person.longitude,
-                                                 "locked": True})
+    record(
+        session,
+        actor=user.actor,
+        action="coordinate.verify",
+        entity="application",
+        entity_id=registration_number,
+        period_id=application.period_id,
+        new={"latitude": person.latitude, "longitude": person.longitude, "locked": True},
+    )
     _refresh_status(application)
     await session.flush()
 
 
-async def correct_coordinate(session: AsyncSession, registration_number: str, user: Principal,
-                             correction: schemas.CoordinateCorrection) -> None:
+async def correct_coordinate(
+    session: AsyncSession, registration_number: str, user: Principal, correction: schemas.CoordinateCorrection
+) -> None:
     """The agency moves a (possibly locked) home coordinate, with a reason; distances are recomputed."""
     application = await _for_staff(session, registration_number, user)
     ctx = await applicants.load_context(session, application.period_id)
@@ -192,22 +276,37 @@ async def correct_coordinate(session: AsyncSession, registration_number: str, us
     plan = applicants.validate(ctx, merged, enforce_zone=False)
     old = {"latitude": current.latitude, "longitude": current.longitude}
     await applicants.apply_plan(session, application, merged, plan)
-    record(session, actor=user.actor, action="coordinate.correct", entity="application", entity_id=registration_number,
-           period_id=application.period_id, old=old,
-           new={"latitude": correction.latitude, "longitude": correction.longitude, "reason": correction.reason})
+    record(
+        session,
+        actor=user.actor,
+        action="coordinate.correct",
+        entity="application",
+        entity_id=registration_number,
+        period_id=application.period_id,
+        old=old,
+        new={"latitude": correction.latitude, "longitude": correction.longitude, "reason": correction.reason},
+    )
     await session.flush()
 
 
-async def disqualify(session: AsyncSession, registration_number: str, user: Principal,
-                     data: schemas.Disqualification) -> None:
+async def disqualify(
+    session: AsyncSession, registration_number: str, user: Principal, data: schemas.Disqualification
+) -> None:
     application = await _for_staff(session, registration_number, user)
     if application.status is ApplicationStatus.DISQUALIFIED:
         raise Conflict("already_disqualified", "Pendaftaran ini sudah didiskualifikasi.", "status")
     old = application.status.value
     application.status, application.status_reason = ApplicationStatus.DISQUALIFIED, data.reason
-    record(session, actor=user.actor, action="application.disqualify", entity="application",
-           entity_id=registration_number, period_id=application.period_id,
-           old={"status": old}, new={"status": "disqualified", "reason": data.reason})
+    record(
+        session,
+        actor=user.actor,
+        action="application.disqualify",
+        entity="application",
+        entity_id=registration_number,
+        period_id=application.period_id,
+        old={"status": old},
+        new={"status": "disqualified", "reason": data.reason},
+    )
     await session.flush()
 
 
@@ -216,5 +315,6 @@ def _refresh_status(application: Application) -> None:
     if application.status not in (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED):
         return
     done = application.applicant.coordinate_verified_at is not None and all(
-        d.status is DocumentStatus.VERIFIED for d in application.documents)
+        d.status is DocumentStatus.VERIFIED for d in application.documents
+    )
     application.status = ApplicationStatus.VERIFIED if done else ApplicationStatus.SUBMITTED

@@ -1,4 +1,5 @@
 """Server-rendered pages (Jinja2, htmx where it saves a reload) on top of the domain services."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,13 @@ def routers() -> list[Router]:
     from ppdb.web.public import PublicPages
     from ppdb.web.schools import SchoolPages
 
-    pages = Router(path="/", route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages],
-                   before_request=check_form, exception_handlers=PAGE_EXCEPTION_HANDLERS, include_in_schema=False)
+    pages = Router(
+        path="/",
+        route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages],
+        before_request=check_form,
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
     static = create_static_files_router(path="/static", directories=[HERE / "static"], name="static")
     vendor = create_static_files_router(path="/static/vendor", directories=[VENDOR], name="vendor")
     return [pages, vendor, static]

@@ -1,4 +1,5 @@
 """Sign-up, login and logout pages; the same account service as the API, the same session cookie."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,8 +30,9 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/masuk")
-    async def login_form(self, request: Request,
-                         next: Annotated[str | None, QueryParameter(max_length=500)] = None) -> Template:  # noqa: A002
+    async def login_form(
+        self, request: Request, next: Annotated[str | None, QueryParameter(max_length=500)] = None
+    ) -> Template:
         return render(request, "login.html", values={"email": ""}, errors={}, next=safe_next(next) or "")
 
     @post("/masuk")
@@ -39,22 +41,42 @@ class AccountPages(Controller):
         values = {"email": form_value(form, "email")}
         target = safe_next(form_value(form, "next"))
         try:
-            data = convert({**values, "password": form.get("password") or ""}, schemas.Login,
-                           required=("email", "password"))
+            data = convert(
+                {**values, "password": form.get("password") or ""}, schemas.Login, required=("email", "password")
+            )
             lifetime = timedelta(hours=state.settings.session_hours)
             address = client_address(request)
             outcome = await service.login(db_session, data, address=address, lifetime=lifetime)
         except FormErrors as err:
             return render(request, "login.html", status=400, values=values, errors=err.errors, next=target or "")
         except AppError as err:
-            return render(request, "login.html", status=err.status_code, values=values,
-                          errors={"email": err.message}, next=target or "")
+            return render(
+                request,
+                "login.html",
+                status=err.status_code,
+                values=values,
+                errors={"email": err.message},
+                next=target or "",
+            )
         if outcome is None:  # the failed attempt is committed and counts, as in the API
-            return render(request, "login.html", status=401, values=values,
-                          errors={"password": "E-mail atau kata sandi salah."}, next=target or "")
+            return render(
+                request,
+                "login.html",
+                status=401,
+                values=values,
+                errors={"password": "E-mail atau kata sandi salah."},
+                next=target or "",
+            )
         token, user = outcome
-        cookie = Cookie(key=COOKIE, value=token, httponly=True, secure=not state.settings.demo, samesite="lax",
-                        max_age=int(lifetime.total_seconds()), path="/")
+        cookie = Cookie(
+            key=COOKIE,
+            value=token,
+            httponly=True,
+            secure=not state.settings.demo,
+            samesite="lax",
+            max_age=int(lifetime.total_seconds()),
+            path="/",
+        )
         return Redirect(target or HOME.get(user.role, "/"), cookies=[cookie])
 
     @get("/daftar-akun")
@@ -75,10 +97,21 @@ class AccountPages(Controller):
             return render(request, "signup.html", status=400, values=values, errors=err.errors)
         except AppError as err:
             await db_session.rollback()
-            return render(request, "signup.html", status=err.status_code, values=values,
-                          errors={err.field or "_form": err.message})
-        return render(request, "login.html", values={"email": values["email"]}, errors={}, next="/orangtua",
-                      notice="Akun berhasil dibuat. Silakan masuk.")
+            return render(
+                request,
+                "signup.html",
+                status=err.status_code,
+                values=values,
+                errors={err.field or "_form": err.message},
+            )
+        return render(
+            request,
+            "login.html",
+            values={"email": values["email"]},
+            errors={},
+            next="/orangtua",
+            notice="Akun berhasil dibuat. Silakan masuk.",
+        )
 
     @post("/keluar")
     async def logout(self, request: Request, db_session: Session) -> Response:

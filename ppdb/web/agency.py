@@ -1,4 +1,5 @@
 """Agency pages: periods from a preset, the quota editor, CSV imports, selection, what-if, publication, statistics."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -36,13 +37,24 @@ class AgencyPages(Controller):
     async def dashboard(self, request: Request, db_session: Session) -> Template:
         return await self._dashboard(request, db_session, {}, {})
 
-    async def _dashboard(self, request: Request, db_session: Session, values: dict, errors: dict,
-                         status: int = 200) -> Template:
-        periods = (await db_session.scalars(select(Period).where(Period.region_id == request.user.region_id)
-                                            .order_by(Period.id.desc()))).all()
+    async def _dashboard(
+        self, request: Request, db_session: Session, values: dict, errors: dict, status: int = 200
+    ) -> Template:
+        periods = (
+            await db_session.scalars(
+                select(Period).where(Period.region_id == request.user.region_id).order_by(Period.id.desc())
+            )
+        ).all()
         presets = [regions.preset_out(p) for p in PRESETS.values()]
-        return render(request, "agency/dashboard.html", status=status, periods=[regions.to_out(p) for p in periods],
-                      presets=presets, values=values, errors=errors)
+        return render(
+            request,
+            "agency/dashboard.html",
+            status=status,
+            periods=[regions.to_out(p) for p in periods],
+            presets=presets,
+            values=values,
+            errors=errors,
+        )
 
     @post("/dinas/periode")
     async def create(self, request: Request, db_session: Session) -> Response:
@@ -50,15 +62,25 @@ class AgencyPages(Controller):
         values = {k: form_value(form, k) for k in ("school_year", "level", "preset", "opens", "closes", "name")}
         try:
             preset, _, level = values["preset"].partition("|")
-            data = convert({"region_id": request.user.region_id, "school_year": values["school_year"], "level": level,
-                            "preset": preset, "name": values["name"],
-                            "registration_opens_at": values["opens"] and f"{values['opens']}:00+07:00",
-                            "registration_closes_at": values["closes"] and f"{values['closes']}:00+07:00"},
-                           region_schemas.PeriodCreate, required=("school_year", "preset"))
+            data = convert(
+                {
+                    "region_id": request.user.region_id,
+                    "school_year": values["school_year"],
+                    "level": level,
+                    "preset": preset,
+                    "name": values["name"],
+                    "registration_opens_at": values["opens"] and f"{values['opens']}:00+07:00",
+                    "registration_closes_at": values["closes"] and f"{values['closes']}:00+07:00",
+                },
+                region_schemas.PeriodCreate,
+                required=("school_year", "preset"),
+            )
             period = await regions.create_period(db_session, data, request.user)
         except FormErrors as err:
-            errors = {("opens" if k == "registration_opens_at" else "closes" if k == "registration_closes_at" else k): v
-                      for k, v in err.errors.items()}
+            errors = {
+                ("opens" if k == "registration_opens_at" else "closes" if k == "registration_closes_at" else k): v
+                for k, v in err.errors.items()
+            }
             return await self._dashboard(request, db_session, values, errors, status=400)
         except AppError as err:
             await db_session.rollback()
@@ -69,8 +91,9 @@ class AgencyPages(Controller):
     async def period(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
         return await self._period(request, db_session, period_id)
 
-    async def _period(self, request: Request, db_session: Session, period_id: int, *, status: int = 200,
-                      **extra: Any) -> Template:
+    async def _period(
+        self, request: Request, db_session: Session, period_id: int, *, status: int = 200, **extra: Any
+    ) -> Template:
         period = await regions.get_period(db_session, period_id)
         ensure_region(request.user, period.region_id)
         out = regions.to_out(period)
@@ -85,9 +108,19 @@ class AgencyPages(Controller):
             official = await selection.latest_run(db_session, period_id, selection.RunKind.OFFICIAL)
         except AppError:
             official = None
-        context = {"period": out, "bounds": bounds, "stats": stats, "publication": publication, "official": official,
-                   "school_list": await schools.list_schools(db_session, period_id), "errors": {}, "values": {},
-                   "import_errors": [], "whatif": None, "notice": None}
+        context = {
+            "period": out,
+            "bounds": bounds,
+            "stats": stats,
+            "publication": publication,
+            "official": official,
+            "school_list": await schools.list_schools(db_session, period_id),
+            "errors": {},
+            "values": {},
+            "import_errors": [],
+            "whatif": None,
+            "notice": None,
+        }
         context.update(extra)
         return render(request, "agency/period.html", status=status, **context)
 
@@ -99,9 +132,14 @@ class AgencyPages(Controller):
         values["max_choices"] = form_value(form, "max_choices")
         values["mechanism"] = form_value(form, "mechanism")
         try:
-            change = convert({"quotas": {p.name: values[f"quota_{p.name}"] for p in period.paths},
-                              "max_choices": values["max_choices"], "mechanism": values["mechanism"]},
-                             region_schemas.RulesUpdate)
+            change = convert(
+                {
+                    "quotas": {p.name: values[f"quota_{p.name}"] for p in period.paths},
+                    "max_choices": values["max_choices"],
+                    "mechanism": values["mechanism"],
+                },
+                region_schemas.RulesUpdate,
+            )
             await regions.update_rules(db_session, period_id, change, request.user)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
@@ -112,8 +150,13 @@ class AgencyPages(Controller):
         return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
 
     @post("/dinas/periode/{period_id:int}/impor/{what:str}")
-    async def import_csv(self, request: Request, db_session: Session, period_id: PeriodId,
-                         what: Annotated[str, PathParameter(max_length=20)]) -> Response:
+    async def import_csv(
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: PeriodId,
+        what: Annotated[str, PathParameter(max_length=20)],
+    ) -> Response:
         form = await request.form()
         upload = form.get("file")
         text = (await upload.read()).decode("utf-8-sig", "replace") if isinstance(upload, UploadFile) else ""
@@ -125,15 +168,30 @@ class AgencyPages(Controller):
             outcome = await importer(db_session, period_id, text, request.user)
         except AppError as err:
             await db_session.rollback()
-            return await self._period(request, db_session, period_id, status=err.status_code,
-                                      errors={f"file_{what}": err.message}, import_errors=err.details or [])
-        return await self._period(request, db_session, period_id,
-                                  notice=f"Impor berhasil: {outcome.rows} baris ({outcome.created} baru, "
-                                         f"{outcome.updated} diperbarui).")
+            return await self._period(
+                request,
+                db_session,
+                period_id,
+                status=err.status_code,
+                errors={f"file_{what}": err.message},
+                import_errors=err.details or [],
+            )
+        return await self._period(
+            request,
+            db_session,
+            period_id,
+            notice=f"Impor berhasil: {outcome.rows} baris ({outcome.created} baru, {outcome.updated} diperbarui).",
+        )
 
     @post("/dinas/periode/{period_id:int}/aksi/{action:str}")
-    async def act(self, request: Request, db_session: Session, state: State, period_id: PeriodId,
-                  action: Annotated[str, PathParameter(max_length=20)]) -> Response:
+    async def act(
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        period_id: PeriodId,
+        action: Annotated[str, PathParameter(max_length=20)],
+    ) -> Response:
         form = await request.form()
         try:
             if action == "buka":
@@ -147,8 +205,12 @@ class AgencyPages(Controller):
                 reason = form_value(form, "reason") or None
                 await results.publish(db_session, period_id, request.user, result_schemas.PublishRequest(reason=reason))
             elif action == "daftar-ulang":
-                await reregistration.open_window(db_session, period_id, request.user,
-                                                 datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3)))
+                await reregistration.open_window(
+                    db_session,
+                    period_id,
+                    request.user,
+                    datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3)),
+                )
             elif action == "tutup-daftar-ulang":
                 await reregistration.close_window(db_session, period_id, request.user)
             elif action == "kursi-kosong":
@@ -157,8 +219,9 @@ class AgencyPages(Controller):
                 raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
         except AppError as err:
             await db_session.rollback()
-            return await self._period(request, db_session, period_id, status=err.status_code,
-                                      errors={f"action_{action}": err.message})
+            return await self._period(
+                request, db_session, period_id, status=err.status_code, errors={f"action_{action}": err.message}
+            )
         return Redirect(f"/dinas/periode/{period_id}")
 
     @post("/dinas/periode/{period_id:int}/what-if")
@@ -167,12 +230,20 @@ class AgencyPages(Controller):
         values = {"whatif_mechanism": form_value(form, "mechanism"), "whatif_preset": form_value(form, "preset")}
         try:
             ensure_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
-            variant = convert({"mechanism": values["whatif_mechanism"], "preset": values["whatif_preset"]},
-                              selection_schemas.WhatIfRequest)
+            variant = convert(
+                {"mechanism": values["whatif_mechanism"], "preset": values["whatif_preset"]},
+                selection_schemas.WhatIfRequest,
+            )
             outcome = await selection.what_if(db_session, period_id, variant, secret=state.settings.secret_key)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            return await self._period(request, db_session, period_id, status=400, values=values,
-                                      errors={"whatif": next(iter(errors.values()))})
+            return await self._period(
+                request,
+                db_session,
+                period_id,
+                status=400,
+                values=values,
+                errors={"whatif": next(iter(errors.values()))},
+            )
         return await self._period(request, db_session, period_id, whatif=outcome, values=values)

@@ -1,4 +1,5 @@
 """What every page shares: rendering, errors shown in Bahasa Indonesia, form parsing, plain-word labels."""
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,12 @@ from ppdb.verification.schemas import Flag
 
 log = logging.getLogger("ppdb")
 PATH_NAMES = {
-    "domisili": "Domisili", "zonasi": "Zonasi", "afirmasi": "Afirmasi", "mutasi": "Mutasi",
-    "perpindahan_tugas": "Perpindahan tugas orang tua", "prestasi": "Prestasi",
+    "domisili": "Domisili",
+    "zonasi": "Zonasi",
+    "afirmasi": "Afirmasi",
+    "mutasi": "Mutasi",
+    "perpindahan_tugas": "Perpindahan tugas orang tua",
+    "prestasi": "Prestasi",
 }
 KEY_WORDS = {
     "distance": "jarak rumah ke sekolah (yang lebih dekat didahulukan)",
@@ -33,22 +38,40 @@ KEY_WORDS = {
     "submitted_at": "waktu pendaftaran (yang lebih awal didahulukan)",
 }
 STATUS_NAMES = {
-    "draft": "Persiapan", "registration_open": "Pendaftaran dibuka", "registration_closed": "Pendaftaran ditutup",
-    "verification": "Verifikasi", "selected": "Seleksi selesai", "published": "Hasil diumumkan",
-    "reregistration": "Daftar ulang", "vacancy": "Pengisian kursi kosong", "closed": "Selesai",
-    "submitted": "Terkirim", "verified": "Terverifikasi", "rejected": "Ditolak", "withdrawn": "Dicabut",
-    "disqualified": "Didiskualifikasi", "uploaded": "Terunggah", "missing": "Belum diunggah",
+    "draft": "Persiapan",
+    "registration_open": "Pendaftaran dibuka",
+    "registration_closed": "Pendaftaran ditutup",
+    "verification": "Verifikasi",
+    "selected": "Seleksi selesai",
+    "published": "Hasil diumumkan",
+    "reregistration": "Daftar ulang",
+    "vacancy": "Pengisian kursi kosong",
+    "closed": "Selesai",
+    "submitted": "Terkirim",
+    "verified": "Terverifikasi",
+    "rejected": "Ditolak",
+    "withdrawn": "Dicabut",
+    "disqualified": "Didiskualifikasi",
+    "uploaded": "Terunggah",
+    "missing": "Belum diunggah",
 }
 DOCUMENT_NAMES = {
-    "kk": "Kartu Keluarga", "akta_kelahiran": "Akta kelahiran", "kk_exception": "Surat keterangan perubahan KK",
-    "psychologist_letter": "Surat psikolog", "afirmasi_proof": "Bukti keluarga tidak mampu (KIP/PKH)",
-    "disability_proof": "Bukti disabilitas", "mutasi_letter": "Surat mutasi tugas orang tua",
-    "rapor": "Rapor", "prestasi_certificate": "Sertifikat prestasi",
+    "kk": "Kartu Keluarga",
+    "akta_kelahiran": "Akta kelahiran",
+    "kk_exception": "Surat keterangan perubahan KK",
+    "psychologist_letter": "Surat psikolog",
+    "afirmasi_proof": "Bukti keluarga tidak mampu (KIP/PKH)",
+    "disability_proof": "Bukti disabilitas",
+    "mutasi_letter": "Surat mutasi tugas orang tua",
+    "rapor": "Rapor",
+    "prestasi_certificate": "Sertifikat prestasi",
 }
 # A label for each of the API's flags (`verification.schemas.Flag`, the same names: tests/unit/test_labels.py).
 FLAG_NAMES: dict[Flag, str] = {
-    "kk_recent": "KK baru (< 1 tahun)", "kk_many_children": "Banyak anak dalam satu KK",
-    "shared_coordinate": "Banyak pendaftar di satu titik", "far_from_kelurahan": "Titik jauh dari kelurahan",
+    "kk_recent": "KK baru (< 1 tahun)",
+    "kk_many_children": "Banyak anak dalam satu KK",
+    "shared_coordinate": "Banyak pendaftar di satu titik",
+    "far_from_kelurahan": "Titik jauh dari kelurahan",
     "coordinate_moved": "Titik dipindah setelah mendaftar",
     "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
 }
@@ -72,12 +95,23 @@ def wib(moment: datetime, pattern: str = "%d-%m-%Y %H:%M") -> str:
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
-    return Template(template_name=template, status_code=status, context={
-        "user": request.scope.get("user"), "csrf": request.scope.get("csrf_token", ""), "path_name": path_name,
-        "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)), "metres": metres, "wib": wib,
-        "keys_in_words": keys_in_words,
-        "document_name": lambda k: DOCUMENT_NAMES.get(k, k), "flag_name": lambda f: FLAG_NAMES.get(f, f),
-        "home_of": lambda u: HOME.get(u.role, "/") if u else "/", **context})
+    return Template(
+        template_name=template,
+        status_code=status,
+        context={
+            "user": request.scope.get("user"),
+            "csrf": request.scope.get("csrf_token", ""),
+            "path_name": path_name,
+            "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)),
+            "metres": metres,
+            "wib": wib,
+            "keys_in_words": keys_in_words,
+            "document_name": lambda k: DOCUMENT_NAMES.get(k, k),
+            "flag_name": lambda f: FLAG_NAMES.get(f, f),
+            "home_of": lambda u: HOME.get(u.role, "/") if u else "/",
+            **context,
+        },
+    )
 
 
 def path_name(name: str) -> str:

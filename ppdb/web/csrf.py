@@ -4,6 +4,7 @@ Pages put the token in a hidden `_csrf` field (htmx sends it as `X-CSRF-Token`);
 request is authenticated by the session cookie alone. Bearer-token clients are not exposed to CSRF (a browser
 never attaches the header by itself), so they need no token.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,9 @@ def _cookies(headers: Headers) -> dict[str, str]:
 
 def matches(scope: Scope, submitted: str | None) -> bool:
     cookie = scope.get("csrf_cookie")
-    return bool(submitted and cookie and valid(scope["csrf_secret"], submitted)
-                and hmac.compare_digest(submitted, cookie))
+    return bool(
+        submitted and cookie and valid(scope["csrf_secret"], submitted) and hmac.compare_digest(submitted, cookie)
+    )
 
 
 def cross_site(headers: Headers) -> bool:
@@ -77,8 +79,9 @@ class CSRFMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if not is_page(scope["path"]) and any(name == b"authorization" and value[:7].lower() == b"bearer "
-                                              for name, value in scope["headers"]):
+        if not is_page(scope["path"]) and any(
+            name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
+        ):
             scope["csrf_token"] = None  # an API call with a bearer token: no cookie credential to forge
             await next_app(scope, receive, send)
             return
@@ -91,19 +94,30 @@ class CSRFMiddleware(ASGIMiddleware):
         scope["csrf_token"] = cookie or (new_token(secret) if page else None)  # the API never renders one
         unsafe = scope["method"] not in SAFE
         bearer = headers.get("authorization", "")[:7].lower() == "bearer "
-        if unsafe and not bearer and (cross_site(headers) or (
-                not page and SESSION_COOKIE in _cookies(headers)
-                and not matches(scope, headers.get(HEADER)))):
+        if (
+            unsafe
+            and not bearer
+            and (
+                cross_site(headers)
+                or (not page and SESSION_COOKIE in _cookies(headers) and not matches(scope, headers.get(HEADER)))
+            )
+        ):
             body = json.dumps({"code": "csrf_failed", "message": MESSAGE, "field": FIELD}).encode()
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         if cookie is None and page:
             # Secure on HTTPS; the token alone is no credential (it must match the form and the signature).
-            set_cookie = (f"{COOKIE}={scope['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
-                          + ("; Secure" if scope.get("scheme") == "https" else "")).encode()
+            set_cookie = (
+                f"{COOKIE}={scope['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
+                + ("; Secure" if scope.get("scheme") == "https" else "")
+            ).encode()
 
             async def send_with_cookie(message: Message) -> None:
                 if message["type"] == "http.response.start":

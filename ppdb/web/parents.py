@@ -1,4 +1,5 @@
 """Parent pages: the registration wizard, the live status page, change, withdraw, daftar ulang, the proof PDF."""
+
 from __future__ import annotations
 
 import uuid
@@ -30,10 +31,36 @@ from ppdb.web.common import (
 )
 from ppdb.web.proof import proof_pdf
 
-TEXT_FIELDS = ("nik", "nisn", "name", "sex", "birth_date", "kk_number", "kk_issued_on", "kk_exception", "address",
-               "kelurahan_code", "latitude", "longitude", "path", "category", "score")
-REQUIRED = ("nik", "name", "sex", "birth_date", "kk_number", "kk_issued_on", "address", "kelurahan_code",
-            "latitude", "longitude", "path")
+TEXT_FIELDS = (
+    "nik",
+    "nisn",
+    "name",
+    "sex",
+    "birth_date",
+    "kk_number",
+    "kk_issued_on",
+    "kk_exception",
+    "address",
+    "kelurahan_code",
+    "latitude",
+    "longitude",
+    "path",
+    "category",
+    "score",
+)
+REQUIRED = (
+    "nik",
+    "name",
+    "sex",
+    "birth_date",
+    "kk_number",
+    "kk_issued_on",
+    "address",
+    "kelurahan_code",
+    "latitude",
+    "longitude",
+    "path",
+)
 FIXED = ("nik", "sex", "birth_date")  # a change cannot touch these: withdraw and register again
 UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
 
@@ -54,19 +81,31 @@ def to_create(values: dict[str, Any]) -> schemas.ApplicationCreate:
 
 
 def uploads(form: Any) -> dict[str, UploadFile]:
-    return {kind: f for kind in DocumentKind.__args__ if isinstance(f := form.get(f"file_{kind}"), UploadFile)
-            and f.filename}
+    return {
+        kind: f
+        for kind in DocumentKind.__args__
+        if isinstance(f := form.get(f"file_{kind}"), UploadFile) and f.filename
+    }
 
 
 async def wizard_context(db_session: Session, period_id: int) -> dict[str, Any]:
     """Loaded afresh: after a rolled-back attempt the session's objects are expired."""
     period = await get_period(db_session, period_id)
     ctx = await service.load_context(db_session, period_id)
-    kelurahan = (await db_session.execute(select(Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan)
-                                          .where(Kelurahan.region_id == period.region_id)
-                                          .order_by(Kelurahan.kecamatan, Kelurahan.name))).all()
-    return {"period": to_out(period), "rules": ctx.rules, "kelurahan": kelurahan,
-            "schools": sorted(ctx.schools.values(), key=lambda s: s.name), "document_kinds": DocumentKind.__args__}
+    kelurahan = (
+        await db_session.execute(
+            select(Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan)
+            .where(Kelurahan.region_id == period.region_id)
+            .order_by(Kelurahan.kecamatan, Kelurahan.name)
+        )
+    ).all()
+    return {
+        "period": to_out(period),
+        "rules": ctx.rules,
+        "kelurahan": kelurahan,
+        "schools": sorted(ctx.schools.values(), key=lambda s: s.name),
+        "document_kinds": DocumentKind.__args__,
+    }
 
 
 class ParentPages(Controller):
@@ -75,21 +114,33 @@ class ParentPages(Controller):
 
     @get("/orangtua")
     async def dashboard(self, request: Request, db_session: Session) -> Template:
-        mine = (await db_session.scalars(select(Application).where(Application.parent_id == request.user.id)
-                                         .order_by(Application.id.desc()))).all()
-        periods = (await db_session.scalars(select(Period).where(Period.status == PeriodStatus.REGISTRATION_OPEN)
-                                            .order_by(Period.id))).all()
+        mine = (
+            await db_session.scalars(
+                select(Application).where(Application.parent_id == request.user.id).order_by(Application.id.desc())
+            )
+        ).all()
+        periods = (
+            await db_session.scalars(
+                select(Period).where(Period.status == PeriodStatus.REGISTRATION_OPEN).order_by(Period.id)
+            )
+        ).all()
         applications = [await service.read(db_session, a.registration_number) for a in mine]
-        return render(request, "parent/dashboard.html", applications=applications,
-                      periods=[to_out(p) for p in periods])
+        return render(request, "parent/dashboard.html", applications=applications, periods=[to_out(p) for p in periods])
 
     @get("/periode/{period_id:int}/daftar")
     async def wizard(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
         period = await get_period(db_session, period_id)
         accepting_registrations(period)
-        return render(request, "parent/wizard.html", **await wizard_context(db_session, period_id),
-                      values={"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []}, errors={},
-                      plan=None, action=f"/periode/{period_id}/daftar", fixed=())
+        return render(
+            request,
+            "parent/wizard.html",
+            **await wizard_context(db_session, period_id),
+            values={"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []},
+            errors={},
+            plan=None,
+            action=f"/periode/{period_id}/daftar",
+            fixed=(),
+        )
 
     @post("/periode/{period_id:int}/daftar", request_max_body_size=UPLOADS)
     async def submit(self, request: Request, db_session: Session, state: State, period_id: PeriodId) -> Response:
@@ -102,15 +153,24 @@ class ParentPages(Controller):
             if form_value(form, "action") == "preview":
                 plan = service.validate(await service.load_context(db_session, period_id), data)
                 raise FormErrors({})
-            out = await service.register(state.sessionmaker, period_id, data, request.user,
-                                         idempotency_key=values["idempotency_key"])
+            out = await service.register(
+                state.sessionmaker, period_id, data, request.user, idempotency_key=values["idempotency_key"]
+            )
             await self._store_files(db_session, state, request, out.registration_number, uploads(form))
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            return render(request, "parent/wizard.html", status=400 if errors else 200,
-                          **await wizard_context(db_session, period_id), values=values, errors=errors, plan=plan,
-                          action=f"/periode/{period_id}/daftar", fixed=())
+            return render(
+                request,
+                "parent/wizard.html",
+                status=400 if errors else 200,
+                **await wizard_context(db_session, period_id),
+                values=values,
+                errors=errors,
+                plan=plan,
+                action=f"/periode/{period_id}/daftar",
+                fixed=(),
+            )
         return Redirect(f"/pendaftaran/{out.registration_number}?baru=1")
 
     @post("/periode/{period_id:int}/daftar/jarak")
@@ -127,33 +187,55 @@ class ParentPages(Controller):
         return render(request, "parent/distances.html", plan=plan, errors=errors)
 
     @staticmethod
-    async def _store_files(db_session: Session, state: State, request: Request, number: str,
-                           files: dict[str, UploadFile]) -> None:
+    async def _store_files(
+        db_session: Session, state: State, request: Request, number: str, files: dict[str, UploadFile]
+    ) -> None:
         if not files:
             return
         application = await service.authorize(db_session, number, request.user, write=True)
         for kind, upload in files.items():
             try:
-                await documents.store(db_session, application, kind, await upload.read(), actor=request.user.actor,
-                                      data_dir=state.settings.data_path, max_bytes=state.settings.max_upload_bytes)
+                await documents.store(
+                    db_session,
+                    application,
+                    kind,
+                    await upload.read(),
+                    actor=request.user.actor,
+                    data_dir=state.settings.data_path,
+                    max_bytes=state.settings.max_upload_bytes,
+                )
             except AppError as err:
                 raise FormErrors({f"file_{kind}": err.message}) from None
 
     @get("/pendaftaran/{registration_number:str}")
-    async def status(self, request: Request, db_session: Session, state: State,
-                     registration_number: RegistrationNumber,
-                     baru: Annotated[str | None, QueryParameter(max_length=5)] = None) -> Template:
+    async def status(
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        registration_number: RegistrationNumber,
+        baru: Annotated[str | None, QueryParameter(max_length=5)] = None,
+    ) -> Template:
         out, period, outcome = await self._status(db_session, request, registration_number)
         reregistering = period.status == PeriodStatus.REREGISTRATION
-        return render(request, "parent/status.html", app=out, period=to_out(period), outcome=outcome,
-                      new=baru is not None, open=period.status == PeriodStatus.REGISTRATION_OPEN,
-                      reregistering=reregistering, errors={},
-                      # Poll about as often as the provisional result can change, never more than every 5 s.
-                      poll=int(min(60, max(5, state.settings.provisional_interval or 60))))
+        return render(
+            request,
+            "parent/status.html",
+            app=out,
+            period=to_out(period),
+            outcome=outcome,
+            new=baru is not None,
+            open=period.status == PeriodStatus.REGISTRATION_OPEN,
+            reregistering=reregistering,
+            errors={},
+            # Poll about as often as the provisional result can change, never more than every 5 s.
+            poll=int(min(60, max(5, state.settings.provisional_interval or 60))),
+        )
 
     @get("/pendaftaran/{registration_number:str}/status")
-    async def status_fragment(self, request: Request, db_session: Session,
-                              registration_number: RegistrationNumber) -> Template:
+    async def status_fragment(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Template:
         """htmx polls this, so the placement refreshes without a full reload."""
         out, period, outcome = await self._status(db_session, request, registration_number)
         return render(request, "parent/status_fragment.html", app=out, period=to_out(period), outcome=outcome)
@@ -169,14 +251,16 @@ class ParentPages(Controller):
         return await service.read(db_session, number), period, status
 
     @post("/pendaftaran/{registration_number:str}/cabut")
-    async def withdraw(self, request: Request, db_session: Session,
-                       registration_number: RegistrationNumber) -> Response:
+    async def withdraw(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Response:
         await service.withdraw(db_session, registration_number, request.user)
         return Redirect(f"/pendaftaran/{registration_number}")
 
     @get("/pendaftaran/{registration_number:str}/ubah")
-    async def change_form(self, request: Request, db_session: Session,
-                          registration_number: RegistrationNumber) -> Template:
+    async def change_form(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Template:
         application = await service.authorize(db_session, registration_number, request.user, write=True)
         period = await get_period(db_session, application.period_id)
         accepting_registrations(period)
@@ -184,13 +268,22 @@ class ParentPages(Controller):
         current = msgspec.to_builtins(service.current_data(application, ctx))
         values = {k: "" if v is None else str(v) for k, v in current.items() if k not in ("choices", "documents")}
         values.update(choices=current["choices"], documents=current["documents"], idempotency_key="")
-        return render(request, "parent/wizard.html", **await wizard_context(db_session, period.id), values=values,
-                      errors={}, plan=None, action=f"/pendaftaran/{registration_number}/ubah", fixed=FIXED,
-                      number=registration_number)
+        return render(
+            request,
+            "parent/wizard.html",
+            **await wizard_context(db_session, period.id),
+            values=values,
+            errors={},
+            plan=None,
+            action=f"/pendaftaran/{registration_number}/ubah",
+            fixed=FIXED,
+            number=registration_number,
+        )
 
     @post("/pendaftaran/{registration_number:str}/ubah", request_max_body_size=UPLOADS)
-    async def change(self, request: Request, db_session: Session, state: State,
-                     registration_number: RegistrationNumber) -> Response:
+    async def change(
+        self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber
+    ) -> Response:
         application = await service.authorize(db_session, registration_number, request.user)
         period_id = application.period_id
         period = await get_period(db_session, period_id)
@@ -204,22 +297,36 @@ class ParentPages(Controller):
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key")}
             if not changes["choices"]:
                 raise FormErrors({"choices": "Pilih minimal satu sekolah."})
-            update = convert({k: (None if v == "" and k in ("nisn", "kk_exception", "category", "score") else v)
-                              for k, v in changes.items()}, schemas.ApplicationUpdate)
+            update = convert(
+                {
+                    k: (None if v == "" and k in ("nisn", "kk_exception", "category", "score") else v)
+                    for k, v in changes.items()
+                },
+                schemas.ApplicationUpdate,
+            )
             await service.change(db_session, registration_number, request.user, update)
             await self._store_files(db_session, state, request, registration_number, uploads(form))
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            return render(request, "parent/wizard.html", status=400 if errors else 200,
-                          **await wizard_context(db_session, period_id),
-                          values=values, errors=errors, plan=plan, fixed=FIXED, number=registration_number,
-                          action=f"/pendaftaran/{registration_number}/ubah")
+            return render(
+                request,
+                "parent/wizard.html",
+                status=400 if errors else 200,
+                **await wizard_context(db_session, period_id),
+                values=values,
+                errors=errors,
+                plan=plan,
+                fixed=FIXED,
+                number=registration_number,
+                action=f"/pendaftaran/{registration_number}/ubah",
+            )
         return Redirect(f"/pendaftaran/{registration_number}")
 
     @post("/pendaftaran/{registration_number:str}/daftar-ulang")
-    async def reregister(self, request: Request, db_session: Session,
-                         registration_number: RegistrationNumber) -> Response:
+    async def reregister(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Response:
         await reregister_from_form(request, db_session, registration_number)
         return Redirect(f"/pendaftaran/{registration_number}")
 
@@ -230,6 +337,8 @@ class ParentPages(Controller):
         period = to_out(await get_period(db_session, out.period_id))
         base = str(request.base_url).rstrip("/")
         lookup = f"{base}/periode/{out.period_id}/hasil?nomor={out.registration_number}"
-        return Response(proof_pdf(out, period.name, lookup),
-                        media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="bukti-{registration_number}.pdf"'})
+        return Response(
+            proof_pdf(out, period.name, lookup),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="bukti-{registration_number}.pdf"'},
+        )

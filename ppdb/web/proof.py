@@ -1,4 +1,5 @@
 """The registration proof: a one-page PDF with a QR code that opens the public result lookup."""
+
 from __future__ import annotations
 
 import io
@@ -48,10 +49,21 @@ def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str) ->
     pdf.cell(0, 8, "Sekolah pilihan", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
     for choice in application.choices:
-        pdf.cell(0, 7, _latin(f"{choice.rank}. {choice.school_name} (NPSN {choice.npsn}) - jarak "
-                              f"{metres(choice.distance_m)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            7,
+            _latin(f"{choice.rank}. {choice.school_name} (NPSN {choice.npsn}) - jarak {metres(choice.distance_m)}"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     pdf.ln(6)
     pdf.set_font("Helvetica", "I", 9)
-    pdf.multi_cell(0, 5, _latin("Pindai kode QR untuk membuka halaman cek hasil. Simpan bukti ini; nomor pendaftaran "
-                                "dan tanggal lahir anak diperlukan untuk melihat hasil seleksi."))
+    pdf.multi_cell(
+        0,
+        5,
+        _latin(
+            "Pindai kode QR untuk membuka halaman cek hasil. Simpan bukti ini; nomor pendaftaran "
+            "dan tanggal lahir anak diperlukan untuk melihat hasil seleksi."
+        ),
+    )
     return bytes(pdf.output())

@@ -1,4 +1,5 @@
 """Public pages: home with the schedule and how selection works, schools, provisional rank lists, results."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -34,8 +35,11 @@ class PublicPages(Controller):
 
     @get("/")
     async def home(self, request: Request, db_session: Session) -> Template:
-        periods = (await db_session.scalars(select(Period).where(Period.status != PeriodStatus.DRAFT)
-                                            .order_by(Period.id.desc()).limit(10))).all()
+        periods = (
+            await db_session.scalars(
+                select(Period).where(Period.status != PeriodStatus.DRAFT).order_by(Period.id.desc()).limit(10)
+            )
+        ).all()
         return render(request, "home.html", periods=[to_out(p) for p in periods])
 
     @get("/periode/{period_id:int}/sekolah")
@@ -54,16 +58,31 @@ class PublicPages(Controller):
         programs = []
         if run is not None:
             out = selection.run_out(run, await selection.outcomes(db_session, run.id), public=True)
-            programs = [{"school": names.get(p.npsn, p.npsn), "npsn": p.npsn, "path": p.path, "seats": p.final_capacity,
-                         "filled": p.filled, "cutoff": cutoff_words(p.key_names, p.cutoff)} for p in out.programs]
+            programs = [
+                {
+                    "school": names.get(p.npsn, p.npsn),
+                    "npsn": p.npsn,
+                    "path": p.path,
+                    "seats": p.final_capacity,
+                    "filled": p.filled,
+                    "cutoff": cutoff_words(p.key_names, p.cutoff),
+                }
+                for p in out.programs
+            ]
             programs.sort(key=lambda p: (p["school"], p["path"]))
         template = "ranks_table.html" if request.headers.get("hx-request") else "ranks.html"
         return render(request, template, period=to_out(period), run=run, programs=programs)
 
     @get("/periode/{period_id:int}/hasil")
-    async def results(self, request: Request, db_session: Session, state: State, period_id: PeriodId,
-                      nomor: Annotated[str | None, QueryParameter(max_length=24)] = None,
-                      lahir: Annotated[str | None, QueryParameter(max_length=10)] = None) -> Template:
+    async def results(
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        period_id: PeriodId,
+        nomor: Annotated[str | None, QueryParameter(max_length=24)] = None,
+        lahir: Annotated[str | None, QueryParameter(max_length=10)] = None,
+    ) -> Template:
         period = to_out(await get_period(db_session, period_id))
         publication = summary = answer = None
         errors: dict[str, str] = {}
@@ -73,11 +92,25 @@ class PublicPages(Controller):
         except AppError:
             pass
         if nomor is not None or lahir is not None:
-            answer, errors = await self._lookup(state, period_id, (nomor or "").strip().upper(), lahir or "",
-                                                published=publication is not None, address=client_address(request))
-        return render(request, "results.html", period=period, publication=publication, summary=summary,
-                      answer=answer, errors=errors, values={"nomor": nomor or "", "lahir": lahir or ""},
-                      cutoff_words=cutoff_words)
+            answer, errors = await self._lookup(
+                state,
+                period_id,
+                (nomor or "").strip().upper(),
+                lahir or "",
+                published=publication is not None,
+                address=client_address(request),
+            )
+        return render(
+            request,
+            "results.html",
+            period=period,
+            publication=publication,
+            summary=summary,
+            answer=answer,
+            errors=errors,
+            values={"nomor": nomor or "", "lahir": lahir or ""},
+            cutoff_words=cutoff_words,
+        )
 
     @staticmethod
     async def _lookup(state: State, period_id: int, number: str, birth: str, *, published: bool, address: str):
@@ -98,12 +131,18 @@ class PublicPages(Controller):
             return None, {"nomor": err.message}
 
     @get("/periode/{period_id:int}/hasil/{npsn:str}")
-    async def school_result(self, request: Request, db_session: Session, period_id: PeriodId,
-                            npsn: Annotated[str, PathParameter(max_length=8)]) -> Template:
+    async def school_result(
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: PeriodId,
+        npsn: Annotated[str, PathParameter(max_length=8)],
+    ) -> Template:
         period = to_out(await get_period(db_session, period_id))
         snapshot = await results.snapshot_of(db_session, await results.latest(db_session, period_id))
         school = next((s for s in snapshot.schools if s.npsn == npsn), None)
         if school is None:
             raise AppError("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn", status_code=404)
-        return render(request, "school_result.html", period=period, school=school, snapshot=snapshot,
-                      cutoff_words=cutoff_words)
+        return render(
+            request, "school_result.html", period=period, school=school, snapshot=snapshot, cutoff_words=cutoff_words
+        )

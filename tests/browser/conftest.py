@@ -4,6 +4,7 @@ The server runs in a thread on its own scratch database with a small demo region
 `PPDB_CHROMIUM` names another Chromium binary. Without Chromium (or the playwright package) the tests are
 skipped with a loud message, except in CI (`CI` set), where they must run.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,10 +25,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 CHROMIUM = os.environ.get("PPDB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "browser"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-HOW_TO = ("BROWSER TESTS SKIPPED: {why}. Enable them with `sudo apt-get install chromium` on Debian "
-          "(`make test` does it when run as root), then run `make test` again.")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOW_TO = (
+    "BROWSER TESTS SKIPPED: {why}. Enable them with `sudo apt-get install chromium` on Debian "
+    "(`make test` does it when run as root), then run `make test` again."
+)
 _skipped: list[str] = []
 
 
@@ -80,11 +90,19 @@ def site(chromium_available, server_url: str, tmp_path_factory) -> Iterator[dict
         migrate.upgrade(url)
         asyncio.run(demo.load(url, applicants=120, schools=6, seed=11))
         school, period_id = asyncio.run(_operator_school(url))
-        settings = load_settings({}, database_url=url, secret_key=TEST_SECRET, demo=True, provisional_interval=1,
-                                 data_dir=str(tmp_path_factory.mktemp("browser-data")), db_pool_size=4)
+        settings = load_settings(
+            {},
+            database_url=url,
+            secret_key=TEST_SECRET,
+            demo=True,
+            provisional_interval=1,
+            data_dir=str(tmp_path_factory.mktemp("browser-data")),
+            db_pool_size=4,
+        )
         port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                               log_level="warning", access_log=False))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         base = f"http://127.0.0.1:{port}"
@@ -125,9 +143,13 @@ async def _operator_school(url: str) -> tuple[dict, int]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            row = (await conn.execute(select(School.npsn, School.name, School.latitude, School.longitude,
-                                             School.kelurahan_code).join(User, User.school_id == School.id)
-                                      .where(User.email == DEMO_OPERATOR[0]))).one()
+            row = (
+                await conn.execute(
+                    select(School.npsn, School.name, School.latitude, School.longitude, School.kelurahan_code)
+                    .join(User, User.school_id == School.id)
+                    .where(User.email == DEMO_OPERATOR[0])
+                )
+            ).one()
             period_id = await conn.scalar(select(Period.id).order_by(Period.id.desc()).limit(1))
         return dict(row._mapping), period_id
     finally:

@@ -1,5 +1,6 @@
 """The four journeys end to end in Chromium: a parent registers and sees a provisional rank, the school verifies
 that applicant, the agency runs the selection and publishes, the public looks the result up."""
+
 from __future__ import annotations
 
 import io
@@ -87,8 +88,9 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     page.locator("input[name=documents][value=kk]").check()
     page.locator("input[name=documents][value=akta_kelahiran]").check()
     for kind, colour, title in (("kk", "#c9daf8", "KARTU KELUARGA"), ("akta_kelahiran", "#d9ead3", "AKTA KELAHIRAN")):
-        page.set_input_files(f"#f-file_{kind}",
-                             files=[{"name": f"{kind}.png", "mimeType": "image/png", "buffer": png(colour, title)}])
+        page.set_input_files(
+            f"#f-file_{kind}", files=[{"name": f"{kind}.png", "mimeType": "image/png", "buffer": png(colour, title)}]
+        )
     shot(page, "02-pendaftaran")
     page.get_by_role("button", name="Kirim pendaftaran").click()
     expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()

@@ -1,4 +1,5 @@
 """The app as a whole: health, OpenAPI, refusing an un-migrated database or an insecure secret, migrations."""
+
 from __future__ import annotations
 
 import httpx
@@ -60,17 +61,29 @@ async def test_public_reads_come_from_the_read_database_and_writes_go_to_the_pri
         async with make_sessionmaker(engine)() as session, session.begin():
             period_id = await demo.populate(session, demo.generate(applicants=5, schools=3))
         await engine.dispose()
-        app = create_app(load_settings({}, database_url=primary, read_database_url=replica, secret_key=TEST_SECRET,
-                                       data_dir=str(tmp_path), provisional_interval=0))
-        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                     base_url="http://t") as client:
+        app = create_app(
+            load_settings(
+                {},
+                database_url=primary,
+                read_database_url=replica,
+                secret_key=TEST_SECRET,
+                data_dir=str(tmp_path),
+                provisional_interval=0,
+            )
+        )
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        ):
             schools = await client.get(f"/api/periods/{period_id}/schools")
             assert schools.status_code == 200 and len(schools.json()) == 3
-            signup = await client.post("/api/auth/signup", json={"email": "r@contoh.test", "password": "Kata-sandi-2026",
-                                                                 "name": "R"})
+            signup = await client.post(
+                "/api/auth/signup", json={"email": "r@contoh.test", "password": "Kata-sandi-2026", "name": "R"}
+            )
             assert signup.status_code == 201
-            login = await client.post("/api/auth/login", json={"email": demo.DEMO_ADMIN[0],
-                                                               "password": demo.DEMO_ADMIN[1]})
+            login = await client.post(
+                "/api/auth/login", json={"email": demo.DEMO_ADMIN[0], "password": demo.DEMO_ADMIN[1]}
+            )
             assert login.status_code == 401  # the demo admin exists only on the replica
         for url, users in ((primary, 1), (replica, 2)):
             engine = create_async_engine(url)
@@ -84,10 +97,15 @@ def test_serve_refuses_more_connections_than_postgresql_allows(database_url, tmp
     import subprocess
     import sys
 
-    env = {**os.environ, "PPDB_DATABASE_URL": database_url, "PPDB_SECRET_KEY": TEST_SECRET, "PPDB_WORKERS": "40",
-           "PPDB_DATA_DIR": str(tmp_path), "PPDB_PORT": "1"}
-    out = subprocess.run([sys.executable, "-m", "ppdb", "serve"], env=env, capture_output=True, text=True,
-                         timeout=120)
+    env = {
+        **os.environ,
+        "PPDB_DATABASE_URL": database_url,
+        "PPDB_SECRET_KEY": TEST_SECRET,
+        "PPDB_WORKERS": "40",
+        "PPDB_DATA_DIR": str(tmp_path),
+        "PPDB_PORT": "1",
+    }
+    out = subprocess.run([sys.executable, "-m", "ppdb", "serve"], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "PostgreSQL connections" in out.stderr and "PPDB_WORKERS" in out.stderr
 
 
@@ -102,10 +120,18 @@ def test_the_served_app_writes_json_lines_with_request_ids(database_url, tmp_pat
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PPDB_DATABASE_URL": database_url, "PPDB_SECRET_KEY": TEST_SECRET, "PPDB_PORT": str(port),
-           "PPDB_DATA_DIR": str(tmp_path), "PPDB_PROVISIONAL_INTERVAL": "0", "PPDB_WORKERS": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "ppdb", "serve"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "PPDB_DATABASE_URL": database_url,
+        "PPDB_SECRET_KEY": TEST_SECRET,
+        "PPDB_PORT": str(port),
+        "PPDB_DATA_DIR": str(tmp_path),
+        "PPDB_PROVISIONAL_INTERVAL": "0",
+        "PPDB_WORKERS": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ppdb", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         for _ in range(120):
             try:
@@ -134,8 +160,15 @@ def test_default_secret_stops_startup_outside_demo_mode():
 
 
 def test_settings_come_from_the_environment():
-    settings = load_settings({"PPDB_PORT": "9001", "PPDB_HOST": "0.0.0.0", "PPDB_DATA_DIR": "/srv/ppdb",
-                              "PPDB_DATABASE_URL": "postgresql+asyncpg://u@h/db", "OTHER": "x"})
+    settings = load_settings(
+        {
+            "PPDB_PORT": "9001",
+            "PPDB_HOST": "0.0.0.0",
+            "PPDB_DATA_DIR": "/srv/ppdb",
+            "PPDB_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+            "OTHER": "x",
+        }
+    )
     assert (settings.port, settings.host, settings.data_dir) == (9001, "0.0.0.0", "/srv/ppdb")
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     with pytest.raises(SystemExit, match="PPDB_"):
@@ -162,8 +195,11 @@ async def test_alembic_upgrade_downgrade_upgrade_round_trip(server_url):
 
 
 async def test_security_headers_on_every_response(client):
-    for response in (await client.get("/health"), await client.get("/api/nope"),
-                     await client.post("/api/auth/login", content=b"{bad")):
+    for response in (
+        await client.get("/health"),
+        await client.get("/api/nope"),
+        await client.post("/api/auth/login", content=b"{bad"),
+    ):
         headers = response.headers
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
@@ -183,8 +219,9 @@ async def test_json_logs_carry_a_request_id_and_the_route_template(client, caplo
     caplog.set_level(logging.INFO, logger="ppdb.access")
     response = await client.get("/api/periods/98765", headers={"X-Request-ID": "abcdef123456"})
     assert response.headers["x-request-id"] == "abcdef123456"
-    generated = [(await client.get("/health", headers={"X-Request-ID": "bad id!"})).headers["x-request-id"]
-                 for _ in range(2)]
+    generated = [
+        (await client.get("/health", headers={"X-Request-ID": "bad id!"})).headers["x-request-id"] for _ in range(2)
+    ]
     assert generated[0] != generated[1] and all(re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]+", g) for g in generated)
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "ppdb.access"]
     first = next(line for line in lines if line["request_id"] == "abcdef123456")

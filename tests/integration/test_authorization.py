@@ -1,5 +1,6 @@
 """Authorization matrix: every route x every role. Denied roles get 401/403/404 and no data; allowed roles get
 through (possibly to a business error, never to 401/403). A route missing from the matrix fails the test."""
+
 from __future__ import annotations
 
 import httpx
@@ -24,8 +25,12 @@ ROUTES = {
     "logIn": ("POST", "/api/auth/login", {"email": "orangtua@contoh.test", "password": PASSWORD}, PUBLIC),
     "logOut": ("POST", "/api/auth/logout", None, LOGGED_IN),
     "whoAmI": ("GET", "/api/auth/me", None, LOGGED_IN),
-    "createOperator": ("POST", "/api/operators", {"email": "op9@sekolah.test", "password": PASSWORD, "name": "Op",
-                                                  "npsn": "20670002"}, ADMIN),
+    "createOperator": (
+        "POST",
+        "/api/operators",
+        {"email": "op9@sekolah.test", "password": PASSWORD, "name": "Op", "npsn": "20670002"},
+        ADMIN,
+    ),
     "listPresets": ("GET", "/api/presets", None, PUBLIC),
     "createPeriod": ("POST", "/api/periods", "period", ADMIN),
     "getPeriod": ("GET", "/api/periods/{pid}", None, PUBLIC),
@@ -49,23 +54,39 @@ ROUTES = {
     "schoolApplicants": ("GET", "/api/schools/20670001/applicants?period_id={pid}", None, STAFF),
     "decideDocument": ("POST", "/api/applications/{reg}/documents/kk/decision", {"decision": "verified"}, STAFF),
     "verifyCoordinate": ("POST", "/api/applications/{reg}/coordinate/verify", None, STAFF),
-    "correctCoordinate": ("PUT", "/api/applications/{reg}/coordinate",
-                          {"latitude": -6.178, "longitude": 106.63, "reason": "Cek lapangan"}, ADMIN),
+    "correctCoordinate": (
+        "PUT",
+        "/api/applications/{reg}/coordinate",
+        {"latitude": -6.178, "longitude": 106.63, "reason": "Cek lapangan"},
+        ADMIN,
+    ),
     "disqualify": ("POST", "/api/applications/{reg}/disqualify", {"reason": "Dokumen palsu"}, ADMIN),
     "publishResults": ("POST", "/api/periods/{pid}/publications", {}, ADMIN),
     "resultsSummary": ("GET", "/api/periods/{pid}/results", None, PUBLIC),
     "schoolResults": ("GET", "/api/periods/{pid}/results/schools/20670001", None, PUBLIC),
-    "lookupResult": ("GET", "/api/periods/{pid}/results/lookup?registration_number={reg}&birth_date=2014-03-15",
-                     None, PUBLIC),
+    "lookupResult": (
+        "GET",
+        "/api/periods/{pid}/results/lookup?registration_number={reg}&birth_date=2014-03-15",
+        None,
+        PUBLIC,
+    ),
     "resultsSnapshot": ("GET", "/api/periods/{pid}/results/snapshot", None, PUBLIC),
     "periodStatistics": ("GET", "/api/periods/{pid}/statistics", None, ADMIN),
     "exportPlacements": ("GET", "/api/periods/{pid}/exports/placements.csv", None, ADMIN),
     "exportSchoolPlacements": ("GET", "/api/periods/{pid}/exports/schools/20670001/placements.csv", None, STAFF),
-    "openReregistration": ("POST", "/api/periods/{pid}/reregistration/open",
-                           {"closes_at": "2099-01-01T00:00:00+07:00"}, ADMIN),
+    "openReregistration": (
+        "POST",
+        "/api/periods/{pid}/reregistration/open",
+        {"closes_at": "2099-01-01T00:00:00+07:00"},
+        ADMIN,
+    ),
     "closeReregistration": ("POST", "/api/periods/{pid}/reregistration/close", None, ADMIN),
-    "reregister": ("POST", "/api/applications/{reg}/reregistration", {"decision": "confirmed"},
-                   {"parent_a", "operator_a"}),
+    "reregister": (
+        "POST",
+        "/api/applications/{reg}/reregistration",
+        {"decision": "confirmed"},
+        {"parent_a", "operator_a"},
+    ),
     "vacancyRound": ("POST", "/api/periods/{pid}/vacancy-rounds", None, ADMIN),
     "readAuditLog": ("GET", "/api/periods/{pid}/audit", None, ADMIN),
 }
@@ -80,25 +101,37 @@ def test_every_route_is_in_the_matrix(transport):
 @pytest.fixture
 async def world(transport, admin, parent, operator, sessionmaker):
     async with sessionmaker() as session, session.begin():
-        await accounts.bootstrap_admin(session, region_code="36.74", region_name="Kota Tangerang Selatan",
-                                       email="admin@tangsel.test", password=PASSWORD)
+        await accounts.bootstrap_admin(
+            session,
+            region_code="36.74",
+            region_name="Kota Tangerang Selatan",
+            email="admin@tangsel.test",
+            password=PASSWORD,
+        )
     period = await open_period(admin)
-    mine = (await parent.post(f"/api/periods/{period['id']}/applications",
-                              json=registration(choices=["20670001", "20670002"]))).json()
+    mine = (
+        await parent.post(
+            f"/api/periods/{period['id']}/applications", json=registration(choices=["20670001", "20670002"])
+        )
+    ).json()
     uploaded = await parent.put(f"/api/applications/{mine['registration_number']}/documents/kk", content=b"%PDF-1.4")
     assert uploaded.status_code == 200, uploaded.text
     parent_b = await sign_up(transport, "orangtua.b@contoh.test")
-    assert (await parent_b.post(f"/api/periods/{period['id']}/applications",
-                                json=registration(serial=2, choices=["20670003"]))).status_code == 201
+    assert (
+        await parent_b.post(
+            f"/api/periods/{period['id']}/applications", json=registration(serial=2, choices=["20670003"])
+        )
+    ).status_code == 201
     clients = {
         "anonymous": httpx.AsyncClient(transport=transport, base_url="http://testserver"),
-        "parent_a": parent, "parent_b": parent_b, "admin_a": admin,
+        "parent_a": parent,
+        "parent_b": parent_b,
+        "admin_a": admin,
         "operator_a": await operator("20670001", "op.a@sekolah.test"),
         "operator_b": await operator("20670003", "op.b@sekolah.test"),
         "admin_b": await logged_in(transport, "admin@tangsel.test", PASSWORD),
     }
-    return {"pid": period["id"], "reg": mine["registration_number"], "region": period["region_id"],
-            "clients": clients}
+    return {"pid": period["id"], "reg": mine["registration_number"], "region": period["region_id"], "clients": clients}
 
 
 def _request(world, operation):
@@ -106,9 +139,14 @@ def _request(world, operation):
     url = path.format(pid=world["pid"], reg=world["reg"])
     kwargs = {}
     if body == "period":
-        kwargs["json"] = {"region_id": world["region"], "school_year": "2030/2031", "level": "sma",
-                          "preset": "permendikdasmen-3-2025", "registration_opens_at": "2030-06-01T08:00:00+07:00",
-                          "registration_closes_at": "2030-06-05T08:00:00+07:00"}
+        kwargs["json"] = {
+            "region_id": world["region"],
+            "school_year": "2030/2031",
+            "level": "sma",
+            "preset": "permendikdasmen-3-2025",
+            "registration_opens_at": "2030-06-01T08:00:00+07:00",
+            "registration_closes_at": "2030-06-05T08:00:00+07:00",
+        }
     elif body == "csv":
         kwargs["content"] = "npsn,name,level,latitude,longitude,capacity\n"
     elif body == "registration":

@@ -1,4 +1,5 @@
 """Malformed input found in review: each is a clear 4xx with a machine code, never a 500."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -10,39 +11,50 @@ from tests.helpers import expect_error, open_period, registration
 ARABIC_NIK = "".join(chr(0x0660 + int(d)) for d in registration()["nik"])
 
 
-@pytest.mark.parametrize(("changes", "status", "code"), [
-    (dict(nik=registration()["nik"] + "\n"), 422, "nik_invalid"),
-    (dict(nik=ARABIC_NIK), 422, "nik_invalid"),
-    (dict(kk_number="3671010101000001\n"), 422, "kk_number_invalid"),
-    (dict(nisn="0000000001\n"), 422, "nisn_invalid"),
-    (dict(kelurahan_code="36.71.01.1001\n"), 422, "kelurahan_code_invalid"),
-    (dict(score="NaN"), 422, "score_invalid"),
-    (dict(score="sNaN"), 422, "score_invalid"),
-    (dict(score="Infinity"), 422, "score_invalid"),
-    (dict(name="Siti\u0000Aminah"), 400, "invalid_request"),
-    (dict(address="Jl. Merdeka\nRT 1"), 400, "invalid_request"),
-    (dict(latitude=1e308), 400, "invalid_request"),
-    (dict(choices=["20670001"] * 50), 400, "invalid_request"),
-    (dict(nik="1" * 5000), 400, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        (dict(nik=registration()["nik"] + "\n"), 422, "nik_invalid"),
+        (dict(nik=ARABIC_NIK), 422, "nik_invalid"),
+        (dict(kk_number="3671010101000001\n"), 422, "kk_number_invalid"),
+        (dict(nisn="0000000001\n"), 422, "nisn_invalid"),
+        (dict(kelurahan_code="36.71.01.1001\n"), 422, "kelurahan_code_invalid"),
+        (dict(score="NaN"), 422, "score_invalid"),
+        (dict(score="sNaN"), 422, "score_invalid"),
+        (dict(score="Infinity"), 422, "score_invalid"),
+        (dict(name="Siti\u0000Aminah"), 400, "invalid_request"),
+        (dict(address="Jl. Merdeka\nRT 1"), 400, "invalid_request"),
+        (dict(latitude=1e308), 400, "invalid_request"),
+        (dict(choices=["20670001"] * 50), 400, "invalid_request"),
+        (dict(nik="1" * 5000), 400, "invalid_request"),
+    ],
+)
 async def test_registration_input(admin, parent, changes, status, code):
     period = await open_period(admin)
-    expect_error(await parent.post(f"/api/periods/{period['id']}/applications", json=registration(**changes)),
-                 status, code)
+    expect_error(
+        await parent.post(f"/api/periods/{period['id']}/applications", json=registration(**changes)), status, code
+    )
 
 
 async def test_change_with_nan_score(admin, parent):
     period = await open_period(admin)
     number = (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).json()[
-        "registration_number"]
+        "registration_number"
+    ]
     expect_error(await parent.patch(f"/api/applications/{number}", json={"score": "NaN"}), 422, "score_invalid")
 
 
-@pytest.mark.parametrize("path", [
-    "/api/periods/2147483648", "/api/periods/0", "/api/periods/99999999999999999999/schools",
-    "/api/periods/1/selection-runs/2147483648/instance", "/api/applications/2027-SMP-%00",
-    "/api/applications/..%2Fetc",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/periods/2147483648",
+        "/api/periods/0",
+        "/api/periods/99999999999999999999/schools",
+        "/api/periods/1/selection-runs/2147483648/instance",
+        "/api/applications/2027-SMP-%00",
+        "/api/applications/..%2Fetc",
+    ],
+)
 async def test_out_of_range_path_parameters(parent, path):
     response = await parent.get(path)
     assert response.status_code in (400, 404), response.text
@@ -50,8 +62,9 @@ async def test_out_of_range_path_parameters(parent, path):
 
 
 async def test_malformed_json_is_invalid_request(parent):
-    response = await parent.post("/api/periods/1/applications", content=b"{not json",
-                                 headers={"Content-Type": "application/json"})
+    response = await parent.post(
+        "/api/periods/1/applications", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     expect_error(response, 400, "invalid_request")
     assert "Permintaan" in response.json()["message"] or "Data" in response.json()["message"]
 
@@ -59,26 +72,37 @@ async def test_malformed_json_is_invalid_request(parent):
 async def test_period_creation_bad_input(admin):
     region_id = (await admin.get("/api/auth/me")).json()["region_id"]
     now = datetime.now(UTC)
-    body = {"region_id": region_id, "school_year": "2027/2028", "level": "smp", "preset": "permendikdasmen-3-2025",
-            "registration_opens_at": now.isoformat(), "registration_closes_at": (now + timedelta(days=3)).isoformat()}
+    body = {
+        "region_id": region_id,
+        "school_year": "2027/2028",
+        "level": "smp",
+        "preset": "permendikdasmen-3-2025",
+        "registration_opens_at": now.isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
     expect_error(await admin.post("/api/periods", json={**body, "school_year": "0000/0001"}), 400, "invalid_request")
-    expect_error(await admin.post("/api/periods", json={**body, "school_year": "2027/2029"}), 422,
-                 "school_year_invalid")
+    expect_error(
+        await admin.post("/api/periods", json={**body, "school_year": "2027/2029"}), 422, "school_year_invalid"
+    )
     naive = {**body, "registration_opens_at": now.replace(tzinfo=None).isoformat()}
     expect_error(await admin.post("/api/periods", json=naive), 400, "invalid_request")
     expect_error(await admin.post("/api/periods", json={**body, "region_id": 2**40}), 400, "invalid_request")
 
 
-@pytest.mark.parametrize(("row", "code"), [
-    ("20670011,SMP X,smp,-6.18,106.63,99999999999,", "capacity_invalid"),
-    ("20670011,SMP X,smp,nan,106.63,64,", "latitude_invalid"),
-    ("20670011,SMP X,smp,-6.18,inf,64,", "longitude_invalid"),
-])
+@pytest.mark.parametrize(
+    ("row", "code"),
+    [
+        ("20670011,SMP X,smp,-6.18,106.63,99999999999,", "capacity_invalid"),
+        ("20670011,SMP X,smp,nan,106.63,64,", "latitude_invalid"),
+        ("20670011,SMP X,smp,-6.18,inf,64,", "longitude_invalid"),
+    ],
+)
 async def test_school_csv_bounds(admin, row, code):
     period = await open_period(admin, open_=False)
     csv = "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n" + row + "\n"
-    error = expect_error(await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 422,
-                         "csv_invalid")
+    error = expect_error(
+        await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 422, "csv_invalid"
+    )
     assert code in {d["code"] for d in error["details"]}
 
 
@@ -86,10 +110,12 @@ async def test_zone_csv_bounds_and_unreadable_files(admin):
     period = await open_period(admin, open_=False)
     url = f"/api/periods/{period['id']}/zones/import"
     header = "npsn,kelurahan_code,radius_m,priority\n"
-    for row, code in [("20670001,,nan,1", "radius_m_invalid"), ("20670001,,inf,1", "radius_m_invalid"),
-                      ("20670001,36.71.01.1001,,99999999999", "priority_invalid")]:
+    for row, code in [
+        ("20670001,,nan,1", "radius_m_invalid"),
+        ("20670001,,inf,1", "radius_m_invalid"),
+        ("20670001,36.71.01.1001,,99999999999", "priority_invalid"),
+    ]:
         error = expect_error(await admin.post(url, content=header + row + "\n"), 422, "csv_invalid")
         assert code in {d["code"] for d in error["details"]}
     expect_error(await admin.post(url, content=header + "20670001,\x00,,1\n"), 422, "csv_invalid")
-    expect_error(await admin.post(url, content=header + '20670001,"' + "x" * 200_000 + '",,1\n'), 422,
-                 "csv_invalid")
+    expect_error(await admin.post(url, content=header + '20670001,"' + "x" * 200_000 + '",,1\n'), 422, "csv_invalid")

@@ -3,6 +3,7 @@
 The official state before the crash (the last run, the last publication and its hash) must be exactly as it
 was, nothing half-written may remain, and the next run and publication must succeed on a restarted server.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,10 +41,18 @@ class Server:
 
     def __init__(self, url: str, data_dir: Path) -> None:
         self.port = free_port()
-        env = {**os.environ, "PPDB_DATABASE_URL": url, "PPDB_SECRET_KEY": TEST_SECRET, "PPDB_DATA_DIR": str(data_dir),
-               "PPDB_PORT": str(self.port), "PPDB_PROVISIONAL_INTERVAL": "0", "PPDB_WORKERS": "1"}
-        self.process = subprocess.Popen([sys.executable, "-m", "ppdb", "serve"], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "PPDB_DATABASE_URL": url,
+            "PPDB_SECRET_KEY": TEST_SECRET,
+            "PPDB_DATA_DIR": str(data_dir),
+            "PPDB_PORT": str(self.port),
+            "PPDB_PROVISIONAL_INTERVAL": "0",
+            "PPDB_WORKERS": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ppdb", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         Server.started.append(self)
 
@@ -72,21 +81,34 @@ class Server:
 
 async def official_state(engine) -> dict:
     async with engine.connect() as conn:
-        runs = (await conn.execute(text(
-            "SELECT r.id, r.digest, r.finished_at, r.placed, r.applicants, "
-            "(SELECT count(*) FROM placements p WHERE p.run_id = r.id) AS rows FROM selection_runs r "
-            "WHERE r.kind = 'official' ORDER BY r.id"))).all()
-        publications = (await conn.execute(text(
-            "SELECT p.version, p.digest, p.snapshot, (SELECT count(*) FROM publication_entries e "
-            "WHERE e.publication_id = p.id) AS entries FROM publications p ORDER BY p.version"))).all()
+        runs = (
+            await conn.execute(
+                text(
+                    "SELECT r.id, r.digest, r.finished_at, r.placed, r.applicants, "
+                    "(SELECT count(*) FROM placements p WHERE p.run_id = r.id) AS rows FROM selection_runs r "
+                    "WHERE r.kind = 'official' ORDER BY r.id"
+                )
+            )
+        ).all()
+        publications = (
+            await conn.execute(
+                text(
+                    "SELECT p.version, p.digest, p.snapshot, (SELECT count(*) FROM publication_entries e "
+                    "WHERE e.publication_id = p.id) AS entries FROM publications p ORDER BY p.version"
+                )
+            )
+        ).all()
         period = await conn.scalar(text("SELECT status::text FROM periods"))
     for run in runs:  # every stored run is whole
         assert run.finished_at is not None and run.rows == run.applicants
     for publication in publications:  # every stored publication matches its hash
         assert hashlib.sha256(bytes(publication.snapshot)).hexdigest() == publication.digest
         assert publication.entries > 0
-    return {"runs": [(r.id, r.digest) for r in runs],
-            "publications": [(p.version, p.digest, p.entries) for p in publications], "period": period}
+    return {
+        "runs": [(r.id, r.digest) for r in runs],
+        "publications": [(p.version, p.digest, p.entries) for p in publications],
+        "period": period,
+    }
 
 
 async def kill_in_the_middle(server: Server, engine, request) -> None:
@@ -94,9 +116,12 @@ async def kill_in_the_middle(server: Server, engine, request) -> None:
     pending = asyncio.ensure_future(request)
     deadline = time.monotonic() + 30
     async with engine.connect() as conn:
-        while not await conn.scalar(text(
+        while not await conn.scalar(
+            text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")):
+                "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+            )
+        ):
             assert not pending.done(), "finished before it could be interrupted"
             assert time.monotonic() < deadline
             await asyncio.sleep(0.005)
@@ -150,8 +175,9 @@ async def test_sigkill_during_a_run_and_a_publication_leaves_the_official_state_
             assert len(announced["publications"]) == 1
 
             # Killed during a correction: the announced publication stays, byte for byte.
-            await kill_in_the_middle(server, engine, admin.post(f"/api/periods/{period_id}/publications",
-                                                                json={"reason": "Koreksi"}))
+            await kill_in_the_middle(
+                server, engine, admin.post(f"/api/periods/{period_id}/publications", json={"reason": "Koreksi"})
+            )
             await admin.aclose()
             assert await official_state(engine) == announced
             server = Server(url, tmp_path)

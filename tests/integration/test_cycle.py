@@ -1,5 +1,6 @@
 """The whole admission cycle through HTTP: registration -> verification -> selection -> publication ->
 daftar ulang -> vacancy round -> second publication, with digests checked and every step audited."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,18 +27,20 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     families, numbers = [], []
     for i in range(4):  # due south of SMP 1, each further away; all want SMP 1 then SMP 2
         family = await sign_up(transport, f"keluarga{i}@contoh.test")
-        body = registration(serial=i + 1, latitude=-6.1795 - 0.001 * i, longitude=106.6310,
-                            choices=["20670001", "20670002"])
+        body = registration(
+            serial=i + 1, latitude=-6.1795 - 0.001 * i, longitude=106.6310, choices=["20670001", "20670002"]
+        )
         created = await family.post(f"/api/periods/{pid}/applications", json=body)
         assert created.status_code == 201, created.text
         families.append(family)
         numbers.append(created.json()["registration_number"])
-    first, second, third, fourth = numbers
+    first, second, _third, _fourth = numbers
 
     smp1 = await operator()
     assert (await families[0].put(f"/api/applications/{first}/documents/kk", content=b"%PDF-1.4 kk")).status_code == 200
-    assert (await smp1.post(f"/api/applications/{first}/documents/kk/decision",
-                            json={"decision": "verified"})).status_code == 200
+    assert (
+        await smp1.post(f"/api/applications/{first}/documents/kk/decision", json={"decision": "verified"})
+    ).status_code == 200
     assert (await smp1.post(f"/api/applications/{first}/coordinate/verify")).status_code == 204
 
     assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
@@ -48,8 +51,11 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     assert hashlib.sha256(snapshot.content).hexdigest() == v1["digest"]
 
     def lookup(number, i):
-        return client.get(f"/api/periods/{pid}/results/lookup",
-                          params={"registration_number": number, "birth_date": registration(serial=i + 1)["birth_date"]})
+        return client.get(
+            f"/api/periods/{pid}/results/lookup",
+            params={"registration_number": number, "birth_date": registration(serial=i + 1)["birth_date"]},
+        )
+
     outcomes = [(await lookup(n, i)).json() for i, n in enumerate(numbers)]
     assert [o["npsn"] for o in outcomes[:2]] == ["20670001", "20670001"]
     unplaced = [n for n, o in zip(numbers, outcomes, strict=True) if not o["placed"]]
@@ -57,21 +63,36 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
 
     closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
-    assert (await families[0].post(f"/api/applications/{first}/reregistration",
-                                   json={"decision": "confirmed"})).json()["decision"] == "confirmed"
+    assert (await families[0].post(f"/api/applications/{first}/reregistration", json={"decision": "confirmed"})).json()[
+        "decision"
+    ] == "confirmed"
     # The school records the second family's decline; the family's later click is told it is settled.
     declined = await smp1.post(f"/api/applications/{second}/reregistration", json={"decision": "declined"})
     assert declined.json()["decision"] == "declined"
-    expect_error(await families[1].post(f"/api/applications/{second}/reregistration",
-                                        json={"decision": "confirmed"}), 409, "already_decided")
-    expect_error(await families[0].post(f"/api/applications/{first}/reregistration",
-                                        json={"decision": "declined"}), 409, "already_decided")
-    expect_error(await families[numbers.index(unplaced[0])].post(
-        f"/api/applications/{unplaced[0]}/reregistration", json={"decision": "confirmed"}), 409, "not_placed")
+    expect_error(
+        await families[1].post(f"/api/applications/{second}/reregistration", json={"decision": "confirmed"}),
+        409,
+        "already_decided",
+    )
+    expect_error(
+        await families[0].post(f"/api/applications/{first}/reregistration", json={"decision": "declined"}),
+        409,
+        "already_decided",
+    )
+    expect_error(
+        await families[numbers.index(unplaced[0])].post(
+            f"/api/applications/{unplaced[0]}/reregistration", json={"decision": "confirmed"}
+        ),
+        409,
+        "not_placed",
+    )
     released = (await admin.post(f"/api/periods/{pid}/reregistration/close")).json()["released"]
     assert released == 1  # the third placed applicant never re-registered
-    expect_error(await families[0].post(f"/api/applications/{first}/reregistration",
-                                        json={"decision": "declined"}), 409, "reregistration_closed")
+    expect_error(
+        await families[0].post(f"/api/applications/{first}/reregistration", json={"decision": "declined"}),
+        409,
+        "reregistration_closed",
+    )
     expect_error(await admin.post(f"/api/periods/{pid}/selection-runs"), 409, "period_not_ready")
 
     vacancy = await admin.post(f"/api/periods/{pid}/vacancy-rounds")
@@ -85,9 +106,17 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     assert hashlib.sha256(snapshot2.content).hexdigest() == v2["digest"]
 
     actions = set(await session.scalars(text("SELECT DISTINCT action FROM audit_log")))
-    assert {"application.create", "document.decide", "coordinate.verify", "period.status", "selection.official",
-            "results.publish", "reregistration.confirmed", "reregistration.close",
-            "selection.vacancy_round"} <= actions
+    assert {
+        "application.create",
+        "document.decide",
+        "coordinate.verify",
+        "period.status",
+        "selection.official",
+        "results.publish",
+        "reregistration.confirmed",
+        "reregistration.close",
+        "selection.vacancy_round",
+    } <= actions
     assert "reregistration.declined" in actions
 
     stats = (await admin.get(f"/api/periods/{pid}/statistics")).json()
@@ -98,8 +127,12 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     assert 0 < smp1_domisili["fill_rate"] <= 1
 
     trail = (await admin.get(f"/api/periods/{pid}/audit", params={"applicant": first})).json()
-    assert [e["action"] for e in trail][::-1][:4] == ["application.create", "document.upload", "document.decide",
-                                                    "coordinate.verify"]
+    assert [e["action"] for e in trail][::-1][:4] == [
+        "application.create",
+        "document.upload",
+        "document.decide",
+        "coordinate.verify",
+    ]
     by_school = (await admin.get(f"/api/periods/{pid}/audit", params={"school": "20670002"})).json()
     assert by_school and {e["entity_id"] for e in by_school} <= set(numbers)
     publishes = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "results.publish"})).json()
@@ -115,8 +148,15 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
     assert "ppdb.access" in logged
     for i, number in enumerate(numbers):
         child = registration(serial=i + 1)
-        for personal in (child["nik"], child["kk_number"], child["nisn"], child["name"], child["address"],
-                         str(-6.1795 - 0.001 * i), number):
+        for personal in (
+            child["nik"],
+            child["kk_number"],
+            child["nisn"],
+            child["name"],
+            child["address"],
+            str(-6.1795 - 0.001 * i),
+            number,
+        ):
             assert personal not in logged, personal
 
 
@@ -135,8 +175,11 @@ async def test_unclaimed_seats_are_released_when_the_deadline_passes(admin, pare
         assert await release_expired(s) == []  # not yet
     await session.execute(text("UPDATE periods SET reregistration_closes_at = now() - interval '1 minute'"))
     await session.commit()
-    expect_error(await parent.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}),
-                 409, "reregistration_closed")
+    expect_error(
+        await parent.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}),
+        409,
+        "reregistration_closed",
+    )
     async with sessionmaker() as s, s.begin():
         assert await release_expired(s) == [pid]
     assert (await admin.get(f"/api/periods/{pid}")).json()["status"] == "vacancy"
@@ -146,10 +189,12 @@ async def test_unclaimed_seats_are_released_when_the_deadline_passes(admin, pare
 
 async def test_vacancy_round_moves_a_declined_afirmasi_seat_to_domisili(admin, transport):
     # 5 seats: domisili 2, afirmasi 1, mutasi 0, prestasi 2; unused prestasi seats move to domisili
-    five = ("npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
-            "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,5,36.71.01.1001\n"
-            "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,0,36.71.01.1002\n"
-            "20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001\n")
+    five = (
+        "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
+        "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,5,36.71.01.1001\n"
+        "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,0,36.71.01.1002\n"
+        "20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001\n"
+    )
     period = await open_period(admin, schools_csv=five)
     pid = period["id"]
     families = []
@@ -165,8 +210,9 @@ async def test_vacancy_round_moves_a_declined_afirmasi_seat_to_domisili(admin, t
     await admin.post(f"/api/periods/{pid}/publications", json={})
     await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": "2099-01-01T00:00:00+07:00"})
     afirmasi_family, afirmasi_number = families[0]
-    assert (await afirmasi_family.post(f"/api/applications/{afirmasi_number}/reregistration",
-                                       json={"decision": "declined"})).status_code == 200
+    assert (
+        await afirmasi_family.post(f"/api/applications/{afirmasi_number}/reregistration", json={"decision": "declined"})
+    ).status_code == 200
     for family, number in families[1:5]:
         await family.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"})
     await admin.post(f"/api/periods/{pid}/reregistration/close")

@@ -1,4 +1,5 @@
 """The synthetic demo region: deterministic, realistic, and loadable through the real services."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -37,8 +38,10 @@ def test_shape_of_the_city():
 async def test_demo_loads_through_the_services(session):
     region = demo.generate(applicants=150, schools=12, seed=3)
     period_id = await demo.populate(session, region)
-    assert await session.scalar(select(func.count()).select_from(Application)
-                                .where(Application.period_id == period_id)) == 150
+    assert (
+        await session.scalar(select(func.count()).select_from(Application).where(Application.period_id == period_id))
+        == 150
+    )
     choices = await session.scalar(select(func.count()).select_from(Choice))
     assert choices == sum(len(a.choices) for a in region.applicants)
     assert await session.scalar(select(func.min(Choice.distance_m))) > 0

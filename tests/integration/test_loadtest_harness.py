@@ -1,6 +1,7 @@
 """The admission-day harness itself (loadtests/run.py), at a tenth of the load: every scenario runs against a
 real server, every acknowledged registration is checked in the database, and no 5xx but shedding appears.
 The budgets are not judged here (a tenth of the load says nothing about them): `make loadtest` judges them."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,27 @@ def test_every_scenario_runs_and_nothing_acknowledged_is_lost(tmp_path):
         from run import ORDER
     finally:
         sys.path.remove(str(ROOT / "loadtests"))
-    done = subprocess.run([sys.executable, str(ROOT / "loadtests" / "run.py"), "--applicants", "300", "--schools",
-                           "6", "--fresh", "4000", "--workers", "1", "--scale", "0.1", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "loadtests" / "run.py"),
+            "--applicants",
+            "300",
+            "--schools",
+            "6",
+            "--fresh",
+            "4000",
+            "--workers",
+            "1",
+            "--scale",
+            "0.1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     reports = list(tmp_path.glob("*/summary.json"))
     assert reports, done.stdout + done.stderr
     summary = json.loads(reports[0].read_text())

@@ -1,4 +1,5 @@
 """Prometheus metrics: scraped after requests and a selection run; hidden from everyone but admins and the token."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,9 @@ def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample (labels given must all match), 0 when absent."""
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            if all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
+        matches = line.startswith((name + "{", name + " "))
+        if matches and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
     return total
 
 
@@ -42,8 +43,11 @@ async def test_metrics_after_requests_and_a_selection_run(admin, parent, client,
     count = "ppdb_http_request_duration_seconds_count"
     assert sample(text, count, **route) - sample(before, count, **route) == 3
     assert 'le="0.05"' in text  # a histogram, with buckets
-    assert sample(text, "ppdb_selection_run_duration_seconds_count", kind="official") \
-        - sample(before, "ppdb_selection_run_duration_seconds_count", kind="official") == 1
+    assert (
+        sample(text, "ppdb_selection_run_duration_seconds_count", kind="official")
+        - sample(before, "ppdb_selection_run_duration_seconds_count", kind="official")
+        == 1
+    )
     assert sample(text, "ppdb_http_requests_in_flight") == 1  # the scrape itself
     # Raw paths never become labels (they would carry registration numbers): only route templates.
     assert not re.search(r'route="/api/periods/\d', text)
@@ -59,8 +63,11 @@ async def test_metrics_are_hidden_from_the_public(client, parent):
 async def test_a_prometheus_server_scrapes_with_the_token(database_url, engine, sessionmaker, tmp_path):
     from ppdb.app import create_app
 
-    app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path),
-                                   metrics_token=TOKEN))
+    app = create_app(
+        load_settings(
+            {}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path), metrics_token=TOKEN
+        )
+    )
     app.state.engine, app.state.sessionmaker = engine, sessionmaker
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as scraper:
         assert (await scraper.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).status_code == 200
@@ -89,7 +96,8 @@ if __name__ == "__main__":
     sys.stdout.write(generate_latest(registry).decode())
 """
     (tmp_path / "scrape.py").write_text(script)  # spawned workers re-import the main module: it must be a file
-    out = subprocess.run([sys.executable, str(tmp_path / "scrape.py")], capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(tmp_path / "scrape.py")], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     assert sample(out, "ppdb_selection_run_duration_seconds_count", kind="official") == 2
     assert (tmp_path / "metrics").is_dir()

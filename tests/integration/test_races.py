@@ -1,7 +1,9 @@
 """Races on real, separately committed transactions."""
+
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from sqlalchemy import text
 
@@ -15,8 +17,9 @@ async def test_concurrent_confirm_and_decline_settle_on_one_audited_outcome(live
     period = await open_period(admin)
     pid = period["id"]
     number = (await parent.post(f"/api/periods/{pid}/applications", json=registration())).json()["registration_number"]
-    created = await admin.post("/api/operators", json={"email": "op@sekolah.test", "password": PASSWORD,
-                                                       "name": "Op", "npsn": "20670001"})
+    created = await admin.post(
+        "/api/operators", json={"email": "op@sekolah.test", "password": PASSWORD, "name": "Op", "npsn": "20670001"}
+    )
     assert created.status_code == 201
     school = await logged_in(live, "op@sekolah.test", PASSWORD)
     await admin.post(f"/api/periods/{pid}/close")
@@ -26,15 +29,20 @@ async def test_concurrent_confirm_and_decline_settle_on_one_audited_outcome(live
 
     url = f"/api/applications/{number}/reregistration"
     for _ in range(3):  # a few bursts: whoever wins, exactly one decision is stored and audited
-        results = await asyncio.gather(parent.post(url, json={"decision": "confirmed"}),
-                                       school.post(url, json={"decision": "declined"}),
-                                       parent.post(url, json={"decision": "confirmed"}))
+        results = await asyncio.gather(
+            parent.post(url, json={"decision": "confirmed"}),
+            school.post(url, json={"decision": "declined"}),
+            parent.post(url, json={"decision": "confirmed"}),
+        )
         assert sum(r.status_code == 200 for r in results) <= 1
         assert all(r.status_code in (200, 409) for r in results)
     async with engine.connect() as conn:
         decisions = (await conn.execute(text("SELECT decision::text FROM reregistrations"))).scalars().all()
-        audited = await conn.scalar(text(
-            "SELECT count(*) FROM audit_log WHERE action IN ('reregistration.confirmed', 'reregistration.declined')"))
+        audited = await conn.scalar(
+            text(
+                "SELECT count(*) FROM audit_log WHERE action IN ('reregistration.confirmed', 'reregistration.declined')"
+            )
+        )
     assert len(decisions) == 1 and audited == 1
     for client in (admin, parent, school):
         await client.aclose()
@@ -46,8 +54,9 @@ async def test_twenty_concurrent_registrations_of_one_child_make_one_application
     period = await open_period(admin)
     url = f"/api/periods/{period['id']}/applications"
     # Different keys (and two parent accounts): these are not retries but twenty attempts to register one NIK.
-    results = await asyncio.gather(*(parents[i % 2].post(url, json=registration(), headers={"Idempotency-Key": f"k{i}"})
-                                     for i in range(20)))
+    results = await asyncio.gather(
+        *(parents[i % 2].post(url, json=registration(), headers={"Idempotency-Key": f"k{i}"}) for i in range(20))
+    )
     assert sorted(r.status_code for r in results) == [201] + [409] * 19, [r.text for r in results]
     assert {r.json()["code"] for r in results if r.status_code == 409} == {"application_exists"}
     async with engine.connect() as conn:
@@ -84,8 +93,9 @@ async def test_registrations_arriving_together_are_written_together_each_exactly
     # Twenty new children, a second and third attempt at child 2 (other keys) and a retry of child 3 (same key).
     attempts = [(registration(serial), f"k{serial}") for serial in range(2, 22)]
     attempts += [(registration(2), "other-2a"), (registration(2), "other-2b"), (registration(3), "k3")]
-    results = await asyncio.gather(*(parent.post(url, json=body, headers={"Idempotency-Key": key})
-                                     for body, key in attempts))
+    results = await asyncio.gather(
+        *(parent.post(url, json=body, headers={"Idempotency-Key": key}) for body, key in attempts)
+    )
     codes = [r.status_code for r in results]
     assert codes[1:20] == [201] * 19 and sorted([codes[0], *codes[20:22]]) == [201, 409, 409], codes
     assert {r.json()["code"] for r in results if r.status_code == 409} == {"application_exists"}
@@ -94,12 +104,16 @@ async def test_registrations_arriving_together_are_written_together_each_exactly
     numbers = {r.json()["registration_number"] for r in results if r.status_code == 201}
     assert len(numbers) == 20
     async with engine.connect() as conn:
-        stored = (await conn.execute(text("""
+        stored = (
+            await conn.execute(
+                text("""
             SELECT a.registration_number, p.nik, (SELECT count(*) FROM choices c WHERE c.application_id = a.id),
                    (SELECT count(*) FROM documents d WHERE d.application_id = a.id),
                    (SELECT count(*) FROM audit_log l WHERE l.entity_id = a.registration_number
                                                        AND l.action = 'application.create')
-            FROM applications a JOIN applicants p ON p.id = a.applicant_id"""))).all()
+            FROM applications a JOIN applicants p ON p.id = a.applicant_id""")
+            )
+        ).all()
         keys = await conn.scalar(text("SELECT count(*) FROM idempotent_responses"))
     assert sorted(row[0] for row in stored) == sorted(numbers | {first.json()["registration_number"]})
     assert {row[1] for row in stored} == {registration(serial)["nik"] for serial in range(1, 22)}
@@ -149,11 +163,14 @@ async def test_concurrent_selection_runs_are_serialized(live, engine):
     succeeded = sum(r.status_code == 201 for r in results)
     assert succeeded >= 1
     async with engine.connect() as conn:
-        runs = (await conn.execute(text(
-            "SELECT started_at, finished_at FROM selection_runs WHERE period_id = :p ORDER BY started_at"),
-            {"p": pid})).all()
+        runs = (
+            await conn.execute(
+                text("SELECT started_at, finished_at FROM selection_runs WHERE period_id = :p ORDER BY started_at"),
+                {"p": pid},
+            )
+        ).all()
     assert len(runs) == succeeded
-    for earlier, later in zip(runs, runs[1:]):  # one after the other, never interleaved
+    for earlier, later in itertools.pairwise(runs):  # one after the other, never interleaved
         assert earlier.finished_at <= later.started_at
     after = await admin.post(f"/api/periods/{pid}/selection-runs")
     assert after.status_code == 201, after.text
@@ -169,13 +186,15 @@ async def test_concurrent_rule_edits_lose_no_update(live, engine):
     # Both based on the same version: one wins, the other is told to reload (not silently overwritten).
     same_base = await asyncio.gather(
         admin.patch(url, json={"quotas": {"domisili": 50, "prestasi": 25}, "version": period["version"]}),
-        other.patch(url, json={"quotas": {"domisili": 45, "prestasi": 30}, "version": period["version"]}))
+        other.patch(url, json={"quotas": {"domisili": 45, "prestasi": 30}, "version": period["version"]}),
+    )
     assert sorted(r.status_code for r in same_base) == [200, 409], [r.text for r in same_base]
     assert next(r for r in same_base if r.status_code == 409).json()["code"] == "concurrent_update"
     winner = next(r for r in same_base if r.status_code == 200).json()
     # Without a version, concurrent edits of different fields are applied one after the other: both stay.
-    unversioned = await asyncio.gather(admin.patch(url, json={"max_choices": 2}),
-                                       other.patch(url, json={"mechanism": "first_choice_priority"}))
+    unversioned = await asyncio.gather(
+        admin.patch(url, json={"max_choices": 2}), other.patch(url, json={"mechanism": "first_choice_priority"})
+    )
     assert [r.status_code for r in unversioned] == [200, 200], [r.text for r in unversioned]
     final = (await admin.get(f"/api/periods/{period['id']}")).json()
     assert final["rules"]["max_choices"] == 2 and final["rules"]["mechanism"] == "first_choice_priority"
@@ -198,7 +217,8 @@ async def test_audited_writes_neither_wait_for_nor_deadlock_with_a_selection_run
     parent = await sign_up(live, "orangtua@contoh.test")
     period = await open_period(admin)
     number = (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).json()[
-        "registration_number"]
+        "registration_number"
+    ]
     async with make_sessionmaker(engine)() as run, run.begin():
         await get_period(run, period["id"], for_update=True)  # as selection.service.run does
         verified = await asyncio.wait_for(admin.post(f"/api/applications/{number}/coordinate/verify"), timeout=5)

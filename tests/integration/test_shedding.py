@@ -1,4 +1,5 @@
 """Load shedding: beyond the in-flight bound, or with every database connection busy, a fast 503 + Retry-After."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,10 +40,20 @@ async def test_requests_beyond_the_bound_are_shed_and_the_rest_served():
 async def test_shed_responses_through_the_app_keep_health_and_security_headers(server_url, tmp_path):
     async with scratch_database(server_url) as url:
         migrate.upgrade(url)
-        app = create_app(load_settings({}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path),
-                                       max_in_flight=0, provisional_interval=0))
-        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                     base_url="http://t") as client:
+        app = create_app(
+            load_settings(
+                {},
+                database_url=url,
+                secret_key=TEST_SECRET,
+                data_dir=str(tmp_path),
+                max_in_flight=0,
+                provisional_interval=0,
+            )
+        )
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        ):
             shed = await client.get("/api/presets")
             assert shed.status_code == 503 and shed.json()["code"] == "overloaded"
             assert shed.headers["retry-after"] == "2" and shed.headers["x-content-type-options"] == "nosniff"
@@ -52,34 +63,50 @@ async def test_shed_responses_through_the_app_keep_health_and_security_headers(s
 async def test_a_request_waiting_too_long_for_a_connection_is_shed(server_url, tmp_path):
     async with scratch_database(server_url) as url:
         migrate.upgrade(url)
-        app = create_app(load_settings({}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path),
-                                       db_pool_size=1, db_max_overflow=0, db_pool_timeout=0.2,
-                                       provisional_interval=0))
-        async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                     base_url="http://t") as client:
+        app = create_app(
+            load_settings(
+                {},
+                database_url=url,
+                secret_key=TEST_SECRET,
+                data_dir=str(tmp_path),
+                db_pool_size=1,
+                db_max_overflow=0,
+                db_pool_timeout=0.2,
+                provisional_interval=0,
+            )
+        )
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        ):
             async with app.state.engine.connect():  # the only connection, held
-                busy = await client.post("/api/auth/signup", json={"email": "p@contoh.test",
-                                                                   "password": "Kata-sandi-2026", "name": "P"})
+                busy = await client.post(
+                    "/api/auth/signup", json={"email": "p@contoh.test", "password": "Kata-sandi-2026", "name": "P"}
+                )
             assert busy.status_code == 503 and busy.json()["code"] == "overloaded"
             assert busy.headers["retry-after"] == "2"
-            done = await client.post("/api/auth/signup", json={"email": "p@contoh.test",
-                                                               "password": "Kata-sandi-2026", "name": "P"})
+            done = await client.post(
+                "/api/auth/signup", json={"email": "p@contoh.test", "password": "Kata-sandi-2026", "name": "P"}
+            )
             assert done.status_code == 201  # nothing half-written by the shed attempt
 
 
-async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touching_the_database(client,
-                                                                                               monkeypatch):
+async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touching_the_database(client, monkeypatch):
     from ppdb.accounts import service as accounts
 
     monkeypatch.setattr(accounts, "_queued", accounts.HASHING_AT_ONCE + accounts.HASHING_WAITING)
-    shed = await client.post("/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026",
-                                                       "name": "W"})
+    shed = await client.post(
+        "/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026", "name": "W"}
+    )
     assert shed.status_code == 503 and shed.json()["code"] == "overloaded" and shed.headers["retry-after"] == "2"
     login = await client.post("/api/auth/login", json={"email": "w@contoh.test", "password": "Kata-sandi-2026"})
     assert login.status_code == 503
     monkeypatch.setattr(accounts, "_queued", 0)
-    assert (await client.post("/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026",
-                                                        "name": "W"})).status_code == 201
+    assert (
+        await client.post(
+            "/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026", "name": "W"}
+        )
+    ).status_code == 201
 
 
 async def test_password_hashing_runs_at_the_lowest_cpu_priority():

@@ -1,4 +1,5 @@
 """Grouping without a database: what arrives together is written together, and each caller gets its own answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,7 @@ async def test_arrivals_while_a_group_is_in_flight_go_together_in_the_next():
     await asyncio.sleep(0.001)  # the first goes alone, at once
     rest = await asyncio.gather(*(group("a", i) for i in range(1, 13)), group("b", 99))
     assert await first == 0 and rest == [i * 10 for i in range(1, 13)] + [990]
-    assert [items for key, items in recorder.groups if key == "a"] == [[0], [1, 2, 3, 4, 5], [6, 7, 8, 9, 10],
-                                                                       [11, 12]]
+    assert [items for key, items in recorder.groups if key == "a"] == [[0], [1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]
     assert [items for key, items in recorder.groups if key == "b"] == [[99]]  # its own key, its own statement
 
 

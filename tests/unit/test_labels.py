@@ -1,4 +1,5 @@
 """The pages label exactly what the API can return."""
+
 from typing import get_args
 
 from ppdb.verification.schemas import Flag

@@ -1,4 +1,5 @@
 """Accounts: sign-up rules, login throttling per account and per address, expiry, logout, cookie flags."""
+
 from __future__ import annotations
 
 import httpx
@@ -10,17 +11,25 @@ from tests.helpers import expect_error
 
 async def test_signup_rules(client):
     url = "/api/auth/signup"
-    expect_error(await client.post(url, json={"email": "a@contoh.test", "password": "pendek", "name": "A"}), 422,
-                 "password_too_short")
-    expect_error(await client.post(url, json={"email": "a@contoh.test", "password": "aaaaaaaaaaaa", "name": "A"}),
-                 422, "password_too_weak")
-    expect_error(await client.post(url, json={"email": "bukan-email", "password": PASSWORD, "name": "A"}), 400,
-                 "invalid_request")
+    expect_error(
+        await client.post(url, json={"email": "a@contoh.test", "password": "pendek", "name": "A"}),
+        422,
+        "password_too_short",
+    )
+    expect_error(
+        await client.post(url, json={"email": "a@contoh.test", "password": "aaaaaaaaaaaa", "name": "A"}),
+        422,
+        "password_too_weak",
+    )
+    expect_error(
+        await client.post(url, json={"email": "bukan-email", "password": PASSWORD, "name": "A"}), 400, "invalid_request"
+    )
     created = await client.post(url, json={"email": "A@Contoh.Test", "password": PASSWORD, "name": "A"})
     assert created.status_code == 201 and created.json()["role"] == "parent"
     assert created.json()["email"] == "a@contoh.test"
-    expect_error(await client.post(url, json={"email": "a@contoh.test", "password": PASSWORD, "name": "B"}), 409,
-                 "email_taken")
+    expect_error(
+        await client.post(url, json={"email": "a@contoh.test", "password": PASSWORD, "name": "B"}), 409, "email_taken"
+    )
 
 
 async def test_login_sets_a_secure_http_only_cookie_and_logout_ends_the_session(client, transport):
@@ -32,8 +41,9 @@ async def test_login_sets_a_secure_http_only_cookie_and_logout_ends_the_session(
     token = login.json()["token"]
     bearer = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/auth/me", headers=bearer)).json()["email"] == "b@contoh.test"
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                 cookies={"ppdb_session": token}) as browser:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies={"ppdb_session": token}
+    ) as browser:
         assert (await browser.get("/api/auth/me")).status_code == 200
     assert (await client.post("/api/auth/logout", headers=bearer)).status_code == 204
     expect_error(await client.get("/api/auth/me", headers=bearer), 401, "login_required")
@@ -41,20 +51,25 @@ async def test_login_sets_a_secure_http_only_cookie_and_logout_ends_the_session(
 
 async def test_expired_sessions_are_refused(client, session):
     await client.post("/api/auth/signup", json={"email": "c@contoh.test", "password": PASSWORD, "name": "C"})
-    token = (await client.post("/api/auth/login", json={"email": "c@contoh.test", "password": PASSWORD})).json()["token"]
+    token = (await client.post("/api/auth/login", json={"email": "c@contoh.test", "password": PASSWORD})).json()[
+        "token"
+    ]
     await session.execute(text("UPDATE auth_sessions SET expires_at = now() - interval '1 second'"))
     await session.commit()
-    expect_error(await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}), 401,
-                 "login_required")
-    expect_error(await client.get("/api/auth/me", headers={"Authorization": "Bearer " + "x" * 500}), 401,
-                 "login_required")
+    expect_error(await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}), 401, "login_required")
+    expect_error(
+        await client.get("/api/auth/me", headers={"Authorization": "Bearer " + "x" * 500}), 401, "login_required"
+    )
 
 
 async def test_login_is_throttled_per_account_and_counts_failures_durably(client, session):
     await client.post("/api/auth/signup", json={"email": "d@contoh.test", "password": PASSWORD, "name": "D"})
     for _ in range(5):
-        expect_error(await client.post("/api/auth/login", json={"email": "d@contoh.test", "password": "salah-salah"}),
-                     401, "login_failed")
+        expect_error(
+            await client.post("/api/auth/login", json={"email": "d@contoh.test", "password": "salah-salah"}),
+            401,
+            "login_failed",
+        )
     # even the right password is refused now: the account is locked for the window
     locked = await client.post("/api/auth/login", json={"email": "d@contoh.test", "password": PASSWORD})
     expect_error(locked, 429, "login_throttled")
@@ -66,10 +81,16 @@ async def test_login_is_throttled_per_account_and_counts_failures_durably(client
 
 
 async def test_login_is_throttled_per_address(client, session):
-    await session.execute(text(
-        "INSERT INTO login_attempts (email, address, success) "
-        "SELECT 'spray' || g || '@contoh.test', '127.0.0.1', false FROM generate_series(1, 30) g"))
+    await session.execute(
+        text(
+            "INSERT INTO login_attempts (email, address, success) "
+            "SELECT 'spray' || g || '@contoh.test', '127.0.0.1', false FROM generate_series(1, 30) g"
+        )
+    )
     await session.commit()
     await client.post("/api/auth/signup", json={"email": "e@contoh.test", "password": PASSWORD, "name": "E"})
-    expect_error(await client.post("/api/auth/login", json={"email": "e@contoh.test", "password": PASSWORD}), 429,
-                 "login_throttled")
+    expect_error(
+        await client.post("/api/auth/login", json={"email": "e@contoh.test", "password": PASSWORD}),
+        429,
+        "login_throttled",
+    )

@@ -1,4 +1,5 @@
 """Document uploads: content checked by magic bytes, size-limited, stored under generated names."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,11 +24,19 @@ async def _registered(admin, parent):
 
 async def test_upload_stores_the_file_under_a_generated_name(admin, parent, tmp_path):
     number, headers = await _registered(admin, parent)
-    uploaded = await parent.put(f"/api/applications/{number}/documents/kk", content=PDF,
-                                headers={**headers, "Content-Type": "application/octet-stream"})
+    uploaded = await parent.put(
+        f"/api/applications/{number}/documents/kk",
+        content=PDF,
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
     assert uploaded.status_code == 200, uploaded.text
-    assert uploaded.json() == {"kind": "kk", "status": "uploaded", "content_type": "application/pdf",
-                               "size_bytes": len(PDF), "reason": None}
+    assert uploaded.json() == {
+        "kind": "kk",
+        "status": "uploaded",
+        "content_type": "application/pdf",
+        "size_bytes": len(PDF),
+        "reason": None,
+    }
     stored = [p for p in (tmp_path / "documents").rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].read_bytes() == PDF and stored[0].suffix == ".pdf"
     assert "kk" not in stored[0].name and number not in str(stored[0])
@@ -43,14 +52,21 @@ async def test_upload_stores_the_file_under_a_generated_name(admin, parent, tmp_
 async def test_bad_uploads_are_refused(admin, parent, client, transport):
     number, headers = await _registered(admin, parent)
     url = f"/api/applications/{number}/documents"
-    expect_error(await parent.put(f"{url}/kk", content=b"MZ\x90\x00 not a document", headers=headers), 415,
-                 "document_type_unsupported")
-    expect_error(await parent.put(f"{url}/kk", content=b"<html>%PDF-</html>", headers=headers), 415,
-                 "document_type_unsupported")
+    expect_error(
+        await parent.put(f"{url}/kk", content=b"MZ\x90\x00 not a document", headers=headers),
+        415,
+        "document_type_unsupported",
+    )
+    expect_error(
+        await parent.put(f"{url}/kk", content=b"<html>%PDF-</html>", headers=headers), 415, "document_type_unsupported"
+    )
     expect_error(await parent.put(f"{url}/selfie", content=PDF, headers=headers), 422, "document_kind_unknown")
     expect_error(await parent.put(f"{url}/kk", content=b"", headers=headers), 422, "document_empty")
-    expect_error(await parent.put(f"{url}/kk", content=PDF + b"0" * (5 * 1024 * 1024), headers=headers), 413,
-                 "document_too_large")
+    expect_error(
+        await parent.put(f"{url}/kk", content=PDF + b"0" * (5 * 1024 * 1024), headers=headers),
+        413,
+        "document_too_large",
+    )
     expect_error(await client.put(f"{url}/kk", content=PDF), 401, "login_required")
     stranger = await sign_up(transport, "lain@contoh.test")
     expect_error(await stranger.put(f"{url}/kk", content=PDF), 404, "application_not_found")
@@ -58,8 +74,9 @@ async def test_bad_uploads_are_refused(admin, parent, client, transport):
     assert traversal.status_code in (404, 422) and traversal.json()["code"] in ("not_found", "document_kind_unknown")
 
 
-async def test_documents_are_served_only_to_those_allowed_to_see_them(admin, parent, operator, client, transport,
-                                                                       session):
+async def test_documents_are_served_only_to_those_allowed_to_see_them(
+    admin, parent, operator, client, transport, session
+):
     from sqlalchemy import text
 
     from ppdb.accounts import service as accounts
@@ -77,8 +94,13 @@ async def test_documents_are_served_only_to_those_allowed_to_see_them(admin, par
         assert response.headers["content-disposition"] == 'attachment; filename="kk.pdf"'
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "no-store" in response.headers["cache-control"]
-    await accounts.bootstrap_admin(session, region_code="36.74", region_name="Kota Tangerang Selatan",
-                                   email="admin@tangsel.test", password=PASSWORD)
+    await accounts.bootstrap_admin(
+        session,
+        region_code="36.74",
+        region_name="Kota Tangerang Selatan",
+        email="admin@tangsel.test",
+        password=PASSWORD,
+    )
     await session.commit()
     other_admin = await logged_in(transport, "admin@tangsel.test", PASSWORD)
     stranger = await sign_up(transport, "lain@contoh.test")
@@ -92,8 +114,9 @@ async def test_documents_are_served_only_to_those_allowed_to_see_them(admin, par
         assert response.status_code == 404, (path, response.text)
         assert response.json()["code"] in ("document_not_found", "not_found")
     # Staff reads of a child's documents are audited; the parent's own reads are not.
-    readers = (await session.execute(text(
-        "SELECT actor FROM audit_log WHERE action = 'document.read'"))).scalars().all()
+    readers = (
+        (await session.execute(text("SELECT actor FROM audit_log WHERE action = 'document.read'"))).scalars().all()
+    )
     assert len(readers) == 2
     for c in (own_school, other_admin, stranger):
         await c.aclose()
@@ -101,8 +124,9 @@ async def test_documents_are_served_only_to_those_allowed_to_see_them(admin, par
 
 async def test_an_unchosen_school_cannot_download(admin, parent, operator):
     period = await open_period(admin)
-    number = (await parent.post(f"/api/periods/{period['id']}/applications",
-                                json=registration(choices=["20670001"]))).json()["registration_number"]
+    number = (
+        await parent.post(f"/api/periods/{period['id']}/applications", json=registration(choices=["20670001"]))
+    ).json()["registration_number"]
     assert (await parent.put(f"/api/applications/{number}/documents/kk", content=PDF)).status_code == 200
     other_school = await operator("20670003", "op3@sekolah.test")
     expect_error(await other_school.get(f"/api/applications/{number}/documents/kk"), 404, "application_not_found")
@@ -134,8 +158,11 @@ async def test_a_file_goes_with_a_transaction_that_does_not_land(admin, parent, 
         return sorted(p.read_bytes() for p in (tmp_path / "documents").rglob("*") if p.is_file())
 
     async with sessionmaker() as session:
-        application = await session.scalar(select(Application).where(Application.registration_number == number)
-                                           .options(selectinload(Application.documents)))
+        application = await session.scalar(
+            select(Application)
+            .where(Application.registration_number == number)
+            .options(selectinload(Application.documents))
+        )
         await documents.store(session, application, "kk", PNG, actor="test", data_dir=tmp_path, max_bytes=10**6)
         assert stored() == sorted([PDF, PNG])
         await session.rollback()

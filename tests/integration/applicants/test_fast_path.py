@@ -2,6 +2,7 @@
 
 With `fast_only`, `store_new` (the transactional path) fails, so a registration can only succeed by the fast path.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,11 @@ async def test_fast_path_stores_what_it_answers(warm, fast_only, parent, session
     read = await parent.get(f"/api/applications/{body['registration_number']}")
     assert read.json() == body
     assert [d["kind"] for d in body["documents"]] == ["akta_kelahiran", "kk"]
-    audited = await session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "application.create", AuditEntry.entity_id == body["registration_number"]))
+    audited = await session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "application.create", AuditEntry.entity_id == body["registration_number"])
+    )
     assert audited == 1
     assert await session.scalar(select(func.count()).select_from(Document)) == 4
 

@@ -1,4 +1,5 @@
 """Registration through HTTP: the happy path, read back, change, withdraw."""
+
 from __future__ import annotations
 
 from ppdb.geo import haversine_m
@@ -42,8 +43,7 @@ async def test_registering_again_after_withdrawal_answers_what_is_stored(admin, 
 
 async def test_client_cannot_send_a_distance(admin, parent):
     period = await open_period(admin)
-    response = await parent.post(f"/api/periods/{period['id']}/applications",
-                                 json=registration(distance_m=1.0))
+    response = await parent.post(f"/api/periods/{period['id']}/applications", json=registration(distance_m=1.0))
     expect_error(response, 400, "invalid_request")
 
 

@@ -1,4 +1,5 @@
 """One active application per NIK per period (a database constraint), idempotent retries, change, withdraw."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,15 +25,21 @@ async def test_second_active_application_for_a_nik_is_refused(admin, parent, ses
 async def test_database_enforces_one_active_application(admin, parent, session):
     period = await open_period(admin)
     created = (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).json()
-    row = (await session.execute(text(
-        "SELECT period_id, applicant_id, path FROM applications WHERE registration_number = :n"
-    ), {"n": created["registration_number"]})).one()
+    row = (
+        await session.execute(
+            text("SELECT period_id, applicant_id, path FROM applications WHERE registration_number = :n"),
+            {"n": created["registration_number"]},
+        )
+    ).one()
     with pytest.raises(IntegrityError, match="uq_applications_active_applicant"):
         async with session.begin_nested():
-            await session.execute(text(
-                "INSERT INTO applications (period_id, applicant_id, registration_number, path, "
-                "status, submitted_at) VALUES (:p, :a, 'X-1', :path, 'submitted', now())"
-            ), {"p": row.period_id, "a": row.applicant_id, "path": row.path})
+            await session.execute(
+                text(
+                    "INSERT INTO applications (period_id, applicant_id, registration_number, path, "
+                    "status, submitted_at) VALUES (:p, :a, 'X-1', :path, 'submitted', now())"
+                ),
+                {"p": row.period_id, "a": row.applicant_id, "path": row.path},
+            )
 
 
 async def test_withdraw_then_register_again(admin, parent):
@@ -42,8 +49,11 @@ async def test_withdraw_then_register_again(admin, parent):
     headers = {}
     withdrawn = await parent.post(f"/api/applications/{first['registration_number']}/withdraw", headers=headers)
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    expect_error(await parent.post(f"/api/applications/{first['registration_number']}/withdraw", headers=headers),
-                 409, "application_withdrawn")
+    expect_error(
+        await parent.post(f"/api/applications/{first['registration_number']}/withdraw", headers=headers),
+        409,
+        "application_withdrawn",
+    )
     again = await parent.post(url, json=registration(choices=["20670002"]))
     assert again.status_code == 201, again.text
     assert again.json()["registration_number"] != first["registration_number"]
@@ -75,8 +85,11 @@ async def test_change_recomputes_distances_and_is_audited(admin, parent, session
     period = await open_period(admin)
     created = (await parent.post(f"/api/periods/{period['id']}/applications", json=registration())).json()
     number, headers = created["registration_number"], {}
-    moved = await parent.patch(f"/api/applications/{number}", headers=headers,
-                               json={"latitude": -6.1850, "longitude": 106.6360, "choices": ["20670003", "20670001"]})
+    moved = await parent.patch(
+        f"/api/applications/{number}",
+        headers=headers,
+        json={"latitude": -6.1850, "longitude": 106.6360, "choices": ["20670003", "20670001"]},
+    )
     assert moved.status_code == 200, moved.text
     got = moved.json()
     assert [c["npsn"] for c in got["choices"]] == ["20670003", "20670001"]
@@ -86,10 +99,14 @@ async def test_change_recomputes_distances_and_is_audited(admin, parent, session
     expect_error(bad, 422, "school_not_in_period")
     kept = (await parent.get(f"/api/applications/{number}", headers=headers)).json()
     assert [c["npsn"] for c in kept["choices"]] == ["20670003", "20670001"]
-    expect_error(await parent.patch(f"/api/applications/{number}", headers=headers, json={"nik": "1"}), 400,
-                 "invalid_request")
-    actions = (await session.execute(text(
-        "SELECT action, old, new FROM audit_log WHERE entity_id = :n ORDER BY id"), {"n": number})).all()
+    expect_error(
+        await parent.patch(f"/api/applications/{number}", headers=headers, json={"nik": "1"}), 400, "invalid_request"
+    )
+    actions = (
+        await session.execute(
+            text("SELECT action, old, new FROM audit_log WHERE entity_id = :n ORDER BY id"), {"n": number}
+        )
+    ).all()
     assert [a.action for a in actions] == ["application.create", "application.change"]
     assert actions[1].old["latitude"] == -6.178 and actions[1].new["latitude"] == -6.185
 

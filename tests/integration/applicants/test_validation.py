@@ -1,4 +1,5 @@
 """Every registration rule, one test each: a 4xx with its stable machine code, and nothing stored."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -21,8 +22,11 @@ CASES = [
     ("kk_number_invalid", 422, dict(kk_number="36710101")),
     ("kk_issue_date_invalid", 422, dict(kk_issued_on=(date.today() + timedelta(days=5)).isoformat())),
     ("kk_too_recent", 422, dict(kk_issued_on=(date.today() - timedelta(days=30)).isoformat())),
-    ("document_missing", 422, dict(kk_issued_on=(date.today() - timedelta(days=30)).isoformat(),
-                                   kk_exception="member_change")),
+    (
+        "document_missing",
+        422,
+        dict(kk_issued_on=(date.today() - timedelta(days=30)).isoformat(), kk_exception="member_change"),
+    ),
     ("kelurahan_code_invalid", 422, dict(kelurahan_code="3671011001")),
     ("coordinate_outside_indonesia", 422, dict(latitude=0.0, longitude=0.0)),
     ("coordinate_outside_indonesia", 422, dict(latitude=1.35, longitude=103.82 - 10)),
@@ -60,8 +64,11 @@ async def test_rule(admin, parent, session, code, status, changes):
 
 async def test_kk_exception_with_document_is_accepted(admin, parent):
     period = await open_period(admin)
-    body = registration(kk_issued_on=(date.today() - timedelta(days=30)).isoformat(), kk_exception="member_change",
-                        documents=["kk", "akta_kelahiran", "kk_exception"])
+    body = registration(
+        kk_issued_on=(date.today() - timedelta(days=30)).isoformat(),
+        kk_exception="member_change",
+        documents=["kk", "akta_kelahiran", "kk_exception"],
+    )
     response = await parent.post(f"/api/periods/{period['id']}/applications", json=body)
     assert response.status_code == 201, response.text
     assert {d["kind"] for d in response.json()["documents"]} == {"kk", "akta_kelahiran", "kk_exception"}
@@ -69,8 +76,13 @@ async def test_kk_exception_with_document_is_accepted(admin, parent):
 
 async def test_path_outside_zone_allowed_where_zone_not_required(admin, parent):
     period = await open_period(admin)
-    body = registration(path="afirmasi", documents=["afirmasi_proof"], kelurahan_code="36.71.09.1001",
-                        latitude=-6.1300, longitude=106.5800)
+    body = registration(
+        path="afirmasi",
+        documents=["afirmasi_proof"],
+        kelurahan_code="36.71.09.1001",
+        latitude=-6.1300,
+        longitude=106.5800,
+    )
     response = await parent.post(f"/api/periods/{period['id']}/applications", json=body)
     assert response.status_code == 201, response.text
     assert [c["in_zone"] for c in response.json()["choices"]] == [False, False, False]
@@ -92,10 +104,19 @@ async def test_sd_age_limits_and_psychologist_letter(admin, parent):
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    period = (await client.post("/api/periods", json={
-        "region_id": region_id, "school_year": "2027/2028", "level": "sd",
-        "preset": "permendikdasmen-3-2025", "registration_opens_at": (now - timedelta(days=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=5)).isoformat()})).json()
+    period = (
+        await client.post(
+            "/api/periods",
+            json={
+                "region_id": region_id,
+                "school_year": "2027/2028",
+                "level": "sd",
+                "preset": "permendikdasmen-3-2025",
+                "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+                "registration_closes_at": (now + timedelta(days=5)).isoformat(),
+            },
+        )
+    ).json()
     csv = "npsn,name,level,latitude,longitude,capacity\n20610001,SD Negeri 1 Uji,sd,-6.1790,106.6310,56\n"
     assert (await client.post(f"/api/periods/{period['id']}/schools/import", content=csv)).status_code == 200
     zones = "npsn,kelurahan_code,radius_m,priority\n20610001,36.71.01.1001,,1\n"

@@ -1,4 +1,5 @@
 """Publication: an immutable, hashed snapshot; masked public lists; lookup by number and birth date; exports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,9 @@ async def published(admin, transport):
     for i, name in enumerate(NAMES):
         family = await sign_up(transport, f"keluarga{i}@contoh.test")
         # due south of SMP Negeri 1, each 111 m further: Ahmad, Siti, Budi, Dewi
-        body = registration(serial=i + 1, name=name, latitude=-6.1795 - 0.001 * i, longitude=106.6310,
-                            choices=["20670001", "20670002"])
+        body = registration(
+            serial=i + 1, name=name, latitude=-6.1795 - 0.001 * i, longitude=106.6310, choices=["20670001", "20670002"]
+        )
         created.append((family, (await family.post(url, json=body)).json()))
     await admin.post(f"/api/periods/{period['id']}/close")
     assert (await admin.post(f"/api/periods/{period['id']}/selection-runs")).status_code == 201
@@ -47,8 +49,9 @@ async def test_publish_freezes_a_hashed_snapshot(admin, client, transport, sessi
         async with session.begin_nested():
             await session.execute(text("UPDATE publications SET digest = 'x'"))
     expect_error(await admin.post(f"/api/periods/{period['id']}/publications", json={}), 422, "reason_required")
-    correction = await admin.post(f"/api/periods/{period['id']}/publications",
-                                  json={"reason": "Koreksi setelah sanggahan"})
+    correction = await admin.post(
+        f"/api/periods/{period['id']}/publications", json={"reason": "Koreksi setelah sanggahan"}
+    )
     assert correction.json()["version"] == 2 and correction.json()["reason"] == "Koreksi setelah sanggahan"
     summary = (await client.get(f"/api/periods/{period['id']}/results")).json()
     assert summary["publication"]["version"] == 2
@@ -59,10 +62,14 @@ async def test_published_results_are_cacheable_until_a_correction(admin, client,
     urls = [f"/api/periods/{period['id']}/results{tail}" for tail in ("", "/snapshot", "/schools/20670001")]
     first = [await client.get(url) for url in urls]
     assert all(r.status_code == 200 and "max-age" in r.headers["cache-control"] for r in first)
-    again = [await client.get(url, headers={"If-None-Match": r.headers["etag"]}) for url, r in zip(urls, first)]
+    again = [
+        await client.get(url, headers={"If-None-Match": r.headers["etag"]}) for url, r in zip(urls, first, strict=False)
+    ]
     assert [r.status_code for r in again] == [304, 304, 304]
     await admin.post(f"/api/periods/{period['id']}/publications", json={"reason": "Koreksi setelah sanggahan"})
-    corrected = [await client.get(url, headers={"If-None-Match": r.headers["etag"]}) for url, r in zip(urls, first)]
+    corrected = [
+        await client.get(url, headers={"If-None-Match": r.headers["etag"]}) for url, r in zip(urls, first, strict=False)
+    ]
     assert [r.status_code for r in corrected] == [200, 200, 200]
     assert corrected[0].json()["publication"]["version"] == 2
     assert corrected[1].headers["x-version"] == "2"
@@ -78,16 +85,32 @@ async def test_public_lists_are_masked_and_lookup_needs_the_birth_date(admin, cl
 
     _, mine = created[0]
     url = f"/api/periods/{period['id']}/results/lookup"
-    found = (await client.get(url, params={"registration_number": mine["registration_number"],
-                                           "birth_date": mine["applicant"]["birth_date"]})).json()
+    found = (
+        await client.get(
+            url,
+            params={"registration_number": mine["registration_number"], "birth_date": mine["applicant"]["birth_date"]},
+        )
+    ).json()
     assert found["placed"] is True and found["npsn"] == "20670001" and "Selamat" in found["message"]
-    expect_error(await client.get(url, params={"registration_number": mine["registration_number"],
-                                               "birth_date": "2014-01-01"}), 404, "result_not_found")
-    expect_error(await client.get(url, params={"registration_number": "2027-SMP-NOPE1234",
-                                               "birth_date": mine["applicant"]["birth_date"]}), 404, "result_not_found")
+    expect_error(
+        await client.get(url, params={"registration_number": mine["registration_number"], "birth_date": "2014-01-01"}),
+        404,
+        "result_not_found",
+    )
+    expect_error(
+        await client.get(
+            url, params={"registration_number": "2027-SMP-NOPE1234", "birth_date": mine["applicant"]["birth_date"]}
+        ),
+        404,
+        "result_not_found",
+    )
     _, last = created[2]  # Budi: third at school 1 (2 seats), and Dewi lives nearer school 2 (1 seat)
-    unplaced = (await client.get(url, params={"registration_number": last["registration_number"],
-                                              "birth_date": last["applicant"]["birth_date"]})).json()
+    unplaced = (
+        await client.get(
+            url,
+            params={"registration_number": last["registration_number"], "birth_date": last["applicant"]["birth_date"]},
+        )
+    ).json()
     assert unplaced["placed"] is False and "belum diterima" in unplaced["message"]
 
 
@@ -100,8 +123,13 @@ async def test_birth_dates_cannot_be_guessed(live, engine):
     (_, mine), (_, other) = created[0], created[1]
 
     def ask(app, birth_date=None):
-        return client.get(url, params={"registration_number": app["registration_number"],
-                                       "birth_date": birth_date or app["applicant"]["birth_date"]})
+        return client.get(
+            url,
+            params={
+                "registration_number": app["registration_number"],
+                "birth_date": birth_date or app["applicant"]["birth_date"],
+            },
+        )
 
     for day in range(1, 11):  # ten misses for one number, each counted although the answer is an error
         expect_error(await ask(mine, f"2014-02-{day:02d}"), 404, "result_not_found")
@@ -114,8 +142,13 @@ async def test_birth_dates_cannot_be_guessed(live, engine):
         await connection.execute(text("UPDATE result_lookup_failures SET at = at - interval '16 minutes'"))
     assert (await ask(mine)).json()["npsn"] == "20670001"  # the window has passed
     for day in range(1, 31):  # an address trying many numbers is refused as well
-        expect_error(await client.get(url, params={"registration_number": f"2027-SMP-NOPE{day:04d}",
-                                                   "birth_date": "2014-01-01"}), 404, "result_not_found")
+        expect_error(
+            await client.get(
+                url, params={"registration_number": f"2027-SMP-NOPE{day:04d}", "birth_date": "2014-01-01"}
+            ),
+            404,
+            "result_not_found",
+        )
     expect_error(await ask(other), 429, "lookup_throttled")
 
 
@@ -124,24 +157,47 @@ async def test_guesses_sent_at_once_are_counted_like_guesses_in_a_row(live, engi
     period, created, _ = await published(admin, live)
     client = httpx.AsyncClient(transport=live, base_url="http://testserver")
     number = created[0][1]["registration_number"]
-    answers = await asyncio.gather(*(client.get(f"/api/periods/{period['id']}/results/lookup", params={
-        "registration_number": number, "birth_date": f"2013-07-{day:02d}"}) for day in range(1, 26)))
+    answers = await asyncio.gather(
+        *(
+            client.get(
+                f"/api/periods/{period['id']}/results/lookup",
+                params={"registration_number": number, "birth_date": f"2013-07-{day:02d}"},
+            )
+            for day in range(1, 26)
+        )
+    )
     assert sorted(r.status_code for r in answers) == [404] * 10 + [429] * 15
 
 
 async def test_public_responses_carry_no_personal_data(admin, client, transport):
     period, created, _ = await published(admin, transport)
-    public = [await client.get(f"/api/periods/{period['id']}{path}") for path in (
-        "", "/schools", "/results", "/results/snapshot", "/results/schools/20670001", "/results/schools/20670002",
-        "/selection-runs/latest")]
+    public = [
+        await client.get(f"/api/periods/{period['id']}{path}")
+        for path in (
+            "",
+            "/schools",
+            "/results",
+            "/results/snapshot",
+            "/results/schools/20670001",
+            "/results/schools/20670002",
+            "/selection-runs/latest",
+        )
+    ]
     run_id = public[-1].json()["id"]
     public.append(await client.get(f"/api/periods/{period['id']}/selection-runs/{run_id}/instance"))
     body = "\n".join(r.text for r in public)
     assert all(r.status_code == 200 for r in public)
     for _, app in created:
         person = app["applicant"]
-        secrets = [person["nik"], person["kk_number"], person["nisn"], person["address"], person["name"],
-                   app["registration_number"], f"{person['latitude']}"]  # (their longitude is the school's)
+        secrets = [
+            person["nik"],
+            person["kk_number"],
+            person["nisn"],
+            person["address"],
+            person["name"],
+            app["registration_number"],
+            f"{person['latitude']}",
+        ]  # (their longitude is the school's)
         for value in secrets:
             assert value not in body, value
 
@@ -154,8 +210,9 @@ async def test_exports_are_scoped_and_audited(admin, client, transport, operator
     smp1 = await operator()
     mine = await smp1.get(f"/api/periods/{period['id']}/exports/schools/20670001/placements.csv")
     assert mine.status_code == 200 and mine.text.count("\n") == 1 + 2
-    expect_error(await smp1.get(f"/api/periods/{period['id']}/exports/schools/20670002/placements.csv"), 404,
-                 "school_not_found")
+    expect_error(
+        await smp1.get(f"/api/periods/{period['id']}/exports/schools/20670002/placements.csv"), 404, "school_not_found"
+    )
     expect_error(await smp1.get(f"/api/periods/{period['id']}/exports/placements.csv"), 403, "forbidden")
     expect_error(await client.get(f"/api/periods/{period['id']}/exports/placements.csv"), 401, "login_required")
     exports = (await session.execute(text("SELECT actor FROM audit_log WHERE action = 'results.export'"))).all()

@@ -1,4 +1,5 @@
 """School and zone CSV imports: row-level errors, nothing half-imported."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -21,12 +22,18 @@ async def test_every_bad_row_is_reported_and_nothing_is_imported(admin, session)
         "20670010,SMP Ganda,smp,-6.18,106.63,64,\n"
         "20670016,,smp,abc,106.63,64,36.71.1\n"
     )
-    error = expect_error(await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 422,
-                         "csv_invalid")
+    error = expect_error(
+        await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 422, "csv_invalid"
+    )
     found = {(d["row"], d["code"]) for d in error["details"]}
     assert found == {
-        (3, "npsn_invalid"), (4, "school_level_mismatch"), (5, "coordinate_outside_indonesia"),
-        (6, "capacity_invalid"), (7, "npsn_duplicate"), (8, "name_invalid"), (8, "latitude_invalid"),
+        (3, "npsn_invalid"),
+        (4, "school_level_mismatch"),
+        (5, "coordinate_outside_indonesia"),
+        (6, "capacity_invalid"),
+        (7, "npsn_duplicate"),
+        (8, "name_invalid"),
+        (8, "latitude_invalid"),
         (8, "kelurahan_code_invalid"),
     }
     assert all(d["message"].startswith(f"Baris {d['row']}") for d in error["details"])
@@ -35,12 +42,13 @@ async def test_every_bad_row_is_reported_and_nothing_is_imported(admin, session)
 
 async def test_reimport_updates_capacity_and_reports_counts(admin, session):
     period = await open_period(admin, open_=False)
-    csv = HEADER + "20670001,SMP Negeri 1 Uji (baru),smp,-6.1790,106.6310,128,36.71.01.1001\n" \
-                   "20670009,SMP Negeri 9 Uji,smp,-6.1700,106.6200,96,\n"
+    csv = (
+        HEADER + "20670001,SMP Negeri 1 Uji (baru),smp,-6.1790,106.6310,128,36.71.01.1001\n"
+        "20670009,SMP Negeri 9 Uji,smp,-6.1700,106.6200,96,\n"
+    )
     result = await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv)
     assert result.json() == {"rows": 2, "created": 1, "updated": 1}
-    capacity = await session.scalar(
-        select(PeriodSchool.capacity).join(School).where(School.npsn == "20670001"))
+    capacity = await session.scalar(select(PeriodSchool.capacity).join(School).where(School.npsn == "20670001"))
     assert capacity == 128
 
 
@@ -55,17 +63,23 @@ async def test_header_and_encoding_errors(admin):
 async def test_zone_import_errors_and_replacement(admin, session):
     period = await open_period(admin, open_=False)
     url = f"/api/periods/{period['id']}/zones/import"
-    bad = ("npsn,kelurahan_code,radius_m,priority\n"
-           "99999999,36.71.01.1001,,1\n"
-           "20670001,,,1\n"
-           "20670001,36.71.01.1001,500,1\n"
-           "20670002,3671,,1\n"
-           "20670002,,-5,1\n"
-           "20670002,36.71.01.1003,,0\n")
+    bad = (
+        "npsn,kelurahan_code,radius_m,priority\n"
+        "99999999,36.71.01.1001,,1\n"
+        "20670001,,,1\n"
+        "20670001,36.71.01.1001,500,1\n"
+        "20670002,3671,,1\n"
+        "20670002,,-5,1\n"
+        "20670002,36.71.01.1003,,0\n"
+    )
     error = expect_error(await admin.post(url, content=bad), 422, "csv_invalid")
     assert {(d["row"], d["code"]) for d in error["details"]} == {
-        (2, "school_not_in_period"), (3, "zone_area_invalid"), (4, "zone_area_invalid"),
-        (5, "kelurahan_code_invalid"), (6, "radius_m_invalid"), (7, "priority_invalid"),
+        (2, "school_not_in_period"),
+        (3, "zone_area_invalid"),
+        (4, "zone_area_invalid"),
+        (5, "kelurahan_code_invalid"),
+        (6, "radius_m_invalid"),
+        (7, "priority_invalid"),
     }
     before = await session.scalar(select(func.count()).select_from(ZoneEntry))
     assert before == 3  # the zones from open_period are untouched
@@ -78,5 +92,6 @@ async def test_zone_import_errors_and_replacement(admin, session):
 async def test_imports_refused_while_registration_is_open(admin):
     period = await open_period(admin)
     csv = HEADER + "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,1,\n"
-    expect_error(await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 409,
-                 "period_not_editable")
+    expect_error(
+        await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 409, "period_not_editable"
+    )

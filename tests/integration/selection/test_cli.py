@@ -1,4 +1,5 @@
 """`ppdb selection run --period ID` and `ppdb db upgrade` as real subprocesses against a scratch database."""
+
 from __future__ import annotations
 
 import os
@@ -43,14 +44,35 @@ async def test_selection_run_command(server_url):
 async def test_create_admin_command(server_url):
     async with scratch_database(server_url) as url:
         assert ppdb("db", "upgrade", url=url).returncode == 0
-        args = ("users", "create-admin", "--region-code", "36.71", "--region-name", "Kota Tangerang",
-                "--email", "kepala@dinas.test", "--password", "kata-sandi-dinas-2027")
+        args = (
+            "users",
+            "create-admin",
+            "--region-code",
+            "36.71",
+            "--region-name",
+            "Kota Tangerang",
+            "--email",
+            "kepala@dinas.test",
+            "--password",
+            "kata-sandi-dinas-2027",
+        )
         created = ppdb(*args, url=url)
         assert created.returncode == 0 and "kepala@dinas.test" in created.stdout
         again = ppdb(*args, url=url)
         assert again.returncode == 1 and "email_taken" in again.stderr
-        weak = ppdb("users", "create-admin", "--region-code", "36.71", "--region-name", "X", "--email",
-                    "b@dinas.test", "--password", "pendek", url=url)
+        weak = ppdb(
+            "users",
+            "create-admin",
+            "--region-code",
+            "36.71",
+            "--region-name",
+            "X",
+            "--email",
+            "b@dinas.test",
+            "--password",
+            "pendek",
+            url=url,
+        )
         assert weak.returncode == 1 and "password_too_short" in weak.stderr
 
 
@@ -68,8 +90,12 @@ async def test_backup_and_restore_round_trip(server_url, tmp_path):
         for url in (source, target):
             engine = create_async_engine(url)
             async with engine.connect() as conn:
-                counts.append([await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in
-                               ("applications", "choices", "audit_log", "users", "alembic_version")])
+                counts.append(
+                    [
+                        await conn.scalar(text(f"SELECT count(*) FROM {t}"))
+                        for t in ("applications", "choices", "audit_log", "users", "alembic_version")
+                    ]
+                )
             await engine.dispose()
         assert counts[0] == counts[1] and counts[0][0] == 80
         # the restored database still refuses to rewrite its audit log
@@ -78,6 +104,6 @@ async def test_backup_and_restore_round_trip(server_url, tmp_path):
             try:
                 await conn.execute(text("DELETE FROM audit_log"))
                 raise AssertionError("audit log deletable after restore")
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 assert "append-only" in str(err)
         await engine.dispose()

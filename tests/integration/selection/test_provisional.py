@@ -1,4 +1,5 @@
 """Provisional re-solves while registration is open, and the parent's status with a risk warning."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,9 @@ async def test_tick_solves_open_periods_once_per_interval_and_prunes(admin, pare
     assert await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=3600) == []  # still fresh
     for _ in range(3):
         await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
-    kept = await session.scalar(select(func.count()).select_from(SelectionRun)
-                                .where(SelectionRun.kind == RunKind.PROVISIONAL))
+    kept = await session.scalar(
+        select(func.count()).select_from(SelectionRun).where(SelectionRun.kind == RunKind.PROVISIONAL)
+    )
     assert kept == provisional.KEEP
 
     status = (await parent.get(f"/api/applications/{far['registration_number']}/status")).json()
@@ -56,8 +58,9 @@ async def test_position_counts_only_applicants_competing_for_the_seat(admin, par
     # The nearest applicant prefers school 2, so they do not queue at school 1.
     elsewhere = registration(serial=1, choices=["20670002", "20670001"])
     assert (await parent.post(url, json=elsewhere)).status_code == 201
-    second = (await parent.post(url, json=registration(serial=2, latitude=HOME[0] - 0.001,
-                                                       choices=["20670001"]))).json()
+    second = (
+        await parent.post(url, json=registration(serial=2, latitude=HOME[0] - 0.001, choices=["20670001"]))
+    ).json()
     await provisional.tick(sessionmaker, secret=TEST_SECRET, interval=0)
     status = (await parent.get(f"/api/applications/{second['registration_number']}/status")).json()
     assert status["choices"][0]["outcome"] == "placed"
@@ -112,15 +115,24 @@ async def test_the_worker_command_re_solves_open_periods_in_its_own_process(live
     parent = await sign_up(live, "orangtua@contoh.test")
     period = await open_period(admin, schools_csv=ONE_SEAT)
     await parent.post(f"/api/periods/{period['id']}/applications", json=registration(choices=["20670001"]))
-    env = {**os.environ, "PPDB_DATABASE_URL": database_url, "PPDB_SECRET_KEY": TEST_SECRET,
-           "PPDB_DATA_DIR": str(tmp_path), "PPDB_PROVISIONAL_INTERVAL": "4"}
-    worker = subprocess.Popen([sys.executable, "-m", "ppdb", "worker"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "PPDB_DATABASE_URL": database_url,
+        "PPDB_SECRET_KEY": TEST_SECRET,
+        "PPDB_DATA_DIR": str(tmp_path),
+        "PPDB_PROVISIONAL_INTERVAL": "4",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ppdb", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         for _ in range(120):
             async with engine.connect() as conn:
-                runs = await conn.scalar(select(func.count()).select_from(SelectionRun).where(
-                    SelectionRun.period_id == period["id"], SelectionRun.kind == RunKind.PROVISIONAL))
+                runs = await conn.scalar(
+                    select(func.count())
+                    .select_from(SelectionRun)
+                    .where(SelectionRun.period_id == period["id"], SelectionRun.kind == RunKind.PROVISIONAL)
+                )
             if runs:
                 break
             await asyncio.sleep(0.25)

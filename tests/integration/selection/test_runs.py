@@ -1,4 +1,5 @@
 """Selection runs through HTTP: placements, cut-offs, transfers, explanations, replay, one run at a time."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,9 @@ async def _register_five(parent, period_id):
     """Five domisili applicants, each 100 m further from school A, all wanting A then B."""
     numbers = []
     for i in range(5):
-        body = registration(serial=i + 1, latitude=HOME[0] - 0.0009 * i, longitude=HOME[1],
-                            choices=["20670001", "20670002"])
+        body = registration(
+            serial=i + 1, latitude=HOME[0] - 0.0009 * i, longitude=HOME[1], choices=["20670001", "20670002"]
+        )
         created = await parent.post(f"/api/periods/{period_id}/applications", json=body)
         assert created.status_code == 201, created.text
         numbers.append(created.json()["registration_number"])
@@ -86,8 +88,9 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(admin,
     assert registration()["nik"] not in exported.text
     path = tmp_path / "instance.json"
     path.write_bytes(exported.content)
-    out = subprocess.run([sys.executable, "-m", "ppdb", "selection", "solve", str(path)], capture_output=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ppdb", "selection", "solve", str(path)], capture_output=True, check=True
+    )
     assert json.loads(out.stdout)["digest"] == run["digest"]
 
 
@@ -122,19 +125,17 @@ async def test_withdrawn_applicants_are_not_selected(admin, parent, client):
 async def test_a_second_run_while_one_is_running_is_refused(admin, engine):
     period = await open_period(admin, schools_csv=SCHOOLS)
     await close(admin, period)
-    async with engine.connect() as other:  # another process holding the period's selection lock
-        async with other.begin():
-            await other.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.selection'), :p)"),
-                                {"p": period["id"]})
-            expect_error(await admin.post(f"/api/periods/{period['id']}/selection-runs"), 409, "selection_running")
+    # another process holding the period's selection lock
+    async with engine.connect() as other, other.begin():
+        await other.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.selection'), :p)"), {"p": period["id"]})
+        expect_error(await admin.post(f"/api/periods/{period['id']}/selection-runs"), 409, "selection_running")
     assert (await admin.post(f"/api/periods/{period['id']}/selection-runs")).status_code == 201
 
 
 async def test_explanation_before_any_run_and_with_wrong_token(admin, parent, client):
     period = await open_period(admin, schools_csv=SCHOOLS)
     number, *_ = await _register_five(parent, period["id"])
-    expect_error(await parent.get(f"/api/applications/{number}/status"), 404,
-                 "run_not_found")
+    expect_error(await parent.get(f"/api/applications/{number}/status"), 404, "run_not_found")
     expect_error(await client.get(f"/api/applications/{number}/status"), 401, "login_required")
     expect_error(await parent.post(f"/api/periods/{period['id']}/selection-runs"), 403, "forbidden")
     expect_error(await parent.post(f"/api/periods/{period['id']}/selection-runs/what-if", json={}), 403, "forbidden")

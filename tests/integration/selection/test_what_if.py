@@ -1,4 +1,5 @@
 """What-if: a rule variant solved on the current pool, compared, and nothing written."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -49,8 +50,9 @@ async def test_quota_variant_reports_fills_groups_and_changes(admin, parent, ses
 async def test_preset_variant_maps_path_names(admin, parent):
     period = await open_period(admin, schools_csv=SCHOOLS)
     await _pool(parent, period["id"])
-    body = (await admin.post(f"/api/periods/{period['id']}/selection-runs/what-if",
-                              json={"preset": "permendikbud-1-2021"})).json()
+    body = (
+        await admin.post(f"/api/periods/{period['id']}/selection-runs/what-if", json={"preset": "permendikbud-1-2021"})
+    ).json()
     paths = {p["path"]: p for p in body["paths"]}
     assert set(paths) == {"domisili", "zonasi", "afirmasi", "mutasi", "perpindahan_tugas", "prestasi"}
     assert paths["zonasi"]["seats"] == 0 and paths["zonasi"]["variant_seats"] > 0
@@ -62,7 +64,6 @@ async def test_preset_variant_maps_path_names(admin, parent):
 async def test_variants_breaking_national_bounds_are_refused(admin, parent):
     period = await open_period(admin, schools_csv=SCHOOLS)
     url = f"/api/periods/{period['id']}/selection-runs/what-if"
-    expect_error(await admin.post(url, json={"quotas": {"domisili": 20, "prestasi": 55}}), 422,
-                 "quota_out_of_bounds")
+    expect_error(await admin.post(url, json={"quotas": {"domisili": 20, "prestasi": 55}}), 422, "quota_out_of_bounds")
     expect_error(await admin.post(url, json={"preset": "nope"}), 422, "preset_unknown")
     expect_error(await admin.post(url, json={"mechanism": "boston"}), 400, "invalid_request")

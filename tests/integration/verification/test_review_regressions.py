@@ -1,5 +1,6 @@
 """Holes found in review, kept shut: disqualification sticks, the coordinate lock holds, blank names,
 another child's lottery number never published."""
+
 from __future__ import annotations
 
 from tests.helpers import HOME, expect_error, open_period, registration
@@ -9,11 +10,13 @@ async def test_disqualification_sticks_during_registration(admin, parent):
     period = await open_period(admin)
     url = f"/api/periods/{period['id']}/applications"
     number = (await parent.post(url, json=registration())).json()["registration_number"]
-    assert (await admin.post(f"/api/applications/{number}/disqualify",
-                             json={"reason": "KK numpang"})).status_code == 204
+    assert (
+        await admin.post(f"/api/applications/{number}/disqualify", json={"reason": "KK numpang"})
+    ).status_code == 204
     expect_error(await parent.post(f"/api/applications/{number}/withdraw"), 409, "applicant_disqualified")
-    expect_error(await parent.patch(f"/api/applications/{number}", json={"name": "Lain"}), 409,
-                 "applicant_disqualified")
+    expect_error(
+        await parent.patch(f"/api/applications/{number}", json={"name": "Lain"}), 409, "applicant_disqualified"
+    )
     expect_error(await parent.post(url, json=registration()), 409, "applicant_disqualified")
 
 
@@ -45,10 +48,14 @@ async def test_disqualified_after_publication_cannot_take_the_seat(admin, parent
     await admin.post(f"/api/periods/{pid}/publications", json={})
     await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": "2099-01-01T00:00:00+07:00"})
     await admin.post(f"/api/applications/{number}/disqualify", json={"reason": "Ijazah palsu"})
-    expect_error(await parent.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}),
-                 409, "not_eligible")
-    expect_error(await admin.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}),
-                 403, "forbidden")
+    expect_error(
+        await parent.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}),
+        409,
+        "not_eligible",
+    )
+    expect_error(
+        await admin.post(f"/api/applications/{number}/reregistration", json={"decision": "confirmed"}), 403, "forbidden"
+    )
 
 
 async def test_published_cut_offs_hide_the_lottery_and_exact_age(admin, parent, client):

@@ -1,5 +1,6 @@
 """Verification through HTTP: operators see their school's applicants with flags, decide documents, lock
 coordinates; the agency corrects coordinates and disqualifies; every change is audited."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -25,31 +26,50 @@ async def test_operator_sees_own_school_with_flags(admin, parent, operator, tran
         family = await sign_up(transport, f"keluarga{serial}@contoh.test")
         body = registration(serial=serial, kk_number="3671010101000099")
         if serial == 3:
-            body.update(kk_issued_on=(date.today() - timedelta(days=30)).isoformat(), kk_exception="member_change",
-                        documents=["kk", "kk_exception"])
+            body.update(
+                kk_issued_on=(date.today() - timedelta(days=30)).isoformat(),
+                kk_exception="member_change",
+                documents=["kk", "kk_exception"],
+            )
         assert (await family.post(url, json=body)).status_code == 201
     smp1 = await operator()
     rows = (await smp1.get("/api/schools/20670001/applicants", params={"period_id": period["id"]})).json()
     assert len(rows) == 3 and all(r["choice_rank"] == 1 for r in rows)
     assert all({"kk_many_children", "shared_coordinate"} <= set(r["flags"]) for r in rows)
     assert sum("kk_recent" in r["flags"] for r in rows) == 1
-    only = (await smp1.get("/api/schools/20670001/applicants",
-                           params={"period_id": period["id"], "flag": "kk_recent"})).json()
+    only = (
+        await smp1.get("/api/schools/20670001/applicants", params={"period_id": period["id"], "flag": "kk_recent"})
+    ).json()
     assert len(only) == 1
     # a flag that does not exist is a mistake to point out, not an empty list
-    expect_error(await smp1.get("/api/schools/20670001/applicants",
-                                params={"period_id": period["id"], "flag": "recent_kk"}), 400, "invalid_request")
-    pages = [(await smp1.get("/api/schools/20670001/applicants", params={
-        "period_id": period["id"], "limit": 2, "offset": offset})).json() for offset in (0, 2)]
+    expect_error(
+        await smp1.get("/api/schools/20670001/applicants", params={"period_id": period["id"], "flag": "recent_kk"}),
+        400,
+        "invalid_request",
+    )
+    pages = [
+        (
+            await smp1.get(
+                "/api/schools/20670001/applicants", params={"period_id": period["id"], "limit": 2, "offset": offset}
+            )
+        ).json()
+        for offset in (0, 2)
+    ]
     assert [len(p) for p in pages] == [2, 1]
     assert [r["registration_number"] for r in pages[0] + pages[1]] == [r["registration_number"] for r in rows]
-    flagged = (await smp1.get("/api/schools/20670001/applicants", params={
-        "period_id": period["id"], "flag": "shared_coordinate", "limit": 1, "offset": 1})).json()
+    flagged = (
+        await smp1.get(
+            "/api/schools/20670001/applicants",
+            params={"period_id": period["id"], "flag": "shared_coordinate", "limit": 1, "offset": 1},
+        )
+    ).json()
     assert [r["registration_number"] for r in flagged] == [rows[1]["registration_number"]]
-    expect_error(await smp1.get("/api/schools/20670002/applicants", params={"period_id": period["id"]}), 404,
-                 "school_not_found")
-    expect_error(await parent.get("/api/schools/20670001/applicants", params={"period_id": period["id"]}), 403,
-                 "forbidden")
+    expect_error(
+        await smp1.get("/api/schools/20670002/applicants", params={"period_id": period["id"]}), 404, "school_not_found"
+    )
+    expect_error(
+        await parent.get("/api/schools/20670001/applicants", params={"period_id": period["id"]}), 403, "forbidden"
+    )
     assert (await admin.get("/api/schools/20670002/applicants", params={"period_id": period["id"]})).status_code == 200
 
 
@@ -73,8 +93,9 @@ async def test_verified_coordinate_is_locked_and_only_the_agency_moves_it(admin,
     assert moved.status_code == 200  # before verification the parent may move it
     assert (await smp1.post(f"/api/applications/{number}/coordinate/verify")).status_code == 204
     expect_error(await smp1.post(f"/api/applications/{number}/coordinate/verify"), 409, "coordinate_already_verified")
-    expect_error(await parent.patch(f"/api/applications/{number}", json={"latitude": HOME[0]}), 409,
-                 "coordinate_locked")
+    expect_error(
+        await parent.patch(f"/api/applications/{number}", json={"latitude": HOME[0]}), 409, "coordinate_locked"
+    )
     assert (await parent.patch(f"/api/applications/{number}", json={"name": "Siti A."})).status_code == 200
     body = {"latitude": HOME[0], "longitude": HOME[1], "reason": "Verifikasi faktual ke rumah"}
     expect_error(await smp1.put(f"/api/applications/{number}/coordinate", json=body), 403, "forbidden")
@@ -83,8 +104,11 @@ async def test_verified_coordinate_is_locked_and_only_the_agency_moves_it(admin,
     after = (await parent.get(f"/api/applications/{number}")).json()
     assert after["applicant"]["coordinate_locked"] is True
     assert after["choices"][0]["distance_m"] != before["choices"][0]["distance_m"]
-    trail = (await session.execute(text(
-        "SELECT action, actor, old, new FROM audit_log WHERE entity_id = :n ORDER BY id"), {"n": number})).all()
+    trail = (
+        await session.execute(
+            text("SELECT action, actor, old, new FROM audit_log WHERE entity_id = :n ORDER BY id"), {"n": number}
+        )
+    ).all()
     actions = [t.action for t in trail]
     assert actions[-3:] == ["coordinate.verify", "application.change", "coordinate.correct"]
     correction = trail[-1]
@@ -95,10 +119,12 @@ async def test_verified_coordinate_is_locked_and_only_the_agency_moves_it(admin,
 
 
 async def test_disqualification_promotes_the_next_applicant(admin, parent, operator, transport):
-    one_seat = ("npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
-                "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,1,36.71.01.1001\n"
-                "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,1,36.71.01.1002\n"
-                "20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001\n")
+    one_seat = (
+        "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
+        "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,1,36.71.01.1001\n"
+        "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,1,36.71.01.1002\n"
+        "20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001\n"
+    )
     period = await open_period(admin, schools_csv=one_seat)
     url = f"/api/periods/{period['id']}/applications"
     near = (await parent.post(url, json=registration(serial=1, choices=["20670001"]))).json()
@@ -108,10 +134,12 @@ async def test_disqualification_promotes_the_next_applicant(admin, parent, opera
     assert (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()["placed"] == 1
     smp1 = await operator()  # field verification before the announcement finds the nearest address fake
     reason = {"reason": "Domisili fiktif (verifikasi faktual)"}
-    expect_error(await smp1.post(f"/api/applications/{near['registration_number']}/disqualify", json=reason), 403,
-                 "forbidden")
-    assert (await admin.post(f"/api/applications/{near['registration_number']}/disqualify", json=reason)) \
-        .status_code == 204
+    expect_error(
+        await smp1.post(f"/api/applications/{near['registration_number']}/disqualify", json=reason), 403, "forbidden"
+    )
+    assert (
+        await admin.post(f"/api/applications/{near['registration_number']}/disqualify", json=reason)
+    ).status_code == 204
     rerun = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
     assert rerun["applicants"] == 1 and rerun["placed"] == 1
     await admin.post(f"/api/periods/{period['id']}/publications", json={})
@@ -120,5 +148,4 @@ async def test_disqualification_promotes_the_next_applicant(admin, parent, opera
     mine = (await parent.get(f"/api/applications/{near['registration_number']}")).json()
     assert mine["status"] == "disqualified" and mine["status_reason"] == reason["reason"]
     # it sticks: no withdrawing and registering afresh, no daftar ulang
-    expect_error(await parent.post(f"/api/applications/{near['registration_number']}/withdraw"), 409,
-                 "period_not_open")
+    expect_error(await parent.post(f"/api/applications/{near['registration_number']}/withdraw"), 409, "period_not_open")

@@ -1,4 +1,5 @@
 """Pages: CSRF on every form, errors next to the field in Bahasa Indonesia, the page CSP."""
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,11 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
     assert (await client.post("/api/auth/logout", headers={"X-CSRF-Token": token})).status_code == 204
     # A write from another site's page is refused even without a session (no login CSRF through the API).
-    foreign = await client.post("/api/auth/login", json={"email": "orangtua@contoh.test", "password": PASSWORD},
-                                headers={"Origin": "https://evil.example"})
+    foreign = await client.post(
+        "/api/auth/login",
+        json={"email": "orangtua@contoh.test", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
     assert foreign.status_code == 403 and foreign.json()["code"] == "csrf_failed"
     # A bearer client (no cookie involved) writes without any token.
     assert (await parent.post("/api/auth/logout")).status_code == 204
@@ -63,9 +67,16 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
 
 async def test_form_errors_sit_next_to_the_field_in_indonesian_and_keep_the_input(client) -> None:
     token = csrf_of((await client.get("/daftar-akun")).text)
-    page = await client.post("/daftar-akun", data={"_csrf": token, "name": "Ibu <b>Siti</b>",
-                                                   "email": "siti@contoh.test", "password": "pendek",
-                                                   "password2": "pendek"})
+    page = await client.post(
+        "/daftar-akun",
+        data={
+            "_csrf": token,
+            "name": "Ibu <b>Siti</b>",
+            "email": "siti@contoh.test",
+            "password": "pendek",
+            "password2": "pendek",
+        },
+    )
     assert page.status_code == 422
     assert re.search(r'id="e-password"[^>]*>Kata sandi minimal 10 karakter', page.text)
     assert 'value="Ibu &lt;b&gt;Siti&lt;/b&gt;"' in page.text and 'value="siti@contoh.test"' in page.text
@@ -75,20 +86,36 @@ async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, 
     period = await open_period(admin)
     token = csrf_of((await client.get("/masuk")).text)
     await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
-    form = {"_csrf": token, "nik": "3671015503140001", "sex": "P", "birth_date": "2014-03-16", "name": "Siti",
-            "kk_number": "3671010101190001", "kk_issued_on": "2019-05-02", "address": "Jl. Merdeka 1",
-            "kelurahan_code": "36.71.01.1001", "latitude": "-6.178", "longitude": "106.63", "path": "domisili",
-            "choice_1": "20670001", "action": "submit"}
+    form = {
+        "_csrf": token,
+        "nik": "3671015503140001",
+        "sex": "P",
+        "birth_date": "2014-03-16",
+        "name": "Siti",
+        "kk_number": "3671010101190001",
+        "kk_issued_on": "2019-05-02",
+        "address": "Jl. Merdeka 1",
+        "kelurahan_code": "36.71.01.1001",
+        "latitude": "-6.178",
+        "longitude": "106.63",
+        "path": "domisili",
+        "choice_1": "20670001",
+        "action": "submit",
+    }
     page = await client.post(f"/periode/{period['id']}/daftar", data=form)
     assert page.status_code == 400
     assert re.search(r'id="e-birth_date"[^>]*>Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK', page.text)
     assert 'value="3671015503140001"' in page.text
     # Without JavaScript the same button posts the whole form and the page comes back with the distances.
-    no_js = await client.post(f"/periode/{period['id']}/daftar", data={**form, "birth_date": "2014-03-15",
-                                                                        "action": "preview"})
+    no_js = await client.post(
+        f"/periode/{period['id']}/daftar", data={**form, "birth_date": "2014-03-15", "action": "preview"}
+    )
     assert no_js.status_code == 200 and "Jarak dihitung server" in no_js.text and 'value="Siti"' in no_js.text
-    preview = await client.post(f"/periode/{period['id']}/daftar/jarak", data={**form, "birth_date": "2014-03-15"},
-                                headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    preview = await client.post(
+        f"/periode/{period['id']}/daftar/jarak",
+        data={**form, "birth_date": "2014-03-15"},
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
     assert preview.status_code == 200 and "SMP Negeri 1 Uji" in preview.text and " m</strong>" in preview.text
 
 
@@ -101,22 +128,41 @@ async def admin_browser(client) -> str:
 
 async def test_agency_creates_a_period_edits_quotas_within_bounds_and_sees_csv_row_errors(client, admin) -> None:
     token = await admin_browser(client)
-    created = await client.post("/dinas/periode", data={
-        "_csrf": token, "preset": "permendikdasmen-3-2025|smp", "school_year": "2027/2028",
-        "opens": "2027-05-01T08:00", "closes": "2027-06-01T16:00"})
+    created = await client.post(
+        "/dinas/periode",
+        data={
+            "_csrf": token,
+            "preset": "permendikdasmen-3-2025|smp",
+            "school_year": "2027/2028",
+            "opens": "2027-05-01T08:00",
+            "closes": "2027-06-01T16:00",
+        },
+    )
     assert created.status_code == 302, created.text
     page_url = created.headers["location"]
     period_id = int(page_url.rsplit("/", 1)[1])
     page = await client.get(page_url)
     assert "Batas nasional" in page.text and "40.0–100.0 %" in page.text
-    refused = await client.post(f"/dinas/periode/{period_id}/kuota", data={
-        "_csrf": token, "quota_domisili": "10", "quota_afirmasi": "20", "quota_mutasi": "5", "quota_prestasi": "65",
-        "max_choices": "3", "mechanism": "deferred_acceptance"})
+    refused = await client.post(
+        f"/dinas/periode/{period_id}/kuota",
+        data={
+            "_csrf": token,
+            "quota_domisili": "10",
+            "quota_afirmasi": "20",
+            "quota_mutasi": "5",
+            "quota_prestasi": "65",
+            "max_choices": "3",
+            "mechanism": "deferred_acceptance",
+        },
+    )
     assert refused.status_code == 400 and 'value="10"' in refused.text
     assert re.search(r'class="error" role="alert">[^<]*domisili', refused.text, re.I)
     bad_csv = "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n123,SMP X,smp,-6.1,106.6,abc,36.71.01.1001\n"
-    imported = await client.post(f"/dinas/periode/{period_id}/impor/sekolah", data={"_csrf": token},
-                                 files={"file": ("sekolah.csv", bad_csv.encode(), "text/csv")})
+    imported = await client.post(
+        f"/dinas/periode/{period_id}/impor/sekolah",
+        data={"_csrf": token},
+        files={"file": ("sekolah.csv", bad_csv.encode(), "text/csv")},
+    )
     assert imported.status_code == 422 and 'id="row-errors"' in imported.text and "Baris" in imported.text
 
 
@@ -131,9 +177,19 @@ async def test_a_parent_changes_reads_the_status_downloads_the_proof_and_withdra
     form = await client.get(f"/pendaftaran/{number}/ubah")
     assert form.status_code == 200 and 'value="Siti Aminah"' in form.text
     fields = dict(re.findall(r'<input id="f-([a-z_]+)" name="\1" type="(?:text|date)" value="([^"]*)"', form.text))
-    fields.update({"_csrf": token, "sex": "P", "kelurahan_code": "36.71.01.1001", "path": "domisili",
-                   "choice_1": "20670003", "choice_2": "20670001", "documents": ["kk", "akta_kelahiran"],
-                   "nik": registration()["nik"], "birth_date": "2014-03-15"})
+    fields.update(
+        {
+            "_csrf": token,
+            "sex": "P",
+            "kelurahan_code": "36.71.01.1001",
+            "path": "domisili",
+            "choice_1": "20670003",
+            "choice_2": "20670001",
+            "documents": ["kk", "akta_kelahiran"],
+            "nik": registration()["nik"],
+            "birth_date": "2014-03-15",
+        }
+    )
     changed = await client.post(f"/pendaftaran/{number}/ubah", data=fields)
     assert changed.status_code == 302, changed.text
     read = (await parent.get(f"/api/applications/{number}")).json()
@@ -168,8 +224,9 @@ async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, par
     assert "Diumumkan versi 2" in page.text and 'id="chart-applicants"' in page.text
     refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
     assert refused.status_code == 409 and 'class="alert error"' in refused.text
-    missed = await client.get(f"/periode/{period['id']}/hasil", params={"nomor": "2027-SMP-NOPE0001",
-                                                                        "lahir": "2014-01-01"})
+    missed = await client.get(
+        f"/periode/{period['id']}/hasil", params={"nomor": "2027-SMP-NOPE0001", "lahir": "2014-01-01"}
+    )
     assert missed.status_code == 200 and "tidak cocok" in missed.text  # the answer to a miss, next to the field
 
 

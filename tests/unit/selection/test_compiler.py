@@ -1,4 +1,5 @@
 """The rule compiler: keys in the right order and direction, sub-quota programs, transfers, dropped choices."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -19,10 +20,26 @@ RULES = rules_from_preset(PRESETS["permendikdasmen-3-2025", Level.SMP], "2027/20
 WHEN = datetime(2027, 6, 1, tzinfo=UTC)
 
 
-def app(aid: str, path: str = "domisili", *, birth: date = date(2014, 7, 1), score: float | None = 80.0,
-        choices: list[tuple[str, float, bool]] = (("20670001", 500.0, True),), category: str | None = None):
-    return ApplicationFacts(aid, f"2027-SMP-{aid}", f"nik-{aid}", path, category, birth, score, WHEN,
-                            [ChoiceFacts(i + 1, npsn, d, z, 1 if z else None) for i, (npsn, d, z) in enumerate(choices)])
+def app(
+    aid: str,
+    path: str = "domisili",
+    *,
+    birth: date = date(2014, 7, 1),
+    score: float | None = 80.0,
+    choices: list[tuple[str, float, bool]] = (("20670001", 500.0, True),),
+    category: str | None = None,
+):
+    return ApplicationFacts(
+        aid,
+        f"2027-SMP-{aid}",
+        f"nik-{aid}",
+        path,
+        category,
+        birth,
+        score,
+        WHEN,
+        [ChoiceFacts(i + 1, npsn, d, z, 1 if z else None) for i, (npsn, d, z) in enumerate(choices)],
+    )
 
 
 def test_keys_follow_the_path_chain_smaller_is_better():
@@ -38,10 +55,14 @@ def test_keys_follow_the_path_chain_smaller_is_better():
 def test_programs_carry_apportioned_seats_and_every_school_gets_the_transfers():
     compiled = compile_period(RULES, [SchoolSeats("20670001", 33), SchoolSeats("20670002", 0)], [])
     seats = {p.id: p.capacity for p in compiled.instance.programs}
-    assert seats["20670001:domisili"] + seats["20670001:afirmasi"] + seats["20670001:mutasi"] \
-        + seats["20670001:prestasi"] == 33
+    assert (
+        seats["20670001:domisili"] + seats["20670001:afirmasi"] + seats["20670001:mutasi"] + seats["20670001:prestasi"]
+        == 33
+    )
     assert {(t.school, t.from_, t.to) for t in compiled.instance.transfers} >= {
-        ("20670001", "afirmasi", "domisili"), ("20670002", "mutasi", "prestasi")}
+        ("20670001", "afirmasi", "domisili"),
+        ("20670002", "mutasi", "prestasi"),
+    }
     engine.validate(compiled.instance)
 
 
@@ -50,18 +71,19 @@ def test_choices_outside_the_zone_or_the_period_are_dropped_with_a_reason():
     compiled = compile_period(RULES, [SchoolSeats("20670001", 10), SchoolSeats("20670002", 10)], pool)
     assert compiled.dropped == {("A1", 1): "outside_zone", ("A1", 2): "school_not_in_period"}
     assert [c.program for c in compiled.instance.applicants[0].choices] == ["20670002:domisili"]
-    afirmasi = compile_period(RULES, [SchoolSeats("20670001", 10)],
-                              [app("A2", "afirmasi", choices=[("20670001", 100.0, False)])])
+    afirmasi = compile_period(
+        RULES, [SchoolSeats("20670001", 10)], [app("A2", "afirmasi", choices=[("20670001", 100.0, False)])]
+    )
     assert afirmasi.dropped == {}  # afirmasi does not require the zone
 
 
 def test_sub_quotas_become_programs_with_their_own_seats_and_transfers():
     afirmasi = RULES.path("afirmasi")
-    split = msgspec.structs.replace(afirmasi, sub_quotas=[SubQuota(name="ketm", share=75), SubQuota(name="disabilitas",
-                                                                                                 share=25)])
+    split = msgspec.structs.replace(
+        afirmasi, sub_quotas=[SubQuota(name="ketm", share=75), SubQuota(name="disabilitas", share=25)]
+    )
     rules = msgspec.structs.replace(RULES, paths=[split if p.name == "afirmasi" else p for p in RULES.paths])
-    compiled = compile_period(rules, [SchoolSeats("20670001", 100)],
-                              [app("A1", "afirmasi", category="disabilitas")])
+    compiled = compile_period(rules, [SchoolSeats("20670001", 100)], [app("A1", "afirmasi", category="disabilitas")])
     seats = {p.id: p.capacity for p in compiled.instance.programs}
     assert seats["20670001:afirmasi/ketm"] == 15 and seats["20670001:afirmasi/disabilitas"] == 5
     assert compiled.instance.applicants[0].choices[0].program == "20670001:afirmasi/disabilitas"

@@ -158,8 +158,7 @@ def test_transfers_apply_in_list_order_within_one_pass():
     # mutasi's two seats reach prestasi first, then prestasi's spare seats reach domisili.
     document = doc(
         [program("S:mutasi", 2), program("S:prestasi", 1), program("S:domisili", 1)],
-        [applicant("P", ("S:prestasi", [-90]))]
-        + [applicant(f"D{i}", ("S:domisili", [i])) for i in range(4)],
+        [applicant("P", ("S:prestasi", [-90]))] + [applicant(f"D{i}", ("S:domisili", [i])) for i in range(4)],
         transfers=[("S", "mutasi", "prestasi"), ("S", "prestasi", "domisili")],
     )
     result = run(document)
@@ -227,9 +226,7 @@ def test_solve_accepts_an_instance_built_in_memory():
     )
     assert solve(built) == run(CROSSED)
     with pytest.raises(InstanceError) as raised:
-        engine.validate(
-            msgspec.structs.replace(built, programs=[engine.Program("S1:x", "S1", "x", -1)])
-        )
+        engine.validate(msgspec.structs.replace(built, programs=[engine.Program("S1:x", "S1", "x", -1)]))
     assert raised.value.field == "programs[0].capacity"
 
 

@@ -72,11 +72,7 @@ def solve(document: dict) -> engine.Result:
 
 def priority(document: dict) -> dict[tuple[str, str], tuple]:
     """(applicant, program) -> comparable priority; smaller is better."""
-    return {
-        (a["id"], c["program"]): (tuple(c["key"]), a["id"])
-        for a in document["applicants"]
-        for c in a["choices"]
-    }
+    return {(a["id"], c["program"]): (tuple(c["key"]), a["id"]) for a in document["applicants"] for c in a["choices"]}
 
 
 def holders(result: engine.Result) -> dict[str, list[str]]:
@@ -102,9 +98,7 @@ def check_feasible(document: dict, result: engine.Result) -> None:
         worst = max((rank[h, p["id"]] for h in held[p["id"]]), default=None)
         assert out.cutoff == (None if worst is None else list(worst[0]))
     # Transfers move seats, never create or destroy them.
-    assert sum(r.final_capacity for r in result.programs.values()) == sum(
-        p["capacity"] for p in document["programs"]
-    )
+    assert sum(r.final_capacity for r in result.programs.values()) == sum(p["capacity"] for p in document["programs"])
     if not document["transfers"]:
         assert all(r.final_capacity == r.capacity for r in result.programs.values())
 
@@ -215,8 +209,7 @@ def test_agrees_with_the_matching_library(document):
     rank = priority(document)
     # matching wants strict, non-empty lists and positive capacities.
     residents = {
-        a["id"]: [c["program"] for c in a["choices"] if capacity[c["program"]] > 0]
-        for a in document["applicants"]
+        a["id"]: [c["program"] for c in a["choices"] if capacity[c["program"]] > 0] for a in document["applicants"]
     }
     residents = {r: prefs for r, prefs in residents.items() if prefs}
     hospitals = defaultdict(list)
@@ -228,9 +221,7 @@ def test_agrees_with_the_matching_library(document):
     if residents:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            game = HospitalResident.create_from_dictionaries(
-                residents, hospitals, {h: capacity[h] for h in hospitals}
-            )
+            game = HospitalResident.create_from_dictionaries(residents, hospitals, {h: capacity[h] for h in hospitals})
             matching = game.solve(optimal="resident")
         for hospital in matching:
             for resident in matching[hospital]:
@@ -253,9 +244,7 @@ def test_ranking_matches_a_plain_sort(rows):
 
 def test_agrees_with_the_baseline_on_mid_sized_instances():
     # Thousands of applicants make long rejection chains and several transfer passes.
-    for seed, (applicants, choices, programs) in enumerate(
-        [(3000, 3, 40), (2000, 6, 16), (1500, 2, 400), (500, 4, 8)]
-    ):
+    for seed, (applicants, choices, programs) in enumerate([(3000, 3, 40), (2000, 6, 16), (1500, 2, 400), (500, 4, 8)]):
         data = bench.build_instance(applicants, choices, programs, seed)
         document = msgspec.json.decode(data)
         result = engine.solve(engine.load_instance(data))
