@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants import schemas as applicant_schemas
-from ppdb.applicants.identity import nik_for
 from ppdb.geo import haversine_m
+from ppdb.identity import nik_for
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions.models import Level, Region
 

@@ -48,6 +48,14 @@ class Conflict(AppError):
     status_code = 409
 
 
+class Unauthenticated(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
 def _body(status: int, body: ErrorBody) -> Response[ErrorBody]:
     return Response(body, status_code=status)
 

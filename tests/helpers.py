@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ppdb.applicants.identity import nik_for
+from ppdb.identity import nik_for
 
 HOME = (-6.1780, 106.6300)
 KELURAHAN = "36.71.01.1001"

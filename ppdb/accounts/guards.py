@@ -8,16 +8,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from ppdb.accounts.models import Role
-from ppdb.accounts.service import Principal
-from ppdb.errors import AppError
-
-
-class Unauthenticated(AppError):
-    status_code = 401
-
-
-class Forbidden(AppError):
-    status_code = 403
+from ppdb.authz import Principal
+from ppdb.errors import Forbidden, Unauthenticated
 
 
 def _user(connection: ASGIConnection) -> Principal:
@@ -49,9 +41,3 @@ async def requires_parent(connection: ASGIConnection, _: BaseRouteHandler) -> No
 async def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Agency admins and school operators."""
     _role(connection, Role.AGENCY_ADMIN, Role.SCHOOL_OPERATOR)
-
-
-def ensure_region(user: Principal, region_id: int) -> None:
-    """Agency staff act only in their own region; elsewhere the object does not exist for them."""
-    if user.region_id != region_id:
-        raise Forbidden("forbidden_region", "Data ini milik wilayah lain.")

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ppdb.db.base import Base
-from ppdb.regions.models import pg_enum
+from ppdb.db.base import Base, pg_enum
 
 
 class Role(enum.StrEnum):

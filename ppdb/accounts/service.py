@@ -9,7 +9,6 @@ import os
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ppdb.accounts import schemas
 from ppdb.accounts.models import AuthSession, LoginAttempt, Role, User
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Region
 from ppdb.schools.models import School
@@ -68,21 +68,6 @@ _DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
 WINDOW = timedelta(minutes=15)
 MAX_ACCOUNT_FAILURES = 5
 MAX_ADDRESS_FAILURES = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: what guards and services check."""
-
-    id: int
-    role: Role
-    region_id: int | None
-    school_id: int | None
-    email: str
-
-    @property
-    def actor(self) -> str:
-        return f"{self.role.value}:{self.id}"
 
 
 def token_hash(token: str) -> str:

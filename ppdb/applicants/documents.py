@@ -12,10 +12,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.models import Role
-from ppdb.accounts.service import Principal
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.rules import DocumentKind
 

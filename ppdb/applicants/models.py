@@ -11,8 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Uniq
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ppdb.db.base import Base, Timestamped
-from ppdb.regions.models import pg_enum
+from ppdb.db.base import Base, Timestamped, pg_enum
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -21,6 +20,10 @@ class ApplicationStatus(enum.StrEnum):
     REJECTED = "rejected"
     DISQUALIFIED = "disqualified"
     WITHDRAWN = "withdrawn"
+
+
+SELECTED_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED)
+"""The applications that take part in a selection run."""
 
 
 class Applicant(Timestamped, Base):

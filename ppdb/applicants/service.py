@@ -19,9 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
-from ppdb.accounts.service import Principal
 from ppdb.applicants import schemas
-from ppdb.applicants.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
 from ppdb.applicants.models import (
     Applicant,
     Application,
@@ -32,10 +30,12 @@ from ppdb.applicants.models import (
     IdempotentResponse,
 )
 from ppdb.audit.service import record, record_now
+from ppdb.authz import Principal
 from ppdb.db.grouping import Grouped
 from ppdb.db.session import bind_of, driver_connection, json_text
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m, in_indonesia
+from ppdb.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
 from ppdb.regions.models import Period, PeriodStatus, Region
 from ppdb.regions.rules import Level, PathRule, RuleSet
 from ppdb.regions.service import accepting_registrations, get_period, rules_of

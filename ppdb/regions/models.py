@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ppdb.db.base import Base, Timestamped
+from ppdb.db.base import Base, Timestamped, pg_enum
 from ppdb.regions.rules import Level
 
 
@@ -24,10 +24,6 @@ class PeriodStatus(enum.StrEnum):
     REREGISTRATION = "reregistration"
     VACANCY = "vacancy"
     CLOSED = "closed"
-
-
-def pg_enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Region(Base):

@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.accounts.guards import ensure_region
-from ppdb.accounts.service import Principal
 from ppdb.audit.service import record
+from ppdb.authz import Principal, assert_region
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions import schemas
 from ppdb.regions.models import Period, PeriodStatus, Region
@@ -44,7 +43,7 @@ def find_preset(name: str, level) -> Preset:
 
 
 async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user: Principal) -> Period:
-    ensure_region(user, data.region_id)
+    assert_region(user, data.region_id)
     region = await get_region(session, data.region_id)
     preset = find_preset(data.preset, data.level)
     first, second = (int(y) for y in data.school_year.split("/"))
@@ -100,7 +99,7 @@ async def get_period(
     if period is None:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     if user is not None:
-        ensure_region(user, period.region_id)
+        assert_region(user, period.region_id)
     return period
 
 

@@ -9,9 +9,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.models import Role
-from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
+from ppdb.applicants.models import SELECTED_STATUSES
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, transition
@@ -19,7 +20,6 @@ from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results.models import PublicationEntry
 from ppdb.results.service import latest
 from ppdb.schools.models import School
-from ppdb.selection.service import SELECTED_STATUSES
 
 
 async def open_window(session: AsyncSession, period_id: int, user: Principal, closes_at: datetime) -> None:

@@ -10,7 +10,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_staff
+from ppdb.accounts.guards import requires_agency_admin, requires_staff
+from ppdb.authz import assert_region
 from ppdb.errors import NotFound
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, Session, client_address
@@ -96,7 +97,7 @@ class ResultsController(Controller):
     async def statistics(self, db_session: Session, request: Request, period_id: PeriodId) -> statistics.Statistics:
         """Applicants per school and path, fill rates, cut-offs, unplaced counts, share of afirmasi placed."""
         period = await service.period_of(db_session, period_id)
-        ensure_region(request.user, period.region_id)
+        assert_region(request.user, period.region_id)
         return await statistics.statistics(db_session, period)
 
     @get(
@@ -108,7 +109,7 @@ class ResultsController(Controller):
     async def export_all(self, db_session: Session, request: Request, period_id: PeriodId) -> Response[str]:
         """Agency: every applicant's published outcome with full identity (the export itself is audited)."""
         period = await service.period_of(db_session, period_id)
-        ensure_region(request.user, period.region_id)
+        assert_region(request.user, period.region_id)
         return Response(await service.export_csv(db_session, period_id, request.user), media_type="text/csv")
 
     @get(

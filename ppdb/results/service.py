@@ -9,9 +9,9 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ppdb.accounts.service import Principal
 from ppdb.applicants.models import Applicant, Application
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, transition

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ppdb.db.base import Base
-from ppdb.regions.models import Level, pg_enum
+from ppdb.db.base import Base, pg_enum
+from ppdb.regions.models import Level
 
 
 class School(Base):

@@ -11,11 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.accounts.service import Principal
-from ppdb.applicants.identity import KELURAHAN
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict
 from ppdb.geo import in_indonesia
+from ppdb.identity import KELURAHAN
 from ppdb.regions.models import Level, Period, PeriodStatus
 from ppdb.regions.rules import seats_per_path
 from ppdb.regions.service import get_period, rules_of

@@ -6,7 +6,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from ppdb.accounts.guards import ensure_region, requires_agency_admin, requires_login
+from ppdb.accounts.guards import requires_agency_admin, requires_login
+from ppdb.authz import assert_region
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
@@ -21,7 +22,7 @@ class SelectionController(Controller):
     @post("/", operation_id="runSelection", guards=[requires_agency_admin])
     async def start(self, db_session: Session, state: State, request: Request, period_id: PeriodId) -> schemas.RunOut:
         """Run the official selection now: load, compile, solve and store in one transaction (one at a time)."""
-        ensure_region(request.user, (await get_period(db_session, period_id)).region_id)
+        assert_region(request.user, (await get_period(db_session, period_id)).region_id)
         selection_run = await service.run(
             db_session, period_id, secret=state.settings.secret_key, actor=request.user.actor
         )
@@ -54,7 +55,7 @@ class SelectionController(Controller):
         data: JSONBody[schemas.WhatIfRequest],
     ) -> schemas.WhatIfOut:
         """Compare a rule variant (preset, quotas, transfer order, mechanism) on the current pool; nothing is saved."""
-        ensure_region(request.user, (await get_period(db_session, period_id)).region_id)
+        assert_region(request.user, (await get_period(db_session, period_id)).region_id)
         return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")

@@ -10,8 +10,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, func, text
 from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ppdb.db.base import Base
-from ppdb.regions.models import pg_enum
+from ppdb.db.base import Base, pg_enum
 
 
 class RunKind(enum.StrEnum):

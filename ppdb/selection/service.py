@@ -17,10 +17,10 @@ from sqlalchemy import String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
-from ppdb.applicants.models import Application, ApplicationStatus
+from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationStatus
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.db.grouping import Grouped
 from ppdb.db.session import Compiled, bind_of, driver_connection
 from ppdb.errors import Conflict, NotFound
@@ -41,7 +41,6 @@ from ppdb.selection.compiler import (
 )
 from ppdb.selection.models import ProgramOutcome, RunKind, SelectionRun
 
-SELECTED_STATUSES = (ApplicationStatus.SUBMITTED, ApplicationStatus.VERIFIED)
 OFFICIAL_STATUSES = (PeriodStatus.REGISTRATION_CLOSED, PeriodStatus.VERIFICATION, PeriodStatus.SELECTED)
 
 

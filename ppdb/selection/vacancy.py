@@ -13,9 +13,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.accounts.service import Principal
-from ppdb.applicants.models import Application
+from ppdb.applicants.models import SELECTED_STATUSES, Application
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import Conflict
 from ppdb.regions.models import PeriodStatus
 from ppdb.regions.service import get_period, rules_of, transition
@@ -24,7 +24,7 @@ from ppdb.results.service import latest
 from ppdb.selection import engine
 from ppdb.selection.compiler import SchoolSeats, compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
-from ppdb.selection.service import SELECTED_STATUSES, copy_placements, try_lock
+from ppdb.selection.service import copy_placements, try_lock
 
 
 async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) -> SelectionRun:

@@ -9,9 +9,7 @@ from sqlalchemy import Numeric, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.models import Role
-from ppdb.accounts.service import Principal
 from ppdb.applicants import service as applicants
-from ppdb.applicants.identity import nik_matches
 from ppdb.applicants.models import (
     Applicant,
     Application,
@@ -23,8 +21,10 @@ from ppdb.applicants.models import (
 from ppdb.applicants.schemas import DocumentOut
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m
+from ppdb.identity import nik_matches
 from ppdb.regions.models import Kelurahan, Period
 from ppdb.regions.service import get_period, rules_of
 from ppdb.schools.models import School

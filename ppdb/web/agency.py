@@ -11,7 +11,8 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from ppdb.accounts.guards import ensure_region, requires_agency_admin
+from ppdb.accounts.guards import requires_agency_admin
+from ppdb.authz import assert_region
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session
 from ppdb.regions import schemas as region_schemas
@@ -95,7 +96,7 @@ class AgencyPages(Controller):
         self, request: Request, db_session: Session, period_id: int, *, status: int = 200, **extra: Any
     ) -> Template:
         period = await regions.get_period(db_session, period_id)
-        ensure_region(request.user, period.region_id)
+        assert_region(request.user, period.region_id)
         out = regions.to_out(period)
         preset = PRESETS.get((out.rules.preset, out.level))
         bounds = {name: (b.minimum, b.maximum) for name, b in preset.bounds.items()} if preset else {}
@@ -199,7 +200,7 @@ class AgencyPages(Controller):
             elif action == "tutup":
                 await regions.close_registration(db_session, period_id, request.user)
             elif action == "seleksi":
-                ensure_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
+                assert_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
                 await selection.run(db_session, period_id, secret=state.settings.secret_key, actor=request.user.actor)
             elif action == "umumkan":
                 reason = form_value(form, "reason") or None
@@ -229,7 +230,7 @@ class AgencyPages(Controller):
         form = await request.form()
         values = {"whatif_mechanism": form_value(form, "mechanism"), "whatif_preset": form_value(form, "preset")}
         try:
-            ensure_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
+            assert_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
             variant = convert(
                 {"mechanism": values["whatif_mechanism"], "preset": values["whatif_preset"]},
                 selection_schemas.WhatIfRequest,

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from PIL import Image, ImageDraw
 
-from ppdb.applicants.identity import nik_for
 from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR
+from ppdb.identity import nik_for
 
 pytestmark = pytest.mark.usefixtures("site")
 PASSWORD = "rahasia-keluarga-2027"

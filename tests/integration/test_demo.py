@@ -7,9 +7,9 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from ppdb import demo
-from ppdb.applicants.identity import nik_matches
 from ppdb.applicants.models import Application, Choice
 from ppdb.db import migrate
+from ppdb.identity import nik_matches
 from tests.helpers import scratch_database
 
 

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ppdb.applicants.identity import nik_for
 from ppdb.applicants.models import Applicant, Application
+from ppdb.identity import nik_for
 from tests.helpers import expect_error, open_period, registration
 
 BIRTH = date(2014, 3, 15)
