@@ -8,7 +8,7 @@ WEB := ppdb/web
 # apt-get update at most once per checkout (for npm and Chromium, when root on Debian and they are missing).
 APT_UPDATE := { [ -f .apt-updated ] || { apt-get update -qq && touch .apt-updated; }; }
 
-.PHONY: demo test loadtest install lock clean chromium
+.PHONY: demo test lint loadtest install lock clean chromium
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,13 @@ chromium:
 demo: install
 	$(BIN)/ppdb demo
 
-test: install chromium
+# Lint, format and type check (ruff, mypy), then every test.
+lint: install
+	$(BIN)/ruff check ppdb tests loadtests migrations
+	$(BIN)/ruff format --check ppdb tests loadtests migrations
+	$(BIN)/mypy
+
+test: install chromium lint
 	$(BIN)/python -m pytest
 
 # Admission day on this machine: fresh embedded PostgreSQL + demo data, production server, Locust scenarios,
