@@ -95,7 +95,7 @@ class RequestIdMiddleware(ASGIMiddleware):
                 "request",
                 extra={
                     "fields": {
-                        "method": scope["method"],
+                        "method": scope.get("method", ""),  # http scopes only (see `scopes`)
                         "route": route,
                         "status": status,
                         "ms": round((time.perf_counter() - started) * 1000, 1),

@@ -85,9 +85,9 @@ class MetricsMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_status)
         finally:
             IN_FLIGHT.dec()
-            REQUEST_SECONDS.labels(scope["method"], scope.get("path_template", "unmatched"), str(status)).observe(
-                time.perf_counter() - started
-            )
+            REQUEST_SECONDS.labels(
+                scope.get("method", ""), scope.get("path_template", "unmatched"), str(status)
+            ).observe(time.perf_counter() - started)
 
 
 def _allowed(request: Request) -> bool:

@@ -9,7 +9,7 @@ or refused before it started.
 from __future__ import annotations
 
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
 RETRY_AFTER_SECONDS = 2
 BODY = (
@@ -28,19 +28,18 @@ class LoadShedding(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if self.in_flight >= self.limit and scope["path"] not in EXEMPT:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                        (b"cache-control", b"no-store"),
-                        (b"content-length", str(len(BODY)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": BODY})
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"content-length", str(len(BODY)).encode()),
+                ],
+            }
+            await send(start)
+            await send({"type": "http.response.body", "body": BODY, "more_body": False})
             return
         self.in_flight += 1
         try:

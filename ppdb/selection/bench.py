@@ -34,9 +34,9 @@ def build_instance(applicants: int, choices: int, programs: int, seed: int) -> b
     program_list, names = [], []
     for s, school in enumerate(schools):
         quota = np.floor(seats[s] * np.array(PATH_SHARE)).astype(int).tolist()
-        for path, capacity in zip(PATHS, quota, strict=False):
-            names.append(f"{school}:{path}")
-            program_list.append({"id": names[-1], "school": school, "path": path, "capacity": capacity})
+        for path_name, capacity in zip(PATHS, quota, strict=False):
+            names.append(f"{school}:{path_name}")
+            program_list.append({"id": names[-1], "school": school, "path": path_name, "capacity": capacity})
     transfers = [{"school": school, "from": src, "to": dst} for school in schools for src, dst in TRANSFERS]
 
     home = rng.integers(0, n_schools, applicants)

@@ -161,8 +161,8 @@ def _listed_applicants(programs: list[Program]) -> msgspec.json.Decoder:
     # Decoding against a Literal rejects unknown programs with their path and yields the very
     # program id objects, which saves memory and makes the index lookups identity hits.
     choice = msgspec.defstruct("Choice", [("program", Literal[ids]), ("key", list[Number])], bases=(Choice,))
-    applicant = msgspec.defstruct("Applicant", [("id", str), ("choices", list[choice])], bases=(Applicant,))
-    return msgspec.json.Decoder(list[applicant])
+    applicant = msgspec.defstruct("Applicant", [("id", str), ("choices", list[choice])], bases=(Applicant,))  # type: ignore[valid-type]
+    return msgspec.json.Decoder(list[applicant])  # type: ignore[valid-type]
 
 
 def load_instance(data: bytes) -> Instance:
@@ -183,7 +183,7 @@ def load_instance(data: bytes) -> Instance:
             transfers=head.transfers,
             applicants=applicants,
         )
-        instance._prepared = _prepare(instance, checked)
+        setattr(instance, "_prepared", _prepare(instance, checked))  # noqa: B010 (not a declared field: never encoded)
     return instance
 
 
@@ -213,9 +213,24 @@ class _Prepared:
         "sorted_ids",
         "starts",
     )
+    ch_app: np.ndarray
+    ch_prog: np.ndarray
+    columns: list[np.ndarray]
+    gpos: np.ndarray
+    id_order: np.ndarray
+    ids: list[str]
+    keys: list[list[Number]]
+    moves: list[tuple[int, int]]
+    n_programs: int
+    order: np.ndarray  # set by ranking(), on first use
+    pos_app: np.ndarray
+    pos_prog: np.ndarray
+    prog_start: np.ndarray
+    sorted_ids: list[str]
+    starts: np.ndarray
 
     def ranking(self) -> None:
-        if self.order is not None:
+        if hasattr(self, "order"):
             return
         id_rank = np.empty(len(self.ids), np.int64)
         id_rank[self.id_order] = np.arange(len(self.ids))
@@ -303,7 +318,6 @@ def _prepare(instance: Instance, checked: tuple[dict[str, int], list[tuple[int, 
 
     prep.keys = keys = list(map(_KEY, chain.from_iterable(lists)))
     prep.columns = _key_columns(keys, ch_prog, starts, programs)
-    prep.order = None
     return prep
 
 
@@ -316,9 +330,9 @@ def _sort_ids(ids: list[str]) -> tuple[np.ndarray, list[str], bool]:
         order = np.argsort(array, kind="stable")
         array = array[order]
         return order, array.tolist(), bool((array[1:] == array[:-1]).any())
-    order = sorted(range(len(ids)), key=ids.__getitem__)
-    ordered = list(map(ids.__getitem__, order))
-    return np.array(order, np.int64), ordered, any(map(operator.eq, ordered, ordered[1:]))
+    by_id = sorted(range(len(ids)), key=ids.__getitem__)
+    ordered = list(map(ids.__getitem__, by_id))
+    return np.array(by_id, np.int64), ordered, any(map(operator.eq, ordered, ordered[1:]))
 
 
 def _repeats_a_program(ch_app: np.ndarray, ch_prog: np.ndarray, longest: int, n_programs: int) -> bool:
@@ -381,7 +395,7 @@ def _key_columns(
         big = (
             np.flatnonzero(np.abs(flat) >= _EXACT_LIMIT)
             if total and max(flat.max(), -flat.min()) >= _EXACT_LIMIT
-            else ()
+            else np.empty(0, np.int64)
         )
         exact = not len(big) or not any(
             type(v) is int for v in map(list(chain.from_iterable(keys)).__getitem__, big.tolist())
@@ -538,7 +552,8 @@ def _result(
     filled: list[int],
     held: np.ndarray,
 ) -> Result:
-    names: list[str | None] = [p.id for p in programs]
+    program_ids = [p.id for p in programs]
+    names: list[str | None] = [*program_ids, None]  # index -1: unplaced
     placed = np.sort(held[held >= 0])
     at_prog = prep.pos_prog[placed]
     last = np.flatnonzero(np.append(at_prog[1:] != at_prog[:-1], True)) if placed.size else placed
@@ -547,7 +562,6 @@ def _result(
     program_of = np.full(len(held), -1, np.int64)
     program_of[held >= 0] = prep.pos_prog[held[held >= 0]]
     sorted_programs = program_of[prep.id_order].tolist()
-    names.append(None)  # index -1: unplaced
     values = list(map(names.__getitem__, sorted_programs))
     assignments = dict(zip(prep.sorted_ids, values, strict=False))
     table = {
@@ -559,7 +573,7 @@ def _result(
         )
         for k, c in sorted(enumerate(cutoff_choice.tolist()), key=lambda kc: programs[kc[0]].id)
     }
-    digest = _digest(prep.sorted_ids, values, names[:-1])
+    digest = _digest(prep.sorted_ids, values, program_ids)
     return Result(assignments=assignments, programs=table, digest=digest)
 
 
