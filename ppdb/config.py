@@ -31,8 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds a request waits for a database connection before it is shed with 503."""
     max_in_flight: int = 48
     """Requests one worker serves at once; more are answered 503 + Retry-After at once (load shedding). Above
-    the pool size: registrations and status reads arriving together share one connection and statement. More
-    (64) kept paced load from being shed but made the shed answers under overload slow (p95 280 ms)."""
+    the pool size: registrations and status reads arriving together share one connection and statement (the
+    value is measured: docs/benchmarks.md, "Tuning")."""
     max_upload_bytes: int = 5 * 1024 * 1024
     session_hours: float = 12.0
     """Login sessions expire after this many hours."""
