@@ -4,12 +4,13 @@ make it name the wrong school."""
 
 from __future__ import annotations
 
-from typing import cast
+from datetime import datetime
+from typing import Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import Application, ApplicationStatus
+from ppdb.applicants.models import ApplicationStatus
 from ppdb.regions.rules import RuleSet
 from ppdb.schools.models import School
 from ppdb.selection import schemas
@@ -23,6 +24,19 @@ DROPPED = {
     "path_unknown": "tidak diikutkan: jalur tidak tersedia",
     "document_rejected": "tidak diikutkan: dokumen syarat jalur ini ditolak verifikator",
 }
+
+
+class Explained(Protocol):
+    """What an explanation reads of the application (the row or the status page's lighter read)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def registration_number(self) -> str: ...
+    @property
+    def status(self) -> ApplicationStatus: ...
+    @property
+    def updated_at(self) -> datetime: ...
 
 
 def compare(names: list[str], cutoff: list[Number], key: list[Number]) -> str:
@@ -71,7 +85,7 @@ def _considered(
 
 
 async def explain(
-    session: AsyncSession, application: Application, rules: RuleSet, selection_run: SelectionRun
+    session: AsyncSession, application: Explained, rules: RuleSet, selection_run: SelectionRun
 ) -> schemas.Explanation:
     placement = await session.get(Placement, (selection_run.id, application.id))
     entries = list(placement.entries().items()) if placement else []

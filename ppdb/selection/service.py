@@ -126,13 +126,20 @@ async def load_facts(
 
 
 class PlacementRow(NamedTuple):
-    """One applicant's placement in a run, as stored."""
+    """One applicant's placement in a run, as stored (`placement_row` builds it)."""
 
     application_id: int
     opaque_id: str
     program: str | None
     choice_rank: int | None
-    entries: dict[int, Entry]
+    keys: str
+    """The entries by choice rank, already as JSON: a run holds one row per applicant until the COPY."""
+
+
+def placement_row(
+    application_id: int, opaque_id: str, program: str | None, choice_rank: int | None, entries: dict[int, Entry]
+) -> PlacementRow:
+    return PlacementRow(application_id, opaque_id, program, choice_rank, encode_entries(entries))
 
 
 async def run(
@@ -261,10 +268,7 @@ async def store_run(
     await session.flush()
     await copy_placements(
         session,
-        [
-            (selection_run.id, p.application_id, p.opaque_id, p.program, p.choice_rank, encode_entries(p.entries))
-            for p in placements
-        ],
+        [(selection_run.id, p.application_id, p.opaque_id, p.program, p.choice_rank, p.keys) for p in placements],
     )
     timings["write"] = time.perf_counter() - write_started
     selection_run.seconds = {k: round(v, 4) for k, v in timings.items()}
@@ -302,7 +306,7 @@ def _placement_rows(
             entries[choice.rank] = Considered(entry.program, entry.key, positions.get((entry.program, applicant.id)))
             if entry.program == placed:
                 placed_rank = choice.rank
-        rows.append(PlacementRow(ids[fact.id], fact.id, placed, placed_rank, entries))
+        rows.append(placement_row(ids[fact.id], fact.id, placed, placed_rank, entries))
     return rows
 
 

@@ -22,7 +22,7 @@ from ppdb.selection import engine
 from ppdb.selection.compiler import SchoolSeats, compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
 from ppdb.selection.programs import Considered, Number
-from ppdb.selection.service import PlacementRow, lock, program_outcomes, store_run
+from ppdb.selection.service import lock, placement_row, program_outcomes, store_run
 
 
 async def vacancy_round(session: AsyncSession, period: Period, published_run_id: int, user: Principal) -> SelectionRun:
@@ -116,7 +116,7 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
             rank = next(
                 r for r, e in entries[p.application_id].items() if isinstance(e, Considered) and e.program == placed
             )
-        rows.append(PlacementRow(p.application_id, p.opaque_id, program, rank, entries[p.application_id]))
+        rows.append(placement_row(p.application_id, p.opaque_id, program, rank, entries[p.application_id]))
     newly_placed = sum(v is not None for v in result.assignments.values())
     return await store_run(
         session,
