@@ -29,11 +29,11 @@ from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.schools.controllers import SchoolController
 from ppdb.security import add_security_headers
-from ppdb.selection import provisional
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.shedding import LoadShedding
 from ppdb.verification.controllers import VerificationController
 from ppdb.web import CSRFMiddleware, routers, template_config
+from ppdb.worker import loop as background_loop
 
 log = logging.getLogger("ppdb")
 
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             worker = None
             if settings.provisional_interval > 0:
                 worker = asyncio.create_task(
-                    provisional.loop(
+                    background_loop(
                         app.state.sessionmaker, secret=settings.secret_key, interval=settings.provisional_interval
                     )
                 )

@@ -207,25 +207,21 @@ def worker() -> None:
     (a re-solve of a large period takes seconds of CPU). Its own interval: PPDB_PROVISIONAL_INTERVAL (60 s)."""
     from ppdb.db.session import make_engine, make_sessionmaker
     from ppdb.logs import configure
-    from ppdb.selection import provisional
+    from ppdb.worker import loop
 
     settings = load_settings()
     if reason := settings.insecure_reason():
         raise click.ClickException(reason)
     configure()
     interval = settings.provisional_interval or 60.0
-    # Background work yields to requests: a re-solve of a large period takes a core for seconds, and on a
-    # machine shared with the app workers it takes only what they leave (provisional ranks come a little
-    # later at the peak). The lowest priority: at nice 10 it still cut into paced registrations. Nice only
-    # orders processes within a session or CPU group, so give the worker's container or service the least CPU
-    # weight as well (docker-compose.yml: cpu_shares).
+    # Background work yields to requests (nice alone is not enough: docs/benchmarks.md, and cpu_shares).
     os.nice(19)
 
     async def run(url: str) -> None:
         engine = make_engine(url, pool_size=2, max_overflow=0)
         try:
             logging.getLogger("ppdb").info("Background worker started (re-solve every %s s)", interval)
-            await provisional.loop(make_sessionmaker(engine), secret=settings.secret_key, interval=interval)
+            await loop(make_sessionmaker(engine), secret=settings.secret_key, interval=interval)
         finally:
             await engine.dispose()
 
@@ -301,14 +297,14 @@ def selection() -> None:
 @click.option("--period", "period_id", type=int, required=True, help="Period id.")
 def run_selection(period_id: int) -> None:
     """Run the official selection for a period and print its digest."""
-    from ppdb.selection import service
+    from ppdb import flows
 
     settings = load_settings()
     if reason := settings.insecure_reason():  # the secret keys the published pseudonyms
         raise click.ClickException(reason)
 
     async def work(session) -> str:
-        done = await service.run(session, period_id, secret=settings.secret_key, actor="cli")
+        done = await flows.run_official(session, period_id, "cli", secret=settings.secret_key)
         return f"run {done.id}: {done.placed}/{done.applicants} placed, digest {done.digest}, seconds {done.seconds}"
 
     with migrated_database(settings) as url:

@@ -260,6 +260,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
 
     Everything goes through the same services as the API, so the demo obeys every rule. Returns the period id.
     """
+    from ppdb import flows
     from ppdb.accounts import schemas as account_schemas
     from ppdb.accounts import service as accounts
     from ppdb.applicants.service import load_context, store_many, validate
@@ -305,7 +306,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
             email=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1], name="Operator SMPN 1", npsn=region.schools[0].npsn
         ),
     )
-    await regions.open_registration(session, period.id, admin)
+    await flows.open_registration(session, period.id, admin)
     ctx = await load_context(session, period.id)
     batch = 5000
     for start in range(0, len(region.applicants), batch):

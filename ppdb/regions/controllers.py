@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, patch, post
 from litestar.params import JSONBody, QueryParameter
 
+from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.params import PeriodId, ReadSession, Session
 from ppdb.regions import schemas, service
@@ -52,9 +53,9 @@ class PeriodController(Controller):
     @post("/{period_id:int}/open", operation_id="openRegistration", status_code=200, guards=[requires_agency_admin])
     async def open(self, db_session: Session, request: Request, period_id: PeriodId) -> schemas.PeriodOut:
         """Open registration (the schedule still bounds when it is accepted)."""
-        return service.to_out(await service.open_registration(db_session, period_id, request.user))
+        return service.to_out(await flows.open_registration(db_session, period_id, request.user))
 
     @post("/{period_id:int}/close", operation_id="closeRegistration", status_code=200, guards=[requires_agency_admin])
     async def close(self, db_session: Session, request: Request, period_id: PeriodId) -> schemas.PeriodOut:
         """Close registration."""
-        return service.to_out(await service.close_registration(db_session, period_id, request.user))
+        return service.to_out(await flows.close_registration(db_session, period_id, request.user))

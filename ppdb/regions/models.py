@@ -15,15 +15,15 @@ from ppdb.regions.rules import Level
 
 
 class PeriodStatus(enum.StrEnum):
+    """Where a period is in its life cycle; the steps between them: `regions/lifecycle.py`."""
+
     DRAFT = "draft"
     REGISTRATION_OPEN = "registration_open"
     REGISTRATION_CLOSED = "registration_closed"
-    VERIFICATION = "verification"
     SELECTED = "selected"
     PUBLISHED = "published"
     REREGISTRATION = "reregistration"
     VACANCY = "vacancy"
-    CLOSED = "closed"
 
 
 class Region(Base):

@@ -1,4 +1,5 @@
-"""Regions and periods: creation from presets, rule changes within national bounds, opening and closing."""
+"""Regions and periods: creation from presets, rule changes within national bounds (the life cycle:
+`regions/lifecycle.py` and `ppdb/flows.py`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,6 @@ from ppdb.regions.rules import (
     rules_from_preset,
     with_changes,
 )
-from ppdb.schools.models import PeriodSchool
 
 
 async def get_region(session: AsyncSession, region_id: int) -> Region:
@@ -150,45 +150,6 @@ def _rules_summary(rules: RuleSet) -> dict:
         "max_choices": rules.max_choices,
         "transfers": msgspec.to_builtins(rules.transfers),
     }
-
-
-async def open_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
-    period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_CLOSED):
-        raise Conflict(
-            "invalid_transition", f"Pendaftaran tidak dapat dibuka dari status {period.status.value}.", "status"
-        )
-    schools = await session.scalar(
-        select(func.count()).select_from(PeriodSchool).where(PeriodSchool.period_id == period_id)
-    )
-    if not schools:
-        raise Conflict("no_schools", "Impor sekolah terlebih dahulu sebelum membuka pendaftaran.", "schools")
-    return transition(session, period, PeriodStatus.REGISTRATION_OPEN, user.actor)
-
-
-async def close_registration(session: AsyncSession, period_id: int, user: Principal) -> Period:
-    period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status is not PeriodStatus.REGISTRATION_OPEN:
-        raise Conflict(
-            "invalid_transition", f"Pendaftaran tidak sedang dibuka (status {period.status.value}).", "status"
-        )
-    return transition(session, period, PeriodStatus.REGISTRATION_CLOSED, user.actor)
-
-
-def transition(session: AsyncSession, period: Period, status: PeriodStatus, actor: str) -> Period:
-    old = period.status
-    period.status = status
-    record(
-        session,
-        actor=actor,
-        action="period.status",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
-        old={"status": old.value},
-        new={"status": status.value},
-    )
-    return period
 
 
 def accepting_registrations(period: Period, now: datetime | None = None) -> None:

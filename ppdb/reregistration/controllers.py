@@ -9,13 +9,13 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
+from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_login
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.reregistration import service
 from ppdb.reregistration.models import Decision
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
-from ppdb.selection.vacancy import vacancy_round
 
 
 class WindowOpen(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -49,7 +49,7 @@ class ReregistrationController(Controller):
         self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[WindowOpen]
     ) -> None:
         """Open daftar ulang for the published placements, until `closes_at`."""
-        await service.open_window(db_session, period_id, request.user, data.closes_at)
+        await flows.open_reregistration(db_session, period_id, request.user, data.closes_at)
 
     @post(
         "/periods/{period_id:int}/reregistration/close",
@@ -59,7 +59,7 @@ class ReregistrationController(Controller):
     )
     async def close(self, db_session: Session, request: Request, period_id: PeriodId) -> ReleasedOut:
         """At the deadline: release every unconfirmed seat for the vacancy round."""
-        return ReleasedOut(released=await service.close_window(db_session, period_id, request.user))
+        return ReleasedOut(released=await flows.release_unclaimed(db_session, period_id, request.user))
 
     @post(
         "/applications/{registration_number:str}/reregistration",
@@ -77,5 +77,5 @@ class ReregistrationController(Controller):
     @post("/periods/{period_id:int}/vacancy-rounds", operation_id="vacancyRound", guards=[requires_agency_admin])
     async def vacancy(self, db_session: Session, request: Request, period_id: PeriodId) -> selection_schemas.RunOut:
         """Fill released and declined seats from unplaced applicants; confirmed placements stay fixed."""
-        done = await vacancy_round(db_session, period_id, request.user)
+        done = await flows.vacancy_round(db_session, period_id, request.user)
         return selection.run_out(done, await selection.outcomes(db_session, done.id))

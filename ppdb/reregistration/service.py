@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,21 +15,19 @@ from ppdb.audit.service import record
 from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.service import get_period, transition
+from ppdb.regions.service import get_period
 from ppdb.reregistration.models import Decision, Reregistration
-from ppdb.results.models import PublicationEntry
+from ppdb.results.models import Publication, PublicationEntry
 from ppdb.results.service import latest
 from ppdb.schools.models import School
+from ppdb.selection.programs import ProgramKey
 
 
-async def open_window(session: AsyncSession, period_id: int, user: Principal, closes_at: datetime) -> None:
-    period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status is not PeriodStatus.PUBLISHED:
-        raise Conflict("invalid_transition", "Daftar ulang dibuka setelah hasil diumumkan.", "status")
+def set_deadline(period: Period, closes_at: datetime) -> None:
+    """Daftar ulang runs until `closes_at` (the flow that opens it checks the period's status)."""
     if closes_at <= datetime.now(UTC):
         raise AppError("schedule_invalid", "Batas daftar ulang harus di masa depan.", "closes_at")
     period.reregistration_closes_at = closes_at
-    transition(session, period, PeriodStatus.REREGISTRATION, user.actor)
 
 
 async def decide(session: AsyncSession, registration_number: str, user: Principal, decision: Decision) -> Decision:
@@ -52,6 +50,7 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
         select(School.id).where(School.npsn == entry.npsn)
     ):
         raise AppError("forbidden", "Hanya sekolah tempat diterima yang mencatat daftar ulang.", status_code=403)
+    program = ProgramKey.of(entry.npsn, entry.path or "").id
     # One decision, whoever asks first: the primary key makes concurrent confirm/decline settle on one.
     decided = await session.scalar(
         insert(Reregistration)
@@ -59,7 +58,7 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
             period_id=period.id,
             application_id=application.id,
             publication_id=publication.id,
-            program=f"{entry.npsn}:{entry.path}",
+            program=program,
             decision=decision,
             decided_by=user.actor,
         )
@@ -75,36 +74,13 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
         entity="application",
         entity_id=registration_number,
         period_id=period.id,
-        new={"decision": decision.value, "program": f"{entry.npsn}:{entry.path}"},
+        new={"decision": decision.value, "program": program},
     )
     return decided
 
 
-async def close_window(session: AsyncSession, period_id: int, user: Principal) -> int:
-    """The agency closes daftar ulang (at or before the deadline)."""
-    period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status is not PeriodStatus.REREGISTRATION:
-        raise Conflict("invalid_transition", "Masa daftar ulang tidak sedang berlangsung.", "status")
-    return await _release(session, period, user.actor)
-
-
-async def release_expired(session: AsyncSession) -> list[int]:
-    """Close every daftar ulang window whose deadline has passed (run by the background loop)."""
-    expired = list(
-        await session.scalars(
-            select(Period)
-            .where(Period.status == PeriodStatus.REREGISTRATION, Period.reregistration_closes_at <= func.now())
-            .with_for_update(skip_locked=True)
-        )
-    )
-    for period in expired:
-        await _release(session, period, "system:deadline")
-    return [p.id for p in expired]
-
-
-async def _release(session: AsyncSession, period: Period, actor: str) -> int:
-    """Every placement without a decision is released for the vacancy round."""
-    publication = await latest(session, period.id)
+async def release(session: AsyncSession, period: Period, publication: Publication, actor: str) -> int:
+    """Every placement of `publication` without a decision is released for the vacancy round."""
     decided = select(Reregistration.application_id).where(Reregistration.period_id == period.id)
     unclaimed = list(
         await session.scalars(
@@ -120,13 +96,12 @@ async def _release(session: AsyncSession, period: Period, actor: str) -> int:
             period_id=period.id,
             application_id=e.application_id,
             publication_id=publication.id,
-            program=f"{e.npsn}:{e.path}",
+            program=ProgramKey.of(e.npsn or "", e.path or "").id,
             decision=Decision.RELEASED,
             decided_by=actor,
         )
         for e in unclaimed
     )
-    transition(session, period, PeriodStatus.VACANCY, actor)
     record(
         session,
         actor=actor,

@@ -10,12 +10,14 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
+from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_staff
 from ppdb.authz import assert_region
 from ppdb.errors import NotFound
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, Session, client_address
-from ppdb.results import schemas, service, statistics
+from ppdb.reports import statistics
+from ppdb.results import schemas, service
 from ppdb.verification.service import school_of
 
 Npsn = Annotated[str, PathParameter(pattern=r"^[0-9]{8}$", description="NPSN of the school")]
@@ -30,7 +32,7 @@ class ResultsController(Controller):
         self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[schemas.PublishRequest]
     ) -> schemas.PublicationOut:
         """Publish the latest official run as an immutable snapshot; a correction is a new version with a reason."""
-        return service.publication_out(await service.publish(db_session, period_id, request.user, data))
+        return service.publication_out(await flows.publish(db_session, period_id, request.user, data))
 
     @get("/results", operation_id="resultsSummary")
     async def summary(
@@ -98,7 +100,7 @@ class ResultsController(Controller):
         """Applicants per school and path, fill rates, cut-offs, unplaced counts, share of afirmasi placed."""
         period = await service.period_of(db_session, period_id)
         assert_region(request.user, period.region_id)
-        return await statistics.statistics(db_session, period)
+        return (await statistics.statistics(db_session, period)).totals
 
     @get(
         "/exports/placements.csv",

@@ -12,17 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ppdb.applicants.models import Applicant, Application
 from ppdb.audit.service import record
 from ppdb.authz import Principal
-from ppdb.errors import AppError, Conflict, NotFound
-from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.service import get_period, transition
+from ppdb.errors import AppError, NotFound
+from ppdb.regions.models import Period
+from ppdb.regions.service import get_period
 from ppdb.results import schemas
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import School
-from ppdb.selection.compiler import public_key
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind
+from ppdb.selection.programs import Considered, Number, public_names
 from ppdb.selection.service import latest_run
-
-PUBLISHABLE = (PeriodStatus.SELECTED, PeriodStatus.PUBLISHED, PeriodStatus.REREGISTRATION, PeriodStatus.VACANCY)
 
 
 def mask_name(name: str) -> str:
@@ -38,11 +36,10 @@ def mask_number(value: str) -> str:
 
 
 async def publish(
-    session: AsyncSession, period_id: int, user: Principal, request: schemas.PublishRequest
+    session: AsyncSession, period: Period, user: Principal, request: schemas.PublishRequest
 ) -> Publication:
-    period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status not in PUBLISHABLE:
-        raise Conflict("period_not_selected", "Jalankan seleksi resmi sebelum mengumumkan hasil.", "status")
+    """A new version of the period's results from its latest official run (`period` locked by the caller,
+    `ppdb.flows.publish`, which also checks its status)."""
     selection_run = await latest_run(session, period.id, RunKind.OFFICIAL)
     round_ = selection_run.round
     previous = await session.scalar(select(func.max(Publication.version)).where(Publication.period_id == period.id))
@@ -71,26 +68,27 @@ async def publish(
             )
         ).all()
     )
-    held: dict[str, list[tuple[list, str, str]]] = {}
+    held: dict[str, list[tuple[list[Number], str, str]]] = {}
     for placement, number, name, _ in rows:
-        if placement.program is not None:
-            key = placement.keys[str(placement.choice_rank)]["key"]
-            held.setdefault(placement.program, []).append((key, number, name))
+        if placement.program is not None and placement.choice_rank is not None:
+            entry = placement.entries()[placement.choice_rank]
+            assert isinstance(entry, Considered)
+            held.setdefault(placement.program, []).append((entry.key, number, name))
     schools: dict[str, list[schemas.PathResult]] = {}
     for o in sorted(outcomes, key=lambda o: o.program):
         placed = [
             schemas.PlacedEntry(rank=i, registration_number=mask_number(number), name=mask_name(name))
             for i, (_, number, name) in enumerate(sorted(held.get(o.program, [])), start=1)
         ]
-        key_names, cutoff = public_key(o.key_names, o.cutoff)
+        cut = o.cut.public() if o.cut is not None else None
         schools.setdefault(o.school_npsn, []).append(
             schemas.PathResult(
                 path=o.path,
                 seats=o.capacity,
                 final_seats=o.final_capacity,
                 filled=o.filled,
-                cutoff=cutoff,
-                key_names=key_names,
+                cutoff=cut.values if cut is not None else None,
+                key_names=cut.names if cut is not None else public_names(o.key_names),
                 placed=placed,
             )
         )
@@ -122,20 +120,19 @@ async def publish(
     )
     session.add(publication)
     await session.flush()
+    programs = {o.program: o.program_key for o in outcomes}
     session.add_all(
         PublicationEntry(
             publication_id=publication.id,
             application_id=p.application_id,
             registration_number=number,
             birth_date=birth,
-            npsn=p.program.split(":", 1)[0] if p.program else None,
-            path=p.program.split(":", 1)[1] if p.program else None,
+            npsn=programs[p.program].npsn if p.program else None,
+            path=programs[p.program].quota_path if p.program else None,
             choice_rank=p.choice_rank,
         )
         for p, number, _, birth in rows
     )
-    if period.status is PeriodStatus.SELECTED:
-        transition(session, period, PeriodStatus.PUBLISHED, user.actor)
     record(
         session,
         actor=user.actor,
@@ -176,7 +173,9 @@ def publication_out(p: Publication) -> schemas.PublicationOut:
 
 
 async def snapshot_bytes(session: AsyncSession, p: Publication) -> bytes:
-    return await session.scalar(select(Publication.snapshot).where(Publication.id == p.id))
+    snapshot = await session.scalar(select(Publication.snapshot).where(Publication.id == p.id))
+    assert snapshot is not None
+    return snapshot
 
 
 async def snapshot_of(session: AsyncSession, p: Publication) -> schemas.Snapshot:
@@ -190,8 +189,7 @@ MAX_NUMBER_MISSES = 10
 MAX_ADDRESS_MISSES = 30
 
 
-# On the driver connection: result day's busiest route pays for them on every lookup (through the ORM they
-# cost a worker ~0.7 ms more per lookup than the lookup itself).
+# On the driver connection: result day's busiest route pays for them on every lookup (the ORM costs more).
 _ONE_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext($1))"
 _MISSES = """
     SELECT count(*) FILTER (WHERE registration_number = $1), count(*) FILTER (WHERE address = $2)
@@ -217,6 +215,7 @@ async def lookup(
     async with sessionmaker() as session, session.begin():
         publication = await latest(session, period_id)  # through SQLAlchemy first: it opens the transaction
         primary = (await (await session.connection()).get_raw_connection()).driver_connection
+        assert primary is not None
         await primary.execute(_ONE_AT_A_TIME, registration_number)
         by_number, by_address = await primary.fetchrow(
             _MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW

@@ -24,13 +24,14 @@ async def measure(url: str, applicants: int, schools: int, seed: int, repeat: in
         async with make_sessionmaker(engine)() as session, session.begin():
             period_id = await demo.populate(session, region)
             period = await session.get(Period, period_id)
+            assert period is not None
             period.status = PeriodStatus.REGISTRATION_CLOSED  # official runs come after registration
         loaded = time.perf_counter() - clock
         runs = []
         for _ in range(repeat):
             clock = time.perf_counter()
             async with make_sessionmaker(engine)() as session, session.begin():
-                done = await service.run(session, period_id, secret="bench-secret", actor="bench")
+                done = await service.run(session, period_id, "bench", secret="bench-secret")
             runs.append(
                 {
                     "total": round(time.perf_counter() - clock, 3),

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from ppdb.regions.rules import PathRule, RuleSet, apportion, seats_per_path
 from ppdb.selection import engine
+from ppdb.selection.programs import ProgramKey
 
 NO_ZONE = 99  # zone priority of a choice outside every zone tier: after all tiers
 
@@ -55,12 +56,10 @@ class Compiled:
     instance: engine.Instance
     keys: dict[str, list[str]]
     """Program id -> the names of its key columns, e.g. ["distance", "age", "lottery"]."""
+    programs: dict[str, ProgramKey] = field(default_factory=dict)
+    """Program id -> its key."""
     dropped: dict[tuple[str, int], str] = field(default_factory=dict)
     """(applicant id, choice rank) -> why that choice is not in the instance (code)."""
-
-
-def program_id(npsn: str, path: str, category: str | None = None) -> str:
-    return f"{npsn}:{path}/{category}" if category else f"{npsn}:{path}"
 
 
 def lottery_number(seed: str, nik: str) -> int:
@@ -93,7 +92,8 @@ def key_for(
 def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: list[ApplicationFacts]) -> Compiled:
     programs: list[engine.Program] = []
     keys: dict[str, list[str]] = {}
-    targets: dict[tuple[str, str], list[str]] = {}  # (npsn, path) -> its program ids (one per sub-quota)
+    by_key: dict[ProgramKey, str] = {}
+    targets: dict[tuple[str, str], list[ProgramKey]] = {}  # (npsn, path) -> its programs (one per sub-quota)
     for school in sorted(schools, key=lambda s: s.npsn):
         for path_name, seats in seats_per_path(rules, school.capacity).items():
             path = rules.path(path_name)
@@ -102,17 +102,11 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             shares = apportion(seats, [s.share for s in subs]) if subs else [seats]
             names = [s.name for s in subs] if subs else [None]
             for category, capacity in zip(names, shares, strict=True):
-                pid = program_id(school.npsn, path_name, category)
-                programs.append(
-                    engine.Program(
-                        id=pid,
-                        school=school.npsn,
-                        path=f"{path_name}/{category}" if category else path_name,
-                        capacity=capacity,
-                    )
-                )
+                program = ProgramKey(school.npsn, path_name, category)
+                pid = by_key[program] = program.id
+                programs.append(engine.Program(id=pid, school=school.npsn, path=program.quota_path, capacity=capacity))
                 keys[pid] = list(path.keys)
-                targets.setdefault((school.npsn, path_name), []).append(pid)
+                targets.setdefault((school.npsn, path_name), []).append(program)
 
     transfers = []
     for school in sorted(schools, key=lambda s: s.npsn):
@@ -121,12 +115,13 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             to = targets.get((school.npsn, rule.target), [])
             for source in sources:
                 if to:
-                    transfers.append(engine.Transfer(school=school.npsn, from_=_path_of(source), to=_path_of(to[0])))
+                    transfers.append(engine.Transfer(school=school.npsn, from_=source.quota_path, to=to[0].quota_path))
 
     compiled = Compiled(
-        engine.Instance(mechanism=rules.mechanism, programs=programs, transfers=transfers, applicants=[]), keys
+        engine.Instance(mechanism=rules.mechanism, programs=programs, transfers=transfers, applicants=[]),
+        keys,
+        {pid: program for program, pid in by_key.items()},
     )
-    known = {p.id for p in programs}
     for app in applications:
         path = rules.path_or_alias(app.path)
         lottery = lottery_number(rules.lottery_seed, app.nik)
@@ -139,33 +134,12 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             if rejected:
                 compiled.dropped[app.id, choice.rank] = "document_rejected"
                 continue
-            pid = program_id(choice.npsn, path.name, app.category if path.sub_quotas else None)
-            if pid not in known:
+            program_id = by_key.get(ProgramKey(choice.npsn, path.name, app.category if path.sub_quotas else None))
+            if program_id is None:
                 compiled.dropped[app.id, choice.rank] = "school_not_in_period"
             elif path.requires_zone and not choice.in_zone:
                 compiled.dropped[app.id, choice.rank] = "outside_zone"
             else:
-                choices.append(engine.Choice(program=pid, key=key_for(path, rules, app, choice, lottery)))
+                choices.append(engine.Choice(program=program_id, key=key_for(path, rules, app, choice, lottery)))
         compiled.instance.applicants.append(engine.Applicant(id=app.id, choices=choices))
     return compiled
-
-
-def _path_of(pid: str) -> str:
-    return pid.split(":", 1)[1]
-
-
-PRIVATE_KEYS = ("lottery", "submitted_at")
-DAYS_PER_MONTH = 30.4375
-
-
-def public_key(names: list[str], key: list[float] | None) -> tuple[list[str], list[float] | None]:
-    """A key as it may be shown to others: no lottery number (with the published seed it would give away
-    the child's NIK), no time of registration, and age in whole months instead of days."""
-    shown = [
-        (("age_months" if n == "age" else n), v)
-        for n, v in zip(names, key or names, strict=True)
-        if n not in PRIVATE_KEYS
-    ]
-    if key is None:
-        return [n for n, _ in shown], None
-    return [n for n, _ in shown], [-int(-v // DAYS_PER_MONTH) if n == "age_months" else v for n, v in shown]

@@ -6,8 +6,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
+from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_login
-from ppdb.authz import assert_region
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
@@ -22,10 +22,7 @@ class SelectionController(Controller):
     @post("/", operation_id="runSelection", guards=[requires_agency_admin])
     async def start(self, db_session: Session, state: State, request: Request, period_id: PeriodId) -> schemas.RunOut:
         """Run the official selection now: load, compile, solve and store in one transaction (one at a time)."""
-        assert_region(request.user, (await get_period(db_session, period_id)).region_id)
-        selection_run = await service.run(
-            db_session, period_id, secret=state.settings.secret_key, actor=request.user.actor
-        )
+        selection_run = await flows.run_official(db_session, period_id, request.user, secret=state.settings.secret_key)
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
     @get("/latest", operation_id="latestSelection")
@@ -41,6 +38,7 @@ class SelectionController(Controller):
 
         async def build() -> schemas.RunOut:
             selection_run = await read_session.get(SelectionRun, run_id)
+            assert selection_run is not None
             return service.run_out(selection_run, await service.outcomes(read_session, run_id), public=True)
 
         return await respond(request, etag("run", run_id, digest), build, max_age=5)
@@ -55,8 +53,7 @@ class SelectionController(Controller):
         data: JSONBody[schemas.WhatIfRequest],
     ) -> schemas.WhatIfOut:
         """Compare a rule variant (preset, quotas, transfer order, mechanism) on the current pool; nothing is saved."""
-        assert_region(request.user, (await get_period(db_session, period_id)).region_id)
-        return await service.what_if(db_session, period_id, data, secret=state.settings.secret_key)
+        return await service.what_if(db_session, period_id, data, request.user, secret=state.settings.secret_key)
 
     @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
     async def instance(

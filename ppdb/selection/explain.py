@@ -4,15 +4,19 @@ make it name the wrong school."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol, cast
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import Application, ApplicationStatus
+from ppdb.applicants.models import ApplicationStatus
 from ppdb.regions.rules import RuleSet
 from ppdb.schools.models import School
 from ppdb.selection import schemas
-from ppdb.selection.compiler import PRIVATE_KEYS, public_key
+from ppdb.selection.keys import PRIVATE_KEYS, describe, label
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
+from ppdb.selection.programs import Considered, Dropped, Number, ProgramKey
 
 DROPPED = {
     "outside_zone": "tidak diikutkan: alamat di luar zona sekolah untuk jalur ini",
@@ -20,43 +24,22 @@ DROPPED = {
     "path_unknown": "tidak diikutkan: jalur tidak tersedia",
     "document_rejected": "tidak diikutkan: dokumen syarat jalur ini ditolak verifikator",
 }
-LABELS = {
-    "distance": "jarak",
-    "age": "usia",
-    "age_months": "usia",
-    "score": "nilai",
-    "zone_priority": "prioritas zona",
-    "choice_rank": "urutan pilihan",
-    "lottery": "undian",
-    "submitted_at": "waktu daftar",
-}
 
 
-def number(value: float, decimals: int = 2) -> str:
-    """Indonesian digit grouping: 1.432,10"""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+class Explained(Protocol):
+    """What an explanation reads of the application (the row or the status page's lighter read)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def registration_number(self) -> str: ...
+    @property
+    def status(self) -> ApplicationStatus: ...
+    @property
+    def updated_at(self) -> datetime: ...
 
 
-def describe(name: str, value: float) -> str:
-    """One key component in human terms (keys are stored so that smaller is better)."""
-    if name == "distance":
-        return f"{number(value)} m"
-    if name in ("age", "age_months"):
-        months = int(-value) if name == "age_months" else int(-value // 30.4375)
-        return f"{months // 12} tahun {months % 12} bulan"
-    if name == "score":
-        return f"nilai {number(-value)}"
-    if name == "zone_priority":
-        return f"prioritas zona {int(value)}"
-    if name == "choice_rank":
-        return f"pilihan ke-{int(value)}"
-    if name == "lottery":
-        return f"nomor undian {int(value)}"
-    return f"{value:g}"
-
-
-def compare(names: list[str], cutoff: list[float], key: list[float]) -> str:
+def compare(names: list[str], cutoff: list[Number], key: list[Number]) -> str:
     """Name the first key component where the applicant falls behind the cut-off.
 
     The cut-off is another child's key: its lottery number is never shown (with the published seed it
@@ -66,27 +49,47 @@ def compare(names: list[str], cutoff: list[float], key: list[float]) -> str:
         if mine != limit:
             if name in PRIVATE_KEYS:
                 return "sama dengan batas pada kriteria lain; kalah pada undian"
-            return f"batas {describe(name, limit)}, {LABELS.get(name, name)} Anda {describe(name, mine)}"
+            return f"batas {describe(name, limit)}, {label(name)} Anda {describe(name, mine)}"
     return "sama dengan batas, kalah pada urutan terakhir"
 
 
-def not_placed_reason(outcome: ProgramOutcome, key: list[float], mechanism: str) -> str:
-    if outcome.cutoff is None:
+def not_placed_reason(outcome: ProgramOutcome, key: list[Number], mechanism: str) -> str:
+    cut = outcome.cut
+    if cut is None:
         return "tidak ada kursi pada jalur ini"
-    if key < outcome.cutoff and mechanism == "first_choice_priority":
+    if key < cut.values and mechanism == "first_choice_priority":
         return (
             "kursi sudah terisi oleh pendaftar yang memilih sekolah ini pada urutan pilihan lebih tinggi "
             "(aturan prioritas pilihan pertama)"
         )
-    return compare(outcome.key_names, outcome.cutoff, key)
+    return compare(cut.names, cut.values, key)
+
+
+def _considered(
+    rank: int, school: str, entry: Considered, outcome: ProgramOutcome, verdict: str, text: str
+) -> schemas.ChoiceExplanation:
+    """A choice that took part in the run: the verdict, beside the program's public cut-off and the own key."""
+    cut = outcome.cut
+    return schemas.ChoiceExplanation(
+        rank=rank,
+        npsn=outcome.school_npsn,
+        school_name=school,
+        program=entry.program,
+        outcome=verdict,
+        text=text,
+        cutoff=None if cut is None else cast(list[float], cut.public().values),
+        key=cast(list[float], entry.key),
+        position=entry.position,
+        seats=outcome.final_capacity,
+    )
 
 
 async def explain(
-    session: AsyncSession, application: Application, rules: RuleSet, selection_run: SelectionRun
+    session: AsyncSession, application: Explained, rules: RuleSet, selection_run: SelectionRun
 ) -> schemas.Explanation:
     placement = await session.get(Placement, (selection_run.id, application.id))
-    entries = sorted(((int(rank), entry) for rank, entry in (placement.keys if placement else {}).items()))
-    npsns = {entry.get("npsn") or entry["program"].split(":", 1)[0] for _, entry in entries}
+    entries = list(placement.entries().items()) if placement else []
+    npsns = {entry.npsn if isinstance(entry, Dropped) else ProgramKey.parse(entry.program).npsn for _, entry in entries}
     names = dict((await session.execute(select(School.npsn, School.name).where(School.npsn.in_(npsns)))).all())
     # Only the applicant's schools (all their paths, to name where transferred seats came from): this is
     # polled all day, and a province run has thousands of programs.
@@ -105,72 +108,52 @@ async def explain(
     placed_rank = placement.choice_rank if placement else None
     items = []
     for rank, entry in entries:
-        if "dropped" in entry:
-            npsn = entry["npsn"]
+        if isinstance(entry, Dropped):
             items.append(
                 schemas.ChoiceExplanation(
                     rank=rank,
-                    npsn=npsn,
-                    school_name=names.get(npsn, npsn),
+                    npsn=entry.npsn,
+                    school_name=names.get(entry.npsn, entry.npsn),
                     program=None,
                     outcome="dropped",
-                    text=DROPPED.get(entry["dropped"], entry["dropped"]),
+                    text=DROPPED.get(entry.dropped, entry.dropped),
                 )
             )
             continue
-        program, key = entry["program"], entry["key"]
-        npsn, outcome = program.split(":", 1)[0], outcomes[program]
+        program, key = entry.program, entry.key
+        outcome = outcomes[program]
+        npsn = outcome.school_npsn
         school = names.get(npsn, npsn)
-        where = dict(
-            program=program,
-            cutoff=public_key(outcome.key_names, outcome.cutoff)[1],
-            key=key,
-            position=entry.get("position"),
-            seats=outcome.final_capacity,
-        )
         if rank == placed_rank:
             text = f"Diterima di {school} (pilihan ke-{rank})."
             if outcome.final_capacity > outcome.capacity:
-                path = outcome.path.split("/")[0]
+                path = outcome.program_key.path
                 givers = [
                     o.path
                     for o in outcomes.values()
                     if o.school_npsn == npsn
                     and o.final_capacity < o.capacity
-                    and any(t.target == path and o.path.split("/")[0] == t.source for t in rules.transfers)
+                    and any(t.target == path and o.program_key.path == t.source for t in rules.transfers)
                 ]
                 text += (
                     f" Kuota jalur ini bertambah {outcome.final_capacity - outcome.capacity} kursi dari "
                     f"kursi kosong jalur {', '.join(sorted(givers)) or 'lain'}."
                 )
-            items.append(
-                schemas.ChoiceExplanation(
-                    rank=rank, npsn=npsn, school_name=school, outcome="placed", text=text, **where
-                )
-            )
+            items.append(_considered(rank, school, entry, outcome, "placed", text))
         elif placed_rank is not None and rank > placed_rank:
             items.append(
-                schemas.ChoiceExplanation(
-                    rank=rank,
-                    npsn=npsn,
-                    school_name=school,
-                    outcome="not_considered",
-                    text="Tidak diproses: Anda diterima di pilihan yang lebih tinggi.",
-                    **where,
+                _considered(
+                    rank,
+                    school,
+                    entry,
+                    outcome,
+                    "not_considered",
+                    "Tidak diproses: Anda diterima di pilihan yang lebih tinggi.",
                 )
             )
         else:
             why = not_placed_reason(outcome, key, selection_run.mechanism)
-            items.append(
-                schemas.ChoiceExplanation(
-                    rank=rank,
-                    npsn=npsn,
-                    school_name=school,
-                    outcome="not_placed",
-                    text=f"Tidak diterima di {school}: {why}.",
-                    **where,
-                )
-            )
+            items.append(_considered(rank, school, entry, outcome, "not_placed", f"Tidak diterima di {school}: {why}."))
 
     placed_school = next((i.school_name for i in items if i.outcome == "placed"), None)
     at_risk = placement is not None and placed_rank is None

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ppdb.db.base import Base, pg_enum
+from ppdb.selection.programs import Cutoff, Entry, ProgramKey, decode_entries
 
 
 class RunKind(enum.StrEnum):
@@ -53,8 +54,11 @@ class Placement(Base):
     program: Mapped[str | None] = mapped_column(String(80))
     choice_rank: Mapped[int | None]
     keys: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """Choice rank -> {"program": id, "key": [...]} or {"dropped": reason}. `json`, not `jsonb`: only read
-    whole by the app, and a run writes it for every applicant (jsonb's parse was a third of the COPY's cost)."""
+    """Choice rank -> a `programs.Considered` or `programs.Dropped` entry (read it through `entries`).
+    `json`, not `jsonb`: only read whole, and written for every applicant of a run (docs/benchmarks.md)."""
+
+    def entries(self) -> dict[int, Entry]:
+        return decode_entries(self.keys)
 
 
 class ProgramOutcome(Base):
@@ -69,3 +73,12 @@ class ProgramOutcome(Base):
     filled: Mapped[int]
     cutoff: Mapped[list[float] | None] = mapped_column(JSONB)
     key_names: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+
+    @property
+    def program_key(self) -> ProgramKey:
+        return ProgramKey.of(self.school_npsn, self.path)
+
+    @property
+    def cut(self) -> Cutoff | None:
+        """The cut-off with each value named (`cutoff` and `key_names` as stored)."""
+        return Cutoff.of(self.key_names, self.cutoff)

@@ -1,14 +1,12 @@
-"""The background loop: provisional re-solves while registration is open (each period every `interval`
-seconds) and closing daftar ulang windows whose deadline has passed.
+"""Provisional re-solves while registration is open: each period every `interval` seconds (a job of
+`ppdb.worker`).
 
-Every app process runs this loop; the per-period advisory lock and the age of the last provisional
-run make sure only one of them solves a period per interval, and row locks (skip locked) that only
-one closes a window.
+Every app process may run it; the per-period advisory lock and the age of the last provisional run make
+sure only one of them solves a period per interval.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -16,12 +14,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.reregistration import service as reregistration
 from ppdb.selection import service
 from ppdb.selection.models import RunKind, SelectionRun
 
 log = logging.getLogger("ppdb.provisional")
 KEEP = 2  # the latest provisional runs kept; parents always read the newest
+SYSTEM = "provisional"  # the actor of provisional runs in the audit log
 
 
 async def tick(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, interval: float) -> list[int]:
@@ -45,9 +43,7 @@ async def tick(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, i
             )
             if last is not None and datetime.now(UTC) - last < timedelta(seconds=interval):
                 continue
-            selection_run = await service.run(
-                session, period_id, secret=secret, kind=RunKind.PROVISIONAL, actor="provisional"
-            )
+            selection_run = await service.run(session, period_id, SYSTEM, secret=secret, kind=RunKind.PROVISIONAL)
             keep = (
                 select(SelectionRun.id)
                 .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)
@@ -70,14 +66,3 @@ async def tick(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, i
                 selection_run.seconds,
             )
     return done
-
-
-async def loop(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, interval: float) -> None:
-    while True:
-        try:
-            await tick(sessionmaker, secret=secret, interval=interval)
-            async with sessionmaker() as session, session.begin():
-                await reregistration.release_expired(session)
-        except Exception:
-            log.exception("background work failed")
-        await asyncio.sleep(max(1.0, interval / 4))

@@ -25,23 +25,25 @@ from ppdb.db.grouping import Grouped
 from ppdb.db.session import Compiled, bind_of, driver_connection
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
-from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.models import Period
 from ppdb.regions.rules import RuleSet, rules_from_preset
-from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of, transition
-from ppdb.reregistration.models import Reregistration
+from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
 from ppdb.selection import engine, explain, schemas
-from ppdb.selection.compiler import (
-    ApplicationFacts,
-    ChoiceFacts,
-    SchoolSeats,
-    compile_period,
-    public_key,
-)
+from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
+from ppdb.selection.compiler import Compiled as CompiledInstance
 from ppdb.selection.models import ProgramOutcome, RunKind, SelectionRun
-
-OFFICIAL_STATUSES = (PeriodStatus.REGISTRATION_CLOSED, PeriodStatus.VERIFICATION, PeriodStatus.SELECTED)
+from ppdb.selection.programs import (
+    Considered,
+    Dropped,
+    Entry,
+    Number,
+    ProgramKey,
+    encode_entries,
+    path_of,
+    public_names,
+)
 
 
 def opaque_id(secret: str, period_id: int, application_id: int) -> str:
@@ -57,6 +59,14 @@ async def try_lock(session: AsyncSession, period_id: int, *, wait: bool = False)
     return True if wait else bool(result)
 
 
+async def lock(session: AsyncSession, period_id: int, *, wait: bool = False) -> None:
+    """`try_lock`, or 409 `selection_running` when another run of the period holds it."""
+    if not await try_lock(session, period_id, wait=wait):
+        raise Conflict(
+            "selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.", "period_id"
+        )
+
+
 async def load_facts(
     session: AsyncSession, period: Period, secret: str
 ) -> tuple[list[SchoolSeats], list[ApplicationFacts], dict[str, int]]:
@@ -69,8 +79,9 @@ async def load_facts(
         )
     ]
     # 100k applications mean 300k rows: fetch them with asyncpg directly, numbers already as floats.
-    connection = await (await session.connection()).get_raw_connection()
-    rows = await connection.driver_connection.fetch(
+    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert connection is not None
+    rows = await connection.fetch(
         """
         WITH rejected AS (  -- few: aggregated once, not looked up for each of the 300k rows
             SELECT application_id, array_agg(kind) AS kinds FROM documents
@@ -114,36 +125,43 @@ async def load_facts(
     return schools, facts, ids
 
 
+class PlacementRow(NamedTuple):
+    """One applicant's placement in a run, as stored (`placement_row` builds it)."""
+
+    application_id: int
+    opaque_id: str
+    program: str | None
+    choice_rank: int | None
+    keys: str
+    """The entries by choice rank, already as JSON: a run holds one row per applicant until the COPY."""
+
+
+def placement_row(
+    application_id: int, opaque_id: str, program: str | None, choice_rank: int | None, entries: dict[int, Entry]
+) -> PlacementRow:
+    return PlacementRow(application_id, opaque_id, program, choice_rank, encode_entries(entries))
+
+
 async def run(
     session: AsyncSession,
     period_id: int,
+    by: Principal | str,
     *,
     secret: str,
     kind: RunKind = RunKind.OFFICIAL,
-    actor: str = "agency",
     wait: bool = False,
 ) -> SelectionRun:
-    timings: dict[str, float] = {}
+    """Load, compile, solve and store a run of the period. `by` is the user (only in their region) or a system
+    job's name. The period's status is not checked here: `ppdb.flows.run_official` does, and the worker
+    re-solves only open periods."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
-    if not await try_lock(session, period_id, wait=wait):
-        raise Conflict(
-            "selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.", "period_id"
-        )
+    await lock(session, period_id, wait=wait)
     # The period row lock orders runs and publications: a run never lands under a publication in progress.
-    period = await get_period(session, period_id, for_update=True)
-    if kind is RunKind.OFFICIAL and period.status not in OFFICIAL_STATUSES:
-        raise Conflict("period_not_ready", "Seleksi resmi dijalankan setelah pendaftaran ditutup.", "status")
-    if kind is RunKind.OFFICIAL and await session.scalar(
-        select(Reregistration.application_id).where(Reregistration.period_id == period_id).limit(1)
-    ):
-        # Confirmed seats are fixed from now on: only vacancy rounds may place more applicants.
-        raise Conflict(
-            "reregistration_started", "Daftar ulang sudah berjalan; gunakan putaran pengisian kursi kosong.", "status"
-        )
+    period = await get_period(session, period_id, for_update=True, user=by if isinstance(by, Principal) else None)
     rules = rules_of(period)
     schools, facts, ids = await load_facts(session, period, secret)
-    timings["load"] = time.perf_counter() - clock
+    timings = {"load": time.perf_counter() - clock}
 
     # CPU-bound work runs in a thread so the event loop keeps answering requests meanwhile.
     clock = time.perf_counter()
@@ -156,91 +174,148 @@ async def run(
     timings["solve"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    placements = await asyncio.to_thread(_placement_rows, compiled, result, ids, facts)
+    selection_run = await store_run(
+        session,
+        period,
+        by,
+        kind=kind,
+        round_=0,
+        mechanism=rules.mechanism,
+        applicants=len(facts),
+        raw=raw,
+        result=result,
+        outcomes=program_outcomes(result, compiled.programs, compiled.keys),
+        placements=placements,
+        started_at=started_at,
+        timings=timings,
+        write_started=clock,
+        audit={"applicants": len(facts), "placed": sum(1 for p in placements if p.program is not None)},
+    )
+    observe_selection(kind.value, sum(selection_run.seconds.values()))
+    return selection_run
+
+
+def program_outcomes(
+    result: engine.Result,
+    programs: dict[str, ProgramKey],
+    key_names: dict[str, list[str]],
+    *,
+    before: dict[str, ProgramOutcome] | None = None,
+    fixed: dict[str, list[list[Number]]] | None = None,
+) -> list[ProgramOutcome]:
+    """A run's outcome per program. A vacancy round passes the run it builds on (`before`: its seats stay
+    the announced ones) and the keys of the seats kept from it (`fixed`): they count as filled, and the
+    cut-off is the worse of theirs and the engine's."""
+    rows = []
+    for pid, o in result.programs.items():
+        kept = (fixed or {}).get(pid, [])
+        cutoffs = [k for k in (o.cutoff, *kept) if k is not None]
+        base = before[pid] if before is not None else o
+        rows.append(
+            ProgramOutcome(
+                program=pid,
+                school_npsn=programs[pid].npsn,
+                path=programs[pid].quota_path,
+                capacity=base.capacity,
+                final_capacity=base.final_capacity,
+                filled=o.filled + len(kept),
+                cutoff=max(cutoffs) if cutoffs else None,
+                key_names=key_names[pid],
+            )
+        )
+    return rows
+
+
+async def store_run(
+    session: AsyncSession,
+    period: Period,
+    by: Principal | str,
+    *,
+    kind: RunKind,
+    round_: int,
+    mechanism: str,
+    applicants: int,
+    raw: bytes,
+    result: engine.Result,
+    outcomes: list[ProgramOutcome],
+    placements: list[PlacementRow],
+    started_at: datetime,
+    timings: dict[str, float],
+    write_started: float,
+    audit: dict[str, object],
+) -> SelectionRun:
+    """Store a solved run: the run with its exact input, its programs and one placement per applicant;
+    `audit` is what the audit entry records besides the digest."""
     selection_run = SelectionRun(
         period_id=period.id,
         kind=kind,
+        round=round_,
         started_at=started_at,
-        mechanism=rules.mechanism,
+        mechanism=mechanism,
         digest=result.digest,
         instance=zlib.compress(raw, 1),
         instance_sha256=hashlib.sha256(raw).hexdigest(),
-        applicants=len(facts),
-        placed=sum(1 for p in result.assignments.values() if p is not None),
+        applicants=applicants,
+        placed=sum(1 for p in placements if p.program is not None),
         seconds={},
     )
     session.add(selection_run)
     await session.flush()
-    session.add_all(
-        ProgramOutcome(
-            run_id=selection_run.id,
-            program=pid,
-            school_npsn=pid.split(":", 1)[0],
-            path=pid.split(":", 1)[1],
-            capacity=o.capacity,
-            final_capacity=o.final_capacity,
-            filled=o.filled,
-            cutoff=o.cutoff,
-            key_names=compiled.keys[pid],
-        )
-        for pid, o in result.programs.items()
-    )
+    for outcome in outcomes:
+        outcome.run_id = selection_run.id
+    session.add_all(outcomes)
     await session.flush()
-    await _write_placements(session, selection_run.id, compiled, result, ids, facts)
-    timings["write"] = time.perf_counter() - clock
+    await copy_placements(
+        session,
+        [(selection_run.id, p.application_id, p.opaque_id, p.program, p.choice_rank, p.keys) for p in placements],
+    )
+    timings["write"] = time.perf_counter() - write_started
     selection_run.seconds = {k: round(v, 4) for k, v in timings.items()}
-    observe_selection(kind.value, sum(timings.values()))
     selection_run.finished_at = datetime.now(UTC)
-    if kind is RunKind.OFFICIAL and period.status is not PeriodStatus.SELECTED:
-        transition(session, period, PeriodStatus.SELECTED, actor)
+    action = "selection.vacancy_round" if round_ else f"selection.{kind.value}"
     record(
         session,
-        actor=actor,
-        action=f"selection.{kind.value}",
+        actor=by.actor if isinstance(by, Principal) else by,
+        action=action,
         entity="selection_run",
         entity_id=selection_run.id,
         period_id=period.id,
-        new={"digest": result.digest, "applicants": len(facts), "placed": selection_run.placed},
+        new={"digest": result.digest, **audit},
     )
     await session.flush()
     return selection_run
 
 
-async def _write_placements(
-    session: AsyncSession,
-    run_id: int,
-    compiled,
-    result: engine.Result,
-    ids: dict[str, int],
-    facts: list[ApplicationFacts],
-) -> None:
-    """COPY one row per applicant: the bulk path, since a province run writes hundreds of thousands."""
-    positions = await asyncio.to_thread(_positions, compiled.instance, result)
+def _placement_rows(
+    compiled: CompiledInstance, result: engine.Result, ids: dict[str, int], facts: list[ApplicationFacts]
+) -> list[PlacementRow]:
+    positions = _positions(compiled.instance, result)
     rows = []
     for fact, applicant in zip(facts, compiled.instance.applicants, strict=True):
         placed = result.assignments[fact.id]
         listed = iter(applicant.choices)
-        keys, placed_rank = {}, None
+        entries: dict[int, Entry] = {}
+        placed_rank = None
         for choice in sorted(fact.choices, key=lambda c: c.rank):
             reason = compiled.dropped.get((fact.id, choice.rank))
             if reason is not None:
-                keys[str(choice.rank)] = {"dropped": reason, "npsn": choice.npsn}
+                entries[choice.rank] = Dropped(reason, choice.npsn)
                 continue
             entry = next(listed)
-            keys[str(choice.rank)] = {
-                "program": entry.program,
-                "key": entry.key,
-                "position": positions.get((entry.program, applicant.id)),
-            }
+            entries[choice.rank] = Considered(entry.program, entry.key, positions.get((entry.program, applicant.id)))
             if entry.program == placed:
                 placed_rank = choice.rank
-        rows.append((run_id, ids[fact.id], fact.id, placed, placed_rank, msgspec.json.encode(keys).decode()))
-    await copy_placements(session, rows)
+        rows.append(placement_row(ids[fact.id], fact.id, placed, placed_rank, entries))
+    return rows
 
 
 async def copy_placements(session: AsyncSession, rows: list[tuple]) -> None:
-    """COPY placement rows (run_id, application_id, opaque_id, program, choice_rank, keys-as-JSON) in bulk."""
-    raw = await (await session.connection()).get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(
+    """COPY placement rows (run_id, application_id, opaque_id, program, choice_rank, keys-as-JSON) in bulk:
+    a province run writes hundreds of thousands."""
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
+    await raw.copy_records_to_table(
         "placements", records=rows, columns=["run_id", "application_id", "opaque_id", "program", "choice_rank", "keys"]
     )
 
@@ -275,8 +350,13 @@ def run_out(
 ) -> schemas.RunOut:
     """A run; `public` shows cut-offs without the private parts of another child's key."""
 
-    def shown(p: ProgramOutcome) -> tuple[list[str], list[float] | None]:
-        return public_key(p.key_names, p.cutoff) if public else (p.key_names, p.cutoff)
+    def shown(p: ProgramOutcome) -> tuple[list[str], list[Number] | None]:
+        cut = p.cut
+        if cut is None:
+            return (public_names(p.key_names) if public else p.key_names), None
+        if public:
+            cut = cut.public()
+        return cut.names, cut.values
 
     return schemas.RunOut(
         id=selection_run.id,
@@ -340,6 +420,7 @@ async def public_instance(session: AsyncSession, selection_run: SelectionRun) ->
     rank reveals no birth date or distance that could single out a child (the stored keys do).
     """
     stored = await session.scalar(select(SelectionRun.instance).where(SelectionRun.id == selection_run.id))
+    assert stored is not None
     instance = msgspec.json.decode(zlib.decompress(stored), type=engine.Instance)
     keys: dict[str, set[tuple]] = {}
     for applicant in instance.applicants:
@@ -441,18 +522,22 @@ async def run_id_for_parents(session: AsyncSession, period_id: int) -> int:
 
 
 async def run_digest(session: AsyncSession, run_id: int) -> str:
-    return await session.scalar(select(SelectionRun.digest).where(SelectionRun.id == run_id))
+    digest = await session.scalar(select(SelectionRun.digest).where(SelectionRun.id == run_id))
+    assert digest is not None
+    return digest
 
 
 async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
-    return await session.get(SelectionRun, await run_id_for_parents(session, period.id))
+    found = await session.get(SelectionRun, await run_id_for_parents(session, period.id))
+    assert found is not None
+    return found
 
 
 async def what_if(
-    session: AsyncSession, period_id: int, request: schemas.WhatIfRequest, *, secret: str
+    session: AsyncSession, period_id: int, request: schemas.WhatIfRequest, user: Principal, *, secret: str
 ) -> schemas.WhatIfOut:
     """Solve a variant of the rules on the current pool and compare; nothing is written."""
-    period = await get_period(session, period_id)
+    period = await get_period(session, period_id, user=user)
     current = rules_of(period)
     variant = current
     if request.preset is not msgspec.UNSET:
@@ -472,9 +557,6 @@ async def what_if(
         return engine.solve(compile_period(rules, schools, facts).instance)
 
     now, then = await asyncio.to_thread(solve, current), await asyncio.to_thread(solve, variant)
-
-    def path_of(program: str) -> str:
-        return program.split(":", 1)[1].split("/")[0]
 
     fills: dict[str, list[int]] = {}
     for outcome, offset in ((now, 0), (then, 2)):

@@ -4,42 +4,35 @@ every confirmed placement where it is."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import zlib
+import time
 from datetime import UTC, datetime
+from typing import cast
 
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import SELECTED_STATUSES, Application
-from ppdb.audit.service import record
 from ppdb.authz import Principal
-from ppdb.errors import Conflict
-from ppdb.regions.models import PeriodStatus
-from ppdb.regions.service import get_period, rules_of, transition
+from ppdb.regions.models import Period
+from ppdb.regions.rules import Mechanism
+from ppdb.regions.service import rules_of
 from ppdb.reregistration.models import Decision, Reregistration
-from ppdb.results.service import latest
 from ppdb.selection import engine
 from ppdb.selection.compiler import SchoolSeats, compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
-from ppdb.selection.service import copy_placements, try_lock
+from ppdb.selection.programs import Considered, Number
+from ppdb.selection.service import lock, placement_row, program_outcomes, store_run
 
 
-async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) -> SelectionRun:
-    period = await get_period(session, period_id, for_update=True, user=user)
-    if period.status is not PeriodStatus.VACANCY:
-        raise Conflict(
-            "invalid_transition", "Putaran pengisian kursi kosong dijalankan setelah daftar ulang ditutup.", "status"
-        )
-    if not await try_lock(session, period.id):
-        raise Conflict(
-            "selection_running", "Seleksi untuk periode ini sedang berjalan; tunggu hingga selesai.", "period_id"
-        )
-    # The round builds on what families saw and answered: the published run, not any later one.
-    published = await latest(session, period.id)
-    previous = await session.get(SelectionRun, published.run_id)
+async def vacancy_round(session: AsyncSession, period: Period, published_run_id: int, user: Principal) -> SelectionRun:
+    """A new official run on top of the published one (`published_run_id`: the round builds on what families
+    saw and answered, not on any later run). `period` is locked and checked by the caller (`flows`)."""
+    started_at = datetime.now(UTC)
+    clock = time.perf_counter()
+    await lock(session, period.id)
+    previous = await session.get(SelectionRun, published_run_id)
+    assert previous is not None
     decisions = dict(
         (
             await session.execute(
@@ -58,15 +51,21 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
     outcomes = {
         o.program: o for o in await session.scalars(select(ProgramOutcome).where(ProgramOutcome.run_id == previous.id))
     }
+    entries = {p.application_id: p.entries() for p in placements}
+    timings = {"load": time.perf_counter() - clock}
 
     # A confirmed seat stays fixed unless its holder was disqualified since: then it is free again.
+    clock = time.perf_counter()
     confirmed = [
         p for p in placements if decisions.get(p.application_id) is Decision.CONFIRMED and p.application_id in eligible
     ]
     fixed = {p.application_id for p in confirmed}
-    taken: dict[str, int] = {}
+    kept: dict[str, list[list[Number]]] = {}
     for p in confirmed:
-        taken[p.program] = taken.get(p.program, 0) + 1
+        assert p.program is not None and p.choice_rank is not None
+        entry = entries[p.application_id][p.choice_rank]
+        assert isinstance(entry, Considered)
+        kept.setdefault(p.program, []).append(entry.key)
     waiting = [
         p
         for p in placements
@@ -77,14 +76,14 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
         rules, [SchoolSeats(npsn, 0) for npsn in {o.school_npsn for o in outcomes.values()}], []
     ).instance.transfers
     instance = engine.Instance(
-        mechanism=previous.mechanism,
+        mechanism=cast(Mechanism, previous.mechanism),
         transfers=transfers,
         programs=[
             engine.Program(
                 id=o.program,
                 school=o.school_npsn,
                 path=o.path,
-                capacity=max(0, o.final_capacity - taken.get(o.program, 0)),
+                capacity=max(0, o.final_capacity - len(kept.get(o.program, []))),
             )
             for o in sorted(outcomes.values(), key=lambda o: o.program)
         ],
@@ -92,76 +91,58 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
             engine.Applicant(
                 id=p.opaque_id,
                 choices=[
-                    engine.Choice(program=e["program"], key=e["key"])
-                    for _, e in sorted(((int(r), e) for r, e in p.keys.items()), key=lambda x: x[0])
-                    if "program" in e
+                    engine.Choice(program=e.program, key=e.key)
+                    for e in entries[p.application_id].values()
+                    if isinstance(e, Considered)
                 ],
             )
             for p in waiting
         ],
     )
     raw = msgspec.json.encode(instance)
+    timings["compile"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     result = await asyncio.to_thread(engine.solve, instance)
+    timings["solve"] = time.perf_counter() - clock
 
-    selection_run = SelectionRun(
-        period_id=period.id,
-        kind=RunKind.OFFICIAL,
-        round=previous.round + 1,
-        started_at=datetime.now(UTC),
-        finished_at=datetime.now(UTC),
-        mechanism=previous.mechanism,
-        digest=result.digest,
-        instance=zlib.compress(raw, 6),
-        instance_sha256=hashlib.sha256(raw).hexdigest(),
-        applicants=len(waiting),
-        placed=len(confirmed) + sum(v is not None for v in result.assignments.values()),
-        seconds={},
-    )
-    session.add(selection_run)
-    await session.flush()
-
-    held: dict[str, list[list]] = {}
+    clock = time.perf_counter()
     rows = []
     for p in placements:
         program, rank = None, None
         if p.application_id in fixed:
             program, rank = p.program, p.choice_rank
-        elif p.opaque_id in result.assignments and result.assignments[p.opaque_id] is not None:
-            program = result.assignments[p.opaque_id]
-            rank = next(int(r) for r, e in p.keys.items() if e.get("program") == program)
-        if program is not None:
-            held.setdefault(program, []).append(p.keys[str(rank)]["key"])
-        rows.append((selection_run.id, p.application_id, p.opaque_id, program, rank, json.dumps(p.keys)))
-    session.add_all(
-        ProgramOutcome(
-            run_id=selection_run.id,
-            program=o.program,
-            school_npsn=o.school_npsn,
-            path=o.path,
-            capacity=o.capacity,
-            final_capacity=o.final_capacity,
-            filled=len(held.get(o.program, [])),
-            cutoff=max(held[o.program]) if held.get(o.program) else None,
-            key_names=o.key_names,
-        )
-        for o in outcomes.values()
-    )
-    await session.flush()
-    await copy_placements(session, rows)
-    transition(session, period, PeriodStatus.SELECTED, user.actor)
-    record(
+        elif (placed := result.assignments.get(p.opaque_id)) is not None:
+            program = placed
+            rank = next(
+                r for r, e in entries[p.application_id].items() if isinstance(e, Considered) and e.program == placed
+            )
+        rows.append(placement_row(p.application_id, p.opaque_id, program, rank, entries[p.application_id]))
+    newly_placed = sum(v is not None for v in result.assignments.values())
+    return await store_run(
         session,
-        actor=user.actor,
-        action="selection.vacancy_round",
-        entity="selection_run",
-        entity_id=selection_run.id,
-        period_id=period.id,
-        new={
-            "round": selection_run.round,
-            "digest": result.digest,
+        period,
+        user,
+        kind=RunKind.OFFICIAL,
+        round_=previous.round + 1,
+        mechanism=previous.mechanism,
+        applicants=len(waiting),
+        raw=raw,
+        result=result,
+        outcomes=program_outcomes(
+            result,
+            {pid: o.program_key for pid, o in outcomes.items()},
+            {pid: o.key_names for pid, o in outcomes.items()},
+            before=outcomes,
+            fixed=kept,
+        ),
+        placements=rows,
+        started_at=started_at,
+        timings=timings,
+        write_started=clock,
+        audit={
+            "round": previous.round + 1,
             "confirmed": len(confirmed),
             "waiting": len(waiting),
-            "newly_placed": selection_run.placed - len(confirmed),
+            "newly_placed": newly_placed,
         },
     )
-    return selection_run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from litestar.params import PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
+from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.authz import assert_region
 from ppdb.errors import AppError
@@ -19,14 +21,12 @@ from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.regions.models import Period
 from ppdb.regions.rules import PRESETS
-from ppdb.reregistration import service as reregistration
+from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
-from ppdb.results.statistics import statistics
 from ppdb.schools import service as schools
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
-from ppdb.selection.vacancy import vacancy_round
 from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
 
 
@@ -100,7 +100,7 @@ class AgencyPages(Controller):
         out = regions.to_out(period)
         preset = PRESETS.get((out.rules.preset, out.level))
         bounds = {name: (b.minimum, b.maximum) for name, b in preset.bounds.items()} if preset else {}
-        stats = await statistics(db_session, period)
+        report = await statistics(db_session, period)
         try:
             publication = results.publication_out(await results.latest(db_session, period_id))
         except AppError:
@@ -112,7 +112,8 @@ class AgencyPages(Controller):
         context = {
             "period": out,
             "bounds": bounds,
-            "stats": stats,
+            "stats": report.totals,
+            "cutoffs": report.cutoffs,
             "publication": publication,
             "official": official,
             "school_list": await schools.list_schools(db_session, period_id),
@@ -194,30 +195,24 @@ class AgencyPages(Controller):
         action: Annotated[str, PathParameter(max_length=20)],
     ) -> Response:
         form = await request.form()
+        user, secret = request.user, state.settings.secret_key
+        steps: dict[str, Callable[[], Awaitable[object]]] = {
+            "buka": lambda: flows.open_registration(db_session, period_id, user),
+            "tutup": lambda: flows.close_registration(db_session, period_id, user),
+            "seleksi": lambda: flows.run_official(db_session, period_id, user, secret=secret),
+            "umumkan": lambda: flows.publish(
+                db_session, period_id, user, result_schemas.PublishRequest(reason=form_value(form, "reason") or None)
+            ),
+            "daftar-ulang": lambda: flows.open_reregistration(
+                db_session, period_id, user, datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3))
+            ),
+            "tutup-daftar-ulang": lambda: flows.release_unclaimed(db_session, period_id, user),
+            "kursi-kosong": lambda: flows.vacancy_round(db_session, period_id, user),
+        }
         try:
-            if action == "buka":
-                await regions.open_registration(db_session, period_id, request.user)
-            elif action == "tutup":
-                await regions.close_registration(db_session, period_id, request.user)
-            elif action == "seleksi":
-                assert_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
-                await selection.run(db_session, period_id, secret=state.settings.secret_key, actor=request.user.actor)
-            elif action == "umumkan":
-                reason = form_value(form, "reason") or None
-                await results.publish(db_session, period_id, request.user, result_schemas.PublishRequest(reason=reason))
-            elif action == "daftar-ulang":
-                await reregistration.open_window(
-                    db_session,
-                    period_id,
-                    request.user,
-                    datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3)),
-                )
-            elif action == "tutup-daftar-ulang":
-                await reregistration.close_window(db_session, period_id, request.user)
-            elif action == "kursi-kosong":
-                await vacancy_round(db_session, period_id, request.user)
-            else:
+            if action not in steps:
                 raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
+            await steps[action]()
         except AppError as err:
             await db_session.rollback()
             return await self._period(
@@ -230,12 +225,13 @@ class AgencyPages(Controller):
         form = await request.form()
         values = {"whatif_mechanism": form_value(form, "mechanism"), "whatif_preset": form_value(form, "preset")}
         try:
-            assert_region(request.user, (await regions.get_period(db_session, period_id)).region_id)
             variant = convert(
                 {"mechanism": values["whatif_mechanism"], "preset": values["whatif_preset"]},
                 selection_schemas.WhatIfRequest,
             )
-            outcome = await selection.what_if(db_session, period_id, variant, secret=state.settings.secret_key)
+            outcome = await selection.what_if(
+                db_session, period_id, variant, request.user, secret=state.settings.secret_key
+            )
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)

@@ -17,6 +17,8 @@ from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
+from ppdb.selection.keys import in_words as keys_in_words
+from ppdb.selection.keys import metres
 from ppdb.verification.schemas import Flag
 
 log = logging.getLogger("ppdb")
@@ -28,25 +30,14 @@ PATH_NAMES = {
     "perpindahan_tugas": "Perpindahan tugas orang tua",
     "prestasi": "Prestasi",
 }
-KEY_WORDS = {
-    "distance": "jarak rumah ke sekolah (yang lebih dekat didahulukan)",
-    "age": "usia pada 1 Juli (yang lebih tua didahulukan)",
-    "score": "nilai (yang lebih tinggi didahulukan)",
-    "zone_priority": "prioritas zona (zona 1 didahulukan)",
-    "choice_rank": "urutan pilihan (pilihan pertama didahulukan)",
-    "lottery": "nomor undian yang diumumkan (penentu terakhir bila semua sama)",
-    "submitted_at": "waktu pendaftaran (yang lebih awal didahulukan)",
-}
 STATUS_NAMES = {
     "draft": "Persiapan",
     "registration_open": "Pendaftaran dibuka",
     "registration_closed": "Pendaftaran ditutup",
-    "verification": "Verifikasi",
     "selected": "Seleksi selesai",
     "published": "Hasil diumumkan",
     "reregistration": "Daftar ulang",
     "vacancy": "Pengisian kursi kosong",
-    "closed": "Selesai",
     "submitted": "Terkirim",
     "verified": "Terverifikasi",
     "rejected": "Ditolak",
@@ -79,13 +70,6 @@ FIELD_MESSAGES = {"required": "Wajib diisi.", "invalid": "Isian tidak valid; per
 HOME = {Role.PARENT: "/orangtua", Role.SCHOOL_OPERATOR: "/sekolah", Role.AGENCY_ADMIN: "/dinas"}
 
 
-def metres(value: float | None) -> str:
-    if value is None:
-        return "–"
-    whole, _, fraction = f"{value:,.2f}".partition(".")
-    return f"{whole.replace(',', '.')},{fraction} m"
-
-
 WIB = timezone(timedelta(hours=7), "WIB")
 
 
@@ -116,10 +100,6 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
 
 def path_name(name: str) -> str:
     return PATH_NAMES.get(name, name.replace("_", " ").capitalize())
-
-
-def keys_in_words(keys: list[str]) -> list[str]:
-    return [KEY_WORDS.get(k, k) for k in keys]
 
 
 def error_page(request: Request, status: int, message: str) -> Template:

@@ -8,7 +8,8 @@ import qrcode
 from fpdf import FPDF
 
 from ppdb.applicants.schemas import ApplicationOut
-from ppdb.web.common import STATUS_NAMES, metres, path_name, wib
+from ppdb.selection.keys import metres
+from ppdb.web.common import STATUS_NAMES, path_name, wib
 
 
 def _latin(text: str) -> str:

@@ -18,16 +18,15 @@ from ppdb.regions.service import get_period, to_out
 from ppdb.results import service as results
 from ppdb.schools.service import list_schools
 from ppdb.selection import service as selection
-from ppdb.selection.explain import describe
+from ppdb.selection.programs import Cutoff
 from ppdb.web.common import render
-
-PRIVATE = {"lottery", "submitted_at"}
 
 
 def cutoff_words(names: list[str], cutoff: list[float] | None) -> str:
+    """A cut-off as published (already without private keys, ages in months) in words."""
     if not cutoff:
         return "belum ada (kursi belum penuh)"
-    return "; ".join(describe(n, v) for n, v in zip(names, cutoff, strict=False) if n not in PRIVATE)
+    return Cutoff(names, cutoff).words()
 
 
 class PublicPages(Controller):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from ppdb.logs import JsonFormatter
+from ppdb.selection import engine as selection_engine
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
 
@@ -161,7 +162,7 @@ async def test_full_cycle(admin, client, transport, operator, session, caplog):
 
 
 async def test_unclaimed_seats_are_released_when_the_deadline_passes(admin, parent, sessionmaker, session):
-    from ppdb.reregistration.service import release_expired
+    from ppdb.flows import release_expired
 
     period = await open_period(admin, schools_csv=SCHOOLS)
     pid = period["id"]
@@ -219,6 +220,10 @@ async def test_vacancy_round_moves_a_declined_afirmasi_seat_to_domisili(admin, t
     vacancy = (await admin.post(f"/api/periods/{pid}/vacancy-rounds")).json()
     domisili = next(p for p in vacancy["programs"] if p["program"] == "20670001:domisili")
     assert domisili["filled"] == 5  # 4 confirmed + the waiting applicant, on the declined afirmasi seat
+    # stored through the same code as an official run: timed, and its published input replays to its digest
+    assert set(vacancy["seconds"]) == {"load", "compile", "solve", "write"}
+    replay = await admin.get(f"/api/periods/{pid}/selection-runs/{vacancy['id']}/instance")
+    assert selection_engine.solve(selection_engine.load_instance(replay.content)).digest == vacancy["digest"]
     await admin.post(f"/api/periods/{pid}/publications", json={})
     waiting_family, waiting_number = families[5]
     status = (await waiting_family.get(f"/api/applications/{waiting_number}/status")).json()

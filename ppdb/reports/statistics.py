@@ -1,8 +1,11 @@
-"""Statistics for the agency: demand per school and path, fill rates, cut-offs, unplaced, afirmasi share."""
+"""Statistics for the agency: demand per school and path, fill rates, cut-offs, unplaced, afirmasi share.
+
+A read model over applicants, selection runs and daftar ulang; it writes nothing."""
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 
 import msgspec
 from sqlalchemy import func, select
@@ -14,6 +17,7 @@ from ppdb.regions.models import Period
 from ppdb.reregistration.models import Reregistration
 from ppdb.schools.models import School
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
+from ppdb.selection.programs import Cutoff
 from ppdb.selection.service import latest_run
 
 
@@ -44,7 +48,16 @@ class Statistics(msgspec.Struct, kw_only=True):
     programs: list[ProgramStats]
 
 
-async def statistics(session: AsyncSession, period: Period) -> Statistics:
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The statistics (`totals`, the API's shape) and each program's cut-off by name, for the agency page."""
+
+    totals: Statistics
+    cutoffs: dict[tuple[str, str], Cutoff | None] = field(default_factory=dict)
+    """(npsn, path) of a `ProgramStats` -> its cut-off."""
+
+
+async def statistics(session: AsyncSession, period: Period) -> Report:
     statuses = dict(
         (
             await session.execute(
@@ -76,11 +89,13 @@ async def statistics(session: AsyncSession, period: Period) -> Statistics:
         with contextlib.suppress(NotFound):
             selection_run = await latest_run(session, period.id, RunKind.PROVISIONAL)
     programs, placed, unplaced, afirmasi, afirmasi_placed = [], 0, 0, 0, 0
+    cutoffs: dict[tuple[str, str], Cutoff | None] = {}
     if selection_run is not None:
         for o in await session.scalars(
             select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id).order_by(ProgramOutcome.program)
         ):
-            n, first = demand.get((o.school_npsn, o.path.split("/")[0]), (0, 0))
+            n, first = demand.get((o.school_npsn, o.program_key.path), (0, 0))
+            cutoffs[o.school_npsn, o.path] = o.cut
             programs.append(
                 ProgramStats(
                     npsn=o.school_npsn,
@@ -110,7 +125,7 @@ async def statistics(session: AsyncSession, period: Period) -> Statistics:
         unplaced = sum(program is None and decision is None for _, program, decision in rows)
         afirmasi = sum(path == "afirmasi" for path, _, _ in rows)
         afirmasi_placed = sum(path == "afirmasi" and program is not None for path, program, _ in rows)
-    return Statistics(
+    totals = Statistics(
         run_id=selection_run.id if selection_run else None,
         run_kind=selection_run.kind.value if selection_run else None,
         applications=sum(statuses.values()),
@@ -123,3 +138,4 @@ async def statistics(session: AsyncSession, period: Period) -> Statistics:
         afirmasi_placed_share=round(afirmasi_placed / afirmasi, 4) if afirmasi else 0.0,
         programs=programs,
     )
+    return Report(totals, cutoffs)

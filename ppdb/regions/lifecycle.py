@@ -1,0 +1,158 @@
+"""A period's life cycle: which step may happen in which status, who may trigger it, and where it leads.
+
+    draft ─buka→ registration_open ─tutup→ registration_closed ─seleksi→ selected ─umumkan→ published
+      ↑ (re-open)            ↓                                    ↺ seleksi            ↺ umumkan (correction)
+      └──────────────────────┘            published ─daftar-ulang→ reregistration ─tutup / deadline→ vacancy
+                                          vacancy ─kursi-kosong→ selected ─umumkan→ published (next round)
+
+The steps themselves (what runs on entering a status) are the functions of `ppdb.flows` named in the table.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.accounts.models import Role
+from ppdb.audit.service import record
+from ppdb.authz import Principal
+from ppdb.errors import Conflict, Forbidden
+from ppdb.regions.models import Period, PeriodStatus
+
+S = PeriodStatus
+Actor = Principal | str
+"""Who triggers a step: a signed-in user, or the name of a system job ("cli", "system:deadline", ...)."""
+Trigger = Literal["agency", "system"]
+
+
+class Step(enum.StrEnum):
+    OPEN_REGISTRATION = "open_registration"
+    CLOSE_REGISTRATION = "close_registration"
+    RUN_OFFICIAL = "run_official"
+    PUBLISH = "publish"
+    OPEN_REREGISTRATION = "open_reregistration"
+    RELEASE_UNCLAIMED = "release_unclaimed"
+    VACANCY_ROUND = "vacancy_round"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    moves: dict[PeriodStatus, PeriodStatus]
+    """Status the step may start from -> status it leaves the period in (the same: the status stays)."""
+    by: frozenset[Trigger]
+    code: str
+    """The 409 answered when the period is in any other status (a stable machine code)."""
+    message: str
+    """Its Indonesian message; `{status}` is the current status."""
+    flow: str
+    """The `ppdb.flows` function that carries the step out (what runs on entry)."""
+
+
+AGENCY: Final = frozenset[Trigger](("agency",))
+AGENCY_OR_SYSTEM: Final = frozenset[Trigger](("agency", "system"))
+
+TABLE: Final[dict[Step, Rule]] = {
+    Step.OPEN_REGISTRATION: Rule(
+        {S.DRAFT: S.REGISTRATION_OPEN, S.REGISTRATION_CLOSED: S.REGISTRATION_OPEN},
+        AGENCY,
+        "invalid_transition",
+        "Pendaftaran tidak dapat dibuka dari status {status}.",
+        "open_registration",
+    ),
+    Step.CLOSE_REGISTRATION: Rule(
+        {S.REGISTRATION_OPEN: S.REGISTRATION_CLOSED},
+        AGENCY,
+        "invalid_transition",
+        "Pendaftaran tidak sedang dibuka (status {status}).",
+        "close_registration",
+    ),
+    Step.RUN_OFFICIAL: Rule(
+        {S.REGISTRATION_CLOSED: S.SELECTED, S.SELECTED: S.SELECTED},
+        AGENCY_OR_SYSTEM,  # also `ppdb selection run`
+        "period_not_ready",
+        "Seleksi resmi dijalankan setelah pendaftaran ditutup.",
+        "run_official",
+    ),
+    Step.PUBLISH: Rule(
+        {S.SELECTED: S.PUBLISHED, S.PUBLISHED: S.PUBLISHED, S.REREGISTRATION: S.REREGISTRATION, S.VACANCY: S.VACANCY},
+        AGENCY,
+        "period_not_selected",
+        "Jalankan seleksi resmi sebelum mengumumkan hasil.",
+        "publish",
+    ),
+    Step.OPEN_REREGISTRATION: Rule(
+        {S.PUBLISHED: S.REREGISTRATION},
+        AGENCY,
+        "invalid_transition",
+        "Daftar ulang dibuka setelah hasil diumumkan.",
+        "open_reregistration",
+    ),
+    Step.RELEASE_UNCLAIMED: Rule(
+        {S.REREGISTRATION: S.VACANCY},
+        AGENCY_OR_SYSTEM,  # the agency closes early, or the worker at the deadline
+        "invalid_transition",
+        "Masa daftar ulang tidak sedang berlangsung.",
+        "release_unclaimed",
+    ),
+    Step.VACANCY_ROUND: Rule(
+        {S.VACANCY: S.SELECTED},
+        AGENCY,
+        "invalid_transition",
+        "Putaran pengisian kursi kosong dijalankan setelah daftar ulang ditutup.",
+        "vacancy_round",
+    ),
+}
+
+ALLOWED: Final[dict[PeriodStatus, frozenset[PeriodStatus]]] = {
+    status: frozenset(to for rule in TABLE.values() for start, to in rule.moves.items() if start is status)
+    for status in PeriodStatus
+}
+"""Every status change the life cycle knows (staying in a status is not a change)."""
+
+
+def actor_name(by: Actor) -> str:
+    return by.actor if isinstance(by, Principal) else by
+
+
+def check(period: Period, step: Step, by: Actor) -> PeriodStatus:
+    """Refuse `step` in the period's current status, or by the wrong kind of caller; the status it leads to."""
+    rule = TABLE[step]
+    trigger: Trigger | None = "system"
+    if isinstance(by, Principal):
+        trigger = "agency" if by.role is Role.AGENCY_ADMIN else None
+    if trigger not in rule.by:
+        raise Forbidden("forbidden", "Langkah ini hanya dapat dilakukan oleh dinas.")
+    if period.status not in rule.moves:
+        raise Conflict(rule.code, rule.message.format(status=period.status.value), "status")
+    return rule.moves[period.status]
+
+
+def transition(session: AsyncSession, period: Period, status: PeriodStatus, actor: str) -> Period:
+    """Move the period to `status` (audited); a change the table does not allow is refused. Staying is a no-op."""
+    old = period.status
+    if status is old:
+        return period
+    if status not in ALLOWED[old]:
+        raise Conflict(
+            "invalid_transition", f"Status periode tidak dapat berubah dari {old.value} ke {status.value}.", "status"
+        )
+    period.status = status
+    record(
+        session,
+        actor=actor,
+        action="period.status",
+        entity="period",
+        entity_id=period.id,
+        period_id=period.id,
+        old={"status": old.value},
+        new={"status": status.value},
+    )
+    return period
+
+
+def advance(session: AsyncSession, period: Period, step: Step, by: Actor) -> Period:
+    """Check a step that is only a status change, and make it."""
+    return transition(session, period, check(period, step, by), actor_name(by))

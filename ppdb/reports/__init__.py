@@ -1,0 +1,1 @@
+"""Read models across domains: figures the agency reads about a whole period."""

@@ -1,0 +1,73 @@
+"""The agency period page shows each cut-off by what it is, whatever order the path ranks by."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+
+from ppdb.identity import nik_for
+from tests.helpers import HOME, ZONES_CSV, registration
+from tests.integration.web.test_pages import admin_browser
+
+# One seat each: SMA domisili ranks by score, then distance (permendikdasmen-3-2025, rules.py).
+SMA_SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMA Negeri 1 Uji,sma,-6.1790,106.6310,1,36.71.01.1001
+20670002,SMA Negeri 2 Uji,sma,-6.1900,106.6400,1,36.71.01.1002
+20670003,SMA Negeri 3 Uji,sma,-6.2000,106.6500,1,36.71.02.1001
+"""
+SCORES = ("91.25", "80.00", "70.00", "60.00")
+
+
+@pytest.fixture
+async def browser(transport):
+    """HTTPS, so the Secure session cookie is sent back."""
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        yield client
+
+
+async def test_the_sma_period_page_shows_score_cutoffs_as_scores_not_metres(browser, admin, parent) -> None:
+    now = datetime.now(UTC)
+    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
+    created = await admin.post(
+        "/api/periods",
+        json={
+            "region_id": region_id,
+            "school_year": "2027/2028",
+            "level": "sma",
+            "preset": "permendikdasmen-3-2025",
+            "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    period_id = created.json()["id"]
+    for what, csv in (("schools", SMA_SCHOOLS), ("zones", ZONES_CSV)):
+        imported = await admin.post(f"/api/periods/{period_id}/{what}/import", content=csv)
+        assert imported.status_code == 200, imported.text
+    assert (await admin.post(f"/api/periods/{period_id}/open")).status_code == 200
+    birth = date(2011, 3, 15)
+    for serial, score in enumerate(SCORES, start=1):
+        body = registration(
+            serial,
+            birth_date=birth,
+            nik=nik_for("367101", birth, "P", serial),
+            score=score,
+            latitude=HOME[0] - 0.0009 * serial,
+            choices=["20670001", "20670002", "20670003"],
+        )
+        done = await parent.post(f"/api/periods/{period_id}/applications", json=body)
+        assert done.status_code == 201, done.text
+    assert (await admin.post(f"/api/periods/{period_id}/close")).status_code == 200
+    assert (await admin.post(f"/api/periods/{period_id}/selection-runs")).status_code == 201
+
+    await admin_browser(browser)
+    page = await browser.get(f"/dinas/periode/{period_id}")
+    assert page.status_code == 200, page.text
+    cells = re.findall(r"<td>([^<]*)</td>", page.text)
+    assert not [c for c in cells if re.fullmatch(r"-[\d.]+,\d\d m", c)], cells
+    # The three seats go to the three best scores; each school's cut-off is the score that took its seat.
+    shown = sorted(c for c in cells if re.match(r"nilai \d", c))
+    assert [c.split(";")[0] for c in shown] == ["nilai 70,00", "nilai 80,00", "nilai 91,25"], cells
