@@ -7,12 +7,13 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import File, Redirect, Template
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from ppdb.accounts.guards import requires_staff
+from ppdb.applicants import documents
 from ppdb.applicants import service as applicants
-from ppdb.errors import AppError, NotFound
+from ppdb.errors import AppError
 from ppdb.params import RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, to_out
@@ -88,20 +89,15 @@ class SchoolPages(Controller):
     @get("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}")
     async def document(
         self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber, kind: Kind
-    ) -> File:
+    ) -> Response[bytes]:
         application = await applicants.authorize(db_session, registration_number, request.user)
-        document = next((d for d in application.documents if d.kind == kind and d.storage_name), None)
-        if document is None:
-            raise NotFound("document_not_found", "Dokumen ini belum diunggah.", "kind")
-        root = state.settings.data_path / "documents"
-        path = (root / document.storage_name).resolve()
-        if root.resolve() not in path.parents:
-            raise NotFound("document_not_found", "Dokumen ini belum diunggah.", "kind")
-        return File(
-            path=path,
-            media_type=document.content_type,
-            content_disposition_type="inline",
-            filename=f"{kind}.{path.suffix.lstrip('.')}",
+        content, content_type, filename = await documents.fetch(
+            db_session, application, kind, actor=request.user, data_dir=state.settings.data_path
+        )
+        return Response(
+            content,
+            media_type=content_type,
+            headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
         )
 
     @post("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}")
