@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ppdb.accounts import schemas
 from ppdb.accounts.models import AuthSession, LoginAttempt, Role, User
 from ppdb.audit.service import record
-from ppdb.authz import Principal
+from ppdb.authz import Principal, governs_school
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Region
 from ppdb.schools.models import School
@@ -150,7 +150,7 @@ async def bootstrap_admin(
 
 async def create_operator(session: AsyncSession, admin: Principal, data: schemas.OperatorCreate) -> User:
     school = await session.scalar(select(School).where(School.npsn == data.npsn))
-    if school is None or school.region_id != admin.region_id:
+    if school is None or not governs_school(admin, school):
         raise NotFound("school_not_found", "Sekolah tidak ditemukan di wilayah Anda.", "npsn")
     return await create_user(
         session,

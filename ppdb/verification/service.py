@@ -8,7 +8,6 @@ import msgspec
 from sqlalchemy import Numeric, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.accounts.models import Role
 from ppdb.applicants import service as applicants
 from ppdb.applicants.models import (
     Applicant,
@@ -21,30 +20,17 @@ from ppdb.applicants.models import (
 from ppdb.applicants.schemas import DocumentOut
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record
-from ppdb.authz import Principal
+from ppdb.authz import Principal, load_application, school_of
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import nik_matches
 from ppdb.regions.models import Kelurahan, Period
 from ppdb.regions.service import get_period, rules_of
-from ppdb.schools.models import School
 from ppdb.verification import schemas
 
 MANY_CHILDREN_ON_ONE_KK = 3
 MANY_APPLICANTS_ON_ONE_POINT = 3
 FAR_FROM_KELURAHAN_M = 3000.0
-
-
-async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School:
-    """The school, if the caller verifies for it: its own operator, or an admin of its region."""
-    school = await session.scalar(select(School).where(School.npsn == npsn))
-    allowed = school is not None and (
-        (user.role is Role.SCHOOL_OPERATOR and user.school_id == school.id)
-        or (user.role is Role.AGENCY_ADMIN and user.region_id == school.region_id)
-    )
-    if not allowed:
-        raise NotFound("school_not_found", "Sekolah tidak ditemukan.", "npsn")
-    return school
 
 
 def _home_point():
@@ -208,7 +194,7 @@ async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[
 
 
 async def _for_staff(session: AsyncSession, registration_number: str, user: Principal) -> Application:
-    application = await applicants.authorize(session, registration_number, user, lock=True)
+    application = await load_application(session, registration_number, user, lock=True)
     if application.status is ApplicationStatus.WITHDRAWN:
         raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
     return application

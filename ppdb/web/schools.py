@@ -8,16 +8,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from ppdb.accounts.guards import requires_staff
 from ppdb.applicants import documents
 from ppdb.applicants import service as applicants
+from ppdb.authz import load_application, own_school
 from ppdb.errors import AppError
 from ppdb.params import RegistrationNumber, Session
-from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.service import get_period, to_out
-from ppdb.schools.models import School
+from ppdb.regions.models import PeriodStatus
+from ppdb.regions.service import get_period, periods_of_region, to_out
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
 
@@ -38,14 +37,8 @@ class SchoolPages(Controller):
         status: Annotated[str | None, QueryParameter(max_length=20)] = None,
         jalur: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> Template:
-        school = await db_session.get(School, request.user.school_id) if request.user.school_id else None
-        if school is None:
-            raise AppError("no_school", "Akun ini tidak terhubung ke sekolah.", status_code=403)
-        periods = (
-            await db_session.scalars(
-                select(Period).where(Period.region_id == school.region_id).order_by(Period.id.desc())
-            )
-        ).all()
+        school = await own_school(db_session, request.user)
+        periods = await periods_of_region(db_session, school.region_id)
         period = next((p for p in periods if p.id == periode), periods[0] if periods else None)
         # A flag the page does not offer (an old link, a typo) shows everyone: an empty list would read as
         # "no applicant is flagged". The API answers it with a 400 instead.
@@ -74,7 +67,7 @@ class SchoolPages(Controller):
     async def _screen(
         self, request: Request, db_session: Session, number: str, errors: dict, status: int = 200
     ) -> Template:
-        application = await applicants.authorize(db_session, number, request.user)
+        application = await load_application(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
         return render(
             request,
@@ -90,7 +83,7 @@ class SchoolPages(Controller):
     async def document(
         self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber, kind: Kind
     ) -> Response[bytes]:
-        application = await applicants.authorize(db_session, registration_number, request.user)
+        application = await load_application(db_session, registration_number, request.user)
         content, content_type, filename = await documents.fetch(
             db_session, application, kind, actor=request.user, data_dir=state.settings.data_path
         )
