@@ -85,9 +85,11 @@ async def applicants_of(
     *,
     limit: int | None = None,
     offset: int = 0,
+    status: str | None = None,
+    path: str | None = None,
 ) -> list[schemas.ApplicantRow]:
     """The school's applicants by choice rank and distance; a page of them with `limit`/`offset` (with `flag`,
-    the page is of the flagged ones)."""
+    the page is of the flagged ones); only those of one `status` or `path` when given."""
     school = await school_of(session, npsn, user)
     period = await get_period(session, period_id)
     if period.region_id != school.region_id:
@@ -123,7 +125,8 @@ async def applicants_of(
         )
         .order_by(Choice.rank, Choice.distance_m, Application.id)
     )
-    if flag is None and limit is not None:
+    paged_in_sql = flag is None and status is None and path is None  # else the page is of the matching ones
+    if paged_in_sql and limit is not None:
         query = query.limit(limit).offset(offset)
     rows = (await session.execute(query)).all()
     kk_counts, point_counts = await _counts(session, period, rows)
@@ -157,9 +160,9 @@ async def applicants_of(
             flags.append("coordinate_moved")
         if not nik_matches(r.nik, r.birth_date, r.sex):
             flags.append("nik_birthdate_mismatch")
-        if flag is None or flag in flags:
+        if (flag is None or flag in flags) and status in (None, r.status.value) and path in (None, r.path):
             found.append((r, flags))
-    if flag is not None and limit is not None:
+    if not paged_in_sql and limit is not None:
         found = found[offset : offset + limit]
     documents = await _documents(session, [r.id for r, _ in found])
     return [

@@ -89,8 +89,7 @@ class AgencyPages(Controller):
     async def _period(
         self, request: Request, db_session: Session, period_id: int, *, status: int = 200, **extra: Any
     ) -> Template:
-        period = await regions.get_period(db_session, period_id)
-        assert_region(request.user, period.region_id)
+        period = await regions.get_period(db_session, period_id, user=request.user)
         out = regions.to_out(period)
         preset = PRESETS.get((out.rules.preset, out.level))
         bounds = {name: (b.minimum, b.maximum) for name, b in preset.bounds.items()} if preset else {}

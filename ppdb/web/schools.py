@@ -45,8 +45,9 @@ class SchoolPages(Controller):
         flag = flag if flag in FLAG_NAMES else None
         rows = []
         if period is not None:
-            rows = await service.applicants_of(db_session, school.npsn, period.id, request.user, flag)
-            rows = [r for r in rows if (not status or r.status == status) and (not jalur or r.path == jalur)]
+            rows = await service.applicants_of(
+                db_session, school.npsn, period.id, request.user, flag, status=status or None, path=jalur or None
+            )
         return render(
             request,
             "school/applicants.html",
