@@ -16,7 +16,7 @@ from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record
 from ppdb.authz import Principal
-from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.errors import AppError, ApplicationWithdrawn, NotFound
 from ppdb.regions.rules import DocumentKind
 
 # The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
@@ -49,7 +49,7 @@ async def store(
     max_bytes: int,
 ) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
-        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+        raise ApplicationWithdrawn()
     if kind not in get_args(DocumentKind):
         raise AppError("document_kind_unknown", f"Jenis dokumen '{kind}' tidak dikenal.", "kind")
     if not content:

@@ -21,7 +21,7 @@ from ppdb.applicants.schemas import DocumentOut
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record
 from ppdb.authz import Principal, load_application, school_of
-from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import nik_matches
 from ppdb.regions.models import Kelurahan, Period
@@ -199,7 +199,7 @@ async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[
 async def _for_staff(session: AsyncSession, registration_number: str, user: Principal) -> Application:
     application = await load_application(session, registration_number, user, lock=True)
     if application.status is ApplicationStatus.WITHDRAWN:
-        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+        raise ApplicationWithdrawn()
     return application
 
 
