@@ -185,7 +185,7 @@ async def login(
         .select_from(LoginAttempt)
         .where(LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.success.is_(False))
     )
-    if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
+    if (failures or 0) >= MAX_ACCOUNT_FAILURES or (by_address or 0) >= MAX_ADDRESS_FAILURES:
         raise AppError(
             "login_throttled",
             "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
@@ -199,7 +199,7 @@ async def login(
     except (VerifyMismatchError, InvalidHashError):
         ok = False
     session.add(LoginAttempt(email=email, address=address, success=ok))
-    if not ok:
+    if user is None or not ok:
         return None
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=token_hash(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))

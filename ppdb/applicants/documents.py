@@ -10,6 +10,7 @@ from typing import get_args
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ppdb.accounts.models import Role
 from ppdb.applicants import schemas
@@ -99,16 +100,16 @@ async def store(
 def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
     """Files follow the transaction: once it commits, the replaced file is deleted (a child's old KK scan is
     not kept for nothing; the audit log keeps its digest); if it does not, the new one is."""
-    sync, outcome = session.sync_session, {}
+    sync, outcome = session.sync_session, set[str]()
 
-    def committed(_session) -> None:
-        outcome.setdefault("committed", True)
+    def committed(_session: Session) -> None:
+        outcome.add("committed")
 
-    def ended(_session, transaction) -> None:
+    def ended(_session: Session, transaction: SessionTransaction) -> None:
         if transaction.parent is not None or "done" in outcome:  # a savepoint inside, or already handled
             return
-        outcome["done"] = True
-        gone = replaced if outcome.get("committed") else new
+        outcome.add("done")
+        gone = replaced if "committed" in outcome else new
         if gone is not None:
             gone.unlink(missing_ok=True)
 
@@ -127,7 +128,7 @@ async def fetch(
     document = next((d for d in application.documents if d.kind == kind), None)
     folder = (data_dir / "documents").resolve()
     path = None if document is None or document.storage_name is None else (folder / document.storage_name).resolve()
-    if path is None or not path.is_relative_to(folder) or not path.is_file():
+    if document is None or path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound("document_not_found", "Dokumen belum diunggah.", "kind")
     if actor.role is not Role.PARENT:
         record(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import Application, Choice
@@ -34,7 +34,7 @@ def record(
     )
 
 
-_INSERT = insert(AuditEntry.__table__)
+_INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
 async def record_now(

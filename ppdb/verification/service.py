@@ -146,7 +146,7 @@ async def applicants_of(
     opening = period.registration_opens_at.date()
     found = []
     for r in rows:
-        flags = []
+        flags: list[schemas.Flag] = []
         if (opening - r.kk_issued_on).days < rules.kk_min_age_days:
             flags.append("kk_recent")
         if kk_counts.get(r.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:

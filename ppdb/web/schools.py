@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
@@ -21,6 +21,7 @@ from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
 
 Kind = Annotated[str, PathParameter(max_length=40)]
+DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified", "rejected": "rejected"}
 
 
 class SchoolPages(Controller):
@@ -99,10 +100,10 @@ class SchoolPages(Controller):
         self, request: Request, db_session: Session, registration_number: RegistrationNumber, kind: Kind
     ) -> Response:
         form = await request.form()
-        decision = form_value(form, "decision")
+        decision = DECISIONS.get(form_value(form, "decision"))
         reason = form_value(form, "reason") or None
         try:
-            if decision not in ("verified", "rejected"):
+            if decision is None:
                 raise AppError("decision_invalid", "Pilih verifikasi atau tolak.", "reason")
             await service.decide_document(
                 db_session,
