@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import get_args
 
+from litestar import Response
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -142,3 +143,13 @@ async def fetch(
         )
     extension = path.suffix.lstrip(".")
     return path.read_bytes(), document.content_type or "application/octet-stream", f"{kind}.{extension}"
+
+
+def serve(content: bytes, content_type: str, filename: str, *, inline: bool = False) -> Response[bytes]:
+    """A stored file as the answer: never cached (a child's documents), as an attachment or shown inline."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        content,
+        media_type=content_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"},
+    )

@@ -87,16 +87,4 @@ async def read_log(session: AsyncSession, period_id: int, user: Principal, filte
     if filters.before:
         stmt = stmt.where(AuditEntry.id < filters.before)
     entries = await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(filters.limit))
-    return [
-        AuditOut(
-            id=e.id,
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            entity=e.entity,
-            entity_id=e.entity_id,
-            old=e.old,
-            new=e.new,
-        )
-        for e in entries
-    ]
+    return [msgspec.convert(e, AuditOut, from_attributes=True) for e in entries]

@@ -86,14 +86,10 @@ class SchoolPages(Controller):
         self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber, kind: Kind
     ) -> Response[bytes]:
         application = await load_application(db_session, registration_number, request.user)
-        content, content_type, filename = await documents.fetch(
+        stored = await documents.fetch(
             db_session, application, kind, actor=request.user, data_dir=state.settings.data_path
         )
-        return Response(
-            content,
-            media_type=content_type,
-            headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
-        )
+        return documents.serve(*stored, inline=True)
 
     @post("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}")
     async def decide(
