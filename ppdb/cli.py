@@ -179,7 +179,7 @@ def _check_connections(settings: Settings, url: str) -> None:
                                 "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
                             )
                         )
-                    ).scalar()
+                    ).scalar_one()
                 )
         finally:
             await engine.dispose()

@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from ppdb.geo import haversine_m
 from ppdb.identity import nik_for
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions.models import Level, Region
+from ppdb.regions.rules import DocumentKind
 
 REGION_CODE, REGION_NAME = "36.71", "Kota Tangerang"
 KECAMATAN = [
@@ -98,6 +100,14 @@ ZONE_RADIUS_M, NEAR_M, FAR_M = 1000.0, 1500.0, 3000.0
 # Demo accounts; demo mode only (a real deployment bootstraps with `ppdb users create-admin`).
 DEMO_ADMIN = ("admin@demo.ppdb.id", "demo-admin-tangerang")
 DEMO_OPERATOR = ("operator1@demo.ppdb.id", "demo-operator-smpn1")
+
+SEXES: tuple[Literal["L", "P"], ...] = ("L", "P")
+# What the demo's applicants upload besides KK and birth certificate, by path.
+PROOF: dict[str, list[DocumentKind]] = {
+    "afirmasi": ["afirmasi_proof"],
+    "mutasi": ["mutasi_letter"],
+    "prestasi": ["rapor"],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +213,7 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
     for i in range(applicants):
         kel = rng.choice(kelurahan)
         lat, lon = _offset(rng, kel.latitude, kel.longitude, 900)
-        sex = rng.choice("LP")
+        sex = rng.choice(SEXES)
         birth = reference - timedelta(days=int(rng.triangular(11.6, 14.5, 12.4) * 365.25))
         kec_digits = kel.code[6:8]
         serial = serials[kec_digits, birth, sex] = serials.get((kec_digits, birth, sex), 0) + 1
@@ -223,11 +233,7 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
             rng.shuffle(picks)
         recent_kk = rng.random() < 0.03
         kk_issued = opens_at.date() - timedelta(days=rng.randint(30, 300) if recent_kk else rng.randint(400, 4500))
-        documents = [
-            "kk",
-            "akta_kelahiran",
-            *{"afirmasi": ["afirmasi_proof"], "mutasi": ["mutasi_letter"], "prestasi": ["rapor"]}.get(path, []),
-        ]
+        documents: list[DocumentKind] = ["kk", "akta_kelahiran", *PROOF.get(path, [])]
         if recent_kk:
             documents.append("kk_exception")
         score = Decimal(str(round(min(100.0, max(40.0, rng.gauss(82, 7))), 2)))
@@ -271,6 +277,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
     user = await accounts.bootstrap_admin(
         session, region_code=REGION_CODE, region_name=REGION_NAME, email=DEMO_ADMIN[0], password=DEMO_ADMIN[1]
     )
+    assert user.region_id is not None  # an agency admin has a region
     admin = accounts.Principal(user.id, user.role, user.region_id, None, user.email)
     session.add_all(
         Kelurahan(

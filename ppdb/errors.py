@@ -56,6 +56,27 @@ class Forbidden(AppError):
     status_code = 403
 
 
+class ApplicationWithdrawn(Conflict):
+    """A withdrawn registration is final: nothing more is done with it, by the family or by staff."""
+
+    def __init__(self) -> None:
+        super().__init__("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+
+
+OVERLOADED = (
+    "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; data yang sudah tersimpan tidak hilang."
+)
+
+
+class Overloaded(AppError):
+    """Shed: more work than this worker takes on at once (answered with Retry-After)."""
+
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("overloaded", OVERLOADED)
+
+
 def _body(status: int, body: ErrorBody) -> Response[ErrorBody]:
     return Response(body, status_code=status)
 
@@ -104,20 +125,10 @@ def stale_handler(_: Request, exc: StaleDataError) -> Response[ErrorBody]:
     return _body(409, ErrorBody("concurrent_update", "Data diubah oleh pengguna lain; muat ulang lalu coba lagi."))
 
 
-def pool_timeout_handler(_: Request, exc: PoolTimeout) -> Response[ErrorBody]:
+def pool_timeout_handler(request: Request, exc: PoolTimeout) -> Response[ErrorBody]:
     # Every database connection stayed busy for `pool_timeout`: shed, like the in-flight bound does.
-    from ppdb.shedding import RETRY_AFTER_SECONDS
-
     log.warning("database pool exhausted")
-    return Response(
-        ErrorBody(
-            "overloaded",
-            "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; data "
-            "yang sudah tersimpan tidak hilang.",
-        ),
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    return app_error_handler(request, Overloaded())
 
 
 def internal_handler(request: Request, exc: Exception) -> Response[ErrorBody]:

@@ -8,14 +8,14 @@ or refused before it started.
 
 from __future__ import annotations
 
+import msgspec
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
+from ppdb.errors import OVERLOADED
+
 RETRY_AFTER_SECONDS = 2
-BODY = (
-    b'{"code":"overloaded","message":"Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik; '
-    b'data yang sudah tersimpan tidak hilang.","field":null}'
-)
+BODY = msgspec.json.encode({"code": "overloaded", "message": OVERLOADED, "field": None})  # encoded once
 EXEMPT = ("/health",)
 
 

@@ -19,9 +19,9 @@ def token_from(scope: Scope) -> str | None:
         if name == b"cookie":
             cookie = value
     for part in cookie.decode("latin-1").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and value:
-            return value
+        key, _, found = part.strip().partition("=")
+        if key == COOKIE and found:
+            return found
     return None
 
 

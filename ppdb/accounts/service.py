@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ppdb.accounts import schemas
 from ppdb.accounts.models import AuthSession, LoginAttempt, Role, User
 from ppdb.audit.service import record
-from ppdb.authz import Principal
+from ppdb.authz import Principal, governs_school
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Region
 from ppdb.schools.models import School
@@ -150,7 +150,7 @@ async def bootstrap_admin(
 
 async def create_operator(session: AsyncSession, admin: Principal, data: schemas.OperatorCreate) -> User:
     school = await session.scalar(select(School).where(School.npsn == data.npsn))
-    if school is None or school.region_id != admin.region_id:
+    if school is None or not governs_school(admin, school):
         raise NotFound("school_not_found", "Sekolah tidak ditemukan di wilayah Anda.", "npsn")
     return await create_user(
         session,
@@ -185,7 +185,7 @@ async def login(
         .select_from(LoginAttempt)
         .where(LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.success.is_(False))
     )
-    if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
+    if (failures or 0) >= MAX_ACCOUNT_FAILURES or (by_address or 0) >= MAX_ADDRESS_FAILURES:
         raise AppError(
             "login_throttled",
             "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
@@ -199,7 +199,7 @@ async def login(
     except (VerifyMismatchError, InvalidHashError):
         ok = False
     session.add(LoginAttempt(email=email, address=address, success=ok))
-    if not ok:
+    if user is None or not ok:
         return None
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=token_hash(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))

@@ -8,15 +8,17 @@ import secrets
 from pathlib import Path
 from typing import get_args
 
+from litestar import Response
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ppdb.accounts.models import Role
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record
 from ppdb.authz import Principal
-from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.errors import AppError, ApplicationWithdrawn, NotFound
 from ppdb.regions.rules import DocumentKind
 
 # The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
@@ -49,7 +51,7 @@ async def store(
     max_bytes: int,
 ) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
-        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+        raise ApplicationWithdrawn()
     if kind not in get_args(DocumentKind):
         raise AppError("document_kind_unknown", f"Jenis dokumen '{kind}' tidak dikenal.", "kind")
     if not content:
@@ -99,16 +101,16 @@ async def store(
 def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
     """Files follow the transaction: once it commits, the replaced file is deleted (a child's old KK scan is
     not kept for nothing; the audit log keeps its digest); if it does not, the new one is."""
-    sync, outcome = session.sync_session, {}
+    sync, outcome = session.sync_session, set[str]()
 
-    def committed(_session) -> None:
-        outcome.setdefault("committed", True)
+    def committed(_session: Session) -> None:
+        outcome.add("committed")
 
-    def ended(_session, transaction) -> None:
+    def ended(_session: Session, transaction: SessionTransaction) -> None:
         if transaction.parent is not None or "done" in outcome:  # a savepoint inside, or already handled
             return
-        outcome["done"] = True
-        gone = replaced if outcome.get("committed") else new
+        outcome.add("done")
+        gone = replaced if "committed" in outcome else new
         if gone is not None:
             gone.unlink(missing_ok=True)
 
@@ -127,7 +129,7 @@ async def fetch(
     document = next((d for d in application.documents if d.kind == kind), None)
     folder = (data_dir / "documents").resolve()
     path = None if document is None or document.storage_name is None else (folder / document.storage_name).resolve()
-    if path is None or not path.is_relative_to(folder) or not path.is_file():
+    if document is None or path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound("document_not_found", "Dokumen belum diunggah.", "kind")
     if actor.role is not Role.PARENT:
         record(
@@ -141,3 +143,13 @@ async def fetch(
         )
     extension = path.suffix.lstrip(".")
     return path.read_bytes(), document.content_type or "application/octet-stream", f"{kind}.{extension}"
+
+
+def serve(content: bytes, content_type: str, filename: str, *, inline: bool = False) -> Response[bytes]:
+    """A stored file as the answer: never cached (a child's documents), as an attachment or shown inline."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        content,
+        media_type=content_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"},
+    )

@@ -6,15 +6,11 @@ from typing import Annotated
 
 from litestar import Controller, Request, get
 from litestar.params import QueryParameter
-from sqlalchemy import select
 
 from ppdb.accounts.guards import requires_agency_admin
-from ppdb.applicants.models import Application, Choice
-from ppdb.audit.models import AuditEntry
 from ppdb.audit.schemas import AuditOut
+from ppdb.audit.service import LogFilter, read_log
 from ppdb.params import MAX_ID, PeriodId, Session
-from ppdb.regions.service import get_period
-from ppdb.schools.models import School
 
 
 class AuditController(Controller):
@@ -43,35 +39,5 @@ class AuditController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AuditOut]:
         """Newest first; combine filters freely."""
-        await get_period(db_session, period_id, user=request.user)
-        stmt = select(AuditEntry).where(AuditEntry.period_id == period_id)
-        if applicant:
-            stmt = stmt.where(AuditEntry.entity_id == applicant)
-        if school:
-            chose = (
-                select(Application.registration_number)
-                .join(Choice, Choice.application_id == Application.id)
-                .join(School, School.id == Choice.school_id)
-                .where(School.npsn == school, Application.period_id == period_id)
-            )
-            stmt = stmt.where(AuditEntry.entity_id.in_(chose))
-        if actor:
-            stmt = stmt.where(AuditEntry.actor == actor)
-        if action:
-            stmt = stmt.where(AuditEntry.action == action)
-        if before:
-            stmt = stmt.where(AuditEntry.id < before)
-        entries = await db_session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit))
-        return [
-            AuditOut(
-                id=e.id,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                entity=e.entity,
-                entity_id=e.entity_id,
-                old=e.old,
-                new=e.new,
-            )
-            for e in entries
-        ]
+        filters = LogFilter(applicant=applicant, school=school, actor=actor, action=action, before=before, limit=limit)
+        return await read_log(db_session, period_id, request.user, filters)

@@ -1,13 +1,18 @@
-"""Writing to the audit log."""
+"""The audit log: written in the transaction of the change it records, read by the region's agency."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+import msgspec
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.applicants.models import Application, Choice
 from ppdb.audit.models import AuditEntry
+from ppdb.audit.schemas import AuditOut
+from ppdb.authz import Principal
+from ppdb.schools.models import School
 
 
 def record(
@@ -29,7 +34,7 @@ def record(
     )
 
 
-_INSERT = insert(AuditEntry.__table__)
+_INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
 async def record_now(
@@ -46,3 +51,40 @@ async def record_now(
     await (await session.connection()).execute(
         _INSERT, dict(actor=actor, action=action, entity=entity, entity_id=str(entity_id), period_id=period_id, new=new)
     )
+
+
+class LogFilter(msgspec.Struct, kw_only=True):
+    """What to read of a period's log: every filter given must match; a page of entries older than `before`."""
+
+    applicant: str | None = None
+    school: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    before: int | None = None
+    limit: int = 100
+
+
+async def read_log(session: AsyncSession, period_id: int, user: Principal, filters: LogFilter) -> list[AuditOut]:
+    """A period's audit log for its region's agency, newest first."""
+    from ppdb.regions.service import get_period  # regions writes to the log: imported late to avoid a cycle
+
+    await get_period(session, period_id, user=user)
+    stmt = select(AuditEntry).where(AuditEntry.period_id == period_id)
+    if filters.applicant:
+        stmt = stmt.where(AuditEntry.entity_id == filters.applicant)
+    if filters.school:
+        chose = (
+            select(Application.registration_number)
+            .join(Choice, Choice.application_id == Application.id)
+            .join(School, School.id == Choice.school_id)
+            .where(School.npsn == filters.school, Application.period_id == period_id)
+        )
+        stmt = stmt.where(AuditEntry.entity_id.in_(chose))
+    if filters.actor:
+        stmt = stmt.where(AuditEntry.actor == filters.actor)
+    if filters.action:
+        stmt = stmt.where(AuditEntry.action == filters.action)
+    if filters.before:
+        stmt = stmt.where(AuditEntry.id < filters.before)
+    entries = await session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(filters.limit))
+    return [msgspec.convert(e, AuditOut, from_attributes=True) for e in entries]

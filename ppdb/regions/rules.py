@@ -108,8 +108,21 @@ _AGE = {
 }
 
 
-def _path(name: str, quota: float, keys: list[str], **kw: object) -> PathRule:
-    return PathRule(name=name, quota=quota, keys=[*keys, "lottery"], **kw)
+def _path(
+    name: str,
+    quota: float,
+    keys: list[RankingKey],
+    *,
+    requires_zone: bool = False,
+    required_documents: list[DocumentKind] | None = None,
+) -> PathRule:
+    return PathRule(
+        name=name,
+        quota=quota,
+        keys=[*keys, "lottery"],
+        requires_zone=requires_zone,
+        required_documents=required_documents or [],
+    )
 
 
 def _afirmasi(quota: float) -> PathRule:
@@ -117,7 +130,7 @@ def _afirmasi(quota: float) -> PathRule:
 
 
 def _permendikbud_2021(level: Level) -> Preset:
-    zone_keys = ["age", "distance"] if level is Level.SD else ["distance", "age"]
+    zone_keys: list[RankingKey] = ["age", "distance"] if level is Level.SD else ["distance", "age"]
     zonasi = 70.0 if level is Level.SD else 50.0
     return Preset(
         name="permendikbud-1-2021",
@@ -146,7 +159,7 @@ def _permendikbud_2021(level: Level) -> Preset:
 
 
 def _permendikdasmen_2025(level: Level) -> Preset:
-    domisili_keys = {
+    domisili_keys: dict[Level, list[RankingKey]] = {
         Level.SD: ["age", "distance"],
         Level.SMP: ["distance", "age"],
         Level.SMA: ["score", "distance", "age"],

@@ -103,6 +103,20 @@ async def get_period(
     return period
 
 
+async def periods_of_region(session: AsyncSession, region_id: int) -> list[Period]:
+    """A region's periods, newest first."""
+    return list(await session.scalars(select(Period).where(Period.region_id == region_id).order_by(Period.id.desc())))
+
+
+async def public_periods(session: AsyncSession, limit: int = 10) -> list[Period]:
+    """The newest periods the public may see (every one past its draft)."""
+    return list(
+        await session.scalars(
+            select(Period).where(Period.status != PeriodStatus.DRAFT).order_by(Period.id.desc()).limit(limit)
+        )
+    )
+
+
 def rules_of(period: Period) -> RuleSet:
     return msgspec.convert(period.rules, RuleSet)
 

@@ -8,18 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.accounts.models import Role
-from ppdb.applicants import service as applicants
 from ppdb.applicants.models import SELECTED_STATUSES
 from ppdb.audit.service import record
-from ppdb.authz import Principal
+from ppdb.authz import Principal, assert_placing_school, assert_reregistration_actor, load_application
 from ppdb.errors import AppError, Conflict
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period
 from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.results.service import latest
-from ppdb.schools.models import School
 from ppdb.selection.programs import ProgramKey
 
 
@@ -32,9 +29,8 @@ def set_deadline(period: Period, closes_at: datetime) -> None:
 
 async def decide(session: AsyncSession, registration_number: str, user: Principal, decision: Decision) -> Decision:
     """Confirm or decline a published seat: by the parent, or by the operator of the placing school."""
-    if user.role is Role.AGENCY_ADMIN:  # the family decides, or the school records it; the agency does not
-        raise AppError("forbidden", "Daftar ulang dilakukan oleh orang tua atau sekolah.", status_code=403)
-    application = await applicants.authorize(session, registration_number, user)
+    assert_reregistration_actor(user)
+    application = await load_application(session, registration_number, user)
     if application.status not in SELECTED_STATUSES:
         raise Conflict("not_eligible", "Pendaftaran ini tidak dapat melakukan daftar ulang.", "status")
     period = await get_period(session, application.period_id)
@@ -46,10 +42,7 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
     entry = await session.get(PublicationEntry, (publication.id, application.id))
     if entry is None or entry.npsn is None:
         raise Conflict("not_placed", "Pendaftaran ini tidak diterima pada pengumuman terakhir.", "registration_number")
-    if user.role is Role.SCHOOL_OPERATOR and user.school_id != await session.scalar(
-        select(School.id).where(School.npsn == entry.npsn)
-    ):
-        raise AppError("forbidden", "Hanya sekolah tempat diterima yang mencatat daftar ulang.", status_code=403)
+    await assert_placing_school(session, user, entry.npsn)
     program = ProgramKey.of(entry.npsn, entry.path or "").id
     # One decision, whoever asks first: the primary key makes concurrent confirm/decline settle on one.
     decided = await session.scalar(

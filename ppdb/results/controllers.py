@@ -12,13 +12,12 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_staff
-from ppdb.authz import assert_region
+from ppdb.authz import assert_region, school_of
 from ppdb.errors import NotFound
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, Session, client_address
 from ppdb.reports import statistics
 from ppdb.results import schemas, service
-from ppdb.verification.service import school_of
 
 Npsn = Annotated[str, PathParameter(pattern=r"^[0-9]{8}$", description="NPSN of the school")]
 

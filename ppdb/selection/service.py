@@ -17,7 +17,7 @@ from sqlalchemy import String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from ppdb.applicants import service as applicants
+from ppdb import authz
 from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.authz import Principal
@@ -461,7 +461,7 @@ _RUN_FOR_PARENTS = select(parents_run(bindparam("period")))
 # The status page in one round trip (driven on the raw connection: it is polled all day): who may see the
 # application, and which run to explain it with.
 _STATUSES = Compiled(
-    applicants.VISIBLE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id")).where(
+    authz.APPLICATION_SCOPE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id")).where(
         Application.registration_number == any_(bindparam("numbers", type_=ARRAY(String)))
     )
 )
@@ -500,10 +500,10 @@ async def status(
     record = await _STATUS_ROWS(bind_of(sessionmaker), registration_number)
     row = None if record is None else _StatusRow(*record)._replace(status=ApplicationStatus(record["status"]))
     key = None if row is None else (row.id, row.status, row.updated_at, row.run_id)
-    if applicants.visible_to(row, user) and (found := _EXPLAINED.get(key)) is not None:
+    if row is not None and authz.row_grants(row, user) and (found := _EXPLAINED.get(key)) is not None:
         return found
     async with sessionmaker() as session:
-        application = await applicants.check_visible(session, row, user)
+        application = await authz.check_application(session, row, user)
         if row.run_id is None:
             raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
         period = await get_period(session, application.period_id)

@@ -8,7 +8,6 @@ import msgspec
 from sqlalchemy import Numeric, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.accounts.models import Role
 from ppdb.applicants import service as applicants
 from ppdb.applicants.models import (
     Applicant,
@@ -21,30 +20,17 @@ from ppdb.applicants.models import (
 from ppdb.applicants.schemas import DocumentOut
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record
-from ppdb.authz import Principal
-from ppdb.errors import AppError, Conflict, NotFound
+from ppdb.authz import Principal, load_application, school_of
+from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import nik_matches
 from ppdb.regions.models import Kelurahan, Period
 from ppdb.regions.service import get_period, rules_of
-from ppdb.schools.models import School
 from ppdb.verification import schemas
 
 MANY_CHILDREN_ON_ONE_KK = 3
 MANY_APPLICANTS_ON_ONE_POINT = 3
 FAR_FROM_KELURAHAN_M = 3000.0
-
-
-async def school_of(session: AsyncSession, npsn: str, user: Principal) -> School:
-    """The school, if the caller verifies for it: its own operator, or an admin of its region."""
-    school = await session.scalar(select(School).where(School.npsn == npsn))
-    allowed = school is not None and (
-        (user.role is Role.SCHOOL_OPERATOR and user.school_id == school.id)
-        or (user.role is Role.AGENCY_ADMIN and user.region_id == school.region_id)
-    )
-    if not allowed:
-        raise NotFound("school_not_found", "Sekolah tidak ditemukan.", "npsn")
-    return school
 
 
 def _home_point():
@@ -99,9 +85,11 @@ async def applicants_of(
     *,
     limit: int | None = None,
     offset: int = 0,
+    status: str | None = None,
+    path: str | None = None,
 ) -> list[schemas.ApplicantRow]:
     """The school's applicants by choice rank and distance; a page of them with `limit`/`offset` (with `flag`,
-    the page is of the flagged ones)."""
+    the page is of the flagged ones); only those of one `status` or `path` when given."""
     school = await school_of(session, npsn, user)
     period = await get_period(session, period_id)
     if period.region_id != school.region_id:
@@ -137,7 +125,8 @@ async def applicants_of(
         )
         .order_by(Choice.rank, Choice.distance_m, Application.id)
     )
-    if flag is None and limit is not None:
+    paged_in_sql = flag is None and status is None and path is None  # else the page is of the matching ones
+    if paged_in_sql and limit is not None:
         query = query.limit(limit).offset(offset)
     rows = (await session.execute(query)).all()
     kk_counts, point_counts = await _counts(session, period, rows)
@@ -157,7 +146,7 @@ async def applicants_of(
     opening = period.registration_opens_at.date()
     found = []
     for r in rows:
-        flags = []
+        flags: list[schemas.Flag] = []
         if (opening - r.kk_issued_on).days < rules.kk_min_age_days:
             flags.append("kk_recent")
         if kk_counts.get(r.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:
@@ -171,9 +160,9 @@ async def applicants_of(
             flags.append("coordinate_moved")
         if not nik_matches(r.nik, r.birth_date, r.sex):
             flags.append("nik_birthdate_mismatch")
-        if flag is None or flag in flags:
+        if (flag is None or flag in flags) and status in (None, r.status.value) and path in (None, r.path):
             found.append((r, flags))
-    if flag is not None and limit is not None:
+    if not paged_in_sql and limit is not None:
         found = found[offset : offset + limit]
     documents = await _documents(session, [r.id for r, _ in found])
     return [
@@ -208,9 +197,9 @@ async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[
 
 
 async def _for_staff(session: AsyncSession, registration_number: str, user: Principal) -> Application:
-    application = await applicants.authorize(session, registration_number, user, lock=True)
+    application = await load_application(session, registration_number, user, lock=True)
     if application.status is ApplicationStatus.WITHDRAWN:
-        raise Conflict("application_withdrawn", "Pendaftaran ini sudah dicabut.", "status")
+        raise ApplicationWithdrawn()
     return application
 
 

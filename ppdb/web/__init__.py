@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from litestar import Router
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ExceptionHandlersMap
 
 from ppdb.web.csrf import CSRFMiddleware, check_form
 
@@ -32,7 +34,7 @@ def routers() -> list[Router]:
         path="/",
         route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages],
         before_request=check_form,
-        exception_handlers=PAGE_EXCEPTION_HANDLERS,
+        exception_handlers=cast(ExceptionHandlersMap, PAGE_EXCEPTION_HANDLERS),  # handlers of subclasses
         include_in_schema=False,
     )
     static = create_static_files_router(path="/static", directories=[HERE / "static"], name="static")

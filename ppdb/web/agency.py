@@ -10,16 +10,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
-from ppdb.authz import assert_region
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
-from ppdb.regions.models import Period
 from ppdb.regions.rules import PRESETS
 from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
@@ -41,11 +38,7 @@ class AgencyPages(Controller):
     async def _dashboard(
         self, request: Request, db_session: Session, values: dict, errors: dict, status: int = 200
     ) -> Template:
-        periods = (
-            await db_session.scalars(
-                select(Period).where(Period.region_id == request.user.region_id).order_by(Period.id.desc())
-            )
-        ).all()
+        periods = await regions.periods_of_region(db_session, request.user.region_id)
         presets = [regions.preset_out(p) for p in PRESETS.values()]
         return render(
             request,
@@ -95,8 +88,7 @@ class AgencyPages(Controller):
     async def _period(
         self, request: Request, db_session: Session, period_id: int, *, status: int = 200, **extra: Any
     ) -> Template:
-        period = await regions.get_period(db_session, period_id)
-        assert_region(request.user, period.region_id)
+        period = await regions.get_period(db_session, period_id, user=request.user)
         out = regions.to_out(period)
         preset = PRESETS.get((out.rules.preset, out.level))
         bounds = {name: (b.minimum, b.maximum) for name, b in preset.bounds.items()} if preset else {}

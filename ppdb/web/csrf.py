@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import json
 import secrets
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import Headers
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from ppdb.accounts.middleware import COOKIE as SESSION_COOKIE
 
@@ -44,17 +45,23 @@ def valid(secret: str, token: str | None) -> bool:
 
 
 def _cookies(headers: Headers) -> dict[str, str]:
-    found = {}
+    found: dict[str, str] = {}
     for part in headers.get("cookie", "").split(";"):
         name, _, value = part.strip().partition("=")
         found.setdefault(name, value)
     return found
 
 
+def _own(scope: Scope) -> dict[str, Any]:
+    """The scope with this module's keys (`csrf_token`, `csrf_secret`, `csrf_cookie`), which ASGI's types lack."""
+    return cast("dict[str, Any]", scope)
+
+
 def matches(scope: Scope, submitted: str | None) -> bool:
-    cookie = scope.get("csrf_cookie")
+    own = _own(scope)
+    cookie = own.get("csrf_cookie")
     return bool(
-        submitted and cookie and valid(scope["csrf_secret"], submitted) and hmac.compare_digest(submitted, cookie)
+        submitted and cookie and valid(own["csrf_secret"], submitted) and hmac.compare_digest(submitted, cookie)
     )
 
 
@@ -79,20 +86,21 @@ class CSRFMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        own = _own(scope)
         if not is_page(scope["path"]) and any(
             name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
         ):
-            scope["csrf_token"] = None  # an API call with a bearer token: no cookie credential to forge
+            own["csrf_token"] = None  # an API call with a bearer token: no cookie credential to forge
             await next_app(scope, receive, send)
             return
         secret = scope["litestar_app"].state.settings.secret_key
         headers = Headers.from_scope(scope)
         cookie = _cookies(headers).get(COOKIE)
         cookie = cookie if valid(secret, cookie) else None
-        scope["csrf_secret"], scope["csrf_cookie"] = secret, cookie
+        own["csrf_secret"], own["csrf_cookie"] = secret, cookie
         page = is_page(scope["path"])
-        scope["csrf_token"] = cookie or (new_token(secret) if page else None)  # the API never renders one
-        unsafe = scope["method"] not in SAFE
+        own["csrf_token"] = cookie or (new_token(secret) if page else None)  # the API never renders one
+        unsafe = own["method"] not in SAFE  # an http scope (see `scopes`)
         bearer = headers.get("authorization", "")[:7].lower() == "bearer "
         if (
             unsafe
@@ -103,19 +111,18 @@ class CSRFMiddleware(ASGIMiddleware):
             )
         ):
             body = json.dumps({"code": "csrf_failed", "message": MESSAGE, "field": FIELD}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         if cookie is None and page:
             # Secure on HTTPS; the token alone is no credential (it must match the form and the signature).
             set_cookie = (
-                f"{COOKIE}={scope['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
+                f"{COOKIE}={own['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
                 + ("; Secure" if scope.get("scheme") == "https" else "")
             ).encode()
 

@@ -9,12 +9,10 @@ from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
-from sqlalchemy import select
 
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session, client_address
-from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.service import get_period, to_out
+from ppdb.regions.service import get_period, public_periods, to_out
 from ppdb.results import service as results
 from ppdb.schools.service import list_schools
 from ppdb.selection import service as selection
@@ -34,11 +32,7 @@ class PublicPages(Controller):
 
     @get("/")
     async def home(self, request: Request, db_session: Session) -> Template:
-        periods = (
-            await db_session.scalars(
-                select(Period).where(Period.status != PeriodStatus.DRAFT).order_by(Period.id.desc()).limit(10)
-            )
-        ).all()
+        periods = await public_periods(db_session)
         return render(request, "home.html", periods=[to_out(p) for p in periods])
 
     @get("/periode/{period_id:int}/sekolah")

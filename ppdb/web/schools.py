@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import File, Redirect, Template
-from sqlalchemy import select
+from litestar.response import Redirect, Template
 
 from ppdb.accounts.guards import requires_staff
+from ppdb.applicants import documents
 from ppdb.applicants import service as applicants
-from ppdb.errors import AppError, NotFound
+from ppdb.authz import load_application, own_school
+from ppdb.errors import AppError
 from ppdb.params import RegistrationNumber, Session
-from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.service import get_period, to_out
-from ppdb.schools.models import School
+from ppdb.regions.models import PeriodStatus
+from ppdb.regions.service import get_period, periods_of_region, to_out
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
 
 Kind = Annotated[str, PathParameter(max_length=40)]
+DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified", "rejected": "rejected"}
 
 
 class SchoolPages(Controller):
@@ -37,22 +38,17 @@ class SchoolPages(Controller):
         status: Annotated[str | None, QueryParameter(max_length=20)] = None,
         jalur: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> Template:
-        school = await db_session.get(School, request.user.school_id) if request.user.school_id else None
-        if school is None:
-            raise AppError("no_school", "Akun ini tidak terhubung ke sekolah.", status_code=403)
-        periods = (
-            await db_session.scalars(
-                select(Period).where(Period.region_id == school.region_id).order_by(Period.id.desc())
-            )
-        ).all()
+        school = await own_school(db_session, request.user)
+        periods = await periods_of_region(db_session, school.region_id)
         period = next((p for p in periods if p.id == periode), periods[0] if periods else None)
         # A flag the page does not offer (an old link, a typo) shows everyone: an empty list would read as
         # "no applicant is flagged". The API answers it with a 400 instead.
         flag = flag if flag in FLAG_NAMES else None
         rows = []
         if period is not None:
-            rows = await service.applicants_of(db_session, school.npsn, period.id, request.user, flag)
-            rows = [r for r in rows if (not status or r.status == status) and (not jalur or r.path == jalur)]
+            rows = await service.applicants_of(
+                db_session, school.npsn, period.id, request.user, flag, status=status or None, path=jalur or None
+            )
         return render(
             request,
             "school/applicants.html",
@@ -73,7 +69,7 @@ class SchoolPages(Controller):
     async def _screen(
         self, request: Request, db_session: Session, number: str, errors: dict, status: int = 200
     ) -> Template:
-        application = await applicants.authorize(db_session, number, request.user)
+        application = await load_application(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
         return render(
             request,
@@ -88,31 +84,22 @@ class SchoolPages(Controller):
     @get("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}")
     async def document(
         self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber, kind: Kind
-    ) -> File:
-        application = await applicants.authorize(db_session, registration_number, request.user)
-        document = next((d for d in application.documents if d.kind == kind and d.storage_name), None)
-        if document is None:
-            raise NotFound("document_not_found", "Dokumen ini belum diunggah.", "kind")
-        root = state.settings.data_path / "documents"
-        path = (root / document.storage_name).resolve()
-        if root.resolve() not in path.parents:
-            raise NotFound("document_not_found", "Dokumen ini belum diunggah.", "kind")
-        return File(
-            path=path,
-            media_type=document.content_type,
-            content_disposition_type="inline",
-            filename=f"{kind}.{path.suffix.lstrip('.')}",
+    ) -> Response[bytes]:
+        application = await load_application(db_session, registration_number, request.user)
+        stored = await documents.fetch(
+            db_session, application, kind, actor=request.user, data_dir=state.settings.data_path
         )
+        return documents.serve(*stored, inline=True)
 
     @post("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}")
     async def decide(
         self, request: Request, db_session: Session, registration_number: RegistrationNumber, kind: Kind
     ) -> Response:
         form = await request.form()
-        decision = form_value(form, "decision")
+        decision = DECISIONS.get(form_value(form, "decision"))
         reason = form_value(form, "reason") or None
         try:
-            if decision not in ("verified", "rejected"):
+            if decision is None:
                 raise AppError("decision_invalid", "Pilih verifikasi atau tolak.", "reason")
             await service.decide_document(
                 db_session,
