@@ -313,11 +313,30 @@ async def register(
 ) -> schemas.ApplicationOut:
     """A registration, committed when this returns: by the admission-day fast path (one statement, no session)
     or, for anything unusual, with every check in a transaction of its own."""
-    key = None if idempotency_key is None else f"register:{parent.id}:{period_id}:{idempotency_key}"
+    key = _idempotency_key(parent, period_id, idempotency_key)
     if (out := await _register_at_once(bind_of(sessionmaker), period_id, data, parent, key)) is not None:
         return out
     async with sessionmaker.begin() as session:
         return await _register_checked(session, period_id, data, parent, key)
+
+
+async def register_in(
+    session: AsyncSession,
+    period_id: int,
+    data: schemas.ApplicationCreate,
+    parent: Principal,
+    *,
+    idempotency_key: str | None = None,
+) -> schemas.ApplicationOut:
+    """A registration in the caller's transaction, with every check, for a submit that stores more with it
+    (the wizard's files): it commits or rolls back with the rest."""
+    return await _register_checked(
+        session, period_id, data, parent, _idempotency_key(parent, period_id, idempotency_key)
+    )
+
+
+def _idempotency_key(parent: Principal, period_id: int, key: str | None) -> str | None:
+    return None if key is None else f"register:{parent.id}:{period_id}:{key}"
 
 
 async def _register_checked(

@@ -153,10 +153,13 @@ class ParentPages(Controller):
             if form_value(form, "action") == "preview":
                 plan = service.validate(await service.load_context(db_session, period_id), data)
                 raise FormErrors({})
-            out = await service.register(
-                state.sessionmaker, period_id, data, request.user, idempotency_key=values["idempotency_key"]
-            )
-            await self._store_files(db_session, state, request, out.registration_number, uploads(form))
+            files = await self._checked_files(state, uploads(form))
+            key = values["idempotency_key"]
+            if files:  # one submit, one outcome: the registration and its files commit together
+                out = await service.register_in(db_session, period_id, data, request.user, idempotency_key=key)
+                await self._store_files(db_session, state, request, out.registration_number, files)
+            else:  # nothing else to store: the admission-day fast path, committed on its own
+                out = await service.register(state.sessionmaker, period_id, data, request.user, idempotency_key=key)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
@@ -187,19 +190,30 @@ class ParentPages(Controller):
         return render(request, "parent/distances.html", plan=plan, errors=errors)
 
     @staticmethod
+    async def _checked_files(state: State, files: dict[str, UploadFile]) -> dict[str, bytes]:
+        """The uploaded files' contents, each checked before anything is stored."""
+        contents = {kind: await upload.read() for kind, upload in files.items()}
+        for kind, content in contents.items():
+            try:
+                documents.check(kind, content, max_bytes=state.settings.max_upload_bytes)
+            except AppError as err:
+                raise FormErrors({f"file_{kind}": err.message}) from None
+        return contents
+
+    @staticmethod
     async def _store_files(
-        db_session: Session, state: State, request: Request, number: str, files: dict[str, UploadFile]
+        db_session: Session, state: State, request: Request, number: str, files: dict[str, bytes]
     ) -> None:
         if not files:
             return
         application = await service.authorize(db_session, number, request.user, write=True)
-        for kind, upload in files.items():
+        for kind, content in files.items():
             try:
                 await documents.store(
                     db_session,
                     application,
                     kind,
-                    await upload.read(),
+                    content,
                     actor=request.user.actor,
                     data_dir=state.settings.data_path,
                     max_bytes=state.settings.max_upload_bytes,
@@ -304,8 +318,9 @@ class ParentPages(Controller):
                 },
                 schemas.ApplicationUpdate,
             )
+            files = await self._checked_files(state, uploads(form))
             await service.change(db_session, registration_number, request.user, update)
-            await self._store_files(db_session, state, request, registration_number, uploads(form))
+            await self._store_files(db_session, state, request, registration_number, files)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
