@@ -13,6 +13,7 @@ from ppdb.accounts.guards import requires_login, requires_parent
 from ppdb.applicants import documents, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.service import accepting_registrations, get_period
+from ppdb.runtime import AppRuntime
 
 IdempotencyKey = Annotated[
     str | None,
@@ -33,6 +34,7 @@ class ApplicationController(Controller):
     async def register(
         self,
         state: State,
+        runtime: AppRuntime,
         request: Request,
         data: JSONBody[schemas.ApplicationCreate],
         period_id: PeriodId,
@@ -40,7 +42,7 @@ class ApplicationController(Controller):
     ) -> schemas.ApplicationOut:
         """Register a child with a path and ranked school choices; distances are computed here."""
         return await service.register(
-            state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
+            runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
         )
 
     @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
@@ -54,13 +56,14 @@ class ApplicationController(Controller):
     @patch("/applications/{registration_number:str}", operation_id="changeApplication", guards=[requires_parent])
     async def change(
         self,
+        runtime: AppRuntime,
         db_session: Session,
         request: Request,
         registration_number: RegistrationNumber,
         data: JSONBody[schemas.ApplicationUpdate],
     ) -> schemas.ApplicationOut:
         """Change an application while registration is open; every rule is checked again."""
-        return await service.change(db_session, registration_number, request.user, data)
+        return await service.change(runtime, db_session, registration_number, request.user, data)
 
     @post(
         "/applications/{registration_number:str}/withdraw",

@@ -104,7 +104,7 @@ async def store(
 def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
     """Files follow the transaction: once it commits, the replaced file is deleted (a child's old KK scan is
     not kept for nothing; the audit log keeps its digest); if it does not, the new one is."""
-    sync, outcome = session.sync_session, {}
+    sync, outcome = session.sync_session, dict[str, bool]()
 
     def committed(_session) -> None:
         outcome.setdefault("committed", True)
@@ -132,7 +132,7 @@ async def fetch(
     document = next((d for d in application.documents if d.kind == kind), None)
     folder = (data_dir / "documents").resolve()
     path = None if document is None or document.storage_name is None else (folder / document.storage_name).resolve()
-    if path is None or not path.is_relative_to(folder) or not path.is_file():
+    if document is None or path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound("document_not_found", "Dokumen belum diunggah.", "kind")
     if actor.role is not Role.PARENT:
         record(

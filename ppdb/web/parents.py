@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from ppdb.accounts.guards import requires_parent
 from ppdb.applicants import documents, schemas, service
-from ppdb.applicants.models import Application
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, RegistrationNumber, Session
-from ppdb.regions.models import Kelurahan, Period, PeriodStatus
+from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import DocumentKind
 from ppdb.regions.service import accepting_registrations, get_period, rules_of, to_out
+from ppdb.runtime import AppRuntime, Runtime
+from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
 from ppdb.web.common import (
     FormErrors,
@@ -83,28 +83,22 @@ def to_create(values: dict[str, Any]) -> schemas.ApplicationCreate:
 def uploads(form: Any) -> dict[str, UploadFile]:
     return {
         kind: f
-        for kind in DocumentKind.__args__
+        for kind in get_args(DocumentKind)
         if isinstance(f := form.get(f"file_{kind}"), UploadFile) and f.filename
     }
 
 
-async def wizard_context(db_session: Session, period_id: int) -> dict[str, Any]:
+async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) -> dict[str, Any]:
     """Loaded afresh: after a rolled-back attempt the session's objects are expired."""
-    period = await get_period(db_session, period_id)
-    ctx = await service.load_context(db_session, period_id)
-    kelurahan = (
-        await db_session.execute(
-            select(Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan)
-            .where(Kelurahan.region_id == period.region_id)
-            .order_by(Kelurahan.kecamatan, Kelurahan.name)
-        )
-    ).all()
+    ctx = await service.load_context(db_session, period_id, runtime)
+    period = service.loaded(ctx)
+    kelurahan = await service.kelurahan_of(db_session, period.region_id)
     return {
         "period": to_out(period),
         "rules": ctx.rules,
         "kelurahan": kelurahan,
         "schools": sorted(ctx.schools.values(), key=lambda s: s.name),
-        "document_kinds": DocumentKind.__args__,
+        "document_kinds": get_args(DocumentKind),
     }
 
 
@@ -114,27 +108,18 @@ class ParentPages(Controller):
 
     @get("/orangtua")
     async def dashboard(self, request: Request, db_session: Session) -> Template:
-        mine = (
-            await db_session.scalars(
-                select(Application).where(Application.parent_id == request.user.id).order_by(Application.id.desc())
-            )
-        ).all()
-        periods = (
-            await db_session.scalars(
-                select(Period).where(Period.status == PeriodStatus.REGISTRATION_OPEN).order_by(Period.id)
-            )
-        ).all()
-        applications = [await service.read(db_session, a.registration_number) for a in mine]
+        applications = await service.mine(db_session, request.user)
+        periods = await service.periods_open(db_session)
         return render(request, "parent/dashboard.html", applications=applications, periods=[to_out(p) for p in periods])
 
     @get("/periode/{period_id:int}/daftar")
-    async def wizard(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+    async def wizard(self, request: Request, db_session: Session, runtime: AppRuntime, period_id: PeriodId) -> Template:
         period = await get_period(db_session, period_id)
         accepting_registrations(period)
         return render(
             request,
             "parent/wizard.html",
-            **await wizard_context(db_session, period_id),
+            **await wizard_context(db_session, runtime, period_id),
             values={"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []},
             errors={},
             plan=None,
@@ -143,7 +128,9 @@ class ParentPages(Controller):
         )
 
     @post("/periode/{period_id:int}/daftar", request_max_body_size=UPLOADS)
-    async def submit(self, request: Request, db_session: Session, state: State, period_id: PeriodId) -> Response:
+    async def submit(
+        self, request: Request, db_session: Session, state: State, runtime: AppRuntime, period_id: PeriodId
+    ) -> Response:
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
@@ -151,15 +138,17 @@ class ParentPages(Controller):
         try:
             data = to_create(values)
             if form_value(form, "action") == "preview":
-                plan = service.validate(await service.load_context(db_session, period_id), data)
+                plan = service.validate(await service.load_context(db_session, period_id, runtime), data)
                 raise FormErrors({})
             files = await self._checked_files(state, uploads(form))
             key = values["idempotency_key"]
             if files:  # one submit, one outcome: the registration and its files commit together
-                out = await service.register_in(db_session, period_id, data, request.user, idempotency_key=key)
+                out = await service.register_in(runtime, db_session, period_id, data, request.user, idempotency_key=key)
                 await self._store_files(db_session, state, request, out.registration_number, files)
             else:  # nothing else to store: the admission-day fast path, committed on its own
-                out = await service.register(state.sessionmaker, period_id, data, request.user, idempotency_key=key)
+                out = await service.register(
+                    runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
+                )
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
@@ -167,7 +156,7 @@ class ParentPages(Controller):
                 request,
                 "parent/wizard.html",
                 status=400 if errors else 200,
-                **await wizard_context(db_session, period_id),
+                **await wizard_context(db_session, runtime, period_id),
                 values=values,
                 errors=errors,
                 plan=plan,
@@ -177,12 +166,15 @@ class ParentPages(Controller):
         return Redirect(f"/pendaftaran/{out.registration_number}?baru=1")
 
     @post("/periode/{period_id:int}/daftar/jarak")
-    async def distances(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+    async def distances(
+        self, request: Request, db_session: Session, runtime: AppRuntime, period_id: PeriodId
+    ) -> Template:
         """htmx: the distance to each chosen school, computed by the same validation as the real submit."""
         period = await get_period(db_session, period_id)
         values = form_values(await request.form(), rules_of(period).max_choices)
         try:
-            plan, errors = service.validate(await service.load_context(db_session, period_id), to_create(values)), {}
+            ctx = await service.load_context(db_session, period_id, runtime)
+            plan, errors = service.validate(ctx, to_create(values)), {}
         except FormErrors as err:
             plan, errors = None, err.errors
         except AppError as err:
@@ -227,10 +219,11 @@ class ParentPages(Controller):
         request: Request,
         db_session: Session,
         state: State,
+        runtime: AppRuntime,
         registration_number: RegistrationNumber,
         baru: Annotated[str | None, QueryParameter(max_length=5)] = None,
     ) -> Template:
-        out, period, outcome = await self._status(db_session, request, registration_number)
+        out, period, outcome = await self._status(db_session, runtime, request, registration_number)
         reregistering = period.status == PeriodStatus.REREGISTRATION
         return render(
             request,
@@ -248,18 +241,20 @@ class ParentPages(Controller):
 
     @get("/pendaftaran/{registration_number:str}/status")
     async def status_fragment(
-        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+        self, request: Request, db_session: Session, runtime: AppRuntime, registration_number: RegistrationNumber
     ) -> Template:
         """htmx polls this, so the placement refreshes without a full reload."""
-        out, period, outcome = await self._status(db_session, request, registration_number)
+        out, period, outcome = await self._status(db_session, runtime, request, registration_number)
         return render(request, "parent/status_fragment.html", app=out, period=to_out(period), outcome=outcome)
 
     @staticmethod
-    async def _status(db_session: Session, request: Request, number: str):
+    async def _status(
+        db_session: Session, runtime: Runtime, request: Request, number: str
+    ) -> tuple[schemas.ApplicationOut, Period, selection_schemas.Explanation | None]:
         application = await service.authorize(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
         try:
-            status = await selection.status(request.app.state.read_sessionmaker, number, request.user)
+            status = await selection.status(runtime, request.app.state.read_sessionmaker, number, request.user)
         except AppError:
             status = None
         return await service.read(db_session, number), period, status
@@ -273,19 +268,19 @@ class ParentPages(Controller):
 
     @get("/pendaftaran/{registration_number:str}/ubah")
     async def change_form(
-        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+        self, request: Request, db_session: Session, runtime: AppRuntime, registration_number: RegistrationNumber
     ) -> Template:
         application = await service.authorize(db_session, registration_number, request.user, write=True)
         period = await get_period(db_session, application.period_id)
         accepting_registrations(period)
-        ctx = await service.load_context(db_session, period.id)
+        ctx = await service.load_context(db_session, period.id, runtime)
         current = msgspec.to_builtins(service.current_data(application, ctx))
         values = {k: "" if v is None else str(v) for k, v in current.items() if k not in ("choices", "documents")}
         values.update(choices=current["choices"], documents=current["documents"], idempotency_key="")
         return render(
             request,
             "parent/wizard.html",
-            **await wizard_context(db_session, period.id),
+            **await wizard_context(db_session, runtime, period.id),
             values=values,
             errors={},
             plan=None,
@@ -296,7 +291,12 @@ class ParentPages(Controller):
 
     @post("/pendaftaran/{registration_number:str}/ubah", request_max_body_size=UPLOADS)
     async def change(
-        self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        runtime: AppRuntime,
+        registration_number: RegistrationNumber,
     ) -> Response:
         application = await service.authorize(db_session, registration_number, request.user)
         period_id = application.period_id
@@ -306,7 +306,7 @@ class ParentPages(Controller):
         plan = None
         try:
             if form_value(form, "action") == "preview":  # "Hitung jarak" without JavaScript
-                plan = service.validate(await service.load_context(db_session, period_id), to_create(values))
+                plan = service.validate(await service.load_context(db_session, period_id, runtime), to_create(values))
                 raise FormErrors({})
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key")}
             if not changes["choices"]:
@@ -319,7 +319,7 @@ class ParentPages(Controller):
                 schemas.ApplicationUpdate,
             )
             files = await self._checked_files(state, uploads(form))
-            await service.change(db_session, registration_number, request.user, update)
+            await service.change(runtime, db_session, registration_number, request.user, update)
             await self._store_files(db_session, state, request, registration_number, files)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
@@ -328,7 +328,7 @@ class ParentPages(Controller):
                 request,
                 "parent/wizard.html",
                 status=400 if errors else 200,
-                **await wizard_context(db_session, period_id),
+                **await wizard_context(db_session, runtime, period_id),
                 values=values,
                 errors=errors,
                 plan=plan,
