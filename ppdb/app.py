@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
         finally:
+            app.state.runtime.passwords.close()
             await engine.dispose()
             await read_engine.dispose()
 
