@@ -41,7 +41,7 @@ class ApplicationController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> schemas.ApplicationOut:
         """Register a child with a path and ranked school choices; distances are computed here."""
-        return await service.register(
+        return await service.register_committed(
             runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
         )
 

@@ -5,8 +5,10 @@ Validation is in `validation`, the one write path of new registrations in `write
 
 Every function here works in the caller's session, which the request commits, except these, which own
 their transaction(s) and are the only exceptions:
-- `register`: the admission-day fast path commits by one autocommitted statement; otherwise it registers in
-  a transaction of its own (`register_in`), committed when it returns.
+- `register_committed`: the admission-day fast path commits by one autocommitted statement (`store_group`,
+  through the runtime's group commit); otherwise it registers in a transaction of its own, committed when it
+  returns. A submit that stores more than the registration (the wizard's files) uses `register_in` instead.
+- `store_group`: the group commit's write, one autocommitted statement for the registrations queued together.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ async def _load_places(
 # --- registering -----------------------------------------------------------------------------------------------
 
 
-async def register(
+async def register_committed(
     runtime: Runtime,
     sessionmaker: async_sessionmaker[AsyncSession],
     period_id: int,
@@ -107,7 +109,7 @@ async def register(
     *,
     idempotency_key: str | None = None,
 ) -> schemas.ApplicationOut:
-    """A registration, committed when this returns (it owns its transaction): by the admission-day fast path
+    """A registration, committed when this returns (it owns its transactions): by the admission-day fast path
     (one statement, no session) or, for anything unusual, with every check in a transaction of its own."""
     key = idempotency.key_for(parent, period_id, idempotency_key)
     if (out := await _register_at_once(runtime, bind_of(sessionmaker), period_id, data, parent, key)) is not None:
@@ -167,9 +169,10 @@ async def store_group(
     key: tuple[AsyncEngine | AsyncConnection, OpenPeriod],
     news: list[write.NewRegistration],
 ) -> list[asyncpg.Record | None]:
-    """Registrations queued together (the runtime's group commit), written by one statement; None for each
-    that was not written. A unique violation (a known NIK, a used Idempotency-Key, a taken number) fails the
-    whole group, which is then written one by one so that only the offending registration is not."""
+    """Registrations queued together (the runtime's group commit), written and committed by one statement
+    outside any session (it owns that transaction); None for each that was not written. A unique violation
+    (a known NIK, a used Idempotency-Key, a taken number) fails the whole group, which is then written one by
+    one so that only the offending registration is not."""
     bind, period = key
     try:
         async with driver_connection(bind) as connection:

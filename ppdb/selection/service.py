@@ -417,10 +417,13 @@ async def status(
         return found
     async with sessionmaker() as session:
         application = await applicants.check_visible(session, row, user)
+        assert row is not None  # check_visible refuses a missing one
         if row.run_id is None:
             raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
         period = await get_period(session, application.period_id)
         selection_run = await session.get(SelectionRun, row.run_id)
+        if selection_run is None:  # deleted (with its period) since the row was read
+            raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
         found = runtime.explained[key] = await explain.explain(session, application, rules_of(period), selection_run)
     return found
 

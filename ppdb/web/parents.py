@@ -31,36 +31,10 @@ from ppdb.web.common import (
 )
 from ppdb.web.proof import proof_pdf
 
-TEXT_FIELDS = (
-    "nik",
-    "nisn",
-    "name",
-    "sex",
-    "birth_date",
-    "kk_number",
-    "kk_issued_on",
-    "kk_exception",
-    "address",
-    "kelurahan_code",
-    "latitude",
-    "longitude",
-    "path",
-    "category",
-    "score",
-)
-REQUIRED = (
-    "nik",
-    "name",
-    "sex",
-    "birth_date",
-    "kk_number",
-    "kk_issued_on",
-    "address",
-    "kelurahan_code",
-    "latitude",
-    "longitude",
-    "path",
-)
+# The form's text fields and the required ones: the registration's, but for the lists (choices, documents).
+FORM = [f for f in msgspec.structs.fields(schemas.ApplicationCreate) if f.name not in ("choices", "documents")]
+TEXT_FIELDS = tuple(f.name for f in FORM)
+REQUIRED = tuple(f.name for f in FORM if f.required)
 FIXED = ("nik", "sex", "birth_date")  # a change cannot touch these: withdraw and register again
 UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
 
@@ -146,7 +120,7 @@ class ParentPages(Controller):
                 out = await service.register_in(runtime, db_session, period_id, data, request.user, idempotency_key=key)
                 await self._store_files(db_session, state, request, out.registration_number, files)
             else:  # nothing else to store: the admission-day fast path, committed on its own
-                out = await service.register(
+                out = await service.register_committed(
                     runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
                 )
         except (FormErrors, AppError) as err:
