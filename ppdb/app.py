@@ -27,6 +27,7 @@ from ppdb.metrics import MetricsMiddleware, metrics
 from ppdb.regions.controllers import PeriodController, PresetController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
+from ppdb.runtime import Runtime, provide_runtime
 from ppdb.schools.controllers import SchoolController
 from ppdb.security import add_security_headers
 from ppdb.selection.controllers import ExplanationController, SelectionController
@@ -55,13 +56,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
-        pool = dict(
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout,
+        url = settings.database_url
+        assert url is not None  # checked above
+        pool_size, max_overflow, pool_timeout = (
+            settings.db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout,
         )
-        engine = make_engine(settings.database_url, **pool)
-        read_engine = make_engine(settings.read_database_url or settings.database_url, read_only=True, **pool)
+        engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        read_engine = make_engine(
+            settings.read_database_url or url,
+            read_only=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+        )
         try:
             await ensure_migrated(engine)
             app.state.engine = engine
@@ -80,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
         finally:
+            app.state.runtime.passwords.close()
             await engine.dispose()
             await read_engine.dispose()
 
@@ -109,8 +119,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CSRFMiddleware(),
         ],
         before_send=[add_security_headers],
-        dependencies={"db_session": Provide(provide_session), "read_session": Provide(provide_read_session)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={
+            "db_session": Provide(provide_session),
+            "read_session": Provide(provide_read_session),
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # errors.py's handlers, typed there
         lifespan=[database],
         openapi_config=OpenAPIConfig(
             title="PPDB API",
@@ -120,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(),
         debug=settings.debug,
         logging_config=None,  # logs.configure(): JSON lines, not Litestar's plain-text default
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "runtime": Runtime()}),
     )
     document_errors(h for route in app.routes for h in getattr(route, "route_handlers", ()))
     return app

@@ -10,10 +10,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cachetools import LRUCache
 from litestar import Request, Response
-
-_BUILT: LRUCache = LRUCache(maxsize=1024)
 
 
 def etag(*parts: object) -> str:
@@ -28,11 +25,13 @@ async def respond(
     max_age: int,
     media_type: str = "application/json",
 ) -> Response[Any]:
-    """304 when the client already has `tag`; else the content built once per worker for that tag."""
+    """304 when the client already has `tag`; else the content built once per app for that tag (kept in the
+    app's runtime, `Runtime.built`)."""
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
     if tag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
         return Response(b"", status_code=304, headers=headers)
-    content = _BUILT.get(tag)
+    built = request.app.state.runtime.built
+    content = built.get(tag)
     if content is None:
-        content = _BUILT[tag] = await build()
+        content = built[tag] = await build()
     return Response(content, headers=headers, media_type=media_type)

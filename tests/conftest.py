@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -25,20 +26,15 @@ from ppdb.accounts import service as accounts
 from ppdb.app import create_app
 from ppdb.config import load_settings
 from ppdb.db import embedded, migrate
+from ppdb.runtime import Passwords, Runtime
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "kata-sandi-uji-2027"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def cheap_password_hashing() -> Iterator[None]:
-    """Argon2 at production cost makes every login ~0.1 s; tests check behaviour, not the cost."""
-    from argon2 import PasswordHasher
-
-    production = accounts.HASHER
-    accounts.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield
-    accounts.HASHER = production
+def test_runtime() -> Runtime:
+    """A test app's own runtime: argon2 at production cost makes every login ~0.1 s; tests check behaviour."""
+    return Runtime(passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)))
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +93,7 @@ def transport(
     app = create_app(settings)
     app.state.engine, app.state.sessionmaker = engine, sessionmaker
     app.state.read_sessionmaker = sessionmaker
+    app.state.runtime = test_runtime()
     return httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
 
@@ -120,7 +117,12 @@ async def admin(transport: httpx.ASGITransport, sessionmaker) -> AsyncIterator[h
     """The agency admin of Kota Tangerang (region 36.71), bootstrapped as `ppdb users create-admin` does."""
     async with sessionmaker() as session, session.begin():
         await accounts.bootstrap_admin(
-            session, region_code="36.71", region_name="Kota Tangerang", email="admin@tangerang.test", password=PASSWORD
+            session,
+            region_code="36.71",
+            region_name="Kota Tangerang",
+            email="admin@tangerang.test",
+            password=PASSWORD,
+            passwords=transport.app.state.runtime.passwords,
         )
     client = await logged_in(transport, "admin@tangerang.test", PASSWORD)
     yield client
@@ -191,9 +193,15 @@ async def live(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncI
     app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
     app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
     app.state.read_sessionmaker = app.state.sessionmaker
+    app.state.runtime = test_runtime()
     async with app.state.sessionmaker() as session, session.begin():
         await accounts.bootstrap_admin(
-            session, region_code="36.71", region_name="Kota Tangerang", email="admin@tangerang.test", password=PASSWORD
+            session,
+            region_code="36.71",
+            region_name="Kota Tangerang",
+            email="admin@tangerang.test",
+            password=PASSWORD,
+            passwords=app.state.runtime.passwords,
         )
     try:
         yield httpx.ASGITransport(app=app)

@@ -32,8 +32,9 @@ class AuthMiddleware(ASGIMiddleware):
         token = token_from(scope)
         scope["user"] = None
         if token is not None and len(token) <= 100:
-            scope["user"] = cached_principal(token)
+            state = scope["litestar_app"].state
+            scope["user"] = cached_principal(state.runtime.principals, token)
             if scope["user"] is None:
-                async with scope["litestar_app"].state.sessionmaker() as session:
-                    scope["user"] = await principal_for(session, token)
+                async with state.sessionmaker() as session:
+                    scope["user"] = await principal_for(session, token, state.runtime.principals)
         await next_app(scope, receive, send)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import os
 import secrets
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from cachetools import TTLCache
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,48 +18,9 @@ from ppdb.audit.service import record
 from ppdb.authz import Principal, governs_school
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions.models import Region
+from ppdb.runtime import Passwords, standalone_passwords
 from ppdb.schools.models import School
 
-# OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): slow for a guesser, yet a sign-up wave on admission
-# day costs ~15 ms of one core per password instead of ~60 ms with the library's default.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# At most this many passwords are hashed at once per worker, and this many more may wait; beyond that a
-# sign-up or login is shed (503) before it touches the database, so a wave of them cannot hold every
-# connection while queueing for the CPU.
-HASHING_AT_ONCE, HASHING_WAITING = 1, 8
-_queued = 0
-
-
-def _yield_cpu() -> None:
-    """Hashing threads run at the lowest priority: in a sign-up wave they take the CPU that requests in flight
-    (and PostgreSQL) leave over, instead of slowing every status page and registration (Linux: per thread)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-_HASHING = ThreadPoolExecutor(HASHING_AT_ONCE, thread_name_prefix="argon2", initializer=_yield_cpu)
-
-
-def _admit_password_work() -> None:
-    if _queued >= HASHING_AT_ONCE + HASHING_WAITING:
-        raise AppError(
-            "overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik.", status_code=503
-        )
-
-
-async def _password_work(function, *args):
-    """Run an argon2 call off the event loop, a bounded number at a time, at low priority."""
-    global _queued
-    _admit_password_work()
-    _queued += 1
-    try:
-        return await asyncio.get_running_loop().run_in_executor(_HASHING, function, *args)
-    finally:
-        _queued -= 1
-
-
-# A hash of a random password: verifying against it when the e-mail is unknown keeps timing uniform.
-_DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
 WINDOW = timedelta(minutes=15)
 MAX_ACCOUNT_FAILURES = 5
 MAX_ADDRESS_FAILURES = 30
@@ -93,16 +49,18 @@ async def create_user(
     region_id: int | None = None,
     school_id: int | None = None,
     actor: str,
+    passwords: Passwords | None = None,
 ) -> User:
     email = email.strip().lower()
     check_password_policy(password, email)
-    _admit_password_work()
+    passwords = passwords or standalone_passwords()
+    passwords.admit()
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=await _password_work(HASHER.hash, password),
+        password_hash=await passwords.hash(password),
         role=role,
         region_id=region_id,
         school_id=school_id,
@@ -120,14 +78,27 @@ async def create_user(
     return user
 
 
-async def signup_parent(session: AsyncSession, data: schemas.SignUp) -> User:
+async def signup_parent(session: AsyncSession, data: schemas.SignUp, passwords: Passwords | None = None) -> User:
     return await create_user(
-        session, email=data.email, password=data.password, name=data.name, role=Role.PARENT, actor="signup"
+        session,
+        email=data.email,
+        password=data.password,
+        name=data.name,
+        role=Role.PARENT,
+        actor="signup",
+        passwords=passwords,
     )
 
 
 async def bootstrap_admin(
-    session: AsyncSession, *, region_code: str, region_name: str, email: str, password: str, name: str = "Admin Dinas"
+    session: AsyncSession,
+    *,
+    region_code: str,
+    region_name: str,
+    email: str,
+    password: str,
+    name: str = "Admin Dinas",
+    passwords: Passwords | None = None,
 ) -> User:
     """The first admin of a region (creating the region if needed): `ppdb users create-admin`."""
     region = await session.scalar(select(Region).where(Region.code == region_code))
@@ -144,11 +115,20 @@ async def bootstrap_admin(
             new={"code": region_code, "name": region_name},
         )
     return await create_user(
-        session, email=email, password=password, name=name, role=Role.AGENCY_ADMIN, region_id=region.id, actor="cli"
+        session,
+        email=email,
+        password=password,
+        name=name,
+        role=Role.AGENCY_ADMIN,
+        region_id=region.id,
+        actor="cli",
+        passwords=passwords,
     )
 
 
-async def create_operator(session: AsyncSession, admin: Principal, data: schemas.OperatorCreate) -> User:
+async def create_operator(
+    session: AsyncSession, admin: Principal, data: schemas.OperatorCreate, passwords: Passwords | None = None
+) -> User:
     school = await session.scalar(select(School).where(School.npsn == data.npsn))
     if school is None or not governs_school(admin, school):
         raise NotFound("school_not_found", "Sekolah tidak ditemukan di wilayah Anda.", "npsn")
@@ -161,15 +141,22 @@ async def create_operator(session: AsyncSession, admin: Principal, data: schemas
         region_id=school.region_id,
         school_id=school.id,
         actor=admin.actor,
+        passwords=passwords,
     )
 
 
 async def login(
-    session: AsyncSession, data: schemas.Login, *, address: str, lifetime: timedelta
+    session: AsyncSession,
+    data: schemas.Login,
+    *,
+    address: str,
+    lifetime: timedelta,
+    passwords: Passwords | None = None,
 ) -> tuple[str, User] | None:
     """A new session token, or None for a wrong e-mail or password (the failure is recorded either way)."""
     email = data.email.strip().lower()
-    _admit_password_work()  # shed before taking a connection and a lock
+    passwords = passwords or standalone_passwords()
+    passwords.admit()  # shed before taking a connection and a lock
     # Attempts on one account are counted one at a time, so a burst cannot slip past the limit.
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"), {"email": email}
@@ -194,7 +181,7 @@ async def login(
         )
     user = await session.scalar(select(User).where(User.email == email))
     try:  # argon2 is deliberately slow: off the event loop
-        await _password_work(HASHER.verify, user.password_hash if user else _DUMMY_HASH, data.password)
+        await passwords.verify(user.password_hash if user else None, data.password)
         ok = user is not None
     except (VerifyMismatchError, InvalidHashError):
         ok = False
@@ -206,23 +193,22 @@ async def login(
     return token, user
 
 
-async def logout(session: AsyncSession, token: str) -> None:
-    _PRINCIPALS.pop(token_hash(token), None)
+async def logout(session: AsyncSession, token: str, principals: MutableMapping[str, Any] | None = None) -> None:
+    """End the session; `principals`: the app's cache of them (the runtime's), which forgets it at once."""
+    if principals is not None:
+        principals.pop(token_hash(token), None)
     await session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
 
 
-# A worker answers a known token from memory for a few seconds (admission day: every poll is authenticated).
-# A session's expiry is still exact; a logout served by another worker takes effect within PRINCIPAL_TTL.
-PRINCIPAL_TTL = 5.0
-_PRINCIPALS: TTLCache = TTLCache(maxsize=200_000, ttl=PRINCIPAL_TTL)
-
-
-def cached_principal(token: str) -> Principal | None:
-    hit = _PRINCIPALS.get(token_hash(token))
+def cached_principal(principals: Mapping[str, Any], token: str) -> Principal | None:
+    """The token's principal from the app's cache (`Runtime.principals`), while its session lasts."""
+    hit = principals.get(token_hash(token))
     return hit[0] if hit is not None and hit[1] > datetime.now(UTC) else None
 
 
-async def principal_for(session: AsyncSession, token: str) -> Principal | None:
+async def principal_for(
+    session: AsyncSession, token: str, principals: MutableMapping[str, Any] | None = None
+) -> Principal | None:
     digest = token_hash(token)
     row = (
         await session.execute(
@@ -234,7 +220,8 @@ async def principal_for(session: AsyncSession, token: str) -> Principal | None:
     if row is None:
         return None
     principal = Principal(*row[:5])
-    _PRINCIPALS[digest] = (principal, row.expires_at)
+    if principals is not None:
+        principals[digest] = (principal, row.expires_at)
     return principal
 
 

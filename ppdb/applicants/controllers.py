@@ -9,10 +9,12 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 
+from ppdb import authz
 from ppdb.accounts.guards import requires_login, requires_parent
 from ppdb.applicants import documents, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.service import accepting_registrations, get_period
+from ppdb.runtime import AppRuntime
 
 IdempotencyKey = Annotated[
     str | None,
@@ -33,14 +35,15 @@ class ApplicationController(Controller):
     async def register(
         self,
         state: State,
+        runtime: AppRuntime,
         request: Request,
         data: JSONBody[schemas.ApplicationCreate],
         period_id: PeriodId,
         idempotency_key: IdempotencyKey = None,
     ) -> schemas.ApplicationOut:
         """Register a child with a path and ranked school choices; distances are computed here."""
-        return await service.register(
-            state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
+        return await service.register_committed(
+            runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
         )
 
     @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
@@ -48,19 +51,20 @@ class ApplicationController(Controller):
         self, db_session: Session, request: Request, registration_number: RegistrationNumber
     ) -> schemas.ApplicationOut:
         """Read an application back, with the distances the server computed."""
-        application = await service.authorize(db_session, registration_number, request.user)
+        application = await authz.load_application(db_session, registration_number, request.user)
         return await service.read(db_session, application.registration_number)
 
     @patch("/applications/{registration_number:str}", operation_id="changeApplication", guards=[requires_parent])
     async def change(
         self,
+        runtime: AppRuntime,
         db_session: Session,
         request: Request,
         registration_number: RegistrationNumber,
         data: JSONBody[schemas.ApplicationUpdate],
     ) -> schemas.ApplicationOut:
         """Change an application while registration is open; every rule is checked again."""
-        return await service.change(db_session, registration_number, request.user, data)
+        return await service.change(runtime, db_session, registration_number, request.user, data)
 
     @post(
         "/applications/{registration_number:str}/withdraw",
@@ -89,7 +93,7 @@ class ApplicationController(Controller):
         kind: Annotated[str, PathParameter(max_length=40)],
     ) -> schemas.DocumentOut:
         """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open; replaces the kind."""
-        application = await service.authorize(db_session, registration_number, request.user, write=True)
+        application = await authz.load_application(db_session, registration_number, request.user, write=True)
         accepting_registrations(await get_period(db_session, application.period_id))
         settings = state.settings
         if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes:  # refused before reading
@@ -126,12 +130,8 @@ class ApplicationController(Controller):
         kind: Annotated[str, PathParameter(max_length=40)],
     ) -> Response[bytes]:
         """Download an uploaded document: the parent who owns it, operators of a chosen school, the region's agency."""
-        application = await service.authorize(db_session, registration_number, request.user)
-        content, content_type, filename = await documents.fetch(
+        application = await authz.load_application(db_session, registration_number, request.user)
+        stored = await documents.fetch(
             db_session, application, kind, actor=request.user, data_dir=state.settings.data_path
         )
-        return Response(
-            content,
-            media_type=content_type,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
-        )
+        return documents.serve(*stored)

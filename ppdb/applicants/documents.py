@@ -40,6 +40,17 @@ def refuse_size(max_bytes: int) -> None:
     raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file", status_code=413)
 
 
+def check(kind: str, content: bytes, *, max_bytes: int) -> tuple[str, str]:
+    """The file's content type and extension, or the reason it is refused; nothing is stored."""
+    if kind not in get_args(DocumentKind):
+        raise AppError("document_kind_unknown", f"Jenis dokumen '{kind}' tidak dikenal.", "kind")
+    if not content:
+        raise AppError("document_empty", "Berkas kosong.", "file")
+    if len(content) > max_bytes:
+        refuse_size(max_bytes)
+    return sniff(content)
+
+
 async def store(
     session: AsyncSession,
     application: Application,
@@ -52,13 +63,7 @@ async def store(
 ) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
         raise ApplicationWithdrawn()
-    if kind not in get_args(DocumentKind):
-        raise AppError("document_kind_unknown", f"Jenis dokumen '{kind}' tidak dikenal.", "kind")
-    if not content:
-        raise AppError("document_empty", "Berkas kosong.", "file")
-    if len(content) > max_bytes:
-        refuse_size(max_bytes)
-    content_type, extension = sniff(content)
+    content_type, extension = check(kind, content, max_bytes=max_bytes)
     folder = data_dir / "documents" / str(application.period_id)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{extension}"

@@ -14,11 +14,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
+Key = TypeVar("Key", bound=Hashable)
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class Grouped(Generic[Item, Result]):
+class Grouped(Generic[Key, Item, Result]):
     """`await group(key, item)` answers `write(key, items)[i]` for the item, where `items` are those queued
     under the same key (at most `limit` at a time, one group in flight per key and process). An exception
     from `write` is raised to every caller of that group. After a group, while more are queued, the next
@@ -26,16 +27,16 @@ class Grouped(Generic[Item, Result]):
 
     def __init__(
         self,
-        write: Callable[[Hashable, list[Item]], Awaitable[Sequence[Result]]],
+        write: Callable[[Key, list[Item]], Awaitable[Sequence[Result]]],
         *,
         limit: int = 64,
         linger: float = 0.0,
     ) -> None:
         self._write, self._limit, self._linger = write, limit, linger
-        self._queues: dict[Hashable, list[tuple[Item, asyncio.Future[Result]]]] = {}
+        self._queues: dict[Key, list[tuple[Item, asyncio.Future[Result]]]] = {}
         self._flushers: set[asyncio.Task[None]] = set()  # a reference each, or the loop may drop them
 
-    async def __call__(self, key: Hashable, item: Item) -> Result:
+    async def __call__(self, key: Key, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         queue = self._queues.get(key)
         if queue is None:
@@ -46,7 +47,7 @@ class Grouped(Generic[Item, Result]):
         queue.append((item, future))
         return await future
 
-    async def _flush(self, key: Hashable, queue: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+    async def _flush(self, key: Key, queue: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         group: list[tuple[Item, asyncio.Future[Result]]] = []
         try:
             while queue:

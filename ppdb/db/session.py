@@ -46,10 +46,16 @@ async def driver_connection(bind: AsyncEngine | AsyncConnection) -> AsyncIterato
     transaction (tests), that connection under a savepoint."""
     if isinstance(bind, AsyncEngine):
         async with bind.connect() as connection:
-            yield (await connection.get_raw_connection()).driver_connection
+            yield _driver(await connection.get_raw_connection())
     else:
         async with bind.begin_nested():
-            yield (await bind.get_raw_connection()).driver_connection
+            yield _driver(await bind.get_raw_connection())
+
+
+def _driver(pooled: Any) -> asyncpg.Connection:
+    """The asyncpg connection of a checked-out pool entry (always there while it is checked out)."""
+    connection: asyncpg.Connection = pooled.driver_connection
+    return connection
 
 
 def bind_of(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncEngine | AsyncConnection:

@@ -11,6 +11,7 @@ from ppdb.accounts.guards import requires_agency_admin, requires_login
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
+from ppdb.runtime import AppRuntime
 from ppdb.selection import schemas, service
 from ppdb.selection.models import SelectionRun
 
@@ -79,8 +80,8 @@ class ExplanationController(Controller):
 
     @get("/status", operation_id="applicationStatus", guards=[requires_login])
     async def status(
-        self, state: State, request: Request, registration_number: RegistrationNumber
+        self, state: State, runtime: AppRuntime, request: Request, registration_number: RegistrationNumber
     ) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
-        return await service.status(state.read_sessionmaker, registration_number, request.user)
+        return await service.status(runtime, state.read_sessionmaker, registration_number, request.user)

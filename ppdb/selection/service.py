@@ -8,11 +8,10 @@ import hmac
 import time
 import zlib
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import asyncpg
 import msgspec
-from cachetools import TTLCache
 from sqlalchemy import String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -21,7 +20,6 @@ from ppdb import authz
 from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.authz import Principal
-from ppdb.db.grouping import Grouped
 from ppdb.db.session import Compiled, bind_of, driver_connection
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
@@ -44,6 +42,9 @@ from ppdb.selection.programs import (
     path_of,
     public_names,
 )
+
+if TYPE_CHECKING:
+    from ppdb.runtime import Runtime
 
 
 def opaque_id(secret: str, period_id: int, application_id: int) -> str:
@@ -433,11 +434,6 @@ async def public_instance(session: AsyncSession, selection_run: SelectionRun) ->
     return msgspec.json.encode(instance)
 
 
-# Per process: each application's explanation for a run. It only changes with the run or the application,
-# both part of the key, so the status page polled all day costs one round trip to the database.
-_EXPLAINED: TTLCache = TTLCache(maxsize=100_000, ttl=600)
-
-
 def parents_run(period_id):
     """The run parents and the public see for a period: the published one, else the latest provisional one."""
     published = (
@@ -478,7 +474,8 @@ class _StatusRow(NamedTuple):
     run_id: int | None
 
 
-async def _status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) -> list[asyncpg.Record | None]:
+async def status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) -> list[asyncpg.Record | None]:
+    """The status rows of `numbers` (the runtime's `status_rows` groups the reads arriving together)."""
     async with driver_connection(bind) as connection:
         found = {
             r["registration_number"]: r for r in await connection.fetch(_STATUSES.sql, *_STATUSES.args(numbers=numbers))
@@ -486,29 +483,29 @@ async def _status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) 
     return [found.get(number) for number in numbers]
 
 
-# Status reads arriving together in a worker are read by one statement.
-_STATUS_ROWS: Grouped[str, asyncpg.Record | None] = Grouped(_status_rows)
-
-
 async def status(
-    sessionmaker: async_sessionmaker[AsyncSession], registration_number: str, user: Principal
+    runtime: Runtime, sessionmaker: async_sessionmaker[AsyncSession], registration_number: str, user: Principal
 ) -> schemas.Explanation:
     """A parent's status page: placement, position and cut-off per choice, and why.
 
     Polled all day: one statement (shared with the reads arriving at the same moment), then the explanation
-    from memory; a session only when that is not enough."""
-    record = await _STATUS_ROWS(bind_of(sessionmaker), registration_number)
+    from the runtime's memory (keyed by all it depends on: the run and the application's version); a session
+    only when that is not enough."""
+    record = await runtime.status_rows(bind_of(sessionmaker), registration_number)
     row = None if record is None else _StatusRow(*record)._replace(status=ApplicationStatus(record["status"]))
     key = None if row is None else (row.id, row.status, row.updated_at, row.run_id)
-    if row is not None and authz.row_grants(row, user) and (found := _EXPLAINED.get(key)) is not None:
+    if row is not None and authz.row_grants(row, user) and (found := runtime.explained.get(key)) is not None:
         return found
     async with sessionmaker() as session:
         application = await authz.check_application(session, row, user)
+        assert row is not None  # check_application refuses a missing one
         if row.run_id is None:
             raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
         period = await get_period(session, application.period_id)
         selection_run = await session.get(SelectionRun, row.run_id)
-        found = _EXPLAINED[key] = await explain.explain(session, application, rules_of(period), selection_run)
+        if selection_run is None:  # deleted (with its period) since the row was read
+            raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+        found = runtime.explained[key] = await explain.explain(session, application, rules_of(period), selection_run)
     return found
 
 

@@ -15,6 +15,7 @@ from ppdb.accounts import schemas, service
 from ppdb.accounts.middleware import COOKIE, token_from
 from ppdb.errors import AppError
 from ppdb.params import Session, client_address
+from ppdb.runtime import AppRuntime
 from ppdb.web.common import HOME, FormErrors, convert, form_value, render
 
 
@@ -36,7 +37,7 @@ class AccountPages(Controller):
         return render(request, "login.html", values={"email": ""}, errors={}, next=safe_next(next) or "")
 
     @post("/masuk")
-    async def login(self, request: Request, db_session: Session, state: State) -> Response:
+    async def login(self, request: Request, db_session: Session, state: State, runtime: AppRuntime) -> Response:
         form = await request.form()
         values = {"email": form_value(form, "email")}
         target = safe_next(form_value(form, "next"))
@@ -46,7 +47,9 @@ class AccountPages(Controller):
             )
             lifetime = timedelta(hours=state.settings.session_hours)
             address = client_address(request)
-            outcome = await service.login(db_session, data, address=address, lifetime=lifetime)
+            outcome = await service.login(
+                db_session, data, address=address, lifetime=lifetime, passwords=runtime.passwords
+            )
         except FormErrors as err:
             return render(request, "login.html", status=400, values=values, errors=err.errors, next=target or "")
         except AppError as err:
@@ -84,7 +87,7 @@ class AccountPages(Controller):
         return render(request, "signup.html", values={}, errors={})
 
     @post("/daftar-akun")
-    async def signup(self, request: Request, db_session: Session) -> Response:
+    async def signup(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:
         form = await request.form()
         values = {"email": form_value(form, "email"), "name": form_value(form, "name")}
         password = form.get("password") or ""
@@ -92,7 +95,7 @@ class AccountPages(Controller):
             if password != (form.get("password2") or ""):
                 raise FormErrors({"password2": "Kata sandi tidak sama."})
             data = convert({**values, "password": password}, schemas.SignUp, required=("name", "email", "password"))
-            await service.signup_parent(db_session, data)
+            await service.signup_parent(db_session, data, runtime.passwords)
         except FormErrors as err:
             return render(request, "signup.html", status=400, values=values, errors=err.errors)
         except AppError as err:
@@ -114,7 +117,7 @@ class AccountPages(Controller):
         )
 
     @post("/keluar")
-    async def logout(self, request: Request, db_session: Session) -> Response:
+    async def logout(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:
         if token := token_from(request.scope):
-            await service.logout(db_session, token)
+            await service.logout(db_session, token, runtime.principals)
         return Redirect("/", cookies=[Cookie(key=COOKIE, value="", max_age=0, path="/")])

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
+from ppdb import authz
 from ppdb.accounts.guards import requires_parent
 from ppdb.applicants import documents, schemas, service
-from ppdb.applicants.models import Application
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, RegistrationNumber, Session
-from ppdb.regions.models import Kelurahan, Period, PeriodStatus
+from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import DocumentKind
 from ppdb.regions.service import accepting_registrations, get_period, rules_of, to_out
+from ppdb.runtime import AppRuntime, Runtime
+from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
 from ppdb.web.common import (
     FormErrors,
@@ -31,36 +32,10 @@ from ppdb.web.common import (
 )
 from ppdb.web.proof import proof_pdf
 
-TEXT_FIELDS = (
-    "nik",
-    "nisn",
-    "name",
-    "sex",
-    "birth_date",
-    "kk_number",
-    "kk_issued_on",
-    "kk_exception",
-    "address",
-    "kelurahan_code",
-    "latitude",
-    "longitude",
-    "path",
-    "category",
-    "score",
-)
-REQUIRED = (
-    "nik",
-    "name",
-    "sex",
-    "birth_date",
-    "kk_number",
-    "kk_issued_on",
-    "address",
-    "kelurahan_code",
-    "latitude",
-    "longitude",
-    "path",
-)
+# The form's text fields and the required ones: the registration's, but for the lists (choices, documents).
+FORM = [f for f in msgspec.structs.fields(schemas.ApplicationCreate) if f.name not in ("choices", "documents")]
+TEXT_FIELDS = tuple(f.name for f in FORM)
+REQUIRED = tuple(f.name for f in FORM if f.required)
 FIXED = ("nik", "sex", "birth_date")  # a change cannot touch these: withdraw and register again
 UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
 
@@ -83,28 +58,22 @@ def to_create(values: dict[str, Any]) -> schemas.ApplicationCreate:
 def uploads(form: Any) -> dict[str, UploadFile]:
     return {
         kind: f
-        for kind in DocumentKind.__args__
+        for kind in get_args(DocumentKind)
         if isinstance(f := form.get(f"file_{kind}"), UploadFile) and f.filename
     }
 
 
-async def wizard_context(db_session: Session, period_id: int) -> dict[str, Any]:
+async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) -> dict[str, Any]:
     """Loaded afresh: after a rolled-back attempt the session's objects are expired."""
-    period = await get_period(db_session, period_id)
-    ctx = await service.load_context(db_session, period_id)
-    kelurahan = (
-        await db_session.execute(
-            select(Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan)
-            .where(Kelurahan.region_id == period.region_id)
-            .order_by(Kelurahan.kecamatan, Kelurahan.name)
-        )
-    ).all()
+    ctx = await service.load_context(db_session, period_id, runtime)
+    period = service.loaded(ctx)
+    kelurahan = await service.kelurahan_of(db_session, period.region_id)
     return {
         "period": to_out(period),
         "rules": ctx.rules,
         "kelurahan": kelurahan,
         "schools": sorted(ctx.schools.values(), key=lambda s: s.name),
-        "document_kinds": DocumentKind.__args__,
+        "document_kinds": get_args(DocumentKind),
     }
 
 
@@ -114,27 +83,18 @@ class ParentPages(Controller):
 
     @get("/orangtua")
     async def dashboard(self, request: Request, db_session: Session) -> Template:
-        mine = (
-            await db_session.scalars(
-                select(Application).where(Application.parent_id == request.user.id).order_by(Application.id.desc())
-            )
-        ).all()
-        periods = (
-            await db_session.scalars(
-                select(Period).where(Period.status == PeriodStatus.REGISTRATION_OPEN).order_by(Period.id)
-            )
-        ).all()
-        applications = [await service.read(db_session, a.registration_number) for a in mine]
+        applications = await service.mine(db_session, request.user)
+        periods = await service.periods_open(db_session)
         return render(request, "parent/dashboard.html", applications=applications, periods=[to_out(p) for p in periods])
 
     @get("/periode/{period_id:int}/daftar")
-    async def wizard(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+    async def wizard(self, request: Request, db_session: Session, runtime: AppRuntime, period_id: PeriodId) -> Template:
         period = await get_period(db_session, period_id)
         accepting_registrations(period)
         return render(
             request,
             "parent/wizard.html",
-            **await wizard_context(db_session, period_id),
+            **await wizard_context(db_session, runtime, period_id),
             values={"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []},
             errors={},
             plan=None,
@@ -143,7 +103,9 @@ class ParentPages(Controller):
         )
 
     @post("/periode/{period_id:int}/daftar", request_max_body_size=UPLOADS)
-    async def submit(self, request: Request, db_session: Session, state: State, period_id: PeriodId) -> Response:
+    async def submit(
+        self, request: Request, db_session: Session, state: State, runtime: AppRuntime, period_id: PeriodId
+    ) -> Response:
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
@@ -151,12 +113,17 @@ class ParentPages(Controller):
         try:
             data = to_create(values)
             if form_value(form, "action") == "preview":
-                plan = service.validate(await service.load_context(db_session, period_id), data)
+                plan = service.validate(await service.load_context(db_session, period_id, runtime), data)
                 raise FormErrors({})
-            out = await service.register(
-                state.sessionmaker, period_id, data, request.user, idempotency_key=values["idempotency_key"]
-            )
-            await self._store_files(db_session, state, request, out.registration_number, uploads(form))
+            files = await self._checked_files(state, uploads(form))
+            key = values["idempotency_key"]
+            if files:  # one submit, one outcome: the registration and its files commit together
+                out = await service.register_in(runtime, db_session, period_id, data, request.user, idempotency_key=key)
+                await self._store_files(db_session, state, request, out.registration_number, files)
+            else:  # nothing else to store: the admission-day fast path, committed on its own
+                out = await service.register_committed(
+                    runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
+                )
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
@@ -164,7 +131,7 @@ class ParentPages(Controller):
                 request,
                 "parent/wizard.html",
                 status=400 if errors else 200,
-                **await wizard_context(db_session, period_id),
+                **await wizard_context(db_session, runtime, period_id),
                 values=values,
                 errors=errors,
                 plan=plan,
@@ -174,12 +141,15 @@ class ParentPages(Controller):
         return Redirect(f"/pendaftaran/{out.registration_number}?baru=1")
 
     @post("/periode/{period_id:int}/daftar/jarak")
-    async def distances(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+    async def distances(
+        self, request: Request, db_session: Session, runtime: AppRuntime, period_id: PeriodId
+    ) -> Template:
         """htmx: the distance to each chosen school, computed by the same validation as the real submit."""
         period = await get_period(db_session, period_id)
         values = form_values(await request.form(), rules_of(period).max_choices)
         try:
-            plan, errors = service.validate(await service.load_context(db_session, period_id), to_create(values)), {}
+            ctx = await service.load_context(db_session, period_id, runtime)
+            plan, errors = service.validate(ctx, to_create(values)), {}
         except FormErrors as err:
             plan, errors = None, err.errors
         except AppError as err:
@@ -187,19 +157,30 @@ class ParentPages(Controller):
         return render(request, "parent/distances.html", plan=plan, errors=errors)
 
     @staticmethod
+    async def _checked_files(state: State, files: dict[str, UploadFile]) -> dict[str, bytes]:
+        """The uploaded files' contents, each checked before anything is stored."""
+        contents = {kind: await upload.read() for kind, upload in files.items()}
+        for kind, content in contents.items():
+            try:
+                documents.check(kind, content, max_bytes=state.settings.max_upload_bytes)
+            except AppError as err:
+                raise FormErrors({f"file_{kind}": err.message}) from None
+        return contents
+
+    @staticmethod
     async def _store_files(
-        db_session: Session, state: State, request: Request, number: str, files: dict[str, UploadFile]
+        db_session: Session, state: State, request: Request, number: str, files: dict[str, bytes]
     ) -> None:
         if not files:
             return
-        application = await service.authorize(db_session, number, request.user, write=True)
-        for kind, upload in files.items():
+        application = await authz.load_application(db_session, number, request.user, write=True)
+        for kind, content in files.items():
             try:
                 await documents.store(
                     db_session,
                     application,
                     kind,
-                    await upload.read(),
+                    content,
                     actor=request.user.actor,
                     data_dir=state.settings.data_path,
                     max_bytes=state.settings.max_upload_bytes,
@@ -213,10 +194,11 @@ class ParentPages(Controller):
         request: Request,
         db_session: Session,
         state: State,
+        runtime: AppRuntime,
         registration_number: RegistrationNumber,
         baru: Annotated[str | None, QueryParameter(max_length=5)] = None,
     ) -> Template:
-        out, period, outcome = await self._status(db_session, request, registration_number)
+        out, period, outcome = await self._status(db_session, runtime, request, registration_number)
         reregistering = period.status == PeriodStatus.REREGISTRATION
         return render(
             request,
@@ -234,18 +216,20 @@ class ParentPages(Controller):
 
     @get("/pendaftaran/{registration_number:str}/status")
     async def status_fragment(
-        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+        self, request: Request, db_session: Session, runtime: AppRuntime, registration_number: RegistrationNumber
     ) -> Template:
         """htmx polls this, so the placement refreshes without a full reload."""
-        out, period, outcome = await self._status(db_session, request, registration_number)
+        out, period, outcome = await self._status(db_session, runtime, request, registration_number)
         return render(request, "parent/status_fragment.html", app=out, period=to_out(period), outcome=outcome)
 
     @staticmethod
-    async def _status(db_session: Session, request: Request, number: str):
-        application = await service.authorize(db_session, number, request.user)
+    async def _status(
+        db_session: Session, runtime: Runtime, request: Request, number: str
+    ) -> tuple[schemas.ApplicationOut, Period, selection_schemas.Explanation | None]:
+        application = await authz.load_application(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
         try:
-            status = await selection.status(request.app.state.read_sessionmaker, number, request.user)
+            status = await selection.status(runtime, request.app.state.read_sessionmaker, number, request.user)
         except AppError:
             status = None
         return await service.read(db_session, number), period, status
@@ -259,19 +243,19 @@ class ParentPages(Controller):
 
     @get("/pendaftaran/{registration_number:str}/ubah")
     async def change_form(
-        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+        self, request: Request, db_session: Session, runtime: AppRuntime, registration_number: RegistrationNumber
     ) -> Template:
-        application = await service.authorize(db_session, registration_number, request.user, write=True)
+        application = await authz.load_application(db_session, registration_number, request.user, write=True)
         period = await get_period(db_session, application.period_id)
         accepting_registrations(period)
-        ctx = await service.load_context(db_session, period.id)
+        ctx = await service.load_context(db_session, period.id, runtime)
         current = msgspec.to_builtins(service.current_data(application, ctx))
         values = {k: "" if v is None else str(v) for k, v in current.items() if k not in ("choices", "documents")}
         values.update(choices=current["choices"], documents=current["documents"], idempotency_key="")
         return render(
             request,
             "parent/wizard.html",
-            **await wizard_context(db_session, period.id),
+            **await wizard_context(db_session, runtime, period.id),
             values=values,
             errors={},
             plan=None,
@@ -282,9 +266,14 @@ class ParentPages(Controller):
 
     @post("/pendaftaran/{registration_number:str}/ubah", request_max_body_size=UPLOADS)
     async def change(
-        self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        runtime: AppRuntime,
+        registration_number: RegistrationNumber,
     ) -> Response:
-        application = await service.authorize(db_session, registration_number, request.user)
+        application = await authz.load_application(db_session, registration_number, request.user)
         period_id = application.period_id
         period = await get_period(db_session, period_id)
         form = await request.form()
@@ -292,7 +281,7 @@ class ParentPages(Controller):
         plan = None
         try:
             if form_value(form, "action") == "preview":  # "Hitung jarak" without JavaScript
-                plan = service.validate(await service.load_context(db_session, period_id), to_create(values))
+                plan = service.validate(await service.load_context(db_session, period_id, runtime), to_create(values))
                 raise FormErrors({})
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key")}
             if not changes["choices"]:
@@ -304,8 +293,9 @@ class ParentPages(Controller):
                 },
                 schemas.ApplicationUpdate,
             )
-            await service.change(db_session, registration_number, request.user, update)
-            await self._store_files(db_session, state, request, registration_number, uploads(form))
+            files = await self._checked_files(state, uploads(form))
+            await service.change(runtime, db_session, registration_number, request.user, update)
+            await self._store_files(db_session, state, request, registration_number, files)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
@@ -313,7 +303,7 @@ class ParentPages(Controller):
                 request,
                 "parent/wizard.html",
                 status=400 if errors else 200,
-                **await wizard_context(db_session, period_id),
+                **await wizard_context(db_session, runtime, period_id),
                 values=values,
                 errors=errors,
                 plan=plan,
@@ -332,7 +322,7 @@ class ParentPages(Controller):
 
     @get("/pendaftaran/{registration_number:str}/bukti.pdf")
     async def proof(self, request: Request, db_session: Session, registration_number: RegistrationNumber) -> Response:
-        await service.authorize(db_session, registration_number, request.user)
+        await authz.load_application(db_session, registration_number, request.user)
         out = await service.read(db_session, registration_number)
         period = to_out(await get_period(db_session, out.period_id))
         base = str(request.base_url).rstrip("/")

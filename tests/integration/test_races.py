@@ -81,9 +81,7 @@ def group_sizes(monkeypatch, grouped) -> list[int]:
 
 
 async def test_registrations_arriving_together_are_written_together_each_exactly_once(live, engine, monkeypatch):
-    from ppdb.applicants import service
-
-    groups = group_sizes(monkeypatch, service._GROUP)
+    groups = group_sizes(monkeypatch, live.app.state.runtime.registrations)
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     parent = await sign_up(live, "orangtua@contoh.test")
     period = await open_period(admin)
@@ -126,10 +124,9 @@ async def test_registrations_arriving_together_are_written_together_each_exactly
 async def test_status_reads_arriving_together_answer_each_caller_with_their_own_only(live, engine, monkeypatch):
     from ppdb.db.session import make_sessionmaker
     from ppdb.selection import provisional
-    from ppdb.selection import service as selection
     from tests.conftest import TEST_SECRET
 
-    groups = group_sizes(monkeypatch, selection._STATUS_ROWS)
+    groups = group_sizes(monkeypatch, live.app.state.runtime.status_rows)
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     parents = [await sign_up(live, "orangtua@contoh.test"), await sign_up(live, "wali@contoh.test")]
     period = await open_period(admin)

@@ -91,17 +91,16 @@ async def test_a_request_waiting_too_long_for_a_connection_is_shed(server_url, t
             assert done.status_code == 201  # nothing half-written by the shed attempt
 
 
-async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touching_the_database(client, monkeypatch):
-    from ppdb.accounts import service as accounts
-
-    monkeypatch.setattr(accounts, "_queued", accounts.HASHING_AT_ONCE + accounts.HASHING_WAITING)
+async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touching_the_database(client, transport):
+    passwords = transport.app.state.runtime.passwords
+    passwords.queued = passwords.at_once + passwords.waiting
     shed = await client.post(
         "/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026", "name": "W"}
     )
     assert shed.status_code == 503 and shed.json()["code"] == "overloaded" and shed.headers["retry-after"] == "2"
     login = await client.post("/api/auth/login", json={"email": "w@contoh.test", "password": "Kata-sandi-2026"})
     assert login.status_code == 503
-    monkeypatch.setattr(accounts, "_queued", 0)
+    passwords.queued = 0
     assert (
         await client.post(
             "/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026", "name": "W"}
@@ -114,9 +113,9 @@ async def test_password_hashing_runs_at_the_lowest_cpu_priority():
     import sys
     import threading
 
-    from ppdb.accounts import service as accounts
+    from ppdb.runtime import Passwords
 
     if not sys.platform.startswith("linux"):
         return
-    niceness = await accounts._password_work(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    niceness = await Passwords().run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     assert niceness == 19

@@ -1,6 +1,7 @@
 """The admission-day fast path: one statement per registration once the period is known to be open.
 
-With `fast_only`, `store_new` (the transactional path) fails, so a registration can only succeed by the fast path.
+`fast_writes` lists what the fast path (the app's runtime's group commit) stored: the transactional path never
+goes through it.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from ppdb.applicants import service
 from ppdb.applicants.models import Document
 from ppdb.audit.models import AuditEntry
 from tests.helpers import expect_error, open_period, registration
@@ -24,17 +24,26 @@ async def warm(admin, parent) -> str:
 
 
 @pytest.fixture
-def fast_only(monkeypatch) -> None:
-    async def transactional_path_not_taken(*args, **kwargs):
-        raise AssertionError("the transactional path was taken")
+def fast_writes(transport, monkeypatch) -> list[str]:
+    """The registration numbers the fast path has stored (recorded on this test's own app's runtime)."""
+    grouped = transport.app.state.runtime.registrations
+    stored: list[str] = []
+    write = grouped._write
 
-    monkeypatch.setattr(service, "store_new", transactional_path_not_taken)
+    async def recorded(key, news):
+        rows = await write(key, news)
+        stored.extend(row["registration_number"] for row in rows if row is not None)
+        return rows
+
+    monkeypatch.setattr(grouped, "_write", recorded)
+    return stored
 
 
-async def test_fast_path_stores_what_it_answers(warm, fast_only, parent, session):
+async def test_fast_path_stores_what_it_answers(warm, fast_writes, parent, session):
     created = await parent.post(warm, json=registration(2, documents=["kk", "akta_kelahiran", "kk"]))
     assert created.status_code == 201, created.text
     body = created.json()
+    assert fast_writes == [body["registration_number"]]
     read = await parent.get(f"/api/applications/{body['registration_number']}")
     assert read.json() == body
     assert [d["kind"] for d in body["documents"]] == ["akta_kelahiran", "kk"]
@@ -47,10 +56,11 @@ async def test_fast_path_stores_what_it_answers(warm, fast_only, parent, session
     assert await session.scalar(select(func.count()).select_from(Document)) == 4
 
 
-async def test_fast_path_replays_its_answer_for_the_same_key(warm, fast_only, parent):
+async def test_fast_path_replays_its_answer_for_the_same_key(warm, fast_writes, parent):
     key = {"Idempotency-Key": "coba-lagi-1"}
     first = await parent.post(warm, json=registration(2), headers=key)
     assert first.status_code == 201, first.text
+    assert fast_writes == [first.json()["registration_number"]]
     again = await parent.post(warm, json=registration(2), headers=key)
     assert again.status_code == 201 and again.json() == first.json()  # database timestamps included
     expect_error(await parent.post(warm, json=registration(3), headers=key), 422, "idempotency_key_reused")

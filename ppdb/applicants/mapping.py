@@ -1,0 +1,100 @@
+"""Rows → API: the one mapping of a stored (or just written) registration to its answer.
+
+`to_out` reads attributes by name, so an ORM application and the rows the write path has just stored
+(`written`) answer alike; `current_data` is that answer as a form, for a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from ppdb.applicants import schemas
+from ppdb.applicants.models import Application, ApplicationStatus, DocumentStatus
+from ppdb.applicants.validation import CENT, PeriodContext, Plan, SchoolInfo
+from ppdb.applicants.write import APPLICANT_FIELDS, NewRegistration
+
+
+def to_out(
+    application: Any, applicant: Any, choices: Iterable[Any], documents: Iterable[Any], schools: Mapping[int, Any]
+) -> schemas.ApplicationOut:
+    """The answer for an application (its row and its applicant's, choices and documents; `schools` by id)."""
+    return schemas.ApplicationOut(
+        registration_number=application.registration_number,
+        period_id=application.period_id,
+        status=application.status.value,
+        status_reason=application.status_reason,
+        path=application.path,
+        category=application.category,
+        score=None if application.score is None else float(application.score),
+        kk_exception=application.kk_exception,
+        submitted_at=application.submitted_at,
+        updated_at=application.updated_at,
+        applicant=schemas.ApplicantOut(
+            **{name: getattr(applicant, name) for name in APPLICANT_FIELDS},
+            coordinate_locked=applicant.coordinate_verified_at is not None,
+        ),
+        choices=[
+            schemas.ChoiceOut(
+                rank=c.rank,
+                npsn=schools[c.school_id].npsn,
+                school_name=schools[c.school_id].name,
+                distance_m=float(c.distance_m),
+                in_zone=c.in_zone,
+                zone_priority=c.zone_priority,
+            )
+            for c in choices
+        ],
+        documents=[
+            schemas.DocumentOut(
+                kind=d.kind,
+                status=d.status.value,
+                content_type=d.content_type,
+                size_bytes=d.size_bytes,
+                reason=d.reason,
+            )
+            for d in sorted(documents, key=lambda d: d.kind)
+        ],
+    )
+
+
+def of_application(application: Application, schools: Mapping[int, Any]) -> schemas.ApplicationOut:
+    """`to_out` for an application loaded with its applicant, choices and documents."""
+    return to_out(application, application.applicant, application.choices, application.documents, schools)
+
+
+def written(new: NewRegistration, period_id: int, plan: Plan, **database: Any) -> schemas.ApplicationOut:
+    """`to_out` for a registration as the write path stores it (`database`: the columns the database sets)."""
+    columns = {**new.application, "period_id": period_id, "status": ApplicationStatus.SUBMITTED, "status_reason": None}
+    application = SimpleNamespace(**{**columns, **database})
+    applicant = SimpleNamespace(**new.applicant, coordinate_verified_at=new.coordinate_verified_at)
+    declared = DocumentStatus.DECLARED
+    return to_out(
+        application,
+        applicant,
+        (SimpleNamespace(**c) for c in new.choices),
+        (SimpleNamespace(kind=k, status=declared, content_type=None, size_bytes=None, reason=None) for k in new.kinds),
+        {c.school.id: c.school for c in plan.choices},
+    )
+
+
+def schools_by_id(ctx: PeriodContext) -> dict[int, SchoolInfo]:
+    return {s.id: s for s in ctx.schools.values()}
+
+
+def current_data(application: Application, ctx: PeriodContext) -> schemas.ApplicationCreate:
+    """The application as the form that would register it as it is now (a change merges a patch into it)."""
+    out = of_application(application, schools_by_id(ctx))
+    applicant = {name: getattr(out.applicant, name) for name in APPLICANT_FIELDS if name != "in_region"}
+    return schemas.ApplicationCreate(
+        **applicant,
+        kk_exception=out.kk_exception,  # type: ignore[arg-type]  # stored from a checked form
+        path=out.path,
+        category=out.category,
+        # the score has at most 2 decimals (validated), so the float's shortest form is the stored value
+        score=None if out.score is None else Decimal(repr(out.score)).quantize(CENT),
+        choices=[c.npsn for c in out.choices],
+        documents=[d.kind for d in out.documents],  # type: ignore[misc]  # stored from a checked form
+    )

@@ -1,0 +1,211 @@
+"""Registration rules: everything a registration must satisfy, checked without a database.
+
+`validate` takes the period's context (loaded by the service, or kept by the runtime) and the form, and returns
+the plan to store (path, each choice's distance and zone) or raises the first rule a parent has to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from ppdb.applicants import schemas
+from ppdb.errors import AppError
+from ppdb.geo import haversine_m, in_indonesia
+from ppdb.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
+from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.rules import Level, PathRule, RuleSet
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolInfo:
+    id: int
+    npsn: str
+    name: str
+    level: str
+    latitude: float
+    longitude: float
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPeriod:
+    """The fields of a period that registration reads, copied: an ORM row expires with its session."""
+
+    id: int
+    version: int
+    status: PeriodStatus
+    level: Level
+    school_year: str
+    registration_opens_at: datetime
+    registration_closes_at: datetime
+
+    @classmethod
+    def of(cls, period: Period) -> OpenPeriod:
+        return cls(
+            period.id,
+            period.version,
+            period.status,
+            period.level,
+            period.school_year,
+            period.registration_opens_at,
+            period.registration_closes_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodContext:
+    """What validating a registration needs from the database, loaded once (`zones`: per school id, each
+    zone's kelurahan or radius with its priority)."""
+
+    period: Period | OpenPeriod
+    rules: RuleSet
+    region_code: str
+    schools: dict[str, SchoolInfo]
+    zones: dict[int, list[tuple[str | None, float | None, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePlan:
+    rank: int
+    school: SchoolInfo
+    distance_m: Decimal
+    in_zone: bool
+    zone_priority: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    path: PathRule
+    choices: list[ChoicePlan]
+    in_region: bool
+
+
+def validate(
+    ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | None = None, *, enforce_zone: bool = True
+) -> Plan:
+    """Every registration rule, in the order a parent would fix them; the first failure is reported."""
+    rules, period = ctx.rules, ctx.period
+    today = today or datetime.now(UTC).date()
+    if not NIK.fullmatch(data.nik):
+        raise AppError("nik_invalid", "NIK harus terdiri dari 16 angka.", "nik")
+    if not nik_matches(data.nik, data.birth_date, data.sex):
+        raise AppError(
+            "nik_birthdate_mismatch",
+            "Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK (digit 7–12: TTBBYY, tanggal +40 untuk perempuan).",
+            "birth_date",
+        )
+    if data.nisn is not None and not NISN.fullmatch(data.nisn):
+        raise AppError("nisn_invalid", "NISN harus terdiri dari 10 angka.", "nisn")
+    if not KK.fullmatch(data.kk_number):
+        raise AppError("kk_number_invalid", "Nomor KK harus terdiri dari 16 angka.", "kk_number")
+    if not KELURAHAN.fullmatch(data.kelurahan_code):
+        raise AppError(
+            "kelurahan_code_invalid",
+            "Kode kelurahan/desa harus berformat Kemendagri, contoh 36.71.01.1001.",
+            "kelurahan_code",
+        )
+    if not in_indonesia(data.latitude, data.longitude):
+        raise AppError("coordinate_outside_indonesia", "Koordinat rumah berada di luar wilayah Indonesia.", "latitude")
+    if data.birth_date >= today:
+        raise AppError("birth_date_invalid", "Tanggal lahir tidak valid.", "birth_date")
+    _check_age(rules, data)
+    _check_kk(rules, period, data, today)
+    path = rules.path(data.path)
+    if path is None:
+        names = ", ".join(p.name for p in rules.paths)
+        raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
+    _check_path(path, data)
+    choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
+    in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
+    return Plan(path, choices, in_region)
+
+
+def _check_age(rules: RuleSet, data: schemas.ApplicationCreate) -> None:
+    months = completed_months(data.birth_date, rules.reference_date)
+    on = f"{rules.reference_date:%d-%m-%Y}"
+    if rules.min_age_months is not None and months < rules.min_age_months:
+        early = rules.early_min_age_months
+        if early is None or months < early or "psychologist_letter" not in data.documents:
+            extra = (
+                f" Usia minimal {early // 12} tahun {early % 12} bulan dengan surat rekomendasi psikolog."
+                if early is not None
+                else ""
+            )
+            raise AppError(
+                "age_below_minimum",
+                f"Usia pada {on} kurang dari {rules.min_age_months // 12} tahun.{extra}",
+                "birth_date",
+            )
+    if rules.max_age_years is not None and months // 12 > rules.max_age_years:
+        raise AppError("age_above_maximum", f"Usia pada {on} melebihi {rules.max_age_years} tahun.", "birth_date")
+
+
+def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.ApplicationCreate, today: date) -> None:
+    if data.kk_issued_on > today or data.kk_issued_on < data.birth_date - timedelta(days=366 * 60):
+        raise AppError("kk_issue_date_invalid", "Tanggal terbit KK tidak valid.", "kk_issued_on")
+    opening = period.registration_opens_at.date()
+    if (opening - data.kk_issued_on).days >= rules.kk_min_age_days:
+        return
+    if data.kk_exception is None:
+        raise AppError(
+            "kk_too_recent",
+            f"KK harus terbit paling lambat {rules.kk_min_age_days} hari sebelum pendaftaran dibuka "
+            f"({opening - timedelta(days=rules.kk_min_age_days):%d-%m-%Y}), kecuali ada dokumen pengecualian "
+            "(perubahan anggota, KK hilang/rusak, atau bencana).",
+            "kk_issued_on",
+        )
+    if "kk_exception" not in data.documents:
+        raise AppError("document_missing", "Pengecualian KK memerlukan dokumen pendukung (kk_exception).", "documents")
+
+
+def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
+    missing = [d for d in path.required_documents if d not in data.documents]
+    if missing:
+        raise AppError("document_missing", f"Jalur {path.name} memerlukan dokumen: {', '.join(missing)}.", "documents")
+    if data.score is not None and not (
+        data.score.is_finite() and 0 <= data.score <= 1000 and data.score == data.score.quantize(CENT)
+    ):
+        raise AppError("score_invalid", "Nilai harus antara 0 dan 1000 dengan paling banyak 2 angka desimal.", "score")
+    if "score" in path.keys and data.score is None:
+        raise AppError("score_required", f"Jalur {path.name} memerlukan nilai (score).", "score")
+    categories = [s.name for s in path.sub_quotas]
+    if categories and data.category not in categories:
+        raise AppError("category_invalid", f"Pilih kategori jalur {path.name}: {', '.join(categories)}.", "category")
+    if not categories and data.category is not None:
+        raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori.", "category")
+
+
+def _plan_choices(
+    ctx: PeriodContext, path: PathRule, data: schemas.ApplicationCreate, *, enforce_zone: bool = True
+) -> list[ChoicePlan]:
+    if not data.choices:
+        raise AppError("choices_empty", "Pilih minimal satu sekolah.", "choices")
+    if len(data.choices) > ctx.rules.max_choices:
+        raise AppError("too_many_choices", f"Maksimal {ctx.rules.max_choices} pilihan sekolah.", "choices")
+    if len(set(data.choices)) != len(data.choices):
+        raise AppError("duplicate_choice", "Setiap sekolah hanya boleh dipilih sekali.", "choices")
+    plans = []
+    for rank, npsn in enumerate(data.choices, start=1):
+        where = f"choices[{rank - 1}]"
+        school = ctx.schools.get(npsn)
+        if school is None:
+            raise AppError("school_not_in_period", f"Sekolah dengan NPSN {npsn} tidak ikut periode ini.", where)
+        if school.level != ctx.period.level.value:
+            raise AppError(
+                "school_level_mismatch", f"{school.name} bukan jenjang {ctx.period.level.value.upper()}.", where
+            )
+        metres = haversine_m(data.latitude, data.longitude, school.latitude, school.longitude)
+        distance = Decimal(repr(metres)).quantize(CENT, rounding=ROUND_HALF_UP)
+        tiers = [
+            priority
+            for kelurahan, radius, priority in ctx.zones.get(school.id, ())
+            if kelurahan == data.kelurahan_code or (radius is not None and metres <= radius)
+        ]
+        if enforce_zone and path.requires_zone and not tiers:
+            raise AppError("outside_zone", f"Alamat tidak termasuk zona {school.name} untuk jalur {path.name}.", where)
+        plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None))
+    return plans

@@ -1,0 +1,143 @@
+"""The process's runtime state: caches and batchers that live as long as the app, one object per app.
+
+`create_app` makes one and keeps it on `app.state.runtime`; handlers reach it through the `runtime` dependency
+and hand it to the services. A test builds its own app (or `Runtime()`), so nothing is shared across apps and
+cache keys need only what identifies an entry within one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import asyncpg
+from argon2 import PasswordHasher
+from cachetools import LRUCache, TTLCache
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from ppdb.applicants.validation import PeriodContext
+from ppdb.authz import Principal
+from ppdb.db.grouping import Grouped
+from ppdb.errors import AppError
+
+T = TypeVar("T")
+
+
+def _yield_cpu() -> None:
+    """Hashing threads run at the lowest priority: in a sign-up wave they take the CPU that requests in flight
+    (and PostgreSQL) leave over, instead of slowing every status page and registration (Linux: per thread)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+class Passwords:
+    """argon2 off the event loop: at most `at_once` passwords are hashed at a time, `waiting` more may wait;
+    beyond that a sign-up or login is shed (503) before it touches the database, so a wave of them cannot
+    hold every connection while queueing for the CPU."""
+
+    def __init__(self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8) -> None:
+        # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): slow for a guesser, cheap enough for a wave.
+        self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+        self.at_once, self.waiting, self.queued = at_once, waiting, 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._dummy: str | None = None
+
+    def admit(self) -> None:
+        if self.queued >= self.at_once + self.waiting:
+            raise AppError(
+                "overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik.", status_code=503
+            )
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run an argon2 call off the event loop, a bounded number at a time, at low priority."""
+        self.admit()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.at_once, thread_name_prefix="argon2", initializer=_yield_cpu)
+        self.queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        finally:
+            self.queued -= 1
+
+    async def hash(self, password: str) -> str:
+        return await self.run(self.hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Raises argon2's mismatch errors; an unknown account (None) is verified against a dummy hash, so
+        that its timing is that of a known one."""
+        if password_hash is None:
+            if self._dummy is None:
+                self._dummy = await self.hash(secrets.token_hex(16))
+            password_hash = self._dummy
+        return await self.run(self.hasher.verify, password_hash, password)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+
+# A known token is answered from memory for a few seconds (admission day: every poll is authenticated).
+# A session's expiry is still exact; a logout served by another worker takes effect within PRINCIPAL_TTL.
+PRINCIPAL_TTL = 5.0
+
+
+@dataclass(eq=False)
+class Runtime:
+    # Registration. A period's schools and zones, once it has left draft (imports are draft-only).
+    places: TTLCache[int, tuple[str, dict[str, Any], dict[int, Any]]] = field(
+        default_factory=lambda: TTLCache(maxsize=256, ttl=60)
+    )
+    # Periods open for registration, as the last registration saw them (the fast path validates against
+    # this copy; its statement writes only while the period is still that version and open).
+    open_periods: LRUCache[int, PeriodContext] = field(default_factory=lambda: LRUCache(maxsize=64))
+    # The fast path's group commit (built in __post_init__: its write function needs `open_periods`).
+    registrations: Grouped[Any, Any, asyncpg.Record | None] = field(init=False)
+    # The status page: each application's explanation for a run (the key holds all it depends on) ...
+    explained: TTLCache[Hashable, Any] = field(default_factory=lambda: TTLCache(maxsize=100_000, ttl=600))
+    # ... and the status reads arriving together, read by one statement.
+    status_rows: Grouped[Any, str, asyncpg.Record | None] = field(init=False)
+    # Public content built once per ETag (http_cache.respond).
+    built: LRUCache[str, Any] = field(default_factory=lambda: LRUCache(maxsize=1024))
+    # Accounts: password hashing, and the principal of each token seen lately with its session's expiry.
+    passwords: Passwords = field(default_factory=Passwords)
+    principals: TTLCache[str, tuple[Principal, Any]] = field(
+        default_factory=lambda: TTLCache(maxsize=200_000, ttl=PRINCIPAL_TTL)
+    )
+
+    def __post_init__(self) -> None:
+        from ppdb.applicants.service import store_group
+        from ppdb.selection.service import status_rows
+
+        # Under load a registration waits up to 5 ms longer for a larger group (docs/benchmarks.md).
+        self.registrations = Grouped(partial(store_group, self.open_periods), linger=0.005)
+        self.status_rows = Grouped(status_rows)
+
+
+# For code that runs outside an app (the CLI, the demo loader): their own password hashing.
+_standalone: Passwords | None = None
+
+
+def standalone_passwords() -> Passwords:
+    global _standalone
+    if _standalone is None:
+        _standalone = Passwords()
+    return _standalone
+
+
+def provide_runtime(state: State) -> Runtime:
+    """The `runtime` dependency."""
+    runtime: Runtime = state.runtime
+    return runtime
+
+
+# A handler's parameter `runtime: AppRuntime` receives the app's runtime.
+AppRuntime = NamedDependency[Runtime]

@@ -1,0 +1,84 @@
+"""The registration wizard on real, separately committed transactions: one form submit, one outcome.
+
+The usual fixture (one connection, savepoints) cannot show a registration committed on its own while the
+request's transaction rolls back; `live` can.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import PASSWORD, logged_in, sign_up
+from tests.helpers import open_period, registration
+
+PDF = b"%PDF-1.4\n%test\n"
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="_csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def wizard_form(token: str, serial: int) -> dict[str, str]:
+    body = registration(serial)
+    form = {k: str(v) for k, v in body.items() if k not in ("choices", "documents")}
+    form.update({f"choice_{i}": npsn for i, npsn in enumerate(body["choices"], start=1)})
+    return {**form, "_csrf": token, "action": "submit", "idempotency_key": f"wizard-{serial}"}
+
+
+async def counts(engine: AsyncEngine) -> tuple[int, int, int]:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM applications), (SELECT count(*) FROM idempotent_responses),"
+                    " (SELECT count(*) FROM audit_log WHERE action = 'application.create')"
+                )
+            )
+        ).one()
+    return row[0], row[1], row[2]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["first-registration", "period-known-open"])
+async def test_a_refused_upload_stores_nothing_and_the_next_submit_registers(
+    live: httpx.ASGITransport, engine: AsyncEngine, tmp_path: Path, warm: bool
+) -> None:
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    await (await sign_up(live, "orangtua@contoh.test")).aclose()
+    period = await open_period(admin)
+    before = (0, 0, 0)
+    if warm:  # a registration through the API first: the period is then known open (the fast path)
+        api = await logged_in(live, "orangtua@contoh.test", PASSWORD)
+        assert (await api.post(f"/api/periods/{period['id']}/applications", json=registration(9))).status_code == 201
+        await api.aclose()
+        before = await counts(engine)
+    async with httpx.AsyncClient(transport=live, base_url="https://testserver") as browser:
+        token = csrf_of((await browser.get("/masuk")).text)
+        login = {"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token}
+        assert (await browser.post("/masuk", data=login)).status_code in (200, 302, 303)
+        url = f"/periode/{period['id']}/daftar"
+        refused = await browser.post(
+            url, data=wizard_form(token, 1), files={"file_kk": ("kk.txt", b"not a scan", "text/plain")}
+        )
+        assert refused.status_code == 400, refused.text
+        assert "Berkas harus PDF, JPEG, atau PNG." in refused.text
+        assert await counts(engine) == before  # no registration, no idempotency claim, no audit entry
+        assert not [f for f in tmp_path.rglob("*") if f.is_file()]  # no file written either
+
+        again = await browser.post(
+            url, data=wizard_form(token, 1), files={"file_kk": ("kk.pdf", PDF, "application/pdf")}
+        )
+        assert again.status_code in (302, 303), again.text
+        assert "?baru=1" in again.headers["location"]
+    assert await counts(engine) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    async with engine.connect() as conn:
+        uploaded = await conn.scalar(text("SELECT count(*) FROM documents WHERE status = 'uploaded'"))
+    assert uploaded == 1
+    await admin.aclose()
