@@ -27,7 +27,7 @@ from litestar.di import NamedDependency
 from ppdb.applicants.validation import PeriodContext
 from ppdb.authz import Principal
 from ppdb.db.grouping import Grouped
-from ppdb.errors import AppError
+from ppdb.errors import Overloaded
 
 T = TypeVar("T")
 
@@ -53,9 +53,7 @@ class Passwords:
 
     def admit(self) -> None:
         if self.queued >= self.at_once + self.waiting:
-            raise AppError(
-                "overloaded", "Server sedang sangat sibuk. Silakan coba lagi dalam beberapa detik.", status_code=503
-            )
+            raise Overloaded()
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run an argon2 call off the event loop, a bounded number at a time, at low priority."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from ppdb import authz
+from ppdb import authz, flows
 from ppdb.accounts import service as accounts
 from ppdb.accounts.models import Role
 from ppdb.accounts.schemas import OperatorCreate
@@ -23,6 +23,7 @@ from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
+from ppdb.runtime import Runtime
 from ppdb.schools import service as schools
 from ppdb.schools.models import School
 from ppdb.selection import service as selection
@@ -72,7 +73,7 @@ async def test_scoped_services_refuse_principals_outside_their_scope(admin, pare
     for user in outsiders:
         await _refused(authz.find_application(session, number, user))
         await _refused(authz.load_application(session, number, user))
-        await _refused(selection.status(sessionmaker, number, user))
+        await _refused(selection.status(Runtime(), sessionmaker, number, user))
         await _refused(
             verification.decide_document(
                 session, number, "kk", user, verification_schemas.DocumentDecision(decision="verified")
@@ -129,11 +130,14 @@ async def test_scoped_services_refuse_principals_outside_their_scope(admin, pare
     await _refused(regions.create_period(session, create, other_admin))
     await _refused(regions.get_period(session, pid, user=other_admin))
     await _refused(regions.update_rules(session, pid, region_schemas.RulesUpdate(max_choices=2), other_admin))
-    await _refused(regions.close_registration(session, pid, other_admin))
+    await _refused(flows.open_registration(session, pid, other_admin))
+    await _refused(flows.close_registration(session, pid, other_admin))
+    await _refused(flows.run_official(session, pid, other_admin, secret="rahasia"))
     await _refused(schools.import_schools(session, pid, "npsn,name\n", other_admin))
     await _refused(schools.import_zones(session, pid, "npsn,kelurahan_code\n", other_admin))
     await _refused(read_log(session, pid, other_admin, LogFilter()))
-    await _refused(reregistration.open_window(session, pid, other_admin, now + timedelta(days=3)))
-    await _refused(reregistration.close_window(session, pid, other_admin))
+    await _refused(flows.open_reregistration(session, pid, other_admin, now + timedelta(days=3)))
+    await _refused(flows.release_unclaimed(session, pid, other_admin))
+    await _refused(flows.vacancy_round(session, pid, other_admin))
 
     assert await session.scalar(text("SELECT count(*) FROM audit_log")) == audit_before  # nothing was done
