@@ -32,7 +32,7 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "kata-sandi-uji-2027"
 
 
-def test_runtime() -> Runtime:
+def own_runtime() -> Runtime:
     """A test app's own runtime: argon2 at production cost makes every login ~0.1 s; tests check behaviour."""
     return Runtime(passwords=Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)))
 
@@ -93,7 +93,7 @@ def transport(
     app = create_app(settings)
     app.state.engine, app.state.sessionmaker = engine, sessionmaker
     app.state.read_sessionmaker = sessionmaker
-    app.state.runtime = test_runtime()
+    app.state.runtime = own_runtime()
     return httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
 
@@ -193,7 +193,7 @@ async def live(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncI
     app = create_app(load_settings({}, database_url=database_url, secret_key=TEST_SECRET, data_dir=str(tmp_path)))
     app.state.engine, app.state.sessionmaker = engine, make_sessionmaker(engine)
     app.state.read_sessionmaker = app.state.sessionmaker
-    app.state.runtime = test_runtime()
+    app.state.runtime = own_runtime()
     async with app.state.sessionmaker() as session, session.begin():
         await accounts.bootstrap_admin(
             session,
