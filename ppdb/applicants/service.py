@@ -35,7 +35,7 @@ from ppdb.applicants.validation import (
     SchoolInfo,
     validate,
 )
-from ppdb.audit.service import record
+from ppdb.audit.service import record, record_period
 from ppdb.authz import Principal, load_application
 from ppdb.db.session import bind_of, driver_connection
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict
@@ -248,13 +248,11 @@ async def store_many(
         for data, plan, submitted_at in items
     ]
     await write.run_in(session, ctx.period.id, news)
-    record(
+    record_period(
         session,
+        ctx.period.id,
+        "applications.bulk_create",
         actor=actor,
-        action="applications.bulk_create",
-        entity="period",
-        entity_id=ctx.period.id,
-        period_id=ctx.period.id,
         new={"applications": len(items)},
     )
     return len(items)

@@ -34,6 +34,21 @@ def record(
     )
 
 
+def record_period(
+    session: AsyncSession,
+    period_id: int,
+    action: str,
+    *,
+    actor: str,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+) -> None:
+    """`record` for an event about a period as a whole (its creation, rules, status, imports)."""
+    record(
+        session, actor=actor, action=action, entity="period", entity_id=period_id, period_id=period_id, old=old, new=new
+    )
+
+
 _INSERT = insert(cast(Table, AuditEntry.__table__))
 
 

@@ -17,7 +17,7 @@ from typing import Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.models import Role
-from ppdb.audit.service import record
+from ppdb.audit.service import record_period
 from ppdb.authz import Principal
 from ppdb.errors import Conflict, Forbidden
 from ppdb.regions.models import Period, PeriodStatus
@@ -140,13 +140,11 @@ def transition(session: AsyncSession, period: Period, status: PeriodStatus, acto
             "invalid_transition", f"Status periode tidak dapat berubah dari {old.value} ke {status.value}.", "status"
         )
     period.status = status
-    record(
+    record_period(
         session,
+        period.id,
+        "period.status",
         actor=actor,
-        action="period.status",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
         old={"status": old.value},
         new={"status": status.value},
     )

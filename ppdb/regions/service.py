@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.audit.service import record
+from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions import schemas
@@ -74,13 +74,11 @@ async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user:
             f"Periode {data.level.value.upper()} {data.school_year} untuk wilayah ini sudah ada.",
             "school_year",
         ) from None
-    record(
+    record_period(
         session,
+        period.id,
+        "period.create",
         actor=user.actor,
-        action="period.create",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
         new={"preset": preset.name, "level": data.level.value, "school_year": data.school_year},
     )
     return period
@@ -132,13 +130,11 @@ async def update_rules(session: AsyncSession, period_id: int, change: schemas.Ru
     old = rules_of(period)
     new = changed_rules(old, period.level, change, skip=("version",))
     period.rules = msgspec.to_builtins(new)
-    record(
+    record_period(
         session,
+        period.id,
+        "period.rules",
         actor=user.actor,
-        action="period.rules",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
         old=_rules_summary(old),
         new=_rules_summary(new),
     )

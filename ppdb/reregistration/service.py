@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import SELECTED_STATUSES
-from ppdb.audit.service import record
+from ppdb.audit.service import record, record_period
 from ppdb.authz import Principal, assert_placing_school, assert_reregistration_actor, load_application
 from ppdb.errors import AppError, Conflict
 from ppdb.regions.models import Period, PeriodStatus
@@ -95,13 +95,11 @@ async def release(session: AsyncSession, period: Period, publication: Publicatio
         )
         for e in unclaimed
     )
-    record(
+    record_period(
         session,
+        period.id,
+        "reregistration.close",
         actor=actor,
-        action="reregistration.close",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
         new={"released": len(unclaimed)},
     )
     await session.flush()

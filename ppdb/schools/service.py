@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.audit.service import record
+from ppdb.audit.service import record_period
 from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict
 from ppdb.geo import in_indonesia
@@ -163,13 +163,11 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
             .on_conflict_do_update(index_elements=["period_id", "school_id"], set_={"capacity": capacity})
         )
     created = len(parsed) - len(existing)
-    record(
+    record_period(
         session,
+        period.id,
+        "schools.import",
         actor=user.actor,
-        action="schools.import",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
         new={"rows": len(parsed), "created": created, "updated": len(existing)},
     )
     return schemas.ImportResult(rows=len(parsed), created=created, updated=len(existing))
@@ -218,13 +216,11 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
         delete(ZoneEntry).where(ZoneEntry.period_id == period.id, ZoneEntry.school_id.in_(school_ids))
     )
     session.add_all(ZoneEntry(period_id=period.id, school_id=schools[e.pop("npsn")], **e) for e in entries)
-    record(
+    record_period(
         session,
+        period.id,
+        "zones.import",
         actor=user.actor,
-        action="zones.import",
-        entity="period",
-        entity_id=period.id,
-        period_id=period.id,
         new={"rows": len(entries), "schools": len(school_ids)},
     )
     return schemas.ImportResult(rows=len(entries), updated=len(school_ids))
