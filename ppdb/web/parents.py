@@ -77,6 +77,22 @@ async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) 
     }
 
 
+async def wizard_again(
+    request: Request, db_session: Session, runtime: Runtime, period_id: int, err: FormErrors | AppError, **page: Any
+) -> Template:
+    """The wizard again after a refused submit: nothing of it stored, the input kept, each error at its field."""
+    await db_session.rollback()
+    errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+    return render(
+        request,
+        "parent/wizard.html",
+        status=400 if errors else 200,
+        **await wizard_context(db_session, runtime, period_id),
+        errors=errors,
+        **page,
+    )
+
+
 class ParentPages(Controller):
     include_in_schema = False
     guards = [requires_parent]
@@ -125,15 +141,13 @@ class ParentPages(Controller):
                     runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
                 )
         except (FormErrors, AppError) as err:
-            await db_session.rollback()
-            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            return render(
+            return await wizard_again(
                 request,
-                "parent/wizard.html",
-                status=400 if errors else 200,
-                **await wizard_context(db_session, runtime, period_id),
+                db_session,
+                runtime,
+                period_id,
+                err,
                 values=values,
-                errors=errors,
                 plan=plan,
                 action=f"/periode/{period_id}/daftar",
                 fixed=(),
@@ -297,15 +311,13 @@ class ParentPages(Controller):
             await service.change(runtime, db_session, registration_number, request.user, update)
             await self._store_files(db_session, state, request, registration_number, files)
         except (FormErrors, AppError) as err:
-            await db_session.rollback()
-            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            return render(
+            return await wizard_again(
                 request,
-                "parent/wizard.html",
-                status=400 if errors else 200,
-                **await wizard_context(db_session, runtime, period_id),
+                db_session,
+                runtime,
+                period_id,
+                err,
                 values=values,
-                errors=errors,
                 plan=plan,
                 fixed=FIXED,
                 number=registration_number,
