@@ -95,16 +95,7 @@ def downgrade(revision: str) -> None:
 @click.argument("target", type=click.Path(dir_okay=False, writable=True))
 def backup_command(target: str) -> None:
     """Dump the database to TARGET (pg_dump custom format)."""
-    from pathlib import Path
-
-    from ppdb.db import backup
-
-    with database(load_settings()) as url:
-        try:
-            backup.backup(url, Path(target))
-        except RuntimeError as err:
-            raise click.ClickException(f"pg_dump: {err}") from None
-        click.echo(f"Backup written to {target}.")
+    _with_pg_tool("pg_dump", target, f"Backup written to {target}.")
 
 
 @db.command(name="restore")
@@ -112,18 +103,24 @@ def backup_command(target: str) -> None:
 @click.option("--yes", is_flag=True, help="Confirm that the current database is to be replaced.")
 def restore_command(source: str, yes: bool) -> None:
     """Replace the database's contents with the backup SOURCE."""
+    if not yes:
+        raise click.ClickException("Restoring replaces every table; run again with --yes to confirm.")
+    _with_pg_tool("pg_restore", source, f"Restored from {source}.")
+
+
+def _with_pg_tool(tool: str, file: str, done: str) -> None:
+    """`ppdb.db.backup`'s pg_dump or pg_restore on FILE, its failure as a command-line error."""
     from pathlib import Path
 
     from ppdb.db import backup
 
-    if not yes:
-        raise click.ClickException("Restoring replaces every table; run again with --yes to confirm.")
+    run = backup.backup if tool == "pg_dump" else backup.restore
     with database(load_settings()) as url:
         try:
-            backup.restore(url, Path(source))
+            run(url, Path(file))
         except RuntimeError as err:
-            raise click.ClickException(f"pg_restore: {err}") from None
-        click.echo(f"Restored from {source}.")
+            raise click.ClickException(f"{tool}: {err}") from None
+        click.echo(done)
 
 
 def _serve(settings: Settings, url: str) -> None:

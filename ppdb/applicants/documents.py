@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from ppdb.accounts.models import Role
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, Document, DocumentStatus
-from ppdb.audit.service import record
+from ppdb.audit.service import record_application
 from ppdb.authz import Principal
 from ppdb.errors import AppError, ApplicationWithdrawn, NotFound
 from ppdb.regions.rules import DocumentKind
@@ -87,13 +87,11 @@ async def store(
     document.reason = None
     if application.status is ApplicationStatus.VERIFIED:  # a new file must be checked again
         application.status = ApplicationStatus.SUBMITTED
-    record(
+    record_application(
         session,
+        application,
+        "document.upload",
         actor=actor,
-        action="document.upload",
-        entity="application",
-        entity_id=application.registration_number,
-        period_id=application.period_id,
         old=old,
         new={"kind": kind, "sha256": document.sha256, "size_bytes": len(content)},
     )
@@ -137,13 +135,11 @@ async def fetch(
     if document is None or path is None or not path.is_relative_to(folder) or not path.is_file():
         raise NotFound("document_not_found", "Dokumen belum diunggah.", "kind")
     if actor.role is not Role.PARENT:
-        record(
+        record_application(
             session,
+            application,
+            "document.read",
             actor=actor.actor,
-            action="document.read",
-            entity="application",
-            entity_id=application.registration_number,
-            period_id=application.period_id,
             new={"kind": kind, "sha256": document.sha256},
         )
     extension = path.suffix.lstrip(".")

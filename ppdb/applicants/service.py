@@ -35,7 +35,7 @@ from ppdb.applicants.validation import (
     SchoolInfo,
     validate,
 )
-from ppdb.audit.service import record, record_period
+from ppdb.audit.service import record_application, record_period
 from ppdb.authz import Principal, load_application
 from ppdb.db.session import bind_of, driver_connection
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict
@@ -343,13 +343,11 @@ async def change(
     plan = validate(ctx, merged)
     await apply_plan(session, application, merged, plan)
     changed = msgspec.to_builtins(patch)
-    record(
+    record_application(
         session,
+        application,
+        "application.change",
         actor=user.actor,
-        action="application.change",
-        entity="application",
-        entity_id=registration_number,
-        period_id=application.period_id,
         old={k: v for k, v in msgspec.to_builtins(current).items() if k in changed},
         new=changed,
     )
@@ -401,13 +399,11 @@ async def withdraw(session: AsyncSession, registration_number: str, user: Princi
     _still_active(application)
     old = application.status
     application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
-    record(
+    record_application(
         session,
+        application,
+        "application.withdraw",
         actor=user.actor,
-        action="application.withdraw",
-        entity="application",
-        entity_id=registration_number,
-        period_id=application.period_id,
         old={"status": old.value},
         new={"status": ApplicationStatus.WITHDRAWN.value},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import msgspec
 from sqlalchemy import Table, insert, select
@@ -34,19 +34,24 @@ def record(
     )
 
 
-def record_period(
-    session: AsyncSession,
-    period_id: int,
-    action: str,
-    *,
-    actor: str,
-    old: dict[str, Any] | None = None,
-    new: dict[str, Any] | None = None,
-) -> None:
+class Change(TypedDict, total=False):
+    """What an entry says changed: the values before and after."""
+
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+def record_period(session: AsyncSession, period_id: int, action: str, *, actor: str, **change: Unpack[Change]) -> None:
     """`record` for an event about a period as a whole (its creation, rules, status, imports)."""
-    record(
-        session, actor=actor, action=action, entity="period", entity_id=period_id, period_id=period_id, old=old, new=new
-    )
+    record(session, actor=actor, action=action, entity="period", entity_id=period_id, period_id=period_id, **change)
+
+
+def record_application(
+    session: AsyncSession, application: Application, action: str, *, actor: str, **change: Unpack[Change]
+) -> None:
+    """`record` for an event about one application (its change, documents, coordinate, decisions)."""
+    number, period_id = application.registration_number, application.period_id
+    record(session, actor=actor, action=action, entity="application", entity_id=number, period_id=period_id, **change)
 
 
 _INSERT = insert(cast(Table, AuditEntry.__table__))

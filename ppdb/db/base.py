@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any, TypeVar
 
+import msgspec
 from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -15,6 +17,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 
 class Base(DeclarativeBase):
@@ -31,3 +36,9 @@ class Timestamped:
 def pg_enum(cls: type[enum.Enum], name: str) -> Enum:
     """A PostgreSQL enum type that stores the members' values (not their names)."""
     return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+def to_struct(cls: type[S], row: object, **values: Any) -> S:
+    """`cls` (an API shape) from `row`'s attributes of the same names; `values` add fields or override them."""
+    names = [name for name in cls.__struct_fields__ if name not in values and hasattr(row, name)]
+    return cls(**{name: getattr(row, name) for name in names}, **values)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region
+from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions import schemas
 from ppdb.regions.models import Period, PeriodStatus, Region
@@ -181,40 +182,14 @@ def to_out(period: Period) -> schemas.PeriodOut:
     seed_hash = hashlib.sha256(rules.lottery_seed.encode()).hexdigest()
     if period.status in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN):
         rules = msgspec.structs.replace(rules, lottery_seed="")
-    return schemas.PeriodOut(
-        id=period.id,
-        region_id=period.region_id,
-        name=period.name,
-        school_year=period.school_year,
-        level=period.level,
-        status=period.status,
-        registration_opens_at=period.registration_opens_at,
-        registration_closes_at=period.registration_closes_at,
-        rules=rules,
-        lottery_seed_sha256=seed_hash,
-        version=period.version,
-    )
+    return to_struct(schemas.PeriodOut, period, rules=rules, lottery_seed_sha256=seed_hash)
 
 
 def preset_out(preset: Preset) -> schemas.PresetOut:
-    return schemas.PresetOut(
-        name=preset.name,
-        title=preset.title,
-        level=preset.level,
-        paths=[
-            schemas.PresetPathOut(
-                name=p.name,
-                quota=p.quota,
-                minimum=preset.bounds[p.name].minimum,
-                maximum=preset.bounds[p.name].maximum,
-                keys=p.keys,
-                requires_zone=p.requires_zone,
-                required_documents=list(p.required_documents),
-            )
-            for p in preset.paths
-        ],
-        transfers=preset.transfers,
-        min_age_months=preset.min_age_months,
-        early_min_age_months=preset.early_min_age_months,
-        max_age_years=preset.max_age_years,
-    )
+    paths = [
+        to_struct(
+            schemas.PresetPathOut, p, minimum=preset.bounds[p.name].minimum, maximum=preset.bounds[p.name].maximum
+        )
+        for p in preset.paths
+    ]
+    return to_struct(schemas.PresetOut, preset, paths=paths)

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import SELECTED_STATUSES
-from ppdb.audit.service import record, record_period
+from ppdb.audit.service import record_application, record_period
 from ppdb.authz import Principal, assert_placing_school, assert_reregistration_actor, load_application
 from ppdb.errors import AppError, Conflict
 from ppdb.regions.models import Period, PeriodStatus
@@ -60,13 +60,11 @@ async def decide(session: AsyncSession, registration_number: str, user: Principa
     )
     if decided is None:
         raise Conflict("already_decided", "Daftar ulang untuk pendaftaran ini sudah dicatat.", "registration_number")
-    record(
+    record_application(
         session,
+        application,
+        f"reregistration.{decision.value}",
         actor=user.actor,
-        action=f"reregistration.{decision.value}",
-        entity="application",
-        entity_id=registration_number,
-        period_id=period.id,
         new={"decision": decision.value, "program": program},
     )
     return decided

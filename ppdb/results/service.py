@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ppdb.applicants.models import Applicant, Application
 from ppdb.audit.service import record
 from ppdb.authz import Principal
+from ppdb.db.base import to_struct
 from ppdb.errors import AppError, NotFound
 from ppdb.regions.models import Period
 from ppdb.regions.service import get_period
@@ -162,14 +163,7 @@ async def latest(session: AsyncSession, period_id: int) -> Publication:
 
 
 def publication_out(p: Publication) -> schemas.PublicationOut:
-    return schemas.PublicationOut(
-        period_id=p.period_id,
-        version=p.version,
-        round=p.round,
-        digest=p.digest,
-        published_at=p.published_at,
-        reason=p.reason,
-    )
+    return to_struct(schemas.PublicationOut, p)
 
 
 async def snapshot_bytes(session: AsyncSession, p: Publication) -> bytes:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
+from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict
 from ppdb.geo import in_indonesia
 from ppdb.identity import KELURAHAN
@@ -246,15 +247,6 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
         .order_by(School.name, School.npsn)
     )
     return [
-        schemas.SchoolOut(
-            npsn=s.npsn,
-            name=s.name,
-            level=s.level,
-            latitude=s.latitude,
-            longitude=s.longitude,
-            kelurahan_code=s.kelurahan_code,
-            capacity=capacity,
-            seats=seats_per_path(rules, capacity),
-        )
+        to_struct(schemas.SchoolOut, s, capacity=capacity, seats=seats_per_path(rules, capacity))
         for s, capacity in rows
     ]

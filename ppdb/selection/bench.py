@@ -120,14 +120,7 @@ def baseline_solve(doc: dict) -> str:
                     assigned[a] = p
                     break
         filled = [len(h) for h in held]
-        moved = False
-        for src, dst in moves:
-            spare = caps[src] - filled[src]
-            if spare > 0:
-                caps[dst] += spare
-                caps[src] = filled[src]
-                moved = True
-        if not moved:
+        if not engine.move_spare_seats(caps, filled, moves):
             break
     assignments = {
         applicant_id: programs[p]["id"] if p >= 0 else None for applicant_id, p in zip(ids, assigned, strict=False)

@@ -518,6 +518,18 @@ def _first_choice_priority(prep: _Prepared, cap: np.ndarray) -> np.ndarray:
     return held
 
 
+def move_spare_seats(caps: list[int], filled: list[int], moves: Sequence[tuple[int, int]]) -> bool:
+    """One round of seat transfers: a source's unfilled seats go to its target; whether any seat moved."""
+    moved = False
+    for src, dst in moves:
+        spare = caps[src] - filled[src]
+        if spare > 0:
+            caps[dst] += spare
+            caps[src] = filled[src]
+            moved = True
+    return moved
+
+
 def solve(instance: Instance) -> Result:
     """Place every applicant: run the mechanism, move unused seats, repeat until none move."""
     with _gc_paused():
@@ -531,14 +543,8 @@ def solve(instance: Instance) -> Result:
             held = run(prep, cap)
             placed = held[held >= 0]
             filled = np.bincount(prep.pos_prog[placed], minlength=prep.n_programs).tolist()
-            caps, moved = cap.tolist(), False
-            for src, dst in prep.moves:
-                spare = caps[src] - filled[src]
-                if spare > 0:
-                    caps[dst] += spare
-                    caps[src] = filled[src]
-                    moved = True
-            if not moved:
+            caps = cap.tolist()
+            if not move_spare_seats(caps, filled, prep.moves):
                 break
             cap = np.array(caps, np.int64)
         return _result(prep, programs, capacity, caps, filled, held)

@@ -20,6 +20,7 @@ from ppdb import authz
 from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.authz import Principal
+from ppdb.db.base import to_struct
 from ppdb.db.session import Compiled, bind_of, driver_connection
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
@@ -359,29 +360,12 @@ def run_out(
             cut = cut.public()
         return cut.names, cut.values
 
-    return schemas.RunOut(
-        id=selection_run.id,
-        period_id=selection_run.period_id,
+    return to_struct(
+        schemas.RunOut,
+        selection_run,
         kind=selection_run.kind.value,
-        mechanism=selection_run.mechanism,
-        digest=selection_run.digest,
-        instance_sha256=selection_run.instance_sha256,
-        applicants=selection_run.applicants,
-        placed=selection_run.placed,
-        started_at=selection_run.started_at,
-        finished_at=selection_run.finished_at,
-        seconds=selection_run.seconds,
         programs=[
-            schemas.ProgramOutcomeOut(
-                program=p.program,
-                npsn=p.school_npsn,
-                path=p.path,
-                capacity=p.capacity,
-                final_capacity=p.final_capacity,
-                filled=p.filled,
-                cutoff=shown(p)[1],
-                key_names=shown(p)[0],
-            )
+            to_struct(schemas.ProgramOutcomeOut, p, npsn=p.school_npsn, cutoff=shown(p)[1], key_names=shown(p)[0])
             for p in programs or []
         ],
     )

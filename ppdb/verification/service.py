@@ -19,7 +19,7 @@ from ppdb.applicants.models import (
 )
 from ppdb.applicants.schemas import DocumentOut
 from ppdb.audit.models import AuditEntry
-from ppdb.audit.service import record
+from ppdb.audit.service import record_application
 from ppdb.authz import Principal, load_application, school_of
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
 from ppdb.geo import haversine_m
@@ -217,13 +217,11 @@ async def decide_document(
     old = {"status": document.status.value, "reason": document.reason}
     document.status = DocumentStatus(decision.decision)
     document.reason, document.decided_by = decision.reason, user.id
-    record(
+    record_application(
         session,
+        application,
+        "document.decide",
         actor=user.actor,
-        action="document.decide",
-        entity="application",
-        entity_id=registration_number,
-        period_id=application.period_id,
         old=old,
         new={"kind": kind, "status": decision.decision, "reason": decision.reason},
     )
@@ -240,13 +238,11 @@ async def verify_coordinate(session: AsyncSession, registration_number: str, use
     if person.coordinate_verified_at is not None:
         raise Conflict("coordinate_already_verified", "Koordinat sudah diverifikasi.", "latitude")
     person.coordinate_verified_at, person.coordinate_verified_by = datetime.now(UTC), user.id
-    record(
+    record_application(
         session,
+        application,
+        "coordinate.verify",
         actor=user.actor,
-        action="coordinate.verify",
-        entity="application",
-        entity_id=registration_number,
-        period_id=application.period_id,
         new={"latitude": person.latitude, "longitude": person.longitude, "locked": True},
     )
     _refresh_status(application)
@@ -265,13 +261,11 @@ async def correct_coordinate(
     plan = applicants.validate(ctx, merged, enforce_zone=False)
     old = {"latitude": current.latitude, "longitude": current.longitude}
     await applicants.apply_plan(session, application, merged, plan)
-    record(
+    record_application(
         session,
+        application,
+        "coordinate.correct",
         actor=user.actor,
-        action="coordinate.correct",
-        entity="application",
-        entity_id=registration_number,
-        period_id=application.period_id,
         old=old,
         new={"latitude": correction.latitude, "longitude": correction.longitude, "reason": correction.reason},
     )
@@ -286,13 +280,11 @@ async def disqualify(
         raise Conflict("already_disqualified", "Pendaftaran ini sudah didiskualifikasi.", "status")
     old = application.status.value
     application.status, application.status_reason = ApplicationStatus.DISQUALIFIED, data.reason
-    record(
+    record_application(
         session,
+        application,
+        "application.disqualify",
         actor=user.actor,
-        action="application.disqualify",
-        entity="application",
-        entity_id=registration_number,
-        period_id=application.period_id,
         old={"status": old},
         new={"status": "disqualified", "reason": data.reason},
     )
