@@ -25,10 +25,7 @@ class Login(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     password: Password
 
 
-class OperatorCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    email: Email
-    password: Password
-    name: Name
+class OperatorCreate(SignUp, kw_only=True, forbid_unknown_fields=True):
     npsn: Annotated[str, msgspec.Meta(pattern=r"^\d{8}$")]
 
 

@@ -41,17 +41,15 @@ def check_password_policy(password: str, email: str) -> None:
 
 async def create_user(
     session: AsyncSession,
+    account: schemas.SignUp,
     *,
-    email: str,
-    password: str,
-    name: str,
     role: Role,
     region_id: int | None = None,
     school_id: int | None = None,
     actor: str,
     passwords: Passwords | None = None,
 ) -> User:
-    email = email.strip().lower()
+    email, password = account.email.strip().lower(), account.password
     check_password_policy(password, email)
     passwords = passwords or standalone_passwords()
     passwords.admit()
@@ -59,7 +57,7 @@ async def create_user(
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
     user = User(
         email=email,
-        name=name.strip(),
+        name=account.name.strip(),
         password_hash=await passwords.hash(password),
         role=role,
         region_id=region_id,
@@ -79,15 +77,7 @@ async def create_user(
 
 
 async def signup_parent(session: AsyncSession, data: schemas.SignUp, passwords: Passwords | None = None) -> User:
-    return await create_user(
-        session,
-        email=data.email,
-        password=data.password,
-        name=data.name,
-        role=Role.PARENT,
-        actor="signup",
-        passwords=passwords,
-    )
+    return await create_user(session, data, role=Role.PARENT, actor="signup", passwords=passwords)
 
 
 async def bootstrap_admin(
@@ -116,9 +106,7 @@ async def bootstrap_admin(
         )
     return await create_user(
         session,
-        email=email,
-        password=password,
-        name=name,
+        schemas.SignUp(email=email, password=password, name=name),
         role=Role.AGENCY_ADMIN,
         region_id=region.id,
         actor="cli",
@@ -134,9 +122,7 @@ async def create_operator(
         raise NotFound("school_not_found", "Sekolah tidak ditemukan di wilayah Anda.", "npsn")
     return await create_user(
         session,
-        email=data.email,
-        password=data.password,
-        name=data.name,
+        data,
         role=Role.SCHOOL_OPERATOR,
         region_id=school.region_id,
         school_id=school.id,

@@ -7,13 +7,14 @@ from typing import Annotated, Any, get_args
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import FormMultiDict, State, UploadFile
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from ppdb import authz
 from ppdb.accounts.guards import requires_parent
 from ppdb.applicants import documents, schemas, service
+from ppdb.applicants.validation import Plan
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
@@ -77,10 +78,25 @@ async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) 
     }
 
 
+class Preview(FormErrors):
+    """ "Hitung jarak" without JavaScript: the wizard again with the distances and quota of each choice."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__({})
+        self.plan = plan
+
+
+async def preview_if_asked(
+    form: FormMultiDict, values: dict[str, Any], db_session: Session, runtime: Runtime, period_id: int
+) -> None:
+    if form_value(form, "action") == "preview":
+        raise Preview(service.validate(await service.load_context(db_session, period_id, runtime), to_create(values)))
+
+
 async def wizard_again(
     request: Request, db_session: Session, runtime: Runtime, period_id: int, err: FormErrors | AppError, **page: Any
 ) -> Template:
-    """The wizard again after a refused submit: nothing of it stored, the input kept, each error at its field."""
+    """The wizard again after a refused submit or a preview: nothing of it stored, the input kept, errors by field."""
     await db_session.rollback()
     errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
     return render(
@@ -89,6 +105,7 @@ async def wizard_again(
         status=400 if errors else 200,
         **await wizard_context(db_session, runtime, period_id),
         errors=errors,
+        plan=err.plan if isinstance(err, Preview) else None,
         **page,
     )
 
@@ -125,12 +142,9 @@ class ParentPages(Controller):
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
-        plan = None
         try:
+            await preview_if_asked(form, values, db_session, runtime, period_id)
             data = to_create(values)
-            if form_value(form, "action") == "preview":
-                plan = service.validate(await service.load_context(db_session, period_id, runtime), data)
-                raise FormErrors({})
             files = await self._checked_files(state, uploads(form))
             key = values["idempotency_key"]
             if files:  # one submit, one outcome: the registration and its files commit together
@@ -141,16 +155,9 @@ class ParentPages(Controller):
                     runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
                 )
         except (FormErrors, AppError) as err:
+            action = f"/periode/{period_id}/daftar"
             return await wizard_again(
-                request,
-                db_session,
-                runtime,
-                period_id,
-                err,
-                values=values,
-                plan=plan,
-                action=f"/periode/{period_id}/daftar",
-                fixed=(),
+                request, db_session, runtime, period_id, err, values=values, action=action, fixed=()
             )
         return Redirect(f"/pendaftaran/{out.registration_number}?baru=1")
 
@@ -292,11 +299,8 @@ class ParentPages(Controller):
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
-        plan = None
         try:
-            if form_value(form, "action") == "preview":  # "Hitung jarak" without JavaScript
-                plan = service.validate(await service.load_context(db_session, period_id, runtime), to_create(values))
-                raise FormErrors({})
+            await preview_if_asked(form, values, db_session, runtime, period_id)
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key")}
             if not changes["choices"]:
                 raise FormErrors({"choices": "Pilih minimal satu sekolah."})
@@ -311,18 +315,13 @@ class ParentPages(Controller):
             await service.change(runtime, db_session, registration_number, request.user, update)
             await self._store_files(db_session, state, request, registration_number, files)
         except (FormErrors, AppError) as err:
-            return await wizard_again(
-                request,
-                db_session,
-                runtime,
-                period_id,
-                err,
+            page = dict(
                 values=values,
-                plan=plan,
                 fixed=FIXED,
                 number=registration_number,
                 action=f"/pendaftaran/{registration_number}/ubah",
             )
+            return await wizard_again(request, db_session, runtime, period_id, err, **page)
         return Redirect(f"/pendaftaran/{registration_number}")
 
     @post("/pendaftaran/{registration_number:str}/daftar-ulang")
