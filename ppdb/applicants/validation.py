@@ -172,11 +172,11 @@ def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
         raise AppError("score_invalid", "Nilai harus antara 0 dan 1000 dengan paling banyak 2 angka desimal.", "score")
     if "score" in path.keys and data.score is None:
         raise AppError("score_required", f"Jalur {path.name} memerlukan nilai (score).", "score")
-    categories = [s.name for s in path.sub_quotas]
+    categories = [] if path.zoned_sub_quotas else [s.name for s in path.sub_quotas]  # zoned: per choice
     if categories and data.category not in categories:
         raise AppError("category_invalid", f"Pilih kategori jalur {path.name}: {', '.join(categories)}.", "category")
     if not categories and data.category is not None:
-        raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori.", "category")
+        raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori untuk dipilih.", "category")
 
 
 def _plan_choices(

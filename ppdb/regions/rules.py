@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from datetime import date
 from typing import Literal
@@ -31,21 +32,50 @@ DocumentKind = Literal[
 ]
 
 
+NATIONAL_PATHS = ("domisili", "zonasi", "afirmasi", "mutasi", "perpindahan_tugas", "prestasi")
+"""The national path names of both regulations: every region path belongs to one of them."""
+
+
 class SubQuota(msgspec.Struct, frozen=True, kw_only=True):
+    """A share of a path's seats at each school, for part of its applicants.
+
+    Which part is data: with `zone_tiers` empty, the applicants whose category (declared, checked by the
+    school) is the sub-quota's name; otherwise each choice by where the child lives for that school, so a
+    child can be `utama` at one school and `sebaran` at the next."""
+
     name: str
     share: float
     """Percent of the path's seats."""
+    zone_tiers: list[int] = []
+    """The zone tiers (1 innermost) of the school this sub-quota is for; 0: outside every tier."""
+    per_kelurahan: bool = False
+    """Split the seats equally among the kelurahan of those tiers in each school's zone (Surabaya)."""
+    unused_to: str | None = None
+    """Seats it leaves empty go to this sub-quota of the same path (a cap, e.g. panti ≤ 3 % then KETM)."""
 
 
 class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     quota: float
     """Percent of a school's capacity."""
+    category: str | None = None
+    """The national path this one belongs to (its bounds apply to their sum); unset: the name is national."""
+    title: str | None = None
+    """How pages name a region's own path, e.g. "Prestasi Lomba"."""
     keys: list[RankingKey]
     """Ordered ranking keys; the last one is `lottery`, so keys are strict."""
     requires_zone: bool = False
     required_documents: list[DocumentKind] = []
     sub_quotas: list[SubQuota] = []
+
+    @property
+    def national(self) -> str:
+        return self.category or self.name
+
+    @property
+    def zoned_sub_quotas(self) -> bool:
+        """Whether the sub-quota follows each choice's zone tier (else the applicant's category)."""
+        return any(s.zone_tiers for s in self.sub_quotas)
 
 
 class Transfer(msgspec.Struct, frozen=True):
@@ -224,30 +254,38 @@ class RuleViolation(ValueError):
 
 
 def check_rules(rules: RuleSet, preset: Preset) -> None:
-    """Refuse rule sets that break the preset's national bounds or do not add up."""
+    """Refuse rule sets that break the preset's national bounds or do not add up.
+
+    A region may split a national path into several of its own (prestasi lomba / akademik): the bounds
+    then hold for their sum, and every national path of the preset keeps at least one."""
     names = [p.name for p in rules.paths]
-    if sorted(names) != sorted(p.name for p in preset.paths):
-        raise RuleViolation("paths_mismatch", f"Jalur harus tepat: {', '.join(p.name for p in preset.paths)}.", "paths")
+    nationals = {p.name for p in preset.paths}
+    if len(set(names)) != len(names):
+        raise RuleViolation("path_duplicate", "Nama jalur harus berbeda satu sama lain.", "paths")
     for path in rules.paths:
-        bound = preset.bounds[path.name]
-        if not bound.minimum <= path.quota <= bound.maximum:
+        if path.national not in nationals:
+            raise RuleViolation(
+                "path_category_unknown",
+                f"Jalur {path.name} harus termasuk salah satu jalur nasional: {', '.join(sorted(nationals))}.",
+                f"paths.{path.name}.category",
+            )
+        _check_path(path)
+    missing = nationals - {p.national for p in rules.paths}
+    if missing:
+        raise RuleViolation(
+            "paths_mismatch", f"Jalur nasional tanpa jalur daerah: {', '.join(sorted(missing))}.", "paths"
+        )
+    for national in sorted(nationals):
+        bound = preset.bounds[national]
+        members = [p for p in rules.paths if p.national == national]
+        quota = sum(p.quota for p in members)
+        if not bound.minimum - 1e-9 <= quota <= bound.maximum + 1e-9:
+            field = f"quotas.{members[0].name}" if len(members) == 1 else f"paths.{national}"
             raise RuleViolation(
                 "quota_out_of_bounds",
-                f"Kuota jalur {path.name} {path.quota:g}% melanggar batas nasional {preset.title}: "
+                f"Kuota jalur {national} {quota:g}% melanggar batas nasional {preset.title}: "
                 f"minimal {bound.minimum:g}%, maksimal {bound.maximum:g}%.",
-                f"quotas.{path.name}",
-            )
-        if path.sub_quotas and abs(sum(s.share for s in path.sub_quotas) - 100.0) > 1e-9:
-            raise RuleViolation(
-                "sub_quota_sum_invalid",
-                f"Sub-kuota jalur {path.name} harus berjumlah 100%.",
-                f"paths.{path.name}.sub_quotas",
-            )
-        if not path.keys or path.keys[-1] != "lottery":
-            raise RuleViolation(
-                "ranking_keys_not_strict",
-                f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery'.",
-                f"paths.{path.name}.keys",
+                field,
             )
     total = sum(p.quota for p in rules.paths)
     if abs(total - 100.0) > 1e-9:
@@ -257,20 +295,59 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
     _check_transfers(rules.transfers, set(names))
 
 
-def _check_transfers(transfers: list[Transfer], names: set[str]) -> None:
+def _check_path(path: PathRule) -> None:
+    field = f"paths.{path.name}"
+    if not path.keys or path.keys[-1] != "lottery":
+        raise RuleViolation(
+            "ranking_keys_not_strict", f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery'.", f"{field}.keys"
+        )
+    subs = path.sub_quotas
+    if not subs:
+        return
+    field += ".sub_quotas"
+    if abs(sum(s.share for s in subs) - 100.0) > 1e-9:
+        raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.", field)
+    names = {s.name for s in subs}
+    bad = next((s.name for s in subs if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", s.name)), None)
+    if bad is not None:
+        raise RuleViolation(
+            "sub_quota_name_invalid", f"Nama sub-kuota '{bad}': huruf kecil, angka dan garis bawah saja.", field
+        )
+    if len(names) != len(subs):
+        raise RuleViolation("sub_quota_duplicate", f"Nama sub-kuota jalur {path.name} harus berbeda.", field)
+    if path.zoned_sub_quotas and not all(s.zone_tiers for s in subs):
+        raise RuleViolation(
+            "sub_quota_basis_mixed",
+            f"Sub-kuota jalur {path.name} mengikuti zona: setiap sub-kuota menyebut tingkat zonanya.",
+            field,
+        )
+    tiers = [t for s in subs for t in s.zone_tiers]
+    if len(tiers) != len(set(tiers)):
+        raise RuleViolation(
+            "sub_quota_tier_overlap", f"Satu tingkat zona hanya untuk satu sub-kuota jalur {path.name}.", field
+        )
+    for sub in subs:
+        if sub.per_kelurahan and not sub.zone_tiers:
+            raise RuleViolation(
+                "sub_quota_per_kelurahan_without_tiers",
+                f"Sub-kuota {sub.name} dibagi per kelurahan: sebutkan tingkat zonanya.",
+                f"{field}.{sub.name}",
+            )
+    _check_transfers([Transfer(s.name, s.unused_to) for s in subs if s.unused_to], names, f"{field}.unused_to")
+
+
+def _check_transfers(transfers: list[Transfer], names: set[str], field: str = "transfers") -> None:
     graph: dict[str, set[str]] = {}
     for t in transfers:
         if t.source not in names or t.target not in names or t.source == t.target:
-            raise RuleViolation(
-                "transfer_invalid", f"Pengalihan kursi {t.source} → {t.target} tidak valid.", "transfers"
-            )
+            raise RuleViolation("transfer_invalid", f"Pengalihan kursi {t.source} → {t.target} tidak valid.", field)
         graph.setdefault(t.source, set()).add(t.target)
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:
         return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ()))
 
     if any(reaches(t.target, t.source, {t.target}) for t in transfers):
-        raise RuleViolation("transfer_cycle", "Urutan pengalihan kursi tidak boleh melingkar.", "transfers")
+        raise RuleViolation("transfer_cycle", "Urutan pengalihan kursi tidak boleh melingkar.", field)
 
 
 def with_changes(rules: RuleSet, *, quotas: dict[str, float] | None = None, **fields: object) -> RuleSet:

@@ -22,6 +22,8 @@ NO_ZONE = 99  # zone priority of a choice outside every zone tier: after all tie
 class SchoolSeats:
     npsn: str
     capacity: int
+    zone_kelurahan: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Zone tier -> the kelurahan codes listed in it (for sub-quotas split per kelurahan)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class ApplicationFacts:
     choices: list[ChoiceFacts]
     rejected_documents: tuple[str, ...] = ()
     """Documents a verifier rejected: a path that requires one of them is closed to the applicant."""
+    kelurahan_code: str | None = None
 
 
 @dataclass(slots=True)
@@ -89,26 +92,52 @@ def key_for(
     return values
 
 
+def sub_quota_programs(path: PathRule, school: SchoolSeats, seats: int) -> list[tuple[ProgramKey, int]]:
+    """A path's programs at one school with their seats: one per sub-quota (per kelurahan where split)."""
+    if not path.sub_quotas:
+        return [(ProgramKey(school.npsn, path.name), seats)]
+    programs = []
+    for sub, share in zip(path.sub_quotas, apportion(seats, [s.share for s in path.sub_quotas]), strict=True):
+        codes = sorted(c for t in sub.zone_tiers for c in school.zone_kelurahan.get(t, ())) if sub.per_kelurahan else []
+        if codes:
+            for code, part in zip(codes, apportion(share, [1.0] * len(codes)), strict=True):
+                programs.append((ProgramKey(school.npsn, path.name, f"{sub.name}-{code}"), part))
+        else:
+            programs.append((ProgramKey(school.npsn, path.name, sub.name), share))
+    return programs
+
+
+def category_at(
+    path: PathRule, app: ApplicationFacts, choice: ChoiceFacts, by_key: dict[ProgramKey, str]
+) -> str | None:
+    """The applicant's sub-quota at the chosen school: their category, or the one of their zone tier there."""
+    if not path.zoned_sub_quotas:
+        return app.category if path.sub_quotas else None
+    tier = choice.zone_priority if choice.in_zone and choice.zone_priority is not None else 0
+    sub = next((s for s in path.sub_quotas if tier in s.zone_tiers), None)
+    if sub is None:
+        return None
+    split = f"{sub.name}-{app.kelurahan_code}"
+    return split if sub.per_kelurahan and ProgramKey(choice.npsn, path.name, split) in by_key else sub.name
+
+
 def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: list[ApplicationFacts]) -> Compiled:
     programs: list[engine.Program] = []
     keys: dict[str, list[str]] = {}
     by_key: dict[ProgramKey, str] = {}
     targets: dict[tuple[str, str], list[ProgramKey]] = {}  # (npsn, path) -> its programs (one per sub-quota)
+    transfers = []
     for school in sorted(schools, key=lambda s: s.npsn):
         for path_name, seats in seats_per_path(rules, school.capacity).items():
             path = rules.path(path_name)
             assert path is not None
-            subs = path.sub_quotas
-            shares = apportion(seats, [s.share for s in subs]) if subs else [seats]
-            names = [s.name for s in subs] if subs else [None]
-            for category, capacity in zip(names, shares, strict=True):
-                program = ProgramKey(school.npsn, path_name, category)
+            for program, capacity in sub_quota_programs(path, school, seats):
                 pid = by_key[program] = program.id
                 programs.append(engine.Program(id=pid, school=school.npsn, path=program.quota_path, capacity=capacity))
                 keys[pid] = list(path.keys)
                 targets.setdefault((school.npsn, path_name), []).append(program)
+            transfers += _unused_seats(path, targets.get((school.npsn, path_name), []))
 
-    transfers = []
     for school in sorted(schools, key=lambda s: s.npsn):
         for rule in rules.transfers:
             sources = targets.get((school.npsn, rule.source), [])
@@ -118,7 +147,9 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
                     transfers.append(engine.Transfer(school=school.npsn, from_=source.quota_path, to=to[0].quota_path))
 
     compiled = Compiled(
-        engine.Instance(mechanism=rules.mechanism, programs=programs, transfers=transfers, applicants=[]),
+        engine.Instance(
+            mechanism=rules.mechanism, programs=programs, transfers=downstream_first(transfers), applicants=[]
+        ),
         keys,
         {pid: program for program, pid in by_key.items()},
     )
@@ -134,12 +165,48 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             if rejected:
                 compiled.dropped[app.id, choice.rank] = "document_rejected"
                 continue
-            program_id = by_key.get(ProgramKey(choice.npsn, path.name, app.category if path.sub_quotas else None))
-            if program_id is None:
+            program_id = by_key.get(ProgramKey(choice.npsn, path.name, category_at(path, app, choice, by_key)))
+            if (choice.npsn, path.name) not in targets:
                 compiled.dropped[app.id, choice.rank] = "school_not_in_period"
             elif path.requires_zone and not choice.in_zone:
                 compiled.dropped[app.id, choice.rank] = "outside_zone"
+            elif program_id is None:
+                compiled.dropped[app.id, choice.rank] = "no_sub_quota"
             else:
                 choices.append(engine.Choice(program=program_id, key=key_for(path, rules, app, choice, lottery)))
         compiled.instance.applicants.append(engine.Applicant(id=app.id, choices=choices))
     return compiled
+
+
+def _unused_seats(path: PathRule, programs: list[ProgramKey]) -> list[engine.Transfer]:
+    """Transfers inside a path: a capped sub-quota's empty seats to the one it names (every kelurahan part)."""
+    transfers = []
+    for sub in path.sub_quotas:
+        if sub.unused_to is None:
+            continue
+        to = next(p for p in programs if _sub_of(p) == sub.unused_to)
+        transfers += [
+            engine.Transfer(school=p.npsn, from_=p.quota_path, to=to.quota_path)
+            for p in programs
+            if _sub_of(p) == sub.name
+        ]
+    return transfers
+
+
+def _sub_of(program: ProgramKey) -> str | None:
+    """The sub-quota of a program, without the kelurahan of a per-kelurahan part."""
+    return None if program.category is None else program.category.split("-", 1)[0]
+
+
+def downstream_first(transfers: list[engine.Transfer]) -> list[engine.Transfer]:
+    """Transfers out of a program before those into it. The engine moves seats in list order within one
+    round: a program that has just received seats would otherwise pass them on at once (mutasi → prestasi
+    → domisili) before its own waiting applicants had a run to take them."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for t in transfers:
+        out.setdefault((t.school, t.from_), []).append((t.school, t.to))
+
+    def depth(program: tuple[str, str]) -> int:  # the longest chain of transfers from here (no cycles)
+        return max((1 + depth(nxt) for nxt in out.get(program, ())), default=0)
+
+    return sorted(transfers, key=lambda t: depth((t.school, t.from_)))

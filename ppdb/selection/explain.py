@@ -23,6 +23,7 @@ DROPPED = {
     "school_not_in_period": "tidak diikutkan: sekolah tidak lagi ikut periode ini",
     "path_unknown": "tidak diikutkan: jalur tidak tersedia",
     "document_rejected": "tidak diikutkan: dokumen syarat jalur ini ditolak verifikator",
+    "no_sub_quota": "tidak diikutkan: alamat tidak termasuk sub-kuota mana pun jalur ini di sekolah ini",
 }
 
 

@@ -28,7 +28,7 @@ from ppdb.regions.models import Period
 from ppdb.regions.rules import RuleSet, rules_from_preset
 from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of
 from ppdb.results.models import Publication
-from ppdb.schools.models import PeriodSchool, School
+from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 from ppdb.selection import engine, explain, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
 from ppdb.selection.compiler import Compiled as CompiledInstance
@@ -69,11 +69,25 @@ async def lock(session: AsyncSession, period_id: int, *, wait: bool = False) -> 
         )
 
 
+async def zone_kelurahan(session: AsyncSession, period_id: int) -> dict[str, dict[int, tuple[str, ...]]]:
+    """School (NPSN) -> zone tier -> the kelurahan codes listed in it."""
+    zones: dict[str, dict[int, tuple[str, ...]]] = {}
+    for npsn, tier, code in await session.execute(
+        select(School.npsn, ZoneEntry.priority, ZoneEntry.kelurahan_code)
+        .join(ZoneEntry, ZoneEntry.school_id == School.id)
+        .where(ZoneEntry.period_id == period_id, ZoneEntry.kelurahan_code.is_not(None))
+    ):
+        tiers = zones.setdefault(npsn, {})
+        tiers[tier] = (*tiers.get(tier, ()), str(code))
+    return zones
+
+
 async def load_facts(
     session: AsyncSession, period: Period, secret: str
 ) -> tuple[list[SchoolSeats], list[ApplicationFacts], dict[str, int]]:
+    zones = await zone_kelurahan(session, period.id)
     schools = [
-        SchoolSeats(npsn, capacity)
+        SchoolSeats(npsn, capacity, zones.get(npsn, {}))
         for npsn, capacity in await session.execute(
             select(School.npsn, PeriodSchool.capacity)
             .join(PeriodSchool, PeriodSchool.school_id == School.id)
@@ -90,7 +104,7 @@ async def load_facts(
             WHERE status = 'rejected' GROUP BY application_id
         )
         SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.score::float8 AS score, a.submitted_at,
-               p.birth_date, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
+               p.birth_date, p.kelurahan_code, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
                r.kinds AS rejected
         FROM applications a
         JOIN applicants p ON p.id = a.applicant_id
@@ -121,6 +135,7 @@ async def load_facts(
                 r["submitted_at"],
                 [],
                 tuple(r["rejected"] or ()),
+                r["kelurahan_code"],
             )
             facts.append(current)
         current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))

@@ -22,7 +22,7 @@ from ppdb.selection import engine
 from ppdb.selection.compiler import SchoolSeats, compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
 from ppdb.selection.programs import Considered, Number
-from ppdb.selection.service import lock, placement_row, program_outcomes, store_run
+from ppdb.selection.service import lock, placement_row, program_outcomes, store_run, zone_kelurahan
 
 
 async def vacancy_round(session: AsyncSession, period: Period, published_run_id: int, user: Principal) -> SelectionRun:
@@ -72,8 +72,10 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
         if p.application_id in eligible and p.application_id not in decisions and p.program is None
     ]
     rules = rules_of(period)
+    zones = await zone_kelurahan(session, period.id)
+    npsns = {o.school_npsn for o in outcomes.values()}
     transfers = compile_period(
-        rules, [SchoolSeats(npsn, 0) for npsn in {o.school_npsn for o in outcomes.values()}], []
+        rules, [SchoolSeats(npsn, 0, zones.get(npsn, {})) for npsn in npsns], []
     ).instance.transfers
     instance = engine.Instance(
         mechanism=cast(Mechanism, previous.mechanism),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import msgspec
@@ -98,3 +99,85 @@ def test_compilation_is_deterministic_whatever_the_input_order():
     schools = [SchoolSeats("20670001", 8), SchoolSeats("20670002", 8)]
     first = engine.solve(compile_period(RULES, schools, pool).instance).digest
     assert engine.solve(compile_period(RULES, schools[::-1], pool[::-1]).instance).digest == first
+
+
+def with_path(rules, name: str, **changes):
+    return msgspec.structs.replace(
+        rules, paths=[msgspec.structs.replace(p, **changes) if p.name == name else p for p in rules.paths]
+    )
+
+
+def zoned(subs: list[SubQuota]):
+    return with_path(RULES, "domisili", sub_quotas=subs)
+
+
+def tiered(aid: str, *choices: tuple[str, int | None], kelurahan: str | None = None) -> ApplicationFacts:
+    """An applicant on domisili whose choices lie in the given zone tier of each school (None: outside)."""
+    picked = [ChoiceFacts(i + 1, npsn, 500.0, tier is not None, tier) for i, (npsn, tier) in enumerate(choices)]
+    return dataclasses.replace(app(aid), choices=picked, kelurahan_code=kelurahan)
+
+
+def test_a_zoned_sub_quota_follows_each_choice_not_the_application():
+    rules = zoned([SubQuota(name="utama", share=80, zone_tiers=[1]), SubQuota(name="sebaran", share=20, zone_tiers=[2])])
+    child = tiered("A1", ("20670001", 1), ("20670002", 2), ("20670003", None))
+    compiled = compile_period(rules, [SchoolSeats(n, 100) for n in ("20670001", "20670002", "20670003")], [child])
+    assert [c.program for c in compiled.instance.applicants[0].choices] == [
+        "20670001:domisili/utama",
+        "20670002:domisili/sebaran",
+    ]
+    assert compiled.dropped == {("A1", 3): "outside_zone"}
+    seats = {p.id: p.capacity for p in compiled.instance.programs}
+    assert seats["20670001:domisili/utama"] == 32 and seats["20670001:domisili/sebaran"] == 8  # 40 % of 100
+
+
+def test_a_choice_in_no_sub_quota_tier_is_dropped_with_its_own_reason():
+    rules = zoned([SubQuota(name="utama", share=100, zone_tiers=[1])])
+    compiled = compile_period(rules, [SchoolSeats("20670001", 100)], [tiered("A1", ("20670001", 3))])
+    assert compiled.dropped == {("A1", 1): "no_sub_quota"}
+
+
+def test_a_per_kelurahan_sub_quota_splits_its_seats_equally_and_places_each_child_in_their_own():
+    kelurahan = ("35.78.09.1001", "35.78.09.1002", "35.78.09.1003", "35.78.09.1004")
+    rules = zoned(
+        [
+            SubQuota(name="domisili1", share=50, zone_tiers=[1]),
+            SubQuota(name="domisili2", share=50, zone_tiers=[2], per_kelurahan=True),
+        ]
+    )
+    school = SchoolSeats("20670001", 100, {1: ("35.78.09.1000",), 2: kelurahan})
+    children = [tiered(f"A{i}", ("20670001", 2), kelurahan=kelurahan[i % 4]) for i in range(12)]
+    compiled = compile_period(rules, [school], children)
+    seats = {p.id: p.capacity for p in compiled.instance.programs if "domisili2" in p.id}
+    assert seats == {f"20670001:domisili/domisili2-{code}": 5 for code in kelurahan}  # 20 seats, 4 × 5
+    assert {c.choices[0].program for c in compiled.instance.applicants} == set(seats)
+    result = engine.solve(compiled.instance)
+    assert sum(p is not None for p in result.assignments.values()) == 12  # 3 per kelurahan, 5 seats each
+
+
+def test_a_capped_sub_quota_gives_its_empty_seats_to_the_one_it_names():
+    subs = [
+        SubQuota(name="ketm", share=80),
+        SubQuota(name="panti", share=10, unused_to="ketm"),
+        SubQuota(name="ats", share=10, unused_to="ketm"),
+    ]
+    rules = with_path(RULES, "afirmasi", sub_quotas=subs)
+    ketm = [app(f"K{i}", "afirmasi", category="ketm", choices=[("20670001", 100.0 + i, False)]) for i in range(20)]
+    compiled = compile_period(rules, [SchoolSeats("20670001", 100)], ketm)
+    assert {(t.from_, t.to) for t in compiled.instance.transfers} >= {
+        ("afirmasi/panti", "afirmasi/ketm"),
+        ("afirmasi/ats", "afirmasi/ketm"),
+    }
+    result = engine.solve(compiled.instance)
+    # 20 afirmasi seats: 16 KETM, 2 panti, 2 ATS; nobody in panti or ATS, so all 20 KETM children get in
+    assert sum(p == "20670001:afirmasi/ketm" for p in result.assignments.values()) == 20
+
+
+def test_seats_passed_along_a_chain_reach_the_waiting_applicants_before_moving_on():
+    """mutasi → prestasi → domisili: mutasi's empty seats are for prestasi's waiting children first (the
+    engine moves seats in list order within a round, so the compiler lists the transfers out of a
+    program before those into it)."""
+    prestasi = [app(f"P{i}", "prestasi", score=50.0 + i) for i in range(40)]
+    compiled = compile_period(RULES, [SchoolSeats("20670001", 100)], prestasi)
+    result = engine.solve(compiled.instance)
+    outcome = result.programs["20670001:prestasi"]
+    assert (outcome.capacity, outcome.final_capacity, outcome.filled) == (35, 40, 40)  # + mutasi's 5
