@@ -165,8 +165,9 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             if rejected:
                 compiled.dropped[app.id, choice.rank] = "document_rejected"
                 continue
-            program_id = by_key.get(ProgramKey(choice.npsn, path.name, category_at(path, app, choice, by_key)))
-            if (choice.npsn, path.name) not in targets:
+            category = category_at(path, app, choice, by_key) if path.sub_quotas else None
+            program_id = by_key.get(ProgramKey(choice.npsn, path.name, category))
+            if program_id is None and (choice.npsn, path.name) not in targets:
                 compiled.dropped[app.id, choice.rank] = "school_not_in_period"
             elif path.requires_zone and not choice.in_zone:
                 compiled.dropped[app.id, choice.rank] = "outside_zone"
