@@ -118,7 +118,9 @@ def tiered(aid: str, *choices: tuple[str, int | None], kelurahan: str | None = N
 
 
 def test_a_zoned_sub_quota_follows_each_choice_not_the_application():
-    rules = zoned([SubQuota(name="utama", share=80, zone_tiers=[1]), SubQuota(name="sebaran", share=20, zone_tiers=[2])])
+    rules = zoned(
+        [SubQuota(name="utama", share=80, zone_tiers=[1]), SubQuota(name="sebaran", share=20, zone_tiers=[2])]
+    )
     child = tiered("A1", ("20670001", 1), ("20670002", 2), ("20670003", None))
     compiled = compile_period(rules, [SchoolSeats(n, 100) for n in ("20670001", "20670002", "20670003")], [child])
     assert [c.program for c in compiled.instance.applicants[0].choices] == [
