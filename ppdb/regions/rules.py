@@ -31,7 +31,7 @@ DocumentKind = Literal[
 ]
 
 
-class SubQuota(msgspec.Struct, frozen=True, kw_only=True):
+class SubQuota(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     share: float
     """Percent of the path's seats."""
@@ -48,7 +48,7 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     sub_quotas: list[SubQuota] = []
 
 
-class Transfer(msgspec.Struct, frozen=True):
+class Transfer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     source: str = msgspec.field(name="from")
     target: str = msgspec.field(name="to")
 

@@ -61,7 +61,7 @@ class PeriodOut(msgspec.Struct, kw_only=True):
     version: int
 
 
-class RulesUpdate(msgspec.Struct, kw_only=True):
+class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Partial change of a period's rules; omitted fields stay as they are."""
 
     quotas: dict[str, Annotated[float, msgspec.Meta(ge=0, le=100)]] | msgspec.UnsetType = msgspec.UNSET
