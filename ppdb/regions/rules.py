@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from datetime import date
 from typing import Literal
@@ -237,24 +238,91 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
                 f"minimal {bound.minimum:g}%, maksimal {bound.maximum:g}%.",
                 f"quotas.{path.name}",
             )
-        if path.sub_quotas and abs(sum(s.share for s in path.sub_quotas) - 100.0) > 1e-9:
-            raise RuleViolation(
-                "sub_quota_sum_invalid",
-                f"Sub-kuota jalur {path.name} harus berjumlah 100%.",
-                f"paths.{path.name}.sub_quotas",
-            )
-        if not path.keys or path.keys[-1] != "lottery":
-            raise RuleViolation(
-                "ranking_keys_not_strict",
-                f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery'.",
-                f"paths.{path.name}.keys",
-            )
+        _check_path(path)
     total = sum(p.quota for p in rules.paths)
     if abs(total - 100.0) > 1e-9:
         raise RuleViolation("quota_sum_invalid", f"Jumlah kuota semua jalur harus 100%, sekarang {total:g}%.", "quotas")
     if not 1 <= rules.max_choices <= 10:
         raise RuleViolation("max_choices_invalid", "Jumlah pilihan sekolah harus antara 1 dan 10.", "max_choices")
     _check_transfers(rules.transfers, set(names))
+    _check_ages(rules)
+
+
+STRICT_KEYS: tuple[RankingKey, ...] = ("lottery", "submitted_at")
+"""Keys that may end a ranking chain. Exact ties left by `submitted_at` (registrations committed together) go to
+the engine's last tie-break, the applicant's opaque id: secret-keyed, so no one can choose it."""
+
+SUB_QUOTA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _check_path(path: PathRule) -> None:
+    where = f"paths.{path.name}"
+    keys = path.keys
+    if len(set(keys)) != len(keys):
+        raise RuleViolation(
+            "ranking_key_duplicate", f"Kriteria peringkat jalur {path.name} tidak boleh berulang.", f"{where}.keys"
+        )
+    if not keys or keys[-1] not in STRICT_KEYS:
+        raise RuleViolation(
+            "ranking_keys_not_strict",
+            f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery' atau 'submitted_at' agar tidak ada "
+            "peringkat yang seri.",
+            f"{where}.keys",
+        )
+    if "lottery" in keys[:-1]:
+        raise RuleViolation(
+            "ranking_key_unreachable",
+            f"Kriteria setelah 'lottery' pada jalur {path.name} tidak pernah dipakai; 'lottery' harus terakhir.",
+            f"{where}.keys",
+        )
+    if len(set(path.required_documents)) != len(path.required_documents):
+        raise RuleViolation(
+            "document_duplicate",
+            f"Dokumen wajib jalur {path.name} tidak boleh berulang.",
+            f"{where}.required_documents",
+        )
+    subs = path.sub_quotas
+    for sub in subs:
+        if not SUB_QUOTA_NAME.match(sub.name) or not 0 < sub.share <= 100:
+            raise RuleViolation(
+                "sub_quota_invalid",
+                f"Sub-kuota '{sub.name}' jalur {path.name}: nama huruf kecil/angka/garis bawah (maks. 40), "
+                "bagian lebih dari 0% sampai 100%.",
+                f"{where}.sub_quotas",
+            )
+    if len({sub.name for sub in subs}) != len(subs):
+        raise RuleViolation(
+            "sub_quota_invalid", f"Nama sub-kuota jalur {path.name} tidak boleh berulang.", f"{where}.sub_quotas"
+        )
+    # Every seat of the path goes to one of its sub-quotas (the compiler apportions by share): less than 100 %
+    # would be scaled up silently, so the shares must add up.
+    if subs and abs(sum(sub.share for sub in subs) - 100.0) > 1e-9:
+        raise RuleViolation(
+            "sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.", f"{where}.sub_quotas"
+        )
+
+
+def _check_ages(rules: RuleSet) -> None:
+    low, early, high = rules.min_age_months, rules.early_min_age_months, rules.max_age_years
+    if early is not None and (low is None or early >= low):
+        raise RuleViolation(
+            "age_limits_invalid",
+            "Usia minimal dengan surat psikolog harus lebih muda dari usia minimal (dan usia minimal harus diisi).",
+            "early_min_age_months",
+        )
+    if low is not None and high is not None and low >= high * 12:
+        raise RuleViolation("age_limits_invalid", "Usia minimal harus lebih muda dari usia maksimal.", "min_age_months")
+
+
+def check_reference_date(rules: RuleSet, school_year: str) -> None:
+    """Ages are counted on a day of the school year's first calendar year (1 July in the national presets)."""
+    start_year = int(school_year[:4])
+    if rules.reference_date.year != start_year:
+        raise RuleViolation(
+            "reference_date_invalid",
+            f"Tanggal acuan usia harus pada tahun {start_year} (awal tahun ajaran {school_year}).",
+            "reference_date",
+        )
 
 
 def _check_transfers(transfers: list[Transfer], names: set[str]) -> None:
@@ -273,14 +341,55 @@ def _check_transfers(transfers: list[Transfer], names: set[str]) -> None:
         raise RuleViolation("transfer_cycle", "Urutan pengalihan kursi tidak boleh melingkar.", "transfers")
 
 
-def with_changes(rules: RuleSet, *, quotas: dict[str, float] | None = None, **fields: object) -> RuleSet:
-    """A copy with some quotas and top-level fields replaced; unknown paths are refused."""
-    if quotas:
-        unknown = set(quotas) - {p.name for p in rules.paths}
-        if unknown:
-            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
-        fields["paths"] = [msgspec.structs.replace(p, quota=quotas.get(p.name, p.quota)) for p in rules.paths]
+def with_changes(
+    rules: RuleSet,
+    *,
+    quotas: dict[str, float] | None = None,
+    path_changes: dict[str, dict[str, object]] | None = None,
+    **fields: object,
+) -> RuleSet:
+    """A copy with some quotas, path fields (by path name) and top-level fields replaced; unknown paths are
+    refused, and so is a quota given both in `quotas` and in a path's changes."""
+    known = {p.name for p in rules.paths}
+    changes = {name: dict(c) for name, c in (path_changes or {}).items()}
+    for name in changes:
+        if name not in known:
+            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {name}.", f"paths.{name}")
+    for name, quota in (quotas or {}).items():
+        if name not in known:
+            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {name}.", "quotas")
+        if "quota" in changes.get(name, {}):
+            raise RuleViolation(
+                "quota_given_twice", f"Kuota jalur {name} diisi dua kali (quotas dan paths).", f"quotas.{name}"
+            )
+        changes.setdefault(name, {})["quota"] = quota
+    if changes:
+        fields["paths"] = [msgspec.structs.replace(p, **changes.get(p.name, {})) for p in rules.paths]
     return msgspec.structs.replace(rules, **fields)
+
+
+def changed_fields(old: RuleSet, new: RuleSet) -> list[str]:
+    """The fields that differ, named as errors name them: `quotas.<path>`, `paths.<path>.<field>`, `<field>`."""
+    names = [f for f in RuleSet.__struct_fields__ if f not in ("paths", "lottery_seed")]
+    changed = [f for f in names if getattr(old, f) != getattr(new, f)]
+    for before in old.paths:
+        after = new.path(before.name)
+        if after is None:
+            changed.append(f"paths.{before.name}")
+            continue
+        for f in PathRule.__struct_fields__:
+            if getattr(before, f) != getattr(after, f):
+                changed.append(f"quotas.{before.name}" if f == "quota" else f"paths.{before.name}.{f}")
+    changed += [f"paths.{p.name}" for p in new.paths if old.path(p.name) is None]
+    return changed
+
+
+def audited(rules: RuleSet) -> dict:
+    """The rule set as the audit log keeps it: whole, but without the lottery seed (secret until registration
+    closes; its hash is public)."""
+    out = msgspec.to_builtins(rules)
+    del out["lottery_seed"]
+    return out
 
 
 def apportion(total: int, weights: list[float]) -> list[int]:

@@ -254,6 +254,7 @@ async def store_run(
         round=round_,
         started_at=started_at,
         mechanism=mechanism,
+        rules_version=period.rules_version,
         digest=result.digest,
         instance=zlib.compress(raw, 1),
         instance_sha256=hashlib.sha256(raw).hexdigest(),
@@ -282,7 +283,7 @@ async def store_run(
         entity="selection_run",
         entity_id=selection_run.id,
         period_id=period.id,
-        new={"digest": result.digest, **audit},
+        new={"digest": result.digest, "rules_version": period.rules_version, **audit},
     )
     await session.flush()
     return selection_run
@@ -364,6 +365,7 @@ def run_out(
         period_id=selection_run.period_id,
         kind=selection_run.kind.value,
         mechanism=selection_run.mechanism,
+        rules_version=selection_run.rules_version,
         digest=selection_run.digest,
         instance_sha256=selection_run.instance_sha256,
         applicants=selection_run.applicants,
