@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import msgspec
 from litestar import Request, Response
@@ -90,12 +91,29 @@ def app_error_handler(_: Request, exc: AppError) -> Response[ErrorBody]:
     return response
 
 
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`")
+_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]*)`")
+
+
 def validation_handler(_: Request, exc: ValidationException) -> Response[ErrorBody]:
     details = exc.extra if isinstance(exc.extra, list) else None
-    field = None
-    if details and isinstance(details[0], dict):
-        field = str(details[0].get("key") or "") or None
+    first = details[0] if details and isinstance(details[0], dict) else {}
+    message, field = str(first.get("message") or ""), str(first.get("key") or "") or None
+    if first.get("source") == "body":
+        # Litestar names where in the body msgspec stopped (`transfers[0]`), or `data` for the body itself.
+        where = "" if field == "data" else field or ""
+        if unknown := _UNKNOWN_FIELD.match(message):
+            # A misspelt field would otherwise be a change silently not made: refused, by name, on every route.
+            name = _joined(where, unknown.group("name"))
+            text = f"Kolom '{name}' tidak dikenal; periksa ejaannya (kolom yang tidak didukung tidak diproses)."
+            return _body(400, ErrorBody("unknown_field", text, name, details))
+        if missing := _MISSING_FIELD.match(message):
+            field = _joined(where, missing.group("name"))
     return _body(400, ErrorBody("invalid_request", f"Data tidak valid: {exc.detail}", field, details))
+
+
+def _joined(*parts: str) -> str:
+    return ".".join(part for part in parts if part)
 
 
 HTTP_CODES = {

@@ -207,5 +207,10 @@ def _plan_choices(
         ]
         if enforce_zone and path.requires_zone and not tiers:
             raise AppError("outside_zone", f"Alamat tidak termasuk zona {school.name} untuk jalur {path.name}.", where)
+        tier = min(tiers) if tiers else 0
+        if enforce_zone and path.zoned_sub_quotas and not any(tier in s.zone_tiers for s in path.sub_quotas):
+            raise AppError(
+                "no_sub_quota", f"Alamat tidak termasuk sub-kuota mana pun jalur {path.name} di {school.name}.", where
+            )
         plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None))
     return plans

@@ -6,6 +6,7 @@
                                           vacancy ─kursi-kosong→ selected ─umumkan→ published (next round)
 
 The steps themselves (what runs on entering a status) are the functions of `ppdb.flows` named in the table.
+What of the rules may still change in each status is the second table, `RULE_CHANGES`.
 """
 
 from __future__ import annotations
@@ -154,3 +155,90 @@ def transition(session: AsyncSession, period: Period, status: PeriodStatus, acto
 def advance(session: AsyncSession, period: Period, step: Step, by: Actor) -> Period:
     """Check a step that is only a status change, and make it."""
     return transition(session, period, check(period, step, by), actor_name(by))
+
+
+ALL_RULES: Final = frozenset(
+    (
+        "paths",
+        "category",
+        "title",
+        "quotas",
+        "transfers",
+        "mechanism",
+        "max_choices",
+        "keys",
+        "requires_zone",
+        "required_documents",
+        "sub_quotas",
+        "reference_date",
+        "min_age_months",
+        "early_min_age_months",
+        "max_age_years",
+        "kk_min_age_days",
+    )
+)
+"""What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
+`paths.domisili.keys` is `keys`)."""
+
+RULE_CHANGES: Final[dict[PeriodStatus, frozenset[str]]] = {
+    S.DRAFT: ALL_RULES,
+    # The juknis is announced before registration (briefing §5.1) and applicants register against it: their
+    # documents, age, KK date, category and choices were validated by these rules, and they chose schools
+    # knowing the ranking chain, the zone requirement and the mechanism. Only how seats are divided may still
+    # be corrected (a capacity or quota correction, within the national bounds), each change audited and
+    # versioned, and recorded on every run.
+    S.REGISTRATION_OPEN: frozenset(("quotas", "transfers")),
+    # From closing on, the pool is known: no change (a correction re-opens registration first, audited).
+}
+"""What of the rules may change in each status (a status absent here: nothing)."""
+
+RULE_NAMES: Final = {
+    "paths": "daftar jalur",
+    "category": "jalur nasional induk",
+    "title": "nama tampilan jalur",
+    "quotas": "kuota jalur",
+    "transfers": "pengalihan kursi",
+    "mechanism": "mekanisme seleksi",
+    "max_choices": "jumlah pilihan sekolah",
+    "keys": "urutan kriteria peringkat",
+    "requires_zone": "syarat zona",
+    "required_documents": "dokumen wajib",
+    "sub_quotas": "sub-kuota",
+    "reference_date": "tanggal acuan usia",
+    "min_age_months": "usia minimal",
+    "early_min_age_months": "usia minimal dengan surat psikolog",
+    "max_age_years": "usia maksimal",
+    "kk_min_age_days": "umur minimal KK",
+}
+
+
+def rule_kind(field: str) -> str:
+    """`quotas.domisili` -> `quotas`; `paths.domisili.keys` -> `keys`; `mechanism` -> `mechanism`."""
+    parts = field.split(".")
+    return parts[2] if parts[0] == "paths" and len(parts) > 2 else parts[0]
+
+
+def check_rule_changes(period: Period, fields: list[str]) -> None:
+    """Refuse (409 `rule_locked`, the first refused field named) a change the period's status no longer allows."""
+    allowed = RULE_CHANGES.get(period.status, frozenset())
+    for field in fields:
+        kind = rule_kind(field)
+        if kind in allowed:
+            continue
+        parts = field.split(".")
+        what = RULE_NAMES.get(kind, kind)
+        if len(parts) > 1:  # one path's: "kuota jalur domisili", "urutan kriteria peringkat jalur domisili"
+            what = ("kuota" if kind == "quotas" else what) + f" jalur {parts[1]}"
+        if period.status is S.REGISTRATION_OPEN:
+            kept = ", ".join(RULE_NAMES[k] for k in sorted(allowed))
+            message = (
+                f"{what.capitalize()} tidak dapat diubah setelah pendaftaran dibuka: pendaftar sudah mendaftar "
+                f"dengan aturan ini. Yang masih dapat diubah: {kept}."
+            )
+        else:
+            while_open = " dan ".join(RULE_NAMES[k] for k in sorted(RULE_CHANGES[S.REGISTRATION_OPEN]))
+            message = (
+                f"{what.capitalize()} tidak dapat diubah lagi (status {period.status.value}): aturan diubah sebelum "
+                f"pendaftaran dibuka; {while_open} juga selama pendaftaran dibuka."
+            )
+        raise Conflict("rule_locked", message, field)

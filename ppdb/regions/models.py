@@ -66,5 +66,8 @@ class Period(Timestamped, Base):
     rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
     """A `ppdb.regions.rules.RuleSet`, stored as JSON so every region and year can differ."""
     version: Mapped[int] = mapped_column(default=1)
+    rules_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    """1 for the preset's rules, one more with each change of them (`regions.service.update_rules`); a
+    selection run records the one it used. `version` changes with anything about the period."""
 
     __mapper_args__ = {"version_id_col": version}

@@ -6,7 +6,7 @@ import enum
 import re
 import secrets
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -36,7 +36,7 @@ NATIONAL_PATHS = ("domisili", "zonasi", "afirmasi", "mutasi", "perpindahan_tugas
 """The national path names of both regulations: every region path belongs to one of them."""
 
 
-class SubQuota(msgspec.Struct, frozen=True, kw_only=True):
+class SubQuota(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A share of a path's seats at each school, for part of its applicants.
 
     Which part is data: with `zone_tiers` empty, the applicants whose category (declared, checked by the
@@ -78,7 +78,7 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
         return any(s.zone_tiers for s in self.sub_quotas)
 
 
-class Transfer(msgspec.Struct, frozen=True):
+class Transfer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     source: str = msgspec.field(name="from")
     target: str = msgspec.field(name="to")
 
@@ -263,6 +263,12 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
     if len(set(names)) != len(names):
         raise RuleViolation("path_duplicate", "Nama jalur harus berbeda satu sama lain.", "paths")
     for path in rules.paths:
+        if not PATH_NAME.match(path.name):
+            raise RuleViolation(
+                "path_name_invalid",
+                f"Nama jalur '{path.name}': huruf kecil, angka dan garis bawah, paling banyak 24.",
+                f"paths.{path.name}",
+            )
         if path.national not in nationals:
             raise RuleViolation(
                 "path_category_unknown",
@@ -293,28 +299,88 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
     if not 1 <= rules.max_choices <= 10:
         raise RuleViolation("max_choices_invalid", "Jumlah pilihan sekolah harus antara 1 dan 10.", "max_choices")
     _check_transfers(rules.transfers, set(names))
+    _check_ages(rules)
+
+
+STRICT_KEYS: tuple[RankingKey, ...] = ("lottery", "submitted_at")
+"""Keys that may end a ranking chain. Exact ties left by `submitted_at` (registrations committed together) go to
+the engine's last tie-break, the applicant's opaque id: secret-keyed, so no one can choose it."""
+
+PATH_NAME = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
+SUB_QUOTA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+"""Both short enough that a per-kelurahan program id (`npsn:path/name-kelurahan`) fits its column (80)."""
 
 
 def _check_path(path: PathRule) -> None:
-    field = f"paths.{path.name}"
-    if not path.keys or path.keys[-1] != "lottery":
+    where = f"paths.{path.name}"
+    keys = path.keys
+    if len(set(keys)) != len(keys):
         raise RuleViolation(
-            "ranking_keys_not_strict", f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery'.", f"{field}.keys"
+            "ranking_key_duplicate", f"Kriteria peringkat jalur {path.name} tidak boleh berulang.", f"{where}.keys"
         )
+    if not keys or keys[-1] not in STRICT_KEYS:
+        raise RuleViolation(
+            "ranking_keys_not_strict",
+            f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery' atau 'submitted_at' agar tidak ada "
+            "peringkat yang seri.",
+            f"{where}.keys",
+        )
+    if "lottery" in keys[:-1]:
+        raise RuleViolation(
+            "ranking_key_unreachable",
+            f"Kriteria setelah 'lottery' pada jalur {path.name} tidak pernah dipakai; 'lottery' harus terakhir.",
+            f"{where}.keys",
+        )
+    if len(set(path.required_documents)) != len(path.required_documents):
+        raise RuleViolation(
+            "document_duplicate",
+            f"Dokumen wajib jalur {path.name} tidak boleh berulang.",
+            f"{where}.required_documents",
+        )
+    _check_sub_quotas(path)
+
+
+def _check_ages(rules: RuleSet) -> None:
+    low, early, high = rules.min_age_months, rules.early_min_age_months, rules.max_age_years
+    if early is not None and (low is None or early >= low):
+        raise RuleViolation(
+            "age_limits_invalid",
+            "Usia minimal dengan surat psikolog harus lebih muda dari usia minimal (dan usia minimal harus diisi).",
+            "early_min_age_months",
+        )
+    if low is not None and high is not None and low >= high * 12:
+        raise RuleViolation("age_limits_invalid", "Usia minimal harus lebih muda dari usia maksimal.", "min_age_months")
+
+
+def check_reference_date(rules: RuleSet, school_year: str) -> None:
+    """Ages are counted on a day of the school year's first calendar year (1 July in the national presets)."""
+    start_year = int(school_year[:4])
+    if rules.reference_date.year != start_year:
+        raise RuleViolation(
+            "reference_date_invalid",
+            f"Tanggal acuan usia harus pada tahun {start_year} (awal tahun ajaran {school_year}).",
+            "reference_date",
+        )
+
+
+def _check_sub_quotas(path: PathRule) -> None:
     subs = path.sub_quotas
-    if not subs:
-        return
-    field += ".sub_quotas"
-    if abs(sum(s.share for s in subs) - 100.0) > 1e-9:
-        raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.", field)
+    field = f"paths.{path.name}.sub_quotas"
+    for sub in subs:
+        if not SUB_QUOTA_NAME.match(sub.name) or not 0 < sub.share <= 100:
+            raise RuleViolation(
+                "sub_quota_invalid",
+                f"Sub-kuota '{sub.name}' jalur {path.name}: nama huruf kecil/angka/garis bawah (maks. 30), "
+                "bagian lebih dari 0% sampai 100%.",
+                field,
+            )
     names = {s.name for s in subs}
-    bad = next((s.name for s in subs if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", s.name)), None)
-    if bad is not None:
-        raise RuleViolation(
-            "sub_quota_name_invalid", f"Nama sub-kuota '{bad}': huruf kecil, angka dan garis bawah saja.", field
-        )
     if len(names) != len(subs):
-        raise RuleViolation("sub_quota_duplicate", f"Nama sub-kuota jalur {path.name} harus berbeda.", field)
+        raise RuleViolation("sub_quota_invalid", f"Nama sub-kuota jalur {path.name} tidak boleh berulang.", field)
+    # Every seat of the path goes to one of its sub-quotas (the compiler apportions by share): less than 100 %
+    # would be scaled up silently, so the shares must add up.
+    if subs and abs(sum(s.share for s in subs) - 100.0) > 1e-9:
+        raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.", field)
     if path.zoned_sub_quotas and not all(s.zone_tiers for s in subs):
         raise RuleViolation(
             "sub_quota_basis_mixed",
@@ -350,14 +416,61 @@ def _check_transfers(transfers: list[Transfer], names: set[str], field: str = "t
         raise RuleViolation("transfer_cycle", "Urutan pengalihan kursi tidak boleh melingkar.", field)
 
 
-def with_changes(rules: RuleSet, *, quotas: dict[str, float] | None = None, **fields: object) -> RuleSet:
-    """A copy with some quotas and top-level fields replaced; unknown paths are refused."""
-    if quotas:
-        unknown = set(quotas) - {p.name for p in rules.paths}
-        if unknown:
-            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {', '.join(sorted(unknown))}.", "quotas")
-        fields["paths"] = [msgspec.structs.replace(p, quota=quotas.get(p.name, p.quota)) for p in rules.paths]
+def with_changes(
+    rules: RuleSet,
+    *,
+    quotas: dict[str, float] | None = None,
+    path_changes: dict[str, dict[str, object]] | None = None,
+    **fields: object,
+) -> RuleSet:
+    """A copy with some quotas, path fields (by path name) and top-level fields replaced. A path change naming
+    a path the rules do not have adds it (a region's own path: quota and keys at least); `remove` drops one.
+    Unknown paths in `quotas` are refused, and so is a quota given both in `quotas` and in a path's changes."""
+    known = {p.name for p in rules.paths}
+    changes = {name: dict(c) for name, c in (path_changes or {}).items()}
+    removed = {name for name, c in changes.items() if c.pop("remove", False)}
+    for name in changes:
+        if name not in known and (name in removed or not {"quota", "keys"} <= changes[name].keys()):
+            raise RuleViolation(
+                "path_unknown", f"Jalur tidak dikenal: {name} (jalur baru: isi kuota dan kriteria).", f"paths.{name}"
+            )
+    for name, quota in (quotas or {}).items():
+        if name not in known:
+            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {name}.", "quotas")
+        if "quota" in changes.get(name, {}):
+            raise RuleViolation(
+                "quota_given_twice", f"Kuota jalur {name} diisi dua kali (quotas dan paths).", f"quotas.{name}"
+            )
+        changes.setdefault(name, {})["quota"] = quota
+    if changes:
+        kept = [msgspec.structs.replace(p, **changes.get(p.name, {})) for p in rules.paths if p.name not in removed]
+        added = [PathRule(name=name, **cast(dict[str, Any], c)) for name, c in changes.items() if name not in known]
+        fields["paths"] = kept + added
     return msgspec.structs.replace(rules, **fields)
+
+
+def changed_fields(old: RuleSet, new: RuleSet) -> list[str]:
+    """The fields that differ, named as errors name them: `quotas.<path>`, `paths.<path>.<field>`, `<field>`."""
+    names = [f for f in RuleSet.__struct_fields__ if f not in ("paths", "lottery_seed")]
+    changed = [f for f in names if getattr(old, f) != getattr(new, f)]
+    for before in old.paths:
+        after = new.path(before.name)
+        if after is None:
+            changed.append(f"paths.{before.name}")
+            continue
+        for f in PathRule.__struct_fields__:
+            if getattr(before, f) != getattr(after, f):
+                changed.append(f"quotas.{before.name}" if f == "quota" else f"paths.{before.name}.{f}")
+    changed += [f"paths.{p.name}" for p in new.paths if old.path(p.name) is None]
+    return changed
+
+
+def audited(rules: RuleSet) -> dict:
+    """The rule set as the audit log keeps it: whole, but without the lottery seed (secret until registration
+    closes; its hash is public)."""
+    out = msgspec.to_builtins(rules)
+    del out["lottery_seed"]
+    return out
 
 
 def apportion(total: int, weights: list[float]) -> list[int]:

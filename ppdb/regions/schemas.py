@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
 
 from ppdb.regions.models import Level, PeriodStatus
-from ppdb.regions.rules import Mechanism, RankingKey, RuleSet, Transfer
+from ppdb.regions.rules import DocumentKind, Mechanism, RankingKey, RuleSet, SubQuota, Transfer
 
 SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}/20[0-9]{2}$", examples=["2026/2027"])]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
@@ -59,14 +59,50 @@ class PeriodOut(msgspec.Struct, kw_only=True):
     """`rules.lottery_seed` is empty until registration closes; `lottery_seed_sha256` commits to it."""
     lottery_seed_sha256: str
     version: int
+    """Changes with every change of the period (optimistic locking: send it back with a rules change)."""
+    rules_version: int
+    """1 for the preset's rules, one more with each change of them; every selection run records the one it used."""
 
 
-class RulesUpdate(msgspec.Struct, kw_only=True):
-    """Partial change of a period's rules; omitted fields stay as they are."""
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+Months = Annotated[int, msgspec.Meta(ge=0, le=300)]
 
-    quotas: dict[str, Annotated[float, msgspec.Meta(ge=0, le=100)]] | msgspec.UnsetType = msgspec.UNSET
+
+class PathUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Changes to one path, named by `name`; omitted fields stay as they are. A name the rules do not have adds
+    a region's own path (with `quota`, `keys` and the national `category` it belongs to); `remove` drops one."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    quota: Percent | msgspec.UnsetType = msgspec.UNSET
+    category: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType | None = msgspec.UNSET
+    """The national path this one belongs to (its bounds hold for the sum); null: the name is national."""
+    title: Annotated[str, msgspec.Meta(max_length=80)] | msgspec.UnsetType | None = msgspec.UNSET
+    """How pages name the path, e.g. "Prestasi Lomba"."""
+    remove: bool | msgspec.UnsetType = msgspec.UNSET
+    keys: Annotated[list[RankingKey], msgspec.Meta(min_length=1, max_length=10)] | msgspec.UnsetType = msgspec.UNSET
+    """Ordered ranking keys, the first decides first; the last is `lottery` or `submitted_at`."""
+    requires_zone: bool | msgspec.UnsetType = msgspec.UNSET
+    required_documents: Annotated[list[DocumentKind], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    sub_quotas: Annotated[list[SubQuota], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    """Shares of the path's seats, adding up to 100; an applicant of the path then names one (`category`)."""
+
+
+class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Partial change of a period's rules; omitted fields stay as they are. What may still change once
+    registration is open: `regions/lifecycle.py` (`RULE_CHANGES`)."""
+
+    quotas: dict[str, Percent] | msgspec.UnsetType = msgspec.UNSET
+    paths: Annotated[list[PathUpdate], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     mechanism: Mechanism | msgspec.UnsetType = msgspec.UNSET
     max_choices: Annotated[int, msgspec.Meta(ge=1, le=10)] | msgspec.UnsetType = msgspec.UNSET
     transfers: list[Transfer] | msgspec.UnsetType = msgspec.UNSET
+    reference_date: date | msgspec.UnsetType = msgspec.UNSET
+    """The day ages are counted on, in the school year's first calendar year."""
+    min_age_months: Months | msgspec.UnsetType | None = msgspec.UNSET
+    early_min_age_months: Months | msgspec.UnsetType | None = msgspec.UNSET
+    """Younger children down to this age need a psychologist's letter (SD); null: no such exception."""
+    max_age_years: Annotated[int, msgspec.Meta(ge=1, le=30)] | msgspec.UnsetType | None = msgspec.UNSET
+    kk_min_age_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | msgspec.UnsetType = msgspec.UNSET
+    """How long before registration opens the KK must have been issued."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import cast
 
 import msgspec
 from sqlalchemy import select
@@ -16,12 +17,16 @@ from ppdb.authz import Principal, assert_region
 from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.regions import schemas
+from ppdb.regions.lifecycle import check_rule_changes
 from ppdb.regions.models import Period, PeriodStatus, Region
 from ppdb.regions.rules import (
     PRESETS,
     Preset,
     RuleSet,
     RuleViolation,
+    audited,
+    changed_fields,
+    check_reference_date,
     check_rules,
     rules_from_preset,
     with_changes,
@@ -121,46 +126,65 @@ def rules_of(period: Period) -> RuleSet:
 
 
 async def update_rules(session: AsyncSession, period_id: int, change: schemas.RulesUpdate, user: Principal) -> Period:
+    """Apply a rules change: what the period's status still allows (`lifecycle.RULE_CHANGES`), within the
+    national bounds; audited with the old and new rule set, and a new rules version. A change that changes
+    nothing is no new version."""
     period = await get_period(session, period_id, for_update=True, user=user)
     if change.version is not msgspec.UNSET and change.version != period.version:
         raise Conflict(
             "concurrent_update", "Aturan sudah diubah oleh pengguna lain; muat ulang lalu coba lagi.", "version"
         )
-    if period.status is not PeriodStatus.DRAFT:
-        raise Conflict("period_not_draft", "Aturan hanya dapat diubah sebelum pendaftaran dibuka.", "status")
     old = rules_of(period)
-    new = changed_rules(old, period.level, change, skip=("version",))
+    new = applied(old, change, skip=("version",))
+    fields = changed_fields(old, new)
+    if not fields:
+        return period
+    check_rule_changes(period, fields)
+    try:
+        check_rules(new, find_preset(new.preset, period.level))
+        check_reference_date(new, period.school_year)
+    except RuleViolation as v:
+        raise AppError(v.code, v.message, v.field) from None
     period.rules = msgspec.to_builtins(new)
+    period.rules_version += 1
     record_period(
         session,
         period.id,
         "period.rules",
         actor=user.actor,
-        old=_rules_summary(old),
-        new=_rules_summary(new),
+        old={"rules_version": period.rules_version - 1, "rules": audited(old)},
+        new={"rules_version": period.rules_version, "rules": audited(new), "changed": fields},
     )
     await session.flush()
     return period
 
 
+def applied(rules: RuleSet, change: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> RuleSet:
+    """`rules` with the set fields of `change` applied (a `RulesUpdate` or `WhatIfRequest`), not yet checked."""
+    fields = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET and k not in skip}
+    if "paths" in fields:
+        paths = cast(list[schemas.PathUpdate], fields.pop("paths"))
+        names = [p.name for p in paths]
+        if len(set(names)) != len(names):
+            raise AppError("path_given_twice", "Setiap jalur hanya boleh disebut sekali dalam paths.", "paths")
+        fields["path_changes"] = {
+            p.name: {k: v for k, v in msgspec.structs.asdict(p).items() if v is not msgspec.UNSET and k != "name"}
+            for p in paths
+        }
+    try:
+        return with_changes(rules, **fields)
+    except RuleViolation as v:
+        raise AppError(v.code, v.message, v.field) from None
+
+
 def changed_rules(rules: RuleSet, level, change: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> RuleSet:
     """`rules` with the set fields of `change` applied, checked against its preset's national bounds."""
-    fields = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET and k not in skip}
+    new = applied(rules, change, skip=skip)
     try:
-        new = with_changes(rules, **fields)
         check_rules(new, find_preset(new.preset, level))
     except RuleViolation as v:
         raise AppError(v.code, v.message, v.field) from None
     return new
-
-
-def _rules_summary(rules: RuleSet) -> dict:
-    return {
-        "quotas": {p.name: p.quota for p in rules.paths},
-        "mechanism": rules.mechanism,
-        "max_choices": rules.max_choices,
-        "transfers": msgspec.to_builtins(rules.transfers),
-    }
 
 
 def accepting_registrations(period: Period, now: datetime | None = None) -> None:

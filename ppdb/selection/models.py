@@ -31,6 +31,8 @@ class SelectionRun(Base):
     started_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     finished_at: Mapped[datetime | None]
     mechanism: Mapped[str] = mapped_column(String(40))
+    rules_version: Mapped[int]
+    """The period's rules version the run used (`Period.rules_version`)."""
     digest: Mapped[str] = mapped_column(String(64))
     instance: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
     """The exact engine input, zlib-compressed JSON; applicant ids are opaque, so it can be published.

@@ -25,6 +25,8 @@ class RunOut(msgspec.Struct, kw_only=True):
     period_id: int
     kind: str
     mechanism: str
+    rules_version: int
+    """The period's rules version the run used (`PeriodOut.rules_version`)."""
     digest: str
     instance_sha256: str
     applicants: int

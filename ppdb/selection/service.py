@@ -270,6 +270,7 @@ async def store_run(
         round=round_,
         started_at=started_at,
         mechanism=mechanism,
+        rules_version=period.rules_version,
         digest=result.digest,
         instance=zlib.compress(raw, 1),
         instance_sha256=hashlib.sha256(raw).hexdigest(),
@@ -298,7 +299,7 @@ async def store_run(
         entity="selection_run",
         entity_id=selection_run.id,
         period_id=period.id,
-        new={"digest": result.digest, **audit},
+        new={"digest": result.digest, "rules_version": period.rules_version, **audit},
     )
     await session.flush()
     return selection_run

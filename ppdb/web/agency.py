@@ -17,6 +17,7 @@ from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
+from ppdb.regions.lifecycle import RULE_CHANGES
 from ppdb.regions.rules import PRESETS
 from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
@@ -103,6 +104,7 @@ class AgencyPages(Controller):
             official = None
         context = {
             "period": out,
+            "editable": RULE_CHANGES.get(period.status, frozenset()),
             "bounds": bounds,
             "stats": report.totals,
             "cutoffs": report.cutoffs,
@@ -137,10 +139,9 @@ class AgencyPages(Controller):
             await regions.update_rules(db_session, period_id, change, request.user)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
-            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
-            if isinstance(err, AppError) and err.field and err.field.startswith("quotas"):
-                errors = {"quotas": err.message}
-            return await self._period(request, db_session, period_id, status=400, values=values, errors=errors)
+            errors = err.errors if isinstance(err, FormErrors) else rule_errors(err)
+            status = err.status_code if isinstance(err, AppError) and err.status_code == 409 else 400
+            return await self._period(request, db_session, period_id, status=status, values=values, errors=errors)
         return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
 
     @post("/dinas/periode/{period_id:int}/impor/{what:str}")
@@ -236,3 +237,14 @@ class AgencyPages(Controller):
                 errors={"whatif": next(iter(errors.values()))},
             )
         return await self._period(request, db_session, period_id, whatif=outcome, values=values)
+
+
+def rule_errors(err: AppError) -> dict[str, str]:
+    """A refused rules change, next to its input: a path's quota on its row (`quota_domisili`), the sum above
+    the table (`quotas`), choices and mechanism under theirs; anything else above the form (`rules`)."""
+    field = err.field or ""
+    if field.startswith("quotas."):
+        return {f"quota_{field.split('.', 1)[1]}": err.message}
+    if field in ("quotas", "max_choices", "mechanism"):
+        return {field: err.message}
+    return {"rules": err.message}

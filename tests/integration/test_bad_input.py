@@ -119,3 +119,35 @@ async def test_zone_csv_bounds_and_unreadable_files(admin):
         assert code in {d["code"] for d in error["details"]}
     expect_error(await admin.post(url, content=header + "20670001,\x00,,1\n"), 422, "csv_invalid")
     expect_error(await admin.post(url, content=header + '20670001,"' + "x" * 200_000 + '",,1\n'), 422, "csv_invalid")
+
+
+# A value for each path parameter of the API; a route with a new one fails below until it is added here.
+PATH_VALUES = {"period_id": "1", "registration_number": "2027-SMP-00000000", "kind": "kk", "npsn": "20670001"}
+
+
+async def test_every_json_body_refuses_a_misspelt_field(transport, admin, parent, client):
+    """Every route that takes a JSON body, read from the OpenAPI schema so a new route cannot be forgotten: a
+    misspelt field is a 400 `unknown_field` naming it, never a change silently not made."""
+    schema = transport.app.openapi_schema.to_schema()
+    components = schema["components"]["schemas"]
+    walked = []
+    for template, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            properties = components[body["schema"]["$ref"].rsplit("/", 1)[-1]].get("properties", {})
+            real = next(iter(properties), "field")
+            misspelt = real[:-1] if real[:-1] not in properties else real + "x"
+            url = template.format(
+                **{p["name"]: PATH_VALUES[p["name"]] for p in operation.get("parameters", []) if p["in"] == "path"}
+            )
+            # The first caller the route's guard lets through: the body is read before any business rule.
+            for caller in (admin, parent, client):
+                response = await caller.request(method.upper(), url, json={misspelt: 1})
+                if response.status_code not in (401, 403):
+                    break
+            error = expect_error(response, 400, "unknown_field")
+            assert error["field"] == misspelt, (method, template, error)
+            walked.append(operation["operationId"])
+    assert {"updatePeriodRules", "register", "whatIf", "createPeriod"} <= set(walked), walked

@@ -100,7 +100,7 @@ async def test_change_recomputes_distances_and_is_audited(admin, parent, session
     kept = (await parent.get(f"/api/applications/{number}", headers=headers)).json()
     assert [c["npsn"] for c in kept["choices"]] == ["20670003", "20670001"]
     expect_error(
-        await parent.patch(f"/api/applications/{number}", headers=headers, json={"nik": "1"}), 400, "invalid_request"
+        await parent.patch(f"/api/applications/{number}", headers=headers, json={"nik": "1"}), 400, "unknown_field"
     )
     actions = (
         await session.execute(

@@ -140,3 +140,19 @@ async def test_explanation_before_any_run_and_with_wrong_token(admin, parent, cl
     expect_error(await parent.post(f"/api/periods/{period['id']}/selection-runs"), 403, "forbidden")
     expect_error(await parent.post(f"/api/periods/{period['id']}/selection-runs/what-if", json={}), 403, "forbidden")
     expect_error(await client.get(f"/api/periods/{period['id']}/selection-runs/latest"), 404, "run_not_found")
+
+
+async def test_a_run_records_the_rules_version_it_used(admin, parent, client, session):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    url = f"/api/periods/{period['id']}/rules"
+    assert period["rules_version"] == 1
+    assert (await admin.patch(url, json={"quotas": {"domisili": 45, "prestasi": 30}})).json()["rules_version"] == 2
+    await _register_five(parent, period["id"])
+    await close(admin, period)
+    run = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    assert run["rules_version"] == 2
+    stored = await session.scalar(text("SELECT rules_version FROM selection_runs WHERE id = :id"), {"id": run["id"]})
+    assert stored == 2
+    await admin.post(f"/api/periods/{period['id']}/publications", json={})
+    latest = (await client.get(f"/api/periods/{period['id']}/selection-runs/latest")).json()
+    assert latest["rules_version"] == 2 == (await client.get(f"/api/periods/{period['id']}")).json()["rules_version"]

@@ -71,3 +71,28 @@ async def test_the_sma_period_page_shows_score_cutoffs_as_scores_not_metres(brow
     # The three seats go to the three best scores; each school's cut-off is the score that took its seat.
     shown = sorted(c for c in cells if re.match(r"nilai \d", c))
     assert [c.split(";")[0] for c in shown] == ["nilai 70,00", "nilai 80,00", "nilai 91,25"], cells
+
+
+async def test_while_open_the_quota_editor_moves_quotas_and_shows_refusals_next_to_the_field(browser, admin):
+    from tests.helpers import open_period
+
+    period = await open_period(admin)
+    token = await admin_browser(browser)
+    url = f"/dinas/periode/{period['id']}"
+    page = (await browser.get(url)).text
+    assert re.search(r'id="q-domisili"[^>]*>', page) and "disabled" not in re.search(r'id="q-domisili"[^>]*>', page)[0]
+    assert "disabled" in re.search(r'id="f-max_choices"[^>]*>', page)[0]  # locked once registration is open
+    quotas = {"quota_domisili": "45", "quota_afirmasi": "20", "quota_mutasi": "5", "quota_prestasi": "30"}
+    moved = await browser.post(f"{url}/kuota", data={"_csrf": token, **quotas})
+    assert moved.status_code == 302, moved.text
+    assert '<span id="rules-version">2</span>' in (await browser.get(url)).text
+    # A national bound broken: the message is on the path's own row.
+    low = await browser.post(
+        f"{url}/kuota", data={"_csrf": token, **quotas, "quota_domisili": "35", "quota_prestasi": "40"}
+    )
+    assert low.status_code == 400 and 'value="35"' in low.text
+    assert re.search(r'id="e-quota_domisili" class="error" role="alert">[^<]*minimal 40%', low.text), low.text
+    # A locked rule (sent anyway): 409, the message under its field.
+    locked = await browser.post(f"{url}/kuota", data={"_csrf": token, **quotas, "max_choices": "2"})
+    assert locked.status_code == 409
+    assert re.search(r'id="e-max_choices" class="error" role="alert">[^<]*setelah pendaftaran dibuka', locked.text)

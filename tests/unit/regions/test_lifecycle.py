@@ -54,3 +54,16 @@ def test_transition_refuses_a_change_the_table_does_not_know():
     with pytest.raises(Conflict) as refused:
         lifecycle.transition(None, period, PeriodStatus.PUBLISHED, "test")  # type: ignore[arg-type]
     assert refused.value.code == "invalid_transition" and period.status is PeriodStatus.DRAFT
+
+
+def test_the_rule_change_policy_knows_every_rule():
+    """A new field of the rule set must be placed in the policy (and named in Indonesian) before it can change."""
+    from ppdb.regions.rules import PathRule, RuleSet
+
+    fields = [f for f in RuleSet.__struct_fields__ if f not in ("preset", "paths", "lottery_seed")]
+    fields += [f"paths.x.{f}" for f in PathRule.__struct_fields__ if f not in ("name", "quota")] + ["quotas.x"]
+    for field in fields:
+        assert lifecycle.rule_kind(field) in lifecycle.ALL_RULES, field
+        assert lifecycle.rule_kind(field) in lifecycle.RULE_NAMES, field
+    for allowed in lifecycle.RULE_CHANGES.values():
+        assert allowed <= lifecycle.ALL_RULES

@@ -85,7 +85,7 @@ def test_every_national_path_keeps_a_path_and_categories_are_national():
             "transfer_cycle",
         ),
         ([SubQuota(name="ketm", share=90), SubQuota(name="panti", share=10, unused_to="atss")], "transfer_invalid"),
-        ([SubQuota(name="Sebaran-2", share=100)], "sub_quota_name_invalid"),
+        ([SubQuota(name="Sebaran-2", share=100)], "sub_quota_invalid"),
     ],
 )
 def test_sub_quotas_that_cannot_work_are_refused_with_their_own_code(subs, code):
