@@ -41,7 +41,8 @@ class SubQuota(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     Which part is data: with `zone_tiers` empty, the applicants whose category (declared, checked by the
     school) is the sub-quota's name; otherwise each choice by where the child lives for that school, so a
-    child can be `utama` at one school and `sebaran` at the next."""
+    child can be `utama` at one school and `sebaran` at the next. A sub-quota that only takes those another
+    one passes on (`fallback`) needs neither."""
 
     name: str
     share: float
@@ -52,6 +53,9 @@ class SubQuota(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Split the seats equally among the kelurahan of those tiers in each school's zone (Surabaya)."""
     unused_to: str | None = None
     """Seats it leaves empty go to this sub-quota of the same path (a cap, e.g. panti ≤ 3 % then KETM)."""
+    fallback: str | None = None
+    """Its applicants not placed in it are ranked again in this sub-quota of the same path, at the same school
+    (Jatim, Jateng: reguler, then sebaran)."""
 
 
 class PathRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +75,13 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def national(self) -> str:
         return self.category or self.name
+
+    def sub_quota(self, name: str) -> SubQuota | None:
+        return next((s for s in self.sub_quotas if s.name == name), None)
+
+    def tiers_of(self, sub: SubQuota) -> list[int]:
+        """The zone tiers a sub-quota takes applicants of: its own, and those of the ones falling back to it."""
+        return sorted({*sub.zone_tiers, *(t for s in self.sub_quotas if s.fallback == sub.name for t in s.zone_tiers)})
 
     @property
     def zoned_sub_quotas(self) -> bool:
@@ -381,10 +392,12 @@ def _check_sub_quotas(path: PathRule) -> None:
     # would be scaled up silently, so the shares must add up.
     if subs and abs(sum(s.share for s in subs) - 100.0) > 1e-9:
         raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.", field)
-    if path.zoned_sub_quotas and not all(s.zone_tiers for s in subs):
+    targets = {s.fallback for s in subs if s.fallback}
+    if path.zoned_sub_quotas and not all(s.zone_tiers or s.name in targets for s in subs):
         raise RuleViolation(
             "sub_quota_basis_mixed",
-            f"Sub-kuota jalur {path.name} mengikuti zona: setiap sub-kuota menyebut tingkat zonanya.",
+            f"Sub-kuota jalur {path.name} mengikuti zona: setiap sub-kuota menyebut tingkat zonanya "
+            "(atau menampung pendaftar yang dialihkan sub-kuota lain).",
             field,
         )
     tiers = [t for s in subs for t in s.zone_tiers]
@@ -393,13 +406,14 @@ def _check_sub_quotas(path: PathRule) -> None:
             "sub_quota_tier_overlap", f"Satu tingkat zona hanya untuk satu sub-kuota jalur {path.name}.", field
         )
     for sub in subs:
-        if sub.per_kelurahan and not sub.zone_tiers:
+        if sub.per_kelurahan and not path.tiers_of(sub):
             raise RuleViolation(
                 "sub_quota_per_kelurahan_without_tiers",
                 f"Sub-kuota {sub.name} dibagi per kelurahan: sebutkan tingkat zonanya.",
                 f"{field}.{sub.name}",
             )
     _check_transfers([Transfer(s.name, s.unused_to) for s in subs if s.unused_to], names, f"{field}.unused_to")
+    _check_transfers([Transfer(s.name, s.fallback) for s in subs if s.fallback], names, f"{field}.fallback")
 
 
 def _check_transfers(transfers: list[Transfer], names: set[str], field: str = "transfers") -> None:

@@ -63,6 +63,9 @@ class Compiled:
     """Program id -> its key."""
     dropped: dict[tuple[str, int], str] = field(default_factory=dict)
     """(applicant id, choice rank) -> why that choice is not in the instance (code)."""
+    steps: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(applicant id, choice rank) -> how many engine choices it became, where more than one (sub-quota
+    fallbacks: reguler, then sebaran at the same school)."""
 
 
 def lottery_number(seed: str, nik: str) -> int:
@@ -98,7 +101,8 @@ def sub_quota_programs(path: PathRule, school: SchoolSeats, seats: int) -> list[
         return [(ProgramKey(school.npsn, path.name), seats)]
     programs = []
     for sub, share in zip(path.sub_quotas, apportion(seats, [s.share for s in path.sub_quotas]), strict=True):
-        codes = sorted(c for t in sub.zone_tiers for c in school.zone_kelurahan.get(t, ())) if sub.per_kelurahan else []
+        tiers = path.tiers_of(sub) if sub.per_kelurahan else []
+        codes = sorted({c for t in tiers for c in school.zone_kelurahan.get(t, ())})
         if codes:
             for code, part in zip(codes, apportion(share, [1.0] * len(codes)), strict=True):
                 programs.append((ProgramKey(school.npsn, path.name, f"{sub.name}-{code}"), part))
@@ -107,18 +111,26 @@ def sub_quota_programs(path: PathRule, school: SchoolSeats, seats: int) -> list[
     return programs
 
 
-def category_at(
+def categories_at(
     path: PathRule, app: ApplicationFacts, choice: ChoiceFacts, by_key: dict[ProgramKey, str]
-) -> str | None:
-    """The applicant's sub-quota at the chosen school: their category, or the one of their zone tier there."""
-    if not path.zoned_sub_quotas:
-        return app.category if path.sub_quotas else None
-    tier = choice.zone_priority if choice.in_zone and choice.zone_priority is not None else 0
-    sub = next((s for s in path.sub_quotas if tier in s.zone_tiers), None)
-    if sub is None:
-        return None
-    split = f"{sub.name}-{app.kelurahan_code}"
-    return split if sub.per_kelurahan and ProgramKey(choice.npsn, path.name, split) in by_key else sub.name
+) -> list[str | None]:
+    """The applicant's sub-quotas at the chosen school, in the order they are ranked in: their category or
+    the one of their zone tier there, then where it falls back to. Empty: no sub-quota takes them."""
+    if not path.sub_quotas:
+        return [None]
+    if path.zoned_sub_quotas:
+        tier = choice.zone_priority if choice.in_zone and choice.zone_priority is not None else 0
+        sub = next((s for s in path.sub_quotas if tier in s.zone_tiers), None)
+    else:
+        sub = path.sub_quota(app.category or "")
+    categories: list[str | None] = []
+    while sub is not None:
+        split = f"{sub.name}-{app.kelurahan_code}"
+        categories.append(
+            split if sub.per_kelurahan and ProgramKey(choice.npsn, path.name, split) in by_key else sub.name
+        )
+        sub = path.sub_quota(sub.fallback) if sub.fallback else None
+    return categories
 
 
 def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: list[ApplicationFacts]) -> Compiled:
@@ -165,16 +177,21 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             if rejected:
                 compiled.dropped[app.id, choice.rank] = "document_rejected"
                 continue
-            category = category_at(path, app, choice, by_key) if path.sub_quotas else None
-            program_id = by_key.get(ProgramKey(choice.npsn, path.name, category))
-            if program_id is None and (choice.npsn, path.name) not in targets:
+            programs_at = categories_at(path, app, choice, by_key)
+            program_ids = [by_key.get(ProgramKey(choice.npsn, path.name, c)) for c in programs_at]
+            primary = program_ids[0] if program_ids else None
+            if primary is None and (choice.npsn, path.name) not in targets:
                 compiled.dropped[app.id, choice.rank] = "school_not_in_period"
             elif path.requires_zone and not choice.in_zone:
                 compiled.dropped[app.id, choice.rank] = "outside_zone"
-            elif program_id is None:
+            elif primary is None:
                 compiled.dropped[app.id, choice.rank] = "no_sub_quota"
             else:
-                choices.append(engine.Choice(program=program_id, key=key_for(path, rules, app, choice, lottery)))
+                key = key_for(path, rules, app, choice, lottery)
+                listed = [pid for pid in program_ids if pid is not None]
+                choices += [engine.Choice(program=pid, key=key) for pid in listed]
+                if len(listed) > 1:
+                    compiled.steps[app.id, choice.rank] = len(listed)
         compiled.instance.applicants.append(engine.Applicant(id=app.id, choices=choices))
     return compiled
 

@@ -27,6 +27,12 @@ DROPPED = {
 }
 
 
+def sub_quota_label(category: str | None) -> str:
+    """`sebaran-36.71.01.1001` -> `sebaran (kelurahan 36.71.01.1001)`: a per-kelurahan part, as parents read it."""
+    name, _, kelurahan = (category or "").partition("-")
+    return f"{name} (kelurahan {kelurahan})" if kelurahan else name
+
+
 class Explained(Protocol):
     """What an explanation reads of the application (the row or the status page's lighter read)."""
 
@@ -121,12 +127,25 @@ async def explain(
                 )
             )
             continue
-        program, key = entry.program, entry.key
-        outcome = outcomes[program]
+        steps = entry.steps()
+        shown = entry.at(placement.program) if rank == placed_rank and placement else None
+        shown = shown or (steps[0] if placed_rank is not None and rank > placed_rank else steps[-1])
+        passed = steps[: steps.index(shown)]  # sub-quotas it was ranked in before, without a seat
+        outcome = outcomes[shown.program]
         npsn = outcome.school_npsn
         school = names.get(npsn, npsn)
+        missed = "; ".join(
+            f"sub-kuota {sub_quota_label(outcomes[s.program].program_key.category)}: "
+            f"{not_placed_reason(outcomes[s.program], s.key, selection_run.mechanism)}"
+            for s in passed
+        )
         if rank == placed_rank:
             text = f"Diterima di {school} (pilihan ke-{rank})."
+            if passed:
+                text = (
+                    f"Diterima di {school} (pilihan ke-{rank}) pada sub-kuota {sub_quota_label(outcome.program_key.category)}, "
+                    f"diperingkat ulang setelah tidak mendapat kursi di {missed}."
+                )
             if outcome.final_capacity > outcome.capacity:
                 path = outcome.program_key.path
                 givers = [
@@ -140,21 +159,24 @@ async def explain(
                     f" Kuota jalur ini bertambah {outcome.final_capacity - outcome.capacity} kursi dari "
                     f"kursi kosong jalur {', '.join(sorted(givers)) or 'lain'}."
                 )
-            items.append(_considered(rank, school, entry, outcome, "placed", text))
+            items.append(_considered(rank, school, shown, outcome, "placed", text))
         elif placed_rank is not None and rank > placed_rank:
             items.append(
                 _considered(
                     rank,
                     school,
-                    entry,
+                    shown,
                     outcome,
                     "not_considered",
                     "Tidak diproses: Anda diterima di pilihan yang lebih tinggi.",
                 )
             )
         else:
-            why = not_placed_reason(outcome, key, selection_run.mechanism)
-            items.append(_considered(rank, school, entry, outcome, "not_placed", f"Tidak diterima di {school}: {why}."))
+            why = not_placed_reason(outcome, shown.key, selection_run.mechanism)
+            text = f"Tidak diterima di {school}: {why}."
+            if passed:
+                text = f"Tidak diterima di {school}: {missed}; sub-kuota {sub_quota_label(outcome.program_key.category)}: {why}."
+            items.append(_considered(rank, school, shown, outcome, "not_placed", text))
 
     placed_school = next((i.school_name for i in items if i.outcome == "placed"), None)
     at_risk = placement is not None and placed_rank is None

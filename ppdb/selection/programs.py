@@ -111,12 +111,22 @@ def public_key(names: list[str], key: list[Number]) -> tuple[list[str], list[Num
     )
 
 
-class Considered(msgspec.Struct, gc=False):
-    """A choice that took part in the run: its program, the applicant's key there and their position."""
+class Considered(msgspec.Struct, omit_defaults=True, gc=False):
+    """A choice that took part in the run: its program, the applicant's key there and their position; `then`
+    where a sub-quota falls back to another at the same school (ranked there next, with the same key)."""
 
     program: str
     key: list[Number]
     position: int | None = None
+    then: Considered | None = None
+
+    def steps(self) -> list[Considered]:
+        """This entry and the ones it falls back to, in the order they were ranked."""
+        return [self, *(self.then.steps() if self.then else ())]
+
+    def at(self, program: str | None) -> Considered | None:
+        """The step that ranked the applicant in `program`."""
+        return next((step for step in self.steps() if step.program == program), None)
 
 
 class Dropped(msgspec.Struct, gc=False):

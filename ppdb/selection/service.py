@@ -320,9 +320,13 @@ def _placement_rows(
             if reason is not None:
                 entries[choice.rank] = Dropped(reason, choice.npsn)
                 continue
-            entry = next(listed)
-            entries[choice.rank] = Considered(entry.program, entry.key, positions.get((entry.program, applicant.id)))
-            if entry.program == placed:
+            steps = [next(listed) for _ in range(compiled.steps.get((fact.id, choice.rank), 1))]
+            entry = None
+            for step in reversed(steps):
+                entry = Considered(step.program, step.key, positions.get((step.program, applicant.id)), entry)
+            assert entry is not None
+            entries[choice.rank] = entry
+            if entry.at(placed) is not None:
                 placed_rank = choice.rank
         rows.append(placement_row(ids[fact.id], fact.id, placed, placed_rank, entries))
     return rows

@@ -65,7 +65,7 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
         assert p.program is not None and p.choice_rank is not None
         entry = entries[p.application_id][p.choice_rank]
         assert isinstance(entry, Considered)
-        kept.setdefault(p.program, []).append(entry.key)
+        kept.setdefault(p.program, []).append(entry.key)  # every step of an entry has the same key
     waiting = [
         p
         for p in placements
@@ -93,9 +93,10 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
             engine.Applicant(
                 id=p.opaque_id,
                 choices=[
-                    engine.Choice(program=e.program, key=e.key)
+                    engine.Choice(program=step.program, key=step.key)
                     for e in entries[p.application_id].values()
                     if isinstance(e, Considered)
+                    for step in e.steps()
                 ],
             )
             for p in waiting
@@ -115,9 +116,7 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
             program, rank = p.program, p.choice_rank
         elif (placed := result.assignments.get(p.opaque_id)) is not None:
             program = placed
-            rank = next(
-                r for r, e in entries[p.application_id].items() if isinstance(e, Considered) and e.program == placed
-            )
+            rank = next(r for r, e in entries[p.application_id].items() if isinstance(e, Considered) and e.at(placed))
         rows.append(placement_row(p.application_id, p.opaque_id, program, rank, entries[p.application_id]))
     newly_placed = sum(v is not None for v in result.assignments.values())
     return await store_run(

@@ -151,3 +151,63 @@ async def test_a_draft_path_can_be_removed_but_not_a_whole_national_path(admin):
     assert "prestasi_lomba" not in {p["name"] for p in changed.json()["rules"]["paths"]}
     only = {"paths": [{"name": "prestasi", "remove": True}, {"name": "domisili", "quota": 100}]}
     assert expect_error(await admin.patch(url, json=only), 422, "paths_mismatch")["field"] == "paths"
+
+
+async def test_reguler_then_sebaran_per_kelurahan_through_the_api_with_its_explanation(admin, parent):
+    """Jatim / Jateng: the zone's children compete for domisili reguler; who misses it is ranked again, at
+    the same school, for the sebaran seats of their own kelurahan."""
+    period = await open_period(admin, schools_csv=SCHOOLS.replace(",4,36.71.01.1001", ",20,36.71.01.1001"), open_=False)
+    zones = "npsn,kelurahan_code,radius_m,priority\n20670001,36.71.01.1001,,1\n20670001,36.71.01.1002,,1\n"
+    zones += "20670002,36.71.01.1001,,1\n20670002,36.71.01.1002,,1\n"
+    assert (await admin.post(f"/api/periods/{period['id']}/zones/import", content=zones)).status_code == 200
+    split = {
+        "transfers": [],
+        "paths": [
+            {
+                "name": "domisili",
+                "sub_quotas": [
+                    {"name": "reguler", "share": 50, "zone_tiers": [1], "fallback": "sebaran"},
+                    {"name": "sebaran", "share": 50, "per_kelurahan": True},
+                ],
+            }
+        ],
+    }
+    changed = await admin.patch(f"/api/periods/{period['id']}/rules", json=split)
+    assert changed.status_code == 200, changed.text
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    near = [
+        await _register(parent, period["id"], i + 1, "36.71.01.1001", 100 * i, ["20670001", "20670002"])
+        for i in range(7)
+    ]
+    far = [
+        await _register(parent, period["id"], i + 11, "36.71.01.1002", 2000 + 100 * i, ["20670001", "20670002"])
+        for i in range(2)
+    ]
+    assert (await admin.post(f"/api/periods/{period['id']}/close")).status_code == 200
+    run = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    assert (await admin.post(f"/api/periods/{period['id']}/publications", json={})).status_code == 201
+    seats = {p["program"]: p["capacity"] for p in run["programs"] if p["npsn"] == "20670001"}
+    assert seats["20670001:domisili/reguler"] == 4  # domisili 8 of 20: 4 reguler, 2 sebaran per kelurahan
+    assert seats["20670001:domisili/sebaran-36.71.01.1001"] == seats["20670001:domisili/sebaran-36.71.01.1002"] == 2
+
+    async def status(number):
+        return (await parent.get(f"/api/applications/{number}/status")).json()
+
+    placed = [await status(n) for n in [*near, *far]]
+    programs = [s["choices"][0]["program"] if s["placed_choice"] == 1 else None for s in placed]
+    assert (
+        programs
+        == ["20670001:domisili/reguler"] * 4
+        + ["20670001:domisili/sebaran-36.71.01.1001"] * 2
+        + [None]
+        + ["20670001:domisili/sebaran-36.71.01.1002"] * 2
+    )
+    fifth = placed[4]["choices"][0]["text"]
+    assert (
+        "pada sub-kuota sebaran (kelurahan 36.71.01.1001)" in fifth
+        and "tidak mendapat kursi di sub-kuota reguler" in fifth
+    )
+    seventh = placed[6]
+    assert seventh["placed_choice"] == 2
+    missed = seventh["choices"][0]["text"]
+    assert "sub-kuota reguler: batas" in missed and "sub-kuota sebaran (kelurahan 36.71.01.1001): batas" in missed

@@ -6,8 +6,9 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 import msgspec
+import pytest
 
-from ppdb.regions.rules import PRESETS, Level, SubQuota, rules_from_preset
+from ppdb.regions.rules import PRESETS, Level, RuleViolation, SubQuota, check_rules, rules_from_preset
 from ppdb.selection import engine
 from ppdb.selection.compiler import (
     ApplicationFacts,
@@ -183,3 +184,56 @@ def test_seats_passed_along_a_chain_reach_the_waiting_applicants_before_moving_o
     result = engine.solve(compiled.instance)
     outcome = result.programs["20670001:prestasi"]
     assert (outcome.capacity, outcome.final_capacity, outcome.filled) == (35, 40, 40)  # + mutasi's 5
+
+
+def test_those_not_placed_in_reguler_are_ranked_again_in_sebaran_of_their_own_kelurahan():
+    """Jatim / Jateng: domisili reguler for the whole zone; who misses it competes again, at the same school,
+    for the sebaran seats of their own kelurahan, before their next choice."""
+    kelurahan = ("35.78.09.1001", "35.78.09.1002")
+    rules = zoned(
+        [
+            SubQuota(name="reguler", share=50, zone_tiers=[1], fallback="sebaran"),
+            SubQuota(name="sebaran", share=50, per_kelurahan=True),
+        ]
+    )
+    rules = msgspec.structs.replace(rules, transfers=[])  # no seats from the other paths: they stay as apportioned
+    school = SchoolSeats("20670001", 20, {1: kelurahan})  # domisili 8: reguler 4, sebaran 2 per kelurahan
+    near = [tiered(f"N{i}", ("20670001", 1), ("20670002", 1), kelurahan=kelurahan[0]) for i in range(6)]
+    far = [tiered(f"F{i}", ("20670001", 1), ("20670002", 1), kelurahan=kelurahan[1]) for i in range(2)]
+    for i, child in enumerate([*near, *far]):  # the nearer, the earlier in the list
+        child.choices[0] = dataclasses.replace(child.choices[0], distance_m=100.0 * (i + 1))
+    compiled = compile_period(rules, [school, SchoolSeats("20670002", 100)], [*near, *far])
+    seats = {p.id: p.capacity for p in compiled.instance.programs if p.school == "20670001"}
+    assert seats["20670001:domisili/reguler"] == 4
+    assert seats["20670001:domisili/sebaran-35.78.09.1001"] == seats["20670001:domisili/sebaran-35.78.09.1002"] == 2
+    first = compiled.instance.applicants[4]  # N4: fifth nearest, misses reguler
+    assert [c.program for c in first.choices] == [
+        "20670001:domisili/reguler",
+        "20670001:domisili/sebaran-35.78.09.1001",
+        "20670002:domisili/reguler",
+        "20670002:domisili/sebaran",  # B lists no kelurahan: one sebaran for all
+    ]
+    assert compiled.steps == {(child.id, rank): 2 for child in [*near, *far] for rank in (1, 2)}
+    placed = engine.solve(compiled.instance).assignments
+    assert [placed[f"N{i}"] for i in range(6)] == ["20670001:domisili/reguler"] * 4 + [
+        "20670001:domisili/sebaran-35.78.09.1001"
+    ] * 2
+    # the far kelurahan's two children are further than every near child, but have their own sebaran seats
+    assert [placed[f"F{i}"] for i in range(2)] == ["20670001:domisili/sebaran-35.78.09.1002"] * 2
+
+
+def test_a_fallback_needs_a_sub_quota_of_the_path_and_no_cycle():
+    def refused(subs):
+        with pytest.raises(RuleViolation) as caught:
+            check_rules(zoned(subs), PRESETS["permendikdasmen-3-2025", Level.SMP])
+        return caught.value.code, caught.value.field
+
+    lost = [SubQuota(name="reguler", share=100, zone_tiers=[1], fallback="sebaran")]
+    assert refused(lost) == ("transfer_invalid", "paths.domisili.sub_quotas.fallback")
+    loop = [
+        SubQuota(name="reguler", share=50, zone_tiers=[1], fallback="sebaran"),
+        SubQuota(name="sebaran", share=50, zone_tiers=[2], fallback="reguler"),
+    ]
+    assert refused(loop) == ("transfer_cycle", "paths.domisili.sub_quotas.fallback")
+    orphan = [SubQuota(name="reguler", share=50, zone_tiers=[1]), SubQuota(name="sebaran", share=50)]
+    assert refused(orphan)[0] == "sub_quota_basis_mixed"

@@ -58,15 +58,26 @@ def test_placement_entries_keep_the_stored_shape():
     stored = {
         "1": {"program": "20670001:domisili", "key": [12.5, -4500, 3], "position": 2},
         "2": {"dropped": "outside_zone", "npsn": "20670002"},
-        "10": {"program": "20670003:domisili", "key": [100, -4500, 3], "position": None},
+        "3": {
+            "program": "20670004:domisili/reguler",
+            "key": [80.5, 3],
+            "position": 9,
+            "then": {"program": "20670004:domisili/sebaran-36.71.01.1001", "key": [80.5, 3], "position": 1},
+        },
+        "10": {"program": "20670003:domisili", "key": [100, -4500, 3]},
     }
     entries = decode_entries(stored)
-    assert list(entries) == [1, 2, 10]
+    assert list(entries) == [1, 2, 3, 10]
     assert entries[1] == Considered("20670001:domisili", [12.5, -4500, 3], 2)
     assert entries[2] == Dropped("outside_zone", "20670002")
+    fallback = entries[3]
+    assert isinstance(fallback, Considered) and [s.position for s in fallback.steps()] == [9, 1]
+    assert fallback.at("20670004:domisili/sebaran-36.71.01.1001") is fallback.then
     assert isinstance(entries[10].key[0], int)  # numbers come back as written: the instance bytes stay the same
     assert json.loads(encode_entries(entries)) == stored
     assert decode_entries(None) == {}
+    # rows written before fallbacks existed spelled out an unknown position
+    assert decode_entries({"1": {"program": "20670001:domisili", "key": [1], "position": None}})[1].position is None
 
 
 def test_numbers_and_labels_are_written_once():
