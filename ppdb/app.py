@@ -24,7 +24,7 @@ from ppdb.errors import EXCEPTION_HANDLERS, document_errors
 from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
 from ppdb.metrics import MetricsMiddleware, metrics
-from ppdb.regions.controllers import PeriodController, PresetController
+from ppdb.regions.controllers import PeriodController, PresetController, TemplateController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.runtime import Runtime, provide_runtime
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             OperatorController,
             PresetController,
+            TemplateController,
             PeriodController,
             SchoolController,
             ApplicationController,

@@ -10,7 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.params import PeriodId, ReadSession, Session
-from ppdb.regions import schemas, service
+from ppdb.regions import juknis, schemas, service
 from ppdb.regions.models import Level
 from ppdb.regions.rules import PRESETS
 
@@ -25,6 +25,18 @@ class PresetController(Controller):
     ) -> list[schemas.PresetOut]:
         """National rule presets with their quota bounds, ranking keys and seat-transfer order."""
         return [service.preset_out(p) for (_, lvl), p in PRESETS.items() if level is None or lvl is level]
+
+
+class TemplateController(Controller):
+    path = "/api/templates"
+    tags = ["public"]
+
+    @get("/", operation_id="listTemplates")
+    async def list(
+        self, level: Annotated[Level | None, QueryParameter(description="Only templates of this level")] = None
+    ) -> list[juknis.Template]:
+        """Regions' juknis as rule files, each with its sources: load one into a draft period in one step."""
+        return [t for t in juknis.templates().values() if level is None or t.level is level]
 
 
 class PeriodController(Controller):
@@ -49,6 +61,18 @@ class PeriodController(Controller):
     ) -> schemas.PeriodOut:
         """Change quotas, mechanism, choices or transfer order; refused when a national bound is broken."""
         return service.to_out(await service.update_rules(db_session, period_id, data, request.user))
+
+    @post(
+        "/{period_id:int}/rules/template",
+        operation_id="loadRulesTemplate",
+        status_code=200,
+        guards=[requires_agency_admin],
+    )
+    async def load_template(
+        self, db_session: Session, request: Request, data: JSONBody[schemas.TemplateLoad], period_id: PeriodId
+    ) -> schemas.PeriodOut:
+        """Load a juknis template into the period: one rules change, checked, audited and versioned."""
+        return service.to_out(await service.load_template(db_session, period_id, data, request.user))
 
     @post("/{period_id:int}/open", operation_id="openRegistration", status_code=200, guards=[requires_agency_admin])
     async def open(self, db_session: Session, request: Request, period_id: PeriodId) -> schemas.PeriodOut:

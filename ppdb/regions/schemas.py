@@ -106,3 +106,10 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """How long before registration opens the KK must have been issued."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
+
+
+class TemplateLoad(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    template: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    """A name from `GET /api/templates`."""
+    version: Id | msgspec.UnsetType = msgspec.UNSET
+    """The period version the change is based on; a stale version is refused (409)."""

@@ -16,7 +16,7 @@ from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region
 from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, NotFound
-from ppdb.regions import schemas
+from ppdb.regions import juknis, schemas
 from ppdb.regions.lifecycle import check_rule_changes
 from ppdb.regions.models import Period, PeriodStatus, Region
 from ppdb.regions.rules import (
@@ -157,6 +157,22 @@ async def update_rules(session: AsyncSession, period_id: int, change: schemas.Ru
     )
     await session.flush()
     return period
+
+
+async def load_template(session: AsyncSession, period_id: int, load: schemas.TemplateLoad, user: Principal) -> Period:
+    """A juknis template's rules into a period, as one rules change (checked, audited, versioned)."""
+    period = await get_period(session, period_id, user=user)
+    template = juknis.templates().get(load.template)
+    if template is None:
+        raise NotFound("template_not_found", f"Template juknis '{load.template}' tidak ada.", "template")
+    if (template.level, template.preset) != (period.level, rules_of(period).preset):
+        raise Conflict(
+            "template_mismatch",
+            f"Template {template.title} untuk jenjang {template.level.value.upper()} dengan preset {template.preset}; "
+            f"periode ini jenjang {period.level.value.upper()} dengan preset {rules_of(period).preset}.",
+            "template",
+        )
+    return await update_rules(session, period_id, msgspec.structs.replace(template.rules, version=load.version), user)
 
 
 def applied(rules: RuleSet, change: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> RuleSet:

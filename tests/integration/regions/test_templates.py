@@ -1,0 +1,190 @@
+"""Juknis templates: each loads into a period in one audited step and runs its region's distinctive rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from ppdb.regions.juknis import templates
+from tests.helpers import HOME, expect_error, registration
+
+SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+{a},Sekolah A,{level},-6.1790,106.6310,20,36.71.01.1001
+{b},Sekolah B,{level},-6.1900,106.6400,100,36.71.01.1002
+"""
+A, B = "20670001", "20670002"
+
+
+async def draft(admin, level: str) -> dict:
+    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
+    now = datetime.now(UTC)
+    created = await admin.post(
+        "/api/periods",
+        json={
+            "region_id": region_id,
+            "school_year": "2027/2028",
+            "level": level,
+            "preset": "permendikdasmen-3-2025",
+            "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    period = created.json()
+    schools = SCHOOLS.format(a=A, b=B, level=level)
+    assert (await admin.post(f"/api/periods/{period['id']}/schools/import", content=schools)).status_code == 200
+    return period
+
+
+async def load(admin, period: dict, name: str) -> dict:
+    loaded = await admin.post(f"/api/periods/{period['id']}/rules/template", json={"template": name})
+    assert loaded.status_code == 200, loaded.text
+    return loaded.json()
+
+
+@pytest.mark.parametrize("name", sorted(templates()))
+async def test_every_template_loads_into_a_draft_period_of_its_level_audited(admin, client, session, name):
+    template = templates()[name]
+    assert template.sources and all(s.startswith("http") for s in template.sources)
+    listed = (await client.get("/api/templates", params={"level": template.level.value})).json()
+    assert name in {t["name"] for t in listed}
+    period = await draft(admin, template.level.value)
+    loaded = await load(admin, period, name)
+    assert loaded["rules_version"] == 2
+    audited = await session.scalar(
+        text("SELECT new FROM audit_log WHERE action = 'period.rules' AND period_id = :p"), {"p": period["id"]}
+    )
+    assert audited["rules_version"] == 2 and audited["changed"]
+    other = "sma" if template.level.value == "smp" else "smp"
+    wrong = await draft(admin, other)
+    expect_error(
+        await admin.post(f"/api/periods/{wrong['id']}/rules/template", json={"template": name}),
+        409,
+        "template_mismatch",
+    )
+
+
+async def test_an_unknown_template_or_field_is_refused(admin):
+    period = await draft(admin, "smp")
+    url = f"/api/periods/{period['id']}/rules/template"
+    expect_error(await admin.post(url, json={"template": "narnia-2025-smp"}), 404, "template_not_found")
+    expect_error(await admin.post(url, json={"template": "banyumas-2025-smp", "force": True}), 400, "unknown_field")
+
+
+async def zones(admin, period: dict, rows: str) -> None:
+    body = "npsn,kelurahan_code,radius_m,priority\n" + rows
+    assert (await admin.post(f"/api/periods/{period['id']}/zones/import", content=body)).status_code == 200
+
+
+async def register(parent, period: dict, serial: int, kelurahan: str, metres: int, **fields) -> str:
+    body = registration(
+        serial=serial,
+        kelurahan_code=kelurahan,
+        latitude=HOME[0] - metres / 111_000,
+        longitude=HOME[1],
+        choices=[A, B],
+        **fields,
+    )
+    created = await parent.post(f"/api/periods/{period['id']}/applications", json=body)
+    assert created.status_code == 201, created.text
+    return created.json()["registration_number"]
+
+
+async def run(admin, parent, period: dict, numbers: list[str]) -> tuple[dict, list[dict]]:
+    assert (await admin.post(f"/api/periods/{period['id']}/close")).status_code == 200
+    selection = (await admin.post(f"/api/periods/{period['id']}/selection-runs")).json()
+    assert (await admin.post(f"/api/periods/{period['id']}/publications", json={})).status_code == 201
+    return selection, [(await parent.get(f"/api/applications/{n}/status")).json() for n in numbers]
+
+
+def placed_in(status: dict) -> str | None:
+    rank = status["placed_choice"]
+    return None if rank is None else status["choices"][rank - 1]["program"]
+
+
+async def test_banyumas_smp_sebaran_seats_go_to_the_second_zone_however_near_the_first_zone_is(admin, parent):
+    period = await draft(admin, "smp")
+    await zones(admin, period, f"{A},36.71.01.1001,,1\n{A},36.71.01.1002,,2\n{B},,9000,1\n")
+    await load(admin, period, "banyumas-2025-smp")
+    # no seats passed on from the other paths here, so domisili's 9 of 20 stay 7 utama + 2 sebaran
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    utama = [await register(parent, period, i + 1, "36.71.01.1001", 100 * i) for i in range(8)]
+    sebaran = [await register(parent, period, i + 21, "36.71.01.1002", 3000 + 100 * i) for i in range(2)]
+    selection, statuses = await run(admin, parent, period, utama + sebaran)
+    seats = {p["program"]: p["capacity"] for p in selection["programs"]}
+    assert (seats[f"{A}:domisili/utama"], seats[f"{A}:domisili/sebaran"]) == (7, 2)
+    assert [placed_in(s) for s in statuses] == [f"{A}:domisili/utama"] * 7 + [f"{B}:domisili/utama"] + [
+        f"{A}:domisili/sebaran"
+    ] * 2
+    assert "Tidak diterima di Sekolah A" in statuses[7]["choices"][0]["text"]
+
+
+SMA_CHILD = dict(birth_date=date(2011, 3, 15), nisn=None)
+
+
+async def test_jatim_sma_reguler_then_sebaran_of_the_own_kelurahan_and_choice_order_first(admin, parent):
+    period = await draft(admin, "sma")
+    await zones(
+        admin,
+        period,
+        f"{A},36.71.01.1001,,1\n{A},36.71.01.1002,,1\n{B},36.71.01.1001,,1\n{B},36.71.01.1002,,1\n",
+    )
+    loaded = await load(admin, period, "jatim-2025-sma")
+    assert loaded["rules"]["mechanism"] == "first_choice_priority"
+    lomba = next(p for p in loaded["rules"]["paths"] if p["name"] == "prestasi_lomba")
+    assert (lomba["category"], lomba["title"]) == ("prestasi", "Prestasi Lomba")
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    # domisili 35 % of 20 = 7: reguler 4, sebaran 3 split over the zone's two kelurahan (2 + 1)
+    near = [
+        await register(parent, period, i + 1, "36.71.01.1001", 100 * i, score=f"{90 - i}.00", **SMA_CHILD)
+        for i in range(7)
+    ]
+    far = [
+        await register(parent, period, i + 21, "36.71.01.1002", 2000, score=f"{70 - i}.00", **SMA_CHILD)
+        for i in range(2)
+    ]
+    selection, statuses = await run(admin, parent, period, near + far)
+    seats = {p["program"]: p["capacity"] for p in selection["programs"] if p["npsn"] == A}
+    assert seats[f"{A}:domisili/reguler"] == 4
+    assert seats[f"{A}:domisili/sebaran-36.71.01.1001"] + seats[f"{A}:domisili/sebaran-36.71.01.1002"] == 3
+    places = [placed_in(s) for s in statuses]
+    # the best four scores take reguler whatever their kelurahan; the rest of 1001 compete for its sebaran part
+    assert places[:4] == [f"{A}:domisili/reguler"] * 4
+    own = seats[f"{A}:domisili/sebaran-36.71.01.1001"]
+    assert places[4 : 4 + own] == [f"{A}:domisili/sebaran-36.71.01.1001"] * own
+    assert set(places[4 + own : 7]) == {f"{B}:domisili/reguler"}
+    # 1002's part is theirs even with lower scores than every unplaced child of 1001
+    assert places[7] == f"{A}:domisili/sebaran-36.71.01.1002"
+    text_ = statuses[4]["choices"][0]["text"]
+    assert "sub-kuota sebaran (kelurahan 36.71.01.1001)" in text_ and "sub-kuota reguler" in text_
+
+
+async def test_jateng_sma_unused_panti_and_ats_seats_go_to_ketm(admin, parent):
+    period = await draft(admin, "sma")
+    await zones(admin, period, f"{A},,9000,1\n{B},,9000,1\n")
+    await load(admin, period, "jateng-2025-sma")
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    ketm = [
+        await register(
+            parent,
+            period,
+            i + 1,
+            "36.71.01.1001",
+            100 * i,
+            path="afirmasi",
+            category="ketm",
+            documents=["kk", "akta_kelahiran", "afirmasi_proof"],
+            **SMA_CHILD,
+        )
+        for i in range(9)
+    ]
+    selection, statuses = await run(admin, parent, period, ketm)
+    programs = {p["program"]: p for p in selection["programs"] if p["npsn"] == A}
+    # afirmasi 32 % of 20 = 6: ketm 5, panti 1 (rounded), ats 0; panti's empty seat goes to ketm
+    total = sum(programs[f"{A}:afirmasi/{c}"]["capacity"] for c in ("ketm", "panti", "ats"))
+    assert programs[f"{A}:afirmasi/ketm"]["final_capacity"] == total
+    assert [s["placed_choice"] for s in statuses].count(1) == total
