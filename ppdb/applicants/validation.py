@@ -119,8 +119,16 @@ def validate(
         names = ", ".join(p.name for p in rules.paths)
         raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
     _check_path(path, data)
-    choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
     in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
+    if not in_region and not path.out_of_region:
+        open_to_all = ", ".join(p.title or p.name for p in rules.paths if p.out_of_region) or "tidak ada"
+        raise AppError(
+            "out_of_region",
+            f"Jalur {path.title or path.name} hanya untuk pendaftar yang tinggal di daerah ini. "
+            f"Jalur untuk pendaftar luar daerah: {open_to_all}.",
+            "path",
+        )
+    choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
     return Plan(path, choices, in_region)
 
 

@@ -69,6 +69,8 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     keys: list[RankingKey]
     """Ordered ranking keys; the last one is `lottery`, so keys are strict."""
     requires_zone: bool = False
+    out_of_region: bool = True
+    """Whether children living outside the region may register on it (Kota Tangerang SMP: prestasi only)."""
     required_documents: list[DocumentKind] = []
     sub_quotas: list[SubQuota] = []
 

@@ -82,6 +82,8 @@ class PathUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     keys: Annotated[list[RankingKey], msgspec.Meta(min_length=1, max_length=10)] | msgspec.UnsetType = msgspec.UNSET
     """Ordered ranking keys, the first decides first; the last is `lottery` or `submitted_at`."""
     requires_zone: bool | msgspec.UnsetType = msgspec.UNSET
+    out_of_region: bool | msgspec.UnsetType = msgspec.UNSET
+    """Whether children living outside the region may register on this path."""
     required_documents: Annotated[list[DocumentKind], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     sub_quotas: Annotated[list[SubQuota], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     """Shares of the path's seats, adding up to 100; an applicant of the path then names one (`category`)."""

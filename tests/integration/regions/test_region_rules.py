@@ -211,3 +211,22 @@ async def test_reguler_then_sebaran_per_kelurahan_through_the_api_with_its_expla
     assert seventh["placed_choice"] == 2
     missed = seventh["choices"][0]["text"]
     assert "sub-kuota reguler: batas" in missed and "sub-kuota sebaran (kelurahan 36.71.01.1001): batas" in missed
+
+
+async def test_a_path_closed_to_children_from_outside_the_region(admin, parent):
+    """Kota Tangerang SMP: children living outside the city come in through prestasi only."""
+    period = await open_period(admin, open_=False)
+    closed = {"paths": [{"name": p, "out_of_region": False} for p in ("domisili", "afirmasi", "mutasi")]}
+    changed = await admin.patch(f"/api/periods/{period['id']}/rules", json=closed)
+    assert changed.status_code == 200, changed.text
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    url = f"/api/periods/{period['id']}/applications"
+    outside = dict(kelurahan_code="36.03.01.1001", choices=["20670003"])  # Kabupaten Tangerang, within C's radius
+    refused = expect_error(await parent.post(url, json=registration(serial=1, **outside)), 422, "out_of_region")
+    assert refused["field"] == "path" and "prestasi" in refused["message"]
+    prestasi = registration(serial=2, path="prestasi", documents=["kk", "akta_kelahiran", "rapor"], **outside)
+    assert (await parent.post(url, json=prestasi)).status_code == 201
+    assert (await parent.post(url, json=registration(serial=3))).status_code == 201  # a city child on domisili
+    # once families registered against it, who may register on a path stays
+    reopened = {"paths": [{"name": "domisili", "out_of_region": True}]}
+    expect_error(await admin.patch(f"/api/periods/{period['id']}/rules", json=reopened), 409, "rule_locked")
