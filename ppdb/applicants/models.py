@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +36,7 @@ class Applicant(Timestamped, Base):
         CheckConstraint("kk_number ~ '^[0-9]{16}$'", name="kk_format"),
         CheckConstraint("nisn IS NULL OR nisn ~ '^[0-9]{10}$'", name="nisn_format"),
         CheckConstraint("sex IN ('L', 'P')", name="sex"),
+        CheckConstraint("rw BETWEEN 1 AND 999 AND rt BETWEEN 1 AND 999", name="rt_rw_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +50,8 @@ class Applicant(Timestamped, Base):
     kk_issued_on: Mapped[date]
     address: Mapped[str]
     kelurahan_code: Mapped[str] = mapped_column(String(13))
+    rw: Mapped[int | None] = mapped_column(SmallInteger)
+    rt: Mapped[int | None] = mapped_column(SmallInteger)
     latitude: Mapped[float]
     longitude: Mapped[float]
     in_region: Mapped[bool]

@@ -17,6 +17,8 @@ Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^(
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Code = Annotated[str, msgspec.Meta(max_length=20)]
+Neighbourhood = Annotated[int, msgspec.Meta(ge=1, le=999)]
+"""An RT or RW number."""
 KkException = Literal["member_change", "lost_card", "disaster"]
 
 
@@ -34,6 +36,9 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     """Why a KK issued less than a year ago still counts; needs a `kk_exception` document."""
     address: Address
     kelurahan_code: Code
+    rw: Neighbourhood | None = None
+    """The RW and RT of the address: where the region ranks by them, they set the domicile tier."""
+    rt: Neighbourhood | None = None
     latitude: Latitude
     longitude: Longitude
     path: Code
@@ -56,6 +61,8 @@ class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     kk_exception: KkException | msgspec.UnsetType | None = msgspec.UNSET
     address: Address | msgspec.UnsetType = msgspec.UNSET
     kelurahan_code: Code | msgspec.UnsetType = msgspec.UNSET
+    rw: Neighbourhood | msgspec.UnsetType | None = msgspec.UNSET
+    rt: Neighbourhood | msgspec.UnsetType | None = msgspec.UNSET
     latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
     path: Code | msgspec.UnsetType = msgspec.UNSET
@@ -75,6 +82,8 @@ class ApplicantOut(msgspec.Struct, kw_only=True):
     kk_issued_on: date
     address: str
     kelurahan_code: str
+    rw: int | None = None
+    rt: int | None = None
     latitude: float
     longitude: float
     in_region: bool

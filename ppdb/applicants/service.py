@@ -33,6 +33,7 @@ from ppdb.applicants.validation import (
     PeriodContext,
     Plan,
     SchoolInfo,
+    ZoneArea,
     validate,
 )
 from ppdb.audit.service import record_application, record_period
@@ -72,7 +73,7 @@ def loaded(ctx: PeriodContext) -> Period:
 
 async def _load_places(
     session: AsyncSession, period_id: int
-) -> tuple[str, dict[str, SchoolInfo], dict[int, list[tuple[str | None, float | None, int]]]]:
+) -> tuple[str, dict[str, SchoolInfo], dict[int, list[ZoneArea]]]:
     region_code = await session.scalar(
         select(Region.code).join(Period, Period.region_id == Region.id).where(Period.id == period_id)
     )
@@ -86,13 +87,12 @@ async def _load_places(
     schools = {
         r.npsn: SchoolInfo(r.id, r.npsn, r.name, r.level.value, r.latitude, r.longitude, r.capacity) for r in rows
     }
-    zones: dict[int, list[tuple[str | None, float | None, int]]] = {}
-    for school_id, kelurahan, radius, priority in await session.execute(
-        select(ZoneEntry.school_id, ZoneEntry.kelurahan_code, ZoneEntry.radius_m, ZoneEntry.priority).where(
-            ZoneEntry.period_id == period_id
-        )
+    zones: dict[int, list[ZoneArea]] = {}
+    z = ZoneEntry
+    for row in await session.execute(
+        select(z.school_id, z.kelurahan_code, z.rw, z.rt, z.radius_m, z.priority).where(z.period_id == period_id)
     ):
-        zones.setdefault(school_id, []).append((kelurahan, radius, priority))
+        zones.setdefault(row.school_id, []).append(ZoneArea(*row[1:]))
     return region_code or "", schools, zones
 
 
@@ -329,10 +329,12 @@ async def change(
     merged = msgspec.convert(
         {**msgspec.to_builtins(current), **msgspec.to_builtins(patch)}, schemas.ApplicationCreate, strict=False
     )
-    moved = (merged.latitude, merged.longitude, merged.kelurahan_code) != (
+    moved = (merged.latitude, merged.longitude, merged.kelurahan_code, merged.rw, merged.rt) != (
         current.latitude,
         current.longitude,
         current.kelurahan_code,
+        current.rw,
+        current.rt,
     )
     if moved and application.applicant.coordinate_verified_at is not None:
         raise Conflict(

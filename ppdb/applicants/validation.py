@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from ppdb.applicants import schemas
 from ppdb.errors import AppError
@@ -56,16 +57,31 @@ class OpenPeriod:
         )
 
 
+class ZoneArea(NamedTuple):
+    """One area of a school's zone: a kelurahan (or one RW of it, or one RT of that RW), or a radius."""
+
+    kelurahan: str | None
+    rw: int | None
+    rt: int | None
+    radius: float | None
+    priority: int
+
+    def covers(self, data: schemas.ApplicationCreate, metres: float) -> bool:
+        if self.radius is not None:
+            return metres <= self.radius
+        return (self.kelurahan, self.rw or data.rw, self.rt or data.rt) == (data.kelurahan_code, data.rw, data.rt)
+
+
 @dataclass(frozen=True, slots=True)
 class PeriodContext:
-    """What validating a registration needs from the database, loaded once (`zones`: per school id, each
-    zone's kelurahan or radius with its priority)."""
+    """What validating a registration needs from the database, loaded once (`zones`: per school id, its
+    areas with their priority)."""
 
     period: Period | OpenPeriod
     rules: RuleSet
     region_code: str
     schools: dict[str, SchoolInfo]
-    zones: dict[int, list[tuple[str | None, float | None, int]]] = field(default_factory=dict)
+    zones: dict[int, list[ZoneArea]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +224,7 @@ def _plan_choices(
             )
         metres = haversine_m(data.latitude, data.longitude, school.latitude, school.longitude)
         distance = Decimal(repr(metres)).quantize(CENT, rounding=ROUND_HALF_UP)
-        tiers = [
-            priority
-            for kelurahan, radius, priority in ctx.zones.get(school.id, ())
-            if kelurahan == data.kelurahan_code or (radius is not None and metres <= radius)
-        ]
+        tiers = [area.priority for area in ctx.zones.get(school.id, ()) if area.covers(data, metres)]
         if enforce_zone and path.requires_zone and not tiers:
             raise AppError("outside_zone", f"Alamat tidak termasuk zona {school.name} untuk jalur {path.name}.", where)
         tier = min(tiers) if tiers else 0

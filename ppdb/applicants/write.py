@@ -93,6 +93,8 @@ APPLICANT_FIELDS = (
     "kk_issued_on",
     "address",
     "kelurahan_code",
+    "rw",
+    "rt",
     "latitude",
     "longitude",
     "in_region",
@@ -302,6 +304,8 @@ def new_registration(
         "kk_issued_on": data.kk_issued_on,
         "address": data.address.strip(),
         "kelurahan_code": data.kelurahan_code,
+        "rw": data.rw,
+        "rt": data.rt,
         "latitude": data.latitude,
         "longitude": data.longitude,
         "in_region": plan.in_region,
@@ -378,7 +382,7 @@ async def reuse_applicant(
     c = APPLICANTS.c
     known = (
         await session.execute(
-            select(c.id, c.latitude, c.longitude, c.kelurahan_code, c.coordinate_verified_at)
+            select(c.id, c.latitude, c.longitude, c.kelurahan_code, c.rw, c.rt, c.coordinate_verified_at)
             .where(c.period_id == period_id, c.nik == applicant["nik"])
             .with_for_update()
         )
@@ -390,8 +394,8 @@ async def reuse_applicant(
         raise Conflict("applicant_disqualified", "NIK ini didiskualifikasi pada periode ini.", "nik")
     if statuses - {ApplicationStatus.WITHDRAWN}:
         raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik")
-    place = (applicant["latitude"], applicant["longitude"], applicant["kelurahan_code"])
-    if known.coordinate_verified_at is not None and (known.latitude, known.longitude, known.kelurahan_code) != place:
+    place = tuple(applicant[k] for k in ("latitude", "longitude", "kelurahan_code", "rw", "rt"))
+    if known.coordinate_verified_at is not None and tuple(known[1:6]) != place:
         raise Conflict(
             "coordinate_locked",
             "Lokasi rumah anak ini sudah diverifikasi dan dikunci; hubungi Dinas untuk perubahan.",

@@ -44,7 +44,8 @@ class SchoolController(Controller):
         guards=[requires_agency_admin],
     )
     async def import_zones(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.ImportResult:
-        """Import zones from CSV (npsn,kelurahan_code,radius_m,priority); replaces the zones of the schools listed."""
+        """Import zones from CSV (npsn,kelurahan_code,radius_m,priority[,rw,rt]); replaces the zones of the schools
+        listed. An RW (and an RT of it) narrows a kelurahan row to that neighbourhood, for a finer tier."""
         return await service.import_zones(db_session, period_id, await _csv_text(request), request.user)
 
     @get("/schools", operation_id="listSchools", tags=["public"])

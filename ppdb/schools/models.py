@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ppdb.db.base import Base, pg_enum
@@ -44,7 +44,11 @@ class ZoneEntry(Base):
         CheckConstraint("(kelurahan_code IS NULL) <> (radius_m IS NULL)", name="kelurahan_xor_radius"),
         CheckConstraint("priority >= 1", name="priority_positive"),
         CheckConstraint("radius_m IS NULL OR radius_m > 0", name="radius_positive"),
-        UniqueConstraint("period_id", "school_id", "kelurahan_code"),
+        CheckConstraint("rw BETWEEN 1 AND 999 AND rt BETWEEN 1 AND 999", name="rt_rw_range"),
+        CheckConstraint(
+            "(rt IS NULL OR rw IS NOT NULL) AND (rw IS NULL OR kelurahan_code IS NOT NULL)", name="rt_within_rw"
+        ),
+        UniqueConstraint("period_id", "school_id", "kelurahan_code", "rw", "rt", postgresql_nulls_not_distinct=True),
         Index(
             "uq_zone_entries_radius",
             "period_id",
@@ -59,5 +63,8 @@ class ZoneEntry(Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
     kelurahan_code: Mapped[str | None] = mapped_column(String(13))
+    rw: Mapped[int | None] = mapped_column(SmallInteger)
+    """An RW of the kelurahan (with `rt`, one RT of it): a finer tier than the whole kelurahan."""
+    rt: Mapped[int | None] = mapped_column(SmallInteger)
     radius_m: Mapped[float | None]
     priority: Mapped[int] = mapped_column(default=1)

@@ -24,7 +24,7 @@ from ppdb.schools import schemas
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 
 SCHOOL_COLUMNS = ("npsn", "name", "level", "latitude", "longitude", "capacity")
-ZONE_COLUMNS = ("npsn", "kelurahan_code", "radius_m", "priority")
+ZONE_COLUMNS = ("npsn", "kelurahan_code", "radius_m", "priority", "rw", "rt")
 
 
 class RowErrors:
@@ -205,11 +205,17 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
             )
         if radius == 0:
             errors.add(n, "radius_m", "radius_m_invalid", f"Baris {n}: radius harus lebih dari 0 meter.")
-        key = (npsn, kelurahan, radius)
+        rw = errors.parse(n, row, "rw", lambda v: _bounded(int, 1, 999)(v) if v else None, "RW")
+        rt = errors.parse(n, row, "rt", lambda v: _bounded(int, 1, 999)(v) if v else None, "RT")
+        if (rt is not None and rw is None) or (rw is not None and kelurahan is None):
+            errors.add(
+                n, "rw", "zone_rt_rw_invalid", f"Baris {n}: RW hanya bersama kode kelurahan, RT hanya bersama RW."
+            )
+        key = (npsn, kelurahan, rw, rt, radius)
         if key in seen:
             errors.add(n, "kelurahan_code", "zone_duplicate", f"Baris {n}: wilayah zona ganda untuk sekolah {npsn}.")
         seen.add(key)
-        entries.append(dict(npsn=npsn, kelurahan_code=kelurahan, radius_m=radius, priority=priority))
+        entries.append(dict(npsn=npsn, kelurahan_code=kelurahan, rw=rw, rt=rt, radius_m=radius, priority=priority))
     errors.raise_if_any(len(rows))
 
     school_ids = {schools[e["npsn"]] for e in entries}

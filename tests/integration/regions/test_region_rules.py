@@ -230,3 +230,16 @@ async def test_a_path_closed_to_children_from_outside_the_region(admin, parent):
     # once families registered against it, who may register on a path stays
     reopened = {"paths": [{"name": "domisili", "out_of_region": True}]}
     expect_error(await admin.patch(f"/api/periods/{period['id']}/rules", json=reopened), 409, "rule_locked")
+
+
+async def test_zone_rows_narrowed_to_an_rw_or_rt_must_name_their_kelurahan_and_rw(admin):
+    period = await open_period(admin, open_=False)
+    url = f"/api/periods/{period['id']}/zones/import"
+    header = "npsn,kelurahan_code,radius_m,priority,rw,rt\n"
+    for bad in ("20670001,36.71.01.1001,,1,,4\n", "20670001,,500,1,2,\n", "20670001,36.71.01.1001,,1,1000,\n"):
+        refused = expect_error(await admin.post(url, content=header + bad), 422, "csv_invalid")
+        assert refused["message"]
+    twice = "20670001,36.71.01.1001,,1,2,3\n20670001,36.71.01.1001,,2,2,3\n"
+    expect_error(await admin.post(url, content=header + twice), 422, "csv_invalid")
+    fine = "20670001,36.71.01.1001,,1,2,3\n20670001,36.71.01.1001,,2,2,\n20670001,36.71.01.1001,,3,,\n"
+    assert (await admin.post(url, content=header + fine)).status_code == 200

@@ -73,8 +73,8 @@ async def test_an_unknown_template_or_field_is_refused(admin):
     expect_error(await admin.post(url, json={"template": "banyumas-2025-smp", "force": True}), 400, "unknown_field")
 
 
-async def zones(admin, period: dict, rows: str) -> None:
-    body = "npsn,kelurahan_code,radius_m,priority\n" + rows
+async def zones(admin, period: dict, rows: str, header: str = "npsn,kelurahan_code,radius_m,priority") -> None:
+    body = header + "\n" + rows
     assert (await admin.post(f"/api/periods/{period['id']}/zones/import", content=body)).status_code == 200
 
 
@@ -188,3 +188,67 @@ async def test_jateng_sma_unused_panti_and_ats_seats_go_to_ketm(admin, parent):
     total = sum(programs[f"{A}:afirmasi/{c}"]["capacity"] for c in ("ketm", "panti", "ats"))
     assert programs[f"{A}:afirmasi/ketm"]["final_capacity"] == total
     assert [s["placed_choice"] for s in statuses].count(1) == total
+
+
+async def test_kota_tangerang_smp_ranks_domisili_by_rt_rw_tier_then_age_and_keeps_out_of_city_children_to_prestasi(
+    admin, parent
+):
+    period = await draft(admin, "smp")
+    # The school stands in RW 2, RT 3 of 36.71.01.1001; RW 3 is "sekitar"; kelurahan 1002 is in its zone.
+    await zones(
+        admin,
+        period,
+        f"{A},36.71.01.1001,,1,2,3\n{A},36.71.01.1001,,2,2,\n{A},36.71.01.1001,,3,3,\n{A},36.71.01.1002,,4,,\n"
+        f"{B},,9000,1,,\n",
+        header="npsn,kelurahan_code,radius_m,priority,rw,rt",
+    )
+    await load(admin, period, "kota-tangerang-2025-smp")
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    born = [date(2014, 6 - i, 1) for i in range(4)]  # later entries older
+
+    async def child(serial, kelurahan, rw, rt, birth):
+        return await register(parent, period, serial, kelurahan, 500, rw=rw, rt=rt, birth_date=birth, score="80.00")
+
+    same_rt = [await child(1 + i, "36.71.01.1001", 2, 3, born[0]) for i in range(3)]
+    same_rw = [await child(11 + i, "36.71.01.1001", 2, 7, born[0]) for i in range(3)]
+    around = [await child(21 + i, "36.71.01.1001", 3, 1, born[i]) for i in range(4)]  # youngest first
+    zone = [await child(31, "36.71.01.1002", 5, 5, born[3])]
+    refused = await parent.post(
+        f"/api/periods/{period['id']}/applications",
+        json=registration(serial=41, kelurahan_code="36.03.01.1001", choices=[B], score="80.00"),
+    )
+    expect_error(refused, 422, "out_of_region")
+    selection, statuses = await run(admin, parent, period, same_rt + same_rw + around + zone)
+    seats = {p["program"]: p["capacity"] for p in selection["programs"]}
+    assert seats[f"{A}:domisili"] == 9
+    numbers = same_rt + same_rw + around + zone
+    applications = [(await parent.get(f"/api/applications/{n}")).json() for n in numbers]
+    assert [a["choices"][0]["zone_priority"] for a in applications] == [1] * 3 + [2] * 3 + [3] * 4 + [4]
+    assert (applications[0]["applicant"]["rw"], applications[0]["applicant"]["rt"]) == (2, 3)
+    # tiers first (the same RT before the same RW before the RT/RW around), then the older child
+    assert [s["placed_choice"] for s in statuses] == [1] * 6 + [2, 1, 1, 1] + [2]
+    assert "Tidak diterima di Sekolah A" in statuses[6]["choices"][0]["text"]
+
+
+async def test_surabaya_smp_domisili_2_is_split_equally_over_the_kelurahan_of_the_second_zone(admin, parent):
+    period = await draft(admin, "smp")
+    second = ["36.71.02.1001", "36.71.02.1002", "36.71.02.1003", "36.71.02.1004"]  # a kecamatan without an SMPN
+    await zones(admin, period, f"{A},36.71.01.1001,,1\n" + "".join(f"{A},{k},,2\n" for k in second) + f"{B},,9000,1\n")
+    await load(admin, period, "surabaya-2025-smp")
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    # domisili 40 % of 20 = 8: domisili 1 gets 4, domisili 2 gets 4, one per kelurahan of the second zone
+    near = [await register(parent, period, i + 1, "36.71.01.1001", 100 * i) for i in range(5)]
+    # two children in the first kelurahan of the second zone (the nearer wins its one seat), none in the last
+    crowded = [await register(parent, period, 11 + i, second[0], 1000 + 100 * i) for i in range(2)]
+    others = [await register(parent, period, 21 + i, k, 5000) for i, k in enumerate(second[1:3])]
+    selection, statuses = await run(admin, parent, period, near + crowded + others)
+    seats = {p["program"]: p["capacity"] for p in selection["programs"] if p["npsn"] == A}
+    assert seats[f"{A}:domisili/domisili1"] == 4
+    assert [seats[f"{A}:domisili/domisili2-{k}"] for k in second] == [1, 1, 1, 1]
+    places = [placed_in(s) for s in statuses]
+    assert places[:5] == [f"{A}:domisili/domisili1"] * 4 + [f"{B}:domisili/domisili1"]
+    assert places[5:7] == [f"{A}:domisili/domisili2-{second[0]}", f"{B}:domisili/domisili1"]
+    # further away than everyone, but each in their own kelurahan's seat
+    assert places[7:] == [f"{A}:domisili/domisili2-{k}" for k in second[1:3]]
