@@ -252,3 +252,35 @@ async def test_surabaya_smp_domisili_2_is_split_equally_over_the_kelurahan_of_th
     assert places[5:7] == [f"{A}:domisili/domisili2-{second[0]}", f"{B}:domisili/domisili1"]
     # further away than everyone, but each in their own kelurahan's seat
     assert places[7:] == [f"{A}:domisili/domisili2-{k}" for k in second[1:3]]
+
+
+async def test_dki_sma_domisili_ranks_score_then_rt_tier_then_age(admin, parent):
+    period = await draft(admin, "sma")
+    await zones(
+        admin,
+        period,
+        f"{A},36.71.01.1001,,1,1,1\n{A},36.71.01.1001,,2,1,\n{A},36.71.01.1002,,3,,\n{B},,9000,1,,\n",
+        header="npsn,kelurahan_code,radius_m,priority,rw,rt",
+    )
+    loaded = await load(admin, period, "dki-2025-sma")
+    domisili = next(p for p in loaded["rules"]["paths"] if p["name"] == "domisili")
+    assert domisili["keys"] == ["score", "zone_priority", "age", "choice_rank", "submitted_at"]
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+
+    async def child(serial, kelurahan, rw, rt, score, birth=date(2011, 3, 15)):
+        return await register(
+            parent, period, serial, kelurahan, 500, rw=rw, rt=rt, score=score, birth_date=birth, nisn=None
+        )
+
+    # domisili 35 % of 20 = 7 seats
+    best = [await child(1, "36.71.01.1002", 9, 9, "95.00")]  # the highest score, in the furthest tier
+    rt = [await child(11 + i, "36.71.01.1001", 1, 1, "85.00") for i in range(3)]
+    around = [await child(21 + i, "36.71.01.1001", 1, 4, "85.00") for i in range(2)]
+    far = [
+        await child(31, "36.71.01.1002", 2, 2, "85.00", birth=date(2011, 9, 1)),  # younger
+        await child(32, "36.71.01.1002", 2, 2, "85.00", birth=date(2010, 9, 1)),  # older
+    ]
+    selection, statuses = await run(admin, parent, period, best + rt + around + far)
+    assert {p["program"]: p["capacity"] for p in selection["programs"]}[f"{A}:domisili"] == 7
+    assert [s["placed_choice"] for s in statuses] == [1] * 6 + [2, 1]
