@@ -15,6 +15,7 @@ from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session
+from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.regions.lifecycle import RULE_CHANGES
@@ -105,6 +106,9 @@ class AgencyPages(Controller):
         context = {
             "period": out,
             "editable": RULE_CHANGES.get(period.status, frozenset()),
+            "templates": [
+                t for t in juknis.templates().values() if t.level is out.level and t.preset == out.rules.preset
+            ],
             "bounds": bounds,
             "stats": report.totals,
             "cutoffs": report.cutoffs,
@@ -143,6 +147,23 @@ class AgencyPages(Controller):
             status = err.status_code if isinstance(err, AppError) and err.status_code == 409 else 400
             return await self._period(request, db_session, period_id, status=status, values=values, errors=errors)
         return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
+
+    @post("/dinas/periode/{period_id:int}/template")
+    async def load_template(self, request: Request, db_session: Session, period_id: PeriodId) -> Response:
+        form = await request.form()
+        try:
+            load = convert(
+                {"template": form_value(form, "template")}, region_schemas.TemplateLoad, required=("template",)
+            )
+            await regions.load_template(db_session, period_id, load, request.user)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            message = err.message if isinstance(err, AppError) else "Pilih template juknis."
+            status = err.status_code if isinstance(err, AppError) else 400
+            return await self._period(request, db_session, period_id, status=status, errors={"template": message})
+        return await self._period(
+            request, db_session, period_id, notice=f"Template {load.template} dimuat: aturan diperbarui dan tercatat."
+        )
 
     @post("/dinas/periode/{period_id:int}/impor/{what:str}")
     async def import_csv(

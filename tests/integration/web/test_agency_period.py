@@ -96,3 +96,30 @@ async def test_while_open_the_quota_editor_moves_quotas_and_shows_refusals_next_
     locked = await browser.post(f"{url}/kuota", data={"_csrf": token, **quotas, "max_choices": "2"})
     assert locked.status_code == 409
     assert re.search(r'id="e-max_choices" class="error" role="alert">[^<]*setelah pendaftaran dibuka', locked.text)
+
+
+async def test_the_agency_loads_a_juknis_template_on_the_page_and_sees_its_paths(browser, admin) -> None:
+    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
+    now = datetime.now(UTC)
+    created = await admin.post(
+        "/api/periods",
+        json={
+            "region_id": region_id,
+            "school_year": "2027/2028",
+            "level": "sma",
+            "preset": "permendikdasmen-3-2025",
+            "registration_opens_at": (now + timedelta(days=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
+        },
+    )
+    url = f"/dinas/periode/{created.json()['id']}"
+    token = await admin_browser(browser)
+    page = await browser.get(url)
+    assert "Template juknis daerah" in page.text and "SPMB SMA Provinsi Jawa Timur 2025" in page.text
+    assert "SPMB SMP Kabupaten Banyumas" not in page.text  # only the period's level
+    missing = await browser.post(f"{url}/template", data={"_csrf": token, "template": ""})
+    assert missing.status_code == 400 and 'id="e-template"' in missing.text
+    loaded = await browser.post(f"{url}/template", data={"_csrf": token, "template": "jatim-2025-sma"})
+    assert loaded.status_code == 200, loaded.text
+    assert "Template jatim-2025-sma dimuat" in loaded.text and "Prestasi Lomba" in loaded.text
+    assert 'id="rules-version">2<' in loaded.text
