@@ -38,15 +38,8 @@ def expect_error(response: Any, status: int, code: str) -> dict:
     return body
 
 
-async def open_period(
-    client: AsyncClient,
-    *,
-    preset: str = "permendikdasmen-3-2025",
-    level: str = "smp",
-    open_: bool = True,
-    schools_csv: str = SCHOOLS_CSV,
-) -> dict:
-    """A period in the admin's region (`client` is the admin), with schools and zones, open by default."""
+async def new_period(client: AsyncClient, *, preset: str = "permendikdasmen-3-2025", level: str = "smp") -> dict:
+    """A draft period in the admin's region (`client` is the admin), its registration window around now."""
     region_id = (await client.get("/api/auth/me")).json()["region_id"]
     now = datetime.now(UTC)
     period = await client.post(
@@ -61,7 +54,20 @@ async def open_period(
         },
     )
     assert period.status_code == 201, period.text
-    period_id = period.json()["id"]
+    return period.json()
+
+
+async def open_period(
+    client: AsyncClient,
+    *,
+    preset: str = "permendikdasmen-3-2025",
+    level: str = "smp",
+    open_: bool = True,
+    schools_csv: str = SCHOOLS_CSV,
+) -> dict:
+    """A period in the admin's region (`client` is the admin), with schools and zones, open by default."""
+    period = await new_period(client, preset=preset, level=level)
+    period_id = period["id"]
     if level == "smp":
         imported = await client.post(f"/api/periods/{period_id}/schools/import", content=schools_csv)
         assert imported.status_code == 200, imported.text
@@ -70,7 +76,7 @@ async def open_period(
         if open_:
             opened = await client.post(f"/api/periods/{period_id}/open")
             assert opened.status_code == 200, opened.text
-    return period.json()
+    return period
 
 
 def registration(serial: int = 1, **changes: Any) -> dict:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import text
 
 from ppdb.regions.juknis import templates
-from tests.helpers import HOME, expect_error, registration
+from tests.helpers import HOME, expect_error, new_period, registration
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 {a},Sekolah A,{level},-6.1790,106.6310,20,36.71.01.1001
@@ -18,21 +18,7 @@ A, B = "20670001", "20670002"
 
 
 async def draft(admin, level: str) -> dict:
-    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
-    now = datetime.now(UTC)
-    created = await admin.post(
-        "/api/periods",
-        json={
-            "region_id": region_id,
-            "school_year": "2027/2028",
-            "level": level,
-            "preset": "permendikdasmen-3-2025",
-            "registration_opens_at": (now - timedelta(days=1)).isoformat(),
-            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
-        },
-    )
-    assert created.status_code == 201, created.text
-    period = created.json()
+    period = await new_period(admin, level=level)
     schools = SCHOOLS.format(a=A, b=B, level=level)
     assert (await admin.post(f"/api/periods/{period['id']}/schools/import", content=schools)).status_code == 200
     return period

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ppdb.identity import nik_for
-from tests.helpers import HOME, ZONES_CSV, registration
+from tests.helpers import HOME, ZONES_CSV, new_period, registration
 from tests.integration.web.test_pages import admin_browser
 
 # One seat each: SMA domisili ranks by score, then distance (permendikdasmen-3-2025, rules.py).
@@ -99,20 +99,7 @@ async def test_while_open_the_quota_editor_moves_quotas_and_shows_refusals_next_
 
 
 async def test_the_agency_loads_a_juknis_template_on_the_page_and_sees_its_paths(browser, admin) -> None:
-    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
-    now = datetime.now(UTC)
-    created = await admin.post(
-        "/api/periods",
-        json={
-            "region_id": region_id,
-            "school_year": "2027/2028",
-            "level": "sma",
-            "preset": "permendikdasmen-3-2025",
-            "registration_opens_at": (now + timedelta(days=1)).isoformat(),
-            "registration_closes_at": (now + timedelta(days=10)).isoformat(),
-        },
-    )
-    url = f"/dinas/periode/{created.json()['id']}"
+    url = f"/dinas/periode/{(await new_period(admin, level='sma'))['id']}"
     token = await admin_browser(browser)
     page = await browser.get(url)
     assert "Template juknis daerah" in page.text and "SPMB SMA Provinsi Jawa Timur 2025" in page.text
