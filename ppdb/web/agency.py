@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
@@ -19,7 +19,7 @@ from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.regions.lifecycle import RULE_CHANGES
-from ppdb.regions.rules import PRESETS
+from ppdb.regions.rules import PRESETS, RankingKey
 from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
@@ -109,6 +109,8 @@ class AgencyPages(Controller):
             "templates": [
                 t for t in juknis.templates().values() if t.level is out.level and t.preset == out.rules.preset
             ],
+            "ranking_keys": get_args(RankingKey),
+            "key_slots": KEY_SLOTS,
             "bounds": bounds,
             "stats": report.totals,
             "cutoffs": report.cutoffs,
@@ -147,6 +149,50 @@ class AgencyPages(Controller):
             status = err.status_code if isinstance(err, AppError) and err.status_code == 409 else 400
             return await self._period(request, db_session, period_id, status=status, values=values, errors=errors)
         return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
+
+    @post("/dinas/periode/{period_id:int}/jalur/{path:str}")
+    async def path_rules(
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: PeriodId,
+        path: Annotated[str, PathParameter(max_length=40)],
+    ) -> Response:
+        """One path's ranking chain, zone requirement, out-of-region rule and sub-quotas (a blank row adds one)."""
+        form = await request.form()
+        subs = []
+        for i in range(SUB_QUOTA_ROWS):
+            name = form_value(form, f"sq_{i}_name")
+            if name:
+                tiers = form_value(form, f"sq_{i}_tiers").replace(" ", "")
+                subs.append(
+                    {
+                        "name": name,
+                        "share": form_value(form, f"sq_{i}_share"),
+                        "zone_tiers": [t for t in tiers.split(",") if t],
+                        "per_kelurahan": bool(form_value(form, f"sq_{i}_per_kelurahan")),
+                        "fallback": form_value(form, f"sq_{i}_fallback") or None,
+                        "unused_to": form_value(form, f"sq_{i}_unused_to") or None,
+                    }
+                )
+        change = {
+            "name": path,
+            "keys": [k for i in range(KEY_SLOTS) if (k := form_value(form, f"key_{i}"))],
+            "requires_zone": bool(form_value(form, "requires_zone")),
+            "out_of_region": bool(form_value(form, "out_of_region")),
+            "sub_quotas": subs,
+        }
+        try:
+            rules_change = convert({"paths": [change]}, region_schemas.RulesUpdate)
+            await regions.update_rules(db_session, period_id, rules_change, request.user)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            message = (
+                err.message if isinstance(err, AppError) else "Isian jalur tidak valid: periksa angka dan pilihan."
+            )
+            status = err.status_code if isinstance(err, AppError) else 400
+            return await self._period(request, db_session, period_id, status=status, errors={f"path_{path}": message})
+        return await self._period(request, db_session, period_id, notice=f"Aturan jalur {path} disimpan.")
 
     @post("/dinas/periode/{period_id:int}/template")
     async def load_template(self, request: Request, db_session: Session, period_id: PeriodId) -> Response:
@@ -258,6 +304,12 @@ class AgencyPages(Controller):
                 errors={"whatif": next(iter(errors.values()))},
             )
         return await self._period(request, db_session, period_id, whatif=outcome, values=values)
+
+
+KEY_SLOTS = 6
+"""Ranking keys a path form offers (a chain is rarely longer than five)."""
+SUB_QUOTA_ROWS = 8
+"""Sub-quota rows a path form accepts: those of the path and one blank row to add one."""
 
 
 def rule_errors(err: AppError) -> dict[str, str]:

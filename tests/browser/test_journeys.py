@@ -191,3 +191,37 @@ def test_the_public_looks_up_the_result(site, browser, shot, journey) -> None:
     expect(page.get_by_role("table")).to_be_visible()
     shot(page, "08-peringkat", full_page=False)
     context.close()
+
+
+def test_the_agency_adds_a_sub_quota_and_a_ranking_key_to_a_new_period(site, browser, shot) -> None:
+    """A Dinas entering its juknis on the page: a draft period, then domisili ranked by zone first and split
+    into utama / sebaran by each choice's zone tier."""
+    from playwright.sync_api import expect
+
+    base = site["base"]
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    login(page, base, *DEMO_ADMIN)
+    page.select_option("#f-preset", "permendikdasmen-3-2025|smp")
+    page.fill("#f-school_year", "2031/2032")
+    page.fill("#f-opens", "2031-05-01T08:00")
+    page.fill("#f-closes", "2031-06-01T16:00")
+    page.get_by_role("button", name="Buat periode").click()
+    expect(page.get_by_role("heading", name="Aturan per jalur")).to_be_visible()
+    domisili = page.locator("form[action$='/jalur/domisili']")
+    # a key added in front of the chain: the zone tier first, then what was there
+    chain = [o for o in domisili.locator("select").evaluate_all("els => els.map(e => e.value)") if o]
+    for i, key in enumerate(["zone_priority", *chain]):
+        domisili.locator(f"select[name='key_{i}']").select_option(key)
+    domisili.get_by_label("Nama sub-kuota 1").fill("utama")
+    domisili.get_by_label("Bagian sub-kuota 1").fill("100")
+    domisili.get_by_label("Tingkat zona sub-kuota 1").fill("1")
+    domisili.get_by_role("button", name=re.compile("Simpan jalur")).click()
+    expect(page.get_by_role("status")).to_contain_text("Aturan jalur domisili disimpan")
+    domisili = page.locator("form[action$='/jalur/domisili']")
+    expect(domisili.get_by_label("Nama sub-kuota 1")).to_have_value("utama")
+    expect(domisili.locator("select[name='key_0']")).to_have_value("zone_priority")
+    expect(page.locator("#rules-version")).to_have_text("2")
+    shot(page, "08-dinas-aturan-jalur")
+    context.close()

@@ -110,3 +110,37 @@ async def test_the_agency_loads_a_juknis_template_on_the_page_and_sees_its_paths
     assert loaded.status_code == 200, loaded.text
     assert "Template jatim-2025-sma dimuat" in loaded.text and "Prestasi Lomba" in loaded.text
     assert 'id="rules-version">2<' in loaded.text
+
+
+async def test_the_agency_edits_a_paths_ranking_chain_and_sub_quotas_on_the_page(browser, admin) -> None:
+    period = await new_period(admin)
+    url = f"/dinas/periode/{period['id']}"
+    token = await admin_browser(browser)
+    page = await browser.get(url)
+    assert "Aturan per jalur" in page.text and 'name="sq_0_name"' in page.text
+    form = {"_csrf": token, "requires_zone": "1", "out_of_region": "1"}
+    chain = {"key_0": "zone_priority", "key_1": "distance", "key_2": "age", "key_3": "lottery"}
+    sub = {"sq_0_name": "utama", "sq_0_share": "70", "sq_0_tiers": "1", "sq_1_name": "sebaran", "sq_1_share": "30"}
+    sub |= {"sq_1_tiers": "2", "sq_1_per_kelurahan": "1"}
+    # a chain that does not end strict is refused, next to the path's form, and nothing changes
+    loose = await browser.post(f"{url}/jalur/domisili", data={**form, **chain, "key_3": "", **sub})
+    assert loose.status_code == 422 and 'id="e-path_domisili"' in loose.text and "undian" in loose.text
+    saved = await browser.post(f"{url}/jalur/domisili", data={**form, **chain, **sub})
+    assert saved.status_code == 200, saved.text
+    assert "Aturan jalur domisili disimpan." in saved.text
+    domisili = next(
+        p for p in (await admin.get(f"/api/periods/{period['id']}")).json()["rules"]["paths"] if p["name"] == "domisili"
+    )
+    assert domisili["keys"] == ["zone_priority", "distance", "age", "lottery"]
+    assert [(s["name"], s["share"], s["zone_tiers"], s["per_kelurahan"]) for s in domisili["sub_quotas"]] == [
+        ("utama", 70, [1], False),
+        ("sebaran", 30, [2], True),
+    ]
+    # emptying a row's name removes that sub-quota
+    removed = await browser.post(
+        f"{url}/jalur/domisili", data={**form, **chain, "sq_0_name": "utama", "sq_0_share": "100"}
+    )
+    assert removed.status_code == 200
+    again = (await admin.get(f"/api/periods/{period['id']}")).json()
+    assert [s["name"] for s in again["rules"]["paths"][0]["sub_quotas"]] == ["utama"]
+    assert again["rules_version"] == 3
