@@ -286,6 +286,25 @@ def create_admin(region_code: str, region_name: str, email: str, name: str, pass
 
 
 @main.group()
+def wilayah() -> None:
+    """Kelurahan / desa with their Kemendagri codes (open dataset idn-area-data, ODbL)."""
+
+
+@wilayah.command(name="load")
+@click.argument("region_code")
+def load_wilayah(region_code: str) -> None:
+    """Load the kelurahan of a region (its Kemendagri code, e.g. 36.71) from the installed dataset."""
+    from ppdb.regions import wilayah as areas
+
+    async def work(session) -> str:
+        count = await areas.load(session, region_code)
+        return f"{count} kelurahan/desa of {region_code} loaded."
+
+    with migrated_database(load_settings()) as url:
+        click.echo(in_transaction(url, work))
+
+
+@main.group()
 def selection() -> None:
     """The selection engine."""
 

@@ -91,7 +91,7 @@ PRINCIPAL_TTL = 5.0
 @dataclass(eq=False)
 class Runtime:
     # Registration. A period's schools and zones, once it has left draft (imports are draft-only).
-    places: TTLCache[int, tuple[str, dict[str, Any], dict[int, Any]]] = field(
+    places: TTLCache[int, tuple[str, dict[str, Any], dict[int, Any], frozenset[str]]] = field(
         default_factory=lambda: TTLCache(maxsize=256, ttl=60)
     )
     # Periods open for registration, as the last registration saw them (the fast path validates against

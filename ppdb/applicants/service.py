@@ -73,7 +73,7 @@ def loaded(ctx: PeriodContext) -> Period:
 
 async def _load_places(
     session: AsyncSession, period_id: int
-) -> tuple[str, dict[str, SchoolInfo], dict[int, list[ZoneArea]]]:
+) -> tuple[str, dict[str, SchoolInfo], dict[int, list[ZoneArea]], frozenset[str]]:
     region_code = await session.scalar(
         select(Region.code).join(Period, Period.region_id == Region.id).where(Period.id == period_id)
     )
@@ -93,7 +93,12 @@ async def _load_places(
         select(z.school_id, z.kelurahan_code, z.rw, z.rt, z.radius_m, z.priority).where(z.period_id == period_id)
     ):
         zones.setdefault(row.school_id, []).append(ZoneArea(*row[1:]))
-    return region_code or "", schools, zones
+    kelurahan = frozenset(
+        await session.scalars(
+            select(Kelurahan.code).join(Period, Period.region_id == Kelurahan.region_id).where(Period.id == period_id)
+        )
+    )
+    return region_code or "", schools, zones, kelurahan
 
 
 # --- registering -----------------------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ class PeriodContext:
     region_code: str
     schools: dict[str, SchoolInfo]
     zones: dict[int, list[ZoneArea]] = field(default_factory=dict)
+    kelurahan: frozenset[str] = frozenset()
+    """The region's kelurahan codes where its wilayah is loaded (`regions.wilayah`); empty: not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,16 @@ def validate(
         raise AppError(
             "kelurahan_code_invalid",
             "Kode kelurahan/desa harus berformat Kemendagri, contoh 36.71.01.1001.",
+            "kelurahan_code",
+        )
+    if (
+        ctx.kelurahan
+        and data.kelurahan_code.startswith(ctx.region_code + ".")
+        and data.kelurahan_code not in ctx.kelurahan
+    ):
+        raise AppError(
+            "kelurahan_unknown",
+            f"Kode kelurahan/desa {data.kelurahan_code} tidak ada di daftar wilayah daerah ini; pilih dari daftar.",
             "kelurahan_code",
         )
     if not in_indonesia(data.latitude, data.longitude):

@@ -42,8 +42,9 @@ class Kelurahan(Base):
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
     name: Mapped[str]
     kecamatan: Mapped[str]
-    latitude: Mapped[float]
-    longitude: Mapped[float]
+    latitude: Mapped[float | None]
+    """The centroid where known (the open wilayah dataset has none)."""
+    longitude: Mapped[float | None]
 
 
 class Period(Timestamped, Base):

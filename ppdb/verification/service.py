@@ -154,7 +154,12 @@ async def applicants_of(
         if point_counts.get((r.point_lat, r.point_lon), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
             flags.append("shared_coordinate")
         home = kelurahan.get(r.kelurahan_code)
-        if home and haversine_m(r.latitude, r.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M:
+        if (
+            home
+            and home.latitude is not None
+            and home.longitude is not None
+            and haversine_m(r.latitude, r.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M
+        ):
             flags.append("far_from_kelurahan")
         if r.registration_number in moved:
             flags.append("coordinate_moved")
