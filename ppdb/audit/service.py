@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, Unpack, cast
+from typing import Any, TypedDict, Unpack
 
 import msgspec
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import Application, Choice
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.schemas import AuditOut
 from ppdb.authz import Principal
+from ppdb.results.models import Publication
 from ppdb.schools.models import School
 
 
@@ -54,22 +55,19 @@ def record_application(
     record(session, actor=actor, action=action, entity="application", entity_id=number, period_id=period_id, **change)
 
 
-_INSERT = insert(cast(Table, AuditEntry.__table__))
-
-
-async def record_now(
-    session: AsyncSession,
-    *,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: object,
-    period_id: int | None = None,
-    new: dict[str, Any] | None = None,
+def record_publication(
+    session: AsyncSession, publication: Publication, action: str, *, actor: str, **change: Unpack[Change]
 ) -> None:
-    """`record`, written at once with a precompiled statement instead of at the next flush (hot paths)."""
-    await (await session.connection()).execute(
-        _INSERT, dict(actor=actor, action=action, entity=entity, entity_id=str(entity_id), period_id=period_id, new=new)
+    """`record` for an event about one published result (its publication, its exports)."""
+    period_id = publication.period_id
+    record(
+        session,
+        actor=actor,
+        action=action,
+        entity="publication",
+        entity_id=publication.id,
+        period_id=period_id,
+        **change,
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.applicants.models import Applicant, Application
-from ppdb.audit.service import record
+from ppdb.audit.service import record_publication
 from ppdb.authz import Principal
 from ppdb.db.base import to_struct
 from ppdb.errors import AppError, NotFound
@@ -134,13 +134,11 @@ async def publish(
         )
         for p, number, _, birth in rows
     )
-    record(
+    record_publication(
         session,
+        publication,
+        "results.publish",
         actor=user.actor,
-        action="results.publish",
-        entity="publication",
-        entity_id=publication.id,
-        period_id=period.id,
         new={
             "version": version,
             "round": round_,
@@ -292,13 +290,6 @@ async def export_csv(session: AsyncSession, period_id: int, user: Principal, nps
             ]
         )
         count += 1
-    record(
-        session,
-        actor=user.actor,
-        action="results.export",
-        entity="publication",
-        entity_id=publication.id,
-        period_id=period.id,
-        new={"rows": count, "school": npsn, "version": publication.version},
-    )
+    new = {"rows": count, "school": npsn, "version": publication.version}
+    record_publication(session, publication, "results.export", actor=user.actor, new=new)
     return out.getvalue()
