@@ -29,6 +29,7 @@ from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.runtime import Runtime, provide_runtime
 from ppdb.schools.controllers import SchoolController
+from ppdb.scores.controllers import ScoreController
 from ppdb.security import add_security_headers
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.shedding import LoadShedding
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TemplateController,
             PeriodController,
             SchoolController,
+            ScoreController,
             ApplicationController,
             SelectionController,
             ExplanationController,

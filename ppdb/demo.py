@@ -7,7 +7,6 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import select
@@ -236,7 +235,6 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
         documents: list[DocumentKind] = ["kk", "akta_kelahiran", *PROOF.get(path, [])]
         if recent_kk:
             documents.append("kk_exception")
-        score = Decimal(str(round(min(100.0, max(40.0, rng.gauss(82, 7))), 2)))
         people.append(
             applicant_schemas.ApplicationCreate(
                 nik=nik_for(f"3671{kec_digits}", birth, sex, serial),
@@ -253,12 +251,29 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
                 latitude=lat,
                 longitude=lon,
                 path=path,
-                score=score,
                 choices=[s.npsn for s in picks],
                 documents=documents,
             )
         )
     return DemoRegion(f"{year}/{year + 1}", opens_at, closes_at, kelurahan, school_list, zones, people, seed)
+
+
+SUBJECTS = ("pendidikan_pancasila", "bahasa_indonesia", "matematika", "ipa", "ips")
+SEMESTERS = (1, 2, 3, 4, 5)
+
+
+def graduates_csv(region: DemoRegion) -> str:
+    """Every applicant on the graduate list of one of 30 origin SDs, with a rapor of five subjects over five
+    semesters (from its own random stream, so the applicants stay those of `generate`)."""
+    rng = random.Random(region.seed + 1)
+    columns = [f"{s}_{n}" for s in SUBJECTS for n in SEMESTERS]
+    rows = [",".join(("nisn", "nik", "nama", "tanggal_lahir", "npsn_sekolah_asal", *columns))]
+    for a in region.applicants:
+        level = rng.gauss(82, 6)
+        grades = (f"{min(100.0, max(50.0, rng.gauss(level, 4))):.2f}" for _ in columns)
+        origin = f"2067{rng.randrange(30):04d}"
+        rows.append(",".join((a.nisn or "", a.nik, a.name, a.birth_date.isoformat(), origin, *grades)))
+    return "\n".join(rows) + "\n"
 
 
 async def populate(session: AsyncSession, region: DemoRegion) -> int:
@@ -273,6 +288,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
     from ppdb.regions import service as regions
     from ppdb.regions.models import Kelurahan
     from ppdb.schools import service as schools
+    from ppdb.scores import service as scores
 
     user = await accounts.bootstrap_admin(
         session, region_code=REGION_CODE, region_name=REGION_NAME, email=DEMO_ADMIN[0], password=DEMO_ADMIN[1]
@@ -313,6 +329,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
             email=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1], name="Operator SMPN 1", npsn=region.schools[0].npsn
         ),
     )
+    await scores.import_graduates(session, period.id, graduates_csv(region), admin)
     await flows.open_registration(session, period.id, admin)
     ctx = await load_context(session, period.id)
     batch = 5000

@@ -8,6 +8,7 @@ from ppdb.regions.models import Kelurahan, Period, Region
 from ppdb.reregistration.models import Reregistration
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+from ppdb.scores.models import Graduate, SchoolIndex, TestResult
 from ppdb.selection.models import Placement, ProgramOutcome, SelectionRun
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Choice",
     "Document",
+    "Graduate",
     "IdempotentResponse",
     "Kelurahan",
     "LoginAttempt",
@@ -30,7 +32,9 @@ __all__ = [
     "Region",
     "Reregistration",
     "School",
+    "SchoolIndex",
     "SelectionRun",
+    "TestResult",
     "User",
     "ZoneEntry",
 ]

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ppdb.identity import nik_for
 
 HOME = (-6.1780, 106.6300)
+ORIGIN = "20679901"
+"""The origin school (an SMP or SD outside the test periods) of the children the tests enter rapor for."""
 KELURAHAN = "36.71.01.1001"
 SCHOOLS_CSV = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,100,36.71.01.1001
@@ -96,12 +98,40 @@ def registration(serial: int = 1, **changes: Any) -> dict:
         "latitude": HOME[0],
         "longitude": HOME[1],
         "path": "domisili",
-        "score": "85.50",
         "choices": ["20670001", "20670002", "20670003"],
         "documents": ["kk", "akta_kelahiran"],
     }
     body.update(changes)
     return body
+
+
+SUBJECTS = (
+    "pendidikan_agama",
+    "pendidikan_pancasila",
+    "bahasa_indonesia",
+    "matematika",
+    "ipa",
+    "ips",
+    "bahasa_inggris",
+)
+"""The seven subjects of the Jatim template: a rapor of them satisfies every template's rapor component."""
+
+
+async def enter_rapor(
+    client: AsyncClient, period_id: int, body: dict, grade: str, *, origin: str = ORIGIN, semesters: int = 5
+) -> None:
+    """The origin school enters the child of a registration body on its graduate list, every grade `grade`."""
+    rapor = {s: {str(n): float(grade) for n in range(1, semesters + 1)} for s in SUBJECTS}
+    graduate = {
+        "nisn": body["nisn"] or body["nik"][-10:],
+        "nik": body["nik"],
+        "name": body["name"],
+        "birth_date": str(body["birth_date"]),
+        "origin_npsn": origin,
+        "rapor": rapor,
+    }
+    entered = await client.put(f"/api/periods/{period_id}/graduates", json=graduate)
+    assert entered.status_code == 200, entered.text
 
 
 @contextlib.asynccontextmanager

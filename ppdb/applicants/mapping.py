@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, DocumentStatus
-from ppdb.applicants.validation import CENT, PeriodContext, Plan, SchoolInfo
+from ppdb.applicants.validation import PeriodContext, Plan, SchoolInfo
 from ppdb.applicants.write import APPLICANT_FIELDS, NewRegistration
 
 
@@ -28,7 +27,6 @@ def to_out(
         status_reason=application.status_reason,
         path=application.path,
         category=application.category,
-        score=None if application.score is None else float(application.score),
         kk_exception=application.kk_exception,
         submitted_at=application.submitted_at,
         updated_at=application.updated_at,
@@ -93,8 +91,6 @@ def current_data(application: Application, ctx: PeriodContext) -> schemas.Applic
         kk_exception=out.kk_exception,  # type: ignore[arg-type]  # stored from a checked form
         path=out.path,
         category=out.category,
-        # the score has at most 2 decimals (validated), so the float's shortest form is the stored value
-        score=None if out.score is None else Decimal(repr(out.score)).quantize(CENT),
         choices=[c.npsn for c in out.choices],
         documents=[d.kind for d in out.documents],  # type: ignore[misc]  # stored from a checked form
     )

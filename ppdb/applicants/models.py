@@ -70,7 +70,6 @@ class Application(Timestamped, Base):
             unique=True,
             postgresql_where=text("status <> 'withdrawn'"),
         ),
-        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 1000)", name="score_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,7 +81,6 @@ class Application(Timestamped, Base):
     path: Mapped[str] = mapped_column(String(40))
     category: Mapped[str | None] = mapped_column(String(40))
     """Sub-quota inside the path (e.g. `ketm`, `disabilitas`), when the path has sub-quotas."""
-    score: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     kk_exception: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[ApplicationStatus] = mapped_column(
         pg_enum(ApplicationStatus, "application_status"), default=ApplicationStatus.SUBMITTED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 import msgspec
@@ -43,7 +42,6 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     longitude: Longitude
     path: Code
     category: Code | None = None
-    score: Decimal | None = None
     choices: Annotated[
         list[Code], msgspec.Meta(max_length=20, description="NPSN of each chosen school, most wanted first")
     ]
@@ -67,7 +65,6 @@ class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
     path: Code | msgspec.UnsetType = msgspec.UNSET
     category: Code | msgspec.UnsetType | None = msgspec.UNSET
-    score: Decimal | msgspec.UnsetType | None = msgspec.UNSET
     choices: Annotated[list[Code], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     documents: list[DocumentKind] | msgspec.UnsetType = msgspec.UNSET
 
@@ -115,7 +112,6 @@ class ApplicationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     status_reason: str | None
     path: str
     category: str | None
-    score: float | None
     kk_exception: str | None
     submitted_at: datetime
     updated_at: datetime

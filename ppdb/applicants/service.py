@@ -374,7 +374,7 @@ async def apply_plan(
             setattr(a, key, value)
     application.path, application.category = plan.path.name, merged.category
     application.updated_at = func.clock_timestamp()  # also when only the choices (another table) changed
-    application.score, application.kk_exception = merged.score, merged.kk_exception
+    application.kk_exception = merged.kk_exception
     # Replace choices in SQL, not via the ORM collection, so (application, rank) never collides mid-flush.
     await session.execute(delete(Choice).where(Choice.application_id == application.id))
     session.expire(application, ["choices"])

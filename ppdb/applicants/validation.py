@@ -202,12 +202,6 @@ def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
     missing = [d for d in path.required_documents if d not in data.documents]
     if missing:
         raise AppError("document_missing", f"Jalur {path.name} memerlukan dokumen: {', '.join(missing)}.", "documents")
-    if data.score is not None and not (
-        data.score.is_finite() and 0 <= data.score <= 1000 and data.score == data.score.quantize(CENT)
-    ):
-        raise AppError("score_invalid", "Nilai harus antara 0 dan 1000 dengan paling banyak 2 angka desimal.", "score")
-    if "score" in path.keys and data.score is None:
-        raise AppError("score_required", f"Jalur {path.name} memerlukan nilai (score).", "score")
     categories = [] if path.zoned_sub_quotas else [s.name for s in path.sub_quotas]  # zoned: per choice
     if categories and data.category not in categories:
         raise AppError("category_invalid", f"Pilih kategori jalur {path.name}: {', '.join(categories)}.", "category")

@@ -100,7 +100,7 @@ APPLICANT_FIELDS = (
     "in_region",
 )
 # The application's columns a registration sets from the form and the caller.
-APPLICATION_FIELDS = ("registration_number", "parent_id", "path", "category", "score", "kk_exception", "submitted_at")
+APPLICATION_FIELDS = ("registration_number", "parent_id", "path", "category", "kk_exception", "submitted_at")
 CHOICE_FIELDS = ("rank", "school_id", "distance_m", "in_zone", "zone_priority")
 # One registration's values, beside its applicant's and application's: the audit entry and the stored answer.
 EXTRA: dict[str, TypeEngine[Any]] = {
@@ -315,7 +315,6 @@ def new_registration(
         "parent_id": parent_id,
         "path": plan.path.name,
         "category": data.category,
-        "score": data.score,
         "kk_exception": data.kk_exception,
         "submitted_at": submitted_at,
     }

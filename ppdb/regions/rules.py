@@ -10,6 +10,8 @@ from typing import Any, Literal, cast
 
 import msgspec
 
+from ppdb.scores.formula import RAPOR_ONLY, ScoreRule
+
 
 class Level(enum.StrEnum):
     SD = "sd"
@@ -73,6 +75,8 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     """Whether children living outside the region may register on it (Kota Tangerang SMP: prestasi only)."""
     required_documents: list[DocumentKind] = []
     sub_quotas: list[SubQuota] = []
+    score: ScoreRule | None = None
+    """How the `score` key is computed from its sources (the path ranks by `score` only with one)."""
 
     @property
     def national(self) -> str:
@@ -165,6 +169,7 @@ def _path(
         keys=[*keys, "lottery"],
         requires_zone=requires_zone,
         required_documents=required_documents or [],
+        score=RAPOR_ONLY if "score" in keys else None,
     )
 
 
@@ -351,6 +356,40 @@ def _check_path(path: PathRule) -> None:
             f"{where}.required_documents",
         )
     _check_sub_quotas(path)
+    _check_score(path)
+
+
+def _check_score(path: PathRule) -> None:
+    where, rule = f"paths.{path.name}.score", path.score
+    if rule is None:
+        if "score" in path.keys:
+            raise RuleViolation(
+                "score_rule_missing", f"Jalur {path.name} memeringkat dengan nilai: tentukan komponen nilainya.", where
+            )
+        return
+    names = [c.name for c in rule.components]
+    if len(set(names)) != len(names):
+        raise RuleViolation("score_rule_invalid", f"Nama komponen nilai jalur {path.name} harus berbeda.", where)
+    weights = sum(c.weight for c in rule.components)
+    if abs(weights - 100.0) > 1e-9:
+        raise RuleViolation(
+            "score_weights_invalid",
+            f"Bobot komponen nilai jalur {path.name} harus berjumlah 100%, sekarang {weights:g}%.",
+            where,
+        )
+    for c in rule.components:
+        if c.source != "rapor" and (c.subjects or c.semesters):
+            raise RuleViolation(
+                "score_rule_invalid",
+                f"Komponen {c.name} jalur {path.name}: mata pelajaran dan semester hanya untuk rapor.",
+                f"{where}.{c.name}",
+            )
+        if len(set(c.subjects)) != len(c.subjects) or len(set(c.semesters)) != len(c.semesters):
+            raise RuleViolation(
+                "score_rule_invalid",
+                f"Komponen {c.name} jalur {path.name}: mata pelajaran dan semester tidak boleh berulang.",
+                f"{where}.{c.name}",
+            )
 
 
 def _check_ages(rules: RuleSet) -> None:

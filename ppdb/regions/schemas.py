@@ -9,6 +9,7 @@ import msgspec
 
 from ppdb.regions.models import Level, PeriodStatus
 from ppdb.regions.rules import DocumentKind, Mechanism, RankingKey, RuleSet, SubQuota, Transfer
+from ppdb.scores.formula import ScoreRule
 
 SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}/20[0-9]{2}$", examples=["2026/2027"])]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
@@ -87,6 +88,8 @@ class PathUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     required_documents: Annotated[list[DocumentKind], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     sub_quotas: Annotated[list[SubQuota], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     """Shares of the path's seats, adding up to 100; an applicant of the path then names one (`category`)."""
+    score: ScoreRule | msgspec.UnsetType | None = msgspec.UNSET
+    """The components of the path's score (rapor, tests, school index) and their weights."""
 
 
 class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

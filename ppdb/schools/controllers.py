@@ -12,7 +12,7 @@ from ppdb.schools import schemas, service
 CSV_LIMIT = 10 * 1024 * 1024
 
 
-async def _csv_text(request: Request) -> str:
+async def csv_text(request: Request) -> str:
     body = await request.body()
     try:
         return body.decode("utf-8")
@@ -33,7 +33,7 @@ class SchoolController(Controller):
     )
     async def import_schools(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.ImportResult:
         """Import schools from CSV (npsn,name,level,latitude,longitude,capacity[,kelurahan_code]); all rows or none."""
-        return await service.import_schools(db_session, period_id, await _csv_text(request), request.user)
+        return await service.import_schools(db_session, period_id, await csv_text(request), request.user)
 
     @post(
         "/zones/import",
@@ -46,7 +46,7 @@ class SchoolController(Controller):
     async def import_zones(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.ImportResult:
         """Import zones from CSV (npsn,kelurahan_code,radius_m,priority[,rw,rt]); replaces the zones of the schools
         listed. An RW (and an RT of it) narrows a kelurahan row to that neighbourhood, for a finer tier."""
-        return await service.import_zones(db_session, period_id, await _csv_text(request), request.user)
+        return await service.import_zones(db_session, period_id, await csv_text(request), request.user)
 
     @get("/schools", operation_id="listSchools", tags=["public"])
     async def list(self, read_session: ReadSession, period_id: PeriodId) -> list[schemas.SchoolOut]:

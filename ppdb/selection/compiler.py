@@ -16,6 +16,7 @@ from ppdb.selection import engine
 from ppdb.selection.programs import ProgramKey
 
 NO_ZONE = 99  # zone priority of a choice outside every zone tier: after all tiers
+NO_SCORE = 1.0  # the key of a missing score (scores are negated, so ≤ 0): after every score, 0 included
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def key_for(
         elif name == "age":  # older first: more days at the reference date is better
             values.append(-(rules.reference_date - app.birth_date).days)
         elif name == "score":
-            values.append(-(app.score or 0.0))
+            values.append(NO_SCORE if app.score is None else -app.score)
         elif name == "zone_priority":
             values.append(choice.zone_priority if choice.zone_priority is not None else NO_ZONE)
         elif name == "choice_rank":

@@ -51,7 +51,7 @@ def describe(name: str, value: float) -> str:
         months = int(-value) if name == "age_months" else int(-value // DAYS_PER_MONTH)
         return f"{months // 12} tahun {months % 12} bulan"
     if name == "score":
-        return f"nilai {number(-value)}"
+        return "nilai belum ada" if value > 0 else f"nilai {number(-value)}"
     if name == "zone_priority":
         return f"prioritas zona {int(value)}"
     if name == "choice_rank":

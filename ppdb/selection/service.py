@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import time
 import zlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -29,6 +30,8 @@ from ppdb.regions.rules import RuleSet, rules_from_preset
 from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+from ppdb.scores import service as scores
+from ppdb.scores.formula import compute
 from ppdb.selection import engine, explain, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
 from ppdb.selection.compiler import Compiled as CompiledInstance
@@ -103,7 +106,7 @@ async def load_facts(
             SELECT application_id, array_agg(kind) AS kinds FROM documents
             WHERE status = 'rejected' GROUP BY application_id
         )
-        SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.score::float8 AS score, a.submitted_at,
+        SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.submitted_at,
                p.birth_date, p.kelurahan_code, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
                r.kinds AS rejected
         FROM applications a
@@ -131,7 +134,7 @@ async def load_facts(
                 r["path"],
                 r["category"],
                 r["birth_date"],
-                r["score"],
+                None,
                 r["submitted_at"],
                 [],
                 tuple(r["rejected"] or ()),
@@ -139,7 +142,23 @@ async def load_facts(
             )
             facts.append(current)
         current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))
-    return schools, facts, ids
+    return schools, await with_scores(session, period.id, rules_of(period), facts), ids
+
+
+async def with_scores(
+    session: AsyncSession, period_id: int, rules: RuleSet, facts: list[ApplicationFacts]
+) -> list[ApplicationFacts]:
+    """Each applicant's score on a path that ranks by one, computed from its sources (None while missing)."""
+    by_path = {p.name: p.score for p in rules.paths if p.score is not None}
+    if not any(f.path in by_path for f in facts):
+        return facts
+    found = await scores.sources(session, period_id)
+    out = []
+    for f in facts:
+        rule = by_path.get(f.path)
+        total = compute(rule, found[f.nik]).total if rule is not None and f.nik in found else None
+        out.append(f if total is None else replace(f, score=float(total)))
+    return out
 
 
 class PlacementRow(NamedTuple):

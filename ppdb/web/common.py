@@ -18,7 +18,7 @@ from ppdb.errors import HTTP_CODES, AppError
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
 from ppdb.selection.keys import in_words as keys_in_words
-from ppdb.selection.keys import metres
+from ppdb.selection.keys import metres, number
 from ppdb.verification.schemas import Flag
 
 log = logging.getLogger("ppdb")
@@ -88,6 +88,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "path_name": path_name,
             "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)),
             "metres": metres,
+            "idn_number": number,
             "wib": wib,
             "keys_in_words": keys_in_words,
             "document_name": lambda k: DOCUMENT_NAMES.get(k, k),

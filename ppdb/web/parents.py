@@ -21,6 +21,7 @@ from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import DocumentKind
 from ppdb.regions.service import accepting_registrations, get_period, rules_of, to_out
 from ppdb.runtime import AppRuntime, Runtime
+from ppdb.scores import service as scores
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
 from ppdb.web.common import (
@@ -230,6 +231,7 @@ class ParentPages(Controller):
             new=baru is not None,
             open=period.status == PeriodStatus.REGISTRATION_OPEN,
             reregistering=reregistering,
+            score=await scores.score_if_used(db_session, registration_number, request.user),
             errors={},
             # Poll about as often as the provisional result can change, never more than every 5 s.
             poll=int(min(60, max(5, state.settings.provisional_interval or 60))),
@@ -305,10 +307,7 @@ class ParentPages(Controller):
             if not changes["choices"]:
                 raise FormErrors({"choices": "Pilih minimal satu sekolah."})
             update = convert(
-                {
-                    k: (None if v == "" and k in ("nisn", "kk_exception", "category", "score") else v)
-                    for k, v in changes.items()
-                },
+                {k: (None if v == "" and k in ("nisn", "kk_exception", "category") else v) for k, v in changes.items()},
                 schemas.ApplicationUpdate,
             )
             files = await self._checked_files(state, uploads(form))

@@ -17,6 +17,7 @@ from ppdb.errors import AppError
 from ppdb.params import RegistrationNumber, Session
 from ppdb.regions.models import PeriodStatus
 from ppdb.regions.service import get_period, periods_of_region, to_out
+from ppdb.scores import service as scores
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
 
@@ -76,6 +77,7 @@ class SchoolPages(Controller):
             "school/verify.html",
             status=status,
             app=await applicants.read(db_session, number),
+            score=await scores.score_if_used(db_session, number, request.user),
             period=to_out(period),
             errors=errors,
             reregistering=period.status == PeriodStatus.REREGISTRATION,

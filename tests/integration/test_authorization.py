@@ -17,6 +17,8 @@ PARENTS = {"parent_a", "parent_b"}
 ADMIN = {"admin_a"}
 STAFF = {"operator_a", "admin_a"}
 OWNER_OR_STAFF = {"parent_a", "operator_a", "admin_a"}
+SCHOOLS_AND_ADMIN = {"operator_a", "operator_b", "admin_a"}
+"""Any school may be an origin school (sekolah asal): it sees and enters only its own graduates."""
 
 # operationId: (method, path, body, roles allowed). {pid} period of region A, {reg} parent A's application.
 ROUTES = {
@@ -91,6 +93,17 @@ ROUTES = {
     ),
     "vacancyRound": ("POST", "/api/periods/{pid}/vacancy-rounds", None, ADMIN),
     "readAuditLog": ("GET", "/api/periods/{pid}/audit", None, ADMIN),
+    "importGraduates": ("POST", "/api/periods/{pid}/graduates/import", "csv", SCHOOLS_AND_ADMIN),
+    "putGraduate": (
+        "PUT",
+        "/api/periods/{pid}/graduates",
+        {"nisn": "0099000001", "nik": "3671015503140099", "name": "Lulusan", "birth_date": "2014-03-15"},
+        SCHOOLS_AND_ADMIN,
+    ),
+    "listGraduates": ("GET", "/api/periods/{pid}/graduates", None, SCHOOLS_AND_ADMIN),
+    "importTestResults": ("POST", "/api/periods/{pid}/tests/import", "csv", ADMIN),
+    "importSchoolIndexes": ("POST", "/api/periods/{pid}/school-indexes/import", "csv", ADMIN),
+    "applicationScore": ("GET", "/api/applications/{reg}/score", None, OWNER_OR_STAFF),
 }
 
 
@@ -177,5 +190,8 @@ async def test_route_by_role(world, operation):
     for role in order if method == "GET" else order[:1]:
         response = await world["clients"][role].request(method, url, **kwargs)
         assert response.status_code not in (401, 403), (role, response.status_code, response.text)
-        if response.status_code == 404:  # a missing run or publication, never a hidden application or school
-            assert response.json()["code"] in ("run_not_found", "not_published"), (role, response.text)
+        if response.status_code == 404:  # a missing run, publication or score, never a hidden application or school
+            assert response.json()["code"] in ("run_not_found", "not_published", "score_not_used"), (
+                role,
+                response.text,
+            )

@@ -34,8 +34,6 @@ CASES = [
     ("birth_date_invalid", 422, dict(birth_date=date.today() + timedelta(days=1))),
     ("path_unknown", 422, dict(path="zonasi")),
     ("document_missing", 422, dict(path="afirmasi")),
-    ("score_required", 422, dict(path="prestasi", score=None, documents=["rapor"])),
-    ("score_invalid", 422, dict(score="1000.5")),
     ("category_invalid", 422, dict(category="ketm")),
     ("choices_empty", 422, dict(choices=[])),
     ("too_many_choices", 422, dict(choices=["20670001", "20670002", "20670003", "20670004"])),
@@ -125,7 +123,7 @@ async def test_sd_age_limits_and_psychologist_letter(admin, parent):
     url = f"/api/periods/{period['id']}/applications"
 
     five_and_half = date(2021, 12, 1)  # 5 years 7 months on 1 July 2027
-    body = registration(birth_date=five_and_half, choices=["20610001"], score=None)
+    body = registration(birth_date=five_and_half, choices=["20610001"])
     error = expect_error(await parent.post(url, json=body), 422, "age_below_minimum")
     assert "psikolog" in error["message"]
     body["documents"] = ["kk", "psychologist_letter"]

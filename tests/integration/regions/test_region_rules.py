@@ -106,6 +106,7 @@ async def test_a_region_adds_its_own_path_within_a_national_one_and_removes_it(a
                 "title": "Prestasi Lomba",
                 "quota": half,
                 "keys": ["score", "lottery"],
+                "score": {"components": [{"name": "poin_lomba", "source": "test", "weight": 100}]},
                 "required_documents": ["kk", "akta_kelahiran", "prestasi_certificate"],
             },
         ]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from ppdb.regions.juknis import templates
-from tests.helpers import HOME, expect_error, new_period, registration
+from tests.helpers import HOME, ORIGIN, enter_rapor, expect_error, new_period, registration
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 {a},Sekolah A,{level},-6.1790,106.6310,20,36.71.01.1001
@@ -64,7 +64,10 @@ async def zones(admin, period: dict, rows: str, header: str = "npsn,kelurahan_co
     assert (await admin.post(f"/api/periods/{period['id']}/zones/import", content=body)).status_code == 200
 
 
-async def register(parent, period: dict, serial: int, kelurahan: str, metres: int, **fields) -> str:
+async def register(
+    parent, period: dict, serial: int, kelurahan: str, metres: int, *, rapor: tuple | None = None, **fields
+) -> str:
+    """Register a child; with `rapor` = (client, grade), its origin school first enters its rapor."""
     body = registration(
         serial=serial,
         kelurahan_code=kelurahan,
@@ -73,6 +76,8 @@ async def register(parent, period: dict, serial: int, kelurahan: str, metres: in
         choices=[A, B],
         **fields,
     )
+    if rapor is not None:
+        await enter_rapor(rapor[0], period["id"], body, rapor[1])
     created = await parent.post(f"/api/periods/{period['id']}/applications", json=body)
     assert created.status_code == 201, created.text
     return created.json()["registration_number"]
@@ -123,14 +128,19 @@ async def test_jatim_sma_reguler_then_sebaran_of_the_own_kelurahan_and_choice_or
     lomba = next(p for p in loaded["rules"]["paths"] if p["name"] == "prestasi_lomba")
     assert (lomba["category"], lomba["title"]) == ("prestasi", "Prestasi Lomba")
     assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
+    # Jatim's nilai akhir is 60 % rapor + 40 % the origin school's index: one origin school here
+    indexes = await admin.post(
+        f"/api/periods/{period['id']}/school-indexes/import", content=f"npsn,indeks\n{ORIGIN},80\n"
+    )
+    assert indexes.status_code == 200, indexes.text
     assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
     # domisili 35 % of 20 = 7: reguler 4, sebaran 3 split over the zone's two kelurahan (2 + 1)
     near = [
-        await register(parent, period, i + 1, "36.71.01.1001", 100 * i, score=f"{90 - i}.00", **SMA_CHILD)
+        await register(parent, period, i + 1, "36.71.01.1001", 100 * i, rapor=(admin, f"{90 - i}.00"), **SMA_CHILD)
         for i in range(7)
     ]
     far = [
-        await register(parent, period, i + 21, "36.71.01.1002", 2000, score=f"{70 - i}.00", **SMA_CHILD)
+        await register(parent, period, i + 21, "36.71.01.1002", 2000, rapor=(admin, f"{70 - i}.00"), **SMA_CHILD)
         for i in range(2)
     ]
     selection, statuses = await run(admin, parent, period, near + far)
@@ -194,7 +204,7 @@ async def test_kota_tangerang_smp_ranks_domisili_by_rt_rw_tier_then_age_and_keep
     born = [date(2014, 6 - i, 1) for i in range(4)]  # later entries older
 
     async def child(serial, kelurahan, rw, rt, birth):
-        return await register(parent, period, serial, kelurahan, 500, rw=rw, rt=rt, birth_date=birth, score="80.00")
+        return await register(parent, period, serial, kelurahan, 500, rw=rw, rt=rt, birth_date=birth)
 
     same_rt = [await child(1 + i, "36.71.01.1001", 2, 3, born[0]) for i in range(3)]
     same_rw = [await child(11 + i, "36.71.01.1001", 2, 7, born[0]) for i in range(3)]
@@ -202,7 +212,7 @@ async def test_kota_tangerang_smp_ranks_domisili_by_rt_rw_tier_then_age_and_keep
     zone = [await child(31, "36.71.01.1002", 5, 5, born[3])]
     refused = await parent.post(
         f"/api/periods/{period['id']}/applications",
-        json=registration(serial=41, kelurahan_code="36.03.01.1001", choices=[B], score="80.00"),
+        json=registration(serial=41, kelurahan_code="36.03.01.1001", choices=[B]),
     )
     expect_error(refused, 422, "out_of_region")
     selection, statuses = await run(admin, parent, period, same_rt + same_rw + around + zone)
@@ -256,7 +266,7 @@ async def test_dki_sma_domisili_ranks_score_then_rt_tier_then_age(admin, parent)
 
     async def child(serial, kelurahan, rw, rt, score, birth=date(2011, 3, 15)):
         return await register(
-            parent, period, serial, kelurahan, 500, rw=rw, rt=rt, score=score, birth_date=birth, nisn=None
+            parent, period, serial, kelurahan, 500, rw=rw, rt=rt, rapor=(admin, score), birth_date=birth, nisn=None
         )
 
     # domisili 35 % of 20 = 7 seats

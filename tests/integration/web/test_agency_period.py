@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ppdb.identity import nik_for
-from tests.helpers import HOME, ZONES_CSV, new_period, registration
+from tests.helpers import HOME, ZONES_CSV, enter_rapor, new_period, registration
 from tests.integration.web.test_pages import admin_browser
 
 # One seat each: SMA domisili ranks by score, then distance (permendikdasmen-3-2025, rules.py).
@@ -54,10 +54,10 @@ async def test_the_sma_period_page_shows_score_cutoffs_as_scores_not_metres(brow
             serial,
             birth_date=birth,
             nik=nik_for("367101", birth, "P", serial),
-            score=score,
             latitude=HOME[0] - 0.0009 * serial,
             choices=["20670001", "20670002", "20670003"],
         )
+        await enter_rapor(admin, period_id, body, score)  # the origin school's rapor, every grade `score`
         done = await parent.post(f"/api/periods/{period_id}/applications", json=body)
         assert done.status_code == 201, done.text
     assert (await admin.post(f"/api/periods/{period_id}/close")).status_code == 200
