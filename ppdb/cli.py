@@ -368,5 +368,20 @@ def bench_run(applicants: int, schools: int, seed: int, repeat: int) -> None:
     click.echo(json.dumps(figures, indent=2))
 
 
+@bench.command(name="graduates")
+@click.option("--rows", default=50_000, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+def bench_graduates(rows: int, seed: int) -> None:
+    """Import a graduate list (rows x 35 rapor columns) into a fresh period, then import it again (updates).
+
+    Uses a throwaway embedded PostgreSQL unless PPDB_TEST_DATABASE_URL names a scratch database.
+    """
+    import json
+
+    from ppdb.scores import bench as scores_bench
+
+    click.echo(json.dumps(scores_bench.run(rows, seed, os.environ.get("PPDB_TEST_DATABASE_URL")), indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name=os.path.basename(sys.argv[0]))

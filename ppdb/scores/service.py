@@ -15,9 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ppdb.accounts.models import Role
 from ppdb.applicants.models import Applicant, Application
@@ -37,6 +38,11 @@ RAPOR_COLUMN = re.compile(r"^([a-z][a-z0-9_]{0,29})_([1-9]|1[0-2])$")
 """A rapor column of a graduate list: `<subject>_<semester>`, e.g. `matematika_3`."""
 NPSN = re.compile(r"[0-9]{8}")
 EDITABLE = (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN)
+
+
+def among(column: InstrumentedAttribute[str], values: Collection[str]) -> ColumnElement[bool]:
+    """`column = ANY(array)`: one parameter however many values (an IN list stops at 32,767)."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
 
 
 async def _period(session: AsyncSession, period_id: int, user: Principal, *, write: bool = False) -> Period:
@@ -151,7 +157,7 @@ async def _store(
         for row in await session.execute(
             select(Graduate.nik, Graduate.nisn, Graduate.origin_npsn).where(
                 Graduate.period_id == period.id,
-                (Graduate.nik.in_(seen_nik)) | (Graduate.nisn.in_(seen_nisn)),
+                among(Graduate.nik, seen_nik) | among(Graduate.nisn, seen_nisn),
             )
         )
     }
@@ -176,8 +182,8 @@ async def _store(
             delete(Graduate)
             .where(
                 Graduate.period_id == period.id,
-                Graduate.origin_npsn.in_(origins),
-                Graduate.nik.not_in(seen_nik),
+                among(Graduate.origin_npsn, origins),
+                ~among(Graduate.nik, seen_nik),
             )
             .returning(Graduate.id)
         )
@@ -298,7 +304,7 @@ async def import_tests(session: AsyncSession, period_id: int, text: str, user: P
     graduates = dict(
         (
             await session.execute(
-                select(Graduate.nisn, Graduate.id).where(Graduate.period_id == period.id, Graduate.nisn.in_(nisns))
+                select(Graduate.nisn, Graduate.id).where(Graduate.period_id == period.id, among(Graduate.nisn, nisns))
             )
         ).all()
     )
@@ -324,14 +330,11 @@ async def import_tests(session: AsyncSession, period_id: int, text: str, user: P
         seen.add((nisn, component))
         parsed.append((graduates.get(nisn), component, value))
     errors.raise_if_any(len(rows))
-    existing = (
-        await session.scalar(
-            select(func.count())
-            .select_from(TestResult)
-            .where(tuple_(TestResult.graduate_id, TestResult.component).in_([(g, c) for g, c, _ in parsed]))
-        )
-        or 0
+    ids = {g for g, _, _ in parsed if g is not None}
+    stored = select(TestResult.graduate_id, TestResult.component).where(
+        TestResult.graduate_id == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
     )
+    existing = len({(g, c) for g, c, _ in parsed} & {(g, c) for g, c in await session.execute(stored)})
     stmt = insert(TestResult)
     await session.execute(
         stmt.on_conflict_do_update(
@@ -386,7 +389,7 @@ async def sources(session: AsyncSession, period_id: int, niks: Collection[str] |
         Graduate.period_id == period_id
     )
     if niks is not None:
-        stmt = stmt.where(Graduate.nik.in_(niks))
+        stmt = stmt.where(among(Graduate.nik, niks))
     graduates = (await session.execute(stmt)).all()
     if not graduates:
         return {}
