@@ -287,6 +287,12 @@ async def list_graduates(
     return [_out(g) for g in await session.scalars(stmt.order_by(Graduate.nisn).limit(limit))]
 
 
+async def periods_for_entry(session: AsyncSession) -> list[Period]:
+    """Periods an origin school may still enter graduates for (a draft, or open for registration), any region:
+    its graduates go on to the schools of another region too (an SMP's to the province's SMA)."""
+    return list(await session.scalars(select(Period).where(Period.status.in_(EDITABLE)).order_by(Period.id.desc())))
+
+
 def _test_components(period: Period) -> set[str]:
     return {c.name for p in rules_of(period).paths if p.score for c in p.score.components if c.source == "test"}
 
@@ -383,24 +389,19 @@ async def import_school_indexes(
     return result
 
 
-async def sources(session: AsyncSession, period_id: int, niks: Collection[str] | None = None) -> dict[str, Sources]:
-    """What each graduate of the period (or of these NIKs) has, by NIK."""
+async def sources(session: AsyncSession, period_id: int, niks: Collection[str]) -> dict[str, Sources]:
+    """What the period's graduates of these NIKs have, by NIK."""
     stmt = select(Graduate.id, Graduate.nik, Graduate.origin_npsn, Graduate.rapor).where(
-        Graduate.period_id == period_id
+        Graduate.period_id == period_id, among(Graduate.nik, niks)
     )
-    if niks is not None:
-        stmt = stmt.where(among(Graduate.nik, niks))
     graduates = (await session.execute(stmt)).all()
     if not graduates:
         return {}
     tests: dict[int, dict[str, Decimal]] = {}
-    test_stmt = select(TestResult.graduate_id, TestResult.component, TestResult.value)
-    if niks is None:
-        test_stmt = test_stmt.join(Graduate, Graduate.id == TestResult.graduate_id).where(
-            Graduate.period_id == period_id
-        )
-    else:
-        test_stmt = test_stmt.where(TestResult.graduate_id.in_([g.id for g in graduates]))
+    ids = bindparam("ids", [g.id for g in graduates], type_=ARRAY(Integer))
+    test_stmt = select(TestResult.graduate_id, TestResult.component, TestResult.value).where(
+        TestResult.graduate_id == any_(ids)
+    )
     for graduate_id, component, value in await session.execute(test_stmt):
         tests.setdefault(graduate_id, {})[component] = value
     indexes = dict(
@@ -420,7 +421,13 @@ def score_out(path: str, rule: ScoreRule, score: Score, known: bool) -> schemas.
     elif score.total is None:
         message = "Nilai belum lengkap: " + "; ".join(score.missing) + "."
     else:
-        message = "Nilai dari sekolah asal (rapor) dan Dinas (tes, indeks sekolah), dihitung oleh sistem."
+        origins = {
+            "rapor": "rapor dari sekolah asal",
+            "test": "hasil tes dari Dinas",
+            "school_index": "indeks sekolah asal dari Dinas",
+        }
+        used = dict.fromkeys(origins[c.source] for c in rule.components)
+        message = "Dihitung oleh sistem dari " + ", ".join(used) + "."
     return schemas.ScoreOut(
         path=path,
         total=None if score.total is None else float(score.total),

@@ -150,9 +150,10 @@ async def with_scores(
 ) -> list[ApplicationFacts]:
     """Each applicant's score on a path that ranks by one, computed from its sources (None while missing)."""
     by_path = {p.name: p.score for p in rules.paths if p.score is not None}
-    if not any(f.path in by_path for f in facts):
+    niks = [f.nik for f in facts if f.path in by_path]
+    if not niks:
         return facts
-    found = await scores.sources(session, period_id)
+    found = await scores.sources(session, period_id, niks)
     out = []
     for f in facts:
         rule = by_path.get(f.path)

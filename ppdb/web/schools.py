@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar.datastructures import State, UploadFile
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -14,10 +14,11 @@ from ppdb.applicants import documents
 from ppdb.applicants import service as applicants
 from ppdb.authz import load_application, own_school
 from ppdb.errors import AppError
-from ppdb.params import RegistrationNumber, Session
+from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import PeriodStatus
 from ppdb.regions.service import get_period, periods_of_region, to_out
 from ppdb.scores import service as scores
+from ppdb.scores.controllers import GRADUATES_LIMIT
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
 
@@ -59,6 +60,62 @@ class SchoolPages(Controller):
             rows=rows,
             flags=FLAG_NAMES,
             filters={"flag": flag or "", "status": status or "", "jalur": jalur or ""},
+        )
+
+    @get("/sekolah/lulusan")
+    async def graduates(
+        self,
+        request: Request,
+        db_session: Session,
+        periode: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    ) -> Template:
+        """The origin school's (sekolah asal) graduates with their rapor, for a period still taking them."""
+        return await self._graduates(request, db_session, periode)
+
+    @post("/sekolah/lulusan/{period_id:int}/impor", request_max_body_size=GRADUATES_LIMIT)
+    async def import_graduates(self, request: Request, db_session: Session, period_id: PeriodId) -> Response:
+        form = await request.form()
+        upload = form.get("file")
+        text = (await upload.read()).decode("utf-8-sig", "replace") if isinstance(upload, UploadFile) else ""
+        try:
+            if not text.strip():
+                raise AppError("csv_empty", "Pilih berkas CSV daftar lulusan.", "file")
+            outcome = await scores.import_graduates(db_session, period_id, text, request.user)
+        except AppError as err:
+            await db_session.rollback()
+            errors = {"file": err.message}
+            return await self._graduates(request, db_session, period_id, errors, err.details or [], err.status_code)
+        notice = (
+            f"Impor berhasil: {outcome.rows} lulusan ({outcome.created} baru, {outcome.updated} diperbarui, "
+            f"{outcome.removed} dihapus)."
+        )
+        return await self._graduates(request, db_session, period_id, notice=notice)
+
+    async def _graduates(
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: int | None,
+        errors: dict | None = None,
+        import_errors: list | None = None,
+        status: int = 200,
+        notice: str | None = None,
+    ) -> Template:
+        school = await own_school(db_session, request.user)
+        periods = await scores.periods_for_entry(db_session)
+        period = next((p for p in periods if p.id == period_id), periods[0] if periods else None)
+        rows = [] if period is None else await scores.list_graduates(db_session, period.id, request.user, limit=1000)
+        return render(
+            request,
+            "school/graduates.html",
+            status=status,
+            school=school,
+            periods=[to_out(p) for p in periods],
+            period=to_out(period) if period else None,
+            rows=rows,
+            errors=errors or {},
+            import_errors=import_errors or [],
+            notice=notice,
         )
 
     @get("/sekolah/pendaftar/{registration_number:str}")

@@ -110,6 +110,66 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     context.close()
 
 
+def test_the_origin_school_enters_rapor_and_the_parent_sees_the_score(site, browser, shot, journey) -> None:
+    """The demo's school operator stands in for an origin school (an SMP is one for the SMA periods): it imports
+    its graduate list on its page; the parent registers that child on prestasi and sees the computed score."""
+    import httpx
+    from playwright.sync_api import expect
+
+    base, period_id, school = site["base"], site["period_id"], site["school"]
+    nik = nik_for("367101", BIRTH, "L", 9002)
+    columns = [f"{s}_{n}" for s in ("matematika", "ipa") for n in range(1, 6)]
+    grades = ["80", "82", "84", "86", "88", "90", "90", "90", "90", "90"]  # average 87
+    csv = "\n".join(
+        [
+            ",".join(["nisn", "nik", "nama", "tanggal_lahir", "npsn_sekolah_asal", *columns]),
+            ",".join(["0129002001", nik, "Budi Santoso", BIRTH.isoformat(), "", *grades]),
+        ]
+    )
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    login(page, base, *DEMO_OPERATOR)
+    page.get_by_role("link", name=re.compile("Lulusan sekolah ini")).click()
+    page.set_input_files("#f-file", files=[{"name": "lulusan.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    page.get_by_role("button", name="Impor lulusan").click()
+    expect(page.get_by_role("status")).to_contain_text("Impor berhasil: 1 lulusan")
+    expect(page.locator("#lulusan")).to_contain_text("Budi Santoso")
+    shot(page, "09-sekolah-asal-lulusan")
+    context.close()
+
+    with httpx.Client(base_url=base) as api:
+        token = api.post("/api/auth/login", json={"email": "ibu.siti@contoh.id", "password": PASSWORD}).json()
+        body = {
+            "nik": nik,
+            "name": "Budi Santoso",
+            "sex": "L",
+            "birth_date": BIRTH.isoformat(),
+            "kk_number": "3671010101199002",
+            "kk_issued_on": "2019-05-02",
+            "address": "Jl. Merdeka No. 7, RT 001/RW 002",
+            "kelurahan_code": school["kelurahan_code"],
+            "latitude": school["latitude"] + 0.002,
+            "longitude": school["longitude"],
+            "path": "prestasi",
+            "choices": [school["npsn"]],
+            "documents": ["kk", "akta_kelahiran", "rapor"],
+        }
+        headers = {"Authorization": f"Bearer {token['token']}"}
+        created = api.post(f"/api/periods/{period_id}/applications", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+    context = browser.new_context(**MOBILE)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    login(page, base, "ibu.siti@contoh.id", PASSWORD)
+    page.goto(f"{base}/pendaftaran/{created.json()['registration_number']}")
+    score = page.locator("#nilai")
+    expect(score.locator(".score-total")).to_have_text("87,00")
+    expect(score).to_contain_text("rata-rata rapor")
+    shot(page, "10-nilai-orang-tua")
+    context.close()
+
+
 def test_the_agency_closes_registration(site, browser) -> None:
     """Verification runs once registration is closed (the provisional re-solves have stopped by then)."""
     from playwright.sync_api import expect
