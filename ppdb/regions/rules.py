@@ -6,7 +6,7 @@ import enum
 import re
 import secrets
 from datetime import date
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
@@ -19,7 +19,15 @@ class Level(enum.StrEnum):
     SMA = "sma"
 
 
-RankingKey = Literal["distance", "age", "score", "zone_priority", "choice_rank", "lottery", "submitted_at"]
+BASE_KEYS = ("distance", "age", "score", "zone_priority", "choice_rank", "lottery", "submitted_at")
+RankingKey = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=rf"^({'|'.join(BASE_KEYS)}|score:[a-z][a-z0-9_]{{0,29}}|rapor:[a-z][a-z0-9_]{{0,29}})$",
+        description="One of the base keys, or a part of the path's score as a tie-break: `score:<component>` "
+        "(e.g. `score:indeks_sekolah`) or `rapor:<subject>` (that subject's average over the rapor's semesters).",
+    ),
+]
 Mechanism = Literal["deferred_acceptance", "first_choice_priority"]
 DocumentKind = Literal[
     "kk",
@@ -361,8 +369,9 @@ def _check_path(path: PathRule) -> None:
 
 def _check_score(path: PathRule) -> None:
     where, rule = f"paths.{path.name}.score", path.score
+    parts = [k for k in path.keys if k.startswith(("score:", "rapor:"))]
     if rule is None:
-        if "score" in path.keys:
+        if "score" in path.keys or parts:
             raise RuleViolation(
                 "score_rule_missing", f"Jalur {path.name} memeringkat dengan nilai: tentukan komponen nilainya.", where
             )
@@ -377,6 +386,18 @@ def _check_score(path: PathRule) -> None:
             f"Bobot komponen nilai jalur {path.name} harus berjumlah 100%, sekarang {weights:g}%.",
             where,
         )
+    rapor = next((c for c in rule.components if c.source == "rapor"), None)
+    for key in parts:
+        kind, name = key.split(":", 1)
+        known = (
+            name in names if kind == "score" else rapor is not None and (not rapor.subjects or name in rapor.subjects)
+        )
+        if not known:
+            raise RuleViolation(
+                "ranking_key_unknown",
+                f"Kriteria {key} jalur {path.name} tidak ada pada komponen nilainya.",
+                f"paths.{path.name}.keys",
+            )
     for c in rule.components:
         if c.source != "rapor" and (c.subjects or c.semesters):
             raise RuleViolation(

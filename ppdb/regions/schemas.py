@@ -80,7 +80,7 @@ class PathUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: Annotated[str, msgspec.Meta(max_length=80)] | msgspec.UnsetType | None = msgspec.UNSET
     """How pages name the path, e.g. "Prestasi Lomba"."""
     remove: bool | msgspec.UnsetType = msgspec.UNSET
-    keys: Annotated[list[RankingKey], msgspec.Meta(min_length=1, max_length=10)] | msgspec.UnsetType = msgspec.UNSET
+    keys: Annotated[list[RankingKey], msgspec.Meta(min_length=1, max_length=16)] | msgspec.UnsetType = msgspec.UNSET
     """Ordered ranking keys, the first decides first; the last is `lottery` or `submitted_at`."""
     requires_zone: bool | msgspec.UnsetType = msgspec.UNSET
     out_of_region: bool | msgspec.UnsetType = msgspec.UNSET

@@ -125,6 +125,20 @@ def _rapor(component: Component, rapor: Rapor) -> Part:
     return Part(component, sum(values, Decimal(0)) / len(values))
 
 
+def tie_breaks(rule: ScoreRule, sources: Sources) -> dict[str, Decimal]:
+    """The parts of a score a path may rank by after the score itself: `score:<component>` (its value) and
+    `rapor:<subject>` (that subject's average over the rapor component's semesters), where known."""
+    values = {f"score:{p.component.name}": p.value for p in compute(rule, sources).parts if p.value is not None}
+    rapor = next((c for c in rule.components if c.source == "rapor"), None)
+    if rapor is not None:
+        for subject, entered in sources.rapor.items():
+            semesters = [str(s) for s in rapor.semesters] or list(entered)
+            grades = [Decimal(str(entered[s])) for s in semesters if s in entered]
+            if grades and len(grades) == len(semesters):
+                values[f"rapor:{subject}"] = sum(grades, Decimal(0)) / len(grades)
+    return values
+
+
 def compute(rule: ScoreRule, sources: Sources) -> Score:
     parts: list[Part] = []
     for c in rule.components:

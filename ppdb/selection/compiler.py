@@ -8,6 +8,7 @@ published seed and their registration number, which makes every key strict.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -53,6 +54,8 @@ class ApplicationFacts:
     rejected_documents: tuple[str, ...] = ()
     """Documents a verifier rejected: a path that requires one of them is closed to the applicant."""
     kelurahan_code: str | None = None
+    tie_breaks: Mapping[str, float] = field(default_factory=dict)
+    """Parts of the score a path may rank by after it (`score:<component>`, `rapor:<subject>`)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +96,9 @@ def key_for(
             values.append(lottery if lottery is not None else lottery_number(rules.lottery_seed, app.nik))
         elif name == "submitted_at":
             values.append(app.submitted_at.timestamp())
+        else:  # a part of the score: score:<component>, rapor:<subject>
+            part = app.tie_breaks.get(name)
+            values.append(NO_SCORE if part is None else -part)
     return values
 
 

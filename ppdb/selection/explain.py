@@ -56,7 +56,9 @@ def compare(names: list[str], cutoff: list[Number], key: list[Number]) -> str:
         if mine != limit:
             if name in PRIVATE_KEYS:
                 return "sama dengan batas pada kriteria lain; kalah pada undian"
-            return f"batas {describe(name, limit)}, {label(name)} Anda {describe(name, mine)}"
+            words, own = label(name), describe(name, mine)
+            own = own.removeprefix(f"{words} ")  # "nilai Anda 80,00", not "nilai Anda nilai 80,00"
+            return f"batas {describe(name, limit)}, {words} Anda {own}"
     return "sama dengan batas, kalah pada urutan terakhir"
 
 

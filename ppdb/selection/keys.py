@@ -22,14 +22,20 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+def _part(name: str) -> str:
+    """A part of the score in words: `score:indeks_sekolah` "indeks sekolah", `rapor:ipa` "rata-rata ipa"."""
+    kind, colon, part = name.partition(":")
+    return ("rata-rata " if kind == "rapor" else "") + part.replace("_", " ") if colon else name
+
+
 def label(name: str) -> str:
     """The short word for a key: "jarak", "usia", ..."""
-    return WORDS[name][0] if name in WORDS else name
+    return WORDS[name][0] if name in WORDS else _part(name)
 
 
 def in_words(names: list[str]) -> list[str]:
     """A path's ranking order, one phrase per key."""
-    return [WORDS[n][1] if n in WORDS else n for n in names]
+    return [WORDS[n][1] if n in WORDS else f"{_part(n)} (yang lebih tinggi didahulukan)" for n in names]
 
 
 def number(value: float, decimals: int = 2) -> str:
@@ -52,6 +58,8 @@ def describe(name: str, value: float) -> str:
         return f"{months // 12} tahun {months % 12} bulan"
     if name == "score":
         return "nilai belum ada" if value > 0 else f"nilai {number(-value)}"
+    if name.startswith(("score:", "rapor:")):
+        return f"{_part(name)} belum ada" if value > 0 else f"{_part(name)} {number(-value)}"
     if name == "zone_priority":
         return f"prioritas zona {int(value)}"
     if name == "choice_rank":

@@ -31,7 +31,7 @@ from ppdb.regions.service import changed_rules, find_preset, get_period, rules_o
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 from ppdb.scores import service as scores
-from ppdb.scores.formula import compute
+from ppdb.scores.formula import compute, tie_breaks
 from ppdb.selection import engine, explain, schemas
 from ppdb.selection.compiler import ApplicationFacts, ChoiceFacts, SchoolSeats, compile_period
 from ppdb.selection.compiler import Compiled as CompiledInstance
@@ -154,11 +154,17 @@ async def with_scores(
     if not niks:
         return facts
     found = await scores.sources(session, period_id, niks)
+    parted = {p.name for p in rules.paths if any(k.startswith(("score:", "rapor:")) for k in p.keys)}
     out = []
     for f in facts:
         rule = by_path.get(f.path)
-        total = compute(rule, found[f.nik]).total if rule is not None and f.nik in found else None
-        out.append(f if total is None else replace(f, score=float(total)))
+        if rule is None or f.nik not in found:
+            out.append(f)
+            continue
+        total = compute(rule, found[f.nik]).total
+        parts = tie_breaks(rule, found[f.nik]) if f.path in parted else {}
+        score = None if total is None else float(total)
+        out.append(replace(f, score=score, tie_breaks={k: float(v) for k, v in parts.items()}))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
@@ -19,7 +19,7 @@ from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.regions.lifecycle import RULE_CHANGES
-from ppdb.regions.rules import PRESETS, RankingKey
+from ppdb.regions.rules import BASE_KEYS, PRESETS
 from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
@@ -109,7 +109,7 @@ class AgencyPages(Controller):
             "templates": [
                 t for t in juknis.templates().values() if t.level is out.level and t.preset == out.rules.preset
             ],
-            "ranking_keys": get_args(RankingKey),
+            "ranking_keys": BASE_KEYS,
             "key_slots": KEY_SLOTS,
             "bounds": bounds,
             "stats": report.totals,

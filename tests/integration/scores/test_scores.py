@@ -82,7 +82,7 @@ async def test_a_parent_cannot_type_a_score_and_placement_uses_the_computed_one(
     assert (await admin.post(f"/api/periods/{period['id']}/publications", json={})).status_code == 201
     statuses = [(await parent.get(f"/api/applications/{n}/status")).json() for n in numbers]
     assert [s["placed_choice"] for s in statuses] == [None, None, None, 1, 1, 1]
-    assert "nilai 70,00" in statuses[0]["choices"][0]["text"]
+    assert "batas nilai 73,00, nilai Anda 70,00" in statuses[0]["choices"][0]["text"]
     # The score is fixed from closing on: corrections go through a complaint.
     late = await admin.put(
         f"/api/periods/{period['id']}/graduates",
@@ -211,3 +211,41 @@ async def test_test_results_and_school_index_from_the_agency_count_in_the_score(
         "updated": 0,
         "removed": 2,
     }
+
+
+async def test_jatim_prestasi_breaks_a_tie_in_nilai_akhir_by_the_school_index(admin, parent):
+    await open_period(admin, schools_csv=SCHOOLS_CSV)
+    period = await new_period(admin, level="sma")
+    pid = period["id"]
+    one_seat = SMA_SCHOOLS.replace(",10,", ",4,")  # prestasi akademik 25 % of 4 = 1 seat
+    assert (await admin.post(f"/api/periods/{pid}/schools/import", content=one_seat)).status_code == 200
+    loaded = await admin.post(f"/api/periods/{pid}/rules/template", json={"template": "jatim-2025-sma"})
+    assert loaded.status_code == 200, loaded.text
+    prestasi = next(p for p in loaded.json()["rules"]["paths"] if p["name"] == "prestasi")
+    assert prestasi["keys"][:4] == ["score", "distance", "score:indeks_sekolah", "rapor:pendidikan_agama"]
+    assert (await admin.patch(f"/api/periods/{pid}/rules", json={"transfers": []})).status_code == 200
+    indexes = "npsn,indeks\n20670001,90\n20670002,82.5\n"
+    assert (await admin.post(f"/api/periods/{pid}/school-indexes/import", content=indexes)).status_code == 200
+    # A: 0.6 × 80 + 0.4 × 90 = 48 + 36 = 84.00; B: 0.6 × 85 + 0.4 × 82.5 = 51 + 33 = 84.00, same home.
+    # B registers first, so registration time would favour B: the index decides before it, for A.
+    a, b = child(1), child(2)
+    await enter_rapor(admin, pid, a, "80", origin="20670001")
+    await enter_rapor(admin, pid, b, "85", origin="20670002")
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    url = f"/api/periods/{pid}/applications"
+    numbers = {}
+    for name, body in (("b", b), ("a", a)):
+        created = await parent.post(url, json=body)
+        assert created.status_code == 201, created.text
+        numbers[name] = created.json()["registration_number"]
+    assert (await parent.get(f"/api/applications/{numbers['a']}/score")).json()["total"] == 84.0
+    assert (await parent.get(f"/api/applications/{numbers['b']}/score")).json()["total"] == 84.0
+    assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs")).status_code == 201
+    assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
+    status_a = (await parent.get(f"/api/applications/{numbers['a']}/status")).json()
+    status_b = (await parent.get(f"/api/applications/{numbers['b']}/status")).json()
+    assert (status_a["placed_choice"], status_b["placed_choice"]) == (1, None)
+    assert "batas indeks sekolah 90,00, indeks sekolah Anda 82,50" in status_b["choices"][0]["text"], status_b[
+        "choices"
+    ][0]["text"]

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ppdb.regions.juknis import templates
-from ppdb.scores.formula import RAPOR_ONLY, Component, ScoreRule, Sources, compute, grade
+from ppdb.scores.formula import RAPOR_ONLY, Component, ScoreRule, Sources, compute, grade, tie_breaks
 
 SEMESTERS = ("1", "2", "3", "4", "5")
 
@@ -149,3 +149,12 @@ def test_a_weighted_score_lies_between_its_parts_and_a_better_grade_never_lowers
     i = bump % len(grades)
     better = {"m": dict(entered["m"]) | {str(i + 1): min(100.0, float(grades[i]) + 1)}}
     assert compute(rule, Sources(rapor=better, tests={"tes": test})).total >= score.total  # type: ignore[operator]
+
+
+def test_tie_breaks_are_each_component_and_each_subjects_average():
+    rule = template_rule("jatim-2025-sma", "prestasi")
+    grades = rapor({"matematika": ["80", "82", "84", "86", "88"], "ipa": ["90"] * 5})
+    parts = tie_breaks(rule, Sources(rapor=grades, school_index=Decimal("78.5")))
+    assert parts["rapor:matematika"] == Decimal("84") and parts["rapor:ipa"] == Decimal("90")
+    assert parts["score:indeks_sekolah"] == Decimal("78.5")
+    assert "score:rapor" not in parts  # five of the seven subjects are missing: no rapor component yet
