@@ -12,10 +12,10 @@ import re
 from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -413,6 +413,65 @@ async def sources(session: AsyncSession, period_id: int, niks: Collection[str]) 
         g.nik: Sources(rapor=g.rapor, tests=tests.get(g.id, {}), school_index=indexes.get(g.origin_npsn))
         for g in graduates
     }
+
+
+RAPOR_JUMP = Decimal(5)
+"""How many points an origin school's rapor average may rise over its previous year's before its graduates are
+flagged (JPPI 2024: inflated grades are 42 % of PPDB fraud cases)."""
+
+_AVERAGES = text(
+    """
+    SELECT g.origin_npsn, avg(v.value::numeric) AS average
+    FROM graduates g, jsonb_each(g.rapor) s(subject, semesters), jsonb_each_text(s.semesters) v(semester, value)
+    WHERE g.period_id = ANY(:periods) AND g.origin_npsn = ANY(:origins)
+    GROUP BY g.origin_npsn
+    """
+).bindparams(bindparam("periods", type_=ARRAY(Integer)), bindparam("origins", type_=ARRAY(String)))
+
+
+ScoreFlag = Literal["graduate_mismatch", "rapor_jump"]
+
+
+async def flags(
+    session: AsyncSession, period: Period, declared: Collection[tuple[str, str | None, date]]
+) -> dict[str, list[ScoreFlag]]:
+    """Score fraud flags by NIK, for children declared as (NIK, NISN, birth date): `graduate_mismatch` (the origin
+    school's list has this NIK with another NISN or birth date: someone else's NIK?) and `rapor_jump` (the
+    child's origin school's rapor average rose `RAPOR_JUMP` points or more over the previous school year's)."""
+    found: dict[str, list[ScoreFlag]] = {}
+    graduates = {
+        g.nik: g
+        for g in await session.execute(
+            select(Graduate.nik, Graduate.nisn, Graduate.birth_date, Graduate.origin_npsn).where(
+                Graduate.period_id == period.id, among(Graduate.nik, [nik for nik, _, _ in declared])
+            )
+        )
+    }
+    if not graduates:
+        return found
+    start = int(period.school_year[:4])
+    previous = list(
+        await session.scalars(
+            select(Period.id).where(Period.level == period.level, Period.school_year == f"{start - 1}/{start}")
+        )
+    )
+    origins = sorted({g.origin_npsn for g in graduates.values()})
+    now: dict[str, Decimal] = {
+        o: a for o, a in await session.execute(_AVERAGES, {"periods": [period.id], "origins": origins})
+    }
+    before: dict[str, Decimal] = {}
+    if previous:
+        before = {o: a for o, a in await session.execute(_AVERAGES, {"periods": previous, "origins": origins})}
+    jumped = {o for o in origins if o in before and now.get(o, 0) - before[o] >= RAPOR_JUMP}
+    for nik, nisn, birth_date in declared:
+        g = graduates.get(nik)
+        if g is None:
+            continue
+        if (nisn is not None and nisn != g.nisn) or birth_date != g.birth_date:
+            found.setdefault(nik, []).append("graduate_mismatch")
+        if g.origin_npsn in jumped:
+            found.setdefault(nik, []).append("rapor_jump")
+    return found
 
 
 def score_out(path: str, rule: ScoreRule, score: Score, known: bool) -> schemas.ScoreOut:

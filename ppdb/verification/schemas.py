@@ -19,10 +19,13 @@ Flag = Literal[
     "far_from_kelurahan",
     "coordinate_moved",
     "nik_birthdate_mismatch",
+    "graduate_mismatch",
+    "rapor_jump",
 ]
 """What an operator should look at twice: a KK issued within the year, many children on one KK, many
 applicants at one point, a point far from the declared kelurahan, a point moved after registering, a NIK whose
-encoded birth date differs from the declared one."""
+encoded birth date differs from the declared one, a child whose NISN or birth date differs from the origin
+school's graduate list, an origin school whose rapor average jumped over its previous year's."""
 
 
 class DocumentDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

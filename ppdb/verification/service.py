@@ -26,6 +26,7 @@ from ppdb.geo import haversine_m
 from ppdb.identity import nik_matches
 from ppdb.regions.models import Kelurahan, Period
 from ppdb.regions.service import get_period, rules_of
+from ppdb.scores import service as scores
 from ppdb.verification import schemas
 
 MANY_CHILDREN_ON_ONE_KK = 3
@@ -105,6 +106,7 @@ async def applicants_of(
             Choice.distance_m,
             Choice.in_zone,
             Applicant.nik,
+            Applicant.nisn,
             Applicant.name,
             Applicant.sex,
             Applicant.birth_date,
@@ -143,6 +145,7 @@ async def applicants_of(
             )
         )
     )
+    score_flags = await scores.flags(session, period, [(r.nik, r.nisn, r.birth_date) for r in rows])
     opening = period.registration_opens_at.date()
     found = []
     for r in rows:
@@ -165,6 +168,7 @@ async def applicants_of(
             flags.append("coordinate_moved")
         if not nik_matches(r.nik, r.birth_date, r.sex):
             flags.append("nik_birthdate_mismatch")
+        flags += score_flags.get(r.nik, [])
         if (flag is None or flag in flags) and status in (None, r.status.value) and path in (None, r.path):
             found.append((r, flags))
     if not paged_in_sql and limit is not None:

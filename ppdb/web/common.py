@@ -65,6 +65,8 @@ FLAG_NAMES: dict[Flag, str] = {
     "far_from_kelurahan": "Titik jauh dari kelurahan",
     "coordinate_moved": "Titik dipindah setelah mendaftar",
     "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
+    "graduate_mismatch": "Berbeda dengan daftar lulusan sekolah asal",
+    "rapor_jump": "Rata-rata rapor sekolah asal melonjak",
 }
 FIELD_MESSAGES = {"required": "Wajib diisi.", "invalid": "Isian tidak valid; periksa kembali formatnya."}
 HOME = {Role.PARENT: "/orangtua", Role.SCHOOL_OPERATOR: "/sekolah", Role.AGENCY_ADMIN: "/dinas"}

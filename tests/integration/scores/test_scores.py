@@ -249,3 +249,43 @@ async def test_jatim_prestasi_breaks_a_tie_in_nilai_akhir_by_the_school_index(ad
     assert "batas indeks sekolah 90,00, indeks sekolah Anda 82,50" in status_b["choices"][0]["text"], status_b[
         "choices"
     ][0]["text"]
+
+
+async def test_the_school_sees_score_fraud_flags(admin, parent, operator):
+    # Last year's SMA period: origin school 20670001's graduates averaged 75.
+    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
+    last_year = await admin.post(
+        "/api/periods",
+        json={
+            "region_id": region_id,
+            "school_year": "2026/2027",
+            "level": "sma",
+            "preset": "permendikdasmen-3-2025",
+            "registration_opens_at": "2026-06-01T08:00:00+07:00",
+            "registration_closes_at": "2026-06-05T16:00:00+07:00",
+        },
+    )
+    assert last_year.status_code == 201, last_year.text
+    for serial in (51, 52):
+        await enter_rapor(admin, last_year.json()["id"], child(serial), "75", origin="20670001")
+    period = await sma_period(admin)
+    pid = period["id"]
+    # This year: 20670001's graduates average 85 (a jump of 10), 20670002 has no earlier list.
+    jumped, unknown, borrowed = child(1), child(2), child(3)
+    await enter_rapor(admin, pid, jumped, "85", origin="20670001")
+    await enter_rapor(admin, pid, unknown, "95", origin="20670002")
+    await enter_rapor(admin, pid, borrowed, "80", origin="20670002")
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    url = f"/api/periods/{pid}/applications"
+    borrowed["nisn"] = "0999999999"  # the parent's NISN is not the one on the graduate list for this NIK
+    numbers = []
+    for body in (jumped, unknown, borrowed):
+        created = await parent.post(url, json=body)
+        assert created.status_code == 201, created.text
+        numbers.append(created.json()["registration_number"])
+    school = await operator("20680001", "op.sma@sekolah.test")
+    rows = (await school.get("/api/schools/20680001/applicants", params={"period_id": pid})).json()
+    flags = {
+        r["registration_number"]: {f for f in r["flags"] if f in ("rapor_jump", "graduate_mismatch")} for r in rows
+    }
+    assert [flags[n] for n in numbers] == [{"rapor_jump"}, set(), {"graduate_mismatch"}]
