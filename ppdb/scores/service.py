@@ -242,7 +242,13 @@ async def put_graduate(
             for subject, by in data.rapor.items()
         },
     )
-    await _store(session, period, [graduate], user, RowErrors(), first_row=1, replace=False)
+    try:
+        await _store(session, period, [graduate], user, RowErrors(), first_row=1, replace=False)
+    except AppError as err:  # one graduate: its first problem, as for any JSON body (not "csv_invalid")
+        if err.code != "csv_invalid" or not err.details:
+            raise
+        first = err.details[0]
+        raise AppError(first["code"], first["message"].removeprefix("Baris 1: "), first["field"]) from None
     after = await session.scalar(by_nik.execution_options(populate_existing=True))
     assert after is not None
     record_period(session, period.id, "graduate.put", actor=user.actor, old=old, new=_audited(after))

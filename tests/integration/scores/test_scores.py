@@ -120,6 +120,10 @@ async def test_the_origin_school_enters_and_sees_only_its_own_graduates(admin, o
     assert expect_error(claimed, 422, "csv_invalid")["details"][0]["code"] == "graduate_other_school"
     foreign = await other.post(f"{url}/import", content=HEADER + "\n" + graduate_row(3, "20670001") + "\n")
     assert expect_error(foreign, 422, "csv_invalid")["details"][0]["code"] == "graduate_other_school"
+    one = child(1)
+    overwrite = {"nisn": one["nisn"], "nik": one["nik"], "name": "X", "birth_date": BIRTH.isoformat()}
+    refused = expect_error(await other.put(url, json=overwrite), 422, "graduate_other_school")
+    assert refused["field"] == "nik" and not refused["message"].startswith("Baris")
     listed = (await own.get(url)).json()
     assert [g["rapor"]["matematika"]["1"] for g in listed] == [80.0, 90.0]
     assert {g["origin_npsn"] for g in listed} == {"20670001"}
