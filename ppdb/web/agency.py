@@ -177,7 +177,7 @@ class AgencyPages(Controller):
                 )
         change = {
             "name": path,
-            "keys": [k for i in range(KEY_SLOTS) if (k := form_value(form, f"key_{i}"))],
+            "keys": [k for i in range(MAX_KEYS) if (k := form_value(form, f"key_{i}"))],
             "requires_zone": bool(form_value(form, "requires_zone")),
             "out_of_region": bool(form_value(form, "out_of_region")),
             "sub_quotas": subs,
@@ -307,6 +307,8 @@ class AgencyPages(Controller):
 
 
 KEY_SLOTS = 6
+"""Key selects on a path's form; a longer chain gets one more than it has (Jatim prestasi: 11 keys)."""
+MAX_KEYS = 16  # as `PathUpdate.keys` allows
 """Ranking keys a path form offers (a chain is rarely longer than five)."""
 SUB_QUOTA_ROWS = 8
 """Sub-quota rows a path form accepts: those of the path and one blank row to add one."""

@@ -144,3 +144,30 @@ async def test_the_agency_edits_a_paths_ranking_chain_and_sub_quotas_on_the_page
     again = (await admin.get(f"/api/periods/{period['id']}")).json()
     assert [s["name"] for s in again["rules"]["paths"][0]["sub_quotas"]] == ["utama"]
     assert again["rules_version"] == 3
+
+
+async def test_a_long_chain_with_parts_of_the_score_survives_a_save_on_the_page(browser, admin) -> None:
+    period = await new_period(admin, level="sma")
+    url = f"/dinas/periode/{period['id']}"
+    token = await admin_browser(browser)
+    assert (
+        await browser.post(f"{url}/template", data={"_csrf": token, "template": "jatim-2025-sma"})
+    ).status_code == 200
+    keys = next(
+        p for p in (await admin.get(f"/api/periods/{period['id']}")).json()["rules"]["paths"] if p["name"] == "prestasi"
+    )["keys"]
+    assert len(keys) == 11 and "score:indeks_sekolah" in keys
+    page = (await browser.get(url)).text
+    form = page[page.index('action="' + url + '/jalur/prestasi"') :]
+    form = form[: form.index("</form>")]
+    shown = re.findall(
+        r'<select id="k-prestasi-\d+" name="(key_\d+)">.*?(?:<option value="([^"]*)" selected>|</select>)', form
+    )
+    chosen = {name: value for name, value in shown if value}
+    assert [chosen[f"key_{i}"] for i in range(len(keys))] == keys
+    assert "rapor:matematika" in form  # the path's subjects are offered as keys too
+    saved = await browser.post(f"{url}/jalur/prestasi", data={"_csrf": token, "out_of_region": "1", **chosen})
+    assert saved.status_code == 200, saved.text
+    after = (await admin.get(f"/api/periods/{period['id']}")).json()["rules"]
+    prestasi = next(p for p in after["paths"] if p["name"] == "prestasi")
+    assert prestasi["keys"] == keys and prestasi["score"]["components"][1]["name"] == "indeks_sekolah"
