@@ -99,6 +99,9 @@ ZONE_RADIUS_M, NEAR_M, FAR_M = 1000.0, 1500.0, 3000.0
 # Demo accounts; demo mode only (a real deployment bootstraps with `ppdb users create-admin`).
 DEMO_ADMIN = ("admin@demo.ppdb.id", "demo-admin-tangerang")
 DEMO_OPERATOR = ("operator1@demo.ppdb.id", "demo-operator-smpn1")
+DEMO_ORIGIN_OPERATOR = ("sd1@demo.ppdb.id", "demo-sekolah-asal-sd1")
+"""The operator of SD Negeri 1 (NPSN 20690000), an origin school of the demo's applicants: enters their rapor."""
+ORIGIN_SCHOOLS = 30  # SDs 20690000 … 20690029
 
 SEXES: tuple[Literal["L", "P"], ...] = ("L", "P")
 # What the demo's applicants upload besides KK and birth certificate, by path.
@@ -263,7 +266,7 @@ SEMESTERS = (1, 2, 3, 4, 5)
 
 
 def graduates_csv(region: DemoRegion) -> str:
-    """Every applicant on the graduate list of one of 30 origin SDs, with a rapor of five subjects over five
+    """Every applicant on the graduate list of one of the origin SDs, with a rapor of five subjects over five
     semesters (from its own random stream, so the applicants stay those of `generate`)."""
     rng = random.Random(region.seed + 1)
     columns = [f"{s}_{n}" for s in SUBJECTS for n in SEMESTERS]
@@ -271,7 +274,7 @@ def graduates_csv(region: DemoRegion) -> str:
     for a in region.applicants:
         level = rng.gauss(82, 6)
         grades = (f"{min(100.0, max(50.0, rng.gauss(level, 4))):.2f}" for _ in columns)
-        origin = f"2067{rng.randrange(30):04d}"
+        origin = f"2069{rng.randrange(ORIGIN_SCHOOLS):04d}"
         rows.append(",".join((a.nisn or "", a.nik, a.name, a.birth_date.isoformat(), origin, *grades)))
     return "\n".join(rows) + "\n"
 
@@ -288,6 +291,7 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
     from ppdb.regions import service as regions
     from ppdb.regions.models import Kelurahan
     from ppdb.schools import service as schools
+    from ppdb.schools.models import School
     from ppdb.scores import service as scores
 
     user = await accounts.bootstrap_admin(
@@ -329,6 +333,26 @@ async def populate(session: AsyncSession, region: DemoRegion) -> int:
             email=DEMO_OPERATOR[0], password=DEMO_OPERATOR[1], name="Operator SMPN 1", npsn=region.schools[0].npsn
         ),
     )
+    home = region.kelurahan[0]
+    session.add(
+        School(
+            npsn="20690000",
+            region_id=user.region_id,
+            name="SD Negeri 1 Kota Tangerang",
+            level=Level.SD,
+            latitude=home.latitude,
+            longitude=home.longitude,
+            kelurahan_code=home.code,
+        )
+    )
+    await session.flush()
+    await accounts.create_operator(
+        session,
+        admin,
+        account_schemas.OperatorCreate(
+            email=DEMO_ORIGIN_OPERATOR[0], password=DEMO_ORIGIN_OPERATOR[1], name="Operator SDN 1", npsn="20690000"
+        ),
+    )
     await scores.import_graduates(session, period.id, graduates_csv(region), admin)
     await flows.open_registration(session, period.id, admin)
     ctx = await load_context(session, period.id)
@@ -359,7 +383,8 @@ async def load(url: str, *, applicants: int, schools: int, seed: int) -> str:
             period_id = await populate(session, generate(applicants=applicants, schools=schools, seed=seed))
         return (
             f"Loaded {REGION_NAME}: period {period_id}, {schools} schools, {applicants} applicants. "
-            f"Demo logins: agency {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}, school {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]}."
+            f"Demo logins: agency {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}, school {DEMO_OPERATOR[0]} / {DEMO_OPERATOR[1]}, "
+            f"origin school {DEMO_ORIGIN_OPERATOR[0]} / {DEMO_ORIGIN_OPERATOR[1]}."
         )
     finally:
         await engine.dispose()

@@ -30,11 +30,17 @@ ZONE_COLUMNS = ("npsn", "kelurahan_code", "radius_m", "priority", "rw", "rt")
 class RowErrors:
     """Collects every problem in a CSV file so the user can fix them all in one go."""
 
+    LIMIT = 200
+    """Errors kept for the answer; beyond them only counted (a wrong file has one in every cell)."""
+
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
+        self.count = 0
 
     def add(self, row: int, field: str, code: str, message: str) -> None:
-        self.items.append({"row": row, "field": field, "code": code, "message": message})
+        self.count += 1
+        if len(self.items) < self.LIMIT:
+            self.items.append({"row": row, "field": field, "code": code, "message": message})
 
     def parse(self, row: int, record_: dict[str, str], field: str, convert: Callable[[str], Any], label: str) -> Any:
         raw = (record_.get(field) or "").strip()
@@ -48,7 +54,8 @@ class RowErrors:
         if self.items:
             raise AppError(
                 "csv_invalid",
-                f"{len(self.items)} kesalahan pada {rows} baris; tidak ada data yang diimpor. Perbaiki lalu unggah ulang.",
+                f"{self.count} kesalahan pada {rows} baris (paling banyak {self.LIMIT} ditampilkan); tidak ada data "
+                "yang diimpor. Perbaiki lalu unggah ulang.",
                 "file",
                 details=self.items,
             )
@@ -60,6 +67,9 @@ def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> 
     try:
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         header = [h.strip() for h in reader.fieldnames or []]
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:
+            raise AppError("csv_header_invalid", f"Kolom muncul lebih dari sekali: {', '.join(twice)}.", "file")
         missing = [c for c in required if c not in header]
         if missing:
             raise AppError(

@@ -26,6 +26,7 @@ SOURCE_WORDS: dict[str, str] = {
 
 Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 Semester = Annotated[int, msgspec.Meta(ge=1, le=12)]
+CENT = Decimal("0.01")
 RAPOR_SCALE, POINTS_SCALE = Decimal(100), Decimal(1000)
 """A rapor grade is 0–100; a test result or a school index 0–1000 (certificate points reach 128 in Jatim);
 every value has 2 decimals at most."""
@@ -97,13 +98,16 @@ class Score:
 def grade(value: object, top: Decimal = RAPOR_SCALE) -> Decimal:
     """A value from a source as a Decimal between 0 and `top` with at most 2 decimals (a decimal comma is
     accepted); ValueError otherwise."""
+    text = str(value).strip().replace(",", ".")
+    if not text or "e" in text.lower():  # no exponent: "0e999999" is a number PostgreSQL cannot take
+        raise ValueError(value)
     try:
-        number = Decimal(str(value).strip().replace(",", "."))
+        number = Decimal(text)
     except ArithmeticError:
         raise ValueError(value) from None
-    if not number.is_finite() or not 0 <= number <= top or number != number.quantize(Decimal("0.01")):
+    if not number.is_finite() or not 0 <= number <= top or number != number.quantize(CENT):
         raise ValueError(value)
-    return number
+    return number.quantize(CENT)
 
 
 def _rapor(component: Component, rapor: Rapor) -> Part:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import msgspec
@@ -26,11 +26,11 @@ from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region, find_application, own_school
 from ppdb.errors import AppError, Conflict, Forbidden, NotFound
 from ppdb.identity import NIK, NISN
-from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.models import Level, Period, PeriodStatus
 from ppdb.regions.service import rules_of
 from ppdb.schools.service import RowErrors, read_csv
 from ppdb.scores import schemas
-from ppdb.scores.formula import POINTS_SCALE, SOURCE_WORDS, Score, ScoreRule, Sources, compute, grade
+from ppdb.scores.formula import CENT, POINTS_SCALE, SOURCE_WORDS, Score, ScoreRule, Sources, compute, grade
 from ppdb.scores.models import Graduate, SchoolIndex, TestResult
 
 GRADUATE_COLUMNS = ("nisn", "nik", "nama", "tanggal_lahir", "npsn_sekolah_asal")
@@ -45,8 +45,14 @@ def among(column: InstrumentedAttribute[str], values: Collection[str]) -> Column
     return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
 
 
+NEXT_LEVEL = {Level.SD: Level.SMP, Level.SMP: Level.SMA}
+"""An origin school's graduates go on to the next level: an SD is an origin school for SMP periods only, an SMP
+for SMA periods only (so a school never enters grades in a period where it admits)."""
+
+
 async def _period(session: AsyncSession, period_id: int, user: Principal, *, write: bool = False) -> Period:
-    """The period, for the agency of its region or any origin school's operator (for its own graduates)."""
+    """The period, for the agency of its region, or for the operator of a school of the level below (the origin
+    schools of its applicants: their own graduates only)."""
     period = await session.get(Period, period_id)
     if period is None:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
@@ -54,6 +60,8 @@ async def _period(session: AsyncSession, period_id: int, user: Principal, *, wri
         assert_region(user, period.region_id)
     elif user.role is not Role.SCHOOL_OPERATOR:
         raise Forbidden("forbidden", "Nilai diisi oleh sekolah asal atau Dinas.")
+    elif NEXT_LEVEL.get((await own_school(session, user)).level) is not period.level:
+        raise Forbidden("not_origin_school", "Sekolah Anda bukan sekolah asal untuk jenjang periode ini.", "period_id")
     if write and period.status not in EDITABLE:
         raise Conflict(
             "scores_locked",
@@ -293,10 +301,11 @@ async def list_graduates(
     return [_out(g) for g in await session.scalars(stmt.order_by(Graduate.nisn).limit(limit))]
 
 
-async def periods_for_entry(session: AsyncSession) -> list[Period]:
+async def periods_for_entry(session: AsyncSession, school_level: Level) -> list[Period]:
     """Periods an origin school may still enter graduates for (a draft, or open for registration), any region:
     its graduates go on to the schools of another region too (an SMP's to the province's SMA)."""
-    return list(await session.scalars(select(Period).where(Period.status.in_(EDITABLE)).order_by(Period.id.desc())))
+    stmt = select(Period).where(Period.status.in_(EDITABLE)).order_by(Period.id.desc())
+    return [p for p in await session.scalars(stmt) if NEXT_LEVEL.get(school_level) is p.level]
 
 
 def _test_components(period: Period) -> set[str]:
@@ -502,8 +511,8 @@ def score_out(path: str, rule: ScoreRule, score: Score, known: bool) -> schemas.
                 source=p.component.source,
                 source_words=SOURCE_WORDS[p.component.source],
                 weight=p.component.weight,
-                value=None if p.value is None else float(round(p.value, 2)),
-                points=None if p.points is None else float(round(p.points, 2)),
+                value=None if p.value is None else float(p.value.quantize(CENT, ROUND_HALF_UP)),
+                points=None if p.points is None else float(p.points.quantize(CENT, ROUND_HALF_UP)),
                 missing=list(p.missing),
             )
             for p in score.parts

@@ -76,8 +76,11 @@ class SchoolPages(Controller):
     async def import_graduates(self, request: Request, db_session: Session, period_id: PeriodId) -> Response:
         form = await request.form()
         upload = form.get("file")
-        text = (await upload.read()).decode("utf-8-sig", "replace") if isinstance(upload, UploadFile) else ""
         try:
+            try:
+                text = (await upload.read()).decode("utf-8-sig") if isinstance(upload, UploadFile) else ""
+            except UnicodeDecodeError:
+                raise AppError("csv_encoding_invalid", "Berkas CSV harus berenkode UTF-8.", "file") from None
             if not text.strip():
                 raise AppError("csv_empty", "Pilih berkas CSV daftar lulusan.", "file")
             outcome = await scores.import_graduates(db_session, period_id, text, request.user)
@@ -102,7 +105,7 @@ class SchoolPages(Controller):
         notice: str | None = None,
     ) -> Template:
         school = await own_school(db_session, request.user)
-        periods = await scores.periods_for_entry(db_session)
+        periods = await scores.periods_for_entry(db_session, school.level)
         period = next((p for p in periods if p.id == period_id), periods[0] if periods else None)
         rows = [] if period is None else await scores.list_graduates(db_session, period.id, request.user, limit=1000)
         return render(

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from PIL import Image, ImageDraw
 
-from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR
+from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR, DEMO_ORIGIN_OPERATOR
 from ppdb.identity import nik_for
 
 pytestmark = pytest.mark.usefixtures("site")
@@ -111,8 +111,8 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
 
 
 def test_the_origin_school_enters_rapor_and_the_parent_sees_the_score(site, browser, shot, journey) -> None:
-    """The demo's school operator stands in for an origin school (an SMP is one for the SMA periods): it imports
-    its graduate list on its page; the parent registers that child on prestasi and sees the computed score."""
+    """SD Negeri 1, an origin school of the demo's SMP period, imports its graduate list on its page; the parent
+    registers that child on prestasi and sees the computed score."""
     import httpx
     from playwright.sync_api import expect
 
@@ -129,7 +129,7 @@ def test_the_origin_school_enters_rapor_and_the_parent_sees_the_score(site, brow
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
     page.set_default_timeout(10000)
-    login(page, base, *DEMO_OPERATOR)
+    login(page, base, *DEMO_ORIGIN_OPERATOR)
     page.get_by_role("link", name=re.compile("Lulusan sekolah ini")).click()
     page.set_input_files("#f-file", files=[{"name": "lulusan.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
     page.get_by_role("button", name="Impor lulusan").click()

@@ -85,7 +85,7 @@ async def test_public_reads_come_from_the_read_database_and_writes_go_to_the_pri
                 "/api/auth/login", json={"email": demo.DEMO_ADMIN[0], "password": demo.DEMO_ADMIN[1]}
             )
             assert login.status_code == 401  # the demo admin exists only on the replica
-        for url, users in ((primary, 1), (replica, 2)):
+        for url, users in ((primary, 1), (replica, 3)):  # the replica: the demo admin and two school operators
             engine = create_async_engine(url)
             async with engine.connect() as conn:
                 assert (await conn.exec_driver_sql("SELECT count(*) FROM users")).scalar() == users

@@ -17,8 +17,9 @@ PARENTS = {"parent_a", "parent_b"}
 ADMIN = {"admin_a"}
 STAFF = {"operator_a", "admin_a"}
 OWNER_OR_STAFF = {"parent_a", "operator_a", "admin_a"}
-SCHOOLS_AND_ADMIN = {"operator_a", "operator_b", "admin_a"}
-"""Any school may be an origin school (sekolah asal): it sees and enters only its own graduates."""
+ORIGIN_OR_ADMIN = ADMIN
+"""Graduate lists: the agency, and the schools of the level below (origin schools); the world's operators run SMPs
+in an SMP period, so they are refused here (`not_origin_school`; allowed origin schools: tests/integration/scores)."""
 
 # operationId: (method, path, body, roles allowed). {pid} period of region A, {reg} parent A's application.
 ROUTES = {
@@ -93,14 +94,14 @@ ROUTES = {
     ),
     "vacancyRound": ("POST", "/api/periods/{pid}/vacancy-rounds", None, ADMIN),
     "readAuditLog": ("GET", "/api/periods/{pid}/audit", None, ADMIN),
-    "importGraduates": ("POST", "/api/periods/{pid}/graduates/import", "csv", SCHOOLS_AND_ADMIN),
+    "importGraduates": ("POST", "/api/periods/{pid}/graduates/import", "csv", ORIGIN_OR_ADMIN),
     "putGraduate": (
         "PUT",
         "/api/periods/{pid}/graduates",
         {"nisn": "0099000001", "nik": "3671015503140099", "name": "Lulusan", "birth_date": "2014-03-15"},
-        SCHOOLS_AND_ADMIN,
+        ORIGIN_OR_ADMIN,
     ),
-    "listGraduates": ("GET", "/api/periods/{pid}/graduates", None, SCHOOLS_AND_ADMIN),
+    "listGraduates": ("GET", "/api/periods/{pid}/graduates", None, ORIGIN_OR_ADMIN),
     "importTestResults": ("POST", "/api/periods/{pid}/tests/import", "csv", ADMIN),
     "importSchoolIndexes": ("POST", "/api/periods/{pid}/school-indexes/import", "csv", ADMIN),
     "applicationScore": ("GET", "/api/applications/{reg}/score", None, OWNER_OR_STAFF),

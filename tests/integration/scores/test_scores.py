@@ -114,6 +114,11 @@ async def test_the_origin_school_enters_and_sees_only_its_own_graduates(admin, o
     imported = await own.post(f"{url}/import", content=csv)
     assert imported.status_code == 200, imported.text
     assert imported.json() == {"rows": 2, "created": 2, "updated": 0, "removed": 0}
+    # A school of the period's own level is no origin school for it (it admits there).
+    sma = await operator("20680001", "op.sma@sekolah.test")
+    expect_error(
+        await sma.post(f"{url}/import", content=HEADER + "\n" + graduate_row(9, "") + "\n"), 403, "not_origin_school"
+    )
     # Another school can neither list, claim nor overwrite them.
     assert (await other.get(url)).json() == []
     claimed = await other.post(f"{url}/import", content=HEADER + "\n" + graduate_row(1, "") + "\n")
@@ -164,6 +169,12 @@ async def test_a_bad_row_stores_nothing_and_every_error_is_reported(admin, sessi
     typo_csv = HEADER + ",matematika_semester1\n" + graduate_row(1, ORIGIN) + ",80\n"
     typo = expect_error(await admin.post(url, content=typo_csv), 422, "csv_invalid")
     assert typo["details"][0]["code"] == "csv_column_unknown"
+    twice = HEADER + ",matematika_1\n" + graduate_row(1, ORIGIN) + ",90\n"  # which of the two would count?
+    assert "matematika_1" in expect_error(await admin.post(url, content=twice), 422, "csv_header_invalid")["message"]
+    # A wrong file has an error in every cell: the answer keeps 200 of them and counts the rest.
+    rows = [HEADER] + [graduate_row(i, ORIGIN, "x,x,x,x,x") for i in range(1, 61)]
+    many = expect_error(await admin.post(url, content="\n".join(rows) + "\n"), 422, "csv_invalid")
+    assert len(many["details"]) == 200 and many["message"].startswith("300 kesalahan")
 
 
 async def test_test_results_and_school_index_from_the_agency_count_in_the_score(admin, parent, operator):

@@ -158,3 +158,9 @@ def test_tie_breaks_are_each_component_and_each_subjects_average():
     assert parts["rapor:matematika"] == Decimal("84") and parts["rapor:ipa"] == Decimal("90")
     assert parts["score:indeks_sekolah"] == Decimal("78.5")
     assert "score:rapor" not in parts  # five of the seven subjects are missing: no rapor component yet
+
+
+@pytest.mark.parametrize("raw", ["0e999999", "0e-20000", "1E1"])
+def test_a_grade_in_exponent_notation_is_refused(raw):
+    with pytest.raises(ValueError):
+        grade(raw)
