@@ -11,6 +11,8 @@ class ImportResult(msgspec.Struct, kw_only=True):
     rows: int
     created: int = 0
     updated: int = 0
+    removed: int = 0
+    """Rows a re-import replaced away (a school's graduates not in its new list, school indexes)."""
 
 
 class SchoolOut(msgspec.Struct, kw_only=True):

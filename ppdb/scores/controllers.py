@@ -11,6 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from ppdb.accounts.guards import requires_agency_admin, requires_login, requires_staff
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.schools.controllers import csv_text
+from ppdb.schools.schemas import ImportResult
 from ppdb.scores import schemas, service
 
 GRADUATES_LIMIT = 64 * 1024 * 1024
@@ -28,9 +29,7 @@ class ScoreController(Controller):
         request_max_body_size=GRADUATES_LIMIT,
         guards=[requires_staff],
     )
-    async def import_graduates(
-        self, request: Request, db_session: Session, period_id: PeriodId
-    ) -> schemas.GraduateImport:
+    async def import_graduates(self, request: Request, db_session: Session, period_id: PeriodId) -> ImportResult:
         """Import a graduate list, Dapodik-shaped CSV (nisn,nik,nama,tanggal_lahir,npsn_sekolah_asal, then rapor
         columns `<mapel>_<semester>`); all rows or none. It replaces the graduates of each origin school in it; an
         origin school's operator imports only its own."""
@@ -62,7 +61,7 @@ class ScoreController(Controller):
         request_max_body_size=GRADUATES_LIMIT,
         guards=[requires_agency_admin],
     )
-    async def import_tests(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.GraduateImport:
+    async def import_tests(self, request: Request, db_session: Session, period_id: PeriodId) -> ImportResult:
         """Import test results (nisn,komponen,nilai), `komponen` a test component of the rules; all rows or none."""
         return await service.import_tests(db_session, period_id, await csv_text(request), request.user)
 
@@ -72,9 +71,7 @@ class ScoreController(Controller):
         status_code=200,
         guards=[requires_agency_admin],
     )
-    async def import_school_indexes(
-        self, request: Request, db_session: Session, period_id: PeriodId
-    ) -> schemas.GraduateImport:
+    async def import_school_indexes(self, request: Request, db_session: Session, period_id: PeriodId) -> ImportResult:
         """Import the origin schools' indexes (npsn,indeks); the file replaces the period's indexes."""
         return await service.import_school_indexes(db_session, period_id, await csv_text(request), request.user)
 

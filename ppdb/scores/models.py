@@ -37,7 +37,15 @@ class Graduate(Timestamped, Base):
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
-class TestResult(Base):
+class Entered:
+    """A value on the 0–1000 scale and who entered it when."""
+
+    value: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    entered_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class TestResult(Entered, Base):
     """A test result (tes terstandar, TKA, certificate points) the Dinas imported, under a component's name."""
 
     __tablename__ = "test_results"
@@ -45,12 +53,9 @@ class TestResult(Base):
 
     graduate_id: Mapped[int] = mapped_column(ForeignKey("graduates.id", ondelete="CASCADE"), primary_key=True)
     component: Mapped[str] = mapped_column(String(30), primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    entered_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class SchoolIndex(Base):
+class SchoolIndex(Entered, Base):
     """An origin school's index (Jatim's indeks sekolah asal) for a period, imported by the Dinas."""
 
     __tablename__ = "school_indexes"
@@ -58,6 +63,3 @@ class SchoolIndex(Base):
 
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True)
     npsn: Mapped[str] = mapped_column(String(8), primary_key=True)
-    value: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    entered_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -36,13 +36,6 @@ class GraduateOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class GraduateImport(msgspec.Struct, kw_only=True):
-    rows: int
-    created: int = 0
-    updated: int = 0
-    removed: int = 0
-
-
 class PartOut(msgspec.Struct, kw_only=True):
     name: str
     source: str

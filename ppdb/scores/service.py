@@ -28,6 +28,7 @@ from ppdb.errors import AppError, Conflict, Forbidden, NotFound
 from ppdb.identity import NIK, NISN
 from ppdb.regions.models import Level, Period, PeriodStatus
 from ppdb.regions.service import rules_of
+from ppdb.schools.schemas import ImportResult
 from ppdb.schools.service import RowErrors, read_csv
 from ppdb.scores import schemas
 from ppdb.scores.formula import CENT, POINTS_SCALE, SOURCE_WORDS, Score, ScoreRule, Sources, compute, grade
@@ -141,7 +142,7 @@ async def _store(
     *,
     first_row: int,
     replace: bool,
-) -> schemas.GraduateImport:
+) -> ImportResult:
     """Check the graduates against each other and the period's, then write them all (or nothing). With
     `replace`, each origin school's graduates not in `graduates` are removed (a re-import of its list)."""
     origin = await _origin_of(session, user)
@@ -206,12 +207,10 @@ async def _store(
         [{**g, "period_id": period.id, "entered_by": user.id} for g in graduates],
     )
     updated = sum(1 for g in graduates if g["nik"] in existing)
-    return schemas.GraduateImport(
-        rows=len(graduates), created=len(graduates) - updated, updated=updated, removed=removed
-    )
+    return ImportResult(rows=len(graduates), created=len(graduates) - updated, updated=updated, removed=removed)
 
 
-async def import_graduates(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.GraduateImport:
+async def import_graduates(session: AsyncSession, period_id: int, text: str, user: Principal) -> ImportResult:
     """A graduate list in the shape of a Dapodik export (nisn, nik, nama, tanggal_lahir, npsn_sekolah_asal,
     then `<mapel>_<semester>` rapor columns): all rows or none; replaces each listed school's graduates."""
     period = await _period(session, period_id, user, write=True)
@@ -312,7 +311,7 @@ def _test_components(period: Period) -> set[str]:
     return {c.name for p in rules_of(period).paths if p.score for c in p.score.components if c.source == "test"}
 
 
-async def import_tests(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.GraduateImport:
+async def import_tests(session: AsyncSession, period_id: int, text: str, user: Principal) -> ImportResult:
     """Test results (nisn, komponen, nilai) of the period's graduates, under a test component's name in the
     rules; all rows or none; a value given again replaces the one before."""
     if user.role is not Role.AGENCY_ADMIN:
@@ -364,14 +363,12 @@ async def import_tests(session: AsyncSession, period_id: int, text: str, user: P
         ),
         [{"graduate_id": g, "component": c, "value": v, "entered_by": user.id} for g, c, v in parsed],
     )
-    result = schemas.GraduateImport(rows=len(parsed), created=len(parsed) - existing, updated=existing)
+    result = ImportResult(rows=len(parsed), created=len(parsed) - existing, updated=existing)
     record_period(session, period.id, "tests.import", actor=user.actor, new=msgspec.to_builtins(result))
     return result
 
 
-async def import_school_indexes(
-    session: AsyncSession, period_id: int, text: str, user: Principal
-) -> schemas.GraduateImport:
+async def import_school_indexes(session: AsyncSession, period_id: int, text: str, user: Principal) -> ImportResult:
     """The origin schools' indexes (npsn, indeks) for the period: the file replaces them all."""
     if user.role is not Role.AGENCY_ADMIN:
         raise Forbidden("forbidden", "Indeks sekolah diimpor oleh Dinas.")
@@ -399,7 +396,7 @@ async def import_school_indexes(
         insert(SchoolIndex),
         [{"period_id": period.id, "npsn": k, "value": v, "entered_by": user.id} for k, v in parsed.items()],
     )
-    result = schemas.GraduateImport(rows=len(parsed), created=len(parsed), removed=removed)
+    result = ImportResult(rows=len(parsed), created=len(parsed), removed=removed)
     record_period(session, period.id, "school_indexes.import", actor=user.actor, new=msgspec.to_builtins(result))
     return result
 

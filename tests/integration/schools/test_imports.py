@@ -47,7 +47,7 @@ async def test_reimport_updates_capacity_and_reports_counts(admin, session):
         "20670009,SMP Negeri 9 Uji,smp,-6.1700,106.6200,96,\n"
     )
     result = await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv)
-    assert result.json() == {"rows": 2, "created": 1, "updated": 1}
+    assert result.json() == {"rows": 2, "created": 1, "updated": 1, "removed": 0}
     capacity = await session.scalar(select(PeriodSchool.capacity).join(School).where(School.npsn == "20670001"))
     assert capacity == 128
 
@@ -84,7 +84,7 @@ async def test_zone_import_errors_and_replacement(admin, session):
     before = await session.scalar(select(func.count()).select_from(ZoneEntry))
     assert before == 3  # the zones from open_period are untouched
     good = "npsn,kelurahan_code,radius_m,priority\n20670001,36.71.01.1002,,1\n20670001,36.71.01.1003,,2\n"
-    assert (await admin.post(url, content=good)).json() == {"rows": 2, "created": 0, "updated": 1}
+    assert (await admin.post(url, content=good)).json() == {"rows": 2, "created": 0, "updated": 1, "removed": 0}
     codes = set(await session.scalars(select(ZoneEntry.kelurahan_code).join(School).where(School.npsn == "20670001")))
     assert codes == {"36.71.01.1002", "36.71.01.1003"}
 
