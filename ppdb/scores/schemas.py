@@ -14,7 +14,7 @@ SemesterKey = Annotated[str, msgspec.Meta(pattern=r"^([1-9]|1[0-2])$")]
 
 
 class GraduateIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One graduate of an origin school with its rapor (replaced as given)."""
+    """One graduate of an origin school; a rapor given replaces the stored one, none keeps it."""
 
     nisn: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{10}$")]
     nik: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{16}$")]
@@ -22,7 +22,9 @@ class GraduateIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     birth_date: date
     origin_npsn: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}$")] | None = None
     """The origin school; an origin school's operator may leave it out (their own)."""
-    rapor: Annotated[dict[Name, dict[SemesterKey, Grade]], msgspec.Meta(max_length=30)] = {}
+    rapor: Annotated[dict[Name, dict[SemesterKey, Grade]], msgspec.Meta(max_length=30)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
     """Subject → semester → grade (0–100, at most 2 decimals)."""
 
 

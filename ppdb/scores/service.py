@@ -233,7 +233,8 @@ async def import_graduates(session: AsyncSession, period_id: int, text: str, use
 async def put_graduate(
     session: AsyncSession, period_id: int, data: schemas.GraduateIn, user: Principal
 ) -> schemas.GraduateOut:
-    """Enter or correct one graduate (its rapor replaced as given), audited with the old and new rapor."""
+    """Enter or correct one graduate (its rapor replaced when given, kept when not: a name correction does not
+    erase grades), audited with the old and new rapor."""
     period = await _period(session, period_id, user, write=True)
     by_nik = select(Graduate).where(Graduate.period_id == period.id, Graduate.nik == data.nik)
     before = await session.scalar(by_nik)
@@ -244,7 +245,9 @@ async def put_graduate(
         name=data.name,
         birth_date=data.birth_date,
         origin_npsn=data.origin_npsn or "",
-        rapor={
+        rapor=(before.rapor if before is not None else {})
+        if data.rapor is msgspec.UNSET
+        else {
             subject: {k: _two_decimals(v, f"rapor.{subject}.{k}") for k, v in by.items()}
             for subject, by in data.rapor.items()
         },

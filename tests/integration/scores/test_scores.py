@@ -138,6 +138,12 @@ async def test_the_origin_school_enters_and_sees_only_its_own_graduates(admin, o
     assert again.json() == {"rows": 1, "created": 0, "updated": 1, "removed": 1}
     (only,) = (await own.get(url)).json()
     assert only["rapor"] == {"matematika": {"1": 85.0, "2": 85.0, "3": 85.0, "4": 85.0}}  # semester 5 not entered
+    # A name correction without a rapor keeps the grades.
+    renamed = await own.put(
+        url, json={"nisn": one["nisn"], "nik": one["nik"], "name": "Siti A.", "birth_date": "2011-03-15"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (renamed.json()["name"], renamed.json()["rapor"]) == ("Siti A.", only["rapor"])
     entries = await session.scalar(
         select(func.count()).where(AuditEntry.action == "graduates.import", AuditEntry.period_id == pid)
     )
