@@ -24,6 +24,7 @@ from ppdb.accounts.models import Role
 from ppdb.applicants.models import Applicant, Application
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region, find_application, own_school
+from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, Forbidden, NotFound
 from ppdb.identity import NIK, NISN
 from ppdb.regions.models import Level, Period, PeriodStatus
@@ -278,15 +279,7 @@ def _audited(g: Graduate) -> dict[str, Any]:
 
 
 def _out(g: Graduate) -> schemas.GraduateOut:
-    return schemas.GraduateOut(
-        nisn=g.nisn,
-        nik=g.nik,
-        name=g.name,
-        birth_date=g.birth_date,
-        origin_npsn=g.origin_npsn,
-        rapor=g.rapor,
-        updated_at=g.updated_at,
-    )
+    return to_struct(schemas.GraduateOut, g)
 
 
 async def list_graduates(

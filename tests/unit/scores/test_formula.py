@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ppdb.regions.juknis import templates
 from ppdb.scores.formula import RAPOR_ONLY, Component, ScoreRule, Sources, compute, grade, tie_breaks
+from tests.helpers import SUBJECTS
 
 SEMESTERS = ("1", "2", "3", "4", "5")
 
@@ -44,15 +45,7 @@ def test_jabar_half_rapor_half_standardized_test():
 
 def test_jatim_sixty_percent_seven_subjects_and_forty_percent_school_index():
     rule = template_rule("jatim-2025-sma", "domisili")
-    subjects = [
-        "pendidikan_agama",
-        "pendidikan_pancasila",
-        "bahasa_indonesia",
-        "matematika",
-        "ipa",
-        "ips",
-        "bahasa_inggris",
-    ]
+    subjects = list(SUBJECTS)  # the template's seven, in its order
     assert rule.components[0].subjects == subjects and [c.weight for c in rule.components] == [60, 40]
     # Six subjects at 85 in every semester, matematika 80, 82, 84, 86, 88 (its average 84):
     # rapor = (6 × 5 × 85 + 420) / 35 = (2550 + 420) / 35 = 2970 / 35 = 84.857142…
