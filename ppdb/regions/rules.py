@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
-from ppdb.scores.formula import RAPOR_ONLY, ScoreRule
+from ppdb.scores.formula import RAPOR_ONLY, Points, ScoreRule
 
 
 class Level(enum.StrEnum):
@@ -40,6 +40,8 @@ DocumentKind = Literal[
     "rapor",
     "prestasi_certificate",
 ]
+CERTIFICATE: DocumentKind = "prestasi_certificate"
+"""The document a path's certificate points are awarded for."""
 
 
 NATIONAL_PATHS = ("domisili", "zonasi", "afirmasi", "mutasi", "perpindahan_tugas", "prestasi")
@@ -398,7 +400,24 @@ def _check_score(path: PathRule) -> None:
                 f"Kriteria {key} jalur {path.name} tidak ada pada komponen nilainya.",
                 f"paths.{path.name}.keys",
             )
+    if sum(c.source == "certificate" for c in rule.components) > 1:
+        raise RuleViolation(
+            "score_rule_invalid", f"Jalur {path.name}: poin sertifikat hanya boleh satu komponen.", where
+        )
     for c in rule.components:
+        if (c.source == "certificate") != (c.points is not None):
+            raise RuleViolation(
+                "score_rule_invalid",
+                f"Komponen {c.name} jalur {path.name}: tabel poin hanya untuk sertifikat, dan sertifikat wajib punya.",
+                f"{where}.{c.name}",
+            )
+        if c.points is not None and not _points_valid(c.points):
+            raise RuleViolation(
+                "score_rule_invalid",
+                f"Komponen {c.name} jalur {path.name}: poin paling banyak 2 desimal, dan batas usia sertifikat "
+                "terlama harus lebih lama dari terbaru.",
+                f"{where}.{c.name}.points",
+            )
         if c.source != "rapor" and (c.subjects or c.semesters):
             raise RuleViolation(
                 "score_rule_invalid",
@@ -411,6 +430,11 @@ def _check_score(path: PathRule) -> None:
                 f"Komponen {c.name} jalur {path.name}: mata pelajaran dan semester tidak boleh berulang.",
                 f"{where}.{c.name}",
             )
+
+
+def _points_valid(points: Points) -> bool:
+    rows = [*points.individual.values(), *(points.team or {}).values()]
+    return points.newest_months < points.oldest_months and all(round(v, 2) == v for row in rows for v in row)
 
 
 def _check_ages(rules: RuleSet) -> None:

@@ -14,22 +14,68 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Source = Literal["rapor", "test", "school_index"]
+Source = Literal["rapor", "test", "school_index", "certificate"]
 """Where a component's value comes from: the origin school's rapor, a test the Dinas imports (tes terstandar,
-TKA), or the index of the child's origin school (Jatim's indeks sekolah asal)."""
+TKA), the index of the child's origin school (Jatim's indeks sekolah asal), or the points the destination school
+awards for the certificate the parent uploaded (from the region's table)."""
 
 SOURCE_WORDS: dict[str, str] = {
     "rapor": "rata-rata rapor",
     "test": "hasil tes",
     "school_index": "indeks sekolah asal",
+    "certificate": "poin sertifikat prestasi",
 }
 
 Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 Semester = Annotated[int, msgspec.Meta(ge=1, le=12)]
 CENT = Decimal("0.01")
+Value = Annotated[float, msgspec.Meta(ge=0, le=1000)]
+CertificateLevel = Literal["kecamatan", "kabupaten", "provinsi", "nasional", "internasional"]
+LEVEL_WORDS: dict[str, str] = {
+    "kecamatan": "tingkat kecamatan",
+    "kabupaten": "tingkat kabupaten/kota",
+    "provinsi": "tingkat provinsi",
+    "nasional": "tingkat nasional",
+    "internasional": "tingkat internasional",
+}
 RAPOR_SCALE, POINTS_SCALE = Decimal(100), Decimal(1000)
 """A rapor grade is 0–100; a test result or a school index 0–1000 (certificate points reach 128 in Jatim);
 every value has 2 decimals at most."""
+
+
+class Points(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A region's points table for competition certificates (piagam kejuaraan), and how old one may be.
+
+    E.g. Jatim 2023, juara 1 perorangan: 16 kabupaten/kota, 32 provinsi, 64 nasional, 128 internasional."""
+
+    individual: dict[CertificateLevel, Annotated[list[Value], msgspec.Meta(min_length=1, max_length=10)]]
+    """Per level, the points of juara 1, 2, 3, …; a rank or level not listed earns nothing and is refused."""
+    team: dict[CertificateLevel, Annotated[list[Value], msgspec.Meta(min_length=1, max_length=10)]] | None = None
+    """The same for a team's certificate (beregu); unset: a team's certificate counts as an individual's."""
+    oldest_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 36
+    newest_months: Annotated[int, msgspec.Meta(ge=0, le=120)] = 0
+    """A certificate counts if issued at least `newest_months` and less than `oldest_months` full months before
+    the reference date (Permendikbud 1/2021 and Jateng: between 6 months and 3 years)."""
+
+    def award(self, level: str, rank: int, team: bool) -> Decimal | None:
+        """The points for juara `rank` at `level`, None when the table gives none."""
+        table = self.team if team and self.team is not None else self.individual
+        row = table.get(level, [])  # type: ignore[call-overload]
+        return Decimal(str(row[rank - 1])).quantize(CENT) if 1 <= rank <= len(row) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A certificate the destination school checked, with the points it earned."""
+
+    level: str
+    rank: int
+    team: bool
+    points: Decimal
+
+    @property
+    def words(self) -> str:
+        return f"juara {self.rank} {'beregu' if self.team else 'perorangan'} {LEVEL_WORDS[self.level]}"
 
 
 class Component(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -45,6 +91,8 @@ class Component(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     semesters: Annotated[list[Semester], msgspec.Meta(max_length=12)] = []
     """Rapor: the semesters averaged, numbered from the first of the school's last three years; empty: all
     entered."""
+    points: Points | None = None
+    """Certificate: the region's points table (required there, nowhere else)."""
 
 
 class ScoreRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -68,6 +116,9 @@ class Sources:
     rapor: Rapor = field(default_factory=dict)
     tests: Mapping[str, Decimal] = field(default_factory=dict)
     school_index: Decimal | None = None
+    certificate: Certificate | None = None
+    listed: bool = True
+    """Whether the child is on an origin school's graduate list (else only a certificate is known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +128,8 @@ class Part:
     """The component's value (unrounded), None while a value it needs is missing."""
     missing: tuple[str, ...] = ()
     """What is missing, in words ("matematika semester 3", "indeks sekolah asal")."""
+    detail: str | None = None
+    """Where the value comes from, when it needs saying ("juara 1 perorangan tingkat provinsi")."""
 
     @property
     def points(self) -> Decimal | None:
@@ -151,9 +204,13 @@ def compute(rule: ScoreRule, sources: Sources) -> Score:
         elif c.source == "test":
             value = sources.tests.get(c.name)
             parts.append(Part(c, value, () if value is not None else (f"hasil tes {c.name.replace('_', ' ')}",)))
-        else:
+        elif c.source == "school_index":
             index = sources.school_index
             parts.append(Part(c, index, () if index is not None else ("indeks sekolah asal",)))
+        elif (certificate := sources.certificate) is not None:
+            parts.append(Part(c, certificate.points, detail=certificate.words))
+        else:
+            parts.append(Part(c, None, ("sertifikat prestasi yang diperiksa sekolah tujuan",)))
     points = [p.points for p in parts]
     if any(p is None for p in points):
         return Score(tuple(parts), None)

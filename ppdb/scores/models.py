@@ -63,3 +63,24 @@ class SchoolIndex(Entered, Base):
 
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True)
     npsn: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class CertificateAward(Entered, Base):
+    """The points a destination school awarded for an application's certificate, after checking its level, rank
+    and date: valid for the file it was given for (`sha256`) while that document stays verified."""
+
+    __tablename__ = "certificate_awards"
+    __table_args__ = (
+        CheckConstraint("value >= 0 AND value <= 1000", name="value_range"),
+        CheckConstraint("rank >= 1", name="rank_positive"),
+    )
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    rank: Mapped[int]
+    team: Mapped[bool]
+    issued_on: Mapped[date]
+    number: Mapped[str | None] = mapped_column(String(100))
+    """The certificate's number as printed, normalised (upper case, no spaces): the same number on two children's
+    certificates is flagged."""
+    sha256: Mapped[str] = mapped_column(String(64))

@@ -48,6 +48,8 @@ class PartOut(msgspec.Struct, kw_only=True):
     points: float | None
     """What it adds to the final score (value × weight)."""
     missing: list[str]
+    detail: str | None = None
+    """Where the value comes from, when it needs saying (the certificate's level and rank)."""
 
 
 class ScoreOut(msgspec.Struct, kw_only=True):

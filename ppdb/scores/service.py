@@ -18,22 +18,33 @@ import msgspec
 from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from ppdb.accounts.models import Role
-from ppdb.applicants.models import Applicant, Application
+from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region, find_application, own_school
 from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, Forbidden, NotFound
 from ppdb.identity import NIK, NISN
 from ppdb.regions.models import Level, Period, PeriodStatus
+from ppdb.regions.rules import CERTIFICATE
 from ppdb.regions.service import rules_of
 from ppdb.schools.schemas import ImportResult
 from ppdb.schools.service import RowErrors, read_csv
 from ppdb.scores import schemas
-from ppdb.scores.formula import CENT, POINTS_SCALE, SOURCE_WORDS, Score, ScoreRule, Sources, compute, grade
-from ppdb.scores.models import Graduate, SchoolIndex, TestResult
+from ppdb.scores.formula import (
+    CENT,
+    POINTS_SCALE,
+    SOURCE_WORDS,
+    Certificate,
+    Score,
+    ScoreRule,
+    Sources,
+    compute,
+    grade,
+)
+from ppdb.scores.models import CertificateAward, Graduate, SchoolIndex, TestResult
 
 GRADUATE_COLUMNS = ("nisn", "nik", "nama", "tanggal_lahir", "npsn_sekolah_asal")
 RAPOR_COLUMN = re.compile(r"^([a-z][a-z0-9_]{0,29})_([1-9]|1[0-2])$")
@@ -398,29 +409,94 @@ async def import_school_indexes(session: AsyncSession, period_id: int, text: str
 
 
 async def sources(session: AsyncSession, period_id: int, niks: Collection[str]) -> dict[str, Sources]:
-    """What the period's graduates of these NIKs have, by NIK."""
+    """What is known of these NIKs in the period, by NIK: the graduate lists' rapor, tests and school index, and
+    the points of a certificate the destination school awarded (for the file still verified)."""
     stmt = select(Graduate.id, Graduate.nik, Graduate.origin_npsn, Graduate.rapor).where(
         Graduate.period_id == period_id, among(Graduate.nik, niks)
     )
     graduates = (await session.execute(stmt)).all()
-    if not graduates:
-        return {}
+    certificates = await _certificates(session, period_id, niks)
     tests: dict[int, dict[str, Decimal]] = {}
-    ids = bindparam("ids", [g.id for g in graduates], type_=ARRAY(Integer))
-    test_stmt = select(TestResult.graduate_id, TestResult.component, TestResult.value).where(
-        TestResult.graduate_id == any_(ids)
+    indexes: dict[str, Decimal] = {}
+    if graduates:
+        ids = bindparam("ids", [g.id for g in graduates], type_=ARRAY(Integer))
+        test_stmt = select(TestResult.graduate_id, TestResult.component, TestResult.value).where(
+            TestResult.graduate_id == any_(ids)
+        )
+        for graduate_id, component, value in await session.execute(test_stmt):
+            tests.setdefault(graduate_id, {})[component] = value
+        index_stmt = select(SchoolIndex.npsn, SchoolIndex.value).where(SchoolIndex.period_id == period_id)
+        indexes = dict((await session.execute(index_stmt)).all())
+    found = {nik: Sources(certificate=c, listed=False) for nik, c in certificates.items()}
+    for g in graduates:
+        found[g.nik] = Sources(
+            rapor=g.rapor,
+            tests=tests.get(g.id, {}),
+            school_index=indexes.get(g.origin_npsn),
+            certificate=certificates.get(g.nik),
+        )
+    return found
+
+
+async def _certificates(session: AsyncSession, period_id: int, niks: Collection[str]) -> dict[str, Certificate]:
+    """Awarded certificates of the NIKs' active applications, whose awarded file is still the verified one."""
+    stmt = (
+        select(
+            Applicant.nik, CertificateAward.level, CertificateAward.rank, CertificateAward.team, CertificateAward.value
+        )
+        .join(Application, Application.applicant_id == Applicant.id)
+        .join(CertificateAward, CertificateAward.application_id == Application.id)
+        .join(
+            Document,
+            (Document.application_id == Application.id)
+            & (Document.kind == CERTIFICATE)
+            & (Document.sha256 == CertificateAward.sha256)
+            & (Document.status == DocumentStatus.VERIFIED),
+        )
+        .where(
+            Applicant.period_id == period_id,
+            Application.status != ApplicationStatus.WITHDRAWN,
+            among(Applicant.nik, niks),
+        )
     )
-    for graduate_id, component, value in await session.execute(test_stmt):
-        tests.setdefault(graduate_id, {})[component] = value
-    indexes = dict(
-        (
-            await session.execute(select(SchoolIndex.npsn, SchoolIndex.value).where(SchoolIndex.period_id == period_id))
-        ).all()
+    return {r.nik: Certificate(r.level, r.rank, r.team, r.value) for r in await session.execute(stmt)}
+
+
+async def reused_certificates(session: AsyncSession, period_id: int, application_ids: Collection[int]) -> set[int]:
+    """Of these applications, those whose certificate another active application of the period also registered:
+    the same file, or a certificate the school recorded under the same number."""
+    mine, other = aliased(Document), aliased(Document)
+    theirs = aliased(Application)
+    ids = bindparam("ids", list(application_ids), type_=ARRAY(Integer))
+    same_file = (
+        select(mine.application_id)
+        .join(
+            other,
+            (other.sha256 == mine.sha256) & (other.kind == CERTIFICATE) & (other.application_id != mine.application_id),
+        )
+        .join(theirs, theirs.id == other.application_id)
+        .where(
+            mine.application_id == any_(ids),
+            mine.kind == CERTIFICATE,
+            theirs.period_id == period_id,
+            theirs.status != ApplicationStatus.WITHDRAWN,
+        )
     )
-    return {
-        g.nik: Sources(rapor=g.rapor, tests=tests.get(g.id, {}), school_index=indexes.get(g.origin_npsn))
-        for g in graduates
-    }
+    award, other_award = aliased(CertificateAward), aliased(CertificateAward)
+    same_number = (
+        select(award.application_id)
+        .join(
+            other_award,
+            (other_award.number == award.number) & (other_award.application_id != award.application_id),
+        )
+        .join(theirs, theirs.id == other_award.application_id)
+        .where(
+            award.application_id == any_(ids),
+            theirs.period_id == period_id,
+            theirs.status != ApplicationStatus.WITHDRAWN,
+        )
+    )
+    return set(await session.scalars(same_file.union(same_number)))
 
 
 RAPOR_JUMP = Decimal(5)
@@ -492,6 +568,7 @@ def score_out(path: str, rule: ScoreRule, score: Score, known: bool) -> schemas.
             "rapor": "rapor dari sekolah asal",
             "test": "hasil tes dari Dinas",
             "school_index": "indeks sekolah asal dari Dinas",
+            "certificate": "sertifikat yang diperiksa sekolah tujuan",
         }
         used = dict.fromkeys(origins[c.source] for c in rule.components)
         message = "Dihitung oleh sistem dari " + ", ".join(used) + "."
@@ -507,6 +584,7 @@ def score_out(path: str, rule: ScoreRule, score: Score, known: bool) -> schemas.
                 value=None if p.value is None else float(p.value.quantize(CENT, ROUND_HALF_UP)),
                 points=None if p.points is None else float(p.points.quantize(CENT, ROUND_HALF_UP)),
                 missing=list(p.missing),
+                detail=p.detail,
             )
             for p in score.parts
         ],
@@ -538,5 +616,6 @@ async def application_score(session: AsyncSession, registration_number: str, use
     path = rules_of(row.Period).path(row.path)
     if path is None or path.score is None:
         raise NotFound("score_not_used", "Jalur ini tidak memakai nilai.", "registration_number")
-    found = (await sources(session, ref.period_id, [row.nik])).get(row.nik)
-    return score_out(path.name, path.score, compute(path.score, found or Sources()), found is not None)
+    found = (await sources(session, ref.period_id, [row.nik])).get(row.nik) or Sources(listed=False)
+    listed = found.listed or all(c.source == "certificate" for c in path.score.components)
+    return score_out(path.name, path.score, compute(path.score, found), listed)

@@ -52,6 +52,18 @@ class VerificationController(Controller):
         """Verify or reject (with a reason) one document."""
         return await service.decide_document(db_session, registration_number, kind, request.user, data)
 
+    @put("/applications/{registration_number:str}/certificate", operation_id="awardCertificate")
+    async def award_certificate(
+        self,
+        db_session: Session,
+        request: Request,
+        registration_number: RegistrationNumber,
+        data: JSONBody[schemas.CertificateCheck],
+    ) -> schemas.CertificateOut:
+        """Verify the uploaded competition certificate by what it says (level, rank, date, number); its points come
+        from the region's table, and count in the path's score while this file stays verified."""
+        return await service.award_certificate(db_session, registration_number, request.user, data)
+
     @post("/applications/{registration_number:str}/coordinate/verify", operation_id="verifyCoordinate", status_code=204)
     async def verify_coordinate(
         self, db_session: Session, request: Request, registration_number: RegistrationNumber

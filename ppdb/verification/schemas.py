@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ppdb.applicants.schemas import DocumentOut
+from ppdb.scores.formula import CertificateLevel
 
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -21,17 +22,42 @@ Flag = Literal[
     "nik_birthdate_mismatch",
     "graduate_mismatch",
     "rapor_jump",
+    "certificate_reused",
 ]
 """What an operator should look at twice: a KK issued within the year, many children on one KK, many
 applicants at one point, a point far from the declared kelurahan, a point moved after registering, a NIK whose
 encoded birth date differs from the declared one, a child whose NISN or birth date differs from the origin
-school's graduate list, an origin school whose rapor average jumped over its previous year's."""
+school's graduate list, an origin school whose rapor average jumped over its previous year's, a certificate file or number another child
+also registered with."""
 
 
 class DocumentDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     decision: Literal["verified", "rejected"]
     reason: Reason | None = None
     """Required when rejecting; shown to the parent."""
+
+
+class CertificateCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the destination school read on the certificate; the points follow from the region's table."""
+
+    level: CertificateLevel
+    rank: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    """Juara 1, 2, 3, …"""
+    team: bool = False
+    """A team's (beregu) certificate."""
+    issued_on: date
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
+    """The certificate's number, as printed (to find the same certificate registered twice)."""
+
+
+class CertificateOut(msgspec.Struct, kw_only=True):
+    level: str
+    rank: int
+    team: bool
+    issued_on: date
+    number: str | None
+    points: float
+    words: str
 
 
 class CoordinateCorrection(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import msgspec
 from sqlalchemy import Numeric, func, select
@@ -23,10 +25,13 @@ from ppdb.audit.service import record_application
 from ppdb.authz import Principal, load_application, school_of
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
 from ppdb.geo import haversine_m
-from ppdb.identity import nik_matches
-from ppdb.regions.models import Kelurahan, Period
+from ppdb.identity import completed_months, nik_matches
+from ppdb.regions.models import Kelurahan, Period, PeriodStatus
+from ppdb.regions.rules import CERTIFICATE
 from ppdb.regions.service import get_period, rules_of
 from ppdb.scores import service as scores
+from ppdb.scores.formula import Certificate, Component
+from ppdb.scores.models import CertificateAward
 from ppdb.verification import schemas
 
 MANY_CHILDREN_ON_ONE_KK = 3
@@ -146,6 +151,7 @@ async def applicants_of(
         )
     )
     score_flags = await scores.flags(session, period, [(r.nik, r.nisn, r.birth_date) for r in rows])
+    reused = await scores.reused_certificates(session, period.id, [r.id for r in rows])
     opening = period.registration_opens_at.date()
     found = []
     for r in rows:
@@ -169,6 +175,8 @@ async def applicants_of(
         if not nik_matches(r.nik, r.birth_date, r.sex):
             flags.append("nik_birthdate_mismatch")
         flags += score_flags.get(r.nik, [])
+        if r.id in reused:
+            flags.append("certificate_reused")
         if (flag is None or flag in flags) and status in (None, r.status.value) and path in (None, r.path):
             found.append((r, flags))
     if not paged_in_sql and limit is not None:
@@ -223,6 +231,15 @@ async def decide_document(
         raise Conflict("document_not_uploaded", "Dokumen ini belum diunggah; tidak ada yang bisa diperiksa.", "kind")
     if decision.decision == "rejected" and not decision.reason:
         raise AppError("reason_required", "Tuliskan alasan penolakan dokumen.", "reason")
+    scored = kind == CERTIFICATE and certificate_component(
+        application, await get_period(session, application.period_id)
+    )
+    if decision.decision == "verified" and scored:
+        raise Conflict(
+            "certificate_points_required",
+            "Sertifikat pada jalur ini diverifikasi dengan mengisi tingkat, peringkat, dan tanggalnya.",
+            "kind",
+        )
     old = {"status": document.status.value, "reason": document.reason}
     document.status = DocumentStatus(decision.decision)
     document.reason, document.decided_by = decision.reason, user.id
@@ -239,6 +256,77 @@ async def decide_document(
     return DocumentOut(
         kind=kind, status=document.status.value, content_type=document.content_type, size_bytes=document.size_bytes
     )
+
+
+def certificate_component(application: Application, period: Period) -> Component | None:
+    """The score component the application's path awards certificate points by, if any."""
+    path = rules_of(period).path(application.path)
+    score = None if path is None else path.score
+    return None if score is None else next((c for c in score.components if c.points is not None), None)
+
+
+async def award_certificate(
+    session: AsyncSession, registration_number: str, user: Principal, check: schemas.CertificateCheck
+) -> schemas.CertificateOut:
+    """The destination school checks the uploaded certificate (level, rank, date) and the region's table gives its
+    points; the document is verified with it. Until the selection runs: its result rests on them."""
+    application = await _for_staff(session, registration_number, user)
+    period = await get_period(session, application.period_id)
+    component = certificate_component(application, period)
+    if component is None or component.points is None:
+        raise Conflict("certificate_not_scored", "Jalur pendaftaran ini tidak menilai sertifikat prestasi.", "path")
+    if period.status not in (PeriodStatus.REGISTRATION_OPEN, PeriodStatus.REGISTRATION_CLOSED):
+        raise Conflict("scores_locked", "Poin sertifikat tidak bisa diubah lagi: seleksi sudah berjalan.", "period_id")
+    document = next((d for d in application.documents if d.kind == CERTIFICATE), None)
+    if document is None or document.sha256 is None:
+        raise Conflict("document_not_uploaded", "Sertifikat prestasi belum diunggah.", "kind")
+    table, reference = component.points, rules_of(period).reference_date
+    age = completed_months(check.issued_on, reference)
+    if check.issued_on > reference or not table.newest_months <= age < table.oldest_months:
+        raise AppError(
+            "certificate_out_of_window",
+            f"Sertifikat harus terbit paling lama {table.oldest_months} bulan dan paling cepat "
+            f"{table.newest_months} bulan sebelum {reference:%d-%m-%Y}.",
+            "issued_on",
+        )
+    points = table.award(check.level, check.rank, check.team)
+    certificate = Certificate(check.level, check.rank, check.team, points or Decimal(0))
+    if points is None:
+        raise AppError("certificate_not_in_table", f"Juknis tidak memberi poin untuk {certificate.words}.", "rank")
+    number = None if check.number is None else re.sub(r"\s+", "", check.number).upper()
+    award = await session.get(CertificateAward, application.id)
+    old = None if award is None else _award_audit(award)
+    if award is None:
+        award = CertificateAward(application_id=application.id)
+        session.add(award)
+    award.level, award.rank, award.team, award.issued_on = check.level, check.rank, check.team, check.issued_on
+    award.number, award.sha256, award.value, award.entered_by = number, document.sha256, points, user.id
+    award.entered_at = datetime.now(UTC)
+    document.status, document.reason, document.decided_by = DocumentStatus.VERIFIED, None, user.id
+    record_application(session, application, "certificate.award", actor=user.actor, old=old, new=_award_audit(award))
+    _refresh_status(application)
+    await session.flush()
+    return schemas.CertificateOut(
+        level=check.level,
+        rank=check.rank,
+        team=check.team,
+        issued_on=check.issued_on,
+        number=number,
+        points=float(points),
+        words=certificate.words,
+    )
+
+
+def _award_audit(award: CertificateAward) -> dict[str, object]:
+    return {
+        "level": award.level,
+        "rank": award.rank,
+        "team": award.team,
+        "issued_on": award.issued_on.isoformat(),
+        "number": award.number,
+        "points": str(award.value),
+        "sha256": award.sha256,
+    }
 
 
 async def verify_coordinate(session: AsyncSession, registration_number: str, user: Principal) -> None:

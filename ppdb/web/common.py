@@ -67,6 +67,7 @@ FLAG_NAMES: dict[Flag, str] = {
     "nik_birthdate_mismatch": "NIK tidak cocok dengan tanggal lahir",
     "graduate_mismatch": "Berbeda dengan daftar lulusan sekolah asal",
     "rapor_jump": "Rata-rata rapor sekolah asal melonjak",
+    "certificate_reused": "Sertifikat sama dengan milik anak lain",
 }
 FIELD_MESSAGES = {"required": "Wajib diisi.", "invalid": "Isian tidak valid; periksa kembali formatnya."}
 HOME = {Role.PARENT: "/orangtua", Role.SCHOOL_OPERATOR: "/sekolah", Role.AGENCY_ADMIN: "/dinas"}

@@ -19,8 +19,9 @@ from ppdb.regions.models import PeriodStatus
 from ppdb.regions.service import get_period, periods_of_region, to_out
 from ppdb.scores import service as scores
 from ppdb.scores.controllers import GRADUATES_LIMIT
+from ppdb.scores.formula import LEVEL_WORDS
 from ppdb.verification import schemas, service
-from ppdb.web.common import FLAG_NAMES, field_errors, form_value, render, reregister_from_form
+from ppdb.web.common import FLAG_NAMES, FormErrors, convert, field_errors, form_value, render, reregister_from_form
 
 Kind = Annotated[str, PathParameter(max_length=40)]
 DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified", "rejected": "rejected"}
@@ -138,6 +139,8 @@ class SchoolPages(Controller):
             status=status,
             app=await applicants.read(db_session, number),
             score=await scores.score_if_used(db_session, number, request.user),
+            certificate_scored=service.certificate_component(application, period) is not None,
+            certificate_levels=LEVEL_WORDS,
             period=to_out(period),
             errors=errors,
             reregistering=period.status == PeriodStatus.REREGISTRATION,
@@ -174,6 +177,24 @@ class SchoolPages(Controller):
             await db_session.rollback()
             errors = {f"reason_{kind}": message for message in field_errors(err).values()}
             return await self._screen(request, db_session, registration_number, errors, status=err.status_code)
+        return Redirect(f"/sekolah/pendaftar/{registration_number}")
+
+    @post("/sekolah/pendaftar/{registration_number:str}/sertifikat")
+    async def award_certificate(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Response:
+        form = await request.form()
+        values = {name: form_value(form, name) for name in ("level", "rank", "issued_on", "number")}
+        try:
+            check = convert(values | {"team": "team" in form}, schemas.CertificateCheck, ("level", "rank", "issued_on"))
+            await service.award_certificate(db_session, registration_number, request.user, check)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+            status = 400 if isinstance(err, FormErrors) else err.status_code
+            return await self._screen(
+                request, db_session, registration_number, {f"certificate_{k}": v for k, v in errors.items()}, status
+            )
         return Redirect(f"/sekolah/pendaftar/{registration_number}")
 
     @post("/sekolah/pendaftar/{registration_number:str}/koordinat")

@@ -59,6 +59,12 @@ ROUTES = {
     "schoolApplicants": ("GET", "/api/schools/20670001/applicants?period_id={pid}", None, STAFF),
     "decideDocument": ("POST", "/api/applications/{reg}/documents/kk/decision", {"decision": "verified"}, STAFF),
     "verifyCoordinate": ("POST", "/api/applications/{reg}/coordinate/verify", None, STAFF),
+    "awardCertificate": (
+        "PUT",
+        "/api/applications/{reg}/certificate",
+        {"level": "provinsi", "rank": 1, "issued_on": "2026-05-10"},
+        STAFF,
+    ),
     "correctCoordinate": (
         "PUT",
         "/api/applications/{reg}/coordinate",

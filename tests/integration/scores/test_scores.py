@@ -74,6 +74,7 @@ async def test_a_parent_cannot_type_a_score_and_placement_uses_the_computed_one(
             "value": 70.0,
             "points": 70.0,
             "missing": [],
+            "detail": None,
         }
     ]
     assert (await admin.post(f"/api/periods/{period['id']}/close")).status_code == 200

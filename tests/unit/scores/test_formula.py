@@ -11,7 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ppdb.regions.juknis import templates
-from ppdb.scores.formula import RAPOR_ONLY, Component, ScoreRule, Sources, compute, grade, tie_breaks
+from ppdb.scores.formula import (
+    RAPOR_ONLY,
+    Certificate,
+    Component,
+    ScoreRule,
+    Sources,
+    compute,
+    grade,
+    tie_breaks,
+)
 from tests.helpers import SUBJECTS
 
 SEMESTERS = ("1", "2", "3", "4", "5")
@@ -157,3 +166,40 @@ def test_tie_breaks_are_each_component_and_each_subjects_average():
 def test_a_grade_in_exponent_notation_is_refused(raw):
     with pytest.raises(ValueError):
         grade(raw)
+
+
+def test_jatim_certificate_points_by_level_and_rank():
+    # Jatim 2023, juara 1 perorangan: 16 kabupaten/kota, 32 provinsi, 64 nasional, 128 internasional.
+    rule = template_rule("jatim-2025-sma", "prestasi_lomba")
+    table = rule.components[0].points
+    assert table is not None
+    assert [table.award(level, 1, False) for level in ("kabupaten", "provinsi", "nasional", "internasional")] == [
+        Decimal(16),
+        Decimal(32),
+        Decimal(64),
+        Decimal(128),
+    ]
+    assert table.award("provinsi", 2, False) is None  # juara 2 is not in the template's table: refused, not zero
+    assert table.award("kecamatan", 1, False) is None
+    assert table.award("nasional", 1, True) == Decimal(64)  # no team table: a team counts as an individual
+    score = compute(rule, Sources(certificate=Certificate("nasional", 1, False, Decimal(64)), listed=False))
+    assert score.total == Decimal("64.00")
+    assert score.parts[0].detail == "juara 1 perorangan tingkat nasional"
+    waiting = compute(rule, Sources())
+    assert waiting.total is None and waiting.missing == ("sertifikat prestasi yang diperiksa sekolah tujuan",)
+
+
+def test_certificate_points_weighted_with_a_test():
+    # Jabar kejuaraan: 50 % championship score + 50 % tes terstandar. 0.5 × 80 + 0.5 × 71.5 = 40 + 35.75 = 75.75
+    table = {"individual": {"provinsi": [80, 70]}}
+    rule = msgspec.convert(
+        {
+            "components": [
+                {"name": "kejuaraan", "source": "certificate", "weight": 50, "points": table},
+                {"name": "tes", "source": "test", "weight": 50},
+            ]
+        },
+        ScoreRule,
+    )
+    sources = Sources(tests={"tes": Decimal("71.5")}, certificate=Certificate("provinsi", 1, False, Decimal(80)))
+    assert compute(rule, sources).total == Decimal("75.75")
