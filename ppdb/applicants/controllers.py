@@ -13,7 +13,7 @@ from ppdb import authz
 from ppdb.accounts.guards import requires_login, requires_parent
 from ppdb.applicants import documents, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
-from ppdb.regions.service import accepting_registrations, get_period
+from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.runtime import AppRuntime
 
 IdempotencyKey = Annotated[
@@ -94,7 +94,8 @@ class ApplicationController(Controller):
     ) -> schemas.DocumentOut:
         """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open; replaces the kind."""
         application = await authz.load_application(db_session, registration_number, request.user, write=True)
-        accepting_registrations(await get_period(db_session, application.period_id))
+        period = await get_period(db_session, application.period_id)
+        accepting_registrations(period)
         settings = state.settings
         if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes:  # refused before reading
             documents.refuse_size(settings.max_upload_bytes)
@@ -103,6 +104,7 @@ class ApplicationController(Controller):
             application,
             kind,
             await request.body(),
+            rules=rules_of(period),
             actor=request.user.actor,
             data_dir=settings.data_path,
             max_bytes=settings.max_upload_bytes,

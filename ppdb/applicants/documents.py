@@ -6,7 +6,6 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import get_args
 
 from litestar import Response
 from sqlalchemy import event
@@ -19,7 +18,7 @@ from ppdb.applicants.models import Application, ApplicationStatus, Document, Doc
 from ppdb.audit.service import record_application
 from ppdb.authz import Principal
 from ppdb.errors import AppError, ApplicationWithdrawn, NotFound
-from ppdb.regions.rules import DocumentKind
+from ppdb.regions.rules import RuleSet
 
 # The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
 SIGNATURES = {
@@ -40,15 +39,23 @@ def refuse_size(max_bytes: int) -> None:
     raise AppError("document_too_large", f"Berkas melebihi {max_bytes // (1024 * 1024)} MB.", "file", status_code=413)
 
 
-def check(kind: str, content: bytes, *, max_bytes: int) -> tuple[str, str]:
+FORMAT_WORDS = {"pdf": "PDF", "jpg": "JPEG", "png": "PNG"}
+
+
+def check(rules: RuleSet, kind: str, content: bytes, *, max_bytes: int) -> tuple[str, str]:
     """The file's content type and extension, or the reason it is refused; nothing is stored."""
-    if kind not in get_args(DocumentKind):
+    spec = rules.document_kinds.get(kind)
+    if spec is None:
         raise AppError("document_kind_unknown", f"Jenis dokumen '{kind}' tidak dikenal.", "kind")
     if not content:
         raise AppError("document_empty", "Berkas kosong.", "file")
     if len(content) > max_bytes:
         refuse_size(max_bytes)
-    return sniff(content)
+    content_type, extension = sniff(content)
+    if spec.formats and extension not in spec.formats:
+        allowed = " atau ".join(FORMAT_WORDS[f] for f in spec.formats)
+        raise AppError("document_type_unsupported", f"{spec.title} harus berkas {allowed}.", "file", status_code=415)
+    return content_type, extension
 
 
 async def store(
@@ -57,13 +64,14 @@ async def store(
     kind: str,
     content: bytes,
     *,
+    rules: RuleSet,
     actor: str,
     data_dir: Path,
     max_bytes: int,
 ) -> schemas.DocumentOut:
     if application.status is ApplicationStatus.WITHDRAWN:
         raise ApplicationWithdrawn()
-    content_type, extension = check(kind, content, max_bytes=max_bytes)
+    content_type, extension = check(rules, kind, content, max_bytes=max_bytes)
     folder = data_dir / "documents" / str(application.period_id)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{extension}"

@@ -92,5 +92,5 @@ def current_data(application: Application, ctx: PeriodContext) -> schemas.Applic
         path=out.path,
         category=out.category,
         choices=[c.npsn for c in out.choices],
-        documents=[d.kind for d in out.documents],  # type: ignore[misc]  # stored from a checked form
+        documents=[d.kind for d in out.documents],
     )

@@ -16,7 +16,7 @@ from ppdb.errors import AppError
 from ppdb.geo import haversine_m, in_indonesia
 from ppdb.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.rules import Level, PathRule, RuleSet
+from ppdb.regions.rules import Level, PathRule, RuleSet, unmet
 
 CENT = Decimal("0.01")
 
@@ -146,7 +146,7 @@ def validate(
     if path is None:
         names = ", ".join(p.name for p in rules.paths)
         raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
-    _check_path(path, data)
+    _check_path(rules, path, data)
     in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
     if not in_region and not path.out_of_region:
         open_to_all = ", ".join(p.title or p.name for p in rules.paths if p.out_of_region) or "tidak ada"
@@ -176,8 +176,16 @@ def _check_age(rules: RuleSet, data: schemas.ApplicationCreate) -> None:
                 f"Usia pada {on} kurang dari {rules.min_age_months // 12} tahun.{extra}",
                 "birth_date",
             )
-    if rules.max_age_years is not None and months // 12 > rules.max_age_years:
-        raise AppError("age_above_maximum", f"Usia pada {on} melebihi {rules.max_age_years} tahun.", "birth_date")
+    exempt = any(d in data.documents for d in rules.age_exemptions)
+    if rules.max_age_years is not None and months // 12 > rules.max_age_years and not exempt:
+        extra = (
+            " Dikecualikan dengan dokumen: " + ", ".join(rules.document_title(d) for d in rules.age_exemptions) + "."
+            if rules.age_exemptions
+            else ""
+        )
+        raise AppError(
+            "age_above_maximum", f"Usia pada {on} melebihi {rules.max_age_years} tahun.{extra}", "birth_date"
+        )
 
 
 def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.ApplicationCreate, today: date) -> None:
@@ -198,15 +206,20 @@ def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.Applica
         raise AppError("document_missing", "Pengecualian KK memerlukan dokumen pendukung (kk_exception).", "documents")
 
 
-def _check_path(path: PathRule, data: schemas.ApplicationCreate) -> None:
-    missing = [d for d in path.required_documents if d not in data.documents]
-    if missing:
-        raise AppError("document_missing", f"Jalur {path.name} memerlukan dokumen: {', '.join(missing)}.", "documents")
+def _check_path(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate) -> None:
+    unknown = [d for d in data.documents if d not in rules.document_kinds]
+    if unknown:
+        raise AppError("document_kind_unknown", f"Jenis dokumen '{unknown[0]}' tidak dikenal.", "documents")
     categories = [] if path.zoned_sub_quotas else [s.name for s in path.sub_quotas]  # zoned: per choice
     if categories and data.category not in categories:
         raise AppError("category_invalid", f"Pilih kategori jalur {path.name}: {', '.join(categories)}.", "category")
     if not categories and data.category is not None:
         raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori untuk dipilih.", "category")
+    sub = path.sub_quota(data.category) if data.category else None
+    missing = unmet(path.required_documents + (sub.required_documents if sub else []), data.documents)
+    if missing:
+        words = "; ".join(rules.requirement_words(r) for r in missing)
+        raise AppError("document_missing", f"Jalur {path.title or path.name} memerlukan dokumen: {words}.", "documents")
 
 
 def _plan_choices(

@@ -177,6 +177,8 @@ ALL_RULES: Final = frozenset(
         "early_min_age_months",
         "max_age_years",
         "kk_min_age_days",
+        "age_exemptions",
+        "documents",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -213,6 +215,8 @@ RULE_NAMES: Final = {
     "early_min_age_months": "usia minimal dengan surat psikolog",
     "max_age_years": "usia maksimal",
     "kk_min_age_days": "umur minimal KK",
+    "age_exemptions": "pengecualian usia",
+    "documents": "jenis dokumen",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import secrets
+from collections.abc import Collection
 from datetime import date
 from typing import Annotated, Any, Literal, cast
 
@@ -29,19 +30,61 @@ RankingKey = Annotated[
     ),
 ]
 Mechanism = Literal["deferred_acceptance", "first_choice_priority"]
-DocumentKind = Literal[
-    "kk",
-    "akta_kelahiran",
-    "kk_exception",
-    "psychologist_letter",
-    "afirmasi_proof",
-    "disability_proof",
-    "mutasi_letter",
-    "rapor",
-    "prestasi_certificate",
+DocumentKind = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="A document kind: national, or the region's own.")
 ]
+Format = Literal["pdf", "jpg", "png"]
+
+
+class DocumentSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A kind of document: the national ones, and those a region adds (KIP, PKH, a union letter, …)."""
+
+    kind: DocumentKind
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    """How pages name it, e.g. "Kartu Indonesia Pintar (KIP)"."""
+    formats: Annotated[list[Format], msgspec.Meta(max_length=3)] = []
+    """The file formats accepted (checked by content); empty: PDF, JPEG or PNG."""
+
+
+NATIONAL_DOCUMENTS: tuple[DocumentSpec, ...] = tuple(
+    DocumentSpec(kind=kind, title=title)
+    for kind, title in (
+        ("kk", "Kartu Keluarga"),
+        ("akta_kelahiran", "Akta kelahiran"),
+        ("kk_exception", "Surat keterangan perubahan KK"),
+        ("psychologist_letter", "Surat rekomendasi psikolog"),
+        ("afirmasi_proof", "Bukti keluarga tidak mampu (KIP/PKH)"),
+        ("disability_proof", "Bukti disabilitas"),
+        ("mutasi_letter", "Surat mutasi tugas orang tua"),
+        ("rapor", "Rapor"),
+        ("prestasi_certificate", "Sertifikat prestasi"),
+    )
+)
+"""The kinds every period knows (the national presets require them); a region adds its own in `documents`."""
 CERTIFICATE: DocumentKind = "prestasi_certificate"
 """The document a path's certificate points are awarded for."""
+
+Requirement = DocumentKind | Annotated[list[DocumentKind], msgspec.Meta(min_length=2, max_length=10)]
+"""A document a path or sub-quota requires: one kind, or a list of kinds any one of which will do (DKI's
+afirmasi: KIP, PKH, BPNT or KKS)."""
+
+
+def alternatives(requirement: Requirement) -> list[str]:
+    return [requirement] if isinstance(requirement, str) else list(requirement)
+
+
+def unmet(requirements: list[Requirement], declared: Collection[str]) -> list[Requirement]:
+    """The requirements none of whose kinds is among the declared documents."""
+    return [r for r in requirements if not any(k in declared for k in alternatives(r))]
+
+
+def failed(requirements: list[Requirement], declared: Collection[str], rejected: Collection[str]) -> bool:
+    """Whether a requirement is no longer met: every kind of it the applicant declared was rejected."""
+    for r in requirements:
+        given = [k for k in alternatives(r) if k in declared or k in rejected]
+        if given and all(k in rejected for k in given):
+            return True
+    return False
 
 
 NATIONAL_PATHS = ("domisili", "zonasi", "afirmasi", "mutasi", "perpindahan_tugas", "prestasi")
@@ -68,6 +111,8 @@ class SubQuota(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     fallback: str | None = None
     """Its applicants not placed in it are ranked again in this sub-quota of the same path, at the same school
     (Jatim, Jateng: reguler, then sebaran)."""
+    required_documents: Annotated[list[Requirement], msgspec.Meta(max_length=10)] = []
+    """What an applicant of this category must also declare, e.g. disabilitas: the disability proof."""
 
 
 class PathRule(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,7 +128,7 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     requires_zone: bool = False
     out_of_region: bool = True
     """Whether children living outside the region may register on it (Kota Tangerang SMP: prestasi only)."""
-    required_documents: list[DocumentKind] = []
+    required_documents: list[Requirement] = []
     sub_quotas: list[SubQuota] = []
     score: ScoreRule | None = None
     """How the `score` key is computed from its sources (the path ranks by `score` only with one)."""
@@ -122,7 +167,25 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     """Younger children down to this age need a psychologist's letter (SD)."""
     max_age_years: int | None = None
     kk_min_age_days: int = 365
+    age_exemptions: list[DocumentKind] = []
+    """Documents that exempt a child from the maximum age (Jabar: disabled children); the school checks them,
+    and a rejected one takes the child out of the selection."""
+    documents: list[DocumentSpec] = []
+    """The region's own document kinds, or national ones with another title or formats."""
     lottery_seed: str
+
+    @property
+    def document_kinds(self) -> dict[str, DocumentSpec]:
+        """Every document kind of the period by name: the national ones, then the region's."""
+        return {d.kind: d for d in (*NATIONAL_DOCUMENTS, *self.documents)}
+
+    def document_title(self, kind: str) -> str:
+        spec = self.document_kinds.get(kind)
+        return spec.title if spec else kind.replace("_", " ")
+
+    def requirement_words(self, requirement: Requirement) -> str:
+        titles = [self.document_title(k) for k in alternatives(requirement)]
+        return titles[0] if len(titles) == 1 else "salah satu dari " + " / ".join(titles)
 
     def path(self, name: str) -> PathRule | None:
         return next((p for p in self.paths if p.name == name), None)
@@ -171,7 +234,7 @@ def _path(
     keys: list[RankingKey],
     *,
     requires_zone: bool = False,
-    required_documents: list[DocumentKind] | None = None,
+    required_documents: list[Requirement] | None = None,
 ) -> PathRule:
     return PathRule(
         name=name,
@@ -328,6 +391,40 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
         raise RuleViolation("max_choices_invalid", "Jumlah pilihan sekolah harus antara 1 dan 10.", "max_choices")
     _check_transfers(rules.transfers, set(names))
     _check_ages(rules)
+    _check_documents(rules)
+
+
+def _check_documents(rules: RuleSet) -> None:
+    """Every kind named anywhere exists (national or the region's), and a region's kinds are named once."""
+    own = [d.kind for d in rules.documents]
+    if len(set(own)) != len(own):
+        raise RuleViolation("document_duplicate", "Setiap jenis dokumen hanya boleh didefinisikan sekali.", "documents")
+    known = rules.document_kinds
+    for p in rules.paths:
+        if p.zoned_sub_quotas and any(s.required_documents for s in p.sub_quotas):
+            raise RuleViolation(
+                "sub_quota_documents_invalid",
+                f"Sub-kuota jalur {p.name} mengikuti zona, bukan kategori yang dipilih: dokumennya tidak bisa diminta.",
+                f"paths.{p.name}.sub_quotas",
+            )
+    named = [
+        *((f"paths.{p.name}.required_documents", r) for p in rules.paths for r in p.required_documents),
+        *(
+            (f"paths.{p.name}.sub_quotas.{s.name}.required_documents", r)
+            for p in rules.paths
+            for s in p.sub_quotas
+            for r in s.required_documents
+        ),
+        *(("age_exemptions", k) for k in rules.age_exemptions),
+    ]
+    for field, requirement in named:
+        for kind in alternatives(requirement):
+            if kind not in known:
+                raise RuleViolation(
+                    "document_kind_unknown",
+                    f"Jenis dokumen '{kind}' tidak dikenal: tambahkan dulu di daftar dokumen daerah.",
+                    field,
+                )
 
 
 STRICT_KEYS: tuple[RankingKey, ...] = ("lottery", "submitted_at")
@@ -359,7 +456,8 @@ def _check_path(path: PathRule) -> None:
             f"Kriteria setelah 'lottery' pada jalur {path.name} tidak pernah dipakai; 'lottery' harus terakhir.",
             f"{where}.keys",
         )
-    if len(set(path.required_documents)) != len(path.required_documents):
+    kinds = [k for r in path.required_documents for k in alternatives(r)]
+    if len(set(kinds)) != len(kinds):
         raise RuleViolation(
             "document_duplicate",
             f"Dokumen wajib jalur {path.name} tidak boleh berulang.",

@@ -8,7 +8,16 @@ from typing import Annotated
 import msgspec
 
 from ppdb.regions.models import Level, PeriodStatus
-from ppdb.regions.rules import DocumentKind, Mechanism, RankingKey, RuleSet, SubQuota, Transfer
+from ppdb.regions.rules import (
+    DocumentKind,
+    DocumentSpec,
+    Mechanism,
+    RankingKey,
+    Requirement,
+    RuleSet,
+    SubQuota,
+    Transfer,
+)
 from ppdb.scores.formula import ScoreRule
 
 SchoolYear = Annotated[str, msgspec.Meta(pattern=r"^20[0-9]{2}/20[0-9]{2}$", examples=["2026/2027"])]
@@ -23,7 +32,7 @@ class PresetPathOut(msgspec.Struct, kw_only=True):
     maximum: float
     keys: list[RankingKey]
     requires_zone: bool
-    required_documents: list[str]
+    required_documents: list[Requirement]
 
 
 class PresetOut(msgspec.Struct, kw_only=True):
@@ -85,7 +94,8 @@ class PathUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     requires_zone: bool | msgspec.UnsetType = msgspec.UNSET
     out_of_region: bool | msgspec.UnsetType = msgspec.UNSET
     """Whether children living outside the region may register on this path."""
-    required_documents: Annotated[list[DocumentKind], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    required_documents: Annotated[list[Requirement], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    """Document kinds the path requires; a list inside: any one of those kinds (KIP, PKH, BPNT or KKS)."""
     sub_quotas: Annotated[list[SubQuota], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     """Shares of the path's seats, adding up to 100; an applicant of the path then names one (`category`)."""
     score: ScoreRule | msgspec.UnsetType | None = msgspec.UNSET
@@ -109,6 +119,10 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_age_years: Annotated[int, msgspec.Meta(ge=1, le=30)] | msgspec.UnsetType | None = msgspec.UNSET
     kk_min_age_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | msgspec.UnsetType = msgspec.UNSET
     """How long before registration opens the KK must have been issued."""
+    age_exemptions: Annotated[list[DocumentKind], msgspec.Meta(max_length=10)] | msgspec.UnsetType = msgspec.UNSET
+    """Documents that exempt a child from the maximum age (Jabar: `disability_proof`)."""
+    documents: Annotated[list[DocumentSpec], msgspec.Meta(max_length=40)] | msgspec.UnsetType = msgspec.UNSET
+    """The region's own document kinds (`kind`, `title`, `formats`); replaces the list."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
 

@@ -162,17 +162,23 @@ async def update_rules(session: AsyncSession, period_id: int, change: schemas.Ru
 async def load_template(session: AsyncSession, period_id: int, load: schemas.TemplateLoad, user: Principal) -> Period:
     """A juknis template's rules into a period, as one rules change (checked, audited, versioned)."""
     period = await get_period(session, period_id, user=user)
-    template = juknis.templates().get(load.template)
+    change = template_for(period, load.template, rules_of(period))
+    return await update_rules(session, period_id, msgspec.structs.replace(change, version=load.version), user)
+
+
+def template_for(period: Period, name: str, rules: RuleSet) -> schemas.RulesUpdate:
+    """The rules change of a juknis template, for a period of its level and preset (`rules`: the ones it goes on)."""
+    template = juknis.templates().get(name)
     if template is None:
-        raise NotFound("template_not_found", f"Template juknis '{load.template}' tidak ada.", "template")
-    if (template.level, template.preset) != (period.level, rules_of(period).preset):
+        raise NotFound("template_not_found", f"Template juknis '{name}' tidak ada.", "template")
+    if (template.level, template.preset) != (period.level, rules.preset):
         raise Conflict(
             "template_mismatch",
             f"Template {template.title} untuk jenjang {template.level.value.upper()} dengan preset {template.preset}; "
-            f"periode ini jenjang {period.level.value.upper()} dengan preset {rules_of(period).preset}.",
+            f"periode ini jenjang {period.level.value.upper()} dengan preset {rules.preset}.",
             "template",
         )
-    return await update_rules(session, period_id, msgspec.structs.replace(template.rules, version=load.version), user)
+    return template.rules
 
 
 def applied(rules: RuleSet, change: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> RuleSet:

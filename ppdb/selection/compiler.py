@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ppdb.regions.rules import PathRule, RuleSet, apportion, seats_per_path
+from ppdb.identity import completed_months
+from ppdb.regions.rules import PathRule, RuleSet, apportion, failed, seats_per_path
 from ppdb.selection import engine
 from ppdb.selection.programs import ProgramKey
 
@@ -56,6 +57,25 @@ class ApplicationFacts:
     kelurahan_code: str | None = None
     tie_breaks: Mapping[str, float] = field(default_factory=dict)
     """Parts of the score a path may rank by after it (`score:<component>`, `rapor:<subject>`)."""
+    declared_documents: tuple[str, ...] = ()
+    """Every document it declared, where one was rejected (an "any one of" requirement fails only when each
+    of its kinds the applicant declared was rejected)."""
+
+
+def ineligible(rules: RuleSet, path: PathRule, app: ApplicationFacts) -> bool:
+    """Whether a rejected document leaves the applicant without what its path, its category or an exemption
+    from the age limit rests on."""
+    if not app.rejected_documents:
+        return False
+    declared, rejected = app.declared_documents, app.rejected_documents
+    sub = path.sub_quota(app.category) if app.category else None
+    requirements = path.required_documents + (sub.required_documents if sub and not path.zoned_sub_quotas else [])
+    if failed(requirements, declared, rejected):
+        return True
+    if rules.max_age_years is None or not rules.age_exemptions:
+        return False
+    over_age = completed_months(app.birth_date, rules.reference_date) // 12 > rules.max_age_years
+    return over_age and failed([list(rules.age_exemptions)], declared, rejected)
 
 
 @dataclass(slots=True)
@@ -176,7 +196,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
         path = rules.path_or_alias(app.path)
         lottery = lottery_number(rules.lottery_seed, app.nik)
         choices = []
-        rejected = path is not None and any(d in app.rejected_documents for d in path.required_documents)
+        rejected = path is not None and ineligible(rules, path, app)
         for choice in sorted(app.choices, key=lambda c: c.rank):
             if path is None:
                 compiled.dropped[app.id, choice.rank] = "path_unknown"

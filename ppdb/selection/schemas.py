@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -73,6 +74,8 @@ class WhatIfRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A variant of the period's rules; omitted fields keep the current rules."""
 
     preset: str | msgspec.UnsetType = msgspec.UNSET
+    template: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | msgspec.UnsetType = msgspec.UNSET
+    """A juknis template (`GET /api/templates`) applied to the current rules, before the fields below."""
     quotas: dict[str, float] | msgspec.UnsetType = msgspec.UNSET
     transfers: list[Transfer] | msgspec.UnsetType = msgspec.UNSET
     mechanism: Mechanism | msgspec.UnsetType = msgspec.UNSET

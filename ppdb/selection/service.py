@@ -27,7 +27,7 @@ from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
 from ppdb.regions.models import Period
 from ppdb.regions.rules import RuleSet, rules_from_preset
-from ppdb.regions.service import changed_rules, find_preset, get_period, rules_of
+from ppdb.regions.service import applied, changed_rules, find_preset, get_period, rules_of, template_for
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 from ppdb.scores import service as scores
@@ -103,12 +103,15 @@ async def load_facts(
     rows = await connection.fetch(
         """
         WITH rejected AS (  -- few: aggregated once, not looked up for each of the 300k rows
-            SELECT application_id, array_agg(kind) AS kinds FROM documents
-            WHERE status = 'rejected' GROUP BY application_id
+            SELECT application_id, array_agg(kind) FILTER (WHERE status = 'rejected') AS kinds,
+                   array_agg(kind) AS declared
+            FROM documents
+            WHERE application_id IN (SELECT application_id FROM documents WHERE status = 'rejected')
+            GROUP BY application_id
         )
         SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.submitted_at,
                p.birth_date, p.kelurahan_code, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
-               r.kinds AS rejected
+               r.kinds AS rejected, r.declared
         FROM applications a
         JOIN applicants p ON p.id = a.applicant_id
         JOIN choices c ON c.application_id = a.id
@@ -139,6 +142,7 @@ async def load_facts(
                 [],
                 tuple(r["rejected"] or ()),
                 r["kelurahan_code"],
+                declared_documents=tuple(r["declared"] or ()),
             )
             facts.append(current)
         current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))
@@ -576,7 +580,9 @@ async def what_if(
             reference_date=current.reference_date,
             max_choices=current.max_choices,
         )
-    variant = changed_rules(variant, period.level, request, skip=("preset",))
+    if request.template is not msgspec.UNSET:
+        variant = applied(variant, template_for(period, request.template, variant), skip=("version",))
+    variant = changed_rules(variant, period.level, request, skip=("preset", "template"))
 
     schools, facts, _ = await load_facts(session, period, secret)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError
+from ppdb.regions.rules import NATIONAL_DOCUMENTS, RuleSet
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
 from ppdb.selection.keys import in_words as keys_in_words
@@ -45,17 +47,6 @@ STATUS_NAMES = {
     "disqualified": "Didiskualifikasi",
     "uploaded": "Terunggah",
     "missing": "Belum diunggah",
-}
-DOCUMENT_NAMES = {
-    "kk": "Kartu Keluarga",
-    "akta_kelahiran": "Akta kelahiran",
-    "kk_exception": "Surat keterangan perubahan KK",
-    "psychologist_letter": "Surat psikolog",
-    "afirmasi_proof": "Bukti keluarga tidak mampu (KIP/PKH)",
-    "disability_proof": "Bukti disabilitas",
-    "mutasi_letter": "Surat mutasi tugas orang tua",
-    "rapor": "Rapor",
-    "prestasi_certificate": "Sertifikat prestasi",
 }
 # A label for each of the API's flags (`verification.schemas.Flag`, the same names: tests/unit/test_labels.py).
 FLAG_NAMES: dict[Flag, str] = {
@@ -94,12 +85,20 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "idn_number": number,
             "wib": wib,
             "keys_in_words": keys_in_words,
-            "document_name": lambda k: DOCUMENT_NAMES.get(k, k),
+            "document_name": document_namer(context.get("rules")),
             "flag_name": lambda f: FLAG_NAMES.get(f, f),
             "home_of": lambda u: HOME.get(u.role, "/") if u else "/",
             **context,
         },
     )
+
+
+def document_namer(rules: RuleSet | None) -> Callable[[str], str]:
+    """A document kind's title: the period's when its rules are on the page, else the national one."""
+    if rules is not None:
+        return rules.document_title
+    national = {d.kind: d.title for d in NATIONAL_DOCUMENTS}
+    return lambda kind: national.get(kind, kind.replace("_", " "))
 
 
 def path_name(name: str) -> str:

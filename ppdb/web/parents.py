@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -18,7 +18,7 @@ from ppdb.applicants.validation import Plan
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.rules import DocumentKind
+from ppdb.regions.rules import RuleSet
 from ppdb.regions.service import accepting_registrations, get_period, rules_of, to_out
 from ppdb.runtime import AppRuntime, Runtime
 from ppdb.scores import service as scores
@@ -39,6 +39,7 @@ FORM = [f for f in msgspec.structs.fields(schemas.ApplicationCreate) if f.name n
 TEXT_FIELDS = tuple(f.name for f in FORM)
 REQUIRED = tuple(f.name for f in FORM if f.required)
 FIXED = ("nik", "sex", "birth_date")  # a change cannot touch these: withdraw and register again
+MEDIA_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
 
 
@@ -57,11 +58,9 @@ def to_create(values: dict[str, Any]) -> schemas.ApplicationCreate:
     return convert(body, schemas.ApplicationCreate, required=REQUIRED)
 
 
-def uploads(form: Any) -> dict[str, UploadFile]:
+def uploads(form: Any, rules: RuleSet) -> dict[str, UploadFile]:
     return {
-        kind: f
-        for kind in get_args(DocumentKind)
-        if isinstance(f := form.get(f"file_{kind}"), UploadFile) and f.filename
+        kind: f for kind in rules.document_kinds if isinstance(f := form.get(f"file_{kind}"), UploadFile) and f.filename
     }
 
 
@@ -75,7 +74,8 @@ async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) 
         "rules": ctx.rules,
         "kelurahan": kelurahan,
         "schools": sorted(ctx.schools.values(), key=lambda s: s.name),
-        "document_kinds": get_args(DocumentKind),
+        "document_kinds": list(ctx.rules.document_kinds.values()),
+        "accept": lambda formats: ",".join(MEDIA_TYPES[f] for f in formats or MEDIA_TYPES),
     }
 
 
@@ -146,11 +146,11 @@ class ParentPages(Controller):
         try:
             await preview_if_asked(form, values, db_session, runtime, period_id)
             data = to_create(values)
-            files = await self._checked_files(state, uploads(form))
+            files = await self._checked_files(state, rules_of(period), uploads(form, rules_of(period)))
             key = values["idempotency_key"]
             if files:  # one submit, one outcome: the registration and its files commit together
                 out = await service.register_in(runtime, db_session, period_id, data, request.user, idempotency_key=key)
-                await self._store_files(db_session, state, request, out.registration_number, files)
+                await self._store_files(db_session, state, request, out.registration_number, files, rules_of(period))
             else:  # nothing else to store: the admission-day fast path, committed on its own
                 out = await service.register_committed(
                     runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
@@ -179,19 +179,19 @@ class ParentPages(Controller):
         return render(request, "parent/distances.html", plan=plan, errors=errors)
 
     @staticmethod
-    async def _checked_files(state: State, files: dict[str, UploadFile]) -> dict[str, bytes]:
+    async def _checked_files(state: State, rules: RuleSet, files: dict[str, UploadFile]) -> dict[str, bytes]:
         """The uploaded files' contents, each checked before anything is stored."""
         contents = {kind: await upload.read() for kind, upload in files.items()}
         for kind, content in contents.items():
             try:
-                documents.check(kind, content, max_bytes=state.settings.max_upload_bytes)
+                documents.check(rules, kind, content, max_bytes=state.settings.max_upload_bytes)
             except AppError as err:
                 raise FormErrors({f"file_{kind}": err.message}) from None
         return contents
 
     @staticmethod
     async def _store_files(
-        db_session: Session, state: State, request: Request, number: str, files: dict[str, bytes]
+        db_session: Session, state: State, request: Request, number: str, files: dict[str, bytes], rules: RuleSet
     ) -> None:
         if not files:
             return
@@ -203,6 +203,7 @@ class ParentPages(Controller):
                     application,
                     kind,
                     content,
+                    rules=rules,
                     actor=request.user.actor,
                     data_dir=state.settings.data_path,
                     max_bytes=state.settings.max_upload_bytes,
@@ -227,6 +228,7 @@ class ParentPages(Controller):
             "parent/status.html",
             app=out,
             period=to_out(period),
+            rules=rules_of(period),
             outcome=outcome,
             new=baru is not None,
             open=period.status == PeriodStatus.REGISTRATION_OPEN,
@@ -310,9 +312,9 @@ class ParentPages(Controller):
                 {k: (None if v == "" and k in ("nisn", "kk_exception", "category") else v) for k, v in changes.items()},
                 schemas.ApplicationUpdate,
             )
-            files = await self._checked_files(state, uploads(form))
+            files = await self._checked_files(state, rules_of(period), uploads(form, rules_of(period)))
             await service.change(runtime, db_session, registration_number, request.user, update)
-            await self._store_files(db_session, state, request, registration_number, files)
+            await self._store_files(db_session, state, request, registration_number, files, rules_of(period))
         except (FormErrors, AppError) as err:
             page = dict(
                 values=values,

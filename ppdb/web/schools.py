@@ -16,7 +16,7 @@ from ppdb.authz import load_application, own_school
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import PeriodStatus
-from ppdb.regions.service import get_period, periods_of_region, to_out
+from ppdb.regions.service import get_period, periods_of_region, rules_of, to_out
 from ppdb.scores import service as scores
 from ppdb.scores.controllers import GRADUATES_LIMIT
 from ppdb.scores.formula import LEVEL_WORDS
@@ -142,6 +142,7 @@ class SchoolPages(Controller):
             certificate_scored=service.certificate_component(application, period) is not None,
             certificate_levels=LEVEL_WORDS,
             period=to_out(period),
+            rules=rules_of(period),
             errors=errors,
             reregistering=period.status == PeriodStatus.REREGISTRATION,
         )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ppdb.applicants import documents
 from ppdb.applicants.models import Application
+from ppdb.regions.rules import PRESETS, Level, rules_from_preset
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
 
@@ -163,7 +164,10 @@ async def test_a_file_goes_with_a_transaction_that_does_not_land(admin, parent, 
             .where(Application.registration_number == number)
             .options(selectinload(Application.documents))
         )
-        await documents.store(session, application, "kk", PNG, actor="test", data_dir=tmp_path, max_bytes=10**6)
+        rules = rules_from_preset(PRESETS["permendikdasmen-3-2025", Level.SMP], "2027/2028")
+        await documents.store(
+            session, application, "kk", PNG, rules=rules, actor="test", data_dir=tmp_path, max_bytes=10**6
+        )
         assert stored() == sorted([PDF, PNG])
         await session.rollback()
     assert stored() == [PDF]  # the new file went with the transaction; the one still referenced stayed

@@ -156,7 +156,12 @@ def _domisili(**fields):
         (_domisili(keys=["distance", "height", "lottery"]), 400, "invalid_request", "paths[0].keys[1]"),
         (_domisili(keys=[]), 400, "invalid_request", "paths[0].keys"),
         (_domisili(required_documents=["kk", "kk"]), 422, "document_duplicate", None),
-        (_domisili(required_documents=["surat_sakti"]), 400, "invalid_request", "paths[0].required_documents[0]"),
+        (
+            _domisili(required_documents=["surat_sakti"]),
+            422,
+            "document_kind_unknown",
+            "paths.domisili.required_documents",
+        ),
         (
             _domisili(sub_quotas=[{"name": "a", "share": 50}, {"name": "b", "share": 30}]),
             422,

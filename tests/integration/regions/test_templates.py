@@ -280,3 +280,50 @@ async def test_dki_sma_domisili_ranks_score_then_rt_tier_then_age(admin, parent)
     selection, statuses = await run(admin, parent, period, best + rt + around + far)
     assert {p["program"]: p["capacity"] for p in selection["programs"]}[f"{A}:domisili"] == 7
     assert [s["placed_choice"] for s in statuses] == [1] * 6 + [2, 1]
+
+
+async def test_jabar_sma_disabled_children_are_exempt_from_the_age_limit_and_distance_ties_go_to_the_rapor(
+    admin, parent, operator
+):
+    period = await draft(admin, "sma")
+    pid = period["id"]
+    await zones(admin, period, f"{A},,9000,1\n{B},,9000,1\n")
+    loaded = await load(admin, period, "jabar-2025-sma")
+    assert (loaded["rules"]["max_age_years"], loaded["rules"]["age_exemptions"]) == (21, ["disability_proof"])
+    assert (await admin.patch(f"/api/periods/{pid}/rules", json={"transfers": []})).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    url = f"/api/periods/{pid}/applications"
+
+    # 22 on 1 July 2027: over the limit, unless disabled (proof declared, checked by the school)
+    adult = dict(birth_date=date(2005, 3, 15), nisn=None, path="afirmasi")
+    too_old = expect_error(await parent.post(url, json=registration(serial=31, **adult)), 422, "age_above_maximum")
+    assert "Bukti disabilitas" in too_old["message"]
+    unproven = registration(serial=31, **{**adult, "birth_date": date(2011, 3, 15)})
+    missing = expect_error(await parent.post(url, json=unproven), 422, "document_missing")
+    assert "salah satu dari Bukti keluarga tidak mampu (KIP/PKH) / Bukti disabilitas" in missing["message"]
+    documents = ["kk", "akta_kelahiran", "disability_proof"]
+    exempt = [
+        await register(parent, period, serial, "36.71.01.1001", 100, documents=documents, **adult)
+        for serial in (31, 32)
+    ]
+    upload = f"/api/applications/{exempt[1]}/documents/disability_proof"
+    assert (await parent.put(upload, content=b"%PDF-1.4 not an assessment")).status_code == 200
+    school = await operator(A, "op.a@sekolah.test")
+    rejected = await school.post(
+        f"{upload}/decision", json={"decision": "rejected", "reason": "Bukan surat asesmen disabilitas."}
+    )
+    assert rejected.status_code == 200, rejected.text
+
+    # domisili 35 % of 20 = 7 seats at A: the nearest child first whatever its rapor, then the eight children
+    # at the same distance by their rapor average; the two lowest go to B.
+    child = dict(birth_date=date(2011, 3, 15), nisn=None)
+    nearest = await register(parent, period, 1, "36.71.01.1001", 111, rapor=(admin, "70"), **child)  # 110.6 m
+    same = [
+        await register(parent, period, 10 + i, "36.71.01.1001", 100, rapor=(admin, f"{90 - i}"), **child)
+        for i in range(8)
+    ]
+    _, statuses = await run(admin, parent, period, [nearest, *same, *exempt])
+    places = [placed_in(s) for s in statuses]
+    assert places[:9] == [f"{A}:domisili"] * 7 + [f"{B}:domisili"] * 2
+    assert places[9] == f"{A}:afirmasi"
+    assert places[10] is None and "ditolak verifikator" in statuses[10]["choices"][0]["text"]

@@ -67,3 +67,17 @@ async def test_variants_breaking_national_bounds_are_refused(admin, parent):
     expect_error(await admin.post(url, json={"quotas": {"domisili": 20, "prestasi": 55}}), 422, "quota_out_of_bounds")
     expect_error(await admin.post(url, json={"preset": "nope"}), 422, "preset_unknown")
     expect_error(await admin.post(url, json={"mechanism": "boston"}), 400, "invalid_request")
+
+
+async def test_a_template_variant_shows_what_a_regions_juknis_would_change(admin, parent, session):
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    await _pool(parent, period["id"])
+    url = f"/api/periods/{period['id']}/selection-runs/what-if"
+    # Banyumas: domisili split into utama / sebaran by each choice's zone tier, and no afirmasi seats to pass on
+    body = (await admin.post(url, json={"template": "banyumas-2025-smp", "transfers": []})).json()
+    assert body["variant_digest"] != body["current_digest"]
+    domisili = next(g for g in body["groups"] if g["group"] == "domisili")
+    assert domisili["variant_placed"] < domisili["placed"]
+    assert await session.scalar(select(func.count()).select_from(SelectionRun)) == 0
+    expect_error(await admin.post(url, json={"template": "jatim-2025-sma"}), 409, "template_mismatch")
+    expect_error(await admin.post(url, json={"template": "narnia"}), 404, "template_not_found")

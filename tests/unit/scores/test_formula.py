@@ -38,12 +38,7 @@ def template_rule(template: str, path: str) -> ScoreRule:
 
 def test_jabar_half_rapor_half_standardized_test():
     # Jabar 2025 prestasi akademik: 50 % rapor average (semesters 1-5) + 50 % tes terstandar.
-    rule = ScoreRule(
-        components=[
-            Component(name="rapor", source="rapor", weight=50, semesters=[1, 2, 3, 4, 5]),
-            Component(name="tes_terstandar", source="test", weight=50),
-        ]
-    )
+    rule = template_rule("jabar-2025-sma", "prestasi")
     grades = rapor({"matematika": ["80", "82", "84", "86", "88"], "ipa": ["90", "90", "90", "90", "90"]})
     # rapor: (80+82+84+86+88 + 5×90) / 10 = (420 + 450) / 10 = 87.0; test 75.5
     # total: 0.5 × 87.0 + 0.5 × 75.5 = 43.5 + 37.75 = 81.25
