@@ -79,13 +79,24 @@ async def _load_places(
     )
     rows = await session.execute(
         select(
-            School.id, School.npsn, School.name, School.level, School.latitude, School.longitude, PeriodSchool.capacity
+            School.id,
+            School.npsn,
+            School.name,
+            School.level,
+            School.latitude,
+            School.longitude,
+            PeriodSchool.capacity,
+            School.ownership,
+            School.kelurahan_code,
         )
         .join(PeriodSchool, PeriodSchool.school_id == School.id)
         .where(PeriodSchool.period_id == period_id)
     )
     schools = {
-        r.npsn: SchoolInfo(r.id, r.npsn, r.name, r.level.value, r.latitude, r.longitude, r.capacity) for r in rows
+        r.npsn: SchoolInfo(
+            r.id, r.npsn, r.name, r.level.value, r.latitude, r.longitude, r.capacity, r.ownership, r.kelurahan_code
+        )
+        for r in rows
     }
     zones: dict[int, list[ZoneArea]] = {}
     z = ZoneEntry

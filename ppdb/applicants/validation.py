@@ -16,7 +16,7 @@ from ppdb.errors import AppError
 from ppdb.geo import haversine_m, in_indonesia
 from ppdb.identity import KELURAHAN, KK, NIK, NISN, completed_months, nik_matches
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.rules import Level, PathRule, RuleSet, unmet
+from ppdb.regions.rules import CHOICE_WORDS, Level, PathRule, RuleSet, unmet
 
 CENT = Decimal("0.01")
 
@@ -30,6 +30,8 @@ class SchoolInfo:
     latitude: float
     longitude: float
     capacity: int
+    ownership: str = "negeri"
+    kelurahan_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,4 +254,34 @@ def _plan_choices(
                 "no_sub_quota", f"Alamat tidak termasuk sub-kuota mana pun jalur {path.name} di {school.name}.", where
             )
         plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None))
+    _check_composition(ctx.rules, plans, data.kelurahan_code)
     return plans
+
+
+def _is(kind: str, plan: ChoicePlan, home_kelurahan: str) -> bool:
+    if kind in ("negeri", "swasta"):
+        return plan.school.ownership == kind
+    if kind == "outside_zone":
+        return not plan.in_zone
+    return plan.school.kelurahan_code is not None and plan.school.kelurahan_code[:5] != home_kelurahan[:5]
+
+
+def _check_composition(rules: RuleSet, plans: list[ChoicePlan], home_kelurahan: str) -> None:
+    """The region's choice rules: at most so many choices of a kind, and only from a given choice on."""
+    for limit in rules.choice_limits:
+        of_kind = [p for p in plans if _is(limit.kind, p, home_kelurahan)]
+        words = CHOICE_WORDS[limit.kind]
+        early = next((p for p in of_kind if p.rank < limit.from_rank), None)
+        if early is not None:
+            raise AppError(
+                "choice_composition_invalid",
+                f"{words.capitalize()} ({early.school.name}) hanya boleh mulai pilihan ke-{limit.from_rank}.",
+                f"choices[{early.rank - 1}]",
+            )
+        if len(of_kind) > limit.max:
+            extra = of_kind[limit.max]
+            raise AppError(
+                "choice_composition_invalid",
+                f"Paling banyak {limit.max} pilihan {words}; {extra.school.name} melebihi batas itu.",
+                f"choices[{extra.rank - 1}]",
+            )

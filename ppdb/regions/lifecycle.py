@@ -179,6 +179,8 @@ ALL_RULES: Final = frozenset(
         "kk_min_age_days",
         "age_exemptions",
         "documents",
+        "choice_limits",
+        "school_quotas",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -191,7 +193,7 @@ RULE_CHANGES: Final[dict[PeriodStatus, frozenset[str]]] = {
     # knowing the ranking chain, the zone requirement and the mechanism. Only how seats are divided may still
     # be corrected (a capacity or quota correction, within the national bounds), each change audited and
     # versioned, and recorded on every run.
-    S.REGISTRATION_OPEN: frozenset(("quotas", "transfers")),
+    S.REGISTRATION_OPEN: frozenset(("quotas", "transfers", "school_quotas")),
     # From closing on, the pool is known: no change (a correction re-opens registration first, audited).
 }
 """What of the rules may change in each status (a status absent here: nothing)."""
@@ -217,6 +219,8 @@ RULE_NAMES: Final = {
     "kk_min_age_days": "umur minimal KK",
     "age_exemptions": "pengecualian usia",
     "documents": "jenis dokumen",
+    "choice_limits": "aturan komposisi pilihan",
+    "school_quotas": "kuota khusus sekolah",
 }
 
 

@@ -155,6 +155,32 @@ class Transfer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     target: str = msgspec.field(name="to")
 
 
+ChoiceKind = Literal["swasta", "negeri", "outside_zone", "other_kabupaten"]
+CHOICE_WORDS: dict[str, str] = {
+    "swasta": "sekolah swasta",
+    "negeri": "sekolah negeri",
+    "outside_zone": "sekolah yang zonanya tidak mencakup alamat",
+    "other_kabupaten": "sekolah di kabupaten/kota lain",
+}
+
+
+class ChoiceLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """At most `max` of a child's choices may be of one kind, and only from choice `from_rank` on (Jabar: one
+    swasta, as the third choice; Jatim: one outside the zone)."""
+
+    kind: ChoiceKind
+    max: Annotated[int, msgspec.Meta(ge=0, le=10)]
+    from_rank: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
+
+
+class SchoolQuotas(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One school's own quotas, in place of the period's for the paths named (a buffer school on the region's
+    border, a zonasi khusus); the national bounds hold for it as for the period."""
+
+    npsn: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}$")]
+    quotas: Annotated[dict[str, Annotated[float, msgspec.Meta(ge=0, le=100)]], msgspec.Meta(min_length=1)]
+
+
 class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     preset: str
     paths: list[PathRule]
@@ -172,7 +198,15 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     and a rejected one takes the child out of the selection."""
     documents: list[DocumentSpec] = []
     """The region's own document kinds, or national ones with another title or formats."""
+    choice_limits: list[ChoiceLimit] = []
+    school_quotas: list[SchoolQuotas] = []
     lottery_seed: str
+
+    def quotas_at(self, npsn: str | None = None) -> dict[str, float]:
+        """Each path's quota at a school: the period's, or the school's own where the rules give one."""
+        quotas = {p.name: p.quota for p in self.paths}
+        own = next((q for q in self.school_quotas if q.npsn == npsn), None)
+        return quotas | (own.quotas if own else {})
 
     @property
     def document_kinds(self) -> dict[str, DocumentSpec]:
@@ -372,26 +406,43 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
         raise RuleViolation(
             "paths_mismatch", f"Jalur nasional tanpa jalur daerah: {', '.join(sorted(missing))}.", "paths"
         )
-    for national in sorted(nationals):
-        bound = preset.bounds[national]
-        members = [p for p in rules.paths if p.national == national]
-        quota = sum(p.quota for p in members)
-        if not bound.minimum - 1e-9 <= quota <= bound.maximum + 1e-9:
-            field = f"quotas.{members[0].name}" if len(members) == 1 else f"paths.{national}"
-            raise RuleViolation(
-                "quota_out_of_bounds",
-                f"Kuota jalur {national} {quota:g}% melanggar batas nasional {preset.title}: "
-                f"minimal {bound.minimum:g}%, maksimal {bound.maximum:g}%.",
-                field,
-            )
-    total = sum(p.quota for p in rules.paths)
-    if abs(total - 100.0) > 1e-9:
-        raise RuleViolation("quota_sum_invalid", f"Jumlah kuota semua jalur harus 100%, sekarang {total:g}%.", "quotas")
+    _check_quotas(rules, preset, rules.quotas_at(), "")
+    seen: set[str] = set()
+    for own in rules.school_quotas:
+        where = f"school_quotas.{own.npsn}"
+        if own.npsn in seen:
+            raise RuleViolation("school_quotas_duplicate", f"Kuota sekolah {own.npsn} diisi dua kali.", where)
+        seen.add(own.npsn)
+        unknown = sorted(set(own.quotas) - set(names))
+        if unknown:
+            raise RuleViolation("path_unknown", f"Jalur tidak dikenal: {', '.join(unknown)}.", where)
+        _check_quotas(rules, preset, rules.quotas_at(own.npsn), f" di sekolah {own.npsn}", where)
     if not 1 <= rules.max_choices <= 10:
         raise RuleViolation("max_choices_invalid", "Jumlah pilihan sekolah harus antara 1 dan 10.", "max_choices")
     _check_transfers(rules.transfers, set(names))
     _check_ages(rules)
     _check_documents(rules)
+
+
+def _check_quotas(rules: RuleSet, preset: Preset, quotas: dict[str, float], at: str, where: str = "") -> None:
+    """The national bounds for each national path's sum, and 100 % in all (`at`/`where`: a school's own)."""
+    for national in sorted({p.national for p in rules.paths}):
+        bound = preset.bounds[national]
+        members = [p.name for p in rules.paths if p.national == national]
+        quota = sum(quotas[name] for name in members)
+        if not bound.minimum - 1e-9 <= quota <= bound.maximum + 1e-9:
+            field = where or (f"quotas.{members[0]}" if len(members) == 1 else f"paths.{national}")
+            raise RuleViolation(
+                "quota_out_of_bounds",
+                f"Kuota jalur {national}{at} {quota:g}% melanggar batas nasional {preset.title}: "
+                f"minimal {bound.minimum:g}%, maksimal {bound.maximum:g}%.",
+                field,
+            )
+    total = sum(quotas.values())
+    if abs(total - 100.0) > 1e-9:
+        raise RuleViolation(
+            "quota_sum_invalid", f"Jumlah kuota semua jalur{at} harus 100%, sekarang {total:g}%.", where or "quotas"
+        )
 
 
 def _check_documents(rules: RuleSet) -> None:
@@ -687,5 +738,6 @@ def apportion(total: int, weights: list[float]) -> list[int]:
     return seats
 
 
-def seats_per_path(rules: RuleSet, capacity: int) -> dict[str, int]:
-    return dict(zip((p.name for p in rules.paths), apportion(capacity, [p.quota for p in rules.paths]), strict=True))
+def seats_per_path(rules: RuleSet, capacity: int, npsn: str | None = None) -> dict[str, int]:
+    quotas = rules.quotas_at(npsn)
+    return dict(zip(quotas, apportion(capacity, list(quotas.values())), strict=True))

@@ -9,12 +9,14 @@ import msgspec
 
 from ppdb.regions.models import Level, PeriodStatus
 from ppdb.regions.rules import (
+    ChoiceLimit,
     DocumentKind,
     DocumentSpec,
     Mechanism,
     RankingKey,
     Requirement,
     RuleSet,
+    SchoolQuotas,
     SubQuota,
     Transfer,
 )
@@ -123,6 +125,11 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Documents that exempt a child from the maximum age (Jabar: `disability_proof`)."""
     documents: Annotated[list[DocumentSpec], msgspec.Meta(max_length=40)] | msgspec.UnsetType = msgspec.UNSET
     """The region's own document kinds (`kind`, `title`, `formats`); replaces the list."""
+    choice_limits: Annotated[list[ChoiceLimit], msgspec.Meta(max_length=10)] | msgspec.UnsetType = msgspec.UNSET
+    """Choice composition: at most `max` choices of a `kind` (`swasta`, `negeri`, `outside_zone`,
+    `other_kabupaten`), only from choice `from_rank` on; replaces the list."""
+    school_quotas: Annotated[list[SchoolQuotas], msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    """Schools with their own quotas (`npsn`, `quotas` by path), in place of the period's; replaces the list."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
 

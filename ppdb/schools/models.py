@@ -13,6 +13,7 @@ class School(Base):
     __tablename__ = "schools"
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180", name="coordinate"),
+        CheckConstraint("ownership IN ('negeri', 'swasta')", name="ownership"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,6 +24,8 @@ class School(Base):
     latitude: Mapped[float]
     longitude: Mapped[float]
     kelurahan_code: Mapped[str | None] = mapped_column(String(13))
+    ownership: Mapped[str] = mapped_column(String(6), default="negeri", server_default="negeri")
+    """`negeri` (state) or `swasta` (private): choice rules may limit how many of a child's choices are private."""
 
 
 class PeriodSchool(Base):

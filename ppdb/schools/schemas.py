@@ -22,6 +22,8 @@ class SchoolOut(msgspec.Struct, kw_only=True):
     latitude: float
     longitude: float
     kelurahan_code: str | None
+    ownership: str
+    """`negeri` or `swasta`."""
     capacity: int
     seats: dict[str, int]
     """Seats per path, derived from the quotas; they add up exactly to `capacity`."""

@@ -110,7 +110,7 @@ LATITUDE, LONGITUDE = _bounded(float, -90, 90), _bounded(float, -180, 180)
 
 async def import_schools(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
     period = await _editable_period(session, period_id, user)
-    rows = read_csv(text, (*SCHOOL_COLUMNS, "kelurahan_code"), SCHOOL_COLUMNS)
+    rows = read_csv(text, (*SCHOOL_COLUMNS, "kelurahan_code", "status"), SCHOOL_COLUMNS)
     errors, parsed, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):  # row 1 is the header
         npsn = errors.parse(n, row, "npsn", _npsn, "NPSN")
@@ -122,6 +122,9 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
         lon = errors.parse(n, row, "longitude", LONGITUDE, "bujur")
         capacity = errors.parse(n, row, "capacity", CAPACITY, "daya tampung")
         kelurahan = (row.get("kelurahan_code") or "").strip() or None
+        ownership = (row.get("status") or "negeri").strip().lower()
+        if ownership not in ("negeri", "swasta"):
+            errors.add(n, "status", "status_invalid", f"Baris {n}: status sekolah harus negeri atau swasta.")
         if kelurahan and not KELURAHAN.fullmatch(kelurahan):
             errors.add(
                 n, "kelurahan_code", "kelurahan_code_invalid", f"Baris {n}: kode kelurahan '{kelurahan}' tidak valid."
@@ -146,6 +149,7 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
                 latitude=lat,
                 longitude=lon,
                 kelurahan_code=kelurahan,
+                ownership=ownership,
                 capacity=capacity,
             )
         )
@@ -203,6 +207,9 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
         if npsn not in schools:
             errors.add(n, "npsn", "school_not_in_period", f"Baris {n}: sekolah {npsn} belum diimpor ke periode ini.")
         kelurahan = (row.get("kelurahan_code") or "").strip() or None
+        ownership = (row.get("status") or "negeri").strip().lower()
+        if ownership not in ("negeri", "swasta"):
+            errors.add(n, "status", "status_invalid", f"Baris {n}: status sekolah harus negeri atau swasta.")
         radius = errors.parse(n, row, "radius_m", lambda v: _bounded(float, 0, 100_000)(v) if v else None, "radius")
         priority = errors.parse(n, row, "priority", lambda v: _bounded(int, 1, 99)(v) if v else 1, "prioritas")
         if (kelurahan is None) == (not (row.get("radius_m") or "").strip()):
@@ -263,6 +270,6 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
         .order_by(School.name, School.npsn)
     )
     return [
-        to_struct(schemas.SchoolOut, s, capacity=capacity, seats=seats_per_path(rules, capacity))
+        to_struct(schemas.SchoolOut, s, capacity=capacity, seats=seats_per_path(rules, capacity, s.npsn))
         for s, capacity in rows
     ]

@@ -167,7 +167,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
     targets: dict[tuple[str, str], list[ProgramKey]] = {}  # (npsn, path) -> its programs (one per sub-quota)
     transfers = []
     for school in sorted(schools, key=lambda s: s.npsn):
-        for path_name, seats in seats_per_path(rules, school.capacity).items():
+        for path_name, seats in seats_per_path(rules, school.capacity, school.npsn).items():
             path = rules.path(path_name)
             assert path is not None
             for program, capacity in sub_quota_programs(path, school, seats):
