@@ -1,4 +1,5 @@
-"""A deterministic synthetic region shaped like Kota Tangerang, for demos, tests and benchmarks."""
+"""A deterministic demo region for demos, tests and benchmarks: Kota Tangerang's real kecamatan and kelurahan,
+with synthetic schools and families."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
 from typing import Literal
 
 from sqlalchemy import select
@@ -16,25 +18,11 @@ from ppdb.applicants import schemas as applicant_schemas
 from ppdb.geo import haversine_m
 from ppdb.identity import nik_for
 from ppdb.regions import schemas as region_schemas
+from ppdb.regions import wilayah
 from ppdb.regions.models import Level, Region
 from ppdb.regions.rules import DocumentKind
 
 REGION_CODE, REGION_NAME = "36.71", "Kota Tangerang"
-KECAMATAN = [
-    "Tangerang",
-    "Jatiuwung",
-    "Batuceper",
-    "Benda",
-    "Cipondoh",
-    "Ciledug",
-    "Karawaci",
-    "Periuk",
-    "Cibodas",
-    "Neglasari",
-    "Pinang",
-    "Karang Tengah",
-    "Larangan",
-]
 # The city's rough extent (lat, lon); kecamatan centres are spread over it.
 SOUTH, NORTH, WEST, EAST = -6.245, -6.125, 106.575, 106.725
 FIRST = [
@@ -172,18 +160,20 @@ def generate(*, applicants: int = 5000, schools: int = 40, seed: int = 2026, now
     opens_at = (now - timedelta(days=1)).replace(microsecond=0)
     closes_at = opens_at + timedelta(days=30)
 
+    # The city's real 13 kecamatan and 104 kelurahan (codes and names from `regions.wilayah`); the dataset has
+    # no coordinates, so each kecamatan gets a made-up centre on a grid over the city and its kelurahan around it.
     kelurahan: list[Kel] = []
-    for k, kec in enumerate(KECAMATAN):
+    by_kecamatan = groupby(wilayah.villages_of(REGION_CODE), key=lambda v: v.code[:8])
+    for k, (_, villages) in enumerate(by_kecamatan):
         row, col = divmod(k, 4)
         lat = SOUTH + (NORTH - SOUTH) * (row + 0.5) / 4 + rng.uniform(-0.008, 0.008)
         lon = WEST + (EAST - WEST) * (col + 0.5) / 4 + rng.uniform(-0.008, 0.008)
-        for j in range(8):
-            klat, klon = _offset(rng, lat, lon, 2200)
-            kelurahan.append(Kel(f"{REGION_CODE}.{k + 1:02d}.{1001 + j}", f"{kec} {j + 1}", kec, klat, klon))
+        for v in villages:
+            kelurahan.append(Kel(v.code, v.name, v.kecamatan, *_offset(rng, lat, lon, 2200)))
 
     school_list = []
     for i in range(schools):
-        kel = kelurahan[(i * 8 + i // len(KECAMATAN)) % len(kelurahan)]
+        kel = kelurahan[(i * 8 + i // 13) % len(kelurahan)]
         lat, lon = _offset(rng, kel.latitude, kel.longitude, 300)
         school_list.append(
             DemoSchool(

@@ -22,8 +22,11 @@ def test_same_seed_same_region_different_seed_different_region():
 
 def test_shape_of_the_city():
     region = demo.generate(applicants=2000)
-    assert len({k.kecamatan for k in region.kelurahan}) == 13
-    assert 95 <= len(region.kelurahan) <= 110
+    # Kota Tangerang's real 13 kecamatan and 104 kelurahan, with their Kemendagri codes and names
+    assert len({k.kecamatan for k in region.kelurahan}) == 13 and len(region.kelurahan) == 104
+    named = {k.code: (k.name, k.kecamatan) for k in region.kelurahan}
+    assert named["36.71.01.1001"] == ("Sukarasa", "Tangerang")
+    assert named["36.71.13.1008"][1] == "Larangan"
     assert len(region.schools) == 40
     for s in region.schools:
         assert demo.SOUTH - 0.05 < s.latitude < demo.NORTH + 0.05 and demo.WEST - 0.05 < s.longitude < demo.EAST + 0.05
