@@ -10,8 +10,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from ppdb import authz
-from ppdb.accounts.guards import requires_login, requires_parent
-from ppdb.applicants import documents, schemas, service
+from ppdb.accounts.guards import requires_agency_admin, requires_login, requires_parent, requires_staff
+from ppdb.applicants import documents, pins, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.runtime import AppRuntime
@@ -45,6 +45,31 @@ class ApplicationController(Controller):
         return await service.register_committed(
             runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
         )
+
+    @post("/periods/{period_id:int}/pins", operation_id="issuePins", guards=[requires_staff])
+    async def issue_pins(
+        self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[schemas.PinIssue]
+    ) -> list[schemas.PinOut]:
+        """Issue a PIN for each child after checking its KK (the Dinas, a school of the region, or an origin
+        school for its own graduates); a PIN issued before is replaced. The PINs are shown this once."""
+        return await pins.issue(db_session, period_id, data, request.user)
+
+    @post(
+        "/applications/{registration_number:str}/release",
+        operation_id="releaseApplication",
+        status_code=200,
+        guards=[requires_agency_admin],
+    )
+    async def release(
+        self,
+        db_session: Session,
+        request: Request,
+        registration_number: RegistrationNumber,
+        data: JSONBody[schemas.Release],
+    ) -> schemas.ApplicationOut:
+        """Agency only: withdraw an application registered from an account that did not hold the child's NIK,
+        with what was checked; the family can then register the child."""
+        return await service.release(db_session, registration_number, request.user, data)
 
     @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
     async def read(

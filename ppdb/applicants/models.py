@@ -152,3 +152,23 @@ class IdempotentResponse(Base):
     status_code: Mapped[int | None]
     body: Mapped[Any | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+
+class Pin(Base):
+    """The PIN that proves a family holds a child's NIK (Jatim: one PIN for the whole admission), issued by the
+    Dinas or a school after checking the KK; only its digest is kept. Where the rules require one, a NIK is
+    registered only with it (or by an operator who checked the family in person)."""
+
+    __tablename__ = "pins"
+    __table_args__ = (CheckConstraint("nik ~ '^[0-9]{16}$'", name="nik_format"),)
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    issued_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    """Wrong PINs given for this NIK since it was issued: at `PIN_MAX_FAILURES` it must be issued again."""
+
+
+PIN_MAX_FAILURES = 5

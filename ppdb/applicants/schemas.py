@@ -47,6 +47,26 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     ]
     documents: list[DocumentKind] = []
     """Documents the parent declares they hold (uploaded separately)."""
+    pin: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
+    """The child's PIN, where the region requires one (from the origin school, a school or the Dinas)."""
+
+
+class PinIssue(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    niks: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=r"^[0-9]{16}$")]], msgspec.Meta(min_length=1, max_length=1000)
+    ]
+    """The children to issue a PIN for, after their KK was checked (an origin school: its own graduates)."""
+
+
+class PinOut(msgspec.Struct, kw_only=True):
+    nik: str
+    pin: str
+    """Shown this once (only a digest is kept): print it or hand it to the family."""
+
+
+class Release(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    """What the Dinas checked, e.g. "KK asli dibawa orang tua kandung; akun pendaftar bukan keluarga"."""
 
 
 class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -24,7 +24,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from ppdb.applicants import idempotency, schemas, write
+from ppdb.accounts.models import Role
+from ppdb.applicants import idempotency, pins, schemas, write
 from ppdb.applicants.mapping import current_data, of_application, written
 from ppdb.applicants.models import Application, ApplicationStatus, Choice, Document, DocumentStatus
 from ppdb.applicants.validation import (
@@ -129,12 +130,30 @@ async def register_committed(
     key = idempotency.key_for(parent, period_id, idempotency_key)
     if (out := await _register_at_once(runtime, bind_of(sessionmaker), period_id, data, parent, key)) is not None:
         return out
+    await _pin_checked(sessionmaker, period_id, data, parent)
     async with sessionmaker.begin() as session:
         return await _register_checked(runtime, session, period_id, data, parent, key)
 
 
+async def _pin_checked(
+    sessionmaker: async_sessionmaker[AsyncSession], period_id: int, data: schemas.ApplicationCreate, parent: Principal
+) -> None:
+    async with sessionmaker() as session:
+        period = await session.get(Period, period_id)
+    if period is not None:  # else the registration itself says so
+        await pins.check(sessionmaker, period, data, parent)
+
+
+def _pin_digest(ctx: PeriodContext, data: schemas.ApplicationCreate, parent: Principal) -> str | None:
+    """What the statement compares with the child's PIN: only where the rules require one of a parent."""
+    if not ctx.rules.pin_required or parent.role is not Role.PARENT or data.pin is None:
+        return None
+    return pins.digest(ctx.period.id, data.nik, data.pin)
+
+
 async def register_in(
     runtime: Runtime,
+    sessionmaker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     period_id: int,
     data: schemas.ApplicationCreate,
@@ -143,8 +162,9 @@ async def register_in(
     idempotency_key: str | None = None,
 ) -> schemas.ApplicationOut:
     """A registration in the caller's transaction, with every check, for a submit that stores more with it
-    (the wizard's files): it commits or rolls back with the rest."""
+    (the wizard's files): it commits or rolls back with the rest (a wrong PIN is counted on its own)."""
     key = idempotency.key_for(parent, period_id, idempotency_key)
+    await _pin_checked(sessionmaker, period_id, data, parent)
     return await _register_checked(runtime, session, period_id, data, parent, key)
 
 
@@ -167,12 +187,20 @@ async def _register_checked(
     accepting_registrations(period)
     plan = validate(ctx, data)
     new = write.new_registration(
-        data, plan, number=write.new_registration_number(ctx.period), parent_id=parent.id, actor=parent.actor
+        data,
+        plan,
+        number=write.new_registration_number(ctx.period),
+        parent_id=parent.id,
+        actor=parent.actor,
+        pin_digest=_pin_digest(ctx, data, parent),
     )
-    known = await write.reuse_applicant(session, ctx.period.id, new.applicant)
+    known = await write.reuse_applicant(session, ctx.period.id, new.applicant, parent.id)
     if known is not None:
         new = replace(new, extra={**new.extra, "applicant_id": known[0]}, coordinate_verified_at=known[1])
-    (row,) = await write.run_in(session, ctx.period.id, [new])
+    rows = await write.run_in(session, ctx.period.id, [new])
+    if not rows:  # its PIN was issued again since it was checked
+        raise AppError("pin_invalid", "PIN tidak cocok dengan NIK ini.", "pin")
+    (row,) = rows
     out = written(new, ctx.period.id, plan, submitted_at=row["submitted_at"], updated_at=row["updated_at"])
     if key is not None:
         await idempotency.answer(session, key, out)
@@ -227,8 +255,16 @@ async def _register_at_once(
         return None
     period = ctx.period
     assert isinstance(period, OpenPeriod)
+    pin_digest = _pin_digest(ctx, data, parent)
+    if ctx.rules.pin_required and parent.role is Role.PARENT and pin_digest is None:
+        return None  # the checked path says a PIN is needed
     new = write.new_registration(
-        data, plan, number=write.new_registration_number(period), parent_id=parent.id, actor=parent.actor
+        data,
+        plan,
+        number=write.new_registration_number(period),
+        parent_id=parent.id,
+        actor=parent.actor,
+        pin_digest=pin_digest,
     )
     now = datetime.now(UTC)  # replaced by the database's time in the stored and the returned answer
     out = written(new, period_id, plan, submitted_at=now, updated_at=now)
@@ -399,6 +435,32 @@ async def apply_plan(
             application.documents.remove(document)
     have = {d.kind for d in application.documents}
     application.documents.extend(Document(kind=k) for k in dict.fromkeys(merged.documents) if k not in have)
+
+
+async def release(
+    session: AsyncSession, registration_number: str, user: Principal, data: schemas.Release
+) -> schemas.ApplicationOut:
+    """The Dinas withdraws an application registered from an account that did not hold the child's NIK (a
+    family's report, checked against the KK): the NIK is free again for the family; audited with the reason."""
+    application = await load_application(session, registration_number, user, lock=True)
+    period = await get_period(session, application.period_id)
+    if period.status not in (PeriodStatus.REGISTRATION_OPEN, PeriodStatus.REGISTRATION_CLOSED):
+        raise Conflict("period_not_open", "Pendaftaran hanya dapat dilepas sebelum seleksi.", "period_id")
+    _still_active(application)
+    old = application.status
+    application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
+    application.status_reason = data.reason
+    record_application(
+        session,
+        application,
+        "application.release",
+        actor=user.actor,
+        old={"status": old.value, "parent_id": application.parent_id},
+        new={"status": ApplicationStatus.WITHDRAWN.value, "reason": data.reason},
+    )
+    await session.flush()
+    session.expire(application)
+    return await read(session, registration_number)
 
 
 def _still_active(application: Application) -> None:

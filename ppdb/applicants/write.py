@@ -38,12 +38,14 @@ from sqlalchemy.types import TypeEngine
 
 from ppdb.applicants import schemas
 from ppdb.applicants.models import (
+    PIN_MAX_FAILURES,
     Applicant,
     Application,
     ApplicationStatus,
     Document,
     DocumentStatus,
     IdempotentResponse,
+    Pin,
 )
 from ppdb.applicants.models import Choice as ChoiceRow
 from ppdb.applicants.validation import OpenPeriod, Plan
@@ -59,6 +61,7 @@ DOCUMENTS: Table = Document.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 ANSWERS: Table = IdempotentResponse.__table__  # type: ignore[assignment]
 PERIODS: Table = Period.__table__  # type: ignore[assignment]
+PINS: Table = Pin.__table__  # type: ignore[assignment]
 
 # What a new registration leaves to the database (defaults) or to later actions (verification, withdrawal).
 LEFT: dict[str, frozenset[str]] = {
@@ -110,6 +113,7 @@ EXTRA: dict[str, TypeEngine[Any]] = {
     "key": ANSWERS.c.key.type,
     "request_hash": ANSWERS.c.request_hash.type,
     "body": Text(),
+    "pin_digest": Text(),  # the PIN given, where the rules require one: stored only if it is the child's
 }
 
 
@@ -165,6 +169,14 @@ def build(
         "given",
     )
     given = select(given).cte("given")  # read three times, unnested once
+    pin = PINS.c
+    child_pin = select(pin.nik).where(
+        pin.period_id == cast(bindparam("period_id"), Integer()),
+        pin.nik == given.c.nik,
+        pin.digest == given.c.pin_digest,
+        pin.failures < PIN_MAX_FAILURES,
+    )
+    given = select(given).where(or_(given.c.pin_digest.is_(None), child_pin.exists())).cte("accepted")
     choice = _arrays(
         "choice_", {"registration_number": number_type, **{n: _type_of(choices.c[n]) for n in CHOICE_FIELDS}}, "choice"
     )
@@ -291,9 +303,10 @@ def new_registration(
     applicant_id: int | None = None,
     coordinate_verified_at: datetime | None = None,
     actor: str | None = None,
+    pin_digest: str | None = None,
 ) -> NewRegistration:
     """The rows of a validated registration (`submitted_at` None: the database's time; `actor` None: no
-    audit entry of its own, as in a bulk import)."""
+    audit entry of its own, as in a bulk import; `pin_digest`: stored only if it is the child's PIN's)."""
     applicant = {
         "nik": data.nik,
         "nisn": data.nisn,
@@ -330,7 +343,14 @@ def new_registration(
         for c in plan.choices
     ]
     audit = None if actor is None else json_text({"path": plan.path.name, "choices": data.choices})
-    extra = {"applicant_id": applicant_id, "actor": actor, "audit": audit, "key": None, "request_hash": None}
+    extra = {
+        "applicant_id": applicant_id,
+        "actor": actor,
+        "audit": audit,
+        "key": None,
+        "request_hash": None,
+        "pin_digest": pin_digest,
+    }
     return NewRegistration(
         applicant,
         application,
@@ -373,7 +393,7 @@ async def run_in(session: AsyncSession, period_id: int, news: Sequence[NewRegist
 
 
 async def reuse_applicant(
-    session: AsyncSession, period_id: int, applicant: Mapping[str, Any]
+    session: AsyncSession, period_id: int, applicant: Mapping[str, Any], parent_id: int | None = None
 ) -> tuple[int, datetime | None] | None:
     """None for a child new to the period. A child registered before in it (withdrawn, or a concurrent
     duplicate): refuse what must be refused, else update the child's row (`applicant`: APPLICANT_FIELDS),
@@ -388,10 +408,22 @@ async def reuse_applicant(
     ).first()
     if known is None:
         return None
-    statuses = set(await session.scalars(select(APPLICATIONS.c.status).where(APPLICATIONS.c.applicant_id == known.id)))
-    if ApplicationStatus.DISQUALIFIED in statuses:
+    applications = (
+        await session.execute(
+            select(APPLICATIONS.c.status, APPLICATIONS.c.parent_id).where(APPLICATIONS.c.applicant_id == known.id)
+        )
+    ).all()
+    if any(a.status is ApplicationStatus.DISQUALIFIED for a in applications):
         raise Conflict("applicant_disqualified", "NIK ini didiskualifikasi pada periode ini.", "nik")
-    if statuses - {ApplicationStatus.WITHDRAWN}:
+    active = [a for a in applications if a.status is not ApplicationStatus.WITHDRAWN]
+    if active and parent_id is not None and active[0].parent_id != parent_id:
+        raise Conflict(
+            "nik_registered_elsewhere",
+            "NIK ini sudah didaftarkan dari akun lain. Bila ini anak Anda, laporkan ke Dinas lewat halaman Bantuan "
+            "dengan membawa KK: setelah diperiksa, Dinas dapat melepas pendaftaran itu agar Anda dapat mendaftar.",
+            "nik",
+        )
+    if active:
         raise Conflict("application_exists", "NIK ini sudah memiliki pendaftaran aktif pada periode ini.", "nik")
     place = tuple(applicant[k] for k in ("latitude", "longitude", "kelurahan_code", "rw", "rt"))
     if known.coordinate_verified_at is not None and tuple(known[1:6]) != place:

@@ -181,6 +181,7 @@ ALL_RULES: Final = frozenset(
         "documents",
         "choice_limits",
         "school_quotas",
+        "pin_required",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -221,6 +222,7 @@ RULE_NAMES: Final = {
     "documents": "jenis dokumen",
     "choice_limits": "aturan komposisi pilihan",
     "school_quotas": "kuota khusus sekolah",
+    "pin_required": "wajib PIN",
 }
 
 

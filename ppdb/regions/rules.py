@@ -200,6 +200,8 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     """The region's own document kinds, or national ones with another title or formats."""
     choice_limits: list[ChoiceLimit] = []
     school_quotas: list[SchoolQuotas] = []
+    pin_required: bool = False
+    """Whether a parent registers a child only with the PIN issued for its NIK (Jatim, Kota Tangerang)."""
     lottery_seed: str
 
     def quotas_at(self, npsn: str | None = None) -> dict[str, float]:

@@ -128,6 +128,8 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     choice_limits: Annotated[list[ChoiceLimit], msgspec.Meta(max_length=10)] | msgspec.UnsetType = msgspec.UNSET
     """Choice composition: at most `max` choices of a `kind` (`swasta`, `negeri`, `outside_zone`,
     `other_kabupaten`), only from choice `from_rank` on; replaces the list."""
+    pin_required: bool | msgspec.UnsetType = msgspec.UNSET
+    """Parents register a child only with the PIN issued for its NIK (`POST /api/periods/{id}/pins`)."""
     school_quotas: Annotated[list[SchoolQuotas], msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
     """Schools with their own quotas (`npsn`, `quotas` by path), in place of the period's; replaces the list."""
     version: Id | msgspec.UnsetType = msgspec.UNSET

@@ -149,7 +149,9 @@ class ParentPages(Controller):
             files = await self._checked_files(state, rules_of(period), uploads(form, rules_of(period)))
             key = values["idempotency_key"]
             if files:  # one submit, one outcome: the registration and its files commit together
-                out = await service.register_in(runtime, db_session, period_id, data, request.user, idempotency_key=key)
+                out = await service.register_in(
+                    runtime, state.sessionmaker, db_session, period_id, data, request.user, idempotency_key=key
+                )
                 await self._store_files(db_session, state, request, out.registration_number, files, rules_of(period))
             else:  # nothing else to store: the admission-day fast path, committed on its own
                 out = await service.register_committed(
@@ -305,7 +307,7 @@ class ParentPages(Controller):
         values = form_values(form, rules_of(period).max_choices)
         try:
             await preview_if_asked(form, values, db_session, runtime, period_id)
-            changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key")}
+            changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key", "pin")}
             if not changes["choices"]:
                 raise FormErrors({"choices": "Pilih minimal satu sekolah."})
             update = convert(

@@ -16,6 +16,8 @@ LOGGED_IN = PUBLIC - {"anonymous"}
 PARENTS = {"parent_a", "parent_b"}
 ADMIN = {"admin_a"}
 STAFF = {"operator_a", "admin_a"}
+REGION_STAFF = {"operator_a", "operator_b", "admin_a"}
+"""Who issues PINs: the agency and every school of its region (operator_b's school is in region A too)."""
 OWNER_OR_STAFF = {"parent_a", "operator_a", "admin_a"}
 ORIGIN_OR_ADMIN = ADMIN
 """Graduate lists: the agency, and the schools of the level below (origin schools); the world's operators run SMPs
@@ -46,6 +48,8 @@ ROUTES = {
     "importZones": ("POST", "/api/periods/{pid}/zones/import", "csv", ADMIN),
     "listSchools": ("GET", "/api/periods/{pid}/schools", None, PUBLIC),
     "register": ("POST", "/api/periods/{pid}/applications", "registration", PARENTS),
+    "issuePins": ("POST", "/api/periods/{pid}/pins", {"niks": ["3671015503140009"]}, REGION_STAFF),
+    "releaseApplication": ("POST", "/api/applications/{reg}/release", {"reason": "KK diperiksa Dinas."}, ADMIN),
     "readApplication": ("GET", "/api/applications/{reg}", None, OWNER_OR_STAFF),
     "changeApplication": ("PATCH", "/api/applications/{reg}", {"name": "Nama Baru"}, {"parent_a"}),
     "withdrawApplication": ("POST", "/api/applications/{reg}/withdraw", None, {"parent_a"}),

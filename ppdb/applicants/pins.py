@@ -1,0 +1,121 @@
+"""PINs: proof that a family holds a child's NIK, where the region's rules require one (`pin_required`).
+
+The Dinas or a school issues a PIN per child and period after checking the KK (an origin school for its own
+graduates, any school of the region or the Dinas for any child); the family registers with it. Only a digest is
+kept, and each wrong PIN counts: at `PIN_MAX_FAILURES` the PIN is void until issued again. A registration by a school
+operator for a family checked in person (walk-in) needs none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ppdb.accounts.models import Role
+from ppdb.applicants import schemas
+from ppdb.applicants.models import PIN_MAX_FAILURES, Pin
+from ppdb.audit.service import record_period
+from ppdb.authz import Principal, assert_region, own_school
+from ppdb.errors import AppError, Conflict, Forbidden
+from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.service import get_period, rules_of
+from ppdb.scores.models import Graduate
+from ppdb.scores.service import among
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
+LENGTH = 10  # 50 bits: guessing online is throttled; offline it would take the database
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_pin() -> str:
+    token = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return f"{token[:5]}-{token[5:]}"
+
+
+def digest(period_id: int, nik: str, pin: str) -> str:
+    """The kept form of a PIN; a PIN typed with spaces, dashes, lower case or O/I/L for 0/1 is the same PIN."""
+    clean = re.sub(r"[\s-]", "", pin.upper()).translate(_READ_AS)
+    return hashlib.sha256(f"ppdb-pin:{period_id}:{nik}:{clean}".encode()).hexdigest()
+
+
+async def _may_issue(session: AsyncSession, period: Period, niks: Sequence[str], user: Principal) -> None:
+    if user.role is Role.AGENCY_ADMIN:
+        assert_region(user, period.region_id)
+        return
+    school = await own_school(session, user)
+    if school.region_id == period.region_id:  # a school of the region, checking the KK in person
+        return
+    listed = await session.scalars(
+        Graduate.__table__.select()
+        .with_only_columns(Graduate.nik)
+        .where(Graduate.period_id == period.id, Graduate.origin_npsn == school.npsn, among(Graduate.nik, niks))
+    )
+    if set(niks) - set(listed):  # an origin school elsewhere: its own graduates only
+        raise Forbidden("not_origin_school", "Sekolah ini hanya dapat memberi PIN kepada lulusannya sendiri.")
+
+
+async def issue(session: AsyncSession, period_id: int, data: schemas.PinIssue, user: Principal) -> list[schemas.PinOut]:
+    """A new PIN for each NIK (replacing any issued before, failures forgotten), shown this once; audited."""
+    period = await get_period(session, period_id)
+    await _may_issue(session, period, data.niks, user)
+    if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN):
+        raise Conflict("period_not_open", "PIN hanya diberikan sebelum dan selama pendaftaran.", "period_id")
+    now = datetime.now(UTC)
+    issued = [schemas.PinOut(nik=nik, pin=new_pin()) for nik in dict.fromkeys(data.niks)]
+    rows = [
+        dict(period_id=period.id, nik=p.nik, digest=digest(period.id, p.nik, p.pin), issued_by=user.id, issued_at=now)
+        for p in issued
+    ]
+    statement = insert(Pin).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Pin.period_id, Pin.nik],
+            set_={"digest": statement.excluded.digest, "issued_by": user.id, "issued_at": now, "failures": 0},
+        )
+    )
+    record_period(session, period.id, "pins.issue", actor=user.actor, new={"niks": [p.nik for p in issued]})
+    return issued
+
+
+async def check(
+    sessionmaker: async_sessionmaker[AsyncSession], period: Period, data: schemas.ApplicationCreate, user: Principal
+) -> None:
+    """Where the rules require a PIN, a parent's registration carries the child's: refused otherwise (a wrong
+    PIN is counted in a transaction of its own, so it counts even though the registration is refused)."""
+    if not rules_of(period).pin_required or user.role is not Role.PARENT:
+        return
+    if data.pin is None:
+        raise AppError(
+            "pin_required",
+            "Pendaftaran di daerah ini memerlukan PIN anak. Minta PIN ke sekolah asal, sekolah tujuan, atau Dinas "
+            "dengan membawa KK.",
+            "pin",
+        )
+    async with sessionmaker.begin() as session:
+        pin = await session.get(Pin, (period.id, data.nik), with_for_update=True)
+        if pin is None:
+            outcome = "missing"
+        elif pin.failures >= PIN_MAX_FAILURES:
+            outcome = "locked"
+        elif hmac.compare_digest(pin.digest, digest(period.id, data.nik, data.pin)):
+            return
+        else:
+            pin.failures += 1
+            outcome = "wrong"
+    if outcome == "missing":
+        raise AppError("pin_not_issued", "Belum ada PIN untuk NIK ini. Minta PIN ke sekolah dengan membawa KK.", "pin")
+    if outcome == "locked":
+        raise AppError(
+            "pin_locked",
+            "Terlalu banyak PIN salah untuk NIK ini. Minta PIN baru ke sekolah atau Dinas.",
+            "pin",
+            status_code=429,
+        )
+    raise AppError("pin_invalid", "PIN tidak cocok dengan NIK ini.", "pin")
