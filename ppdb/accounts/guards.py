@@ -41,3 +41,8 @@ async def requires_parent(connection: ASGIConnection, _: BaseRouteHandler) -> No
 async def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Agency admins and school operators."""
     _role(connection, Role.AGENCY_ADMIN, Role.SCHOOL_OPERATOR)
+
+
+async def requires_registrar(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Who registers a child: its parent, or a school operator for a family at the school (walk-in)."""
+    _role(connection, Role.PARENT, Role.SCHOOL_OPERATOR)

@@ -10,7 +10,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from ppdb import authz
-from ppdb.accounts.guards import requires_agency_admin, requires_login, requires_parent, requires_staff
+from ppdb.accounts.guards import (
+    requires_agency_admin,
+    requires_login,
+    requires_parent,
+    requires_registrar,
+    requires_staff,
+)
 from ppdb.applicants import documents, pins, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
@@ -31,7 +37,7 @@ class ApplicationController(Controller):
     path = "/api"
     tags = ["registration"]
 
-    @post("/periods/{period_id:int}/applications", operation_id="register", guards=[requires_parent])
+    @post("/periods/{period_id:int}/applications", operation_id="register", guards=[requires_registrar])
     async def register(
         self,
         state: State,
@@ -41,7 +47,9 @@ class ApplicationController(Controller):
         period_id: PeriodId,
         idempotency_key: IdempotencyKey = None,
     ) -> schemas.ApplicationOut:
-        """Register a child with a path and ranked school choices; distances are computed here."""
+        """Register a child with a path and ranked school choices; distances are computed here. A school
+        operator registers a family that came to the school (walk-in, identity checked in person): the same
+        rules, the operator recorded as the actor, the family claims it later with the child's PIN."""
         return await service.register_committed(
             runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=idempotency_key
         )
@@ -70,6 +78,23 @@ class ApplicationController(Controller):
         """Agency only: withdraw an application registered from an account that did not hold the child's NIK,
         with what was checked; the family can then register the child."""
         return await service.release(db_session, registration_number, request.user, data)
+
+    @post(
+        "/applications/{registration_number:str}/claim",
+        operation_id="claimApplication",
+        status_code=200,
+        guards=[requires_parent],
+    )
+    async def claim(
+        self,
+        state: State,
+        db_session: Session,
+        request: Request,
+        registration_number: RegistrationNumber,
+        data: JSONBody[schemas.Claim],
+    ) -> schemas.ApplicationOut:
+        """A family takes into its account the registration a school made for it, with the child's PIN."""
+        return await service.claim(state.sessionmaker, db_session, registration_number, request.user, data)
 
     @get("/applications/{registration_number:str}", operation_id="readApplication", guards=[requires_login])
     async def read(

@@ -98,13 +98,18 @@ async def check(
             "dengan membawa KK.",
             "pin",
         )
+    await verify(sessionmaker, period.id, data.nik, data.pin)
+
+
+async def verify(sessionmaker: async_sessionmaker[AsyncSession], period_id: int, nik: str, given: str) -> None:
+    """The child's PIN, or the reason it is refused; a wrong one is counted (committed before refusing)."""
     async with sessionmaker.begin() as session:
-        pin = await session.get(Pin, (period.id, data.nik), with_for_update=True)
+        pin = await session.get(Pin, (period_id, nik), with_for_update=True)
         if pin is None:
             outcome = "missing"
         elif pin.failures >= PIN_MAX_FAILURES:
             outcome = "locked"
-        elif hmac.compare_digest(pin.digest, digest(period.id, data.nik, data.pin)):
+        elif hmac.compare_digest(pin.digest, digest(period_id, nik, given)):
             return
         else:
             pin.failures += 1

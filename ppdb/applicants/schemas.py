@@ -69,6 +69,11 @@ class Release(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What the Dinas checked, e.g. "KK asli dibawa orang tua kandung; akun pendaftar bukan keluarga"."""
 
 
+class Claim(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pin: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+    """The child's PIN (given by the school that registered the family)."""
+
+
 class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A change while registration is open. NIK, birth date and sex cannot change: withdraw and register again."""
 

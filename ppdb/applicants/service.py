@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from ppdb.accounts.models import Role
 from ppdb.applicants import idempotency, pins, schemas, write
 from ppdb.applicants.mapping import current_data, of_application, written
-from ppdb.applicants.models import Application, ApplicationStatus, Choice, Document, DocumentStatus
+from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Choice, Document, DocumentStatus
 from ppdb.applicants.validation import (
     ChoicePlan,
     OpenPeriod,
@@ -38,9 +38,9 @@ from ppdb.applicants.validation import (
     validate,
 )
 from ppdb.audit.service import record_application, record_period
-from ppdb.authz import Principal, load_application
+from ppdb.authz import Principal, load_application, own_school
 from ppdb.db.session import bind_of, driver_connection
-from ppdb.errors import AppError, ApplicationWithdrawn, Conflict
+from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, Forbidden, NotFound
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus, Region
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
@@ -128,8 +128,11 @@ async def register_committed(
     """A registration, committed when this returns (it owns its transactions): by the admission-day fast path
     (one statement, no session) or, for anything unusual, with every check in a transaction of its own."""
     key = idempotency.key_for(parent, period_id, idempotency_key)
-    if (out := await _register_at_once(runtime, bind_of(sessionmaker), period_id, data, parent, key)) is not None:
-        return out
+    walk_in = parent.role is Role.SCHOOL_OPERATOR  # rare: no need for the admission-day path
+    if not walk_in:
+        out = await _register_at_once(runtime, bind_of(sessionmaker), period_id, data, parent, key)
+        if out is not None:
+            return out
     await _pin_checked(sessionmaker, period_id, data, parent)
     async with sessionmaker.begin() as session:
         return await _register_checked(runtime, session, period_id, data, parent, key)
@@ -185,16 +188,19 @@ async def _register_checked(
     if period.status is PeriodStatus.REGISTRATION_OPEN:
         runtime.open_periods[period_id] = replace(ctx, period=OpenPeriod.of(period))
     accepting_registrations(period)
+    walk_in = parent.role is Role.SCHOOL_OPERATOR
+    if walk_in and (await own_school(session, parent)).region_id != period.region_id:
+        raise Forbidden("forbidden_region", "Sekolah Anda bukan sekolah daerah periode ini.")
     plan = validate(ctx, data)
     new = write.new_registration(
         data,
         plan,
         number=write.new_registration_number(ctx.period),
-        parent_id=parent.id,
+        parent_id=None if walk_in else parent.id,
         actor=parent.actor,
         pin_digest=_pin_digest(ctx, data, parent),
     )
-    known = await write.reuse_applicant(session, ctx.period.id, new.applicant, parent.id)
+    known = await write.reuse_applicant(session, ctx.period.id, new.applicant, None if walk_in else parent.id)
     if known is not None:
         new = replace(new, extra={**new.extra, "applicant_id": known[0]}, coordinate_verified_at=known[1])
     rows = await write.run_in(session, ctx.period.id, [new])
@@ -435,6 +441,34 @@ async def apply_plan(
             application.documents.remove(document)
     have = {d.kind for d in application.documents}
     application.documents.extend(Document(kind=k) for k in dict.fromkeys(merged.documents) if k not in have)
+
+
+async def claim(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    registration_number: str,
+    user: Principal,
+    data: schemas.Claim,
+) -> schemas.ApplicationOut:
+    """A family takes a registration a school made for it (walk-in) into its account, with the child's PIN.
+    A number that is unknown, withdrawn or already in an account answers like a wrong PIN's 404, revealing
+    nothing; a wrong PIN counts against the child's."""
+    stmt = (
+        select(Application.id, Application.period_id, Application.parent_id, Application.status, Applicant.nik)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .where(Application.registration_number == registration_number)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None or row.parent_id is not None or row.status is ApplicationStatus.WITHDRAWN:
+        raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
+    await pins.verify(sessionmaker, row.period_id, row.nik, data.pin)
+    application = await session.get(Application, row.id, with_for_update=True)
+    if application is None or application.parent_id is not None:  # claimed in between
+        raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
+    application.parent_id = user.id
+    record_application(session, application, "application.claim", actor=user.actor, new={"parent_id": user.id})
+    await session.flush()
+    return await read(session, registration_number)
 
 
 async def release(

@@ -117,3 +117,29 @@ async def test_the_dinas_releases_a_nik_another_account_took(admin, parent, tran
     # what the squatter sees of its withdrawn application is what it typed, not the family's data
     mine = (await squatter.get(f"/api/applications/{taken}")).json()
     assert mine["status"] == "withdrawn"
+
+
+async def test_a_school_registers_a_walk_in_family_which_claims_it_with_the_pin(
+    admin, parent, operator, transport, session
+):
+    period = await pin_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    child = registration(1)
+    school = await operator()
+    # the family came to the school without a phone: the operator checks the KK and registers (no PIN needed)
+    walk_in = await school.post(url, json=child)
+    assert walk_in.status_code == 201, walk_in.text
+    number = walk_in.json()["registration_number"]
+    actor = await session.scalar(text("SELECT actor FROM audit_log WHERE action = 'application.create'"))
+    assert actor.startswith("school_operator:")
+    expect_error(await admin.post(url, json=registration(2)), 403, "forbidden")  # the Dinas registers nobody
+    (pin,) = (await school.post(f"/api/periods/{period['id']}/pins", json={"niks": [child["nik"]]})).json()
+    # later, with an account of its own, the family takes it over with the child's PIN
+    assert (await parent.get(f"/api/applications/{number}")).status_code == 404
+    claim = f"/api/applications/{number}/claim"
+    expect_error(await parent.post(claim, json={"pin": "AAAAA-AAAAA"}), 422, "pin_invalid")
+    claimed = await parent.post(claim, json={"pin": pin["pin"]})
+    assert claimed.status_code == 200, claimed.text
+    assert (await parent.get(f"/api/applications/{number}")).json()["registration_number"] == number
+    other = await sign_up(transport, "orang.lain@contoh.test")
+    expect_error(await other.post(claim, json={"pin": pin["pin"]}), 404, "application_not_found")  # taken
