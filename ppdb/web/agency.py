@@ -1,4 +1,4 @@
-"""Agency pages: periods from a preset, the quota editor, CSV imports, selection, what-if, publication, statistics."""
+"""Agency pages: periods from a preset, the rule editors, CSV imports, selection, what-if, publication, statistics."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.params import PathParameter
@@ -19,7 +20,7 @@ from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.regions.lifecycle import RULE_CHANGES
-from ppdb.regions.rules import BASE_KEYS, PRESETS
+from ppdb.regions.rules import BASE_KEYS, PRESETS, PathRule, Requirement, RuleSet, alternatives
 from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
@@ -88,8 +89,16 @@ class AgencyPages(Controller):
         return await self._period(request, db_session, period_id)
 
     async def _period(
-        self, request: Request, db_session: Session, period_id: int, *, status: int = 200, **extra: Any
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: int,
+        *,
+        status: int = 200,
+        typed: dict[str, dict[str, Any]] | None = None,
+        **extra: Any,
     ) -> Template:
+        """The period page; `typed`: a refused rules form as the admin typed it, shown in place of the rules."""
         period = await regions.get_period(db_session, period_id, user=request.user)
         out = regions.to_out(period)
         preset = PRESETS.get((out.rules.preset, out.level))
@@ -111,6 +120,9 @@ class AgencyPages(Controller):
             ],
             "ranking_keys": BASE_KEYS,
             "key_slots": KEY_SLOTS,
+            "forms": rule_forms(out.rules) | (typed or {}),
+            "rows": table_rows,
+            "nationals": list(dict.fromkeys(p.national for p in out.rules.paths)),
             "bounds": bounds,
             "stats": report.totals,
             "cutoffs": report.cutoffs,
@@ -145,10 +157,94 @@ class AgencyPages(Controller):
             await regions.update_rules(db_session, period_id, change, request.user)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
-            errors = err.errors if isinstance(err, FormErrors) else rule_errors(err)
+            # a path's quota on its row, the sum above the table, choices and mechanism under theirs
+            fields = {f"quotas.{p.name}": f"quota_{p.name}" for p in period.paths}
+            fields |= {name: name for name in ("quotas", "max_choices", "mechanism")}
+            errors = err.errors if isinstance(err, FormErrors) else {placed(err.field, fields, "rules"): err.message}
             status = err.status_code if isinstance(err, AppError) and err.status_code == 409 else 400
             return await self._period(request, db_session, period_id, status=status, values=values, errors=errors)
         return Redirect(f"/dinas/periode/{period_id}?ok=kuota")
+
+    @post("/dinas/periode/{period_id:int}/pengalihan")
+    async def transfers(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        """Where a path's unfilled seats go, rows from -> to (a blank row adds one, an emptied row removes it)."""
+        typed = posted(await request.form())
+        rows = [
+            {"from": r.get("from", ""), "to": r.get("to", "")}
+            for r in table(typed, "tr")
+            if r.get("from") or r.get("to")
+        ]
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            lambda: convert({"transfers": rows}, region_schemas.RulesUpdate),
+            form="transfers",
+            typed=typed,
+            fields={"transfers": "transfers"},
+            done="Pengalihan kursi disimpan.",
+        )
+
+    @post("/dinas/periode/{period_id:int}/jalur")
+    async def add_path(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        """A region's own path: its name, the national path it belongs to, title, quota and ranking chain."""
+        typed = posted(await request.form())
+        name, category = typed.get("name", ""), typed.get("category", "")
+        period = await regions.get_period(db_session, period_id, user=request.user)
+        known = {p.name for p in regions.rules_of(period).paths}
+
+        def change() -> region_schemas.RulesUpdate:
+            if name in known:  # the API would change that path: not what "add" means
+                raise FormErrors({f"paths.{name}": "Jalur dengan nama ini sudah ada; ubah di formulir jalurnya."})
+            path = {
+                "name": name,
+                "category": category,
+                "title": typed.get("title", ""),
+                "quota": typed.get("quota", ""),
+            }
+            return path_change(path | {"keys": chain(typed)}, required=("name", "category", "quota", "keys"))
+
+        where = f"paths.{name}"
+        quota = "new_path_quota"  # the sum of all quotas, or of the national path's members, stays in bounds
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            change,
+            form="new_path",
+            typed=typed,
+            fields={
+                where: "new_path_name",
+                f"{where}.category": "new_path_category",
+                f"{where}.title": "new_path_title",
+                f"{where}.quota": quota,
+                f"{where}.keys": "new_path_keys",
+                f"{where}.score": "new_path_keys",
+                f"quotas.{name}": quota,
+                "quotas": quota,
+                **({f"paths.{category}": quota} if category else {}),
+            },
+            done=f"Jalur {name} ditambahkan.",
+        )
+
+    @post("/dinas/periode/{period_id:int}/jalur/{path:str}/hapus")
+    async def remove_path(
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: PeriodId,
+        path: Annotated[str, PathParameter(max_length=40)],
+    ) -> Template:
+        """Drop a region's path (a national path only where another path of its category remains)."""
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            lambda: path_change({"name": path, "remove": True}),
+            form=f"path_{path}_remove",
+            fields={},
+            done=f"Jalur {path} dihapus.",
+        )
 
     @post("/dinas/periode/{period_id:int}/jalur/{path:str}")
     async def path_rules(
@@ -157,42 +253,113 @@ class AgencyPages(Controller):
         db_session: Session,
         period_id: PeriodId,
         path: Annotated[str, PathParameter(max_length=40)],
-    ) -> Response:
-        """One path's ranking chain, zone requirement, out-of-region rule and sub-quotas (a blank row adds one)."""
-        form = await request.form()
-        subs = []
-        for i in range(SUB_QUOTA_ROWS):
-            name = form_value(form, f"sq_{i}_name")
-            if name:
-                tiers = form_value(form, f"sq_{i}_tiers").replace(" ", "")
-                subs.append(
-                    {
-                        "name": name,
-                        "share": form_value(form, f"sq_{i}_share"),
-                        "zone_tiers": [t for t in tiers.split(",") if t],
-                        "per_kelurahan": bool(form_value(form, f"sq_{i}_per_kelurahan")),
-                        "fallback": form_value(form, f"sq_{i}_fallback") or None,
-                        "unused_to": form_value(form, f"sq_{i}_unused_to") or None,
-                    }
-                )
+    ) -> Template:
+        """One path's title, ranking chain, zone requirement, out-of-region rule, required documents and
+        sub-quotas with theirs (a blank row adds a sub-quota, an emptied name removes it)."""
+        typed = posted(await request.form())
+        rows = [(i, row) for i, row in enumerate(table(typed, "sq")) if row.get("name")]
         change = {
             "name": path,
-            "keys": [k for i in range(MAX_KEYS) if (k := form_value(form, f"key_{i}"))],
-            "requires_zone": bool(form_value(form, "requires_zone")),
-            "out_of_region": bool(form_value(form, "out_of_region")),
-            "sub_quotas": subs,
+            "title": typed.get("title", ""),
+            "keys": chain(typed),
+            "requires_zone": bool(typed.get("requires_zone")),
+            "out_of_region": bool(typed.get("out_of_region")),
+            "required_documents": requirements(typed.get("documents", "")),
+            "sub_quotas": [
+                {
+                    "name": row["name"],
+                    "share": row.get("share", ""),
+                    "zone_tiers": [t for t in row.get("tiers", "").replace(" ", "").split(",") if t],
+                    "per_kelurahan": bool(row.get("per_kelurahan")),
+                    "fallback": row.get("fallback") or None,
+                    "unused_to": row.get("unused_to") or None,
+                    "required_documents": requirements(row.get("documents", "")),
+                }
+                for _, row in rows
+            ],
         }
+        key, where = f"path_{path}", f"paths.{path}"
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            lambda: path_change(change),
+            form=key,
+            typed=typed,
+            fields={
+                f"{where}.title": f"{key}_title",
+                f"{where}.required_documents": f"{key}_documents",
+                f"{where}.sub_quotas": f"{key}_sub_quotas",
+                **{
+                    f"{where}.sub_quotas.{row['name']}.required_documents": f"{key}_sq_{i}_documents" for i, row in rows
+                },
+            },
+            done=f"Aturan jalur {path} disimpan.",
+        )
+
+    @post("/dinas/periode/{period_id:int}/usia-dokumen")
+    async def ages_and_documents(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        """The age limits and their reference date, the KK's minimum age, the documents that exempt a child
+        from the maximum age, and the region's own document kinds (a blank row adds one, an emptied kind
+        removes it)."""
+        typed = posted(await request.form())
+        documents = [
+            {"kind": row["kind"], "title": row.get("title", ""), "formats": row.get("formats", [])}
+            for row in table(typed, "doc")
+            if row.get("kind")
+        ]
+
+        def change() -> region_schemas.RulesUpdate:
+            ages = {name: typed.get(name, "") for name in AGE_FIELDS}
+            exemptions = typed.get("age_exemptions", [])
+            update = convert(
+                ages | {"age_exemptions": exemptions, "documents": documents},
+                region_schemas.RulesUpdate,
+                required=("reference_date", "kk_min_age_days"),
+            )
+            # `convert` leaves an empty input out (the rule would stay); here it means "no limit"
+            return msgspec.structs.replace(update, **{name: None for name in NULLABLE_AGES if not ages[name]})
+
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            change,
+            form="usia",
+            typed=typed,
+            fields={name: name for name in (*AGE_FIELDS, "age_exemptions", "documents")},
+            done="Aturan usia dan dokumen disimpan.",
+        )
+
+    async def _change_rules(
+        self,
+        request: Request,
+        db_session: Session,
+        period_id: int,
+        change: Callable[[], region_schemas.RulesUpdate],
+        *,
+        form: str,
+        fields: dict[str, str],
+        done: str,
+        typed: dict[str, Any] | None = None,
+    ) -> Template:
+        """A rules form's change through `update_rules`, checked, audited and versioned like the API's PATCH.
+        Refused, the page again with the form as typed and each error next to its input: `fields` maps the
+        API's field names to the form's error keys, anything else goes above the form (`form`)."""
         try:
-            rules_change = convert({"paths": [change]}, region_schemas.RulesUpdate)
-            await regions.update_rules(db_session, period_id, rules_change, request.user)
+            await regions.update_rules(db_session, period_id, change(), request.user)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
-            message = (
-                err.message if isinstance(err, AppError) else "Isian jalur tidak valid: periksa angka dan pilihan."
+            refused = err.errors if isinstance(err, FormErrors) else {err.field or "": err.message}
+            return await self._period(
+                request,
+                db_session,
+                period_id,
+                status=err.status_code if isinstance(err, AppError) else 400,
+                errors={placed(field, fields, form): message for field, message in refused.items()},
+                typed={form: typed} if typed else None,
             )
-            status = err.status_code if isinstance(err, AppError) else 400
-            return await self._period(request, db_session, period_id, status=status, errors={f"path_{path}": message})
-        return await self._period(request, db_session, period_id, notice=f"Aturan jalur {path} disimpan.")
+        return await self._period(request, db_session, period_id, notice=done)
 
     @post("/dinas/periode/{period_id:int}/template")
     async def load_template(self, request: Request, db_session: Session, period_id: PeriodId) -> Response:
@@ -310,16 +477,119 @@ KEY_SLOTS = 6
 """Key selects on a path's form; a longer chain gets one more than it has (Jatim prestasi: 11 keys)."""
 MAX_KEYS = 16  # as `PathUpdate.keys` allows
 """Ranking keys a path form offers (a chain is rarely longer than five)."""
-SUB_QUOTA_ROWS = 8
-"""Sub-quota rows a path form accepts: those of the path and one blank row to add one."""
+AGE_FIELDS = ("reference_date", "min_age_months", "early_min_age_months", "max_age_years", "kk_min_age_days")
+NULLABLE_AGES = ("min_age_months", "early_min_age_months", "max_age_years")
 
 
-def rule_errors(err: AppError) -> dict[str, str]:
-    """A refused rules change, next to its input: a path's quota on its row (`quota_domisili`), the sum above
-    the table (`quotas`), choices and mechanism under theirs; anything else above the form (`rules`)."""
-    field = err.field or ""
-    if field.startswith("quotas."):
-        return {f"quota_{field.split('.', 1)[1]}": err.message}
-    if field in ("quotas", "max_choices", "mechanism"):
-        return {field: err.message}
-    return {"rules": err.message}
+def placed(field: str | None, fields: dict[str, str], fallback: str) -> str:
+    """Where a refused field's message goes: the form input of the most specific field that covers it
+    (`paths.afirmasi.sub_quotas` covers `paths.afirmasi.sub_quotas.fallback`), else above the form."""
+    field = field or ""
+    covering = [name for name in fields if field == name or field.startswith(f"{name}.")]
+    return fields[max(covering, key=len)] if covering else fallback
+
+
+def path_change(change: dict[str, Any], required: tuple[str, ...] = ()) -> region_schemas.RulesUpdate:
+    """One path's change, converted on its own so that a refused input is named as the API names it
+    (`paths.afirmasi.required_documents`); an emptied title clears it."""
+    try:
+        update = convert(change, region_schemas.PathUpdate, required=required)
+    except FormErrors as err:
+        raise FormErrors({f"paths.{change['name']}.{k}": v for k, v in err.errors.items()}) from None
+    if "title" in change and not change["title"]:
+        update = msgspec.structs.replace(update, title=None)
+    return region_schemas.RulesUpdate(paths=[update])
+
+
+def requirements(text: str) -> list[Requirement]:
+    """`kk, afirmasi_proof / kip` -> `["kk", ["afirmasi_proof", "kip"]]`: requirements are separated by commas,
+    the kinds any one of which will do by slashes."""
+    found: list[Requirement] = []
+    for part in text.split(","):
+        kinds = [k.strip() for k in part.split("/") if k.strip()]
+        if kinds:
+            found.append(kinds[0] if len(kinds) == 1 else kinds)
+    return found
+
+
+def requirement_text(required: list[Requirement]) -> str:
+    return ", ".join(" / ".join(alternatives(r)) for r in required)
+
+
+def chain(typed: dict[str, Any]) -> list[str]:
+    """A form's ranking chain from its key selects, the unused ones left out."""
+    return [k for i in range(MAX_KEYS) if (k := typed.get(f"key_{i}"))]
+
+
+def posted(form: Any) -> dict[str, Any]:
+    """A form as typed; a checkbox group (`age_exemptions`, `doc_0_formats`) as the list of its ticked values."""
+    return {
+        name: [v.strip() for v in form.getall(name)]
+        if name == "age_exemptions" or name.endswith("_formats")
+        else form_value(form, name)
+        for name in form
+        if name != "_csrf"
+    }
+
+
+def table(typed: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """A form table's rows as posted, column by name: `doc_0_kind`, `doc_0_title`, … -> `[{"kind": …}, …]`."""
+    rows: list[dict[str, Any]] = []
+    while True:
+        start = f"{prefix}_{len(rows)}_"
+        row = {name.removeprefix(start): value for name, value in typed.items() if name.startswith(start)}
+        if not row:
+            return rows
+        rows.append(row)
+
+
+def table_rows(typed: dict[str, Any], prefix: str) -> int:
+    """How many rows a form table shows: those it has, and a blank one to add one unless the last is blank."""
+    rows = table(typed, prefix)
+    return len(rows) + (not rows or any(rows[-1].values()))
+
+
+def cells(prefix: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The inverse of `table`: rows as the inputs of a form table."""
+    return {f"{prefix}_{i}_{name}": value for i, row in enumerate(rows) for name, value in row.items()}
+
+
+def flag(value: bool) -> str:
+    return "1" if value else ""
+
+
+def path_inputs(path: PathRule) -> dict[str, Any]:
+    return {
+        "title": path.title or "",
+        "documents": requirement_text(path.required_documents),
+        "requires_zone": flag(path.requires_zone),
+        "out_of_region": flag(path.out_of_region),
+        **{f"key_{i}": key for i, key in enumerate(path.keys)},
+        **cells(
+            "sq",
+            [
+                {
+                    "name": s.name,
+                    "share": str(s.share),
+                    "tiers": ",".join(map(str, s.zone_tiers)),
+                    "per_kelurahan": flag(s.per_kelurahan),
+                    "fallback": s.fallback or "",
+                    "unused_to": s.unused_to or "",
+                    "documents": requirement_text(s.required_documents),
+                }
+                for s in path.sub_quotas
+            ],
+        ),
+    }
+
+
+def rule_forms(rules: RuleSet) -> dict[str, dict[str, Any]]:
+    """The rule forms' inputs as the rules fill them, by form: `path_<name>`, `new_path`, `usia`, `transfers`."""
+    ages = {name: "" if (value := getattr(rules, name)) is None else str(value) for name in AGE_FIELDS}
+    documents = [{"kind": d.kind, "title": d.title, "formats": list(d.formats)} for d in rules.documents]
+    return {
+        **{f"path_{p.name}": path_inputs(p) for p in rules.paths},
+        "new_path": {"quota": "0"},
+        "usia": ages | {"age_exemptions": list(rules.age_exemptions)} | cells("doc", documents),
+        "transfers": cells("tr", [{"from": t.source, "to": t.target} for t in rules.transfers]),
+    }
