@@ -331,6 +331,53 @@ class AgencyPages(Controller):
             done="Aturan usia dan dokumen disimpan.",
         )
 
+    @post("/dinas/periode/{period_id:int}/pilihan")
+    async def choices(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        """Whether a parent needs the child's PIN, and the choice rules: at most so many choices of a kind, from
+        a given choice on (a blank row adds one, an emptied kind removes it)."""
+        typed = posted(await request.form())
+        limits = [row for row in table(typed, "cl") if row.get("kind")]
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            lambda: convert(
+                {"pin_required": bool(typed.get("pin_required")), "choice_limits": limits},
+                region_schemas.RulesUpdate,
+            ),
+            form="pilihan",
+            typed=typed,
+            fields={"choice_limits": "choice_limits", "pin_required": "pin_required"},
+            done="Aturan pilihan sekolah dan PIN disimpan.",
+        )
+
+    @post("/dinas/periode/{period_id:int}/kuota-sekolah")
+    async def school_quotas(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
+        """Schools with their own quotas: an NPSN and `jalur=persen` pairs, e.g. `domisili=50, prestasi=25`."""
+        typed = posted(await request.form())
+
+        def change() -> region_schemas.RulesUpdate:
+            own = []
+            for row in table(typed, "kq"):
+                if not row.get("npsn"):
+                    continue
+                pairs = [pair.split("=", 1) for pair in row.get("quotas", "").split(",") if pair.strip()]
+                if any(len(pair) != 2 for pair in pairs):
+                    raise FormErrors({"school_quotas": "Tulis kuota sebagai jalur=persen, dipisah koma."})
+                own.append({"npsn": row["npsn"], "quotas": {k.strip(): v.strip() for k, v in pairs}})
+            return convert({"school_quotas": own}, region_schemas.RulesUpdate)
+
+        return await self._change_rules(
+            request,
+            db_session,
+            period_id,
+            change,
+            form="kuota_sekolah",
+            typed=typed,
+            fields={"school_quotas": "school_quotas"},
+            done="Kuota khusus sekolah disimpan.",
+        )
+
     async def _change_rules(
         self,
         request: Request,
@@ -584,7 +631,8 @@ def path_inputs(path: PathRule) -> dict[str, Any]:
 
 
 def rule_forms(rules: RuleSet) -> dict[str, dict[str, Any]]:
-    """The rule forms' inputs as the rules fill them, by form: `path_<name>`, `new_path`, `usia`, `transfers`."""
+    """The rule forms' inputs as the rules fill them, by form: `path_<name>`, `new_path`, `usia`, `transfers`,
+    `pilihan`, `kuota_sekolah`."""
     ages = {name: "" if (value := getattr(rules, name)) is None else str(value) for name in AGE_FIELDS}
     documents = [{"kind": d.kind, "title": d.title, "formats": list(d.formats)} for d in rules.documents]
     return {
@@ -592,4 +640,15 @@ def rule_forms(rules: RuleSet) -> dict[str, dict[str, Any]]:
         "new_path": {"quota": "0"},
         "usia": ages | {"age_exemptions": list(rules.age_exemptions)} | cells("doc", documents),
         "transfers": cells("tr", [{"from": t.source, "to": t.target} for t in rules.transfers]),
+        "pilihan": {"pin_required": flag(rules.pin_required)}
+        | cells(
+            "cl", [{"kind": c.kind, "max": str(c.max), "from_rank": str(c.from_rank)} for c in rules.choice_limits]
+        ),
+        "kuota_sekolah": cells(
+            "kq",
+            [
+                {"npsn": q.npsn, "quotas": ", ".join(f"{path}={share:g}" for path, share in q.quotas.items())}
+                for q in rules.school_quotas
+            ],
+        ),
     }

@@ -265,3 +265,35 @@ async def test_the_agency_adds_a_region_path_and_removes_it_in_draft(browser, ad
         "prestasi",
     ]
     assert await last_change(admin, period["id"]) == ["paths.prestasi_lomba"]
+
+
+async def test_choice_rules_the_pin_and_school_quotas_on_the_page(browser, admin) -> None:
+    period = await open_period(admin, open_=False)
+    url = f"/dinas/periode/{period['id']}"
+    await admin_browser(browser)
+    action = f"{url}/pilihan"
+    form = form_of((await browser.get(url)).text, action)
+    assert "pin_required" not in form and form["cl_0_kind"] == [""]
+    change = {"pin_required": "1", "cl_0_kind": "swasta", "cl_0_max": "1", "cl_0_from_rank": "3"}
+    saved = await browser.post(action, data=form | change)
+    assert saved.status_code == 200 and "Aturan pilihan sekolah dan PIN disimpan." in saved.text, saved.text
+    rules = await rules_of(admin, period["id"])
+    assert rules["pin_required"] is True
+    assert rules["choice_limits"] == [{"kind": "swasta", "max": 1, "from_rank": 3}]
+    assert await last_change(admin, period["id"]) == ["choice_limits", "pin_required"]
+    bad = await browser.post(action, data=form | change | {"cl_0_max": "satu"})
+    assert bad.status_code == 400 and shown_error(bad.text, "choice_limits")
+
+    action = f"{url}/kuota-sekolah"
+    form = form_of(saved.text, action)
+    low = await browser.post(action, data=form | {"kq_0_npsn": "20670001", "kq_0_quotas": "domisili=60, prestasi=15"})
+    assert low.status_code == 422 and "batas nasional" in shown_error(low.text, "school_quotas")
+    assert 'value="domisili=60, prestasi=15"' in low.text
+    typo = await browser.post(action, data=form | {"kq_0_npsn": "20670001", "kq_0_quotas": "domisili 50"})
+    assert typo.status_code == 400 and "jalur=persen" in shown_error(typo.text, "school_quotas")
+    ok = await browser.post(action, data=form | {"kq_0_npsn": "20670001", "kq_0_quotas": "domisili=50, prestasi=25"})
+    assert ok.status_code == 200 and "Kuota khusus sekolah disimpan." in ok.text, ok.text
+    assert (await rules_of(admin, period["id"]))["school_quotas"] == [
+        {"npsn": "20670001", "quotas": {"domisili": 50.0, "prestasi": 25.0}}
+    ]
+    assert 'value="domisili=50, prestasi=25"' in ok.text
