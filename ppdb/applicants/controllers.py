@@ -19,7 +19,7 @@ from ppdb.accounts.guards import (
 )
 from ppdb.applicants import documents, pins, schemas, service
 from ppdb.params import PeriodId, RegistrationNumber, Session
-from ppdb.regions.service import accepting_registrations, get_period, rules_of
+from ppdb.regions.service import get_period, rules_of
 from ppdb.runtime import AppRuntime
 
 IdempotencyKey = Annotated[
@@ -142,10 +142,11 @@ class ApplicationController(Controller):
         registration_number: RegistrationNumber,
         kind: Annotated[str, PathParameter(max_length=40)],
     ) -> schemas.DocumentOut:
-        """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open; replaces the kind."""
+        """Upload a document (PDF, JPEG or PNG, checked by content) while registration is open, or again one a
+        verifier rejected until the selection runs; replaces the kind."""
         application = await authz.load_application(db_session, registration_number, request.user, write=True)
         period = await get_period(db_session, application.period_id)
-        accepting_registrations(period)
+        documents.may_upload(period, application, kind)
         settings = state.settings
         if int(request.headers.get("content-length") or 0) > settings.max_upload_bytes:  # refused before reading
             documents.refuse_size(settings.max_upload_bytes)

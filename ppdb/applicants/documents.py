@@ -18,7 +18,9 @@ from ppdb.applicants.models import Application, ApplicationStatus, Document, Doc
 from ppdb.audit.service import record_application
 from ppdb.authz import Principal
 from ppdb.errors import AppError, ApplicationWithdrawn, NotFound
+from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.rules import RuleSet
+from ppdb.regions.service import accepting_registrations
 
 # The first bytes of the only formats accepted; the client's Content-Type and file name are never trusted.
 SIGNATURES = {
@@ -56,6 +58,15 @@ def check(rules: RuleSet, kind: str, content: bytes, *, max_bytes: int) -> tuple
         allowed = " atau ".join(FORMAT_WORDS[f] for f in spec.formats)
         raise AppError("document_type_unsupported", f"{spec.title} harus berkas {allowed}.", "file", status_code=415)
     return content_type, extension
+
+
+def may_upload(period: Period, application: Application, kind: str) -> None:
+    """While registration is open, any document; after it closes and until the selection runs, only one a
+    verifier rejected: the family can fix it (a new file is checked again)."""
+    document = next((d for d in application.documents if d.kind == kind), None)
+    fixing = document is not None and document.status is DocumentStatus.REJECTED
+    if not (fixing and period.status is PeriodStatus.REGISTRATION_CLOSED):
+        accepting_registrations(period)
 
 
 async def store(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import FormMultiDict, State, UploadFile
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from ppdb import authz
@@ -223,20 +223,78 @@ class ParentPages(Controller):
         registration_number: RegistrationNumber,
         baru: Annotated[str | None, QueryParameter(max_length=5)] = None,
     ) -> Template:
+        return await self._status_page(request, db_session, state, runtime, registration_number, new=baru is not None)
+
+    @post("/pendaftaran/{registration_number:str}/dokumen/{kind:str}", request_max_body_size=UPLOADS)
+    async def upload_again(
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        runtime: AppRuntime,
+        registration_number: RegistrationNumber,
+        kind: Annotated[str, PathParameter(max_length=40)],
+    ) -> Response:
+        """A document again, from the status page: a rejected one even after registration closed."""
+        upload = (await request.form()).get("file")
+        try:
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                raise AppError("document_empty", "Pilih berkasnya dulu.", "file")
+            application = await authz.load_application(db_session, registration_number, request.user, write=True)
+            period = await get_period(db_session, application.period_id)
+            documents.may_upload(period, application, kind)
+            await documents.store(
+                db_session,
+                application,
+                kind,
+                await upload.read(),
+                rules=rules_of(period),
+                actor=request.user.actor,
+                data_dir=state.settings.data_path,
+                max_bytes=state.settings.max_upload_bytes,
+            )
+        except AppError as err:
+            await db_session.rollback()
+            return await self._status_page(
+                request,
+                db_session,
+                state,
+                runtime,
+                registration_number,
+                errors={f"file_{kind}": err.message},
+                status=err.status_code,
+            )
+        return Redirect(f"/pendaftaran/{registration_number}?unggah={kind}")
+
+    async def _status_page(
+        self,
+        request: Request,
+        db_session: Session,
+        state: State,
+        runtime: Runtime,
+        registration_number: str,
+        *,
+        new: bool = False,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Template:
         out, period, outcome = await self._status(db_session, runtime, request, registration_number)
         reregistering = period.status == PeriodStatus.REREGISTRATION
         return render(
             request,
             "parent/status.html",
+            status=status,
             app=out,
             period=to_out(period),
             rules=rules_of(period),
             outcome=outcome,
-            new=baru is not None,
+            new=new,
             open=period.status == PeriodStatus.REGISTRATION_OPEN,
+            fixing=period.status in (PeriodStatus.REGISTRATION_OPEN, PeriodStatus.REGISTRATION_CLOSED),
+            uploaded=request.query_params.get("unggah"),
             reregistering=reregistering,
             score=await scores.score_if_used(db_session, registration_number, request.user),
-            errors={},
+            errors=errors or {},
             # Poll about as often as the provisional result can change, never more than every 5 s.
             poll=int(min(60, max(5, state.settings.provisional_interval or 60))),
         )
