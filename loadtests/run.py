@@ -605,9 +605,6 @@ def report(results: dict, failures: list[str], args, grouped: bool) -> str:
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Everything is written and every child stopped: skip the interpreter's finalization, where msgspec 0.22's
-    # extension now and then crashes while collecting its types (SIGSEGV in _core.so; msgspec issue #717).
-    os._exit(code)
+    from ppdb.cli import leave
+
+    leave(main())

@@ -1,5 +1,5 @@
 """Allow `python -m ppdb`."""
 
-from ppdb.cli import main
+from ppdb.cli import run
 
-main()
+run()
