@@ -24,7 +24,7 @@ from ppdb.errors import EXCEPTION_HANDLERS, document_errors
 from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
 from ppdb.metrics import MetricsMiddleware, metrics
-from ppdb.regions.controllers import PeriodController, PresetController, TemplateController
+from ppdb.regions.controllers import PeriodController, PresetController, RegionController, TemplateController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.runtime import Runtime, provide_runtime
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PresetController,
             TemplateController,
             PeriodController,
+            RegionController,
             SchoolController,
             ScoreController,
             ApplicationController,

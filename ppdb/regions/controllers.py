@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
-from litestar.params import JSONBody, QueryParameter
+from litestar import Controller, Request, get, patch, post, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
-from ppdb.params import PeriodId, ReadSession, Session
+from ppdb.params import MAX_ID, PeriodId, ReadSession, Session
 from ppdb.regions import juknis, schemas, service
 from ppdb.regions.models import Level
 from ppdb.regions.rules import PRESETS
@@ -83,3 +83,26 @@ class PeriodController(Controller):
     async def close(self, db_session: Session, request: Request, period_id: PeriodId) -> schemas.PeriodOut:
         """Close registration."""
         return service.to_out(await flows.close_registration(db_session, period_id, request.user))
+
+
+class RegionController(Controller):
+    path = "/api/regions"
+    tags = ["regions"]
+
+    @get("/{region_id:int}/helpdesk", operation_id="getHelpdesk", tags=["public"])
+    async def helpdesk(
+        self, read_session: ReadSession, region_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+    ) -> schemas.HelpdeskOut:
+        """Where the region's families get help: contacts, WhatsApp, hours, its FAQ and the general one."""
+        return await service.helpdesk(read_session, region_id)
+
+    @put("/{region_id:int}/helpdesk", operation_id="updateHelpdesk", guards=[requires_agency_admin])
+    async def set_helpdesk(
+        self,
+        db_session: Session,
+        request: Request,
+        region_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)],
+        data: JSONBody[schemas.Helpdesk],
+    ) -> schemas.HelpdeskOut:
+        """Agency only, its own region: the helpdesk details, replaced whole (audited)."""
+        return await service.set_helpdesk(db_session, region_id, data, request.user)

@@ -33,6 +33,8 @@ class Region(Base):
     code: Mapped[str] = mapped_column(String(13), unique=True)
     """Kemendagri code of the kab/kota or province, e.g. `36.71` for Kota Tangerang."""
     name: Mapped[str]
+    helpdesk: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    """Where families get help (`schemas.Helpdesk`): contacts, WhatsApp, opening hours, the region's FAQ."""
 
 
 class Kelurahan(Base):

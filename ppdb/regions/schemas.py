@@ -141,3 +141,33 @@ class TemplateLoad(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A name from `GET /api/templates`."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
+
+
+OneLine = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class Faq(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    question: OneLine
+    answer: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]+$")]
+
+
+class Helpdesk(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where a region's families get help; every field optional."""
+
+    phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+    whatsapp: Annotated[str, msgspec.Meta(pattern=r"^62[0-9]{8,13}$")] | None = None
+    """A WhatsApp number in international form without +, e.g. 6281234567890."""
+    email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)] | None = None
+    address: OneLine | None = None
+    """Where the helpdesk desk is, e.g. the Dinas office or each school's posko."""
+    hours: OneLine | None = None
+    faq: Annotated[list[Faq], msgspec.Meta(max_length=30)] = []
+    """The region's own questions, shown before the general ones."""
+
+
+class HelpdeskOut(msgspec.Struct, kw_only=True):
+    region_id: int
+    region_name: str
+    helpdesk: Helpdesk
+    general: list[Faq]
+    """The questions every region's families ask, answered by the system."""

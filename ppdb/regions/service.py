@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.audit.service import record_period
+from ppdb.audit.service import record, record_period
 from ppdb.authz import Principal, assert_region
 from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, NotFound
@@ -239,3 +239,77 @@ def preset_out(preset: Preset) -> schemas.PresetOut:
         for p in preset.paths
     ]
     return to_struct(schemas.PresetOut, preset, paths=paths)
+
+
+GENERAL_FAQ = [
+    schemas.Faq(
+        question="Bagaimana cara mendaftar?",
+        answer="Buat akun, pilih periode, isi data anak sesuai KK, tandai lokasi rumah, pilih jalur dan sekolah, "
+        "lalu unggah dokumen. Tidak punya ponsel atau internet? Datang ke sekolah tujuan: operator sekolah dapat "
+        "mendaftarkan anak Anda setelah memeriksa KK.",
+    ),
+    schemas.Faq(
+        question="Di mana saya mendapat PIN anak?",
+        answer="Di daerah yang memakai PIN, minta PIN ke sekolah asal, sekolah tujuan, atau Dinas dengan membawa KK. "
+        "PIN hanya ditampilkan sekali; bila hilang atau salah lima kali, minta PIN baru.",
+    ),
+    schemas.Faq(
+        question="NIK anak saya sudah didaftarkan orang lain. Apa yang harus saya lakukan?",
+        answer="Laporkan ke helpdesk Dinas dengan membawa KK asli. Setelah diperiksa, Dinas dapat melepas pendaftaran "
+        "itu agar Anda dapat mendaftarkan anak Anda.",
+    ),
+    schemas.Faq(
+        question="Dokumen saya ditolak. Bagaimana memperbaikinya?",
+        answer="Buka halaman status pendaftaran: dokumen yang ditolak tampil paling atas dengan alasannya. Unggah "
+        "ulang berkas yang benar; ini tetap bisa setelah pendaftaran ditutup, sampai seleksi dijalankan.",
+    ),
+    schemas.Faq(
+        question="Bagaimana melihat hasil seleksi?",
+        answer="Setelah pengumuman, buka halaman hasil periode dan masukkan nomor pendaftaran serta tanggal lahir "
+        "anak (ada di bukti pendaftaran), atau lihat halaman status pendaftaran Anda.",
+    ),
+]
+"""What families of every region ask, answered by how this system works."""
+
+
+def _helpdesk_out(region: Region) -> schemas.HelpdeskOut:
+    return schemas.HelpdeskOut(
+        region_id=region.id,
+        region_name=region.name,
+        helpdesk=msgspec.convert(region.helpdesk, schemas.Helpdesk),
+        general=GENERAL_FAQ,
+    )
+
+
+async def helpdesks(session: AsyncSession) -> list[schemas.HelpdeskOut]:
+    """Every region's helpdesk (a deployment shared by neighbouring regions has a few)."""
+    return [_helpdesk_out(r) for r in await session.scalars(select(Region).order_by(Region.name))]
+
+
+async def helpdesk(session: AsyncSession, region_id: int) -> schemas.HelpdeskOut:
+    region = await session.get(Region, region_id)
+    if region is None:
+        raise NotFound("region_not_found", "Daerah tidak ditemukan.", "region_id")
+    return _helpdesk_out(region)
+
+
+async def set_helpdesk(
+    session: AsyncSession, region_id: int, data: schemas.Helpdesk, user: Principal
+) -> schemas.HelpdeskOut:
+    """The agency's own helpdesk details, replaced whole; audited with the old and new ones."""
+    assert_region(user, region_id)
+    region = await session.get(Region, region_id, with_for_update=True)
+    if region is None:
+        raise NotFound("region_not_found", "Daerah tidak ditemukan.", "region_id")
+    old, region.helpdesk = region.helpdesk, msgspec.to_builtins(data)
+    record(
+        session,
+        actor=user.actor,
+        action="region.helpdesk",
+        entity="region",
+        entity_id=region.id,
+        old=old,
+        new=region.helpdesk,
+    )
+    await session.flush()
+    return _helpdesk_out(region)

@@ -43,6 +43,9 @@ class AgencyPages(Controller):
     ) -> Template:
         periods = await regions.periods_of_region(db_session, request.user.region_id)
         presets = [regions.preset_out(p) for p in PRESETS.values()]
+        desk = (await regions.helpdesk(db_session, request.user.region_id)).helpdesk
+        typed = {k: "" if v is None else v for k, v in msgspec.structs.asdict(desk).items() if k != "faq"}
+        typed |= cells("faq", [{"question": f.question, "answer": f.answer} for f in desk.faq])
         return render(
             request,
             "agency/dashboard.html",
@@ -51,7 +54,26 @@ class AgencyPages(Controller):
             presets=presets,
             values=values,
             errors=errors,
+            desk=values.get("desk", typed),
+            rows=table_rows,
+            saved=request.query_params.get("ok"),
         )
+
+    @post("/dinas/bantuan")
+    async def helpdesk(self, request: Request, db_session: Session) -> Response:
+        """The region's helpdesk: contacts and its own questions (a blank row adds one, an emptied one goes)."""
+        typed = posted(await request.form())
+        faq = [row for row in table(typed, "faq") if row.get("question") or row.get("answer")]
+        contacts = {k: typed.get(k, "") for k in ("phone", "whatsapp", "email", "address", "hours")}
+        try:
+            data = convert(contacts | {"faq": faq}, region_schemas.Helpdesk)
+            await regions.set_helpdesk(db_session, request.user.region_id, data, request.user)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+            status = err.status_code if isinstance(err, AppError) else 400
+            return await self._dashboard(request, db_session, {"desk": typed}, errors, status)
+        return Redirect("/dinas?ok=bantuan")
 
     @post("/dinas/periode")
     async def create(self, request: Request, db_session: Session) -> Response:

@@ -400,7 +400,7 @@ class ParentPages(Controller):
         base = str(request.base_url).rstrip("/")
         lookup = f"{base}/periode/{out.period_id}/hasil?nomor={out.registration_number}"
         return Response(
-            proof_pdf(out, period.name, lookup),
+            proof_pdf(out, period.name, lookup, f"{base}/bantuan"),
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="bukti-{registration_number}.pdf"'},
         )

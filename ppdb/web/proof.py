@@ -17,7 +17,7 @@ def _latin(text: str) -> str:
     return text.replace("–", "-").replace("…", "...").encode("latin-1", "replace").decode("latin-1")
 
 
-def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str) -> bytes:
+def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str, help_url: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"Bukti pendaftaran {application.registration_number}")
     pdf.add_page()
@@ -64,7 +64,8 @@ def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str) ->
         5,
         _latin(
             "Pindai kode QR untuk membuka halaman cek hasil. Simpan bukti ini; nomor pendaftaran "
-            "dan tanggal lahir anak diperlukan untuk melihat hasil seleksi."
+            "dan tanggal lahir anak diperlukan untuk melihat hasil seleksi. "
+            f"Bantuan dan kontak helpdesk: {help_url}"
         ),
     )
     return bytes(pdf.output())

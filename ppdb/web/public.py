@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session, client_address
-from ppdb.regions.service import get_period, public_periods, to_out
+from ppdb.regions.service import get_period, helpdesks, public_periods, to_out
 from ppdb.results import service as results
 from ppdb.schools.service import list_schools
 from ppdb.selection import service as selection
@@ -34,6 +34,11 @@ class PublicPages(Controller):
     async def home(self, request: Request, db_session: Session) -> Template:
         periods = await public_periods(db_session)
         return render(request, "home.html", periods=[to_out(p) for p in periods])
+
+    @get("/bantuan")
+    async def help(self, request: Request, db_session: Session) -> Template:
+        """Where families get help: each region's contacts and questions, then the general ones."""
+        return render(request, "help.html", desks=await helpdesks(db_session))
 
     @get("/periode/{period_id:int}/sekolah")
     async def schools(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:

@@ -37,6 +37,8 @@ ROUTES = {
         ADMIN,
     ),
     "listPresets": ("GET", "/api/presets", None, PUBLIC),
+    "getHelpdesk": ("GET", "/api/regions/{region}/helpdesk", None, PUBLIC),
+    "updateHelpdesk": ("PUT", "/api/regions/{region}/helpdesk", {"hours": "08.00-15.00"}, ADMIN),
     "listTemplates": ("GET", "/api/templates", None, PUBLIC),
     "createPeriod": ("POST", "/api/periods", "period", ADMIN),
     "getPeriod": ("GET", "/api/periods/{pid}", None, PUBLIC),
@@ -163,7 +165,7 @@ async def world(transport, admin, parent, operator, sessionmaker):
 
 def _request(world, operation):
     method, path, body, _ = ROUTES[operation]
-    url = path.format(pid=world["pid"], reg=world["reg"])
+    url = path.format(pid=world["pid"], reg=world["reg"], region=world["region"])
     kwargs = {}
     if body == "period":
         kwargs["json"] = {
