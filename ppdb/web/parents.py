@@ -239,30 +239,18 @@ class ParentPages(Controller):
         upload = (await request.form()).get("file")
         try:
             if not isinstance(upload, UploadFile) or not upload.filename:
-                raise AppError("document_empty", "Pilih berkasnya dulu.", "file")
-            application = await authz.load_application(db_session, registration_number, request.user, write=True)
+                raise FormErrors({f"file_{kind}": "Pilih berkasnya dulu."})
+            application = await authz.load_application(db_session, registration_number, request.user)
             period = await get_period(db_session, application.period_id)
             documents.may_upload(period, application, kind)
-            await documents.store(
-                db_session,
-                application,
-                kind,
-                await upload.read(),
-                rules=rules_of(period),
-                actor=request.user.actor,
-                data_dir=state.settings.data_path,
-                max_bytes=state.settings.max_upload_bytes,
-            )
-        except AppError as err:
+            files = {kind: await upload.read()}
+            await self._store_files(db_session, state, request, registration_number, files, rules_of(period))
+        except (FormErrors, AppError) as err:
             await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else {f"file_{kind}": err.message}
+            status = err.status_code if isinstance(err, AppError) else 400
             return await self._status_page(
-                request,
-                db_session,
-                state,
-                runtime,
-                registration_number,
-                errors={f"file_{kind}": err.message},
-                status=err.status_code,
+                request, db_session, state, runtime, registration_number, errors=errors, status=status
             )
         return Redirect(f"/pendaftaran/{registration_number}?unggah={kind}")
 

@@ -31,7 +31,7 @@ async def test_a_rejected_document_is_shown_first_and_can_be_uploaded_again_afte
     token = re.search(r'name="_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     action = f"/pendaftaran/{number}/dokumen/kk"
     wrong = await parent.post(action, data={"_csrf": token}, files={"file": ("kk.txt", b"not a scan", "text/plain")})
-    assert wrong.status_code == 415 and 'id="e-file_kk"' in wrong.text
+    assert wrong.status_code == 400 and 'id="e-file_kk"' in wrong.text
     fixed = await parent.post(
         action, data={"_csrf": token}, files={"file": ("kk.pdf", b"%PDF-1.4 sharp", "application/pdf")}
     )
