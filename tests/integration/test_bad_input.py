@@ -120,7 +120,13 @@ async def test_zone_csv_bounds_and_unreadable_files(admin):
 
 
 # A value for each path parameter of the API; a route with a new one fails below until it is added here.
-PATH_VALUES = {"period_id": "1", "registration_number": "2027-SMP-00000000", "kind": "kk", "npsn": "20670001"}
+PATH_VALUES = {
+    "period_id": "1",
+    "registration_number": "2027-SMP-00000000",
+    "kind": "kk",
+    "npsn": "20670001",
+    "region_id": "1",
+}
 
 
 async def test_every_json_body_refuses_a_misspelt_field(transport, admin, parent, client):
