@@ -605,6 +605,4 @@ def report(results: dict, failures: list[str], args, grouped: bool) -> str:
 
 
 if __name__ == "__main__":
-    from ppdb.cli import leave
-
-    leave(main())
+    sys.exit(main())

@@ -1,5 +1,5 @@
 """Allow `python -m ppdb`."""
 
-from ppdb.cli import run
+from ppdb.cli import main
 
-run()
+main()

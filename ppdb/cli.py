@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import logging
 import os
 import sys
 from collections.abc import Iterator
-from typing import NoReturn
 
 import click
 
@@ -64,27 +62,6 @@ def in_transaction(url: str, work):
 @click.group()
 def main() -> None:
     """PPDB: online school admission (PPDB/SPMB) for Indonesian education agencies."""
-
-
-def leave(code: int) -> NoReturn:
-    """Exit after the exit handlers (an embedded PostgreSQL stops in one) but without the interpreter's
-    finalization, where msgspec 0.22 now and then crashes with SIGSEGV while collecting its types (msgspec
-    issue #717): a command or a test run that did all its work must not end as a crash."""
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def run() -> NoReturn:
-    """The `ppdb` command: `main`, then `leave`."""
-    try:
-        main()
-    except SystemExit as exit_:
-        if isinstance(exit_.code, str):
-            print(exit_.code, file=sys.stderr)
-        leave(exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None))
-    leave(0)
 
 
 @main.group()

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import (
 
 from ppdb.accounts import service as accounts
 from ppdb.app import create_app
-from ppdb.cli import leave
 from ppdb.config import load_settings
 from ppdb.db import embedded, migrate
 from ppdb.runtime import Passwords, Runtime
@@ -214,18 +213,3 @@ async def live(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncI
             await conn.execute(text("SET LOCAL session_replication_role = replica"))
             for table in TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[EXIT_STATUS] = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Once everything is reported, leave as `ppdb` does (`ppdb.cli.leave`: no interpreter finalization)."""
-    if EXIT_STATUS in config.stash:
-        leave(config.stash[EXIT_STATUS])
-
-
-EXIT_STATUS = pytest.StashKey[int]()

@@ -64,9 +64,14 @@ NATIONAL_DOCUMENTS: tuple[DocumentSpec, ...] = tuple(
 CERTIFICATE: DocumentKind = "prestasi_certificate"
 """The document a path's certificate points are awarded for."""
 
-Requirement = DocumentKind | Annotated[list[DocumentKind], msgspec.Meta(min_length=2, max_length=10)]
+Requirement = (
+    Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    | Annotated[list[DocumentKind], msgspec.Meta(min_length=2, max_length=10)]
+)
 """A document a path or sub-quota requires: one kind, or a list of kinds any one of which will do (DKI's
-afirmasi: KIP, PKH, BPNT or KKS)."""
+afirmasi: KIP, PKH, BPNT or KKS). Every kind must exist (`_check_documents`). The single kind carries no
+`pattern`: in a union with a list, msgspec 0.22 releases a pattern's compiled regex once too often, and the
+process crashes when it is collected."""
 
 
 def alternatives(requirement: Requirement) -> list[str]:

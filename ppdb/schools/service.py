@@ -207,9 +207,6 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
         if npsn not in schools:
             errors.add(n, "npsn", "school_not_in_period", f"Baris {n}: sekolah {npsn} belum diimpor ke periode ini.")
         kelurahan = (row.get("kelurahan_code") or "").strip() or None
-        ownership = (row.get("status") or "negeri").strip().lower()
-        if ownership not in ("negeri", "swasta"):
-            errors.add(n, "status", "status_invalid", f"Baris {n}: status sekolah harus negeri atau swasta.")
         radius = errors.parse(n, row, "radius_m", lambda v: _bounded(float, 0, 100_000)(v) if v else None, "radius")
         priority = errors.parse(n, row, "priority", lambda v: _bounded(int, 1, 99)(v) if v else 1, "prioritas")
         if (kelurahan is None) == (not (row.get("radius_m") or "").strip()):
