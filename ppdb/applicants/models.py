@@ -168,7 +168,9 @@ class Pin(Base):
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     issued_at: Mapped[datetime]
     failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
-    """Wrong PINs given for this NIK since it was issued: at `PIN_MAX_FAILURES` it must be issued again."""
+    """Wrong PINs given for this NIK lately: at `PIN_MAX_FAILURES` it is locked for a while (`pins.LOCK`)."""
+    failed_at: Mapped[datetime | None]
+    """The last wrong PIN."""
 
 
 PIN_MAX_FAILURES = 5

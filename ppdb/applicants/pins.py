@@ -1,9 +1,9 @@
 """PINs: proof that a family holds a child's NIK, where the region's rules require one (`pin_required`).
 
-The Dinas or a school issues a PIN per child and period after checking the KK (an origin school for its own
-graduates, any school of the region or the Dinas for any child); the family registers with it. Only a digest is
-kept, and each wrong PIN counts: at `PIN_MAX_FAILURES` the PIN is void until issued again. A registration by a school
-operator for a family checked in person (walk-in) needs none.
+The Dinas or a school of the region issues a PIN per child and period after checking the KK; the family registers
+with it. Only a digest is kept. A wrong PIN and a NIK without one get the same answer (no one learns which NIKs
+have a PIN), and wrong PINs count: at `PIN_MAX_FAILURES` within `LOCK` the NIK is locked for `LOCK`. A
+registration by a school operator for a family checked in person (walk-in) needs none.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,11 +25,10 @@ from ppdb.authz import Principal, assert_region, own_school
 from ppdb.errors import AppError, Conflict, Forbidden
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, rules_of
-from ppdb.scores.models import Graduate
-from ppdb.scores.service import among
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
 LENGTH = 10  # 50 bits: guessing online is throttled; offline it would take the database
+LOCK = timedelta(minutes=15)
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
@@ -45,26 +43,20 @@ def digest(period_id: int, nik: str, pin: str) -> str:
     return hashlib.sha256(f"ppdb-pin:{period_id}:{nik}:{clean}".encode()).hexdigest()
 
 
-async def _may_issue(session: AsyncSession, period: Period, niks: Sequence[str], user: Principal) -> None:
+async def _may_issue(session: AsyncSession, period: Period, user: Principal) -> None:
+    """The Dinas of the period's region, or a school of that region, which checks the family's KK in person.
+    (Not an origin school elsewhere: it writes its own graduate list, so that list cannot vouch for a NIK.)"""
     if user.role is Role.AGENCY_ADMIN:
         assert_region(user, period.region_id)
         return
-    school = await own_school(session, user)
-    if school.region_id == period.region_id:  # a school of the region, checking the KK in person
-        return
-    listed = await session.scalars(
-        Graduate.__table__.select()
-        .with_only_columns(Graduate.nik)
-        .where(Graduate.period_id == period.id, Graduate.origin_npsn == school.npsn, among(Graduate.nik, niks))
-    )
-    if set(niks) - set(listed):  # an origin school elsewhere: its own graduates only
-        raise Forbidden("not_origin_school", "Sekolah ini hanya dapat memberi PIN kepada lulusannya sendiri.")
+    if (await own_school(session, user)).region_id != period.region_id:
+        raise Forbidden("forbidden_region", "Hanya Dinas dan sekolah di daerah periode ini yang memberi PIN.")
 
 
 async def issue(session: AsyncSession, period_id: int, data: schemas.PinIssue, user: Principal) -> list[schemas.PinOut]:
     """A new PIN for each NIK (replacing any issued before, failures forgotten), shown this once; audited."""
     period = await get_period(session, period_id)
-    await _may_issue(session, period, data.niks, user)
+    await _may_issue(session, period, user)
     if period.status not in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN):
         raise Conflict("period_not_open", "PIN hanya diberikan sebelum dan selama pendaftaran.", "period_id")
     now = datetime.now(UTC)
@@ -103,24 +95,30 @@ async def check(
 
 async def verify(sessionmaker: async_sessionmaker[AsyncSession], period_id: int, nik: str, given: str) -> None:
     """The child's PIN, or the reason it is refused; a wrong one is counted (committed before refusing)."""
+    now = datetime.now(UTC)
     async with sessionmaker.begin() as session:
         pin = await session.get(Pin, (period_id, nik), with_for_update=True)
-        if pin is None:
-            outcome = "missing"
-        elif pin.failures >= PIN_MAX_FAILURES:
+        if pin is not None and pin.failed_at is not None and pin.failed_at < now - LOCK:
+            pin.failures = 0  # a lock, or a few old mistakes, expire
+        if pin is not None and pin.failures >= PIN_MAX_FAILURES:
             outcome = "locked"
-        elif hmac.compare_digest(pin.digest, digest(period_id, nik, given)):
+        elif pin is not None and hmac.compare_digest(pin.digest, digest(period_id, nik, given)):
             return
         else:
-            pin.failures += 1
             outcome = "wrong"
-    if outcome == "missing":
-        raise AppError("pin_not_issued", "Belum ada PIN untuk NIK ini. Minta PIN ke sekolah dengan membawa KK.", "pin")
+            if pin is not None:
+                pin.failures, pin.failed_at = pin.failures + 1, now
     if outcome == "locked":
         raise AppError(
             "pin_locked",
-            "Terlalu banyak PIN salah untuk NIK ini. Minta PIN baru ke sekolah atau Dinas.",
+            f"Terlalu banyak PIN salah untuk NIK ini. Coba lagi {LOCK.seconds // 60} menit lagi, atau minta PIN baru "
+            "ke sekolah atau Dinas.",
             "pin",
             status_code=429,
         )
-    raise AppError("pin_invalid", "PIN tidak cocok dengan NIK ini.", "pin")
+    raise AppError(
+        "pin_invalid",
+        "PIN tidak cocok dengan NIK ini, atau NIK ini belum mendapat PIN. Minta PIN ke sekolah atau Dinas dengan "
+        "membawa KK.",
+        "pin",
+    )

@@ -144,6 +144,7 @@ async def _pin_checked(
     async with sessionmaker() as session:
         period = await session.get(Period, period_id)
     if period is not None:  # else the registration itself says so
+        accepting_registrations(period)  # no guessing at PINs before registration opens
         await pins.check(sessionmaker, period, data, parent)
 
 
@@ -230,7 +231,9 @@ async def store_group(
         if len(news) == 1:
             return [None]
         return [(await store_group(open_periods, key, [new]))[0] for new in news]
-    if not rows:  # the period is no longer that version, or no longer open: forget this worker's copy
+    if not rows and not any(n.extra["pin_digest"] for n in news):
+        # the period is no longer that version, or no longer open: forget this worker's copy (a group with a PIN
+        # may also be empty because the PIN was wrong; the checked path answers, and the copy stays)
         open_periods.pop(period.id, None)
     stored = {row["registration_number"]: row for row in rows}
     return [stored.get(new.application["registration_number"]) for new in news]
@@ -451,8 +454,8 @@ async def claim(
     data: schemas.Claim,
 ) -> schemas.ApplicationOut:
     """A family takes a registration a school made for it (walk-in) into its account, with the child's PIN.
-    A number that is unknown, withdrawn or already in an account answers like a wrong PIN's 404, revealing
-    nothing; a wrong PIN counts against the child's."""
+    A number that is unknown, withdrawn or already in an account answers 404 (nothing to claim); a wrong PIN
+    counts against the child's like one at registration."""
     stmt = (
         select(Application.id, Application.period_id, Application.parent_id, Application.status, Applicant.nik)
         .join(Applicant, Applicant.id == Application.applicant_id)
@@ -463,7 +466,7 @@ async def claim(
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     await pins.verify(sessionmaker, row.period_id, row.nik, data.pin)
     application = await session.get(Application, row.id, with_for_update=True)
-    if application is None or application.parent_id is not None:  # claimed in between
+    if application is None or application.parent_id is not None or application.status is ApplicationStatus.WITHDRAWN:
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     application.parent_id = user.id
     record_application(session, application, "application.claim", actor=user.actor, new={"parent_id": user.id})
@@ -478,8 +481,8 @@ async def release(
     family's report, checked against the KK): the NIK is free again for the family; audited with the reason."""
     application = await load_application(session, registration_number, user, lock=True)
     period = await get_period(session, application.period_id)
-    if period.status not in (PeriodStatus.REGISTRATION_OPEN, PeriodStatus.REGISTRATION_CLOSED):
-        raise Conflict("period_not_open", "Pendaftaran hanya dapat dilepas sebelum seleksi.", "period_id")
+    if period.status is not PeriodStatus.REGISTRATION_OPEN:  # the family must still be able to register
+        raise Conflict("period_not_open", "Pendaftaran hanya dapat dilepas selama pendaftaran dibuka.", "period_id")
     _still_active(application)
     old = application.status
     application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)

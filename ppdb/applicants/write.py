@@ -416,6 +416,13 @@ async def reuse_applicant(
     if any(a.status is ApplicationStatus.DISQUALIFIED for a in applications):
         raise Conflict("applicant_disqualified", "NIK ini didiskualifikasi pada periode ini.", "nik")
     active = [a for a in applications if a.status is not ApplicationStatus.WITHDRAWN]
+    if active and parent_id is not None and active[0].parent_id is None:
+        raise Conflict(
+            "claim_available",
+            "Anak ini sudah didaftarkan di sekolah. Masukkan nomor pendaftaran dan PIN dari sekolah untuk "
+            "memindahkan pendaftaran itu ke akun Anda.",
+            "nik",
+        )
     if active and parent_id is not None and active[0].parent_id != parent_id:
         raise Conflict(
             "nik_registered_elsewhere",

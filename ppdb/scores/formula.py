@@ -207,8 +207,12 @@ def compute(rule: ScoreRule, sources: Sources) -> Score:
         elif c.source == "school_index":
             index = sources.school_index
             parts.append(Part(c, index, () if index is not None else ("indeks sekolah asal",)))
-        elif (certificate := sources.certificate) is not None:
-            parts.append(Part(c, certificate.points, detail=certificate.words))
+        elif (
+            (cert := sources.certificate) is not None
+            and c.points
+            and (awarded := c.points.award(cert.level, cert.rank, cert.team)) is not None
+        ):
+            parts.append(Part(c, awarded, detail=cert.words))  # the path's table now, not the one it was awarded by
         else:
             parts.append(Part(c, None, ("sertifikat prestasi yang diperiksa sekolah tujuan",)))
     points = [p.points for p in parts]

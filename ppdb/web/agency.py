@@ -63,7 +63,11 @@ class AgencyPages(Controller):
     async def helpdesk(self, request: Request, db_session: Session) -> Response:
         """The region's helpdesk: contacts and its own questions (a blank row adds one, an emptied one goes)."""
         typed = posted(await request.form())
-        faq = [row for row in table(typed, "faq") if row.get("question") or row.get("answer")]
+        faq = [
+            {k: v.replace("\r\n", "\n") for k, v in row.items()}  # a textarea's line breaks
+            for row in table(typed, "faq")
+            if row.get("question") or row.get("answer")
+        ]
         contacts = {k: typed.get(k, "") for k in ("phone", "whatsapp", "email", "address", "hours")}
         try:
             data = convert(contacts | {"faq": faq}, region_schemas.Helpdesk)
@@ -593,7 +597,7 @@ def chain(typed: dict[str, Any]) -> list[str]:
 def posted(form: Any) -> dict[str, Any]:
     """A form as typed; a checkbox group (`age_exemptions`, `doc_0_formats`) as the list of its ticked values."""
     return {
-        name: [v.strip() for v in form.getall(name)]
+        name: [v.strip() for v in form.getall(name) if isinstance(v, str)]
         if name == "age_exemptions" or name.endswith("_formats")
         else form_value(form, name)
         for name in form

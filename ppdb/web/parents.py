@@ -160,7 +160,7 @@ class ParentPages(Controller):
         except (FormErrors, AppError) as err:
             action = f"/periode/{period_id}/daftar"
             return await wizard_again(
-                request, db_session, runtime, period_id, err, values=values, action=action, fixed=()
+                request, db_session, runtime, period_id, err, values=values | {"pin": ""}, action=action, fixed=()
             )
         return Redirect(f"/pendaftaran/{out.registration_number}?baru=1")
 

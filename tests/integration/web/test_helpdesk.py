@@ -56,7 +56,12 @@ async def test_the_agency_page_edits_the_helpdesk_with_errors_next_to_the_field(
     assert 'value="08123"' in wrong.text
     saved = await browser.post(
         "/dinas/bantuan",
-        data=form | {"whatsapp": "6281234567890", "faq_0_question": "Di mana posko?", "faq_0_answer": "Di setiap SMP."},
+        data=form
+        | {
+            "whatsapp": "6281234567890",
+            "faq_0_question": "Di mana posko?",
+            "faq_0_answer": "Di setiap SMP.\r\nBuka pukul 08.00.",
+        },
         follow_redirects=True,
     )
     assert saved.status_code == 200 and "Helpdesk disimpan." in saved.text

@@ -198,3 +198,12 @@ def test_certificate_points_weighted_with_a_test():
     )
     sources = Sources(tests={"tes": Decimal("71.5")}, certificate=Certificate("provinsi", 1, False, Decimal(80)))
     assert compute(rule, sources).total == Decimal("75.75")
+
+
+def test_certificate_points_come_from_the_paths_table_not_the_stored_award():
+    # awarded 999 under another table (or another path): the path ranks by its own table, juara 1 provinsi = 32
+    rule = template_rule("jatim-2025-sma", "prestasi_lomba")
+    stale = Certificate("provinsi", 1, False, Decimal(999))
+    assert compute(rule, Sources(certificate=stale, listed=False)).total == Decimal("32.00")
+    unscored = Certificate("provinsi", 3, False, Decimal(16))  # no juara 3 in this table: waiting, not zero
+    assert compute(rule, Sources(certificate=unscored, listed=False)).total is None
