@@ -86,8 +86,8 @@ async def check(
     if data.pin is None:
         raise AppError(
             "pin_required",
-            "Pendaftaran di daerah ini memerlukan PIN anak. Minta PIN ke sekolah asal, sekolah tujuan, atau Dinas "
-            "dengan membawa KK.",
+            "Pendaftaran di daerah ini memerlukan PIN anak. Minta PIN ke sekolah di daerah ini atau ke Dinas dengan "
+            "membawa KK.",
             "pin",
         )
     await verify(sessionmaker, period.id, data.nik, data.pin)

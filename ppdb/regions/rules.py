@@ -206,7 +206,8 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     choice_limits: list[ChoiceLimit] = []
     school_quotas: list[SchoolQuotas] = []
     pin_required: bool = False
-    """Whether a parent registers a child only with the PIN issued for its NIK (Jatim, Kota Tangerang)."""
+    """Whether a parent registers a child only with the PIN issued for its NIK (Jatim, Kota Tangerang), by the
+    Dinas or a school of the region."""
     lottery_seed: str
 
     def quotas_at(self, npsn: str | None = None) -> dict[str, float]:

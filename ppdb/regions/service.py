@@ -250,8 +250,9 @@ GENERAL_FAQ = [
     ),
     schemas.Faq(
         question="Di mana saya mendapat PIN anak?",
-        answer="Di daerah yang memakai PIN, minta PIN ke sekolah asal, sekolah tujuan, atau Dinas dengan membawa KK. "
-        "PIN hanya ditampilkan sekali; bila hilang atau salah lima kali, minta PIN baru.",
+        answer="Di daerah yang memakai PIN, minta PIN ke sekolah mana pun di daerah tujuan atau ke Dinas dengan "
+        "membawa KK. PIN hanya ditampilkan sekali; bila hilang, minta PIN baru. Setelah lima kali salah, tunggu "
+        "15 menit atau minta PIN baru.",
     ),
     schemas.Faq(
         question="NIK anak saya sudah didaftarkan orang lain. Apa yang harus saya lakukan?",
