@@ -118,9 +118,9 @@ async def test_a_paths_title_and_required_documents_with_any_one_of_and_per_sub_
     row = await browser.post(action, data=form_of(page, action) | {"sq_1_documents": "surat_panti"})
     assert row.status_code == 422
     assert "'surat_panti' tidak dikenal" in shown_error(row.text, "path_afirmasi_sq_1_documents")
-    # Not a kind at all: the form's own error (400), next to the field too.
+    # Not a kind at all: refused as an unknown kind, next to the field too.
     bad = await browser.post(action, data=form_of(page, action) | {"documents": "Kartu KIP!"})
-    assert bad.status_code == 400 and shown_error(bad.text, "path_afirmasi_documents")
+    assert bad.status_code == 422 and "tidak dikenal" in shown_error(bad.text, "path_afirmasi_documents")
     share = await browser.post(action, data=form_of(page, action) | {"sq_0_share": "sembilan puluh"})
     assert share.status_code == 400 and shown_error(share.text, "path_afirmasi_sub_quotas")
     assert 'value="sembilan puluh"' in share.text
