@@ -6,6 +6,7 @@ import io
 
 import qrcode
 from fpdf import FPDF
+from litestar import Request, Response
 
 from ppdb.applicants.schemas import ApplicationOut
 from ppdb.selection.keys import metres
@@ -17,7 +18,10 @@ def _latin(text: str) -> str:
     return text.replace("–", "-").replace("…", "...").encode("latin-1", "replace").decode("latin-1")
 
 
-def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str, help_url: str) -> bytes:
+def proof_pdf(
+    application: ApplicationOut, period_name: str, lookup_url: str, help_url: str, follow: str | None = None
+) -> bytes:
+    """`follow`: for a family a school registered (walk-in), how to follow the status without the school."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"Bukti pendaftaran {application.registration_number}")
     pdf.add_page()
@@ -68,4 +72,39 @@ def proof_pdf(application: ApplicationOut, period_name: str, lookup_url: str, he
             f"Bantuan dan kontak helpdesk: {help_url}"
         ),
     )
+    if follow is not None:
+        pdf.ln(4)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, "Didaftarkan di sekolah: cara mengikuti status", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 10)
+        pdf.multi_cell(0, 5, _latin(follow))
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 9, "PIN anak: ____________________  (ditulis petugas sekolah)", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def follow_walk_in(base: str) -> str:
+    """How a family registered at the school (walk-in) follows its registration: the proof and the school's
+    page say the same."""
+    return (
+        f"Masuk di {base}/masuk/pin dengan NIK anak dan PIN anak dari sekolah untuk melihat status. Atau, bila "
+        f"punya akun orang tua, tambahkan pendaftaran ini ke akun Anda di {base}/orangtua dengan nomor "
+        "pendaftaran dan PIN anak. Jaga kerahasiaan PIN."
+    )
+
+
+def proof_response(request: Request, application: ApplicationOut, period_name: str, *, walk_in: bool) -> Response:
+    """The proof as a download, for the family or the school's staff (`walk_in`: with how to follow it)."""
+    base = str(request.base_url).rstrip("/")
+    number = application.registration_number
+    lookup = f"{base}/periode/{application.period_id}/hasil?nomor={number}"
+    follow = follow_walk_in(base) if walk_in else None
+    return Response(
+        proof_pdf(application, period_name, lookup, f"{base}/bantuan", follow),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="bukti-{number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,30 +1,56 @@
-"""School operator pages: applicant list with flags and filters, the verification screen, daftar ulang."""
+"""School operator pages: applicant list with flags and filters, the verification screen, daftar ulang, and
+registering a family that came to the school (walk-in, luring) with its proof and the child's PIN."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import CacheControlHeader, State, UploadFile
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
-from ppdb.accounts.guards import requires_staff
-from ppdb.applicants import documents
+from ppdb.accounts.guards import requires_registrar, requires_staff
+from ppdb.accounts.models import Role
+from ppdb.applicants import documents, pins
+from ppdb.applicants import schemas as applicant_schemas
 from ppdb.applicants import service as applicants
-from ppdb.authz import load_application, own_school
-from ppdb.errors import AppError
+from ppdb.authz import Principal, load_application, own_school
+from ppdb.errors import AppError, Forbidden
 from ppdb.params import PeriodId, RegistrationNumber, Session
-from ppdb.regions.models import PeriodStatus
-from ppdb.regions.service import get_period, periods_of_region, rules_of, to_out
+from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.service import accepting_registrations, get_period, periods_of_region, rules_of, to_out
+from ppdb.runtime import AppRuntime
 from ppdb.scores import service as scores
 from ppdb.scores.controllers import GRADUATES_LIMIT
 from ppdb.scores.formula import LEVEL_WORDS
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, FormErrors, convert, field_errors, form_value, render, reregister_from_form
+from ppdb.web.proof import proof_response
+from ppdb.web.wizard import UPLOADS, wizard_distances, wizard_page, wizard_submit
 
 Kind = Annotated[str, PathParameter(max_length=40)]
 DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified", "rejected": "rejected"}
+# A school laptop is shared: pages with a family's data are never kept by the browser (nor shown from its cache
+# on Back after the next family started).
+NO_STORE = CacheControlHeader(no_store=True)
+# The walk-in pages are a school operator's (staff, and a registrar): the Dinas registers nobody.
+OPERATOR = [requires_registrar]
+
+
+def walk_in_page(period_id: int) -> dict[str, Any]:
+    return {
+        "action": f"/sekolah/daftar/{period_id}",
+        "distances": f"/sekolah/daftar/{period_id}/jarak",
+        "walk_in": True,
+    }
+
+
+async def assert_region_school(db_session: Session, user: Principal, period: Period) -> None:
+    """The wizard is offered to a school of the period's region only (the registration service refuses the
+    others' submit the same way)."""
+    if (await own_school(db_session, user)).region_id != period.region_id:
+        raise Forbidden("forbidden_region", "Sekolah Anda bukan sekolah daerah periode ini.")
 
 
 class SchoolPages(Controller):
@@ -61,7 +87,98 @@ class SchoolPages(Controller):
             rows=rows,
             flags=FLAG_NAMES,
             filters={"flag": flag or "", "status": status or "", "jalur": jalur or ""},
+            walk_in_open=request.user.role is Role.SCHOOL_OPERATOR
+            and any(p.status is PeriodStatus.REGISTRATION_OPEN for p in periods),
         )
+
+    # --- registration at the school (luring) -------------------------------------------------------------
+
+    @get("/sekolah/daftar", guards=OPERATOR, cache_control=NO_STORE)
+    async def walk_in_periods(self, request: Request, db_session: Session) -> Template:
+        """Registering a family at the school: the region's periods open for registration."""
+        school = await own_school(db_session, request.user)
+        periods = await periods_of_region(db_session, school.region_id)
+        open_ = [to_out(p) for p in periods if p.status is PeriodStatus.REGISTRATION_OPEN]
+        return render(request, "school/walk_in_periods.html", school=school, periods=open_)
+
+    @get("/sekolah/daftar/{period_id:int}", guards=OPERATOR, cache_control=NO_STORE)
+    async def walk_in(
+        self, request: Request, db_session: Session, runtime: AppRuntime, period_id: PeriodId
+    ) -> Template:
+        """The parents' wizard, empty, for the family at the school (no PIN: the KK is checked in person)."""
+        period = await get_period(db_session, period_id)
+        await assert_region_school(db_session, request.user, period)
+        accepting_registrations(period)
+        return await wizard_page(request, db_session, runtime, period_id, **walk_in_page(period_id))
+
+    @post("/sekolah/daftar/{period_id:int}", guards=OPERATOR, cache_control=NO_STORE, request_max_body_size=UPLOADS)
+    async def register_walk_in(
+        self, request: Request, db_session: Session, state: State, runtime: AppRuntime, period_id: PeriodId
+    ) -> Response:
+        """Registered by the registration service with the operator as the actor; then its page."""
+        done = "/sekolah/pendaftar/{number}/luring"
+        return await wizard_submit(request, db_session, state, runtime, period_id, done=done, **walk_in_page(period_id))
+
+    @post("/sekolah/daftar/{period_id:int}/jarak", guards=OPERATOR, cache_control=NO_STORE)
+    async def walk_in_distances(
+        self, request: Request, db_session: Session, runtime: AppRuntime, period_id: PeriodId
+    ) -> Template:
+        """htmx: the distance to each chosen school, as in the parents' wizard."""
+        return await wizard_distances(request, db_session, runtime, period_id)
+
+    @get("/sekolah/pendaftar/{registration_number:str}/luring", guards=OPERATOR, cache_control=NO_STORE)
+    async def walk_in_done(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Template:
+        """After a walk-in registration: its number, the proof to print and the child's PIN to issue."""
+        return await self._walk_in_done(request, db_session, registration_number)
+
+    @post("/sekolah/pendaftar/{registration_number:str}/pin", guards=OPERATOR, cache_control=NO_STORE)
+    async def walk_in_pin(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+    ) -> Template:
+        """The child's PIN, issued by the school that checked its KK, shown this once (a new one voids the old)."""
+        application = await load_application(db_session, registration_number, request.user)
+        niks = applicant_schemas.PinIssue(niks=[application.applicant.nik])
+        try:
+            (issued,) = await pins.issue(db_session, application.period_id, niks, request.user)
+        except AppError as err:
+            await db_session.rollback()
+            errors = {"pin": err.message}
+            return await self._walk_in_done(request, db_session, registration_number, errors, err.status_code)
+        return await self._walk_in_done(request, db_session, registration_number, pin=issued.pin)
+
+    async def _walk_in_done(
+        self,
+        request: Request,
+        db_session: Session,
+        number: str,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+        pin: str | None = None,
+    ) -> Template:
+        application = await load_application(db_session, number, request.user)
+        period = await get_period(db_session, application.period_id)
+        return render(
+            request,
+            "school/walk_in_done.html",
+            status=status,
+            app=await applicants.read(db_session, number),
+            period=to_out(period),
+            in_account=application.parent_id is not None,
+            pin_open=period.status in (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN),
+            pin=pin,
+            errors=errors or {},
+        )
+
+    @get("/sekolah/pendaftar/{registration_number:str}/bukti.pdf", cache_control=NO_STORE)
+    async def proof(self, request: Request, db_session: Session, registration_number: RegistrationNumber) -> Response:
+        """The registration proof for the school's or the Dinas' staff to print (a walk-in's: with how the family
+        follows it); the same scope as the verification screen."""
+        application = await load_application(db_session, registration_number, request.user)
+        period = await get_period(db_session, application.period_id)
+        out = await applicants.read(db_session, registration_number)
+        return proof_response(request, out, to_out(period).name, walk_in=application.parent_id is None)
 
     @get("/sekolah/lulusan")
     async def graduates(

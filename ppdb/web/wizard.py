@@ -1,0 +1,227 @@
+"""The registration wizard, one form for a parent's own child and for a family a school registers (walk-in):
+its fields, the one submit through the registration service, the page again after a refusal or a preview."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.datastructures import FormMultiDict, State, UploadFile
+from litestar.response import Redirect, Template
+
+from ppdb import authz
+from ppdb.accounts.models import Role
+from ppdb.applicants import documents, schemas, service
+from ppdb.applicants.validation import Plan
+from ppdb.errors import AppError, Forbidden, NotFound
+from ppdb.params import Session
+from ppdb.regions.rules import RuleSet
+from ppdb.regions.service import get_period, rules_of, to_out
+from ppdb.runtime import Runtime
+from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
+
+# The form's text fields and the required ones: the registration's, but for the lists (choices, documents).
+FORM = [f for f in msgspec.structs.fields(schemas.ApplicationCreate) if f.name not in ("choices", "documents")]
+TEXT_FIELDS = tuple(f.name for f in FORM)
+REQUIRED = tuple(f.name for f in FORM if f.required)
+MEDIA_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
+UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
+TEMPLATE = "wizard.html"
+OTHER_SCHOOLS_DOCUMENTS = (
+    "Sekolah Anda tidak termasuk pilihan anak ini, jadi dokumennya tidak dapat diunggah di sini. Kirim tanpa "
+    "berkas; keluarga mengunggahnya setelah menambahkan pendaftaran ke akunnya dengan PIN."
+)
+
+
+def blank_values() -> dict[str, Any]:
+    """A new wizard: nothing typed, a fresh Idempotency-Key (a retried submit registers once)."""
+    return {"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []}
+
+
+def form_values(form: Any, max_choices: int) -> dict[str, Any]:
+    values: dict[str, Any] = {name: form_value(form, name) for name in TEXT_FIELDS}
+    values["choices"] = [c for i in range(1, max_choices + 1) if (c := form_value(form, f"choice_{i}"))]
+    values["documents"] = [d for d in form.getall("documents", []) if isinstance(d, str)]
+    values["idempotency_key"] = form_value(form, "idempotency_key") or uuid.uuid4().hex
+    return values
+
+
+def to_create(values: dict[str, Any]) -> schemas.ApplicationCreate:
+    body = {k: v for k, v in values.items() if k != "idempotency_key"}
+    if not values["choices"]:
+        raise FormErrors({"choices": "Pilih minimal satu sekolah."})
+    return convert(body, schemas.ApplicationCreate, required=REQUIRED)
+
+
+def uploads(form: Any, rules: RuleSet) -> dict[str, UploadFile]:
+    return {
+        kind: f for kind in rules.document_kinds if isinstance(f := form.get(f"file_{kind}"), UploadFile) and f.filename
+    }
+
+
+async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) -> dict[str, Any]:
+    """Loaded afresh: after a rolled-back attempt the session's objects are expired."""
+    ctx = await service.load_context(db_session, period_id, runtime)
+    period = service.loaded(ctx)
+    kelurahan = await service.kelurahan_of(db_session, period.region_id)
+    return {
+        "period": to_out(period),
+        "rules": ctx.rules,
+        "kelurahan": kelurahan,
+        "schools": sorted(ctx.schools.values(), key=lambda s: s.name),
+        "document_kinds": list(ctx.rules.document_kinds.values()),
+        "accept": lambda formats: ",".join(MEDIA_TYPES[f] for f in formats or MEDIA_TYPES),
+    }
+
+
+class Preview(FormErrors):
+    """ "Hitung jarak" without JavaScript: the wizard again with the distances and quota of each choice."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__({})
+        self.plan = plan
+
+
+async def preview_if_asked(
+    form: FormMultiDict, values: dict[str, Any], db_session: Session, runtime: Runtime, period_id: int
+) -> None:
+    if form_value(form, "action") == "preview":
+        raise Preview(service.validate(await service.load_context(db_session, period_id, runtime), to_create(values)))
+
+
+def page_defaults(page: dict[str, Any]) -> dict[str, Any]:
+    """What a wizard page says besides the form: where it posts (`action`, `distances`), what cannot change
+    (`fixed`, `number` for a change) and whether a school registers a family (`walk_in`: no PIN asked)."""
+    return {"fixed": (), "walk_in": False, **page}
+
+
+async def wizard_page(
+    request: Request,
+    db_session: Session,
+    runtime: Runtime,
+    period_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    **page: Any,
+) -> Template:
+    """The wizard, empty (`values` None) or with a registration to change."""
+    return render(
+        request,
+        TEMPLATE,
+        **await wizard_context(db_session, runtime, period_id),
+        values=blank_values() if values is None else values,
+        errors={},
+        plan=None,
+        **page_defaults(page),
+    )
+
+
+async def wizard_again(
+    request: Request, db_session: Session, runtime: Runtime, period_id: int, err: FormErrors | AppError, **page: Any
+) -> Template:
+    """The wizard again after a refused submit or a preview: nothing of it stored, the input kept, errors by field."""
+    await db_session.rollback()
+    errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+    return render(
+        request,
+        TEMPLATE,
+        status=400 if errors else 200,
+        **await wizard_context(db_session, runtime, period_id),
+        errors=errors,
+        plan=err.plan if isinstance(err, Preview) else None,
+        **page_defaults(page),
+    )
+
+
+async def wizard_submit(
+    request: Request,
+    db_session: Session,
+    state: State,
+    runtime: Runtime,
+    period_id: int,
+    *,
+    done: str,
+    **page: Any,
+) -> Response:
+    """The wizard's submit, for a parent or a school operator (walk-in): registered by the registration
+    service with every check, then to `done` (with `{number}`); refused, the wizard again. A refusal of the
+    caller itself (another region's school) is an error page, not a field to fix."""
+    period = await get_period(db_session, period_id)
+    rules = rules_of(period)
+    form = await request.form()
+    values = form_values(form, rules.max_choices)
+    try:
+        await preview_if_asked(form, values, db_session, runtime, period_id)
+        data = to_create(values)
+        files = await checked_files(state, rules, uploads(form, rules))
+        key = values["idempotency_key"]
+        if files:  # one submit, one outcome: the registration and its files commit together
+            out = await service.register_in(
+                runtime, state.sessionmaker, db_session, period_id, data, request.user, idempotency_key=key
+            )
+            await store_files(db_session, state, request, out.registration_number, files, rules)
+        else:  # nothing else to store: the admission-day fast path, committed on its own
+            out = await service.register_committed(
+                runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
+            )
+    except Forbidden:
+        await db_session.rollback()
+        raise
+    except (FormErrors, AppError) as err:
+        return await wizard_again(request, db_session, runtime, period_id, err, values=values | {"pin": ""}, **page)
+    return Redirect(done.format(number=out.registration_number))
+
+
+async def wizard_distances(request: Request, db_session: Session, runtime: Runtime, period_id: int) -> Template:
+    """htmx: the distance to each chosen school, computed by the same validation as the real submit."""
+    period = await get_period(db_session, period_id)
+    values = form_values(await request.form(), rules_of(period).max_choices)
+    try:
+        ctx = await service.load_context(db_session, period_id, runtime)
+        plan, errors = service.validate(ctx, to_create(values)), {}
+    except FormErrors as err:
+        plan, errors = None, err.errors
+    except AppError as err:
+        plan, errors = None, field_errors(err)
+    return render(request, "wizard_distances.html", plan=plan, errors=errors)
+
+
+async def checked_files(state: State, rules: RuleSet, files: dict[str, UploadFile]) -> dict[str, bytes]:
+    """The uploaded files' contents, each checked before anything is stored."""
+    contents = {kind: await upload.read() for kind, upload in files.items()}
+    for kind, content in contents.items():
+        try:
+            documents.check(rules, kind, content, max_bytes=state.settings.max_upload_bytes)
+        except AppError as err:
+            raise FormErrors({f"file_{kind}": err.message}) from None
+    return contents
+
+
+async def store_files(
+    db_session: Session, state: State, request: Request, number: str, files: dict[str, bytes], rules: RuleSet
+) -> None:
+    """The wizard's documents: a parent's into its own registration; a school operator's into the walk-in it
+    registered (seen in the operator's scope: one that chose its school)."""
+    if not files:
+        return
+    parent = request.user.role is Role.PARENT
+    try:
+        application = await authz.load_application(db_session, number, request.user, write=parent, lock=True)
+    except NotFound:  # a walk-in that chose only other schools is not in this operator's scope
+        raise FormErrors({"documents": OTHER_SCHOOLS_DOCUMENTS}) from None
+    for kind, content in files.items():
+        try:
+            await documents.store(
+                db_session,
+                application,
+                kind,
+                content,
+                rules=rules,
+                actor=request.user.actor,
+                data_dir=state.settings.data_path,
+                max_bytes=state.settings.max_upload_bytes,
+            )
+        except AppError as err:
+            raise FormErrors({f"file_{kind}": err.message}) from None
