@@ -36,6 +36,7 @@ from ppdb.web.wizard import (
     UPLOADS,
     checked_files,
     form_values,
+    go_to,
     preview_if_asked,
     store_files,
     uploads,
@@ -110,7 +111,7 @@ class ParentPages(Controller):
     async def submit(
         self, request: Request, db_session: Session, state: State, runtime: AppRuntime, period_id: PeriodId
     ) -> Response:
-        done = "/pendaftaran/{number}?baru=1"
+        done = go_to("/pendaftaran/{number}?baru=1")
         return await wizard_submit(
             request, db_session, state, runtime, period_id, done=done, **self._wizard_urls(period_id)
         )

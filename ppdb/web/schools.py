@@ -15,8 +15,8 @@ from ppdb.accounts.models import Role
 from ppdb.applicants import documents, pins
 from ppdb.applicants import schemas as applicant_schemas
 from ppdb.applicants import service as applicants
-from ppdb.authz import Principal, load_application, own_school
-from ppdb.errors import AppError, Forbidden
+from ppdb.authz import Principal, find_application, load_application, own_school
+from ppdb.errors import AppError, Forbidden, NotFound
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import accepting_registrations, get_period, periods_of_region, rules_of, to_out
@@ -116,7 +116,15 @@ class SchoolPages(Controller):
         self, request: Request, db_session: Session, state: State, runtime: AppRuntime, period_id: PeriodId
     ) -> Response:
         """Registered by the registration service with the operator as the actor; then its page."""
-        done = "/sekolah/pendaftar/{number}/luring"
+
+        async def done(out: applicant_schemas.ApplicationOut) -> Response:
+            try:
+                await find_application(db_session, out.registration_number, request.user)
+            except NotFound:  # it chose only other schools: out of this operator's scope from now on
+                period = to_out(await get_period(db_session, period_id))
+                return render(request, "school/walk_in_done.html", app=out, period=period, elsewhere=True, errors={})
+            return Redirect(f"/sekolah/pendaftar/{out.registration_number}/luring")
+
         return await wizard_submit(request, db_session, state, runtime, period_id, done=done, **walk_in_page(period_id))
 
     @post("/sekolah/daftar/{period_id:int}/jarak", guards=OPERATOR, cache_control=NO_STORE)

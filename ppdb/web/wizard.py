@@ -4,6 +4,7 @@ its fields, the one submit through the registration service, the page again afte
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -33,6 +34,19 @@ OTHER_SCHOOLS_DOCUMENTS = (
     "Sekolah Anda tidak termasuk pilihan anak ini, jadi dokumennya tidak dapat diunggah di sini. Kirim tanpa "
     "berkas; keluarga mengunggahnya setelah menambahkan pendaftaran ke akunnya dengan PIN."
 )
+
+
+Done = Callable[[schemas.ApplicationOut], Awaitable[Response]]
+"""What a submit answers once registered (a page, or the way to one)."""
+
+
+def go_to(url: str) -> Done:
+    """After registering, to `url` (with `{number}`)."""
+
+    async def redirect(out: schemas.ApplicationOut) -> Response:
+        return Redirect(url.format(number=out.registration_number))
+
+    return redirect
 
 
 def blank_values() -> dict[str, Any]:
@@ -142,11 +156,11 @@ async def wizard_submit(
     runtime: Runtime,
     period_id: int,
     *,
-    done: str,
+    done: Done,
     **page: Any,
 ) -> Response:
     """The wizard's submit, for a parent or a school operator (walk-in): registered by the registration
-    service with every check, then to `done` (with `{number}`); refused, the wizard again. A refusal of the
+    service with every check, then `done` with its answer; refused, the wizard again. A refusal of the
     caller itself (another region's school) is an error page, not a field to fix."""
     period = await get_period(db_session, period_id)
     rules = rules_of(period)
@@ -171,7 +185,7 @@ async def wizard_submit(
         raise
     except (FormErrors, AppError) as err:
         return await wizard_again(request, db_session, runtime, period_id, err, values=values | {"pin": ""}, **page)
-    return Redirect(done.format(number=out.registration_number))
+    return await done(out)
 
 
 async def wizard_distances(request: Request, db_session: Session, runtime: Runtime, period_id: int) -> Template:

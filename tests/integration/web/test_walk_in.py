@@ -154,6 +154,22 @@ async def test_a_refused_walk_in_shows_the_form_again_with_the_error_and_stores_
     assert await session.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'application.create'")) == 0
 
 
+async def test_a_walk_in_that_chose_only_other_schools_gets_its_number_on_the_spot(
+    admin, operator, browser, session
+) -> None:
+    period = await open_period(admin)
+    await operator()
+    school, token = await browser("operator1@sekolah.test", "/sekolah")
+    elsewhere = wizard_form(token, choice_1="20670002", choice_2="20670003", choice_3="")
+    page = await school.post(f"/sekolah/daftar/{period['id']}", data=elsewhere)
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    number = re.search(r'id="nomor">([0-9A-Z-]+)<', page.text).group(1)
+    assert "Sekolah Anda tidak termasuk pilihan anak ini" in page.text and "Buat PIN anak" not in page.text
+    assert await stored_applications(session) == 1
+    # from now on it is the chosen schools' and the Dinas' (the same scope as the verification screen)
+    assert (await school.get(f"/sekolah/pendaftar/{number}/luring")).status_code == 404
+
+
 async def test_only_an_operator_of_the_periods_region_registers_at_the_school(
     admin, operator, parent, browser, session, transport, sessionmaker
 ) -> None:
