@@ -80,9 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             worker = None
             if settings.provisional_interval > 0:
                 worker = asyncio.create_task(
-                    background_loop(
-                        app.state.sessionmaker, secret=settings.secret_key, interval=settings.provisional_interval
-                    )
+                    background_loop(app.state.sessionmaker, settings, interval=settings.provisional_interval)
                 )
             yield
             if worker is not None:

@@ -30,7 +30,7 @@ class Principal:
     role: Role
     region_id: int | None
     school_id: int | None
-    email: str
+    email: str | None
 
     @property
     def actor(self) -> str:

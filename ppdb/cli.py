@@ -198,7 +198,7 @@ def msgspec_replace(settings: Settings, **changes: object) -> Settings:
 
 @main.command()
 def worker() -> None:
-    """Background work in its own process: provisional re-solves and daftar ulang deadlines.
+    """Background work in its own process: provisional re-solves, daftar ulang deadlines, and notifications.
 
     With it running, serve with PPDB_PROVISIONAL_INTERVAL=0 so that app workers only answer requests
     (a re-solve of a large period takes seconds of CPU). Its own interval: PPDB_PROVISIONAL_INTERVAL (60 s)."""
@@ -218,7 +218,7 @@ def worker() -> None:
         engine = make_engine(url, pool_size=2, max_overflow=0)
         try:
             logging.getLogger("ppdb").info("Background worker started (re-solve every %s s)", interval)
-            await loop(make_sessionmaker(engine), secret=settings.secret_key, interval=interval)
+            await loop(make_sessionmaker(engine), settings, interval=interval)
         finally:
             await engine.dispose()
 

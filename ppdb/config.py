@@ -39,6 +39,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     provisional_interval: float = 60.0
     """Seconds between provisional re-solves of open periods; 0 turns them off."""
     debug: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    """The address families open: links in e-mails and messages start with it."""
+    smtp_url: str | None = None
+    """E-mail notifications: `smtp://user:password@host:587` (STARTTLS when offered) or `smtps://host:465`."""
+    mail_from: str = "PPDB <no-reply@localhost>"
+    sms_gateway_url: str | None = None
+    """SMS/WhatsApp notifications: the region's provider (or an adapter in front of it) takes a JSON POST of
+    `{"to", "text", "reference"}` with an `Idempotency-Key` header."""
+    sms_gateway_token: str | None = None
+    outbox_lease: float = 300.0
+    """Seconds a sender holds a message it is sending: a message of a killed sender is sent again after it."""
     metrics_token: str | None = None
     """Bearer token a Prometheus server scrapes /metrics with (agency admins may read it too)."""
 

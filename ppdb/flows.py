@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.authz import Principal
 from ppdb.errors import Conflict
+from ppdb.notifications import events as notify
 from ppdb.regions import lifecycle
 from ppdb.regions.lifecycle import Actor, Step
 from ppdb.regions.models import Period, PeriodStatus
@@ -74,12 +75,13 @@ async def run_official(
 async def publish(
     session: AsyncSession, period_id: int, user: Principal, request: result_schemas.PublishRequest
 ) -> Publication:
-    """Announce the latest official run (again, with a reason, to correct it)."""
+    """Announce the latest official run (again, with a reason, to correct it); the families are told."""
     period = await _locked(session, period_id, user)
     to = lifecycle.check(period, Step.PUBLISH, user)
     publication = await results.publish(session, period, user, request)
     lifecycle.transition(session, period, to, user.actor)
     await session.flush()
+    await notify.result_published(session, publication)
     return publication
 
 

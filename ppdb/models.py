@@ -1,9 +1,10 @@
 """Every model, imported once so metadata (and Alembic) sees the whole schema."""
 
-from ppdb.accounts.models import AuthSession, LoginAttempt, User
+from ppdb.accounts.models import AuthSession, LoginAttempt, PasswordReset, User
 from ppdb.applicants.models import Applicant, Application, Choice, Document, IdempotentResponse
 from ppdb.audit.models import AuditEntry
 from ppdb.db.base import Base
+from ppdb.notifications.models import Notification
 from ppdb.regions.models import Kelurahan, Period, Region
 from ppdb.reregistration.models import Reregistration
 from ppdb.results.models import Publication, PublicationEntry
@@ -23,6 +24,8 @@ __all__ = [
     "IdempotentResponse",
     "Kelurahan",
     "LoginAttempt",
+    "Notification",
+    "PasswordReset",
     "Period",
     "PeriodSchool",
     "Placement",

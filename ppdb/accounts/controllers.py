@@ -1,16 +1,19 @@
-"""Sign-up, login, logout, who am I, and school operator accounts."""
+"""Sign-up, login (with a password, or a child's NIK and PIN), password resets, logout, who am I, and school
+operator accounts."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import Cookie, State
 from litestar.params import JSONBody
 
 from ppdb.accounts import schemas, service
 from ppdb.accounts.guards import requires_agency_admin, requires_login
-from ppdb.accounts.middleware import COOKIE, token_from
+from ppdb.accounts.middleware import COOKIE, session_cookie, token_from
+from ppdb.accounts.models import User
 from ppdb.errors import ErrorBody
 from ppdb.params import Session, client_address
 from ppdb.runtime import AppRuntime
@@ -36,20 +39,34 @@ class AuthController(Controller):
         outcome = await service.login(db_session, data, address=address, lifetime=lifetime, passwords=runtime.passwords)
         if outcome is None:  # answered, not raised: the failed attempt is committed and counts
             return Response(ErrorBody("login_failed", "E-mail atau kata sandi salah.", "password"), status_code=401)
-        token, user = outcome
-        cookie = Cookie(
-            key=COOKIE,
-            value=token,
-            httponly=True,
-            secure=not settings.demo,
-            samesite="lax",
-            max_age=int(lifetime.total_seconds()),
-            path="/",
+        return _signed_in(*outcome, settings.demo, lifetime)
+
+    @post("/pin-login", operation_id="logInWithPin", status_code=200)
+    async def pin_login(
+        self, db_session: Session, state: State, request: Request, data: JSONBody[schemas.PinLogin]
+    ) -> Response[schemas.LoginOut]:
+        """Sign in with a child's NIK (or NISN) and PIN, where the region issues PINs: into the account that
+        registered the child, or a family account opened now (a registration the school made moves into it)."""
+        settings = state.settings
+        lifetime = timedelta(hours=settings.session_hours)
+        outcome = await service.pin_login(
+            db_session, state.sessionmaker, data, address=client_address(request), lifetime=lifetime
         )
-        return Response(
-            schemas.LoginOut(token=token, expires_in=int(lifetime.total_seconds()), user=service.me(user)),
-            cookies=[cookie],
-        )
+        return _signed_in(*outcome, settings.demo, lifetime)
+
+    @post("/password-reset", operation_id="requestPasswordReset", status_code=202)
+    async def request_reset(
+        self, db_session: Session, request: Request, data: JSONBody[schemas.ResetRequest]
+    ) -> schemas.ResetRequested:
+        """Send a single-use link (30 minutes) to the account's e-mail or phone; the same answer whether or not
+        the address has an account."""
+        await service.request_reset(db_session, data, address=client_address(request))
+        return schemas.ResetRequested()
+
+    @post("/password-reset/confirm", operation_id="resetPassword", status_code=204)
+    async def reset(self, db_session: Session, runtime: AppRuntime, data: JSONBody[schemas.ResetConfirm]) -> None:
+        """Set a new password with the link's token; every session of the account ends."""
+        await service.reset_password(db_session, data, runtime.passwords, runtime.principals)
 
     @post("/logout", operation_id="logOut", status_code=204, guards=[requires_login])
     async def logout(self, db_session: Session, runtime: AppRuntime, request: Request) -> Response[None]:
@@ -58,9 +75,20 @@ class AuthController(Controller):
         return Response(None, status_code=204, cookies=[Cookie(key=COOKIE, value="", max_age=0, path="/")])
 
     @get("/me", operation_id="whoAmI", guards=[requires_login])
-    async def me(self, request: Request) -> schemas.Me:
+    async def me(self, db_session: Session, request: Request) -> schemas.Me:
         """The logged-in user."""
-        return service.me(request.user)
+        return service.me(await service.get_user(db_session, request.user.id))
+
+    @patch("/me", operation_id="updateMe", guards=[requires_login])
+    async def update_me(self, db_session: Session, request: Request, data: JSONBody[schemas.MeUpdate]) -> schemas.Me:
+        """Set, change or remove the account's phone number (SMS/WhatsApp messages and password resets)."""
+        return service.me(await service.update_me(db_session, request.user, data))
+
+
+def _signed_in(token: str, user: User, demo: bool, lifetime: timedelta) -> Response[Any]:
+    """The session as a bearer token for the API and an HTTP-only cookie for pages."""
+    out = schemas.LoginOut(token=token, expires_in=int(lifetime.total_seconds()), user=service.me(user))
+    return Response(out, cookies=[session_cookie(token, lifetime, demo=demo)])
 
 
 class OperatorController(Controller):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from litestar.datastructures import Cookie
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -38,3 +41,9 @@ class AuthMiddleware(ASGIMiddleware):
                 async with state.sessionmaker() as session:
                     scope["user"] = await principal_for(session, token, state.runtime.principals)
         await next_app(scope, receive, send)
+
+
+def session_cookie(token: str, lifetime: timedelta, *, demo: bool) -> Cookie:
+    """The session for pages: HTTP-only, same-site, secure except in a local demo (plain http)."""
+    seconds = int(lifetime.total_seconds())
+    return Cookie(key=COOKIE, value=token, httponly=True, secure=not demo, samesite="lax", max_age=seconds, path="/")

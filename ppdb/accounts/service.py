@@ -1,29 +1,44 @@
-"""Sign-up, login with throttling, sessions, and creating admins and operators."""
+"""Sign-up, login with throttling, sessions, password resets, sign-in with a child's PIN, and creating admins
+and operators."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.accounts import schemas
-from ppdb.accounts.models import AuthSession, LoginAttempt, Role, User
-from ppdb.audit.service import record
+from ppdb.accounts.models import AuthSession, LoginAttempt, PasswordReset, Role, User
+from ppdb.applicants import pins
+from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Pin
+from ppdb.audit.service import record, record_application
 from ppdb.authz import Principal, governs_school
 from ppdb.errors import AppError, Conflict, NotFound
-from ppdb.regions.models import Region
+from ppdb.notifications import outbox
+from ppdb.notifications.models import Channel
+from ppdb.regions.models import Period, Region
+from ppdb.regions.service import rules_of
 from ppdb.runtime import Passwords, standalone_passwords
 from ppdb.schools.models import School
+from ppdb.scores.models import Graduate
 
 WINDOW = timedelta(minutes=15)
 MAX_ACCOUNT_FAILURES = 5
 MAX_ADDRESS_FAILURES = 30
+RESET_LIFETIME = timedelta(minutes=30)
+RESET_WINDOW = timedelta(hours=1)
+MAX_ACCOUNT_RESETS = 3
+"""Reset messages per account per `RESET_WINDOW`; more requests are answered the same but send nothing."""
+MAX_ADDRESS_RESETS = 10
+PIN_LOGIN = "pin"
+"""The `LoginAttempt.email` of a sign-in with a child's PIN (no NIK is kept there): counts for the address."""
 
 
 def token_hash(token: str) -> str:
@@ -37,6 +52,21 @@ def check_password_policy(password: str, email: str) -> None:
         raise AppError(
             "password_too_weak", "Kata sandi terlalu mudah ditebak; gunakan kombinasi yang beragam.", "password"
         )
+
+
+def normalize_phone(phone: str) -> str:
+    """An Indonesian mobile number as stored and dialled by gateways: 628…; refused when it is not one."""
+    digits = re.sub(r"[\s()-]", "", phone).removeprefix("+")
+    digits = "62" + digits[1:] if digits.startswith("0") else digits
+    if not re.fullmatch(r"628[0-9]{7,12}", digits):
+        raise AppError("phone_invalid", "Nomor HP tidak valid; tulis seperti 0812 3456 7890.", "phone")
+    return digits
+
+
+async def _check_phone_free(session: AsyncSession, phone: str, user_id: int | None = None) -> None:
+    taken = await session.scalar(select(User.id).where(User.phone == phone, User.id != (user_id or 0)))
+    if taken:
+        raise Conflict("phone_taken", "Nomor HP ini sudah dipakai akun lain.", "phone")
 
 
 async def create_user(
@@ -55,8 +85,12 @@ async def create_user(
     passwords.admit()
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
+    phone = normalize_phone(account.phone) if account.phone else None
+    if phone:
+        await _check_phone_free(session, phone)
     user = User(
         email=email,
+        phone=phone,
         name=account.name.strip(),
         password_hash=await passwords.hash(password),
         role=role,
@@ -147,24 +181,10 @@ async def login(
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"), {"email": email}
     )
-    since = datetime.now(UTC) - WINDOW
-    failures = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == email, LoginAttempt.at > since, LoginAttempt.success.is_(False))
-    )
-    by_address = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.address == address, LoginAttempt.at > since, LoginAttempt.success.is_(False))
-    )
-    if (failures or 0) >= MAX_ACCOUNT_FAILURES or (by_address or 0) >= MAX_ADDRESS_FAILURES:
-        raise AppError(
-            "login_throttled",
-            "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
-            "email",
-            status_code=429,
-        )
+    failures = await _failures(session, LoginAttempt.email == email)
+    by_address = await _failures(session, LoginAttempt.address == address)
+    if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
+        raise _throttled("email")
     user = await session.scalar(select(User).where(User.email == email))
     try:  # argon2 is deliberately slow: off the event loop
         await passwords.verify(user.password_hash if user else None, data.password)
@@ -174,9 +194,190 @@ async def login(
     session.add(LoginAttempt(email=email, address=address, success=ok))
     if user is None or not ok:
         return None
+    return _new_session(session, user, lifetime), user
+
+
+def _new_session(session: AsyncSession, user: User, lifetime: timedelta) -> str:
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=token_hash(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))
-    return token, user
+    return token
+
+
+def _throttled(field: str) -> AppError:
+    return AppError(
+        "login_throttled", "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.", field, status_code=429
+    )
+
+
+async def _failures(session: AsyncSession, of: ColumnElement[bool]) -> int:
+    """Failed sign-ins (by password or PIN) lately, of an account or a client address."""
+    since = datetime.now(UTC) - WINDOW
+    count = select(func.count()).select_from(LoginAttempt).where(of, LoginAttempt.at > since)
+    return await session.scalar(count.where(LoginAttempt.success.is_(False))) or 0
+
+
+async def pin_login(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    data: schemas.PinLogin,
+    *,
+    address: str,
+    lifetime: timedelta,
+) -> tuple[str, User]:
+    """Sign in with a child's NIK (or NISN) and PIN, where the period's region requires PINs: into the account
+    that registered the child, or else the family's own account, opened now (a registration a school made for
+    the family moves into it). A wrong PIN counts for the NIK (`pins.verify`) and for the client address."""
+    if data.nik is None and data.nisn is None:
+        raise AppError("nik_required", "Isi NIK atau NISN anak.", "nik")
+    # Checked and counted in transactions of their own: a refused sign-in still counts.
+    async with sessionmaker() as reading:
+        if await _failures(reading, LoginAttempt.address == address) >= MAX_ADDRESS_FAILURES:
+            raise _throttled("nik")
+        nik = data.nik or (await _nik_of(reading, data.nisn) if data.nisn else None)
+        latest = select(Pin.period_id).where(Pin.nik == nik).order_by(Pin.issued_at.desc()).limit(1)
+        period_id = await reading.scalar(latest) if nik else None
+    try:
+        if period_id is None or nik is None:
+            raise pins.invalid()
+        await pins.verify(sessionmaker, period_id, nik, data.pin)
+    except AppError:
+        async with sessionmaker.begin() as counting:
+            counting.add(LoginAttempt(email=PIN_LOGIN, address=address, success=False))
+        raise
+    pin = await session.get(Pin, (period_id, nik), with_for_update=True)
+    assert pin is not None
+    period = await session.get(Period, pin.period_id)
+    if period is None or not rules_of(period).pin_required:
+        raise Conflict("pin_login_unavailable", "Daerah ini tidak memakai masuk dengan PIN; masuk dengan e-mail.")
+    application = await session.scalar(
+        select(Application)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .where(Application.period_id == pin.period_id, Applicant.nik == nik)
+        .where(Application.status != ApplicationStatus.WITHDRAWN)
+        .with_for_update(of=Application)
+    )
+    user_id = application.parent_id if application is not None and application.parent_id else pin.user_id
+    user = await session.get(User, user_id) if user_id else None
+    if user is None:
+        user = User(email=None, name="Keluarga pendaftar", password_hash="!", role=Role.PARENT)
+        session.add(user)
+        await session.flush()
+        record(session, actor="pin", action="user.create", entity="user", entity_id=user.id, new={"role": "parent"})
+        pin.user_id = user.id
+    if application is not None and application.parent_id is None:
+        application.parent_id = user.id
+        record_application(session, application, "application.claim", actor="pin", new={"parent_id": user.id})
+    session.add(LoginAttempt(email=PIN_LOGIN, address=address, success=True))
+    return _new_session(session, user, lifetime), user
+
+
+async def _nik_of(session: AsyncSession, nisn: str) -> str | None:
+    """The NIK of a NISN: from the child's latest registration, or else the graduate lists."""
+    for column, nisn_column, order in (
+        (Applicant.nik, Applicant.nisn, Applicant.id),
+        (Graduate.nik, Graduate.nisn, Graduate.id),
+    ):
+        if nik := await session.scalar(select(column).where(nisn_column == nisn).order_by(order.desc()).limit(1)):
+            return nik
+    return None
+
+
+async def request_reset(session: AsyncSession, data: schemas.ResetRequest, *, address: str) -> None:
+    """A single-use link to set a new password, sent to the account's e-mail or phone (whichever was given).
+    The answer is the same whether or not an account has that address; only the requests from one client
+    address are refused past `MAX_ADDRESS_RESETS` an hour."""
+    login = data.login.strip()
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.reset'), hashtext(:a))"), {"a": address})
+    since = datetime.now(UTC) - RESET_WINDOW
+    recent = select(func.count()).select_from(PasswordReset).where(PasswordReset.at > since)
+    if (await session.scalar(recent.where(PasswordReset.address == address)) or 0) >= MAX_ADDRESS_RESETS:
+        raise AppError(
+            "reset_throttled", "Terlalu banyak permintaan atur ulang kata sandi. Coba lagi nanti.", status_code=429
+        )
+    if "@" in login:
+        channel, user = Channel.EMAIL, await session.scalar(select(User).where(User.email == login.lower()))
+    else:
+        phone = normalize_phone(login)
+        channel, user = Channel.PHONE, await session.scalar(select(User).where(User.phone == phone))
+    if user is not None:
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.reset.user'), :id)"), {"id": user.id})
+        if (await session.scalar(recent.where(PasswordReset.user_id == user.id)) or 0) >= MAX_ACCOUNT_RESETS:
+            user = None  # answered the same; the account's owner already has links
+    token = secrets.token_urlsafe(32) if user is not None else None
+    reset = PasswordReset(
+        user_id=user.id if user else None,
+        token_hash=token_hash(token) if token else None,
+        address=address,
+        expires_at=datetime.now(UTC) + RESET_LIFETIME,
+    )
+    session.add(reset)
+    if user is None or token is None:
+        return
+    await session.flush()
+    recipient = user.email if channel is Channel.EMAIL else user.phone
+    assert recipient is not None
+    outbox.to_address(
+        session, channel, recipient, "password_reset", f"password_reset:{reset.id}", path=f"/sandi-baru?token={token}"
+    )
+    record(session, actor=f"parent:{user.id}", action="user.reset_request", entity="user", entity_id=user.id)
+
+
+async def reset_password(
+    session: AsyncSession,
+    data: schemas.ResetConfirm,
+    passwords: Passwords | None = None,
+    principals: MutableMapping[str, Any] | None = None,
+) -> None:
+    """Set a new password with a reset link's token: once, before it expires; every session of the account
+    ends (a password reset is often a takeover being undone)."""
+    reset = await session.scalar(
+        select(PasswordReset)
+        .where(
+            PasswordReset.token_hash == token_hash(data.token),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > func.now(),
+        )
+        .with_for_update()
+    )
+    user = await session.get(User, reset.user_id) if reset is not None and reset.user_id else None
+    if reset is None or user is None:
+        raise AppError(
+            "reset_token_invalid",
+            "Tautan atur ulang kata sandi tidak berlaku, kedaluwarsa, atau sudah dipakai. Minta tautan baru.",
+            "token",
+        )
+    check_password_policy(data.password, user.email or "")
+    passwords = passwords or standalone_passwords()
+    passwords.admit()
+    user.password_hash = await passwords.hash(data.password)
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=func.now())
+    )
+    await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    if principals is not None:
+        for digest, (principal, _) in list(principals.items()):
+            if principal.id == user.id:
+                principals.pop(digest, None)
+    record(
+        session, actor=f"{user.role.value}:{user.id}", action="user.password_reset", entity="user", entity_id=user.id
+    )
+
+
+async def update_me(session: AsyncSession, user: Principal, data: schemas.MeUpdate) -> User:
+    """A parent's phone number (for messages and resets); set, changed or removed."""
+    account = await session.get(User, user.id, with_for_update=True)
+    assert account is not None
+    phone = normalize_phone(data.phone) if data.phone else None
+    if phone:
+        await _check_phone_free(session, phone, user.id)
+    if phone != account.phone:
+        record(
+            session, actor=user.actor, action="user.phone", entity="user", entity_id=user.id, new={"set": bool(phone)}
+        )
+        account.phone = phone
+    return account
 
 
 async def logout(session: AsyncSession, token: str, principals: MutableMapping[str, Any] | None = None) -> None:
@@ -211,7 +412,19 @@ async def principal_for(
     return principal
 
 
-def me(user: User | Principal) -> schemas.Me:
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "Akun tidak ditemukan.")
+    return user
+
+
+def me(user: User) -> schemas.Me:
     return schemas.Me(
-        id=user.id, email=user.email, role=user.role.value, region_id=user.region_id, school_id=user.school_id
+        id=user.id,
+        email=user.email,
+        phone=user.phone,
+        role=user.role.value,
+        region_id=user.region_id,
+        school_id=user.school_id,
     )

@@ -171,6 +171,8 @@ class Pin(Base):
     """Wrong PINs given for this NIK lately: at `PIN_MAX_FAILURES` it is locked for a while (`pins.LOCK`)."""
     failed_at: Mapped[datetime | None]
     """The last wrong PIN."""
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """The family's account the PIN signs into when its registration has none (`accounts.service.pin_login`)."""
 
 
 PIN_MAX_FAILURES = 5

@@ -116,7 +116,12 @@ async def verify(sessionmaker: async_sessionmaker[AsyncSession], period_id: int,
             "pin",
             status_code=429,
         )
-    raise AppError(
+    raise invalid()
+
+
+def invalid() -> AppError:
+    """A wrong PIN, or a NIK without one: the same answer."""
+    return AppError(
         "pin_invalid",
         "PIN tidak cocok dengan NIK ini, atau NIK ini belum mendapat PIN. Minta PIN ke sekolah atau Dinas dengan "
         "membawa KK.",

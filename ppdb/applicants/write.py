@@ -1,5 +1,5 @@
 """The one write path of new registrations: one statement stores any number of them, with their choices,
-declared documents, audit entries and idempotent answers.
+declared documents, audit entries, idempotent answers and the parents' notifications.
 
 The admission-day fast path (grouped, autocommitted), the transactional path (in a session) and bulk imports
 all run `REGISTER`, built here from the table definitions and compiled once. Every value is passed by column
@@ -52,6 +52,7 @@ from ppdb.applicants.validation import OpenPeriod, Plan
 from ppdb.audit.models import AuditEntry
 from ppdb.db.session import Compiled, json_text
 from ppdb.errors import Conflict
+from ppdb.notifications import outbox
 from ppdb.regions.models import Period, PeriodStatus
 
 APPLICANTS: Table = Applicant.__table__  # type: ignore[assignment]
@@ -264,8 +265,21 @@ def build(
         },
         select(new.id).select_from(registered).where(g.key.is_not(None)),
     ).cte("answered")
+    number = new.registration_number
+    notified = outbox.to_parents(
+        select(
+            g.parent_id.label("parent_id"),
+            literal("registration:").concat(number).label("key"),
+            func.jsonb_build_object(
+                "registration_number", number, "path", literal("/pendaftaran/").concat(number)
+            ).label("params"),
+        )
+        .select_from(registered)
+        .where(g.parent_id.is_not(None)),
+        "registration_received",
+    ).cte("notified")
     return select(new.registration_number, new.submitted_at, new.updated_at).add_cte(
-        stored_choices, stored_documents, audited, answered
+        stored_choices, stored_documents, audited, answered, notified
     )
 
 

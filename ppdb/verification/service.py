@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -26,6 +27,8 @@ from ppdb.authz import Principal, load_application, school_of
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import completed_months, nik_matches
+from ppdb.notifications import outbox
+from ppdb.notifications.messages import scrub
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus
 from ppdb.regions.rules import CERTIFICATE
 from ppdb.regions.service import get_period, rules_of
@@ -252,6 +255,19 @@ async def decide_document(
         new={"kind": kind, "status": decision.decision, "reason": decision.reason},
     )
     _refresh_status(application)
+    if document.status is DocumentStatus.REJECTED:
+        period = await get_period(session, application.period_id)
+        number = application.registration_number
+        await outbox.to_parent(
+            session,
+            application.parent_id,
+            "document_rejected",
+            f"document:{number}:{kind}:{uuid.uuid4().hex[:12]}",
+            registration_number=number,
+            document=rules_of(period).document_title(kind),
+            reason=scrub(decision.reason or ""),
+            path=f"/pendaftaran/{number}",
+        )
     await session.flush()
     return DocumentOut(
         kind=kind, status=document.status.value, content_type=document.content_type, size_bytes=document.size_bytes

@@ -1,4 +1,5 @@
-"""Sign-up, login and logout pages; the same account service as the API, the same session cookie."""
+"""Sign-up, login (with a password or a child's NIK and PIN), password reset and logout pages; the same account
+service as the API, the same session cookie."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from ppdb.accounts import schemas, service
-from ppdb.accounts.middleware import COOKIE, token_from
+from ppdb.accounts.middleware import COOKIE, session_cookie, token_from
 from ppdb.errors import AppError
 from ppdb.params import Session, client_address
 from ppdb.runtime import AppRuntime
@@ -71,16 +72,80 @@ class AccountPages(Controller):
                 next=target or "",
             )
         token, user = outcome
-        cookie = Cookie(
-            key=COOKIE,
-            value=token,
-            httponly=True,
-            secure=not state.settings.demo,
-            samesite="lax",
-            max_age=int(lifetime.total_seconds()),
-            path="/",
-        )
+        cookie = session_cookie(token, lifetime, demo=state.settings.demo)
         return Redirect(target or HOME.get(user.role, "/"), cookies=[cookie])
+
+    @get("/masuk/pin")
+    async def pin_login_form(self, request: Request) -> Template:
+        return render(request, "pin_login.html", values={}, errors={})
+
+    @post("/masuk/pin")
+    async def pin_login(self, request: Request, db_session: Session, state: State) -> Response:
+        form = await request.form()
+        values = {"nik": form_value(form, "nik")}
+        try:
+            fields = {
+                "pin": form_value(form, "pin"),
+                **({"nisn": values["nik"]} if len(values["nik"]) == 10 else values),
+            }
+            data = convert(fields, schemas.PinLogin, required=("pin",))
+            lifetime = timedelta(hours=state.settings.session_hours)
+            address = client_address(request)
+            token, _ = await service.pin_login(db_session, state.sessionmaker, data, address=address, lifetime=lifetime)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else {err.field or "_form": err.message}
+            errors = {("nik" if k == "nisn" else k): v for k, v in errors.items()}
+            status = err.status_code if isinstance(err, AppError) else 400
+            return render(request, "pin_login.html", status=status, values=values, errors=errors)
+        return Redirect("/orangtua", cookies=[session_cookie(token, lifetime, demo=state.settings.demo)])
+
+    @get("/lupa-sandi")
+    async def reset_form(self, request: Request) -> Template:
+        return render(request, "password_reset.html", values={}, errors={}, sent=False)
+
+    @post("/lupa-sandi")
+    async def request_reset(self, request: Request, db_session: Session) -> Response:
+        form = await request.form()
+        values = {"login": form_value(form, "login")}
+        try:
+            data = convert(values, schemas.ResetRequest, required=("login",))
+            await service.request_reset(db_session, data, address=client_address(request))
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else {"login": err.message}
+            status = err.status_code if isinstance(err, AppError) else 400
+            return render(request, "password_reset.html", status=status, values=values, errors=errors, sent=False)
+        return render(request, "password_reset.html", values=values, errors={}, sent=True)
+
+    @get("/sandi-baru")
+    async def new_password_form(
+        self, request: Request, token: Annotated[str, QueryParameter(max_length=100)] = ""
+    ) -> Template:
+        return render(request, "new_password.html", token=token, errors={})
+
+    @post("/sandi-baru")
+    async def new_password(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:
+        form = await request.form()
+        token, password = form_value(form, "token"), form.get("password") or ""
+        try:
+            if password != (form.get("password2") or ""):
+                raise FormErrors({"password2": "Kata sandi tidak sama."})
+            data = convert({"token": token, "password": password}, schemas.ResetConfirm, required=("password",))
+            await service.reset_password(db_session, data, runtime.passwords, runtime.principals)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else {err.field or "_form": err.message}
+            status = err.status_code if isinstance(err, AppError) else 400
+            return render(request, "new_password.html", status=status, token=token, errors=errors)
+        return render(
+            request,
+            "login.html",
+            values={},
+            errors={},
+            next="",
+            notice="Kata sandi baru sudah disimpan. Silakan masuk.",
+        )
 
     @get("/daftar-akun")
     async def signup_form(self, request: Request) -> Template:
@@ -89,7 +154,7 @@ class AccountPages(Controller):
     @post("/daftar-akun")
     async def signup(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:
         form = await request.form()
-        values = {"email": form_value(form, "email"), "name": form_value(form, "name")}
+        values = {name: form_value(form, name) for name in ("email", "name", "phone")}
         password = form.get("password") or ""
         try:
             if password != (form.get("password2") or ""):

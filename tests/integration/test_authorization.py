@@ -30,6 +30,10 @@ ROUTES = {
     "logIn": ("POST", "/api/auth/login", {"email": "orangtua@contoh.test", "password": PASSWORD}, PUBLIC),
     "logOut": ("POST", "/api/auth/logout", None, LOGGED_IN),
     "whoAmI": ("GET", "/api/auth/me", None, LOGGED_IN),
+    "updateMe": ("PATCH", "/api/auth/me", {"phone": None}, LOGGED_IN),
+    "logInWithPin": ("POST", "/api/auth/pin-login", {"nik": "3671015503140009", "pin": "AAAAA-AAAAA"}, PUBLIC),
+    "requestPasswordReset": ("POST", "/api/auth/password-reset", {"login": "orangtua@contoh.test"}, PUBLIC),
+    "resetPassword": ("POST", "/api/auth/password-reset/confirm", {"token": "x", "password": PASSWORD}, PUBLIC),
     "createOperator": (
         "POST",
         "/api/operators",

@@ -1,0 +1,140 @@
+"""The events that tell many families at once, each an INSERT ... SELECT into the outbox in the event's own
+transaction (a registration's and a rejected document's message are written where they happen:
+`applicants.write`, `verification.service`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, literal, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ppdb.applicants.models import Application, ApplicationStatus
+from ppdb.notifications.outbox import to_parents
+from ppdb.regions.models import Period, PeriodStatus
+from ppdb.reregistration.models import Reregistration
+from ppdb.results.models import Publication, PublicationEntry
+from ppdb.selection.models import Placement
+
+REMIND_BEFORE = timedelta(hours=24)
+
+
+def _status_page(number: object) -> object:
+    return literal("/pendaftaran/").concat(number)
+
+
+async def result_published(session: AsyncSession, publication: Publication) -> None:
+    """Every family in a publication; in a correction or a vacancy round, only those whose result changed."""
+    entry, before = PublicationEntry, PublicationEntry.__table__.alias("before")
+    previous = (
+        select(Publication.id)
+        .where(Publication.period_id == publication.period_id, Publication.version < publication.version)
+        .order_by(Publication.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    unchanged = (
+        select(before.c.application_id)
+        .where(
+            before.c.publication_id == previous,
+            before.c.application_id == entry.application_id,
+            before.c.npsn.is_not_distinct_from(entry.npsn),
+            before.c.path.is_not_distinct_from(entry.path),
+        )
+        .exists()
+    )
+    source = (
+        select(
+            Application.parent_id,
+            literal(f"result:{publication.id}:").concat(entry.registration_number).label("key"),
+            func.jsonb_build_object(
+                "registration_number", entry.registration_number, "path", _status_page(entry.registration_number)
+            ).label("params"),
+        )
+        .select_from(entry)
+        .join(Application, Application.id == entry.application_id)
+        .where(entry.publication_id == publication.id, Application.parent_id.is_not(None), not_(unchanged))
+    )
+    await session.execute(to_parents(source, "result_published"))
+
+
+async def choices_at_risk(session: AsyncSession, run_id: int, previous_run_id: int | None) -> None:
+    """Families placed nowhere by a provisional run who were placed somewhere (or not yet counted) before."""
+    before = Placement.__table__.alias("before")
+    still = (
+        select(before.c.application_id)
+        .where(
+            before.c.run_id == previous_run_id,
+            before.c.application_id == Placement.application_id,
+            before.c.program.is_(None),
+        )
+        .exists()
+    )
+    source = (
+        select(
+            Application.parent_id,
+            literal(f"at_risk:{run_id}:").concat(Application.registration_number).label("key"),
+            func.jsonb_build_object(
+                "registration_number",
+                Application.registration_number,
+                "path",
+                _status_page(Application.registration_number),
+            ).label("params"),
+        )
+        .select_from(Placement)
+        .join(Application, Application.id == Placement.application_id)
+        .where(
+            Placement.run_id == run_id,
+            Placement.program.is_(None),
+            Application.parent_id.is_not(None),
+            Application.status.not_in([ApplicationStatus.WITHDRAWN, ApplicationStatus.DISQUALIFIED]),
+            not_(still),
+        )
+    )
+    await session.execute(to_parents(source, "choices_at_risk"))
+
+
+async def reregistration_due(session: AsyncSession) -> None:
+    """Families placed in the latest publication who have not yet confirmed or declined, once their daftar ulang
+    closes within `REMIND_BEFORE` (once per publication)."""
+    entry = PublicationEntry
+    latest = (
+        select(func.max(Publication.id)).where(Publication.period_id == Period.id).correlate(Period).scalar_subquery()
+    )
+    decided = (
+        select(Reregistration.application_id)
+        .where(Reregistration.period_id == Period.id, Reregistration.application_id == entry.application_id)
+        .exists()
+    )
+    deadline = func.to_char(func.timezone("Asia/Jakarta", Period.reregistration_closes_at), "DD-MM-YYYY HH24:MI")
+    source = (
+        select(
+            Application.parent_id,
+            literal("reregistration_due:")
+            .concat(entry.publication_id)
+            .concat(":")
+            .concat(entry.registration_number)
+            .label("key"),
+            func.jsonb_build_object(
+                "registration_number",
+                entry.registration_number,
+                "deadline",
+                deadline.concat(" WIB"),
+                "path",
+                _status_page(entry.registration_number),
+            ).label("params"),
+        )
+        .select_from(entry)
+        .join(Application, Application.id == entry.application_id)
+        .join(Period, Period.id == Application.period_id)
+        .where(
+            Period.status == PeriodStatus.REREGISTRATION,
+            Period.reregistration_closes_at > func.now(),
+            Period.reregistration_closes_at <= func.now() + REMIND_BEFORE,
+            entry.publication_id == latest,
+            entry.npsn.is_not(None),
+            Application.parent_id.is_not(None),
+            not_(decided),
+        )
+    )
+    await session.execute(to_parents(source, "reregistration_due"))
