@@ -74,7 +74,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(chromium_available, server_url: str, tmp_path_factory) -> Iterator[dict]:
-    """A served demo region: base URL, period id and the demo school operator's school."""
+    """A served demo region: base URL, period id, the demo school operator's school, the database URL, and the
+    folder the demo's messages are written to (no mail server: `ppdb.notifications.sender.Folder`)."""
     import uvicorn
 
     from ppdb import demo
@@ -96,7 +97,7 @@ def site(chromium_available, server_url: str, tmp_path_factory) -> Iterator[dict
             secret_key=TEST_SECRET,
             demo=True,
             provisional_interval=1,
-            data_dir=str(tmp_path_factory.mktemp("browser-data")),
+            data_dir=str(data_dir := tmp_path_factory.mktemp("browser-data")),
             db_pool_size=4,
         )
         port = _free_port()
@@ -114,7 +115,7 @@ def site(chromium_available, server_url: str, tmp_path_factory) -> Iterator[dict
                 pass
             time.sleep(0.1)
         try:
-            yield {"base": base, "period_id": period_id, "school": school}
+            yield {"base": base, "period_id": period_id, "school": school, "url": url, "outbox": data_dir / "outbox"}
         finally:
             server.should_exit = True
             thread.join(10)
