@@ -37,8 +37,6 @@ RESET_WINDOW = timedelta(hours=1)
 MAX_ACCOUNT_RESETS = 3
 """Reset messages per account per `RESET_WINDOW`; more requests are answered the same but send nothing."""
 MAX_ADDRESS_RESETS = 10
-PIN_LOGIN = "pin"
-"""The `LoginAttempt.email` of a sign-in with a child's PIN (no NIK is kept there): counts for the address."""
 
 
 def token_hash(token: str) -> str:
@@ -184,7 +182,12 @@ async def login(
     failures = await _failures(session, LoginAttempt.email == email)
     by_address = await _failures(session, LoginAttempt.address == address)
     if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
-        raise _throttled("email")
+        raise AppError(
+            "login_throttled",
+            "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
+            "email",
+            status_code=429,
+        )
     user = await session.scalar(select(User).where(User.email == email))
     try:  # argon2 is deliberately slow: off the event loop
         await passwords.verify(user.password_hash if user else None, data.password)
@@ -201,12 +204,6 @@ def _new_session(session: AsyncSession, user: User, lifetime: timedelta) -> str:
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=token_hash(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))
     return token
-
-
-def _throttled(field: str) -> AppError:
-    return AppError(
-        "login_throttled", "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.", field, status_code=429
-    )
 
 
 async def _failures(session: AsyncSession, of: ColumnElement[bool]) -> int:
@@ -226,24 +223,17 @@ async def pin_login(
 ) -> tuple[str, User]:
     """Sign in with a child's NIK (or NISN) and PIN, where the period's region requires PINs: into the account
     that registered the child, or else the family's own account, opened now (a registration a school made for
-    the family moves into it). A wrong PIN counts for the NIK (`pins.verify`) and for the client address."""
+    the family moves into it). A wrong PIN counts for the NIK and for the client address (`pins.verify`)."""
     if data.nik is None and data.nisn is None:
         raise AppError("nik_required", "Isi NIK atau NISN anak.", "nik")
-    # Checked and counted in transactions of their own: a refused sign-in still counts.
     async with sessionmaker() as reading:
-        if await _failures(reading, LoginAttempt.address == address) >= MAX_ADDRESS_FAILURES:
-            raise _throttled("nik")
         nik = data.nik or (await _nik_of(reading, data.nisn) if data.nisn else None)
         latest = select(Pin.period_id).where(Pin.nik == nik).order_by(Pin.issued_at.desc()).limit(1)
         period_id = await reading.scalar(latest) if nik else None
-    try:
-        if period_id is None or nik is None:
-            raise pins.invalid()
-        await pins.verify(sessionmaker, period_id, nik, data.pin)
-    except AppError:
-        async with sessionmaker.begin() as counting:
-            counting.add(LoginAttempt(email=PIN_LOGIN, address=address, success=False))
-        raise
+    # counted for the NIK and the client address in a transaction of its own: a refused sign-in still counts
+    await pins.verify(sessionmaker, period_id, nik or "", data.pin, caller=address)
+    if period_id is None or nik is None:
+        raise pins.invalid()
     pin = await session.get(Pin, (period_id, nik), with_for_update=True)
     assert pin is not None
     period = await session.get(Period, pin.period_id)
@@ -267,7 +257,6 @@ async def pin_login(
     if application is not None and application.parent_id is None:
         application.parent_id = user.id
         record_application(session, application, "application.claim", actor="pin", new={"parent_id": user.id})
-    session.add(LoginAttempt(email=PIN_LOGIN, address=address, success=True))
     return _new_session(session, user, lifetime), user
 
 

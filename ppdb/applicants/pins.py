@@ -14,10 +14,11 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ppdb.accounts.models import Role
+from ppdb.accounts.models import LoginAttempt, Role
 from ppdb.applicants import schemas
 from ppdb.applicants.models import PIN_MAX_FAILURES, Pin
 from ppdb.audit.service import record_period
@@ -29,6 +30,10 @@ from ppdb.regions.service import get_period, rules_of
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
 LENGTH = 10  # 50 bits: guessing online is throttled; offline it would take the database
 LOCK = timedelta(minutes=15)
+CALLER_MAX_FAILURES = 20
+"""Wrong PINs one client address or account may give within `LOCK`, across NIKs."""
+GUESS = "pin"
+"""The `LoginAttempt.email` of a wrong PIN (no NIK is kept there; `address` is the caller)."""
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
@@ -90,33 +95,45 @@ async def check(
             "membawa KK.",
             "pin",
         )
-    await verify(sessionmaker, period.id, data.nik, data.pin)
+    await verify(sessionmaker, period.id, data.nik, data.pin, caller=user.actor)
 
 
-async def verify(sessionmaker: async_sessionmaker[AsyncSession], period_id: int, nik: str, given: str) -> None:
-    """The child's PIN, or the reason it is refused; a wrong one is counted (committed before refusing)."""
+async def verify(
+    sessionmaker: async_sessionmaker[AsyncSession], period_id: int | None, nik: str, given: str, *, caller: str
+) -> None:
+    """The child's PIN (of the period; None: no period has one for this NIK), or the reason it is refused. A
+    wrong one counts for the NIK and for `caller`, the one guessing (a client address at sign-in, an account at
+    registration), committed before refusing: past `CALLER_MAX_FAILURES` within `LOCK` the caller is refused
+    whatever NIK it tries."""
     now = datetime.now(UTC)
     async with sessionmaker.begin() as session:
-        pin = await session.get(Pin, (period_id, nik), with_for_update=True)
-        if pin is not None and pin.failed_at is not None and pin.failed_at < now - LOCK:
-            pin.failures = 0  # a lock, or a few old mistakes, expire
-        if pin is not None and pin.failures >= PIN_MAX_FAILURES:
-            outcome = "locked"
-        elif pin is not None and hmac.compare_digest(pin.digest, digest(period_id, nik, given)):
-            return
-        else:
-            outcome = "wrong"
-            if pin is not None:
-                pin.failures, pin.failed_at = pin.failures + 1, now
-    if outcome == "locked":
-        raise AppError(
-            "pin_locked",
-            f"Terlalu banyak PIN salah untuk NIK ini. Coba lagi {LOCK.seconds // 60} menit lagi, atau minta PIN baru "
-            "ke sekolah atau Dinas.",
-            "pin",
-            status_code=429,
+        guesses = select(func.count()).where(
+            LoginAttempt.email == GUESS, LoginAttempt.address == caller, LoginAttempt.at > now - LOCK
         )
-    raise invalid()
+        if (await session.scalar(guesses.where(LoginAttempt.success.is_(False))) or 0) >= CALLER_MAX_FAILURES:
+            outcome = "throttled"
+        else:
+            pin = None if period_id is None else await session.get(Pin, (period_id, nik), with_for_update=True)
+            if pin is not None and pin.failed_at is not None and pin.failed_at < now - LOCK:
+                pin.failures = 0  # a lock, or a few old mistakes, expire
+            if pin is not None and pin.failures >= PIN_MAX_FAILURES:
+                outcome = "locked"
+            elif pin is not None and hmac.compare_digest(pin.digest, digest(pin.period_id, nik, given)):
+                return
+            else:
+                outcome = "wrong"
+                if pin is not None:
+                    pin.failures, pin.failed_at = pin.failures + 1, now
+            session.add(LoginAttempt(email=GUESS, address=caller[:64], success=False))
+    if outcome == "wrong":
+        raise invalid()
+    raise AppError(
+        "pin_locked",
+        f"Terlalu banyak PIN salah{' untuk NIK ini' if outcome == 'locked' else ''}. Coba lagi {LOCK.seconds // 60} "
+        "menit lagi, atau minta PIN baru ke sekolah atau Dinas.",
+        "pin",
+        status_code=429,
+    )
 
 
 def invalid() -> AppError:

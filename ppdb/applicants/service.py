@@ -198,6 +198,7 @@ async def _register_checked(
         plan,
         number=write.new_registration_number(ctx.period),
         parent_id=None if walk_in else parent.id,
+        registrar_school_id=parent.school_id if walk_in else None,
         actor=parent.actor,
         pin_digest=_pin_digest(ctx, data, parent),
     )
@@ -464,7 +465,7 @@ async def claim(
     row = (await session.execute(stmt)).first()
     if row is None or row.parent_id is not None or row.status is ApplicationStatus.WITHDRAWN:
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
-    await pins.verify(sessionmaker, row.period_id, row.nik, data.pin)
+    await pins.verify(sessionmaker, row.period_id, row.nik, data.pin, caller=user.actor)
     application = await session.get(Application, row.id, with_for_update=True)
     if application is None or application.parent_id is not None or application.status is ApplicationStatus.WITHDRAWN:
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")

@@ -75,6 +75,20 @@ async def test_wrong_pins_lock_the_nik_for_a_while_or_until_a_new_pin_is_issued(
     assert (await parent.post(url, json={**child, "pin": again["pin"]})).status_code == 201
 
 
+async def test_an_account_guessing_pins_across_niks_is_stopped(admin, parent, transport):
+    period = await pin_period(admin)
+    url = f"/api/periods/{period['id']}/applications"
+    child = registration(1)
+    (pin,) = (await admin.post(f"/api/periods/{period['id']}/pins", json={"niks": [child["nik"]]})).json()
+    for serial in range(20):  # one wrong PIN per NIK: no NIK's own lock trips, the account's does
+        expect_error(
+            await parent.post(url, json={**registration(serial + 2), "pin": "ZZZZZ-ZZZZZ"}), 422, "pin_invalid"
+        )
+    expect_error(await parent.post(url, json={**child, "pin": pin["pin"]}), 429, "pin_locked")
+    other = await sign_up(transport, "keluarga.lain@contoh.test")  # another account is not held up
+    assert (await other.post(url, json={**child, "pin": pin["pin"]})).status_code == 201
+
+
 async def test_a_school_of_another_region_issues_no_pin_even_for_its_own_graduates(
     admin, operator, parent, transport, sessionmaker
 ):
