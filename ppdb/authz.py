@@ -93,7 +93,7 @@ def assert_reregistration_actor(user: Principal) -> None:
 # Applications -------------------------------------------------------------------------------------------
 #
 # Parents see and change their own; agency admins see their region's; school operators see the applications
-# that chose their school. Changes by staff go through their own audited actions, not the parent's `write`.
+# that chose their school, and those their school registered in person (walk-in). Changes by staff go through their own audited actions, not the parent's `write`.
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +123,8 @@ class ScopeRow(Protocol):
     @property
     def parent_id(self) -> int | None: ...
     @property
+    def registrar_school_id(self) -> int | None: ...
+    @property
     def region_id(self) -> int: ...
 
 
@@ -134,6 +136,7 @@ APPLICATION_SCOPE_COLUMNS = select(
     Application.status,
     Application.updated_at,
     Application.parent_id,
+    Application.registrar_school_id,
     Period.region_id,
 ).join(Period, Period.id == Application.period_id)
 _BY_NUMBER = APPLICATION_SCOPE_COLUMNS.where(Application.registration_number == bindparam("number"))
@@ -152,8 +155,11 @@ def row_grants(row: ScopeRow, user: Principal, *, write: bool = False) -> bool:
 
 
 async def _chose_users_school(session: AsyncSession, row: ScopeRow, user: Principal) -> bool:
+    """A school operator's: the child chose the school, or the school registered the family in person."""
     if user.role is not Role.SCHOOL_OPERATOR or user.school_id is None:
         return False
+    if row.registrar_school_id == user.school_id:
+        return True
     return await session.scalar(_CHOSE_SCHOOL, {"application": row.id, "school": user.school_id}) is not None
 
 

@@ -77,7 +77,10 @@ class Application(Timestamped, Base):
     applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id", ondelete="CASCADE"))
     registration_number: Mapped[str] = mapped_column(String(24), unique=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    """The parent account that registered the child (none for offline imports)."""
+    """The parent account that registered the child (none for offline imports and walk-ins not yet claimed)."""
+    registrar_school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    """The school whose operator registered the family in person (walk-in): it keeps seeing the registration,
+    whichever schools the child chose (`authz.check_application`)."""
     path: Mapped[str] = mapped_column(String(40))
     category: Mapped[str | None] = mapped_column(String(40))
     """Sub-quota inside the path (e.g. `ketm`, `disabilitas`), when the path has sub-quotas."""

@@ -104,7 +104,15 @@ APPLICANT_FIELDS = (
     "in_region",
 )
 # The application's columns a registration sets from the form and the caller.
-APPLICATION_FIELDS = ("registration_number", "parent_id", "path", "category", "kk_exception", "submitted_at")
+APPLICATION_FIELDS = (
+    "registration_number",
+    "parent_id",
+    "registrar_school_id",
+    "path",
+    "category",
+    "kk_exception",
+    "submitted_at",
+)
 CHOICE_FIELDS = ("rank", "school_id", "distance_m", "in_zone", "zone_priority")
 # One registration's values, beside its applicant's and application's: the audit entry and the stored answer.
 EXTRA: dict[str, TypeEngine[Any]] = {
@@ -313,6 +321,7 @@ def new_registration(
     *,
     number: str,
     parent_id: int | None,
+    registrar_school_id: int | None = None,
     submitted_at: datetime | None = None,
     applicant_id: int | None = None,
     coordinate_verified_at: datetime | None = None,
@@ -340,6 +349,7 @@ def new_registration(
     application = {
         "registration_number": number,
         "parent_id": parent_id,
+        "registrar_school_id": registrar_school_id,
         "path": plan.path.name,
         "category": data.category,
         "kk_exception": data.kk_exception,

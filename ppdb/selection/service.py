@@ -504,6 +504,7 @@ class _StatusRow(NamedTuple):
     status: ApplicationStatus
     updated_at: datetime
     parent_id: int | None
+    registrar_school_id: int | None
     region_id: int
     run_id: int | None
 

@@ -15,8 +15,8 @@ from ppdb.accounts.models import Role
 from ppdb.applicants import documents, pins
 from ppdb.applicants import schemas as applicant_schemas
 from ppdb.applicants import service as applicants
-from ppdb.authz import Principal, find_application, load_application, own_school
-from ppdb.errors import AppError, Forbidden, NotFound
+from ppdb.authz import Principal, load_application, own_school
+from ppdb.errors import AppError, Forbidden
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import accepting_registrations, get_period, periods_of_region, rules_of, to_out
@@ -27,7 +27,7 @@ from ppdb.scores.formula import LEVEL_WORDS
 from ppdb.verification import schemas, service
 from ppdb.web.common import FLAG_NAMES, FormErrors, convert, field_errors, form_value, render, reregister_from_form
 from ppdb.web.proof import proof_response
-from ppdb.web.wizard import UPLOADS, wizard_distances, wizard_page, wizard_submit
+from ppdb.web.wizard import UPLOADS, go_to, wizard_distances, wizard_page, wizard_submit
 
 Kind = Annotated[str, PathParameter(max_length=40)]
 DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified", "rejected": "rejected"}
@@ -115,16 +115,9 @@ class SchoolPages(Controller):
     async def register_walk_in(
         self, request: Request, db_session: Session, state: State, runtime: AppRuntime, period_id: PeriodId
     ) -> Response:
-        """Registered by the registration service with the operator as the actor; then its page."""
-
-        async def done(out: applicant_schemas.ApplicationOut) -> Response:
-            try:
-                await find_application(db_session, out.registration_number, request.user)
-            except NotFound:  # it chose only other schools: out of this operator's scope from now on
-                period = to_out(await get_period(db_session, period_id))
-                return render(request, "school/walk_in_done.html", app=out, period=period, elsewhere=True, errors={})
-            return Redirect(f"/sekolah/pendaftar/{out.registration_number}/luring")
-
+        """Registered by the registration service with the operator as the actor; then its page (the school
+        keeps seeing a family it registered, whichever schools the child chose)."""
+        done = go_to("/sekolah/pendaftar/{number}/luring")
         return await wizard_submit(request, db_session, state, runtime, period_id, done=done, **walk_in_page(period_id))
 
     @post("/sekolah/daftar/{period_id:int}/jarak", guards=OPERATOR, cache_control=NO_STORE)

@@ -16,7 +16,7 @@ from ppdb import authz
 from ppdb.accounts.models import Role
 from ppdb.applicants import documents, schemas, service
 from ppdb.applicants.validation import Plan
-from ppdb.errors import AppError, Forbidden, NotFound
+from ppdb.errors import AppError, Forbidden
 from ppdb.params import Session
 from ppdb.regions.rules import RuleSet
 from ppdb.regions.service import get_period, rules_of, to_out
@@ -30,10 +30,6 @@ REQUIRED = tuple(f.name for f in FORM if f.required)
 MEDIA_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png"}
 UPLOADS = 40 * 1024 * 1024  # the whole wizard with its documents; each file is still held to its own limit
 TEMPLATE = "wizard.html"
-OTHER_SCHOOLS_DOCUMENTS = (
-    "Sekolah Anda tidak termasuk pilihan anak ini, jadi dokumennya tidak dapat diunggah di sini. Kirim tanpa "
-    "berkas; keluarga mengunggahnya setelah menambahkan pendaftaran ke akunnya dengan PIN."
-)
 
 
 Done = Callable[[schemas.ApplicationOut], Awaitable[Response]]
@@ -217,14 +213,11 @@ async def store_files(
     db_session: Session, state: State, request: Request, number: str, files: dict[str, bytes], rules: RuleSet
 ) -> None:
     """The wizard's documents: a parent's into its own registration; a school operator's into the walk-in it
-    registered (seen in the operator's scope: one that chose its school)."""
+    registered (in its scope: `authz`, the registrar school)."""
     if not files:
         return
     parent = request.user.role is Role.PARENT
-    try:
-        application = await authz.load_application(db_session, number, request.user, write=parent, lock=True)
-    except NotFound:  # a walk-in that chose only other schools is not in this operator's scope
-        raise FormErrors({"documents": OTHER_SCHOOLS_DOCUMENTS}) from None
+    application = await authz.load_application(db_session, number, request.user, write=parent, lock=True)
     for kind, content in files.items():
         try:
             await documents.store(

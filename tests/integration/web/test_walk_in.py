@@ -144,30 +144,22 @@ async def test_a_refused_walk_in_shows_the_form_again_with_the_error_and_stores_
     assert 'value="Siti Aminah"' in refused.text  # the input is kept to be fixed
     assert await stored_applications(session) == 0
 
-    # refused after the registration was written in the request's transaction: its documents cannot go to a walk-in
-    # that chose only other schools; the registration goes with them
-    elsewhere = wizard_form(token, choice_1="20670002", choice_2="20670003", choice_3="")
-    with_file = await school.post(url, data=elsewhere, files={"file_kk": ("kk.png", png(), "image/png")})
-    assert with_file.status_code == 400, with_file.text
-    assert "Sekolah Anda tidak termasuk pilihan anak ini" in with_file.text
-    assert await stored_applications(session) == 0
-    assert await session.scalar(text("SELECT count(*) FROM audit_log WHERE action = 'application.create'")) == 0
 
-
-async def test_a_walk_in_that_chose_only_other_schools_gets_its_number_on_the_spot(
-    admin, operator, browser, session
-) -> None:
+async def test_a_school_keeps_seeing_a_walk_in_that_chose_only_other_schools(admin, operator, browser, session) -> None:
     period = await open_period(admin)
     await operator()
     school, token = await browser("operator1@sekolah.test", "/sekolah")
     elsewhere = wizard_form(token, choice_1="20670002", choice_2="20670003", choice_3="")
-    page = await school.post(f"/sekolah/daftar/{period['id']}", data=elsewhere)
-    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    number = re.search(r'id="nomor">([0-9A-Z-]+)<', page.text).group(1)
-    assert "Sekolah Anda tidak termasuk pilihan anak ini" in page.text and "Buat PIN anak" not in page.text
+    page = await school.post(
+        f"/sekolah/daftar/{period['id']}", data=elsewhere, files={"file_kk": ("kk.png", png(), "image/png")}
+    )
+    assert page.status_code == 302, page.text
+    number = page.headers["location"].split("/")[3]
     assert await stored_applications(session) == 1
-    # from now on it is the chosen schools' and the Dinas' (the same scope as the verification screen)
-    assert (await school.get(f"/sekolah/pendaftar/{number}/luring")).status_code == 404
+    assert await session.scalar(text("SELECT count(*) FROM documents WHERE storage_name IS NOT NULL")) == 1
+    done = await school.get(f"/sekolah/pendaftar/{number}/luring")
+    assert done.status_code == 200 and "Buat PIN anak" in done.text
+    assert (await school.get(f"/sekolah/pendaftar/{number}/bukti.pdf")).status_code == 200
 
 
 async def test_only_an_operator_of_the_periods_region_registers_at_the_school(
