@@ -160,6 +160,10 @@ async def operator(transport: httpx.ASGITransport, admin: httpx.AsyncClient) -> 
 
 
 TABLES = (
+    "notifications",
+    "password_resets",
+    "pins",
+    "certificate_awards",
     "audit_log",
     "idempotent_responses",
     "reregistrations",
