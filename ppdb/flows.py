@@ -6,24 +6,29 @@ Controllers, pages, the CLI and the worker call these; domain services stay with
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select
+import msgspec
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.audit.service import record_period
 from ppdb.authz import Principal
-from ppdb.errors import Conflict
+from ppdb.errors import AppError, Conflict
 from ppdb.notifications import events as notify
 from ppdb.regions import lifecycle
 from ppdb.regions.lifecycle import Actor, Step
 from ppdb.regions.models import Period, PeriodStatus
-from ppdb.regions.service import get_period
+from ppdb.regions.schemas import NextStage
+from ppdb.regions.service import get_period, rules_of
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Reregistration
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
 from ppdb.results.models import Publication
-from ppdb.schools.models import PeriodSchool
+from ppdb.schools.models import PeriodSchool, ZoneEntry
 from ppdb.selection import service as selection
 from ppdb.selection import vacancy
 from ppdb.selection.models import RunKind, SelectionRun
@@ -126,8 +131,80 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
     """Fill released and declined seats; confirmed placements stay where they are."""
     period = await _locked(session, period_id, user)
     to = lifecycle.check(period, Step.VACANCY_ROUND, user)
+    if await _next_stage_of(session, period) is not None:
+        raise Conflict("next_stage_started", "Kursi kosong tahap ini sudah dibawa ke tahap berikutnya.", "status")
     published = await results.latest(session, period.id)
     selection_run = await vacancy.vacancy_round(session, period, published.run_id, user)
     lifecycle.transition(session, period, to, user.actor)
     await session.flush()
     return selection_run
+
+
+async def _next_stage_of(session: AsyncSession, period: Period) -> int | None:
+    return await session.scalar(
+        select(Period.id).where(
+            Period.first_period_id == (period.first_period_id or period.id), Period.stage == period.stage + 1
+        )
+    )
+
+
+async def next_stage(session: AsyncSession, period_id: int, user: Principal, data: NextStage) -> Period:
+    """Start the admission's next stage (`RuleSet.stages`) once this one's daftar ulang is closed: a period of its
+    own, in draft, with the same rules, schools and zones; each school's seats are what this stage started with
+    less the seats confirmed in it (declined, released and unfilled seats go on). Its registration window is
+    given, or the stage's planned one."""
+    period = await _locked(session, period_id, user)
+    lifecycle.check(period, Step.NEXT_STAGE, user)
+    rules = rules_of(period)
+    if period.stage >= len(rules.stages):
+        raise Conflict("no_next_stage", "Aturan periode ini tidak memiliki tahap berikutnya.", "stages")
+    stage = rules.stages[period.stage]
+    opens_at, closes_at = data.registration_opens_at or stage.opens_at, data.registration_closes_at or stage.closes_at
+    if opens_at is None or closes_at is None or closes_at <= opens_at:
+        raise AppError(
+            "schedule_invalid",
+            f"Isi jadwal pendaftaran {stage.name}: pembukaan sebelum penutupan.",
+            "registration_opens_at",
+        )
+    first = period.first_period_id or period.id
+    new = Period(
+        region_id=period.region_id,
+        name=f"{(await session.get(Period, first) or period).name} · {stage.name}",
+        school_year=period.school_year,
+        level=period.level,
+        status=PeriodStatus.DRAFT,
+        registration_opens_at=opens_at,
+        registration_closes_at=closes_at,
+        rules=msgspec.to_builtins(msgspec.structs.replace(rules, lottery_seed=secrets.token_hex(16))),
+        stage=period.stage + 1,
+        first_period_id=first,
+    )
+    session.add(new)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("stage_exists", f"{stage.name} sudah dimulai.", "stages") from None
+    taken = await reregistration.confirmed_per_school(session, period.id)
+    seats = {}
+    for row in await session.scalars(select(PeriodSchool).where(PeriodSchool.period_id == period.id)):
+        seats[row.school_id] = max(0, row.capacity - taken.get(row.school_id, 0))
+        session.add(PeriodSchool(period_id=new.id, school_id=row.school_id, capacity=seats[row.school_id]))
+    zone = ZoneEntry.__table__.c
+    copied = [c for c in zone if c.name not in ("id", "period_id")]
+    await session.execute(
+        insert(ZoneEntry).from_select(
+            ["period_id", *(c.name for c in copied)],
+            select(literal(new.id), *copied).where(zone.period_id == period.id),
+        )
+    )
+    record_period(
+        session,
+        new.id,
+        "period.create",
+        actor=user.actor,
+        new={"stage": new.stage, "after_period": period.id, "seats": sum(seats.values())},
+    )
+    record_period(session, period.id, "period.next_stage", actor=user.actor, new={"period_id": new.id})
+    await session.flush()
+    return new

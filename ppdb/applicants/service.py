@@ -20,14 +20,22 @@ from typing import TYPE_CHECKING, Any, cast
 import asyncpg
 import msgspec
 from cachetools import LRUCache
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
 from ppdb.applicants import idempotency, pins, schemas, write
 from ppdb.applicants.mapping import current_data, of_application, written
-from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Choice, Document, DocumentStatus
+from ppdb.applicants.models import (
+    SELECTED_STATUSES,
+    Applicant,
+    Application,
+    ApplicationStatus,
+    Choice,
+    Document,
+    DocumentStatus,
+)
 from ppdb.applicants.validation import (
     ChoicePlan,
     OpenPeriod,
@@ -43,6 +51,7 @@ from ppdb.db.session import bind_of, driver_connection
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, Forbidden, NotFound
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus, Region
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
+from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 
 if TYPE_CHECKING:
@@ -148,6 +157,33 @@ async def _pin_checked(
         await pins.check(sessionmaker, period, data, parent)
 
 
+async def _not_placed_earlier(session: AsyncSession, period: Period, nik: str) -> None:
+    """A child who took a seat at daftar ulang in an earlier stage of the admission registers in no later one."""
+    first = period.first_period_id or period.id
+    taken = await session.scalar(
+        select(Period.name)
+        .select_from(Reregistration)
+        .join(Application, Application.id == Reregistration.application_id)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .join(Period, Period.id == Application.period_id)
+        .where(
+            Applicant.nik == nik,
+            Reregistration.decision == Decision.CONFIRMED,
+            Application.status.in_(SELECTED_STATUSES),
+            or_(Period.id == first, Period.first_period_id == first),
+            Period.stage < period.stage,
+        )
+        .limit(1)
+    )
+    if taken is not None:
+        raise Conflict(
+            "placed_in_earlier_stage",
+            f"Anak ini sudah diterima dan melakukan daftar ulang pada {taken}; pendaftaran tahap berikutnya tidak "
+            "dapat dilakukan.",
+            "nik",
+        )
+
+
 def _pin_digest(ctx: PeriodContext, data: schemas.ApplicationCreate, parent: Principal) -> str | None:
     """What the statement compares with the child's PIN: only where the rules require one of a parent."""
     if not ctx.rules.pin_required or parent.role is not Role.PARENT or data.pin is None:
@@ -189,6 +225,8 @@ async def _register_checked(
     if period.status is PeriodStatus.REGISTRATION_OPEN:
         runtime.open_periods[period_id] = replace(ctx, period=OpenPeriod.of(period))
     accepting_registrations(period)
+    if period.stage > 1:
+        await _not_placed_earlier(session, period, data.nik)
     walk_in = parent.role is Role.SCHOOL_OPERATOR
     if walk_in and (await own_school(session, parent)).region_id != period.region_id:
         raise Forbidden("forbidden_region", "Sekolah Anda bukan sekolah daerah periode ini.")
@@ -265,6 +303,8 @@ async def _register_at_once(
         return None
     period = ctx.period
     assert isinstance(period, OpenPeriod)
+    if period.stage > 1:
+        return None  # the checked path looks at the child's earlier stages
     pin_digest = _pin_digest(ctx, data, parent)
     if ctx.rules.pin_required and parent.role is Role.PARENT and pin_digest is None:
         return None  # the checked path says a PIN is needed

@@ -45,6 +45,7 @@ class OpenPeriod:
     school_year: str
     registration_opens_at: datetime
     registration_closes_at: datetime
+    stage: int = 1
 
     @classmethod
     def of(cls, period: Period) -> OpenPeriod:
@@ -56,6 +57,7 @@ class OpenPeriod:
             period.school_year,
             period.registration_opens_at,
             period.registration_closes_at,
+            period.stage,
         )
 
 
@@ -148,6 +150,14 @@ def validate(
     if path is None:
         names = ", ".join(p.name for p in rules.paths)
         raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
+    if path.name not in (open_ := rules.stage_paths(period.stage)):
+        titles = ", ".join((p.title or p.name) for p in rules.paths if p.name in open_)
+        stage = rules.stages[period.stage - 1].name
+        raise AppError(
+            "path_not_in_stage",
+            f"Jalur {path.title or path.name} tidak dibuka pada {stage}. Jalur {stage}: {titles}.",
+            "path",
+        )
     _check_path(rules, path, data)
     in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
     if not in_region and not path.out_of_region:

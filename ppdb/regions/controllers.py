@@ -84,6 +84,14 @@ class PeriodController(Controller):
         """Close registration."""
         return service.to_out(await flows.close_registration(db_session, period_id, request.user))
 
+    @post("/{period_id:int}/next-stage", operation_id="startNextStage", guards=[requires_agency_admin])
+    async def next_stage(
+        self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[schemas.NextStage]
+    ) -> schemas.PeriodOut:
+        """After this stage's daftar ulang is closed: the admission's next stage (`rules.stages`) as a period of
+        its own, in draft, with the seats this stage left (all but those confirmed)."""
+        return service.to_out(await flows.next_stage(db_session, period_id, request.user, data))
+
 
 class RegionController(Controller):
     path = "/api/regions"

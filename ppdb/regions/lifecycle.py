@@ -4,6 +4,7 @@
       ↑ (re-open)            ↓                                    ↺ seleksi            ↺ umumkan (correction)
       └──────────────────────┘            published ─daftar-ulang→ reregistration ─tutup / deadline→ vacancy
                                           vacancy ─kursi-kosong→ selected ─umumkan→ published (next round)
+      vacancy ─tahap-berikutnya→ (the next stage: a new period in draft, with the seats left)
 
 The steps themselves (what runs on entering a status) are the functions of `ppdb.flows` named in the table.
 What of the rules may still change in each status is the second table, `RULE_CHANGES`.
@@ -37,6 +38,7 @@ class Step(enum.StrEnum):
     OPEN_REREGISTRATION = "open_reregistration"
     RELEASE_UNCLAIMED = "release_unclaimed"
     VACANCY_ROUND = "vacancy_round"
+    NEXT_STAGE = "next_stage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,14 @@ TABLE: Final[dict[Step, Rule]] = {
         "invalid_transition",
         "Putaran pengisian kursi kosong dijalankan setelah daftar ulang ditutup.",
         "vacancy_round",
+    ),
+    # The period stays where it is; the next stage starts as a period of its own, in draft (`flows.next_stage`).
+    Step.NEXT_STAGE: Rule(
+        {S.VACANCY: S.VACANCY},
+        AGENCY,
+        "invalid_transition",
+        "Tahap berikutnya dimulai setelah daftar ulang tahap ini ditutup.",
+        "next_stage",
     ),
 }
 
@@ -182,6 +192,7 @@ ALL_RULES: Final = frozenset(
         "choice_limits",
         "school_quotas",
         "pin_required",
+        "stages",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -223,6 +234,7 @@ RULE_NAMES: Final = {
     "choice_limits": "aturan komposisi pilihan",
     "school_quotas": "kuota khusus sekolah",
     "pin_required": "wajib PIN",
+    "stages": "tahap",
 }
 
 
@@ -235,6 +247,8 @@ def rule_kind(field: str) -> str:
 def check_rule_changes(period: Period, fields: list[str]) -> None:
     """Refuse (409 `rule_locked`, the first refused field named) a change the period's status no longer allows."""
     allowed = RULE_CHANGES.get(period.status, frozenset())
+    if period.stage > 1:  # the stages themselves are the first stage's to set
+        allowed -= {"stages"}
     for field in fields:
         kind = rule_kind(field)
         if kind in allowed:

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,7 +52,7 @@ class Kelurahan(Base):
 class Period(Timestamped, Base):
     __tablename__ = "periods"
     __table_args__ = (
-        UniqueConstraint("region_id", "school_year", "level"),
+        UniqueConstraint("region_id", "school_year", "level", "stage"),
         CheckConstraint("registration_closes_at > registration_opens_at", name="schedule_order"),
     )
 
@@ -68,6 +68,10 @@ class Period(Timestamped, Base):
     """Deadline of daftar ulang, set when it opens."""
     rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
     """A `ppdb.regions.rules.RuleSet`, stored as JSON so every region and year can differ."""
+    stage: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    """Which stage (tahap) of the admission this period runs (1-based; `RuleSet.stages`): one period each."""
+    first_period_id: Mapped[int | None] = mapped_column(ForeignKey("periods.id", ondelete="RESTRICT"))
+    """The admission's first stage, for a later stage (None for the first)."""
     version: Mapped[int] = mapped_column(default=1)
     rules_version: Mapped[int] = mapped_column(default=1, server_default="1")
     """1 for the preset's rules, one more with each change of them (`regions.service.update_rules`); a

@@ -6,7 +6,7 @@ import enum
 import re
 import secrets
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 
 import msgspec
@@ -160,6 +160,22 @@ class Transfer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     target: str = msgspec.field(name="to")
 
 
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class Stage(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A stage (tahap) of the admission: the paths it opens, and its planned dates for the public timeline.
+    Each stage runs as a period of its own (`ppdb.flows.next_stage`): its registration, selection,
+    announcement and daftar ulang; the seats a stage leaves empty go to the next."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    paths: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(min_length=1, max_length=20)]
+    opens_at: Moment | None = None
+    closes_at: Moment | None = None
+    announced_at: Moment | None = None
+    reregistration_closes_at: Moment | None = None
+
+
 ChoiceKind = Literal["swasta", "negeri", "outside_zone", "other_kabupaten"]
 CHOICE_WORDS: dict[str, str] = {
     "swasta": "sekolah swasta",
@@ -208,7 +224,29 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     pin_required: bool = False
     """Whether a parent registers a child only with the PIN issued for its NIK (Jatim, Kota Tangerang), by the
     Dinas or a school of the region."""
+    stages: list[Stage] = []
+    """The admission's stages in order (Jabar: tahap 1 domisili, afirmasi, mutasi; tahap 2 prestasi); none:
+    one stage with every path."""
     lottery_seed: str
+
+    def stage_paths(self, stage: int) -> list[str]:
+        """The paths open for registration in stage `stage` (1-based): every path without stages."""
+        return list(self.stages[stage - 1].paths) if self.stages else [p.name for p in self.paths]
+
+    def for_stage(self, stage: int) -> RuleSet:
+        """The rules a stage's selection runs on. Every path keeps its share of the seats the stage starts with;
+        a path that opens only in a later stage keeps its seats for then (no transfer out of it), no seat goes
+        back to a path whose stages are over, and such a path gives all of its seats on (along its own transfer
+        where that leads to a path still to run, else to the stage's first path)."""
+        if not self.stages:
+            return self
+        now = self.stage_paths(stage)
+        later = {p for s in self.stages[stage:] for p in s.paths} - set(now)
+        over = {p.name for p in self.paths} - set(now) - later
+        transfers = [t for t in self.transfers if t.source not in later and t.target not in over]
+        moved = {t.source for t in transfers}
+        transfers += [Transfer(source=p, target=now[0]) for p in sorted(over - moved)]
+        return msgspec.structs.replace(self, transfers=transfers)
 
     def quotas_at(self, npsn: str | None = None) -> dict[str, float]:
         """Each path's quota at a school: the period's, or the school's own where the rules give one."""
@@ -428,8 +466,20 @@ def check_rules(rules: RuleSet, preset: Preset) -> None:
     if not 1 <= rules.max_choices <= 10:
         raise RuleViolation("max_choices_invalid", "Jumlah pilihan sekolah harus antara 1 dan 10.", "max_choices")
     _check_transfers(rules.transfers, set(names))
+    _check_stages(rules.stages, set(names))
     _check_ages(rules)
     _check_documents(rules)
+
+
+def _check_stages(stages: list[Stage], names: set[str]) -> None:
+    for i, stage in enumerate(stages):
+        where = f"stages[{i}]"
+        if unknown := sorted(set(stage.paths) - names):
+            raise RuleViolation("path_unknown", f"Jalur tidak dikenal pada {stage.name}: {', '.join(unknown)}.", where)
+        if len(set(stage.paths)) != len(stage.paths):
+            raise RuleViolation("path_duplicate", f"Jalur pada {stage.name} harus berbeda satu sama lain.", where)
+    if len({s.name for s in stages}) != len(stages):
+        raise RuleViolation("stage_duplicate", "Nama tahap harus berbeda satu sama lain.", "stages")
 
 
 def _check_quotas(rules: RuleSet, preset: Preset, quotas: dict[str, float], at: str, where: str = "") -> None:

@@ -17,6 +17,7 @@ from ppdb.regions.rules import (
     Requirement,
     RuleSet,
     SchoolQuotas,
+    Stage,
     SubQuota,
     Transfer,
 )
@@ -58,6 +59,13 @@ class PeriodCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
+class NextStage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The next stage's registration window; omitted: the stage's planned dates (`RuleSet.stages`)."""
+
+    registration_opens_at: Moment | None = None
+    registration_closes_at: Moment | None = None
+
+
 class PeriodOut(msgspec.Struct, kw_only=True):
     id: int
     region_id: int
@@ -74,6 +82,10 @@ class PeriodOut(msgspec.Struct, kw_only=True):
     """Changes with every change of the period (optimistic locking: send it back with a rules change)."""
     rules_version: int
     """1 for the preset's rules, one more with each change of them; every selection run records the one it used."""
+    stage: int = 1
+    """The admission's stage this period runs (`rules.stages`), 1-based."""
+    first_period_id: int | None = None
+    """The admission's first stage, for a later one."""
 
 
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
@@ -132,6 +144,9 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Parents register a child only with the PIN issued for its NIK (`POST /api/periods/{id}/pins`)."""
     school_quotas: Annotated[list[SchoolQuotas], msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
     """Schools with their own quotas (`npsn`, `quotas` by path), in place of the period's; replaces the list."""
+    stages: Annotated[list[Stage], msgspec.Meta(max_length=8)] | msgspec.UnsetType = msgspec.UNSET
+    """The admission's stages (`name`, `paths`, planned dates); each runs as a period of its own; replaces the
+    list (empty: one stage with every path)."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import SELECTED_STATUSES
+from ppdb.applicants.models import SELECTED_STATUSES, Application
 from ppdb.audit.service import record_application, record_period
 from ppdb.authz import Principal, assert_placing_school, assert_reregistration_actor, load_application
 from ppdb.errors import AppError, Conflict
@@ -17,6 +17,7 @@ from ppdb.regions.service import get_period
 from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.results.service import latest
+from ppdb.schools.models import School
 from ppdb.selection.programs import ProgramKey
 
 
@@ -102,3 +103,21 @@ async def release(session: AsyncSession, period: Period, publication: Publicatio
     )
     await session.flush()
     return len(unclaimed)
+
+
+async def confirmed_per_school(session: AsyncSession, period_id: int) -> dict[int, int]:
+    """Seats confirmed at daftar ulang in the period, per school id (a holder disqualified since frees it)."""
+    npsn = func.split_part(Reregistration.program, ":", 1)
+    rows = await session.execute(
+        select(School.id, func.count())
+        .select_from(Reregistration)
+        .join(Application, Application.id == Reregistration.application_id)
+        .join(School, School.npsn == npsn)
+        .where(
+            Reregistration.period_id == period_id,
+            Reregistration.decision == Decision.CONFIRMED,
+            Application.status.in_(SELECTED_STATUSES),
+        )
+        .group_by(School.id)
+    )
+    return {school_id: count for school_id, count in rows}

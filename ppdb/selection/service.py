@@ -206,7 +206,7 @@ async def run(
     await lock(session, period_id, wait=wait)
     # The period row lock orders runs and publications: a run never lands under a publication in progress.
     period = await get_period(session, period_id, for_update=True, user=by if isinstance(by, Principal) else None)
-    rules = rules_of(period)
+    rules = rules_of(period).for_stage(period.stage)
     schools, facts, ids = await load_facts(session, period, secret)
     timings = {"load": time.perf_counter() - clock}
 
@@ -588,7 +588,7 @@ async def what_if(
     schools, facts, _ = await load_facts(session, period, secret)
 
     def solve(rules: RuleSet) -> engine.Result:
-        return engine.solve(compile_period(rules, schools, facts).instance)
+        return engine.solve(compile_period(rules.for_stage(period.stage), schools, facts).instance)
 
     now, then = await asyncio.to_thread(solve, current), await asyncio.to_thread(solve, variant)
 

@@ -71,7 +71,7 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
         for p in placements
         if p.application_id in eligible and p.application_id not in decisions and p.program is None
     ]
-    rules = rules_of(period)
+    rules = rules_of(period).for_stage(period.stage)
     zones = await zone_kelurahan(session, period.id)
     npsns = {o.school_npsn for o in outcomes.values()}
     transfers = compile_period(

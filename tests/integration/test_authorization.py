@@ -50,6 +50,7 @@ ROUTES = {
     "loadRulesTemplate": ("POST", "/api/periods/{pid}/rules/template", {"template": "jatim-2025-sma"}, ADMIN),
     "openRegistration": ("POST", "/api/periods/{pid}/open", None, ADMIN),
     "closeRegistration": ("POST", "/api/periods/{pid}/close", None, ADMIN),
+    "startNextStage": ("POST", "/api/periods/{pid}/next-stage", {}, ADMIN),
     "importSchools": ("POST", "/api/periods/{pid}/schools/import", "csv", ADMIN),
     "importZones": ("POST", "/api/periods/{pid}/zones/import", "csv", ADMIN),
     "listSchools": ("GET", "/api/periods/{pid}/schools", None, PUBLIC),

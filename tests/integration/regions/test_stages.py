@@ -1,0 +1,108 @@
+"""An admission in stages (Jabar: tahap 1 domisili, afirmasi, mutasi; tahap 2 prestasi), each stage a period of
+its own: registration only on the stage's paths, the next stage after daftar ulang with the seats left (all but
+those confirmed), the empty seats of the paths that are over going to the stage's paths, and a child who took
+a seat locked out of the later stage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from ppdb.schools.models import PeriodSchool
+from tests.conftest import sign_up
+from tests.helpers import expect_error, open_period, registration
+
+SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,5,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,0,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001
+"""
+STAGES = [
+    {"name": "Tahap 1", "paths": ["domisili", "afirmasi", "mutasi"]},
+    {"name": "Tahap 2", "paths": ["prestasi"]},
+]
+# Prestasi by age here (no rapor to enter): the stage structure is what is tested.
+PRESTASI = {"name": "prestasi", "keys": ["age", "lottery"], "score": None, "required_documents": []}
+
+
+async def staged_period(admin) -> dict:
+    period = await open_period(admin, schools_csv=SCHOOLS, open_=False)
+    changed = await admin.patch(f"/api/periods/{period['id']}/rules", json={"stages": STAGES, "paths": [PRESTASI]})
+    assert changed.status_code == 200, changed.text
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    return period
+
+
+def child(serial: int, path: str = "domisili") -> dict:
+    docs = ["kk", "akta_kelahiran"]
+    return registration(serial, path=path, choices=["20670001"], documents=docs, latitude=-6.1781 - 0.0005 * serial)
+
+
+async def register(family, period_id: int, body: dict) -> str:
+    created = await family.post(f"/api/periods/{period_id}/applications", json=body)
+    assert created.status_code == 201, created.text
+    return created.json()["registration_number"]
+
+
+async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children(admin, transport, client, session):
+    first = await staged_period(admin)
+    pid = first["id"]
+    a, b = [await sign_up(transport, f"tahap{i}@contoh.test") for i in range(2)]
+    told = expect_error(
+        await a.post(f"/api/periods/{pid}/applications", json=child(1, "prestasi")), 422, "path_not_in_stage"
+    )
+    assert "Tahap 1" in told["message"]
+    number_a = await register(a, pid, child(1))
+    number_b = await register(b, pid, child(2))
+
+    assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
+    run = (await admin.post(f"/api/periods/{pid}/selection-runs")).json()
+    assert run["placed"] == 2
+    expect_error(await admin.post(f"/api/periods/{pid}/next-stage", json={}), 409, "invalid_transition")
+    assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
+    closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    confirm = {"decision": "confirmed"}
+    assert (await a.post(f"/api/applications/{number_a}/reregistration", json=confirm)).status_code == 200
+    decline = {"decision": "declined"}
+    assert (await b.post(f"/api/applications/{number_b}/reregistration", json=decline)).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    started = await admin.post(f"/api/periods/{pid}/next-stage", json=window)
+    assert started.status_code == 201, started.text
+    second = started.json()
+    assert (second["stage"], second["first_period_id"], second["status"]) == (2, pid, "draft")
+    assert second["name"].endswith("Tahap 2")
+    expect_error(await admin.post(f"/api/periods/{pid}/next-stage", json=window), 409, "stage_exists")
+    expect_error(await admin.post(f"/api/periods/{pid}/vacancy-rounds"), 409, "next_stage_started")
+    seats = await session.scalars(select(PeriodSchool.capacity).where(PeriodSchool.period_id == second["id"]))
+    assert sorted(seats) == [0, 0, 4]  # 5, less the one seat confirmed in tahap 1 (the declined one goes on)
+
+    sid = second["id"]
+    assert (await admin.post(f"/api/periods/{sid}/open")).status_code == 200
+    expect_error(
+        await a.post(f"/api/periods/{sid}/applications", json=child(1, "prestasi")), 409, "placed_in_earlier_stage"
+    )
+    expect_error(await b.post(f"/api/periods/{sid}/applications", json=child(2)), 422, "path_not_in_stage")
+    await register(b, sid, child(2, "prestasi"))  # declined in tahap 1: free to try again
+    for serial in range(3, 7):
+        await register(await sign_up(transport, f"prestasi{serial}@contoh.test"), sid, child(serial, "prestasi"))
+    assert (await admin.post(f"/api/periods/{sid}/close")).status_code == 200
+    run = (await admin.post(f"/api/periods/{sid}/selection-runs")).json()
+    # prestasi's own share of 4 seats is 1; the seats of the paths whose stage is over come to it
+    assert (run["applicants"], run["placed"]) == (5, 4)
+    public = (await client.get(f"/api/periods/{pid}")).json()
+    assert [s["name"] for s in public["rules"]["stages"]] == ["Tahap 1", "Tahap 2"]
+
+
+async def test_the_last_stage_has_no_next_one(admin, parent):
+    period = await staged_period(admin)
+    single = await open_period(admin, schools_csv=SCHOOLS.replace("20670001", "20670009"), level="sma", open_=False)
+    expect_error(await admin.post(f"/api/periods/{single['id']}/next-stage", json={}), 409, "invalid_transition")
+    assert period["id"] != single["id"]
