@@ -52,6 +52,7 @@ from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, Forbidden, Not
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus, Region
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.reregistration.models import Decision, Reregistration
+from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
 
 if TYPE_CHECKING:
@@ -158,28 +159,39 @@ async def _pin_checked(
 
 
 async def _not_placed_earlier(session: AsyncSession, period: Period, nik: str) -> None:
-    """A child who took a seat at daftar ulang in an earlier stage of the admission registers in no later one."""
+    """A child placed in an earlier stage of the admission registers in no later one, unless it declined the
+    seat at daftar ulang (`RuleSet.stage_lockout`: `placed`), or, where the rules say so, only one that
+    confirmed it (`confirmed`)."""
     first = period.first_period_id or period.id
-    taken = await session.scalar(
+    earlier = (
         select(Period.name)
-        .select_from(Reregistration)
-        .join(Application, Application.id == Reregistration.application_id)
+        .select_from(Application)
         .join(Applicant, Applicant.id == Application.applicant_id)
         .join(Period, Period.id == Application.period_id)
         .where(
             Applicant.nik == nik,
-            Reregistration.decision == Decision.CONFIRMED,
             Application.status.in_(SELECTED_STATUSES),
             or_(Period.id == first, Period.first_period_id == first),
             Period.stage < period.stage,
         )
         .limit(1)
     )
-    if taken is not None:
+    decided = select(Reregistration.decision).where(Reregistration.application_id == Application.id)
+    if rules_of(period).stage_lockout == "confirmed":
+        taken = earlier.where(decided.where(Reregistration.decision == Decision.CONFIRMED).exists())
+    else:
+        latest = select(func.max(Publication.id)).where(Publication.period_id == Period.id).scalar_subquery()
+        placed = select(PublicationEntry.application_id).where(
+            PublicationEntry.publication_id == latest,
+            PublicationEntry.application_id == Application.id,
+            PublicationEntry.npsn.is_not(None),
+        )
+        taken = earlier.where(placed.exists(), ~decided.where(Reregistration.decision == Decision.DECLINED).exists())
+    if (stage := await session.scalar(taken)) is not None:
         raise Conflict(
             "placed_in_earlier_stage",
-            f"Anak ini sudah diterima dan melakukan daftar ulang pada {taken}; pendaftaran tahap berikutnya tidak "
-            "dapat dilakukan.",
+            f"Anak ini sudah diterima pada {stage} dan tidak menolak kursinya saat daftar ulang; pendaftaran tahap "
+            "berikutnya tidak dapat dilakukan.",
             "nik",
         )
 

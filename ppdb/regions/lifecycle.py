@@ -193,6 +193,7 @@ ALL_RULES: Final = frozenset(
         "school_quotas",
         "pin_required",
         "stages",
+        "stage_lockout",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -235,6 +236,7 @@ RULE_NAMES: Final = {
     "school_quotas": "kuota khusus sekolah",
     "pin_required": "wajib PIN",
     "stages": "tahap",
+    "stage_lockout": "larangan daftar tahap berikutnya",
 }
 
 
@@ -248,7 +250,7 @@ def check_rule_changes(period: Period, fields: list[str]) -> None:
     """Refuse (409 `rule_locked`, the first refused field named) a change the period's status no longer allows."""
     allowed = RULE_CHANGES.get(period.status, frozenset())
     if period.stage > 1:  # the stages themselves are the first stage's to set
-        allowed -= {"stages"}
+        allowed -= {"stages", "stage_lockout"}
     for field in fields:
         kind = rule_kind(field)
         if kind in allowed:

@@ -161,6 +161,7 @@ class Transfer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+StageLockout = Literal["placed", "confirmed"]
 
 
 class Stage(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -227,6 +228,9 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     stages: list[Stage] = []
     """The admission's stages in order (Jabar: tahap 1 domisili, afirmasi, mutasi; tahap 2 prestasi); none:
     one stage with every path."""
+    stage_lockout: StageLockout = "placed"
+    """Who may not register in a later stage: a child placed in an earlier one that did not decline the seat at
+    daftar ulang (Jabar, DKI, Jatim: accepted means out, unless withdrawn), or only one that confirmed it."""
     lottery_seed: str
 
     def stage_paths(self, stage: int) -> list[str]:

@@ -18,6 +18,7 @@ from ppdb.regions.rules import (
     RuleSet,
     SchoolQuotas,
     Stage,
+    StageLockout,
     SubQuota,
     Transfer,
 )
@@ -147,6 +148,8 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     stages: Annotated[list[Stage], msgspec.Meta(max_length=8)] | msgspec.UnsetType = msgspec.UNSET
     """The admission's stages (`name`, `paths`, planned dates); each runs as a period of its own; replaces the
     list (empty: one stage with every path)."""
+    stage_lockout: StageLockout | msgspec.UnsetType = msgspec.UNSET
+    """Who may not register in a later stage: `placed` (a seat not declined at daftar ulang) or `confirmed`."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from ppdb.schools.models import PeriodSchool
@@ -26,9 +27,10 @@ STAGES = [
 PRESTASI = {"name": "prestasi", "keys": ["age", "lottery"], "score": None, "required_documents": []}
 
 
-async def staged_period(admin) -> dict:
+async def staged_period(admin, lockout: str = "placed") -> dict:
     period = await open_period(admin, schools_csv=SCHOOLS, open_=False)
-    changed = await admin.patch(f"/api/periods/{period['id']}/rules", json={"stages": STAGES, "paths": [PRESTASI]})
+    change = {"stages": STAGES, "paths": [PRESTASI], "stage_lockout": lockout}
+    changed = await admin.patch(f"/api/periods/{period['id']}/rules", json=change)
     assert changed.status_code == 200, changed.text
     assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
     return period
@@ -45,20 +47,25 @@ async def register(family, period_id: int, body: dict) -> str:
     return created.json()["registration_number"]
 
 
-async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children(admin, transport, client, session):
-    first = await staged_period(admin)
+@pytest.mark.parametrize("lockout", ["placed", "confirmed"])
+async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children(
+    admin, transport, client, session, lockout
+):
+    first = await staged_period(admin, lockout)
     pid = first["id"]
-    a, b = [await sign_up(transport, f"tahap{i}@contoh.test") for i in range(2)]
+    a, b, c, d = [await sign_up(transport, f"tahap{i}@contoh.test") for i in range(4)]
     told = expect_error(
         await a.post(f"/api/periods/{pid}/applications", json=child(1, "prestasi")), 422, "path_not_in_stage"
     )
     assert "Tahap 1" in told["message"]
     number_a = await register(a, pid, child(1))
     number_b = await register(b, pid, child(2))
+    await register(c, pid, child(3))
+    await register(d, pid, child(4))  # the farthest: domisili's 2 seats and afirmasi's 1 go to the 3 nearest
 
     assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
     run = (await admin.post(f"/api/periods/{pid}/selection-runs")).json()
-    assert run["placed"] == 2
+    assert (run["applicants"], run["placed"]) == (4, 3)  # prestasi's 2 seats are kept for tahap 2
     expect_error(await admin.post(f"/api/periods/{pid}/next-stage", json={}), 409, "invalid_transition")
     assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
     closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()
@@ -82,7 +89,7 @@ async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children
     expect_error(await admin.post(f"/api/periods/{pid}/next-stage", json=window), 409, "stage_exists")
     expect_error(await admin.post(f"/api/periods/{pid}/vacancy-rounds"), 409, "next_stage_started")
     seats = await session.scalars(select(PeriodSchool.capacity).where(PeriodSchool.period_id == second["id"]))
-    assert sorted(seats) == [0, 0, 4]  # 5, less the one seat confirmed in tahap 1 (the declined one goes on)
+    assert sorted(seats) == [0, 0, 4]  # 5, less the one seat confirmed in tahap 1 (declined and unclaimed seats go on)
 
     sid = second["id"]
     assert (await admin.post(f"/api/periods/{sid}/open")).status_code == 200
@@ -90,13 +97,20 @@ async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children
         await a.post(f"/api/periods/{sid}/applications", json=child(1, "prestasi")), 409, "placed_in_earlier_stage"
     )
     expect_error(await b.post(f"/api/periods/{sid}/applications", json=child(2)), 422, "path_not_in_stage")
+    if lockout == "placed":  # placed and not declined (no answer before the deadline): out, like a confirmed one
+        expect_error(
+            await c.post(f"/api/periods/{sid}/applications", json=child(3, "prestasi")), 409, "placed_in_earlier_stage"
+        )
+    else:  # only a confirmed seat keeps a child out
+        await register(c, sid, child(3, "prestasi"))
     await register(b, sid, child(2, "prestasi"))  # declined in tahap 1: free to try again
-    for serial in range(3, 7):
+    await register(d, sid, child(4, "prestasi"))  # not placed in tahap 1
+    for serial in range(5, 8):
         await register(await sign_up(transport, f"prestasi{serial}@contoh.test"), sid, child(serial, "prestasi"))
     assert (await admin.post(f"/api/periods/{sid}/close")).status_code == 200
     run = (await admin.post(f"/api/periods/{sid}/selection-runs")).json()
     # prestasi's own share of 4 seats is 1; the seats of the paths whose stage is over come to it
-    assert (run["applicants"], run["placed"]) == (5, 4)
+    assert (run["applicants"], run["placed"]) == (5 if lockout == "placed" else 6, 4)
     public = (await client.get(f"/api/periods/{pid}")).json()
     assert [s["name"] for s in public["rules"]["stages"]] == ["Tahap 1", "Tahap 2"]
 
