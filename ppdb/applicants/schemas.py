@@ -16,6 +16,8 @@ Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^(
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Code = Annotated[str, msgspec.Meta(max_length=20)]
+Name40 = Annotated[str, msgspec.Meta(max_length=40)]
+"""A path or sub-quota name as the rules give it (a region's own may be long: `prestasi_non_akademik`)."""
 Neighbourhood = Annotated[int, msgspec.Meta(ge=1, le=999)]
 """An RT or RW number."""
 KkException = Literal["member_change", "lost_card", "disaster"]
@@ -40,8 +42,8 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     rt: Neighbourhood | None = None
     latitude: Latitude
     longitude: Longitude
-    path: Code
-    category: Code | None = None
+    path: Name40
+    category: Name40 | None = None
     choices: Annotated[
         list[Code], msgspec.Meta(max_length=20, description="NPSN of each chosen school, most wanted first")
     ]
@@ -88,8 +90,8 @@ class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     rt: Neighbourhood | msgspec.UnsetType | None = msgspec.UNSET
     latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
-    path: Code | msgspec.UnsetType = msgspec.UNSET
-    category: Code | msgspec.UnsetType | None = msgspec.UNSET
+    path: Name40 | msgspec.UnsetType = msgspec.UNSET
+    category: Name40 | msgspec.UnsetType | None = msgspec.UNSET
     choices: Annotated[list[Code], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
     documents: list[DocumentKind] | msgspec.UnsetType = msgspec.UNSET
 

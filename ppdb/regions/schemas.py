@@ -85,6 +85,8 @@ class PeriodOut(msgspec.Struct, kw_only=True):
     """1 for the preset's rules, one more with each change of them; every selection run records the one it used."""
     stage: int = 1
     """The admission's stage this period runs (`rules.stages`), 1-based."""
+    reregistration_closes_at: datetime | None = None
+    """The daftar ulang deadline, once daftar ulang opens."""
     first_period_id: int | None = None
     """The admission's first stage, for a later one."""
 
@@ -97,7 +99,7 @@ class PathUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Changes to one path, named by `name`; omitted fields stay as they are. A name the rules do not have adds
     a region's own path (with `quota`, `keys` and the national `category` it belongs to); `remove` drops one."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     quota: Percent | msgspec.UnsetType = msgspec.UNSET
     category: Annotated[str, msgspec.Meta(max_length=40)] | msgspec.UnsetType | None = msgspec.UNSET
     """The national path this one belongs to (its bounds hold for the sum); null: the name is national."""

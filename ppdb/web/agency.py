@@ -20,6 +20,7 @@ from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
 from ppdb.regions import service as regions
 from ppdb.regions.lifecycle import RULE_CHANGES
+from ppdb.regions.models import Period
 from ppdb.regions.rules import BASE_KEYS, PRESETS, PathRule, Requirement, RuleSet, alternatives
 from ppdb.reports.statistics import statistics
 from ppdb.results import schemas as result_schemas
@@ -27,7 +28,7 @@ from ppdb.results import service as results
 from ppdb.schools import service as schools
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
-from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
+from ppdb.web.common import WIB, FormErrors, convert, field_errors, form_value, render
 
 
 class AgencyPages(Controller):
@@ -508,16 +509,19 @@ class AgencyPages(Controller):
             ),
             "tutup-daftar-ulang": lambda: flows.release_unclaimed(db_session, period_id, user),
             "kursi-kosong": lambda: flows.vacancy_round(db_session, period_id, user),
+            "tahap-berikutnya": lambda: flows.next_stage(db_session, period_id, user, _stage_window(form)),
         }
         try:
             if action not in steps:
                 raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
-            await steps[action]()
+            done = await steps[action]()
         except AppError as err:
             await db_session.rollback()
             return await self._period(
                 request, db_session, period_id, status=err.status_code, errors={f"action_{action}": err.message}
             )
+        if isinstance(done, Period) and done.id != period_id:  # the next stage: its own period, to set up
+            return Redirect(f"/dinas/periode/{done.id}")
         return Redirect(f"/dinas/periode/{period_id}")
 
     @post("/dinas/periode/{period_id:int}/what-if")
@@ -678,3 +682,15 @@ def rule_forms(rules: RuleSet) -> dict[str, dict[str, Any]]:
             ],
         ),
     }
+
+
+def _stage_window(form: Any) -> region_schemas.NextStage:
+    """The next stage's registration window from the form (WIB, as typed); empty: the stage's planned dates."""
+    try:
+        opens, closes = (
+            datetime.fromisoformat(v).replace(tzinfo=WIB) if (v := form_value(form, name)) else None
+            for name in ("opens_at", "closes_at")
+        )
+    except ValueError:
+        raise AppError("schedule_invalid", "Tanggal dan jam tidak valid.", "registration_opens_at") from None
+    return region_schemas.NextStage(registration_opens_at=opens, registration_closes_at=closes)

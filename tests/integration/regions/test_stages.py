@@ -5,14 +5,16 @@ a seat locked out of the later stage."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from ppdb.schools.models import PeriodSchool
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
+from tests.integration.web.test_pages import admin_browser
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,5,36.71.01.1001
@@ -113,6 +115,8 @@ async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children
     assert (run["applicants"], run["placed"]) == (5 if lockout == "placed" else 6, 4)
     public = (await client.get(f"/api/periods/{pid}")).json()
     assert [s["name"] for s in public["rules"]["stages"]] == ["Tahap 1", "Tahap 2"]
+    home = (await client.get("/")).text  # the public timeline, on each stage's card
+    assert home.count('aria-current="step"') == 2 and home.count("Tahap 2</strong> (periode ini)") == 1
 
 
 async def test_the_last_stage_has_no_next_one(admin, parent):
@@ -120,3 +124,79 @@ async def test_the_last_stage_has_no_next_one(admin, parent):
     single = await open_period(admin, schools_csv=SCHOOLS.replace("20670001", "20670009"), level="sma", open_=False)
     expect_error(await admin.post(f"/api/periods/{single['id']}/next-stage", json={}), 409, "invalid_transition")
     assert period["id"] != single["id"]
+
+
+@pytest.mark.parametrize(
+    ("template", "level", "stages"),
+    [
+        ("jabar-2025-sma", "sma", [["domisili", "afirmasi", "mutasi"], ["prestasi"]]),
+        ("jatim-2025-sma", "sma", [["afirmasi", "mutasi", "prestasi_lomba"], ["prestasi"], ["domisili"]]),
+        ("dki-2025-sma", "sma", [["afirmasi", "mutasi"], ["prestasi", "prestasi_non_akademik"], ["domisili"]]),
+        (
+            "kota-tangerang-2025-smp",
+            "smp",
+            [["afirmasi"], ["domisili"], ["mutasi"], ["prestasi"], ["domisili", "afirmasi", "mutasi", "prestasi"]],
+        ),
+    ],
+)
+async def test_a_templates_stages_run_one_after_another(admin, parent, template, level, stages):
+    """Each stage of the juknis in turn: only its paths take registrations; the next starts after daftar ulang."""
+    schools = SCHOOLS.replace(",smp,", f",{level},")
+    period = await open_period(admin, schools_csv=schools, level=level, open_=False)
+    if level == "sma":  # (the helper imports schools for an SMP period only)
+        imported = await admin.post(f"/api/periods/{period['id']}/schools/import", content=schools)
+        assert imported.status_code == 200, imported.text
+    loaded = await admin.post(f"/api/periods/{period['id']}/rules/template", json={"template": template})
+    assert loaded.status_code == 200, loaded.text
+    paths = [p["name"] for p in loaded.json()["rules"]["paths"]]
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    pid = period["id"]
+    for number, open_paths in enumerate(stages, start=1):
+        assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+        for path in sorted(set(paths) - set(open_paths)):
+            birth = {"sma": date(2011, 3, 15), "smp": date(2014, 3, 15)}[level]
+            body = registration(number, path=path, choices=["20670001"], birth_date=birth)
+            refused = await parent.post(f"/api/periods/{pid}/applications", json=body)
+            assert refused.json()["code"] == "path_not_in_stage", (template, number, path, refused.text)
+        assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
+        assert (await admin.post(f"/api/periods/{pid}/selection-runs")).status_code == 201
+        assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
+        closes = {"closes_at": (now + timedelta(days=1)).isoformat()}
+        assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+        assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+        following = await admin.post(f"/api/periods/{pid}/next-stage", json=window)
+        if number == len(stages):
+            expect_error(following, 409, "no_next_stage")
+            break
+        assert following.status_code == 201, following.text
+        assert following.json()["stage"] == number + 1
+        pid = following.json()["id"]
+
+
+async def test_the_agency_page_starts_the_next_stage(transport, admin, parent) -> None:
+    client = httpx.AsyncClient(transport=transport, base_url="https://testserver")  # the session cookie is Secure
+    period = await staged_period(admin)
+    assert (await parent.post(f"/api/periods/{period['id']}/applications", json=child(1))).status_code == 201
+    token = await admin_browser(client)
+    url = f"/dinas/periode/{period['id']}"
+    for action in ("tutup", "seleksi", "umumkan", "daftar-ulang", "tutup-daftar-ulang"):
+        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3"})
+        assert done.status_code == 302, (action, done.text)
+    shown = await client.get(url)
+    page = shown.text
+    assert shown.status_code == 200, (shown.status_code, shown.headers)
+    assert "Tahap 1 dari 2 tahap" in page and "Mulai Tahap 2" in page
+    no_dates = await client.post(f"{url}/aksi/tahap-berikutnya", data={"_csrf": token})
+    assert no_dates.status_code == 422 and "Isi jadwal pendaftaran Tahap 2" in no_dates.text
+    window = {"_csrf": token, "opens_at": "2027-06-20T08:00", "closes_at": "2027-06-22T16:00"}
+    started = await client.post(f"{url}/aksi/tahap-berikutnya", data=window)
+    assert started.status_code == 302
+    second = (await client.get(started.headers["location"])).text
+    assert "Tahap 2 dari 2 tahap" in second and "tahap pertama" in second
+    home = (await client.get("/")).text  # a draft is not public yet: tahap 2 is still to be announced
+    assert "20-06-2027 08:00 WIB" not in home and "Jadwal diumumkan Dinas" in home
+    await client.aclose()

@@ -30,6 +30,15 @@ async def load(admin, period: dict, name: str) -> dict:
     return loaded.json()
 
 
+async def one_stage(admin, period: dict, name: str) -> dict:
+    """The template's ranking rules in one period: its stages left out (they are replayed in test_stages)."""
+    loaded = await load(admin, period, name)
+    assert loaded["rules"]["stages"], name
+    cleared = await admin.patch(f"/api/periods/{period['id']}/rules", json={"stages": []})
+    assert cleared.status_code == 200, cleared.text
+    return cleared.json()
+
+
 @pytest.mark.parametrize("name", sorted(templates()))
 async def test_every_template_loads_into_a_draft_period_of_its_level_audited(admin, client, session, name):
     template = templates()[name]
@@ -123,7 +132,7 @@ async def test_jatim_sma_reguler_then_sebaran_of_the_own_kelurahan_and_choice_or
         period,
         f"{A},36.71.01.1001,,1\n{A},36.71.01.1002,,1\n{B},36.71.01.1001,,1\n{B},36.71.01.1002,,1\n",
     )
-    loaded = await load(admin, period, "jatim-2025-sma")
+    loaded = await one_stage(admin, period, "jatim-2025-sma")
     assert loaded["rules"]["mechanism"] == "first_choice_priority"
     lomba = next(p for p in loaded["rules"]["paths"] if p["name"] == "prestasi_lomba")
     assert (lomba["category"], lomba["title"]) == ("prestasi", "Prestasi Lomba")
@@ -198,7 +207,7 @@ async def test_kota_tangerang_smp_ranks_domisili_by_rt_rw_tier_then_age_and_keep
         f"{B},,9000,1,,\n",
         header="npsn,kelurahan_code,radius_m,priority,rw,rt",
     )
-    await load(admin, period, "kota-tangerang-2025-smp")
+    await one_stage(admin, period, "kota-tangerang-2025-smp")
     assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200
     assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
     born = [date(2014, 6 - i, 1) for i in range(4)]  # later entries older
@@ -258,7 +267,7 @@ async def test_dki_sma_domisili_ranks_score_then_rt_tier_then_age(admin, parent)
         f"{A},36.71.01.1001,,1,1,1\n{A},36.71.01.1001,,2,1,\n{A},36.71.01.1002,,3,,\n{B},,9000,1,,\n",
         header="npsn,kelurahan_code,radius_m,priority,rw,rt",
     )
-    loaded = await load(admin, period, "dki-2025-sma")
+    loaded = await one_stage(admin, period, "dki-2025-sma")
     domisili = next(p for p in loaded["rules"]["paths"] if p["name"] == "domisili")
     assert domisili["keys"] == ["score", "zone_priority", "age", "choice_rank", "submitted_at"]
     assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"transfers": []})).status_code == 200

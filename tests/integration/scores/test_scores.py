@@ -245,7 +245,9 @@ async def test_jatim_prestasi_breaks_a_tie_in_nilai_akhir_by_the_school_index(ad
     assert loaded.status_code == 200, loaded.text
     prestasi = next(p for p in loaded.json()["rules"]["paths"] if p["name"] == "prestasi")
     assert prestasi["keys"][:4] == ["score", "distance", "score:indeks_sekolah", "rapor:pendidikan_agama"]
-    assert (await admin.patch(f"/api/periods/{pid}/rules", json={"transfers": []})).status_code == 200
+    # prestasi akademik alone, in one period (its stage of the admission: tests/integration/regions/test_stages.py)
+    one_period = {"transfers": [], "stages": []}
+    assert (await admin.patch(f"/api/periods/{pid}/rules", json=one_period)).status_code == 200
     indexes = "npsn,indeks\n20670001,90\n20670002,82.5\n"
     assert (await admin.post(f"/api/periods/{pid}/school-indexes/import", content=indexes)).status_code == 200
     # A: 0.6 × 80 + 0.4 × 90 = 48 + 36 = 84.00; B: 0.6 × 85 + 0.4 × 82.5 = 51 + 33 = 84.00, same home.
