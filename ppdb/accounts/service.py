@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.accounts import schemas
@@ -239,11 +239,14 @@ async def pin_login(
     period = await session.get(Period, pin.period_id)
     if period is None or not rules_of(period).pin_required:
         raise Conflict("pin_login_unavailable", "Daerah ini tidak memakai masuk dengan PIN; masuk dengan e-mail.")
-    application = await session.scalar(
+    application = await session.scalar(  # the child's registration in the admission's latest stage
         select(Application)
         .join(Applicant, Applicant.id == Application.applicant_id)
-        .where(Application.period_id == pin.period_id, Applicant.nik == nik)
+        .join(Period, Period.id == Application.period_id)
+        .where(or_(Period.id == pin.period_id, Period.first_period_id == pin.period_id), Applicant.nik == nik)
         .where(Application.status != ApplicationStatus.WITHDRAWN)
+        .order_by(Period.stage.desc())
+        .limit(1)
         .with_for_update(of=Application)
     )
     user_id = application.parent_id if application is not None and application.parent_id else pin.user_id

@@ -158,9 +158,10 @@ class IdempotentResponse(Base):
 
 
 class Pin(Base):
-    """The PIN that proves a family holds a child's NIK (Jatim: one PIN for the whole admission), issued by the
-    Dinas or a school after checking the KK; only its digest is kept. Where the rules require one, a NIK is
-    registered only with it (or by an operator who checked the family in person)."""
+    """The PIN that proves a family holds a child's NIK, issued by the Dinas or a school after checking the KK;
+    only its digest is kept. One PIN serves every stage of the admission (Jatim): `period_id` is the admission's
+    first stage. Where the rules require one, a NIK is registered only with it (or by an operator who checked
+    the family in person)."""
 
     __tablename__ = "pins"
     __table_args__ = (CheckConstraint("nik ~ '^[0-9]{16}$'", name="nik_format"),)

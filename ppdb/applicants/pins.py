@@ -66,8 +66,9 @@ async def issue(session: AsyncSession, period_id: int, data: schemas.PinIssue, u
         raise Conflict("period_not_open", "PIN hanya diberikan sebelum dan selama pendaftaran.", "period_id")
     now = datetime.now(UTC)
     issued = [schemas.PinOut(nik=nik, pin=new_pin()) for nik in dict.fromkeys(data.niks)]
+    admission = period.admission_id  # one PIN for every stage of the admission (Jatim)
     rows = [
-        dict(period_id=period.id, nik=p.nik, digest=digest(period.id, p.nik, p.pin), issued_by=user.id, issued_at=now)
+        dict(period_id=admission, nik=p.nik, digest=digest(admission, p.nik, p.pin), issued_by=user.id, issued_at=now)
         for p in issued
     ]
     statement = insert(Pin).values(rows)
@@ -95,7 +96,7 @@ async def check(
             "membawa KK.",
             "pin",
         )
-    await verify(sessionmaker, period.id, data.nik, data.pin, caller=user.actor)
+    await verify(sessionmaker, period.admission_id, data.nik, data.pin, caller=user.actor)
 
 
 async def verify(

@@ -200,7 +200,7 @@ def _pin_digest(ctx: PeriodContext, data: schemas.ApplicationCreate, parent: Pri
     """What the statement compares with the child's PIN: only where the rules require one of a parent."""
     if not ctx.rules.pin_required or parent.role is not Role.PARENT or data.pin is None:
         return None
-    return pins.digest(ctx.period.id, data.nik, data.pin)
+    return pins.digest(ctx.period.admission_id, data.nik, data.pin)
 
 
 async def register_in(
@@ -255,7 +255,7 @@ async def _register_checked(
     known = await write.reuse_applicant(session, ctx.period.id, new.applicant, None if walk_in else parent.id)
     if known is not None:
         new = replace(new, extra={**new.extra, "applicant_id": known[0]}, coordinate_verified_at=known[1])
-    rows = await write.run_in(session, ctx.period.id, [new])
+    rows = await write.run_in(session, ctx.period.id, [new], admission_id=ctx.period.admission_id)
     if not rows:  # its PIN was issued again since it was checked
         raise AppError("pin_invalid", "PIN tidak cocok dengan NIK ini.", "pin")
     (row,) = rows
@@ -510,14 +510,21 @@ async def claim(
     A number that is unknown, withdrawn or already in an account answers 404 (nothing to claim); a wrong PIN
     counts against the child's like one at registration."""
     stmt = (
-        select(Application.id, Application.period_id, Application.parent_id, Application.status, Applicant.nik)
+        select(
+            Application.id,
+            func.coalesce(Period.first_period_id, Period.id).label("admission_id"),
+            Application.parent_id,
+            Application.status,
+            Applicant.nik,
+        )
         .join(Applicant, Applicant.id == Application.applicant_id)
+        .join(Period, Period.id == Application.period_id)
         .where(Application.registration_number == registration_number)
     )
     row = (await session.execute(stmt)).first()
     if row is None or row.parent_id is not None or row.status is ApplicationStatus.WITHDRAWN:
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
-    await pins.verify(sessionmaker, row.period_id, row.nik, data.pin, caller=user.actor)
+    await pins.verify(sessionmaker, row.admission_id, row.nik, data.pin, caller=user.actor)
     application = await session.get(Application, row.id, with_for_update=True)
     if application is None or application.parent_id is not None or application.status is ApplicationStatus.WITHDRAWN:
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")

@@ -46,6 +46,11 @@ class OpenPeriod:
     registration_opens_at: datetime
     registration_closes_at: datetime
     stage: int = 1
+    first_period_id: int | None = None
+
+    @property
+    def admission_id(self) -> int:
+        return self.first_period_id or self.id
 
     @classmethod
     def of(cls, period: Period) -> OpenPeriod:
@@ -58,6 +63,7 @@ class OpenPeriod:
             period.registration_opens_at,
             period.registration_closes_at,
             period.stage,
+            period.first_period_id,
         )
 
 

@@ -180,7 +180,7 @@ def build(
     given = select(given).cte("given")  # read three times, unnested once
     pin = PINS.c
     child_pin = select(pin.nik).where(
-        pin.period_id == cast(bindparam("period_id"), Integer()),
+        pin.period_id == cast(bindparam("admission_id"), Integer()),
         pin.nik == given.c.nik,
         pin.digest == given.c.pin_digest,
         pin.failures < PIN_MAX_FAILURES,
@@ -386,28 +386,39 @@ def new_registration(
 
 
 async def run(
-    connection: asyncpg.Connection, period_id: int, version: int | None, news: Sequence[NewRegistration]
+    connection: asyncpg.Connection,
+    period_id: int,
+    version: int | None,
+    news: Sequence[NewRegistration],
+    *,
+    admission_id: int | None = None,
 ) -> list[asyncpg.Record]:
     """Store `news` with one statement; with `version`, only while the period is that version and open
-    (else nothing is stored). Returns each stored registration's number and timestamps."""
+    (else nothing is stored). Returns each stored registration's number and timestamps. `admission_id`: the
+    admission's first period, whose PINs hold for every stage (the period itself for a first stage)."""
     given = [{**n.applicant, **n.application, **n.extra} for n in news]
     choices = [c for n in news for c in n.choices]
     values = {name: [g[name] for g in given] for name in GIVEN}
     values.update({f"choice_{name}": [c[name] for c in choices] for name in ("registration_number", *CHOICE_FIELDS)})
     values["document_registration_number"] = [n.application["registration_number"] for n in news for _ in n.kinds]
     values["document_kind"] = [kind for n in news for kind in n.kinds]
-    args = REGISTER.args(period_id=period_id, guarded=version is not None, version=version, **values)
+    admission_id = admission_id or period_id
+    args = REGISTER.args(
+        period_id=period_id, admission_id=admission_id, guarded=version is not None, version=version, **values
+    )
     return await connection.fetch(REGISTER.sql, *args)
 
 
-async def run_in(session: AsyncSession, period_id: int, news: Sequence[NewRegistration]) -> list[asyncpg.Record]:
+async def run_in(
+    session: AsyncSession, period_id: int, news: Sequence[NewRegistration], *, admission_id: int | None = None
+) -> list[asyncpg.Record]:
     """`run` in the session's transaction (unguarded: the caller has checked the period in it), under a
     savepoint so that a refused row (a unique violation) leaves the transaction usable."""
     async with session.begin_nested():
         driver = (await (await session.connection()).get_raw_connection()).driver_connection
         assert driver is not None
         try:
-            return await run(driver, period_id, None, news)
+            return await run(driver, period_id, None, news, admission_id=admission_id)
         except asyncpg.UniqueViolationError as err:
             if err.constraint_name in ("uq_applications_active_applicant", "uq_applicants_period_id_nik"):
                 raise Conflict(

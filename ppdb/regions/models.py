@@ -78,3 +78,8 @@ class Period(Timestamped, Base):
     selection run records the one it used. `version` changes with anything about the period."""
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def admission_id(self) -> int:
+        """The admission this period is a stage of: its first period (PINs hold for all of its stages)."""
+        return self.first_period_id or self.id

@@ -200,3 +200,36 @@ async def test_the_agency_page_starts_the_next_stage(transport, admin, parent) -
     home = (await client.get("/")).text  # a draft is not public yet: tahap 2 is still to be announced
     assert "20-06-2027 08:00 WIB" not in home and "Jadwal diumumkan Dinas" in home
     await client.aclose()
+
+
+async def test_one_pin_serves_every_stage_of_the_admission(admin, parent, client) -> None:
+    """Jatim: the PIN a family got before tahap 1 registers the child in any stage, and signs the family in."""
+    period = await open_period(admin, schools_csv=SCHOOLS, open_=False)
+    change = {"stages": STAGES, "paths": [PRESTASI], "pin_required": True}
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json=change)).status_code == 200
+    pid = period["id"]
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    body = child(1, "afirmasi") | {"documents": ["kk", "akta_kelahiran", "afirmasi_proof"]}
+    (pin,) = (await admin.post(f"/api/periods/{pid}/pins", json={"niks": [body["nik"]]})).json()
+    first = await register(parent, pid, body | {"pin": pin["pin"]})
+    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
+    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    declined = await parent.post(f"/api/applications/{first}/reregistration", json={"decision": "declined"})
+    assert declined.status_code == 200, declined.text  # placed in afirmasi; hoping for prestasi in tahap 2
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
+    assert (await admin.post(f"/api/periods/{second['id']}/open")).status_code == 200
+    url = f"/api/periods/{second['id']}/applications"
+    expect_error(await parent.post(url, json=child(1, "prestasi") | {"pin": "AAAAA-AAAAA"}), 422, "pin_invalid")
+    number = await register(parent, second["id"], child(1, "prestasi") | {"pin": pin["pin"]})
+    signed = await client.post("/api/auth/pin-login", json={"nik": body["nik"], "pin": pin["pin"]})
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["user"]["email"] == "orangtua@contoh.test"
+    assert number.startswith("2027-SMP-")
