@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from pathlib import Path
 
 import msgspec
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.applicants import service as applicants
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
 from ppdb.errors import AppError, Conflict
@@ -148,11 +150,14 @@ async def _next_stage_of(session: AsyncSession, period: Period) -> int | None:
     )
 
 
-async def next_stage(session: AsyncSession, period_id: int, user: Principal, data: NextStage) -> Period:
+async def next_stage(
+    session: AsyncSession, period_id: int, user: Principal, data: NextStage, *, data_dir: Path
+) -> Period:
     """Start the admission's next stage (`RuleSet.stages`) once this one's daftar ulang is closed: a period of its
     own, in draft, with the same rules, schools and zones; each school's seats are what this stage started with
     less the seats confirmed in it (declined, released and unfilled seats go on). Its registration window is
-    given, or the stage's planned one."""
+    given, or the stage's planned one. Children placed nowhere register anew, or, where the stage says so,
+    their registrations are carried into it (`Stage.unplaced`)."""
     period = await _locked(session, period_id, user)
     lifecycle.check(period, Step.NEXT_STAGE, user)
     rules = rules_of(period)
@@ -207,4 +212,6 @@ async def next_stage(session: AsyncSession, period_id: int, user: Principal, dat
     )
     record_period(session, period.id, "period.next_stage", actor=user.actor, new={"period_id": new.id})
     await session.flush()
+    if stage.unplaced == "carried":
+        await applicants.carry_unplaced(session, period, new, actor=user.actor, data_dir=data_dir)
     return new

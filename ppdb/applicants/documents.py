@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from litestar import Response
@@ -138,6 +139,24 @@ def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) ->
 
     event.listen(sync, "after_commit", committed)
     event.listen(sync, "after_transaction_end", ended)
+
+
+def carry(session: AsyncSession, old: Document, new: Document, period_id: int, *, data_dir: Path) -> None:
+    """A document as it stands (its file, status and the verifier's decision) into a registration carried to
+    the next stage: the file is copied, so each registration keeps its own (and may replace it alone)."""
+    if old.storage_name is None:
+        return
+    folder = data_dir / "documents" / str(period_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(16)}{Path(old.storage_name).suffix}"
+    try:
+        shutil.copyfile(data_dir / "documents" / old.storage_name, folder / name)
+    except FileNotFoundError:  # gone from the disk: the family uploads it again
+        return
+    _files_follow(session, new=folder / name, replaced=None)
+    for column in ("status", "content_type", "size_bytes", "sha256", "decided_by", "reason"):
+        setattr(new, column, getattr(old, column))
+    new.storage_name = f"{period_id}/{name}"
 
 
 async def fetch(

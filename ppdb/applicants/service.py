@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
-from ppdb.applicants import idempotency, pins, schemas, write
+from ppdb.applicants import documents, idempotency, pins, schemas, write
 from ppdb.applicants.mapping import current_data, of_application, written
 from ppdb.applicants.models import (
     SELECTED_STATUSES,
@@ -370,6 +371,64 @@ async def store_many(
         new={"applications": len(items)},
     )
     return len(items)
+
+
+async def carry_unplaced(session: AsyncSession, previous: Period, new: Period, *, actor: str, data_dir: Path) -> int:
+    """Into a new stage (`Stage.unplaced` "carried"): the registrations of the stage before that its last
+    announcement placed nowhere, on a path the new stage opens, as they stand (the same parent, data, choices
+    and documents, each document with its file and verification), checked against the new stage's rules; one
+    that no longer passes them is not carried (the family registers anew). The number carried."""
+    latest = select(func.max(Publication.id)).where(Publication.period_id == previous.id).scalar_subquery()
+    ctx = await load_context(session, new.id)
+    unplaced = await session.scalars(
+        select(Application)
+        .join(PublicationEntry, PublicationEntry.application_id == Application.id)
+        .where(
+            PublicationEntry.publication_id == latest,
+            PublicationEntry.npsn.is_(None),
+            Application.status.in_(SELECTED_STATUSES),
+            Application.path.in_(ctx.rules.stage_paths(new.stage)),
+        )
+        .order_by(Application.submitted_at)
+        .options(
+            selectinload(Application.applicant), selectinload(Application.choices), selectinload(Application.documents)
+        )
+    )
+    before = await load_context(session, previous.id)
+    carried: list[tuple[Application, write.NewRegistration]] = []
+    for application in unplaced:
+        data = current_data(application, before)
+        try:
+            plan = validate(ctx, data)
+        except AppError:
+            continue
+        new_one = write.new_registration(
+            data,
+            plan,
+            number=write.new_registration_number(new),
+            parent_id=application.parent_id,
+            registrar_school_id=application.registrar_school_id,
+            actor=actor,
+        )
+        carried.append((application, new_one))
+    if not carried:
+        return 0
+    await write.run_in(session, new.id, [n for _, n in carried], admission_id=new.admission_id)
+    numbers = {n.application["registration_number"]: old for old, n in carried}
+    stored = await session.scalars(
+        select(Application)
+        .where(Application.registration_number.in_(numbers))
+        .options(selectinload(Application.documents))
+    )
+    for application in stored:
+        old = {d.kind: d for d in numbers[application.registration_number].documents}
+        for document in application.documents:
+            if document.kind in old:
+                documents.carry(session, old[document.kind], document, new.id, data_dir=data_dir)
+    record_period(
+        session, new.id, "applications.carry", actor=actor, new={"from": previous.id, "carried": len(carried)}
+    )
+    return len(carried)
 
 
 # --- for the parent pages ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get, patch, post, put
+from litestar.datastructures import State
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb import flows
@@ -86,11 +87,17 @@ class PeriodController(Controller):
 
     @post("/{period_id:int}/next-stage", operation_id="startNextStage", guards=[requires_agency_admin])
     async def next_stage(
-        self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[schemas.NextStage]
+        self,
+        db_session: Session,
+        state: State,
+        request: Request,
+        period_id: PeriodId,
+        data: JSONBody[schemas.NextStage],
     ) -> schemas.PeriodOut:
         """After this stage's daftar ulang is closed: the admission's next stage (`rules.stages`) as a period of
         its own, in draft, with the seats this stage left (all but those confirmed)."""
-        return service.to_out(await flows.next_stage(db_session, period_id, request.user, data))
+        started = await flows.next_stage(db_session, period_id, request.user, data, data_dir=state.settings.data_path)
+        return service.to_out(started)
 
 
 class RegionController(Controller):

@@ -171,6 +171,9 @@ class Stage(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f]+$")]
     paths: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(min_length=1, max_length=20)]
+    unplaced: Literal["register_again", "carried"] = "register_again"
+    """Children placed nowhere in the stage before: they register anew (Jabar, Kota Tangerang tahap II), or
+    their registrations are carried into this stage as they stand, where it opens their path."""
     opens_at: Moment | None = None
     closes_at: Moment | None = None
     announced_at: Moment | None = None

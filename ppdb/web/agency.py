@@ -509,7 +509,9 @@ class AgencyPages(Controller):
             ),
             "tutup-daftar-ulang": lambda: flows.release_unclaimed(db_session, period_id, user),
             "kursi-kosong": lambda: flows.vacancy_round(db_session, period_id, user),
-            "tahap-berikutnya": lambda: flows.next_stage(db_session, period_id, user, _stage_window(form)),
+            "tahap-berikutnya": lambda: flows.next_stage(
+                db_session, period_id, user, _stage_window(form), data_dir=state.settings.data_path
+            ),
         }
         try:
             if action not in steps:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from ppdb.applicants.models import Application
 from ppdb.schools.models import PeriodSchool
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
@@ -233,3 +234,50 @@ async def test_one_pin_serves_every_stage_of_the_admission(admin, parent, client
     assert signed.status_code == 200, signed.text
     assert signed.json()["user"]["email"] == "orangtua@contoh.test"
     assert number.startswith("2027-SMP-")
+
+
+async def test_children_placed_nowhere_are_carried_into_a_stage_that_says_so(admin, transport, operator, session):
+    """Tahap II (Kota Tangerang style, carried): unplaced registrations move on as they stand, documents and
+    their verification included; those on a path the stage does not open are not carried."""
+    period = await open_period(admin, schools_csv=SCHOOLS, open_=False)
+    stages = [
+        {"name": "Tahap I", "paths": ["domisili", "afirmasi", "mutasi"]},
+        {"name": "Tahap II", "paths": ["domisili", "prestasi"], "unplaced": "carried"},
+    ]
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json={"stages": stages})).status_code == 200
+    pid = period["id"]
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    families = [await sign_up(transport, f"bawa{i}@contoh.test") for i in range(5)]
+    numbers = [await register(f, pid, child(i + 1)) for i, f in enumerate(families[:4])]
+    # an afirmasi child at a school without seats: placed nowhere, on a path tahap II does not open
+    afirmasi = child(5, "afirmasi") | {"documents": ["kk", "akta_kelahiran", "afirmasi_proof"], "choices": ["20670002"]}
+    far = await register(families[4], pid, afirmasi)
+    last = numbers[-1]  # the farthest of the domisili children: placed nowhere
+    assert (await families[3].put(f"/api/applications/{last}/documents/kk", content=b"%PDF-1.4 kk")).status_code == 200
+    school = await operator()
+    decided = await school.post(f"/api/applications/{last}/documents/kk/decision", json={"decision": "verified"})
+    assert decided.status_code == 200, decided.text
+    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
+    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+    placed = (await families[3].get(f"/api/applications/{last}/status")).json()
+    assert placed["placed_choice"] is None
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
+    carried = list(
+        await session.scalars(select(Application.registration_number).where(Application.period_id == second["id"]))
+    )
+    assert len(carried) == 1 and carried[0] != last  # only the domisili child; afirmasi is not open in tahap II
+    moved = (await families[3].get(f"/api/applications/{carried[0]}")).json()  # in the same family's account
+    assert moved["path"] == "domisili" and moved["period_id"] == second["id"]
+    kk = next(d for d in moved["documents"] if d["kind"] == "kk")
+    assert kk["status"] == "verified"
+    copy = await families[3].get(f"/api/applications/{carried[0]}/documents/kk")
+    assert copy.status_code == 200 and copy.content == b"%PDF-1.4 kk"
+    assert far.startswith("2027-SMP-")
