@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from ppdb.applicants.models import Application
-from ppdb.schools.models import PeriodSchool
+from ppdb.schools.models import PeriodSchool, School
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
 from tests.integration.web.test_pages import admin_browser
@@ -22,6 +22,7 @@ SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,0,36.71.01.1002
 20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001
 """
+PROOF = {"domisili": [], "afirmasi": ["afirmasi_proof"], "mutasi": ["mutasi_letter"]}
 STAGES = [
     {"name": "Tahap 1", "paths": ["domisili", "afirmasi", "mutasi"]},
     {"name": "Tahap 2", "paths": ["prestasi"]},
@@ -140,7 +141,7 @@ async def test_the_last_stage_has_no_next_one(admin, parent):
         ),
     ],
 )
-async def test_a_templates_stages_run_one_after_another(admin, parent, template, level, stages):
+async def test_a_templates_stages_run_one_after_another(admin, parent, session, template, level, stages):
     """Each stage of the juknis in turn: only its paths take registrations; the next starts after daftar ulang."""
     schools = SCHOOLS.replace(",smp,", f",{level},")
     period = await open_period(admin, schools_csv=schools, level=level, open_=False)
@@ -156,6 +157,8 @@ async def test_a_templates_stages_run_one_after_another(admin, parent, template,
         "registration_closes_at": (now + timedelta(days=3)).isoformat(),
     }
     pid = period["id"]
+    seats = 5
+    serial = 0
     for number, open_paths in enumerate(stages, start=1):
         assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
         for path in sorted(set(paths) - set(open_paths)):
@@ -163,11 +166,25 @@ async def test_a_templates_stages_run_one_after_another(admin, parent, template,
             body = registration(number, path=path, choices=["20670001"], birth_date=birth)
             refused = await parent.post(f"/api/periods/{pid}/applications", json=body)
             assert refused.json()["code"] == "path_not_in_stage", (template, number, path, refused.text)
+        numbers = []
+        if level == "smp":  # children on the stage's distance-ranked paths (prestasi needs an origin school's rapor)
+            for path in [p for p in open_paths if p in PROOF]:
+                serial += 1
+                body = child(serial, path) | {"documents": ["kk", "akta_kelahiran", *PROOF[path]]}
+                numbers.append(await register(parent, pid, body))
         assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
         assert (await admin.post(f"/api/periods/{pid}/selection-runs")).status_code == 201
         assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
         closes = {"closes_at": (now + timedelta(days=1)).isoformat()}
         assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+        confirmed = 0
+        for registered in numbers:  # every family placed takes its seat
+            if (await parent.get(f"/api/applications/{registered}/status")).json()["placed_choice"] is not None:
+                decided = await parent.post(
+                    f"/api/applications/{registered}/reregistration", json={"decision": "confirmed"}
+                )
+                assert decided.status_code == 200, decided.text
+                confirmed += 1
         assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
         following = await admin.post(f"/api/periods/{pid}/next-stage", json=window)
         if number == len(stages):
@@ -176,6 +193,15 @@ async def test_a_templates_stages_run_one_after_another(admin, parent, template,
         assert following.status_code == 201, following.text
         assert following.json()["stage"] == number + 1
         pid = following.json()["id"]
+        seats -= confirmed
+        left = await session.scalar(
+            select(PeriodSchool.capacity)
+            .join(School, School.id == PeriodSchool.school_id)
+            .where(PeriodSchool.period_id == pid, School.npsn == "20670001")
+        )
+        assert left == seats, (template, number, left, seats)  # the seats go on, less those taken
+    if level == "smp":
+        assert seats < 5  # children were placed and took seats on the way
 
 
 async def test_the_agency_page_starts_the_next_stage(transport, admin, parent) -> None:
