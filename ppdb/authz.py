@@ -154,41 +154,51 @@ def row_grants(row: ScopeRow, user: Principal, *, write: bool = False) -> bool:
     return not write and user.role is Role.AGENCY_ADMIN and row.region_id == user.region_id
 
 
-async def _chose_users_school(session: AsyncSession, row: ScopeRow, user: Principal) -> bool:
-    """A school operator's: the child chose the school, or the school registered the family in person."""
+async def _chose_users_school(session: AsyncSession, row: ScopeRow, user: Principal, *, registrar: bool) -> bool:
+    """A school operator's: the child chose the school, or (with `registrar`) the school registered the family in
+    person."""
     if user.role is not Role.SCHOOL_OPERATOR or user.school_id is None:
         return False
-    if row.registrar_school_id == user.school_id:
+    if registrar and row.registrar_school_id == user.school_id:
         return True
     return await session.scalar(_CHOSE_SCHOOL, {"application": row.id, "school": user.school_id}) is not None
 
 
 async def check_application(
-    session: AsyncSession, row: ScopeRow | None, user: Principal, *, write: bool = False
+    session: AsyncSession, row: ScopeRow | None, user: Principal, *, write: bool = False, registrar: bool = True
 ) -> ApplicationRef:
     """The application in `row` if the caller may see it (or change it, with `write`); the same 404 as a
-    missing one otherwise."""
+    missing one otherwise. `registrar=False`: a school's verifier powers, which belong to the chosen schools
+    only (the school that registered a walk-in sees it, uploads for it and prints its proof, but does not
+    verify or score it)."""
     if row is None or not (
-        row_grants(row, user, write=write) or (not write and await _chose_users_school(session, row, user))
+        row_grants(row, user, write=write)
+        or (not write and await _chose_users_school(session, row, user, registrar=registrar))
     ):
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     return ApplicationRef(row.id, row.registration_number, row.period_id, row.status, row.updated_at)
 
 
 async def find_application(
-    session: AsyncSession, registration_number: str, user: Principal, *, write: bool = False
+    session: AsyncSession, registration_number: str, user: Principal, *, write: bool = False, registrar: bool = True
 ) -> ApplicationRef:
     """`check_application` for a registration number."""
     row = (await session.execute(_BY_NUMBER, {"number": registration_number})).first()
-    return await check_application(session, row, user, write=write)
+    return await check_application(session, row, user, write=write, registrar=registrar)
 
 
 async def load_application(
-    session: AsyncSession, registration_number: str, user: Principal, *, write: bool = False, lock: bool | None = None
+    session: AsyncSession,
+    registration_number: str,
+    user: Principal,
+    *,
+    write: bool = False,
+    lock: bool | None = None,
+    registrar: bool = True,
 ) -> Application:
     """`find_application`, then the application itself with its applicant, choices and documents (locked
     for a change: with `write`, or `lock`)."""
-    await find_application(session, registration_number, user, write=write)
+    await find_application(session, registration_number, user, write=write, registrar=registrar)
     stmt = (
         select(Application)
         .where(Application.registration_number == registration_number)

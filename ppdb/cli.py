@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import click
 
-from ppdb.config import Settings, load_settings
+from ppdb.config import DEFAULT_PUBLIC_URL, Settings, load_settings
 
 
 @contextlib.contextmanager
@@ -210,6 +210,10 @@ def worker() -> None:
     if reason := settings.insecure_reason():
         raise click.ClickException(reason)
     configure()
+    if not settings.demo and settings.public_url == DEFAULT_PUBLIC_URL:
+        logging.getLogger("ppdb").warning(
+            "PPDB_PUBLIC_URL is not set: links in messages point at %s", settings.public_url
+        )
     interval = settings.provisional_interval or 60.0
     # Background work yields to requests (nice alone is not enough: docs/benchmarks.md, and cpu_shares).
     os.nice(19)

@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 
 DEFAULT_SECRET = "ppdb-insecure-default-secret"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,7 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     provisional_interval: float = 60.0
     """Seconds between provisional re-solves of open periods; 0 turns them off."""
     debug: bool = False
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
     """The address families open: links in e-mails and messages start with it."""
     smtp_url: str | None = None
     """E-mail notifications: `smtp://user:password@host:587` (STARTTLS when offered) or `smtps://host:465`."""

@@ -12,7 +12,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -110,6 +110,14 @@ class Runtime:
     principals: TTLCache[str, tuple[Principal, Any]] = field(
         default_factory=lambda: TTLCache(maxsize=200_000, ttl=PRINCIPAL_TTL)
     )
+
+    def sign_out(self, user_ids: Iterable[int]) -> None:
+        """Forget the cached principals of these accounts (their sessions were just deleted); another worker's
+        cache forgets them within `PRINCIPAL_TTL`."""
+        gone = set(user_ids)
+        for digest, (principal, _) in list(self.principals.items()):
+            if principal.id in gone:
+                self.principals.pop(digest, None)
 
     def __post_init__(self) -> None:
         from ppdb.applicants.service import store_group

@@ -25,6 +25,7 @@ Job = Callable[[async_sessionmaker[AsyncSession]], Awaitable[object]]
 TURN = 5.0
 """Seconds between turns at most: a password reset link waits no longer to be sent."""
 REMINDERS_EVERY = 600.0
+"""Seconds between reminders (daftar ulang closing, every choice at risk) and pruning the outbox."""
 
 
 def jobs(settings: Settings, *, interval: float) -> list[Job]:
@@ -43,6 +44,8 @@ def jobs(settings: Settings, *, interval: float) -> list[Job]:
         if time.monotonic() - reminded[0] >= REMINDERS_EVERY:
             async with sessionmaker() as session, session.begin():
                 await events.reregistration_due(session)
+                await events.choices_at_risk(session)
+                await sender.prune(session)
             reminded[0] = time.monotonic()
 
     async def send(sessionmaker: async_sessionmaker[AsyncSession]) -> int:

@@ -29,7 +29,6 @@ def upgrade() -> None:
         UPDATE applications a SET registrar_school_id = u.school_id
         FROM audit_log l JOIN users u ON l.actor = 'school_operator:' || u.id
         WHERE l.action = 'application.create' AND l.entity = 'application' AND l.entity_id = a.registration_number
-          AND a.parent_id IS NULL
         """
     )
 

@@ -66,7 +66,7 @@ class AuthController(Controller):
     @post("/password-reset/confirm", operation_id="resetPassword", status_code=204)
     async def reset(self, db_session: Session, runtime: AppRuntime, data: JSONBody[schemas.ResetConfirm]) -> None:
         """Set a new password with the link's token; every session of the account ends."""
-        await service.reset_password(db_session, data, runtime.passwords, runtime.principals)
+        await service.reset_password(db_session, data, runtime.passwords, runtime)
 
     @post("/logout", operation_id="logOut", status_code=204, guards=[requires_login])
     async def logout(self, db_session: Session, runtime: AppRuntime, request: Request) -> Response[None]:

@@ -25,7 +25,7 @@ from ppdb.notifications import outbox
 from ppdb.notifications.models import Channel
 from ppdb.regions.models import Period, Region
 from ppdb.regions.service import rules_of
-from ppdb.runtime import Passwords, standalone_passwords
+from ppdb.runtime import Passwords, Runtime, standalone_passwords
 from ppdb.schools.models import School
 from ppdb.scores.models import Graduate
 
@@ -180,7 +180,7 @@ async def login(
         text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"), {"email": email}
     )
     failures = await _failures(session, LoginAttempt.email == email)
-    by_address = await _failures(session, LoginAttempt.address == address)
+    by_address = await _failures(session, LoginAttempt.address == address, LoginAttempt.email != pins.GUESS)
     if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
         raise AppError(
             "login_throttled",
@@ -206,10 +206,11 @@ def _new_session(session: AsyncSession, user: User, lifetime: timedelta) -> str:
     return token
 
 
-async def _failures(session: AsyncSession, of: ColumnElement[bool]) -> int:
-    """Failed sign-ins (by password or PIN) lately, of an account or a client address."""
+async def _failures(session: AsyncSession, *of: ColumnElement[bool]) -> int:
+    """Failed password sign-ins lately, of an account or a client address (wrong PINs have their own budget,
+    `pins.verify`)."""
     since = datetime.now(UTC) - WINDOW
-    count = select(func.count()).select_from(LoginAttempt).where(of, LoginAttempt.at > since)
+    count = select(func.count()).select_from(LoginAttempt).where(*of, LoginAttempt.at > since)
     return await session.scalar(count.where(LoginAttempt.success.is_(False))) or 0
 
 
@@ -221,9 +222,10 @@ async def pin_login(
     address: str,
     lifetime: timedelta,
 ) -> tuple[str, User]:
-    """Sign in with a child's NIK (or NISN) and PIN, where the period's region requires PINs: into the account
-    that registered the child, or else the family's own account, opened now (a registration a school made for
-    the family moves into it). A wrong PIN counts for the NIK and for the client address (`pins.verify`)."""
+    """Sign in with a child's NIK (or NISN) and PIN, where the region requires PINs: into the family's PIN
+    account (no e-mail), opened at the first sign-in; a registration a school made for the family moves into
+    it. Never into an account that signs in with a password (`pin_login_has_account`). A wrong PIN counts for
+    the NIK and for the client address (`pins.verify`)."""
     if data.nik is None and data.nisn is None:
         raise AppError("nik_required", "Isi NIK atau NISN anak.", "nik")
     async with sessionmaker() as reading:
@@ -249,8 +251,17 @@ async def pin_login(
         .limit(1)
         .with_for_update(of=Application)
     )
-    user_id = application.parent_id if application is not None and application.parent_id else pin.user_id
-    user = await session.get(User, user_id) if user_id else None
+    owner = application.parent_id if application is not None else None
+    if owner is not None and owner != pin.user_id:
+        # A PIN never opens an account that signs in with a password: whoever holds the PIN (or issues a new
+        # one) would take the family's account with it.
+        raise Conflict(
+            "pin_login_has_account",
+            "Pendaftaran anak ini ada di akun orang tua yang masuk dengan e-mail. Masuk dengan e-mail, atau atur "
+            "ulang kata sandi bila lupa.",
+            "nik",
+        )
+    user = await session.get(User, pin.user_id) if pin.user_id else None
     if user is None:
         user = User(email=None, name="Keluarga pendaftar", password_hash="!", role=Role.PARENT)
         session.add(user)
@@ -291,6 +302,8 @@ async def request_reset(session: AsyncSession, data: schemas.ResetRequest, *, ad
     else:
         phone = normalize_phone(login)
         channel, user = Channel.PHONE, await session.scalar(select(User).where(User.phone == phone))
+    if user is not None and user.email is None:
+        user = None  # an account opened with a child's PIN signs in with the PIN, never with a password
     if user is not None:
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.reset.user'), :id)"), {"id": user.id})
         if (await session.scalar(recent.where(PasswordReset.user_id == user.id)) or 0) >= MAX_ACCOUNT_RESETS:
@@ -311,14 +324,14 @@ async def request_reset(session: AsyncSession, data: schemas.ResetRequest, *, ad
     outbox.to_address(
         session, channel, recipient, "password_reset", f"password_reset:{reset.id}", path=f"/sandi-baru?token={token}"
     )
-    record(session, actor=f"parent:{user.id}", action="user.reset_request", entity="user", entity_id=user.id)
+    record(session, actor=f"{user.role.value}:{user.id}", action="user.reset_request", entity="user", entity_id=user.id)
 
 
 async def reset_password(
     session: AsyncSession,
     data: schemas.ResetConfirm,
     passwords: Passwords | None = None,
-    principals: MutableMapping[str, Any] | None = None,
+    runtime: Runtime | None = None,
 ) -> None:
     """Set a new password with a reset link's token: once, before it expires; every session of the account
     ends (a password reset is often a takeover being undone)."""
@@ -348,10 +361,8 @@ async def reset_password(
         .values(used_at=func.now())
     )
     await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
-    if principals is not None:
-        for digest, (principal, _) in list(principals.items()):
-            if principal.id == user.id:
-                principals.pop(digest, None)
+    if runtime is not None:
+        runtime.sign_out([user.id])
     record(
         session, actor=f"{user.role.value}:{user.id}", action="user.password_reset", entity="user", entity_id=user.id
     )

@@ -56,11 +56,16 @@ class ApplicationController(Controller):
 
     @post("/periods/{period_id:int}/pins", operation_id="issuePins", guards=[requires_staff])
     async def issue_pins(
-        self, db_session: Session, request: Request, period_id: PeriodId, data: JSONBody[schemas.PinIssue]
+        self,
+        db_session: Session,
+        runtime: AppRuntime,
+        request: Request,
+        period_id: PeriodId,
+        data: JSONBody[schemas.PinIssue],
     ) -> list[schemas.PinOut]:
         """Issue a PIN for each child after checking its KK (the Dinas, a school of the region, or an origin
         school for its own graduates); a PIN issued before is replaced. The PINs are shown this once."""
-        return await pins.issue(db_session, period_id, data, request.user)
+        return await pins.issue(db_session, period_id, data, request.user, runtime)
 
     @post(
         "/applications/{registration_number:str}/release",

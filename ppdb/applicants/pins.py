@@ -14,11 +14,11 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ppdb.accounts.models import LoginAttempt, Role
+from ppdb.accounts.models import AuthSession, LoginAttempt, Role
 from ppdb.applicants import schemas
 from ppdb.applicants.models import PIN_MAX_FAILURES, Pin
 from ppdb.audit.service import record_period
@@ -26,12 +26,14 @@ from ppdb.authz import Principal, assert_region, own_school
 from ppdb.errors import AppError, Conflict, Forbidden
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import get_period, rules_of
+from ppdb.runtime import Runtime
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
 LENGTH = 10  # 50 bits: guessing online is throttled; offline it would take the database
 LOCK = timedelta(minutes=15)
-CALLER_MAX_FAILURES = 20
-"""Wrong PINs one client address or account may give within `LOCK`, across NIKs."""
+CALLER_MAX_FAILURES = 30
+"""Wrong PINs one client address or account may give within `LOCK`, across NIKs (an address may be a school's
+or a carrier's NAT shared by many families: as many as password sign-ins, a budget of its own)."""
 GUESS = "pin"
 """The `LoginAttempt.email` of a wrong PIN (no NIK is kept there; `address` is the caller)."""
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -58,7 +60,9 @@ async def _may_issue(session: AsyncSession, period: Period, user: Principal) -> 
         raise Forbidden("forbidden_region", "Hanya Dinas dan sekolah di daerah periode ini yang memberi PIN.")
 
 
-async def issue(session: AsyncSession, period_id: int, data: schemas.PinIssue, user: Principal) -> list[schemas.PinOut]:
+async def issue(
+    session: AsyncSession, period_id: int, data: schemas.PinIssue, user: Principal, runtime: Runtime | None = None
+) -> list[schemas.PinOut]:
     """A new PIN for each NIK (replacing any issued before, failures forgotten), shown this once; audited."""
     period = await get_period(session, period_id)
     await _may_issue(session, period, user)
@@ -78,6 +82,15 @@ async def issue(session: AsyncSession, period_id: int, data: schemas.PinIssue, u
             set_={"digest": statement.excluded.digest, "issued_by": user.id, "issued_at": now, "failures": 0},
         )
     )
+    # Whoever signed in with an earlier PIN is signed out: the new PIN is the account's only key now.
+    accounts = select(Pin.user_id).where(
+        Pin.period_id == admission, Pin.nik.in_([p.nik for p in issued]), Pin.user_id.is_not(None)
+    )
+    ended = await session.scalars(
+        delete(AuthSession).where(AuthSession.user_id.in_(accounts)).returning(AuthSession.user_id)
+    )
+    if runtime is not None:
+        runtime.sign_out(ended)
     record_period(session, period.id, "pins.issue", actor=user.actor, new={"niks": [p.nik for p in issued]})
     return issued
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 from sqlalchemy import func, literal, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import Application, ApplicationStatus
+from ppdb.applicants.models import SELECTED_STATUSES, Application
 from ppdb.notifications.outbox import to_parents
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.reregistration.models import Reregistration
 from ppdb.results.models import Publication, PublicationEntry
-from ppdb.selection.models import Placement
+from ppdb.selection.models import Placement, RunKind, SelectionRun
 
 REMIND_BEFORE = timedelta(hours=24)
 
@@ -58,22 +58,21 @@ async def result_published(session: AsyncSession, publication: Publication) -> N
     await session.execute(to_parents(source, "result_published"))
 
 
-async def choices_at_risk(session: AsyncSession, run_id: int, previous_run_id: int | None) -> None:
-    """Families placed nowhere by a provisional run who were placed somewhere (or not yet counted) before."""
-    before = Placement.__table__.alias("before")
-    still = (
-        select(before.c.application_id)
-        .where(
-            before.c.run_id == previous_run_id,
-            before.c.application_id == Placement.application_id,
-            before.c.program.is_(None),
-        )
-        .exists()
+async def choices_at_risk(session: AsyncSession) -> None:
+    """Families placed nowhere by the latest provisional run of an open period: told at most once a day while it
+    lasts (a family at the margin may flip between runs every minute; a message each time would be noise, and
+    an SMS costs money). A job of the worker, every `worker.REMINDERS_EVERY`, not of each re-solve."""
+    latest = (
+        select(func.max(SelectionRun.id))
+        .where(SelectionRun.period_id == Period.id, SelectionRun.kind == RunKind.PROVISIONAL)
+        .correlate(Period)
+        .scalar_subquery()
     )
+    today = func.to_char(func.timezone("Asia/Jakarta", func.now()), "YYYY-MM-DD")
     source = (
         select(
             Application.parent_id,
-            literal(f"at_risk:{run_id}:").concat(Application.registration_number).label("key"),
+            literal("at_risk:").concat(today).concat(":").concat(Application.registration_number).label("key"),
             func.jsonb_build_object(
                 "registration_number",
                 Application.registration_number,
@@ -83,12 +82,13 @@ async def choices_at_risk(session: AsyncSession, run_id: int, previous_run_id: i
         )
         .select_from(Placement)
         .join(Application, Application.id == Placement.application_id)
+        .join(Period, Period.id == Application.period_id)
         .where(
-            Placement.run_id == run_id,
+            Period.status == PeriodStatus.REGISTRATION_OPEN,
+            Placement.run_id == latest,
             Placement.program.is_(None),
             Application.parent_id.is_not(None),
-            Application.status.not_in([ApplicationStatus.WITHDRAWN, ApplicationStatus.DISQUALIFIED]),
-            not_(still),
+            Application.status.in_(SELECTED_STATUSES),
         )
     )
     await session.execute(to_parents(source, "choices_at_risk"))
@@ -134,6 +134,7 @@ async def reregistration_due(session: AsyncSession) -> None:
             entry.publication_id == latest,
             entry.npsn.is_not(None),
             Application.parent_id.is_not(None),
+            Application.status.in_(SELECTED_STATUSES),
             not_(decided),
         )
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 
@@ -16,6 +17,8 @@ class Template:
     """`str.format` over the notification's parameters and `link` (the public address + its `path`)."""
     sensitive: bool = False
     """Its parameters are a secret (a reset link): wiped from the outbox once sent."""
+    expires: timedelta | None = None
+    """Not sent later than this after it was written (then given up)."""
 
 
 TEMPLATES: dict[str, Template] = {
@@ -49,6 +52,7 @@ TEMPLATES: dict[str, Template] = {
         "Ada permintaan mengatur ulang kata sandi akun PPDB Anda. Buka tautan ini dalam 30 menit: {link} . "
         "Abaikan pesan ini bila Anda tidak memintanya; kata sandi Anda tetap.",
         sensitive=True,
+        expires=timedelta(minutes=30),
     ),
 }
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
 from pathlib import Path
@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.config import Settings
@@ -51,6 +51,7 @@ class Outgoing:
     kind: str
     params: dict[str, Any]
     attempts: int
+    created_at: datetime
 
 
 class Refused(Exception):
@@ -58,7 +59,8 @@ class Refused(Exception):
 
 
 class GatewayBusy(Exception):
-    """The gateway asked to try again later (HTTP 408, 425, 429, 5xx)."""
+    """The gateway did not take the message now: busy (HTTP 408, 429, 5xx), or our token or address is wrong
+    (401, 403, 404); tried again later, so a configuration fix loses nothing."""
 
 
 class Transport(Protocol):
@@ -92,10 +94,14 @@ class Smtp:
         email.set_content(message.text)
         try:
             await aiosmtplib.send(email, **self.options)
-        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused) as err:
-            raise Refused(type(err).__name__) from None
+        except aiosmtplib.SMTPRecipientsRefused as err:  # 4xx (greylisting, a full mailbox) is tried again
+            if all(r.code >= 500 for r in err.recipients):
+                raise Refused(f"SMTP {err.recipients[0].code}") from None
+            raise
+        except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPAuthenticationError):
+            raise  # our configuration, not the message: tried again (and the batch stops, see `deliver`)
         except aiosmtplib.SMTPResponseException as err:
-            if 500 <= err.code < 600:
+            if err.code >= 500 and err.code not in (530, 535):  # the message refused for good
                 raise Refused(f"SMTP {err.code}") from None
             raise
 
@@ -115,10 +121,10 @@ class Gateway:
             json={"to": outgoing.recipient, "text": message.text, "reference": outgoing.key},
             headers={**self.headers, "Idempotency-Key": outgoing.key},
         )
-        if response.status_code in (408, 425, 429) or response.status_code >= 500:
-            raise GatewayBusy(f"HTTP {response.status_code}")
-        if response.status_code >= 400:
+        if response.status_code in (400, 422):  # this message refused (a bad number, say)
             raise Refused(f"HTTP {response.status_code}")
+        if response.status_code >= 400:  # busy (408, 429, 5xx) or our configuration (401, 403, 404): again later
+            raise GatewayBusy(f"HTTP {response.status_code}")
 
 
 class Folder:
@@ -150,7 +156,7 @@ async def claim(
             update(n)
             .where(n.id.in_(due.scalar_subquery()))
             .values(attempts=n.attempts + 1, due_at=func.now() + lease)
-            .returning(n.id, n.key, n.channel, n.recipient, n.kind, n.params, n.attempts)
+            .returning(n.id, n.key, n.channel, n.recipient, n.kind, n.params, n.attempts, n.created_at)
         )
         return [Outgoing(*row) for row in rows]
 
@@ -188,7 +194,10 @@ async def _send(
     """Send one message and settle it at once (a crash after this loses nothing and repeats nothing); the
     batch's messages are sent together and settled one at a time (a small pool serves the worker)."""
     error: BaseException | None = None
+    expires = TEMPLATES[outgoing.kind].expires if outgoing.kind in TEMPLATES else None
     try:
+        if expires is not None and datetime.now(UTC) - outgoing.created_at > expires:
+            raise Refused("expired")  # a reset link past its token's life helps nobody
         await transport.send(outgoing, render(outgoing.kind, outgoing.params, base_url))
     except (KeyError, IndexError, ValueError) as err:  # a template this version cannot fill
         error = Refused(f"template {outgoing.kind}: {type(err).__name__}")
@@ -217,9 +226,24 @@ async def deliver(
         sends = (_send(sessionmaker, transports[o.channel], o, base_url, settling) for o in outgoing)
         done = await asyncio.gather(*sends)
         sent += sum(done)
-        if len(outgoing) < batch:
+        if len(outgoing) < batch or not any(done):  # nothing got through: the rest waits for the next turn
             break
     return sent
+
+
+KEEP_SENT = timedelta(days=30)
+"""How long a sent message stays in the outbox (it holds the parent's e-mail or phone): for questions like
+"was I told?"; a given-up one stays `KEEP_FAILED`, for the helpdesk."""
+KEEP_FAILED = timedelta(days=90)
+
+
+async def prune(session: AsyncSession) -> int:
+    """Delete messages kept long enough (`KEEP_SENT`, `KEEP_FAILED`); the number deleted."""
+    n = Notification
+    done = await session.execute(
+        delete(n).where((n.sent_at < func.now() - KEEP_SENT) | (n.failed_at < func.now() - KEEP_FAILED))
+    )
+    return done.rowcount or 0  # type: ignore[attr-defined]
 
 
 def transports(settings: Settings) -> dict[Channel, Transport]:

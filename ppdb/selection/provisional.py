@@ -1,5 +1,5 @@
 """Provisional re-solves while registration is open: each period every `interval` seconds (a job of
-`ppdb.worker`); families newly placed nowhere are told.
+`ppdb.worker`).
 
 Every app process may run it; the per-period advisory lock and the age of the last provisional run make
 sure only one of them solves a period per interval.
@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ppdb.notifications import events as notify
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.selection import service
 from ppdb.selection.models import RunKind, SelectionRun
@@ -36,18 +35,15 @@ async def tick(sessionmaker: async_sessionmaker[AsyncSession], *, secret: str, i
         async with sessionmaker() as session, session.begin():
             if not await service.try_lock(session, period_id):
                 continue  # another process is solving this period right now
-            last = (
-                await session.execute(
-                    select(SelectionRun.id, SelectionRun.started_at)
-                    .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)
-                    .order_by(SelectionRun.id.desc())
-                    .limit(1)
-                )
-            ).first()
-            if last is not None and datetime.now(UTC) - last.started_at < timedelta(seconds=interval):
+            last = await session.scalar(
+                select(SelectionRun.started_at)
+                .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)
+                .order_by(SelectionRun.id.desc())
+                .limit(1)
+            )
+            if last is not None and datetime.now(UTC) - last < timedelta(seconds=interval):
                 continue
             selection_run = await service.run(session, period_id, SYSTEM, secret=secret, kind=RunKind.PROVISIONAL)
-            await notify.choices_at_risk(session, selection_run.id, last.id if last else None)
             keep = (
                 select(SelectionRun.id)
                 .where(SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.PROVISIONAL)

@@ -217,7 +217,7 @@ async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[
 
 
 async def _for_staff(session: AsyncSession, registration_number: str, user: Principal) -> Application:
-    application = await load_application(session, registration_number, user, lock=True)
+    application = await load_application(session, registration_number, user, lock=True, registrar=False)
     if application.status is ApplicationStatus.WITHDRAWN:
         raise ApplicationWithdrawn()
     return application

@@ -132,7 +132,7 @@ class AccountPages(Controller):
             if password != (form.get("password2") or ""):
                 raise FormErrors({"password2": "Kata sandi tidak sama."})
             data = convert({"token": token, "password": password}, schemas.ResetConfirm, required=("password",))
-            await service.reset_password(db_session, data, runtime.passwords, runtime.principals)
+            await service.reset_password(db_session, data, runtime.passwords, runtime)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else {err.field or "_form": err.message}

@@ -136,13 +136,13 @@ class SchoolPages(Controller):
 
     @post("/sekolah/pendaftar/{registration_number:str}/pin", guards=OPERATOR, cache_control=NO_STORE)
     async def walk_in_pin(
-        self, request: Request, db_session: Session, registration_number: RegistrationNumber
+        self, request: Request, db_session: Session, runtime: AppRuntime, registration_number: RegistrationNumber
     ) -> Template:
         """The child's PIN, issued by the school that checked its KK, shown this once (a new one voids the old)."""
         application = await load_application(db_session, registration_number, request.user)
         niks = applicant_schemas.PinIssue(niks=[application.applicant.nik])
         try:
-            (issued,) = await pins.issue(db_session, application.period_id, niks, request.user)
+            (issued,) = await pins.issue(db_session, application.period_id, niks, request.user, runtime)
         except AppError as err:
             await db_session.rollback()
             errors = {"pin": err.message}

@@ -99,23 +99,30 @@ async def test_a_family_signs_in_with_the_childs_nik_or_nisn_and_pin(admin, oper
     assert again.json()["user"]["id"] == signed.json()["user"]["id"]
     audit = await session.scalar(text("SELECT actor FROM audit_log WHERE action = 'application.claim'"))
     assert audit == "pin"
+    # a new PIN (the family lost the paper, or it leaked) signs out whoever came in with the old one
+    (again,) = (await school.post(f"/api/periods/{period['id']}/pins", json={"niks": [child["nik"]]})).json()
+    assert (await family.get(f"/api/applications/{number}")).status_code == 401
+    renewed = await client.post(login, json={"nik": child["nik"], "pin": again["pin"]})
+    assert renewed.json()["user"]["id"] == signed.json()["user"]["id"]  # the same family account
 
 
-async def test_pin_sign_in_goes_to_the_account_that_registered_the_child(admin, operator, parent, client):
+async def test_a_pin_never_opens_an_account_that_signs_in_with_a_password(admin, operator, parent, client):
+    """Whoever holds the PIN (or a school that issues a new one) must not get the family's e-mail account."""
     period = await pin_period(admin)
     child = registration(1)
     (pin,) = (await (await operator()).post(f"/api/periods/{period['id']}/pins", json={"niks": [child["nik"]]})).json()
     created = await parent.post(f"/api/periods/{period['id']}/applications", json={**child, "pin": pin["pin"]})
     assert created.status_code == 201, created.text
-    signed = await client.post("/api/auth/pin-login", json={"nik": child["nik"], "pin": pin["pin"]})
-    assert signed.json()["user"]["email"] == "orangtua@contoh.test"
+    refused = await client.post("/api/auth/pin-login", json={"nik": child["nik"], "pin": pin["pin"]})
+    told = expect_error(refused, 409, "pin_login_has_account")
+    assert "Masuk dengan e-mail" in told["message"]
 
 
 async def test_wrong_pins_at_sign_in_count_for_the_client_address(admin, operator, client):
     period = await pin_period(admin)
     child = registration(1)
     (pin,) = (await (await operator()).post(f"/api/periods/{period['id']}/pins", json={"niks": [child["nik"]]})).json()
-    for serial in range(20):  # across NIKs: each NIK's own lock never trips
+    for serial in range(30):  # across NIKs: each NIK's own lock never trips
         body = {"nik": registration(serial + 2)["nik"], "pin": "AAAAA-AAAAA"}
         expect_error(await client.post("/api/auth/pin-login", json=body), 422, "pin_invalid")
     refused = expect_error(

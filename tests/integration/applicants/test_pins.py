@@ -80,7 +80,7 @@ async def test_an_account_guessing_pins_across_niks_is_stopped(admin, parent, tr
     url = f"/api/periods/{period['id']}/applications"
     child = registration(1)
     (pin,) = (await admin.post(f"/api/periods/{period['id']}/pins", json={"niks": [child["nik"]]})).json()
-    for serial in range(20):  # one wrong PIN per NIK: no NIK's own lock trips, the account's does
+    for serial in range(30):  # one wrong PIN per NIK: no NIK's own lock trips, the account's does
         expect_error(
             await parent.post(url, json={**registration(serial + 2), "pin": "ZZZZZ-ZZZZZ"}), 422, "pin_invalid"
         )

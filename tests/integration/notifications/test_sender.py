@@ -215,3 +215,47 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(se
     assert sorted(gateway.delivered) == ["p:0", "p:1", "p:2"]
     assert held >= 1 and len(gateway.requests) > 3  # sent again under the same key, delivered once
     assert max(n.attempts for n in stored) >= 2
+
+
+async def test_messages_kept_long_enough_are_pruned(sessionmaker, session):
+    async with sessionmaker.begin() as s:
+        for key in ("old-sent", "new-sent", "old-failed", "waiting"):
+            outbox.to_address(
+                s, Channel.EMAIL, "a@contoh.test", "result_published", key, registration_number="X", path="/"
+            )
+    await session.execute(
+        text(
+            "UPDATE notifications SET sent_at = CASE key WHEN 'old-sent' THEN now() - interval '31 days' "
+            "WHEN 'new-sent' THEN now() - interval '1 day' END, "
+            "failed_at = CASE key WHEN 'old-failed' THEN now() - interval '91 days' END"
+        )
+    )
+    assert await sender.prune(session) == 2
+    assert sorted(n.key for n in await rows(session)) == ["new-sent", "waiting"]
+
+
+async def test_a_misconfigured_gateway_loses_nothing(sessionmaker, session, monkeypatch):
+    """A wrong token (401) or a greylisting mail server is tried again later, never given up."""
+    async with sessionmaker.begin() as s:
+        for i in range(3):
+            about = {"registration_number": f"N{i}", "path": "/"}
+            outbox.to_address(s, Channel.PHONE, f"62812000004{i}", "result_published", f"g:{i}", **about)
+    with gateway_server() as (gateway, gateway_url):
+        gateway.fail = ["401"] * 3
+        first = await sender.deliver(sessionmaker, {Channel.PHONE: sender.Gateway(gateway_url)}, base_url=BASE)
+        waiting = [(n.failed_at, n.last_error) for n in await rows(session)]
+        monkeypatch.setattr(sender, "backoff", lambda attempts: timedelta(0))
+        await session.execute(update(Notification).values(due_at=text("now()")))
+        later = await sender.deliver(sessionmaker, {Channel.PHONE: sender.Gateway(gateway_url)}, base_url=BASE)
+    assert first == 0 and waiting == [(None, "HTTP 401")] * 3
+    assert later == 3 and len(gateway.delivered) == 3
+
+
+async def test_a_reset_link_is_not_sent_after_it_expired(sessionmaker, session):
+    async with sessionmaker.begin() as s:
+        outbox.to_address(s, Channel.EMAIL, "a@contoh.test", "password_reset", "r:1", path="/sandi-baru?token=x")
+    await session.execute(text("UPDATE notifications SET created_at = now() - interval '31 minutes'"))
+    with smtp_server() as (mailbox, mail_url):
+        assert await sender.deliver(sessionmaker, {Channel.EMAIL: sender.Smtp(mail_url, "p@x.id")}, base_url=BASE) == 0
+    (row,) = await rows(session)
+    assert not mailbox.delivered and row.failed_at is not None and row.last_error == "expired"

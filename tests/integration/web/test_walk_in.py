@@ -147,7 +147,7 @@ async def test_a_refused_walk_in_shows_the_form_again_with_the_error_and_stores_
 
 async def test_a_school_keeps_seeing_a_walk_in_that_chose_only_other_schools(admin, operator, browser, session) -> None:
     period = await open_period(admin)
-    await operator()
+    api = await operator()
     school, token = await browser("operator1@sekolah.test", "/sekolah")
     elsewhere = wizard_form(token, choice_1="20670002", choice_2="20670003", choice_3="")
     page = await school.post(
@@ -160,6 +160,11 @@ async def test_a_school_keeps_seeing_a_walk_in_that_chose_only_other_schools(adm
     done = await school.get(f"/sekolah/pendaftar/{number}/luring")
     assert done.status_code == 200 and "Buat PIN anak" in done.text
     assert (await school.get(f"/sekolah/pendaftar/{number}/bukti.pdf")).status_code == 200
+    # but it verifies nothing there: that is the chosen schools' (it registered the family, it does not judge it)
+    decision = {"decision": "verified"}
+    refused = await api.post(f"/api/applications/{number}/documents/kk/decision", json=decision)
+    assert refused.status_code == 404 and refused.json()["code"] == "application_not_found"
+    assert (await api.post(f"/api/applications/{number}/coordinate/verify")).status_code == 404
 
 
 async def test_only_an_operator_of_the_periods_region_registers_at_the_school(
