@@ -194,6 +194,7 @@ ALL_RULES: Final = frozenset(
         "pin_required",
         "stages",
         "stage_lockout",
+        "stage_lockout_ranks",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -237,6 +238,7 @@ RULE_NAMES: Final = {
     "pin_required": "wajib PIN",
     "stages": "tahap",
     "stage_lockout": "larangan daftar tahap berikutnya",
+    "stage_lockout_ranks": "pilihan yang menutup tahap berikutnya",
 }
 
 
@@ -250,7 +252,7 @@ def check_rule_changes(period: Period, fields: list[str]) -> None:
     """Refuse (409 `rule_locked`, the first refused field named) a change the period's status no longer allows."""
     allowed = RULE_CHANGES.get(period.status, frozenset())
     if period.stage > 1:  # the stages themselves are the first stage's to set
-        allowed -= {"stages", "stage_lockout"}
+        allowed -= {"stages", "stage_lockout", "stage_lockout_ranks"}
     for field in fields:
         kind = rule_kind(field)
         if kind in allowed:

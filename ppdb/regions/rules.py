@@ -234,6 +234,9 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     stage_lockout: StageLockout = "placed"
     """Who may not register in a later stage: a child placed in an earlier one that did not decline the seat at
     daftar ulang (Jabar, DKI, Jatim: accepted means out, unless withdrawn), or only one that confirmed it."""
+    stage_lockout_ranks: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    """Only a seat at one of the first this many choices keeps a child out (Jabar: choice 1 or 2; a private
+    school at choice 3 does not); None: a seat at any choice."""
     lottery_seed: str
 
     def stage_paths(self, stage: int) -> list[str]:

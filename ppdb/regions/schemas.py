@@ -152,6 +152,8 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     list (empty: one stage with every path)."""
     stage_lockout: StageLockout | msgspec.UnsetType = msgspec.UNSET
     """Who may not register in a later stage: `placed` (a seat not declined at daftar ulang) or `confirmed`."""
+    stage_lockout_ranks: Annotated[int, msgspec.Meta(ge=1, le=10)] | msgspec.UnsetType | None = msgspec.UNSET
+    """Only a seat at one of the first this many choices keeps a child out of later stages (Jabar: 2)."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
 

@@ -307,3 +307,36 @@ async def test_children_placed_nowhere_are_carried_into_a_stage_that_says_so(adm
     copy = await families[3].get(f"/api/applications/{carried[0]}/documents/kk")
     assert copy.status_code == 200 and copy.content == b"%PDF-1.4 kk"
     assert far.startswith("2027-SMP-")
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+async def test_only_a_seat_at_the_first_choices_keeps_a_child_out_where_the_rules_say_so(admin, parent, ranks):
+    """Jabar: accepted at choice 1 or 2 in tahap 1 keeps a child out of tahap 2; a seat at choice 3 does not."""
+    schools = SCHOOLS.replace(
+        "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,0", "20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,5"
+    )
+    period = await open_period(admin, schools_csv=schools, open_=False)
+    change = {"stages": STAGES, "paths": [PRESTASI], "stage_lockout_ranks": ranks}
+    assert (await admin.patch(f"/api/periods/{period['id']}/rules", json=change)).status_code == 200
+    pid = period["id"]
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    # choice 1 a school without seats (20670003), choice 2 one with: placed at choice 2
+    body = child(1) | {"choices": ["20670003", "20670002"]}
+    await register(parent, pid, body)
+    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
+    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
+    assert (await admin.post(f"/api/periods/{second['id']}/open")).status_code == 200
+    url = f"/api/periods/{second['id']}/applications"
+    if ranks == 1:  # placed at choice 2, beyond the first 1: free to try tahap 2
+        await register(parent, second["id"], child(1, "prestasi"))
+    else:
+        expect_error(await parent.post(url, json=child(1, "prestasi")), 409, "placed_in_earlier_stage")
