@@ -31,6 +31,7 @@ from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, ZoneEntry
+from ppdb.scores import service as scores
 from ppdb.selection import service as selection
 from ppdb.selection import vacancy
 from ppdb.selection.models import RunKind, SelectionRun
@@ -154,7 +155,8 @@ async def next_stage(
     session: AsyncSession, period_id: int, user: Principal, data: NextStage, *, data_dir: Path
 ) -> Period:
     """Start the admission's next stage (`RuleSet.stages`) once this one's daftar ulang is closed: a period of its
-    own, in draft, with the same rules, schools and zones; each school's seats are what this stage started with
+    own, in draft, with the same rules, schools, zones, graduate lists, test results and school indexes; each
+    school's seats are what this stage started with
     less the seats confirmed in it (declined, released and unfilled seats go on). Its registration window is
     given, or the stage's planned one. Children placed nowhere register anew, or, where the stage says so,
     their registrations are carried into it (`Stage.unplaced`)."""
@@ -203,6 +205,7 @@ async def next_stage(
             select(literal(new.id), *copied).where(zone.period_id == period.id),
         )
     )
+    await scores.carry_to_stage(session, period.id, new.id)
     record_period(
         session,
         new.id,

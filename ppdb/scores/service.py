@@ -15,7 +15,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, Integer, String, any_, bindparam, delete, func, select, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
@@ -619,3 +632,42 @@ async def application_score(session: AsyncSession, registration_number: str, use
     found = (await sources(session, ref.period_id, [row.nik])).get(row.nik) or Sources(listed=False)
     listed = found.listed or all(c.source == "certificate" for c in path.score.components)
     return score_out(path.name, path.score, compute(path.score, found), listed)
+
+
+async def carry_to_stage(session: AsyncSession, previous_id: int, new_id: int) -> None:
+    """Into an admission's next stage: the graduate lists with their rapor, the test results and the school
+    indexes, as they stand (the origin schools and the Dinas entered them once for the admission)."""
+    graduates: Table = Graduate.__table__  # type: ignore[assignment]
+    tests: Table = TestResult.__table__  # type: ignore[assignment]
+    indexes: Table = SchoolIndex.__table__  # type: ignore[assignment]
+
+    def copied(table: Table, *skip: str) -> list[Column[Any]]:
+        return [c for c in table.c if c.name not in ("period_id", *skip)]
+
+    kept = copied(graduates, "id")
+    moved = (
+        insert(graduates)
+        .from_select(
+            ["period_id", *(c.name for c in kept)],
+            select(literal(new_id), *kept).where(graduates.c.period_id == previous_id),
+        )
+        .returning(graduates.c.id, graduates.c.nik)
+        .cte("moved")
+    )
+    old = graduates.alias("old")
+    results = copied(tests, "graduate_id")
+    await session.execute(
+        insert(tests).from_select(
+            ["graduate_id", *(c.name for c in results)],
+            select(moved.c.id, *results)
+            .select_from(tests.join(old, old.c.id == tests.c.graduate_id).join(moved, moved.c.nik == old.c.nik))
+            .where(old.c.period_id == previous_id),
+        )
+    )
+    index_columns = copied(indexes)
+    await session.execute(
+        insert(indexes).from_select(
+            ["period_id", *(c.name for c in index_columns)],
+            select(literal(new_id), *index_columns).where(indexes.c.period_id == previous_id),
+        )
+    )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ppdb.applicants.models import Application
 from ppdb.schools.models import PeriodSchool, School
 from tests.conftest import sign_up
-from tests.helpers import expect_error, open_period, registration
+from tests.helpers import enter_rapor, expect_error, open_period, registration
 from tests.integration.web.test_pages import admin_browser
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
@@ -340,3 +340,48 @@ async def test_only_a_seat_at_the_first_choices_keeps_a_child_out_where_the_rule
         await register(parent, second["id"], child(1, "prestasi"))
     else:
         expect_error(await parent.post(url, json=child(1, "prestasi")), 409, "placed_in_earlier_stage")
+
+
+async def test_jabar_tahap_2_ranks_prestasi_on_the_rapor_and_tests_entered_before_tahap_1(admin, parent) -> None:
+    """The origin schools' rapor and the Dinas' test results are entered once for the admission: a child who
+    registers for prestasi in tahap 2 is ranked on what was entered before tahap 1."""
+    schools = SCHOOLS.replace(",smp,", ",sma,")
+    period = await open_period(admin, schools_csv=schools, level="sma", open_=False)
+    pid = period["id"]
+    assert (await admin.post(f"/api/periods/{pid}/schools/import", content=schools)).status_code == 200
+    zones = "npsn,kelurahan_code,radius_m,priority\n20670001,36.71.01.1001,,1\n"
+    assert (await admin.post(f"/api/periods/{pid}/zones/import", content=zones)).status_code == 200
+    loaded = await admin.post(f"/api/periods/{pid}/rules/template", json={"template": "jabar-2025-sma"})
+    assert loaded.status_code == 200, loaded.text
+    birth = date(2011, 3, 15)
+    near, later = (
+        registration(i, birth_date=birth, choices=["20670001"], documents=["kk", "akta_kelahiran"]) for i in (1, 2)
+    )
+    for body in (near, later):
+        await enter_rapor(admin, pid, body, "85")
+    tested = await admin.post(
+        f"/api/periods/{pid}/tests/import", content=f"nisn,komponen,nilai\n{later['nisn']},tes_terstandar,80\n"
+    )
+    assert tested.status_code == 200, tested.text
+    assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+    await register(parent, pid, near)
+    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
+    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
+    sid = second["id"]
+    assert (await admin.post(f"/api/periods/{sid}/open")).status_code == 200
+    number = await register(parent, sid, later | {"path": "prestasi", "documents": ["kk", "akta_kelahiran", "rapor"]})
+    score = await parent.get(f"/api/applications/{number}/score")
+    assert score.status_code == 200 and score.json()["total"] is not None, score.text
+    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{sid}/{step}", json=payload)).status_code in (200, 201)
+    status = await parent.get(f"/api/applications/{number}/status")
+    assert status.json()["placed_choice"] == 1, status.text
