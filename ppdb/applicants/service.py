@@ -179,19 +179,17 @@ async def _not_placed_earlier(session: AsyncSession, period: Period, nik: str) -
     )
     rules = rules_of(period)
     decided = select(Reregistration.decision).where(Reregistration.application_id == Application.id)
-    latest = select(func.max(Publication.id)).where(Publication.period_id == Period.id).scalar_subquery()
-    placed = select(PublicationEntry.application_id).where(
-        PublicationEntry.publication_id == latest,
-        PublicationEntry.application_id == Application.id,
-        PublicationEntry.npsn.is_not(None),
+    # placed in the stage's last announcement (its latest publication)
+    latest = select(func.max(Publication.id)).where(Publication.period_id == Period.id).correlate(Period)
+    taken = earlier.join(PublicationEntry, PublicationEntry.application_id == Application.id).where(
+        PublicationEntry.publication_id == latest.scalar_subquery(), PublicationEntry.npsn.is_not(None)
     )
     if rules.stage_lockout_ranks is not None:  # Jabar: a seat at choice 1 or 2 only
-        placed = placed.where(PublicationEntry.choice_rank <= rules.stage_lockout_ranks)
+        taken = taken.where(PublicationEntry.choice_rank <= rules.stage_lockout_ranks)
     if rules.stage_lockout == "confirmed":
-        confirmed = decided.where(Reregistration.decision == Decision.CONFIRMED).exists()
-        taken = earlier.where(confirmed, placed.exists())
+        taken = taken.where(decided.where(Reregistration.decision == Decision.CONFIRMED).exists())
     else:
-        taken = earlier.where(placed.exists(), ~decided.where(Reregistration.decision == Decision.DECLINED).exists())
+        taken = taken.where(~decided.where(Reregistration.decision == Decision.DECLINED).exists())
     if (stage := await session.scalar(taken)) is not None:
         raise Conflict(
             "placed_in_earlier_stage",

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ppdb.applicants.models import Application
 from ppdb.schools.models import PeriodSchool, School
 from tests.conftest import sign_up
-from tests.helpers import enter_rapor, expect_error, open_period, registration
+from tests.helpers import ORIGIN, enter_rapor, expect_error, open_period, registration
 from tests.integration.web.test_pages import admin_browser
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
@@ -385,3 +385,70 @@ async def test_jabar_tahap_2_ranks_prestasi_on_the_rapor_and_tests_entered_befor
         assert (await admin.post(f"/api/periods/{sid}/{step}", json=payload)).status_code in (200, 201)
     status = await parent.get(f"/api/applications/{number}/status")
     assert status.json()["placed_choice"] == 1, status.text
+
+
+async def test_jatim_three_sma_stages_on_one_pin_with_the_seats_going_on(admin, transport) -> None:
+    """Jatim SMA: tahap 1 afirmasi, tahap 2 prestasi akademik (rapor and school index entered once), tahap 3
+    domisili; each family registers with the one PIN it got before tahap 1; the confirmed seats leave each
+    next stage exactly that many seats fewer, and a child placed earlier stays out."""
+    schools = SCHOOLS.replace(",smp,", ",sma,")
+    period = await open_period(admin, schools_csv=schools, level="sma", open_=False)
+    pid = period["id"]
+    assert (await admin.post(f"/api/periods/{pid}/schools/import", content=schools)).status_code == 200
+    zones = "npsn,kelurahan_code,radius_m,priority\n20670001,36.71.01.1001,,1\n"
+    assert (await admin.post(f"/api/periods/{pid}/zones/import", content=zones)).status_code == 200
+    assert (
+        await admin.post(f"/api/periods/{pid}/rules/template", json={"template": "jatim-2025-sma"})
+    ).status_code == 200
+    assert (await admin.patch(f"/api/periods/{pid}/rules", json={"pin_required": True})).status_code == 200
+    indexes = await admin.post(f"/api/periods/{pid}/school-indexes/import", content=f"npsn,indeks\n{ORIGIN},80\n")
+    assert indexes.status_code == 200, indexes.text
+    birth = date(2011, 3, 15)
+    docs = {"afirmasi": ["afirmasi_proof"], "prestasi": ["rapor"], "domisili": ["rapor"]}
+    children = {
+        path: registration(i, birth_date=birth, path=path, choices=["20670001"], documents=["kk", "akta_kelahiran", *d])
+        for i, (path, d) in enumerate(docs.items(), start=1)
+    }
+    for body in children.values():
+        await enter_rapor(admin, pid, body, "88")
+    issued = await admin.post(f"/api/periods/{pid}/pins", json={"niks": [b["nik"] for b in children.values()]})
+    pins = {p["nik"]: p["pin"] for p in issued.json()}
+    families = {path: await sign_up(transport, f"jatim.{path}@contoh.test") for path in children}
+    now = datetime.now(UTC)
+    window = {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+    seats = await session_seats(admin, pid)
+    for stage, path in enumerate(("afirmasi", "prestasi", "domisili"), start=1):
+        assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
+        body = children[path] | {"pin": pins[children[path]["nik"]]}
+        number = await register(families[path], pid, body)
+        if stage > 1:  # the child placed in tahap 1 stays out
+            earlier = children["afirmasi"] | {"path": path, "pin": pins[children["afirmasi"]["nik"]]}
+            refused = await families["afirmasi"].post(f"/api/periods/{pid}/applications", json=earlier)
+            assert refused.json()["code"] == "placed_in_earlier_stage", refused.text
+        for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+            assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
+        closes = {"closes_at": (now + timedelta(days=1)).isoformat()}
+        assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+        status = (await families[path].get(f"/api/applications/{number}/status")).json()
+        assert status["placed_choice"] == 1, (path, status)
+        confirm = {"decision": "confirmed"}
+        assert (
+            await families[path].post(f"/api/applications/{number}/reregistration", json=confirm)
+        ).status_code == 200
+        assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+        following = await admin.post(f"/api/periods/{pid}/next-stage", json=window)
+        if stage == 3:
+            expect_error(following, 409, "no_next_stage")
+            break
+        pid = following.json()["id"]
+        seats -= 1
+        assert await session_seats(admin, pid) == seats  # the confirmed seat is gone, all others go on
+
+
+async def session_seats(admin, period_id: int) -> int:
+    """The seats of SMA Negeri 1 Uji in a period, as the public school list gives them."""
+    listed = (await admin.get(f"/api/periods/{period_id}/schools")).json()
+    return next(s["capacity"] for s in listed if s["npsn"] == "20670001")
