@@ -254,6 +254,16 @@ async def period_of(session: AsyncSession, period_id: int) -> Period:
     return await get_period(session, period_id)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What a spreadsheet may read as the start of a formula (with the full-width forms some apps accept)."""
+
+
+def spreadsheet_text(value: str) -> str:
+    """A value typed by someone else (a child's or a school's name) as plain text in a spreadsheet: one that
+    would start a formula gets a leading apostrophe (OWASP's advice), which spreadsheets show as text."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 async def export_csv(session: AsyncSession, period_id: int, user: Principal, npsn: str | None = None) -> str:
     """The latest publication as CSV, with full names and NIK: for the agency (whole region, audited) or one
     school's operator (their placed applicants)."""
@@ -280,11 +290,11 @@ async def export_csv(session: AsyncSession, period_id: int, user: Principal, nps
         writer.writerow(
             [
                 entry.registration_number,
-                name,
+                spreadsheet_text(name),
                 nik,
                 nisn or "",
                 entry.npsn or "",
-                school or "",
+                spreadsheet_text(school or ""),
                 entry.path or "",
                 entry.choice_rank or "",
             ]
