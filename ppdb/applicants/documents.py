@@ -85,10 +85,10 @@ async def store(
         raise ApplicationWithdrawn()
     content_type, extension = check(rules, kind, content, max_bytes=max_bytes)
     folder = data_dir / "documents" / str(application.period_id)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{extension}"
-    temporary = folder / f".{name}.part"
-    temporary.write_bytes(content)
+    temporary = _private(folder) / f".{name}.part"
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        file.write(content)
     os.replace(temporary, folder / name)  # a reader never sees half a file
 
     document = next((d for d in application.documents if d.kind == kind), None)
@@ -121,6 +121,14 @@ async def store(
     )
 
 
+def _private(folder: Path) -> Path:
+    """A documents folder only the service's own user can read (children's KK and birth certificates)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for part in (folder, folder.parent):
+        os.chmod(part, 0o700)
+    return folder
+
+
 def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
     """Files follow the transaction: once it commits, the replaced file is deleted (a child's old KK scan is
     not kept for nothing; the audit log keeps its digest); if it does not, the new one is."""
@@ -146,13 +154,13 @@ def carry(session: AsyncSession, old: Document, new: Document, period_id: int, *
     the next stage: the file is copied, so each registration keeps its own (and may replace it alone)."""
     if old.storage_name is None:
         return
-    folder = data_dir / "documents" / str(period_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _private(data_dir / "documents" / str(period_id))
     name = f"{secrets.token_hex(16)}{Path(old.storage_name).suffix}"
     try:
         shutil.copyfile(data_dir / "documents" / old.storage_name, folder / name)
     except FileNotFoundError:  # gone from the disk: the family uploads it again
         return
+    os.chmod(folder / name, 0o600)
     _files_follow(session, new=folder / name, replaced=None)
     for column in ("status", "content_type", "size_bytes", "sha256", "decided_by", "reason"):
         setattr(new, column, getattr(old, column))

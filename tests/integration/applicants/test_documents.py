@@ -41,6 +41,9 @@ async def test_upload_stores_the_file_under_a_generated_name(admin, parent, tmp_
     stored = [p for p in (tmp_path / "documents").rglob("*") if p.is_file()]
     assert len(stored) == 1 and stored[0].read_bytes() == PDF and stored[0].suffix == ".pdf"
     assert "kk" not in stored[0].name and number not in str(stored[0])
+    # a child's KK on the server's disk: only the service's own user reads it (no group, no others)
+    assert stored[0].stat().st_mode & 0o077 == 0
+    assert all(folder.stat().st_mode & 0o077 == 0 for folder in (stored[0].parent, stored[0].parent.parent))
     replaced = await parent.put(f"/api/applications/{number}/documents/kk", content=PNG, headers=headers)
     assert replaced.json()["content_type"] == "image/png"
     # the replaced scan is deleted with the commit: only the current file of a kind is kept
