@@ -26,8 +26,11 @@ _ANSWER = update(ANSWERS).where(ANSWERS.c.key == bindparam("claimed")).values(st
 
 
 def key_for(parent: Principal, period_id: int, key: str | None) -> str | None:
-    """The stored key: a parent's key for a period (two parents, or two periods, never share one)."""
-    return None if key is None else f"register:{parent.id}:{period_id}:{key}"
+    """The stored key: a parent's key for a period (two parents, or two periods, never share one), the client's
+    part as its SHA-256, so a key of any allowed length fits the column."""
+    if key is None:
+        return None
+    return f"register:{parent.id}:{period_id}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def request_hash(data: msgspec.Struct) -> str:

@@ -59,10 +59,11 @@ async def test_withdraw_then_register_again(admin, parent):
     assert again.json()["registration_number"] != first["registration_number"]
 
 
-async def test_same_idempotency_key_returns_the_first_result(admin, parent, session):
+@pytest.mark.parametrize("key", ["retry-7f3a", "k" * 200])  # the longest key the header takes fits the store
+async def test_same_idempotency_key_returns_the_first_result(admin, parent, session, key):
     period = await open_period(admin)
     url = f"/api/periods/{period['id']}/applications"
-    headers = {"Idempotency-Key": "retry-7f3a"}
+    headers = {"Idempotency-Key": key}
     first = await parent.post(url, json=registration(), headers=headers)
     second = await parent.post(url, json=registration(), headers=headers)
     assert first.status_code == second.status_code == 201
