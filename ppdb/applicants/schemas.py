@@ -12,6 +12,13 @@ from ppdb.regions.rules import DocumentKind
 # No control characters (a NUL would reach PostgreSQL as an error, a newline would forge log lines).
 # ...and something visible: a name of only spaces would publish as nothing.
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
+_INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+PersonName = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=200, pattern=rf"^(?=.*[^\s{_INVISIBLE}])[^\x00-\x1f\x7f{_INVISIBLE}]+$"),
+]
+"""A child's name as printed and published: no control, zero-width or direction-override characters (a name
+of nothing visible, or one that reads differently from what it is)."""
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
@@ -28,7 +35,7 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
     nik: Code
     nisn: Code | None = None
-    name: Text
+    name: PersonName
     sex: Literal["L", "P"]
     birth_date: date
     kk_number: Code
@@ -80,7 +87,7 @@ class ApplicationUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     """A change while registration is open. NIK, birth date and sex cannot change: withdraw and register again."""
 
     nisn: Code | msgspec.UnsetType | None = msgspec.UNSET
-    name: Text | msgspec.UnsetType = msgspec.UNSET
+    name: PersonName | msgspec.UnsetType = msgspec.UNSET
     kk_number: Code | msgspec.UnsetType = msgspec.UNSET
     kk_issued_on: date | msgspec.UnsetType = msgspec.UNSET
     kk_exception: KkException | msgspec.UnsetType | None = msgspec.UNSET

@@ -29,6 +29,8 @@ def mask_name(name: str) -> str:
     words = name.upper().split()
     if not words:
         return "****"
+    if len(words) == 1:  # SITI -> SI****: the whole of a one-word name would be the child's name
+        return words[0][:2] + "****"
     return " ".join([words[0], *(word[0] + "****" for word in words[1:])])
 
 

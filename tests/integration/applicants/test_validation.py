@@ -43,6 +43,8 @@ CASES = [
     ("invalid_request", 400, dict(sex="X")),
     ("invalid_request", 400, dict(birth_date="2014-02-30")),
     ("invalid_request", 400, dict(latitude="north")),
+    ("invalid_request", 400, dict(name="\u200b\u200b")),  # nothing visible
+    ("invalid_request", 400, dict(name="Siti \u202enimA")),  # reads differently from what it is
 ]
 
 
