@@ -149,6 +149,11 @@ def pool_timeout_handler(request: Request, exc: PoolTimeout) -> Response[ErrorBo
     return app_error_handler(request, Overloaded())
 
 
+def nesting_handler(_: Request, exc: RecursionError) -> Response[ErrorBody]:
+    # msgspec refuses JSON nested deeper than it decodes (a body of 1,000 brackets): bad input, not our error.
+    return _body(400, ErrorBody("invalid_request", "Data tidak valid: susunan JSON terlalu dalam."))
+
+
 def internal_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _body(500, ErrorBody("internal_error", "Terjadi kesalahan pada server. Silakan coba lagi."))
@@ -161,6 +166,7 @@ EXCEPTION_HANDLERS = {
     IntegrityError: integrity_handler,
     StaleDataError: stale_handler,
     PoolTimeout: pool_timeout_handler,
+    RecursionError: nesting_handler,
     500: internal_handler,
 }
 

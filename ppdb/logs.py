@@ -75,7 +75,7 @@ class RequestIdMiddleware(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        supplied = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), "")
+        supplied = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         rid = supplied if _VALID_ID.fullmatch(supplied) else f"{_PROCESS}-{next(_SERIAL):x}"
         token = request_id.set(rid)
         started, status = time.perf_counter(), 500

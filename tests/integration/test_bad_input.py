@@ -67,6 +67,18 @@ async def test_malformed_json_is_invalid_request(parent):
     assert "Permintaan" in response.json()["message"] or "Data" in response.json()["message"]
 
 
+async def test_json_nested_too_deep_is_invalid_request_even_anonymously(client):
+    deep = b"[" * 1000 + b"]" * 1000
+    response = await client.post("/api/auth/login", content=deep, headers={"Content-Type": "application/json"})
+    expect_error(response, 400, "invalid_request")
+
+
+async def test_a_request_id_that_is_not_utf8_is_replaced_not_a_500(client):
+    response = await client.get("/health", headers=[(b"x-request-id", b"\xff\xfe-abcdefgh")])
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] != "\xff\xfe-abcdefgh"  # ours, not the caller's
+
+
 async def test_period_creation_bad_input(admin):
     region_id = (await admin.get("/api/auth/me")).json()["region_id"]
     now = datetime.now(UTC)
