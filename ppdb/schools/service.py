@@ -156,10 +156,33 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
     existing = {
         s.npsn: s for s in await session.scalars(select(School).where(School.npsn.in_([p["npsn"] for p in parsed])))
     }
+    in_use = dict(
+        (
+            await session.execute(
+                select(PeriodSchool.school_id, Period.name)
+                .join(Period, Period.id == PeriodSchool.period_id)
+                .where(
+                    PeriodSchool.school_id.in_([s.id for s in existing.values()]),
+                    Period.id != period.id,
+                    Period.status != PeriodStatus.DRAFT,
+                )
+            )
+        ).all()
+    )
     for n, item in enumerate(parsed, start=2):
         school = existing.get(item["npsn"])
         if school is not None and school.region_id != period.region_id:
             errors.add(n, "npsn", "npsn_other_region", f"Baris {n}: NPSN {item['npsn']} terdaftar di wilayah lain.")
+        elif school is not None and school.id in in_use:
+            changed = [k for k, v in item.items() if k != "capacity" and getattr(school, k) != v]
+            if changed:  # a running period's families chose it, and their distances were measured, as it is
+                errors.add(
+                    n,
+                    changed[0],
+                    "school_in_use",
+                    f"Baris {n}: sekolah {item['npsn']} dipakai {in_use[school.id]} yang sudah berjalan; "
+                    f"{', '.join(changed)} tidak dapat diubah lewat impor.",
+                )
     errors.raise_if_any(len(rows))
 
     for item in parsed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select
 
 from ppdb.schools.models import PeriodSchool, School, ZoneEntry
@@ -95,3 +97,32 @@ async def test_imports_refused_while_registration_is_open(admin):
     expect_error(
         await admin.post(f"/api/periods/{period['id']}/schools/import", content=csv), 409, "period_not_editable"
     )
+
+
+async def test_a_school_of_a_running_period_keeps_its_name_and_place_when_another_period_imports_it(admin):
+    """Security review M4: importing schools into a draft rewrote a school of an open period (its families chose
+    it and their distances were measured as it was)."""
+    running = await open_period(admin)  # open, with SMP Negeri 1 Uji among its schools
+    region_id = (await admin.get("/api/auth/me")).json()["region_id"]
+    now = datetime.now(UTC)
+    draft = await admin.post(
+        "/api/periods",
+        json={
+            "region_id": region_id,
+            "school_year": "2028/2029",
+            "level": "smp",
+            "preset": "permendikdasmen-3-2025",
+            "registration_opens_at": (now + timedelta(days=300)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=310)).isoformat(),
+        },
+    )
+    assert draft.status_code == 201, draft.text
+    url = f"/api/periods/{draft.json()['id']}/schools/import"
+    header = "npsn,name,level,latitude,longitude,capacity,kelurahan_code\n"
+    moved = header + "20670001,SMP Negeri 1 Uji (baru),smp,-6.3000,106.7000,90,36.71.01.1001\n"
+    refused = expect_error(await admin.post(url, content=moved), 422, "csv_invalid")
+    assert refused["details"][0]["code"] == "school_in_use"
+    same = header + "20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,90,36.71.01.1001\n"  # only its capacity
+    assert (await admin.post(url, content=same)).status_code == 200
+    schools = (await admin.get(f"/api/periods/{running['id']}/schools")).json()
+    assert next(s for s in schools if s["npsn"] == "20670001")["name"] == "SMP Negeri 1 Uji"
