@@ -278,9 +278,7 @@ def build(
         select(
             g.parent_id.label("parent_id"),
             literal("registration:").concat(number).label("key"),
-            func.jsonb_build_object(
-                "registration_number", number, "path", literal("/pendaftaran/").concat(number)
-            ).label("params"),
+            outbox.about(number).label("params"),
         )
         .select_from(registered)
         .where(g.parent_id.is_not(None)),

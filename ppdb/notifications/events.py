@@ -10,17 +10,13 @@ from sqlalchemy import func, literal, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import SELECTED_STATUSES, Application
-from ppdb.notifications.outbox import to_parents
+from ppdb.notifications.outbox import about, to_parents
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.reregistration.models import Reregistration
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.selection.models import Placement, RunKind, SelectionRun
 
 REMIND_BEFORE = timedelta(hours=24)
-
-
-def _status_page(number: object) -> object:
-    return literal("/pendaftaran/").concat(number)
 
 
 async def result_published(session: AsyncSession, publication: Publication) -> None:
@@ -47,9 +43,7 @@ async def result_published(session: AsyncSession, publication: Publication) -> N
         select(
             Application.parent_id,
             literal(f"result:{publication.id}:").concat(entry.registration_number).label("key"),
-            func.jsonb_build_object(
-                "registration_number", entry.registration_number, "path", _status_page(entry.registration_number)
-            ).label("params"),
+            about(entry.registration_number).label("params"),
         )
         .select_from(entry)
         .join(Application, Application.id == entry.application_id)
@@ -73,12 +67,7 @@ async def choices_at_risk(session: AsyncSession) -> None:
         select(
             Application.parent_id,
             literal("at_risk:").concat(today).concat(":").concat(Application.registration_number).label("key"),
-            func.jsonb_build_object(
-                "registration_number",
-                Application.registration_number,
-                "path",
-                _status_page(Application.registration_number),
-            ).label("params"),
+            about(Application.registration_number).label("params"),
         )
         .select_from(Placement)
         .join(Application, Application.id == Placement.application_id)
@@ -115,14 +104,7 @@ async def reregistration_due(session: AsyncSession) -> None:
             .concat(":")
             .concat(entry.registration_number)
             .label("key"),
-            func.jsonb_build_object(
-                "registration_number",
-                entry.registration_number,
-                "deadline",
-                deadline.concat(" WIB"),
-                "path",
-                _status_page(entry.registration_number),
-            ).label("params"),
+            about(entry.registration_number, deadline=deadline.concat(" WIB")).label("params"),
         )
         .select_from(entry)
         .join(Application, Application.id == entry.application_id)

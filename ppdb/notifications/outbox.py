@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, Table, case, cast, column, literal, select, true, values
+from sqlalchemy import String, Table, case, cast, column, func, literal, select, true, values
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Insert, Select
@@ -18,6 +18,14 @@ from ppdb.notifications.models import Channel, Notification
 
 USERS: Table = User.__table__  # type: ignore[assignment]
 CHANNELS = values(column("channel", String), name="channels").data([(c.value,) for c in Channel])
+
+
+def about(number: Any, **more: Any) -> Any:
+    """A message's parameters in SQL: the registration's number, its status page's path, and `more`."""
+    pairs: list[Any] = ["registration_number", number, "path", literal("/pendaftaran/").concat(number)]
+    for name, value in more.items():
+        pairs += [name, value]
+    return func.jsonb_build_object(*pairs)
 
 
 def to_parents(source: Select[Any], kind: str) -> Insert:
