@@ -51,6 +51,26 @@ async def register(family, period_id: int, body: dict) -> str:
     return created.json()["registration_number"]
 
 
+async def announce(admin, period_id: int) -> None:
+    """Close registration, run the official selection and publish it."""
+    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{period_id}/{step}", json=payload)).status_code in (200, 201)
+
+
+async def open_daftar_ulang(admin, period_id: int) -> None:
+    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    assert (await admin.post(f"/api/periods/{period_id}/reregistration/open", json=closes)).status_code == 204
+
+
+def stage_window() -> dict[str, str]:
+    """A next stage's registration window, open now."""
+    now = datetime.now(UTC)
+    return {
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
+    }
+
+
 @pytest.mark.parametrize("lockout", ["placed", "confirmed"])
 async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children(
     admin, transport, client, session, lockout
@@ -80,11 +100,7 @@ async def test_a_second_stage_gets_the_seats_the_first_left_and_not_its_children
     assert (await b.post(f"/api/applications/{number_b}/reregistration", json=decline)).status_code == 200
     assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
 
-    now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     started = await admin.post(f"/api/periods/{pid}/next-stage", json=window)
     assert started.status_code == 201, started.text
     second = started.json()
@@ -152,10 +168,7 @@ async def test_a_templates_stages_run_one_after_another(admin, parent, session, 
     assert loaded.status_code == 200, loaded.text
     paths = [p["name"] for p in loaded.json()["rules"]["paths"]]
     now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     pid = period["id"]
     seats = 5
     serial = 0
@@ -239,18 +252,12 @@ async def test_one_pin_serves_every_stage_of_the_admission(admin, parent, client
     body = child(1, "afirmasi") | {"documents": ["kk", "akta_kelahiran", "afirmasi_proof"]}
     (pin,) = (await admin.post(f"/api/periods/{pid}/pins", json={"niks": [body["nik"]]})).json()
     first = await register(parent, pid, body | {"pin": pin["pin"]})
-    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
-        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
-    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    await announce(admin, pid)
+    await open_daftar_ulang(admin, pid)
     declined = await parent.post(f"/api/applications/{first}/reregistration", json={"decision": "declined"})
     assert declined.status_code == 200, declined.text  # placed in afirmasi; hoping for prestasi in tahap 2
     assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
-    now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
     assert (await admin.post(f"/api/periods/{second['id']}/open")).status_code == 200
     url = f"/api/periods/{second['id']}/applications"
@@ -283,18 +290,12 @@ async def test_children_placed_nowhere_are_carried_into_a_stage_that_says_so(adm
     school = await operator()
     decided = await school.post(f"/api/applications/{last}/documents/kk/decision", json={"decision": "verified"})
     assert decided.status_code == 200, decided.text
-    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
-        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
-    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    await announce(admin, pid)
+    await open_daftar_ulang(admin, pid)
     assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
     placed = (await families[3].get(f"/api/applications/{last}/status")).json()
     assert placed["placed_choice"] is None
-    now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
     carried = list(
         await session.scalars(select(Application.registration_number).where(Application.period_id == second["id"]))
@@ -323,16 +324,10 @@ async def test_only_a_seat_at_the_first_choices_keeps_a_child_out_where_the_rule
     # choice 1 a school without seats (20670003), choice 2 one with: placed at choice 2
     body = child(1) | {"choices": ["20670003", "20670002"]}
     await register(parent, pid, body)
-    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
-        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
-    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    await announce(admin, pid)
+    await open_daftar_ulang(admin, pid)
     assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
-    now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
     assert (await admin.post(f"/api/periods/{second['id']}/open")).status_code == 200
     url = f"/api/periods/{second['id']}/applications"
@@ -365,24 +360,17 @@ async def test_jabar_tahap_2_ranks_prestasi_on_the_rapor_and_tests_entered_befor
     assert tested.status_code == 200, tested.text
     assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
     await register(parent, pid, near)
-    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
-        assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
-    closes = {"closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
-    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
+    await announce(admin, pid)
+    await open_daftar_ulang(admin, pid)
     assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
-    now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     second = (await admin.post(f"/api/periods/{pid}/next-stage", json=window)).json()
     sid = second["id"]
     assert (await admin.post(f"/api/periods/{sid}/open")).status_code == 200
     number = await register(parent, sid, later | {"path": "prestasi", "documents": ["kk", "akta_kelahiran", "rapor"]})
     score = await parent.get(f"/api/applications/{number}/score")
     assert score.status_code == 200 and score.json()["total"] is not None, score.text
-    for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
-        assert (await admin.post(f"/api/periods/{sid}/{step}", json=payload)).status_code in (200, 201)
+    await announce(admin, sid)
     status = await parent.get(f"/api/applications/{number}/status")
     assert status.json()["placed_choice"] == 1, status.text
 
@@ -415,10 +403,7 @@ async def test_jatim_three_sma_stages_on_one_pin_with_the_seats_going_on(admin, 
     pins = {p["nik"]: p["pin"] for p in issued.json()}
     families = {path: await sign_up(transport, f"jatim.{path}@contoh.test") for path in children}
     now = datetime.now(UTC)
-    window = {
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=3)).isoformat(),
-    }
+    window = stage_window()
     seats = await session_seats(admin, pid)
     for stage, path in enumerate(("afirmasi", "prestasi", "domisili"), start=1):
         assert (await admin.post(f"/api/periods/{pid}/open")).status_code == 200
@@ -428,8 +413,7 @@ async def test_jatim_three_sma_stages_on_one_pin_with_the_seats_going_on(admin, 
             earlier = children["afirmasi"] | {"path": path, "pin": pins[children["afirmasi"]["nik"]]}
             refused = await families["afirmasi"].post(f"/api/periods/{pid}/applications", json=earlier)
             assert refused.json()["code"] == "placed_in_earlier_stage", refused.text
-        for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
-            assert (await admin.post(f"/api/periods/{pid}/{step}", json=payload)).status_code in (200, 201)
+        await announce(admin, pid)
         closes = {"closes_at": (now + timedelta(days=1)).isoformat()}
         assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json=closes)).status_code == 204
         status = (await families[path].get(f"/api/applications/{number}/status")).json()
