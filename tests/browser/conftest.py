@@ -175,3 +175,27 @@ def shot():
         page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=full_page)
 
     return save
+
+
+def set_rule(url: str, period_id: int, name: str, value: object) -> None:
+    """One rule of a served period set in its database, as the Dinas' rules page would before registration
+    opens (here on the demo's open period). Runs in a thread: Playwright's own event loop runs in this one."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def update() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE periods SET rules = jsonb_set(rules, ARRAY[CAST(:name AS text)], CAST(:value AS jsonb)), "
+                        "version = version + 1 WHERE id = :id"
+                    ),
+                    {"id": period_id, "name": name, "value": json.dumps(value)},
+                )
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, update()).result()

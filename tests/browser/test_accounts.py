@@ -4,19 +4,16 @@ the PIN the school gave, where the region uses PINs."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ppdb.demo import DEMO_OPERATOR
 from ppdb.identity import nik_for
+from tests.browser.conftest import set_rule
 from tests.browser.test_journeys import DESKTOP, MOBILE, login
 
 pytestmark = pytest.mark.usefixtures("site")
@@ -78,28 +75,11 @@ def test_a_parent_resets_a_forgotten_password_with_the_link_sent(site, browser, 
     page.context.close()
 
 
-async def _require_pins(url: str, period_id: int) -> None:
-    """The Dinas' rule, as its rules page would set it before opening registration."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE periods SET rules = jsonb_set(rules, '{pin_required}', 'true'), version = version + 1 "
-                    "WHERE id = :id"
-                ),
-                {"id": period_id},
-            )
-    finally:
-        await engine.dispose()
-
-
 def test_a_family_without_e_mail_signs_in_with_the_childs_nik_and_pin(site, browser, shot) -> None:
     from playwright.sync_api import expect
 
     base, period_id = site["base"], site["period_id"]
-    with ThreadPoolExecutor(1) as thread:  # Playwright's own event loop runs in this one
-        thread.submit(asyncio.run, _require_pins(site["url"], period_id)).result()
+    set_rule(site["url"], period_id, "pin_required", True)
     nik = nik_for("367101", date(date.today().year - 12, 2, 3), "P", 9301)
     with httpx.Client(base_url=base) as api:
         token = api.post("/api/auth/login", json=dict(zip(("email", "password"), DEMO_OPERATOR, strict=True)))

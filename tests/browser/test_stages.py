@@ -3,20 +3,16 @@ was not placed in tahap 1 registers again in tahap 2 and follows that registrati
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from ppdb.demo import DEMO_ADMIN
 from ppdb.identity import nik_for
+from tests.browser.conftest import set_rule
 from tests.browser.test_journeys import MOBILE, login
 
 pytestmark = pytest.mark.usefixtures("site")
@@ -25,22 +21,6 @@ STAGES = [
     {"name": "Tahap 1", "paths": ["domisili", "afirmasi", "mutasi"]},
     {"name": "Tahap 2", "paths": ["domisili", "prestasi"]},
 ]
-
-
-async def _stages(url: str, period_id: int) -> None:
-    """The Dinas set its stages before registration opened (here, on the demo's open period)."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "UPDATE periods SET rules = jsonb_set(rules, '{stages}', CAST(:stages AS jsonb)), "
-                    "version = version + 1 WHERE id = :id"
-                ),
-                {"id": period_id, "stages": json.dumps(STAGES)},
-            )
-    finally:
-        await engine.dispose()
 
 
 def _bearer(api: httpx.Client, email: str, password: str) -> dict[str, str]:
@@ -58,8 +38,7 @@ def test_the_timeline_and_a_parents_registration_in_the_second_stage(site, brows
     from playwright.sync_api import expect
 
     base, pid, school = site["base"], site["period_id"], site["school"]
-    with ThreadPoolExecutor(1) as thread:  # Playwright's own event loop runs in this one
-        thread.submit(asyncio.run, _stages(site["url"], pid)).result()
+    set_rule(site["url"], pid, "stages", STAGES)  # as the Dinas set them before registration opened
     birth = date(date.today().year - 12, 4, 5)
     child = {
         "nik": nik_for("367101", birth, "P", 9401),
