@@ -11,13 +11,14 @@ from datetime import datetime
 from pathlib import Path
 
 import msgspec
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants import service as applicants
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
+from ppdb.db.base import copy_period_rows
 from ppdb.errors import AppError, Conflict
 from ppdb.notifications import events as notify
 from ppdb.regions import lifecycle
@@ -197,14 +198,7 @@ async def next_stage(
     for row in await session.scalars(select(PeriodSchool).where(PeriodSchool.period_id == period.id)):
         seats[row.school_id] = max(0, row.capacity - taken.get(row.school_id, 0))
         session.add(PeriodSchool(period_id=new.id, school_id=row.school_id, capacity=seats[row.school_id]))
-    zone = ZoneEntry.__table__.c
-    copied = [c for c in zone if c.name not in ("id", "period_id")]
-    await session.execute(
-        insert(ZoneEntry).from_select(
-            ["period_id", *(c.name for c in copied)],
-            select(literal(new.id), *copied).where(zone.period_id == period.id),
-        )
-    )
+    await session.execute(copy_period_rows(ZoneEntry.__table__, period.id, new.id))  # type: ignore[arg-type]
     await scores.carry_to_stage(session, period.id, new.id)
     record_period(
         session,

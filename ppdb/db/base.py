@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, Insert, MetaData, Table, func, insert, literal, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -42,3 +42,10 @@ def to_struct(cls: type[S], row: object, **values: Any) -> S:
     """`cls` (an API shape) from `row`'s attributes of the same names; `values` add fields or override them."""
     names = [name for name in cls.__struct_fields__ if name not in values and hasattr(row, name)]
     return cls(**{name: getattr(row, name) for name in names}, **values)
+
+
+def copy_period_rows(table: Table, from_period: int, to_period: int) -> Insert:
+    """INSERT a copy of `table`'s rows of one period into another (its own `id`, if any, made anew)."""
+    columns = [c for c in table.c if c.name not in ("id", "period_id")]
+    source = select(literal(to_period), *columns).where(table.c.period_id == from_period)
+    return insert(table).from_select(["period_id", *(c.name for c in columns)], source)

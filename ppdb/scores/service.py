@@ -37,7 +37,7 @@ from ppdb.accounts.models import Role
 from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region, find_application, own_school
-from ppdb.db.base import to_struct
+from ppdb.db.base import copy_period_rows, to_struct
 from ppdb.errors import AppError, Conflict, Forbidden, NotFound
 from ppdb.identity import NIK, NISN
 from ppdb.regions.models import Level, Period, PeriodStatus
@@ -664,10 +664,4 @@ async def carry_to_stage(session: AsyncSession, previous_id: int, new_id: int) -
             .where(old.c.period_id == previous_id),
         )
     )
-    index_columns = copied(indexes)
-    await session.execute(
-        insert(indexes).from_select(
-            ["period_id", *(c.name for c in index_columns)],
-            select(literal(new_id), *index_columns).where(indexes.c.period_id == previous_id),
-        )
-    )
+    await session.execute(copy_period_rows(indexes, previous_id, new_id))
