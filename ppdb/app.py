@@ -17,6 +17,7 @@ from ppdb.accounts.controllers import AuthController, OperatorController
 from ppdb.accounts.middleware import AuthMiddleware
 from ppdb.applicants.controllers import ApplicationController
 from ppdb.audit.controllers import AuditController
+from ppdb.complaints.controllers import ComplaintController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
 from ppdb.db.session import make_engine, make_sessionmaker, provide_read_session, provide_session
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VerificationController,
             ResultsController,
             ReregistrationController,
+            ComplaintController,
             AuditController,
             *routers(),
         ],

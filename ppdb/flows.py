@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ppdb.applicants import service as applicants
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
+from ppdb.complaints import service as complaints
 from ppdb.db.base import copy_period_rows
 from ppdb.errors import AppError, Conflict
 from ppdb.notifications import events as notify
@@ -33,8 +34,8 @@ from ppdb.results import service as results
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, ZoneEntry
 from ppdb.scores import service as scores
+from ppdb.selection import correction, vacancy
 from ppdb.selection import service as selection
-from ppdb.selection import vacancy
 from ppdb.selection.models import RunKind, SelectionRun
 
 
@@ -137,8 +138,34 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
     to = lifecycle.check(period, Step.VACANCY_ROUND, user)
     if await _next_stage_of(session, period) is not None:
         raise Conflict("next_stage_started", "Kursi kosong tahap ini sudah dibawa ke tahap berikutnya.", "status")
+    if await complaints.pending(session, period.id):
+        raise Conflict(
+            "corrections_pending",
+            "Ada koreksi atas pengaduan yang belum masuk seleksi: jalankan seleksi koreksi dan umumkan dulu.",
+            "status",
+        )
     published = await results.latest(session, period.id)
     selection_run = await vacancy.vacancy_round(session, period, published.run_id, user)
+    lifecycle.transition(session, period, to, user.actor)
+    await session.flush()
+    return selection_run
+
+
+async def correction_run(session: AsyncSession, period_id: int, user: Principal, *, secret: str) -> SelectionRun:
+    """Solve the announced round again from the data as corrected since (upheld complaints' corrections, taken in
+    and linked to the run); confirmed seats stay. Announced as the round's next version, with a reason."""
+    await get_period(session, period_id, user=user)
+    await selection.lock(session, period_id)
+    period = await _locked(session, period_id, user)
+    to = lifecycle.check(period, Step.CORRECTION_RUN, user)
+    if await _next_stage_of(session, period) is not None:
+        raise Conflict("next_stage_started", "Kursi kosong tahap ini sudah dibawa ke tahap berikutnya.", "status")
+    published = await results.latest(session, period.id)
+    cases = await complaints.pending(session, period.id)
+    selection_run = await correction.correction_run(
+        session, period, published.run_id, user, secret=secret, complaints=cases
+    )
+    await complaints.take_in(session, period.id, selection_run.id)
     lifecycle.transition(session, period, to, user.actor)
     await session.flush()
     return selection_run

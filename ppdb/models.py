@@ -3,6 +3,7 @@
 from ppdb.accounts.models import AuthSession, LoginAttempt, PasswordReset, User
 from ppdb.applicants.models import Applicant, Application, Choice, Document, IdempotentResponse
 from ppdb.audit.models import AuditEntry
+from ppdb.complaints.models import Complaint, Correction, Event, Evidence
 from ppdb.db.base import Base
 from ppdb.notifications.models import Notification
 from ppdb.regions.models import Kelurahan, Period, Region
@@ -19,7 +20,11 @@ __all__ = [
     "AuthSession",
     "Base",
     "Choice",
+    "Complaint",
+    "Correction",
     "Document",
+    "Event",
+    "Evidence",
     "Graduate",
     "IdempotentResponse",
     "Kelurahan",

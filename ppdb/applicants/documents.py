@@ -85,16 +85,12 @@ async def store(
         raise ApplicationWithdrawn()
     content_type, extension = check(rules, kind, content, max_bytes=max_bytes)
     folder = data_dir / "documents" / str(application.period_id)
-    name = f"{secrets.token_hex(16)}.{extension}"
-    temporary = _private(folder) / f".{name}.part"
-    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
-        file.write(content)
-    os.replace(temporary, folder / name)  # a reader never sees half a file
+    name = write_private(folder, content, extension)
 
     document = next((d for d in application.documents if d.kind == kind), None)
     stored = None if document is None else document.storage_name
     replaced = None if stored is None else data_dir / "documents" / stored
-    _files_follow(session, new=folder / name, replaced=replaced)
+    files_follow(session, new=folder / name, replaced=replaced)
     old = None
     if document is None:
         document = Document(application_id=application.id, kind=kind)
@@ -129,7 +125,17 @@ def _private(folder: Path) -> Path:
     return folder
 
 
-def _files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
+def write_private(folder: Path, content: bytes, extension: str) -> str:
+    """Write a file under a generated name into a private folder (`_private`), whole or not at all; its name."""
+    name = f"{secrets.token_hex(16)}.{extension}"
+    temporary = _private(folder) / f".{name}.part"
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        file.write(content)
+    os.replace(temporary, folder / name)  # a reader never sees half a file
+    return name
+
+
+def files_follow(session: AsyncSession, *, new: Path, replaced: Path | None) -> None:
     """Files follow the transaction: once it commits, the replaced file is deleted (a child's old KK scan is
     not kept for nothing; the audit log keeps its digest); if it does not, the new one is."""
     sync, outcome = session.sync_session, set[str]()
@@ -161,7 +167,7 @@ def carry(session: AsyncSession, old: Document, new: Document, period_id: int, *
     except FileNotFoundError:  # gone from the disk: the family uploads it again
         return
     os.chmod(folder / name, 0o600)
-    _files_follow(session, new=folder / name, replaced=None)
+    files_follow(session, new=folder / name, replaced=None)
     for column in ("status", "content_type", "size_bytes", "sha256", "decided_by", "reason"):
         setattr(new, column, getattr(old, column))
     new.storage_name = f"{period_id}/{name}"

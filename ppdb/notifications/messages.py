@@ -47,6 +47,15 @@ TEMPLATES: dict[str, Template] = {
         "Pendaftaran {registration_number} diterima. Batas daftar ulang {deadline}; tanpa daftar ulang, kursinya "
         "dilepas untuk pendaftar lain. Daftar ulang di {link}",
     ),
+    "complaint_received": Template(
+        "Pengaduan {number} diterima",
+        "Pengaduan Anda tercatat dengan nomor {number}. Dinas memeriksanya dan memberi keputusan dengan alasannya; "
+        "ikuti perkembangannya di {link}",
+    ),
+    "complaint_decided": Template(
+        "Pengaduan {number} {status}",
+        "Pengaduan {number} {status} oleh Dinas: {reason}. Rinciannya di {link}",
+    ),
     "password_reset": Template(
         "Atur ulang kata sandi PPDB",
         "Ada permintaan mengatur ulang kata sandi akun PPDB Anda. Buka tautan ini dalam 30 menit: {link} . "

@@ -5,6 +5,8 @@
       └──────────────────────┘            published ─daftar-ulang→ reregistration ─tutup / deadline→ vacancy
                                           vacancy ─kursi-kosong→ selected ─umumkan→ published (next round)
       vacancy ─tahap-berikutnya→ (the next stage: a new period in draft, with the seats left)
+      published / reregistration ↺ seleksi-koreksi (an upheld complaint's corrections), then ↺ umumkan
+      vacancy ─seleksi-koreksi→ selected ─umumkan→ published (its own daftar ulang)
 
 The steps themselves (what runs on entering a status) are the functions of `ppdb.flows` named in the table.
 What of the rules may still change in each status is the second table, `RULE_CHANGES`.
@@ -39,6 +41,7 @@ class Step(enum.StrEnum):
     RELEASE_UNCLAIMED = "release_unclaimed"
     VACANCY_ROUND = "vacancy_round"
     NEXT_STAGE = "next_stage"
+    CORRECTION_RUN = "correction_run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,16 @@ TABLE: Final[dict[Step, Rule]] = {
         "invalid_transition",
         "Tahap berikutnya dimulai setelah daftar ulang tahap ini ditutup.",
         "next_stage",
+    ),
+    # After an announcement, the round is solved again from corrected data and announced as its next version
+    # (`PUBLISH`). Before or during daftar ulang the status stays (a child newly placed re-registers in the open
+    # window); after it, the correction goes through its own announcement and daftar ulang, as a vacancy round.
+    Step.CORRECTION_RUN: Rule(
+        {S.PUBLISHED: S.PUBLISHED, S.REREGISTRATION: S.REREGISTRATION, S.VACANCY: S.SELECTED},
+        AGENCY,
+        "period_not_published",
+        "Seleksi koreksi dijalankan setelah hasil diumumkan (status {status}).",
+        "correction_run",
     ),
 }
 
@@ -195,6 +208,7 @@ ALL_RULES: Final = frozenset(
         "stages",
         "stage_lockout",
         "stage_lockout_ranks",
+        "complaints",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -206,8 +220,8 @@ RULE_CHANGES: Final[dict[PeriodStatus, frozenset[str]]] = {
     # documents, age, KK date, category and choices were validated by these rules, and they chose schools
     # knowing the ranking chain, the zone requirement and the mechanism. Only how seats are divided may still
     # be corrected (a capacity or quota correction, within the national bounds), each change audited and
-    # versioned, and recorded on every run.
-    S.REGISTRATION_OPEN: frozenset(("quotas", "transfers", "school_quotas")),
+    # versioned, and recorded on every run; and the masa sanggah, which comes after the announcement.
+    S.REGISTRATION_OPEN: frozenset(("quotas", "transfers", "school_quotas", "complaints")),
     # From closing on, the pool is known: no change (a correction re-opens registration first, audited).
 }
 """What of the rules may change in each status (a status absent here: nothing)."""
@@ -239,6 +253,7 @@ RULE_NAMES: Final = {
     "stages": "tahap",
     "stage_lockout": "larangan daftar tahap berikutnya",
     "stage_lockout_ranks": "pilihan yang menutup tahap berikutnya",
+    "complaints": "masa sanggah",
 }
 
 

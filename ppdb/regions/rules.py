@@ -206,6 +206,15 @@ class SchoolQuotas(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     quotas: Annotated[dict[str, Annotated[float, msgspec.Meta(ge=0, le=100)]], msgspec.Meta(min_length=1)]
 
 
+class ComplaintRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The masa sanggah: how long after each announcement a family may object to its result, and how many days
+    the Dinas has to decide a complaint (Jabar 2025: the stage 1 results announced, sanggah 24 June-2 July).
+    Other complaints (registration, verification, a suspected fraud) are taken while the period runs."""
+
+    objection_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
+    decision_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 3
+
+
 class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     preset: str
     paths: list[PathRule]
@@ -237,6 +246,7 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     stage_lockout_ranks: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
     """Only a seat at one of the first this many choices keeps a child out (Jabar: choice 1 or 2; a private
     school at choice 3 does not); None: a seat at any choice."""
+    complaints: ComplaintRules = ComplaintRules()
     lottery_seed: str
 
     def stage_paths(self, stage: int) -> list[str]:

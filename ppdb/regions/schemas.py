@@ -10,6 +10,7 @@ import msgspec
 from ppdb.regions.models import Level, PeriodStatus
 from ppdb.regions.rules import (
     ChoiceLimit,
+    ComplaintRules,
     DocumentKind,
     DocumentSpec,
     Mechanism,
@@ -154,6 +155,8 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Who may not register in a later stage: `placed` (a seat not declined at daftar ulang) or `confirmed`."""
     stage_lockout_ranks: Annotated[int, msgspec.Meta(ge=1, le=10)] | msgspec.UnsetType | None = msgspec.UNSET
     """Only a seat at one of the first this many choices keeps a child out of later stages (Jabar: 2)."""
+    complaints: ComplaintRules | msgspec.UnsetType = msgspec.UNSET
+    """The masa sanggah (`objection_days` after each announcement) and the days to decide a complaint."""
     version: Id | msgspec.UnsetType = msgspec.UNSET
     """The period version the change is based on; a stale version is refused (409)."""
 

@@ -15,7 +15,7 @@ from ppdb.accounts.guards import requires_agency_admin, requires_staff
 from ppdb.authz import assert_region, school_of
 from ppdb.errors import NotFound
 from ppdb.http_cache import etag, respond
-from ppdb.params import PeriodId, ReadSession, Session, client_address
+from ppdb.params import MAX_ID, PeriodId, ReadSession, Session, client_address
 from ppdb.reports import statistics
 from ppdb.results import schemas, service
 
@@ -81,10 +81,24 @@ class ResultsController(Controller):
             state.sessionmaker, period_id, registration_number, birth_date, address=client_address(request)
         )
 
+    @get("/publications", operation_id="listPublications")
+    async def versions(self, read_session: ReadSession, period_id: PeriodId) -> list[schemas.PublicationOut]:
+        """Every published version, newest first, with its reason and digest (a correction never replaces one)."""
+        return await service.versions(read_session, period_id)
+
     @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
-    async def snapshot(self, read_session: ReadSession, request: Request, period_id: PeriodId) -> Response[bytes]:
-        """The exact published bytes; their SHA-256 is the `X-Digest` header and the published digest."""
-        publication = await service.latest(read_session, period_id)
+    async def snapshot(
+        self,
+        read_session: ReadSession,
+        request: Request,
+        period_id: PeriodId,
+        version: Annotated[
+            int | None, QueryParameter(ge=1, le=MAX_ID, description="A version; default the latest")
+        ] = None,
+    ) -> Response[bytes]:
+        """The exact published bytes of a version (the latest by default); their SHA-256 is the `X-Digest` header
+        and the published digest. A correction's snapshot lists who moved (`changes`)."""
+        publication = await service.version(read_session, period_id, version)
         response = await respond(
             request,
             etag("snapshot", publication.id, publication.digest),

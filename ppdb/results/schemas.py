@@ -32,6 +32,22 @@ class SchoolResult(msgspec.Struct, kw_only=True):
     paths: list[PathResult]
 
 
+class Seat(msgspec.Struct, kw_only=True):
+    npsn: str
+    school: str
+    path: str
+
+
+class Moved(msgspec.Struct, kw_only=True):
+    """A child whose result differs from the previous version's, masked as in the lists."""
+
+    registration_number: str
+    name: str
+    before: Seat | None
+    """Where the previous version placed the child (None: nowhere, or not in it)."""
+    after: Seat | None
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     """Everything the public sees; its canonical JSON bytes are what the digest covers."""
 
@@ -44,6 +60,8 @@ class Snapshot(msgspec.Struct, kw_only=True):
     run_digest: str
     published_at: datetime
     schools: list[SchoolResult]
+    changes: list[Moved] | None = None
+    """Who moved since the previous version (a correction, a vacancy round); None in the first version."""
 
 
 class PublishRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -95,6 +95,12 @@ async def publish(
                 placed=placed,
             )
         )
+    programs = {o.program: o.program_key for o in outcomes}
+    seats = {
+        p.application_id: (programs[p.program].npsn, programs[p.program].quota_path) if p.program else None
+        for p, *_ in rows
+    }
+    changes = None if not previous else await _changes(session, period.id, previous, seats, names)
     snapshot = schemas.Snapshot(
         period_id=period.id,
         period_name=period.name,
@@ -108,6 +114,7 @@ async def publish(
             schemas.SchoolResult(npsn=npsn, name=names.get(npsn, npsn), paths=paths)
             for npsn, paths in sorted(schools.items())
         ],
+        changes=changes,
     )
     raw = msgspec.json.encode(snapshot)
     publication = Publication(
@@ -123,7 +130,6 @@ async def publish(
     )
     session.add(publication)
     await session.flush()
-    programs = {o.program: o.program_key for o in outcomes}
     session.add_all(
         PublicationEntry(
             publication_id=publication.id,
@@ -151,6 +157,68 @@ async def publish(
     )
     await session.flush()
     return publication
+
+
+async def _changes(
+    session: AsyncSession,
+    period_id: int,
+    previous: int,
+    seats: dict[int, tuple[str, str] | None],
+    names: dict[str, str],
+) -> list[schemas.Moved]:
+    """Every child whose seat differs between the previous version and `seats` (application -> (NPSN, path)),
+    masked as in the lists; a child in only one of them moved from or to nowhere."""
+    before = {
+        e.application_id: (e.npsn, e.path) if e.npsn and e.path else None
+        for e in await session.scalars(
+            select(PublicationEntry)
+            .join(Publication, Publication.id == PublicationEntry.publication_id)
+            .where(Publication.period_id == period_id, Publication.version == previous)
+        )
+    }
+    moved = {a for a in before.keys() | seats.keys() if before.get(a) != seats.get(a)}
+    if not moved:
+        return []
+    people = (
+        await session.execute(
+            select(Application.id, Application.registration_number, Applicant.name)
+            .join(Applicant, Applicant.id == Application.applicant_id)
+            .where(Application.id.in_(moved))
+        )
+    ).all()
+
+    def seat(at: tuple[str, str] | None) -> schemas.Seat | None:
+        return None if at is None else schemas.Seat(npsn=at[0], school=names.get(at[0], at[0]), path=at[1])
+
+    return [
+        schemas.Moved(
+            registration_number=mask_number(number),
+            name=mask_name(name),
+            before=seat(before.get(application_id)),
+            after=seat(seats.get(application_id)),
+        )
+        for application_id, number, name in sorted(people, key=lambda p: p[1])
+    ]
+
+
+async def versions(session: AsyncSession, period_id: int) -> list[schemas.PublicationOut]:
+    """Every published version of the period, newest first: each one's digest covers its snapshot's bytes."""
+    found = await session.scalars(
+        select(Publication).where(Publication.period_id == period_id).order_by(Publication.version.desc())
+    )
+    return [publication_out(p) for p in found]
+
+
+async def version(session: AsyncSession, period_id: int, number: int | None) -> Publication:
+    """A published version of the period (the latest: `number` None)."""
+    if number is None:
+        return await latest(session, period_id)
+    found = await session.scalar(
+        select(Publication).where(Publication.period_id == period_id, Publication.version == number)
+    )
+    if found is None:
+        raise NotFound("version_not_found", f"Pengumuman versi {number} tidak ada.", "version")
+    return found
 
 
 async def latest(session: AsyncSession, period_id: int) -> Publication:

@@ -26,6 +26,15 @@ class SelectionController(Controller):
         selection_run = await flows.run_official(db_session, period_id, request.user, secret=state.settings.secret_key)
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
+    @post("/correction", operation_id="correctionRun", guards=[requires_agency_admin])
+    async def correct(self, db_session: Session, state: State, request: Request, period_id: PeriodId) -> schemas.RunOut:
+        """After an announcement: solve the announced round again from the data as corrected since (upheld
+        complaints' corrections); confirmed seats stay. Publish it as the round's next version, with a reason."""
+        selection_run = await flows.correction_run(
+            db_session, period_id, request.user, secret=state.settings.secret_key
+        )
+        return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
+
     @get("/latest", operation_id="latestSelection")
     async def latest(
         self, read_session: ReadSession, request: Request, period_id: PeriodId

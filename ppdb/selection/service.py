@@ -221,7 +221,7 @@ async def run(
     timings["solve"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    placements = await asyncio.to_thread(_placement_rows, compiled, result, ids, facts)
+    placements = await asyncio.to_thread(placement_rows, compiled, result, ids, facts)
     selection_run = await store_run(
         session,
         period,
@@ -291,9 +291,10 @@ async def store_run(
     timings: dict[str, float],
     write_started: float,
     audit: dict[str, object],
+    action: str | None = None,
 ) -> SelectionRun:
     """Store a solved run: the run with its exact input, its programs and one placement per applicant;
-    `audit` is what the audit entry records besides the digest."""
+    `audit` is what the audit entry records besides the digest, under `action` (by default the run's kind)."""
     selection_run = SelectionRun(
         period_id=period.id,
         kind=kind,
@@ -321,7 +322,7 @@ async def store_run(
     timings["write"] = time.perf_counter() - write_started
     selection_run.seconds = {k: round(v, 4) for k, v in timings.items()}
     selection_run.finished_at = datetime.now(UTC)
-    action = "selection.vacancy_round" if round_ else f"selection.{kind.value}"
+    action = action or ("selection.vacancy_round" if round_ else f"selection.{kind.value}")
     record(
         session,
         actor=by.actor if isinstance(by, Principal) else by,
@@ -335,7 +336,7 @@ async def store_run(
     return selection_run
 
 
-def _placement_rows(
+def placement_rows(
     compiled: CompiledInstance, result: engine.Result, ids: dict[str, int], facts: list[ApplicationFacts]
 ) -> list[PlacementRow]:
     positions = _positions(compiled.instance, result)

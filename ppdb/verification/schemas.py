@@ -11,6 +11,9 @@ from ppdb.applicants.schemas import DocumentOut
 from ppdb.scores.formula import CertificateLevel
 
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Case = Annotated[str, msgspec.Meta(pattern=r"^ADU-[0-9A-Z]{8}$")]
+"""An upheld complaint the correction is made for (agency only): linked in the audit log, and taken in by the next
+correction run."""
 
 
 Flag = Literal[
@@ -35,6 +38,7 @@ class DocumentDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     decision: Literal["verified", "rejected"]
     reason: Reason | None = None
     """Required when rejecting; shown to the parent."""
+    complaint: Case | None = None
 
 
 class CertificateCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -64,10 +68,12 @@ class CoordinateCorrection(msgspec.Struct, kw_only=True, forbid_unknown_fields=T
     latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)]
     longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)]
     reason: Reason
+    complaint: Case | None = None
 
 
 class Disqualification(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reason: Reason
+    complaint: Case | None = None
 
 
 class ApplicantRow(msgspec.Struct, kw_only=True):

@@ -24,6 +24,7 @@ from ppdb.applicants.schemas import DocumentOut
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record_application
 from ppdb.authz import Principal, load_application, school_of
+from ppdb.complaints import service as complaints
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import completed_months, nik_matches
@@ -246,13 +247,14 @@ async def decide_document(
     old = {"status": document.status.value, "reason": document.reason}
     document.status = DocumentStatus(decision.decision)
     document.reason, document.decided_by = decision.reason, user.id
+    await _for_complaint(session, decision.complaint, application, "document.decide", user)
     record_application(
         session,
         application,
         "document.decide",
         actor=user.actor,
         old=old,
-        new={"kind": kind, "status": decision.decision, "reason": decision.reason},
+        new={"kind": kind, "status": decision.decision, "reason": decision.reason, "complaint": decision.complaint},
     )
     _refresh_status(application)
     if document.status is DocumentStatus.REJECTED:
@@ -373,6 +375,7 @@ async def correct_coordinate(
     # The true location wins even outside the zone: the next run then drops the zoned choices, with a reason.
     plan = applicants.validate(ctx, merged, enforce_zone=False)
     old = {"latitude": current.latitude, "longitude": current.longitude}
+    await _for_complaint(session, correction.complaint, application, "coordinate.correct", user)
     await applicants.apply_plan(session, application, merged, plan)
     record_application(
         session,
@@ -380,7 +383,12 @@ async def correct_coordinate(
         "coordinate.correct",
         actor=user.actor,
         old=old,
-        new={"latitude": correction.latitude, "longitude": correction.longitude, "reason": correction.reason},
+        new={
+            "latitude": correction.latitude,
+            "longitude": correction.longitude,
+            "reason": correction.reason,
+            "complaint": correction.complaint,
+        },
     )
     await session.flush()
 
@@ -391,6 +399,7 @@ async def disqualify(
     application = await _for_staff(session, registration_number, user)
     if application.status is ApplicationStatus.DISQUALIFIED:
         raise Conflict("already_disqualified", "Pendaftaran ini sudah didiskualifikasi.", "status")
+    await _for_complaint(session, data.complaint, application, "application.disqualify", user)
     old = application.status.value
     application.status, application.status_reason = ApplicationStatus.DISQUALIFIED, data.reason
     record_application(
@@ -399,9 +408,17 @@ async def disqualify(
         "application.disqualify",
         actor=user.actor,
         old={"status": old},
-        new={"status": "disqualified", "reason": data.reason},
+        new={"status": "disqualified", "reason": data.reason, "complaint": data.complaint},
     )
     await session.flush()
+
+
+async def _for_complaint(
+    session: AsyncSession, number: str | None, application: Application, action: str, user: Principal
+) -> None:
+    """A correction made for an upheld complaint is linked to it (the agency's; a correction run takes it in)."""
+    if number is not None:
+        await complaints.note_correction(session, number, application, action, user)
 
 
 def _refresh_status(application: Application) -> None:

@@ -1,0 +1,195 @@
+"""Sanggah end to end: a published result, a complaint about a wrong coordinate, upheld, corrected, a correction
+run and a second version that lists exactly who moved; every version still verifies, and the audit log links
+the case to its correction, the run and the publication."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import sign_up
+from tests.helpers import expect_error, open_period, registration
+
+SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
+20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,2,36.71.01.1001
+20670002,SMP Negeri 2 Uji,smp,-6.1900,106.6400,1,36.71.01.1002
+20670003,SMP Negeri 3 Uji,smp,-6.2000,106.6500,0,36.71.02.1001
+"""
+TRUE_HOME = (-6.1791, 106.6310)
+"""Where the fourth family really lives: nearer SMP Negeri 1 than anyone."""
+
+
+async def published_cycle(admin, transport) -> tuple[int, list, list[str]]:
+    """Four families due north of SMP 1, each further away (from SMP 2 too), all choosing SMP 1 then SMP 2; the
+    fourth registered a point 400 m north of its home. Announced: SMP 1 takes the first two, SMP 2 the third."""
+    period = await open_period(admin, schools_csv=SCHOOLS)
+    pid = period["id"]
+    families, numbers = [], []
+    for i in range(4):
+        family = await sign_up(transport, f"sanggah{i}@contoh.test")
+        body = registration(
+            serial=i + 1, latitude=-6.1785 + 0.001 * i, longitude=106.6310, choices=["20670001", "20670002"]
+        )
+        created = await family.post(f"/api/periods/{pid}/applications", json=body)
+        assert created.status_code == 201, created.text
+        families.append(family)
+        numbers.append(created.json()["registration_number"])
+    assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs")).status_code == 201
+    assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
+    return pid, families, numbers
+
+
+async def seats(client, pid: int, numbers: list[str]) -> list[str | None]:
+    found = []
+    for i, number in enumerate(numbers):
+        birth = registration(serial=i + 1)["birth_date"]
+        answer = await client.get(
+            f"/api/periods/{pid}/results/lookup", params={"registration_number": number, "birth_date": birth}
+        )
+        found.append(answer.json()["npsn"])
+    return found
+
+
+async def uphold_coordinate_complaint(admin, family, pid: int, number: str) -> str:
+    """The family objects to its result (its point is wrong), with evidence; the Dinas reviews, upholds and
+    moves the point for the case."""
+    filed = await family.post(
+        f"/api/periods/{pid}/complaints",
+        json={
+            "category": "result",
+            "registration_number": number,
+            "text": "Titik rumah kami salah, rumah kami di sebelah SMP Negeri 1. Terlampir surat keterangan RT.",
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    case = filed.json()["number"]
+    assert filed.json()["status"] == "received" and filed.json()["code"] is None
+    proof = await family.post(f"/api/complaints/{case}/files", content=b"%PDF-1.4 surat keterangan RT")
+    assert proof.status_code == 201, proof.text
+    expect_error(
+        await admin.put(
+            f"/api/applications/{number}/coordinate",
+            json={"latitude": TRUE_HOME[0], "longitude": TRUE_HOME[1], "reason": "Sesuai sanggah.", "complaint": case},
+        ),
+        409,
+        "complaint_not_upheld",
+    )
+    review = await admin.post(f"/api/complaints/{case}/decision", json={"status": "in_review"})
+    assert review.json()["status"] == "in_review", review.text
+    upheld = await admin.post(
+        f"/api/complaints/{case}/decision",
+        json={"status": "upheld", "reason": "Surat keterangan RT dan peta menunjukkan rumah di dekat sekolah."},
+    )
+    assert upheld.json()["status"] == "upheld", upheld.text
+    corrected = await admin.put(
+        f"/api/applications/{number}/coordinate",
+        json={"latitude": TRUE_HOME[0], "longitude": TRUE_HOME[1], "reason": "Sesuai sanggah.", "complaint": case},
+    )
+    assert corrected.status_code == 204, corrected.text
+    return case
+
+
+async def test_an_upheld_complaint_corrects_the_announced_result(admin, client, transport):
+    pid, families, numbers = await published_cycle(admin, transport)
+    assert await seats(client, pid, numbers) == ["20670001", "20670001", "20670002", None]
+    case = await uphold_coordinate_complaint(admin, families[3], pid, numbers[3])
+
+    expect_error(await admin.post(f"/api/periods/{pid}/selection-runs"), 409, "period_not_ready")
+    run = await admin.post(f"/api/periods/{pid}/selection-runs/correction")
+    assert run.status_code == 201, run.text
+    run_id = run.json()["id"]
+    expect_error(await admin.post(f"/api/periods/{pid}/publications", json={}), 422, "reason_required")
+    v2 = await admin.post(
+        f"/api/periods/{pid}/publications", json={"reason": f"Koreksi atas sanggah {case}: titik rumah dibetulkan."}
+    )
+    assert v2.status_code == 201, v2.text
+    assert (v2.json()["version"], v2.json()["round"]) == (2, 0)
+
+    after = await seats(client, pid, numbers)
+    assert after == ["20670001", "20670002", None, "20670001"]
+    snapshot = (await client.get(f"/api/periods/{pid}/results/snapshot")).json()
+    moved = {m["registration_number"]: (m["before"], m["after"]) for m in snapshot["changes"]}
+
+    assert set(moved) == {"****" + numbers[i][-4:] for i in (1, 2, 3)}
+    assert {k: (b and b["npsn"], a and a["npsn"]) for k, (b, a) in moved.items()} == {
+        "****" + numbers[1][-4:]: ("20670001", "20670002"),
+        "****" + numbers[2][-4:]: ("20670002", None),
+        "****" + numbers[3][-4:]: (None, "20670001"),
+    }
+    assert all(m["name"].endswith("****") and numbers[0] not in m["registration_number"] for m in snapshot["changes"])
+
+    versions = (await client.get(f"/api/periods/{pid}/publications")).json()
+    assert [v["version"] for v in versions] == [2, 1]
+    for version in versions:
+        raw = await client.get(f"/api/periods/{pid}/results/snapshot", params={"version": version["version"]})
+        assert hashlib.sha256(raw.content).hexdigest() == version["digest"] == raw.headers["x-digest"]
+    assert versions[0]["reason"].startswith(f"Koreksi atas sanggah {case}")
+
+    # The trail: case -> correction -> run -> publication.
+    decided = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "complaint.decide"})).json()
+    assert [(e["entity_id"], e["new"]["status"]) for e in decided] == [(case, "upheld")]
+    correction = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "coordinate.correct"})).json()
+    assert [(e["entity_id"], e["new"]["complaint"]) for e in correction] == [(numbers[3], case)]
+    rerun = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "selection.correction"})).json()
+    assert [(int(e["entity_id"]), e["new"]["complaints"]) for e in rerun] == [(run_id, [case])]
+    published = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "results.publish"})).json()
+    assert published[0]["new"]["run_id"] == run_id and published[0]["new"]["version"] == 2
+    assert decided[0]["id"] < correction[0]["id"] < rerun[0]["id"] < published[0]["id"]
+
+    followed = (await families[3].get(f"/api/complaints/{case}")).json()
+    assert [e["status"] for e in followed["events"]] == ["received", "in_review", "upheld"]
+    assert followed["corrections"] == [
+        {
+            "registration_number": numbers[3],
+            "action": "coordinate.correct",
+            "at": followed["corrections"][0]["at"],
+            "run_id": run_id,
+        }
+    ]
+    # Nothing left to take in: the vacancy round may run once daftar ulang is over.
+    closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/vacancy-rounds")).status_code == 201
+
+
+async def test_a_correction_keeps_the_seats_confirmed_at_daftar_ulang(admin, client, transport):
+    pid, families, numbers = await published_cycle(admin, transport)
+    closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    confirmed = await families[1].post(f"/api/applications/{numbers[1]}/reregistration", json={"decision": "confirmed"})
+    assert confirmed.status_code == 200, confirmed.text
+    await uphold_coordinate_complaint(admin, families[3], pid, numbers[3])
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs/correction")).status_code == 201
+    assert (
+        await admin.post(f"/api/periods/{pid}/publications", json={"reason": "Koreksi sanggah."})
+    ).status_code == 201
+    # The second family confirmed SMP 1: it stays, though the corrected fourth family is nearer; the first
+    # family, not yet re-registered, is solved again and moves down to SMP 2; the third drops out.
+    assert await seats(client, pid, numbers) == ["20670002", "20670001", None, "20670001"]
+
+
+async def test_a_vacancy_round_waits_for_the_corrections(admin, client, transport):
+    """A vacancy round builds on the announced keys: while an upheld case's correction is not yet run and
+    announced, it is refused; after, it fills the seats with the corrected data."""
+    pid, families, numbers = await published_cycle(admin, transport)
+    closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).json()["released"] == 3
+    await uphold_coordinate_complaint(admin, families[3], pid, numbers[3])
+    expect_error(await admin.post(f"/api/periods/{pid}/vacancy-rounds"), 409, "corrections_pending")
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs/correction")).status_code == 201
+    assert (
+        await admin.post(f"/api/periods/{pid}/publications", json={"reason": "Koreksi sanggah."})
+    ).status_code == 201
+    # Every placed family let its seat go: those answered and are not placed again; the fourth family, the only
+    # one that never had a seat, takes one with its corrected point, and re-registers in a window of its own.
+    assert await seats(client, pid, numbers) == [None, None, None, "20670001"]
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    confirmed = await families[3].post(f"/api/applications/{numbers[3]}/reregistration", json={"decision": "confirmed"})
+    assert confirmed.status_code == 200, confirmed.text
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).json()["released"] == 0
+    assert (await admin.post(f"/api/periods/{pid}/vacancy-rounds")).status_code == 201
+    assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
+    assert await seats(client, pid, numbers) == [None, None, None, "20670001"]
