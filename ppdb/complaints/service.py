@@ -395,6 +395,8 @@ async def _for_complainant(
     session: AsyncSession, number: str, user: Principal | None, code: str | None, *, lock: bool = False
 ) -> Complaint:
     """The case, for its complainant: a parent's own, or an anonymous one with its code."""
+    if user is None and code is None:
+        raise Unauthenticated("login_required", "Masuk terlebih dahulu, atau sertakan kode pengaduan.")
     if user is not None and code is None:
         complaint = await _visible(session, number, user, lock=lock)
         if complaint.filed_by != user.id:

@@ -138,6 +138,8 @@ PATH_VALUES = {
     "kind": "kk",
     "npsn": "20670001",
     "region_id": "1",
+    "number": "ADU-00000000",
+    "file_id": "1",
 }
 
 
