@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -34,6 +35,7 @@ from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
+NUMBER = re.compile(r"ADU-[0-9A-Z]{8}")
 MAX_FILES = 5
 ANONYMOUS_PER_HOUR = 5
 """Anonymous reports from one network address in an hour (a school's or an internet café's shared address

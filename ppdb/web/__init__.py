@@ -26,13 +26,14 @@ def routers() -> list[Router]:
     from ppdb.web.accounts import AccountPages
     from ppdb.web.agency import AgencyPages
     from ppdb.web.common import PAGE_EXCEPTION_HANDLERS
+    from ppdb.web.complaints import ComplaintPages
     from ppdb.web.parents import ParentPages
     from ppdb.web.public import PublicPages
     from ppdb.web.schools import SchoolPages
 
     pages = Router(
         path="/",
-        route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages],
+        route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages, ComplaintPages],
         before_request=check_form,
         exception_handlers=cast(ExceptionHandlersMap, PAGE_EXCEPTION_HANDLERS),  # handlers of subclasses
         include_in_schema=False,

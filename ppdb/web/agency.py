@@ -509,6 +509,7 @@ class AgencyPages(Controller):
             ),
             "tutup-daftar-ulang": lambda: flows.release_unclaimed(db_session, period_id, user),
             "kursi-kosong": lambda: flows.vacancy_round(db_session, period_id, user),
+            "seleksi-koreksi": lambda: flows.correction_run(db_session, period_id, user, secret=secret),
             "tahap-berikutnya": lambda: flows.next_stage(
                 db_session, period_id, user, _stage_window(form), data_dir=state.settings.data_path
             ),
