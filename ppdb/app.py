@@ -26,6 +26,7 @@ from ppdb.health import health
 from ppdb.logs import RequestIdMiddleware, configure
 from ppdb.metrics import MetricsMiddleware, metrics
 from ppdb.regions.controllers import PeriodController, PresetController, RegionController, TemplateController
+from ppdb.reports.controllers import ReportController
 from ppdb.reregistration.controllers import ReregistrationController
 from ppdb.results.controllers import ResultsController
 from ppdb.runtime import Runtime, provide_runtime
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ResultsController,
             ReregistrationController,
             ComplaintController,
+            ReportController,
             AuditController,
             *routers(),
         ],

@@ -138,6 +138,12 @@ ROUTES = {
     "attachEvidence": ("POST", "/api/complaints/{case}/files", b"%PDF-1.4 bukti", {"parent_a"}),
     "downloadEvidence": ("GET", "/api/complaints/{case}/files/{evidence}", None, OWNER_OR_STAFF),
     "decideComplaint": ("POST", "/api/complaints/{case}/decision", {"status": "in_review"}, ADMIN),
+    "admissionReport": ("GET", "/api/periods/{pid}/report", None, ADMIN),
+    "admissionReportCsv": ("GET", "/api/periods/{pid}/report.csv", None, ADMIN),
+    "admissionComplaintsCsv": ("GET", "/api/periods/{pid}/report/complaints.csv", None, ADMIN),
+    "admissionReportPdf": ("GET", "/api/periods/{pid}/report.pdf", None, ADMIN),
+    "exportDapodik": ("GET", "/api/periods/{pid}/exports/dapodik.csv", None, ADMIN),
+    "exportSchoolDapodik": ("GET", "/api/periods/{pid}/exports/schools/20670001/dapodik.csv", None, STAFF),
 }
 
 
