@@ -8,12 +8,13 @@ import contextlib
 from dataclasses import dataclass, field
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import Numeric, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import Application, ApplicationStatus, Choice
+from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Choice
+from ppdb.complaints.models import Complaint
 from ppdb.errors import NotFound
-from ppdb.regions.models import Period
+from ppdb.regions.models import Kelurahan, Period
 from ppdb.reregistration.models import Reregistration
 from ppdb.schools.models import School
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
@@ -34,6 +35,39 @@ class ProgramStats(msgspec.Struct, kw_only=True):
     cutoff: list[float] | None
 
 
+class SchoolStats(msgspec.Struct, kw_only=True):
+    """A school at a glance: its paths together."""
+
+    npsn: str
+    school_name: str
+    applicants: int
+    """Children who listed the school (any path, any rank)."""
+    seats: int
+    filled: int
+    fill_rate: float
+    distance_cutoff_m: float | None
+    """The farthest distance still placed on its domisili/zonasi path (a path ranked by distance first)."""
+
+
+class KelurahanStats(msgspec.Struct, kw_only=True):
+    """Where children live and how many of them are placed: low shares mark the blank spots."""
+
+    code: str
+    name: str
+    applicants: int
+    placed: int
+    share_placed: float
+    latitude: float | None
+    """The mean of its applicants' homes, to 3 decimals (about 100 m): where to draw it on a map."""
+    longitude: float | None
+
+
+class DayCount(msgspec.Struct, kw_only=True):
+    day: str
+    filed: int
+    decided: int
+
+
 class Statistics(msgspec.Struct, kw_only=True):
     run_id: int | None
     run_kind: str | None
@@ -46,6 +80,11 @@ class Statistics(msgspec.Struct, kw_only=True):
     afirmasi_placed: int
     afirmasi_placed_share: float
     programs: list[ProgramStats]
+    schools: list[SchoolStats] = []
+    """Per school, the least filled first."""
+    kelurahan: list[KelurahanStats] = []
+    """Per kelurahan of the applicants' homes, the smallest share placed first."""
+    complaints_by_day: list[DayCount] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,5 +176,102 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
         afirmasi_placed=afirmasi_placed,
         afirmasi_placed_share=round(afirmasi_placed / afirmasi, 4) if afirmasi else 0.0,
         programs=programs,
+        schools=await _schools(session, period, programs, cutoffs),
+        kelurahan=await _kelurahan(session, period, selection_run),
+        complaints_by_day=await _complaints_by_day(session, period),
     )
     return Report(totals, cutoffs)
+
+
+async def _schools(
+    session: AsyncSession, period: Period, programs: list[ProgramStats], cutoffs: dict[tuple[str, str], Cutoff | None]
+) -> list[SchoolStats]:
+    listed = dict(
+        (
+            await session.execute(
+                select(School.npsn, func.count(func.distinct(Choice.application_id)))
+                .join(Choice, Choice.school_id == School.id)
+                .join(Application, Application.id == Choice.application_id)
+                .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+                .group_by(School.npsn)
+            )
+        ).all()
+    )
+    schools: dict[str, SchoolStats] = {}
+    for p in programs:
+        school = schools.setdefault(
+            p.npsn,
+            SchoolStats(
+                npsn=p.npsn,
+                school_name=p.school_name,
+                applicants=listed.get(p.npsn, 0),
+                seats=0,
+                filled=0,
+                fill_rate=0.0,
+                distance_cutoff_m=None,
+            ),
+        )
+        school.seats += p.seats
+        school.filled += p.filled
+        cut = cutoffs.get((p.npsn, p.path))
+        if cut is not None and cut.names and cut.names[0] == "distance" and p.path in ("domisili", "zonasi"):
+            school.distance_cutoff_m = cut.distance_m
+    for school in schools.values():
+        school.fill_rate = round(school.filled / school.seats, 4) if school.seats else 0.0
+    return sorted(schools.values(), key=lambda s: (s.fill_rate, s.school_name))
+
+
+async def _kelurahan(session: AsyncSession, period: Period, run: SelectionRun | None) -> list[KelurahanStats]:
+    placed = (
+        select(Placement.application_id).where(Placement.run_id == run.id, Placement.program.is_not(None))
+        if run is not None
+        else None
+    )
+    rows = await session.execute(
+        select(
+            Applicant.kelurahan_code,
+            Kelurahan.name,
+            func.count(),
+            func.count().filter(Application.id.in_(placed)) if placed is not None else literal(0),
+            func.round(func.avg(Applicant.latitude).cast(Numeric), 3),
+            func.round(func.avg(Applicant.longitude).cast(Numeric), 3),
+        )
+        .select_from(Application)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .outerjoin(Kelurahan, Kelurahan.code == Applicant.kelurahan_code)
+        .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+        .group_by(Applicant.kelurahan_code, Kelurahan.name)
+    )
+    found = [
+        KelurahanStats(
+            code=code,
+            name=name or code,
+            applicants=n,
+            placed=p,
+            share_placed=round(p / n, 4) if n else 0.0,
+            latitude=float(lat) if lat is not None else None,
+            longitude=float(lon) if lon is not None else None,
+        )
+        for code, name, n, p, lat, lon in rows.all()
+    ]
+    return sorted(found, key=lambda k: (k.share_placed, -k.applicants, k.code))
+
+
+async def _complaints_by_day(session: AsyncSession, period: Period) -> list[DayCount]:
+    day = func.to_char(func.timezone("Asia/Jakarta", Complaint.filed_at), "YYYY-MM-DD")
+    decided_day = func.to_char(func.timezone("Asia/Jakarta", Complaint.decided_at), "YYYY-MM-DD")
+    filed: dict[str, int] = dict(
+        (await session.execute(select(day, func.count()).where(Complaint.period_id == period.id).group_by(day))).all()
+    )
+    decided: dict[str, int] = dict(
+        (
+            await session.execute(
+                select(decided_day, func.count())
+                .where(Complaint.period_id == period.id, Complaint.decided_at.is_not(None))
+                .group_by(decided_day)
+            )
+        ).all()
+    )
+    return [
+        DayCount(day=d, filed=filed.get(d, 0), decided=decided.get(d, 0)) for d in sorted(filed.keys() | decided.keys())
+    ]

@@ -86,6 +86,14 @@ def test_a_parent_files_a_complaint_and_the_dinas_upholds_it(site, browser, shot
     expect(dinas.get_by_role("heading", name="Koreksi untuk pengaduan ini")).to_be_visible()
     shot(dinas, "42-pengaduan-diputus")
 
+    # The period page at a glance: schools by how full they are, the kelurahan map, complaints per day.
+    dinas.goto(f"{base}/dinas/periode/{pid}")
+    expect(dinas.locator("#chart-schools")).to_be_visible()
+    expect(dinas.locator("#kelurahan-map path.leaflet-interactive").first).to_be_attached()
+    expect(dinas.locator("#complaints-by-day")).to_contain_text("1")
+    dinas.locator("#schools-table").scroll_into_view_if_needed()
+    shot(dinas, "43-dinas-statistik")
+
     page.reload()
     expect(page.locator("#case-status")).to_have_text("Dikabulkan")
     expect(page.locator("#case-events")).to_contain_text("Foto dan surat RT")

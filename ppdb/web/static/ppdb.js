@@ -44,28 +44,40 @@ function setUpCharts() {
   if (typeof Chart === "undefined") return;
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var data = JSON.parse(canvas.dataset.chart);
+    var box = canvas.parentNode;  // a bar per school, readable however many: the chart's box grows with them
+    box.style.position = "relative";
+    box.style.height = Math.max(160, 22 * data.labels.length + 60) + "px";
     new Chart(canvas, {
       type: "bar",
       data: { labels: data.labels, datasets: [
-        { label: "Pendaftar", data: data.applicants, backgroundColor: "#0b5394", yAxisID: "y" },
-        { label: "Keterisian (%)", data: data.fill, backgroundColor: "#e69f00", yAxisID: "y1" },
+        { label: "Keterisian (%)", data: data.fill, backgroundColor: "#0b5394" },
       ] },
-      options: { animation: false, responsive: true, scales: {
-        y: { beginAtZero: true, position: "left" }, y1: { beginAtZero: true, max: 100, position: "right" } } },
-    });
-  });
-  document.querySelectorAll("canvas[data-cutoff]").forEach(function (canvas) {
-    var data = JSON.parse(canvas.dataset.cutoff);
-    var labels = [], values = [];
-    data.cutoff.forEach(function (value, i) {
-      if (value !== null) { labels.push(data.labels[i]); values.push(value); }
-    });
-    new Chart(canvas, {
-      type: "bar",
-      data: { labels: labels, datasets: [{ label: "Batas jarak (m)", data: values, backgroundColor: "#1e6b2e" }] },
-      options: { animation: false, indexAxis: "y", responsive: true, scales: { x: { beginAtZero: true } } },
+      options: { animation: false, indexAxis: "y", responsive: true, maintainAspectRatio: false,
+        scales: { x: { beginAtZero: true, max: 100 } } },
     });
   });
 }
 
-document.addEventListener("DOMContentLoaded", function () { setUpMap(); setUpCharts(); });
+// The agency's kelurahan map: a circle per kelurahan, red where few of its children are placed. Without tiles
+// or Leaflet the table below it says the same.
+function setUpKelurahanMap() {
+  var box = document.getElementById("kelurahan-map");
+  if (!box || typeof L === "undefined") return;
+  var places = JSON.parse(box.dataset.places);
+  if (!places.length) return;
+  box.hidden = false;
+  var map = L.map(box);
+  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
+  var bounds = [];
+  places.forEach(function (p) {
+    var hue = Math.round(120 * p.share);  // 0: red (no child placed) … 120: green (all placed)
+    L.circleMarker([p.lat, p.lon], { radius: 6 + Math.min(14, Math.sqrt(p.n)), color: "hsl(" + hue + ",70%,35%)",
+      fillColor: "hsl(" + hue + ",70%,50%)", fillOpacity: 0.6 })
+      .bindTooltip(p.name + ": " + Math.round(100 * p.share) + "% dari " + p.n + " diterima").addTo(map);
+    bounds.push([p.lat, p.lon]);
+  });
+  map.fitBounds(bounds, { padding: [20, 20], maxZoom: 15 });
+}
+
+document.addEventListener("DOMContentLoaded", function () { setUpMap(); setUpCharts(); setUpKelurahanMap(); });

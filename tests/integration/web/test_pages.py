@@ -221,7 +221,7 @@ async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, par
         done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3"})
         assert done.status_code == 302, (action, done.text)
     page = await client.get(url)
-    assert "Diumumkan versi 2" in page.text and 'id="chart-applicants"' in page.text
+    assert "Diumumkan versi 2" in page.text and 'id="chart-schools"' in page.text
     refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
     assert refused.status_code == 409 and 'class="alert error"' in refused.text
     missed = await client.get(

@@ -1,0 +1,35 @@
+"""The agency's view at a glance: schools sorted by how full they are, kelurahan by the share of their children
+placed (the blank spots first), complaints per day; the same numbers on the period page."""
+
+from __future__ import annotations
+
+from tests.integration.complaints.test_sanggah import published_cycle
+from tests.integration.web.test_new_pages import signed_in
+
+
+async def test_schools_kelurahan_and_complaints_at_a_glance(admin, transport):
+    pid, families, numbers = await published_cycle(admin, transport)
+    filed = await families[3].post(
+        f"/api/periods/{pid}/complaints",
+        json={"category": "result", "registration_number": numbers[3], "text": "Anak kami tidak diterima di mana pun."},
+    )
+    assert filed.status_code == 201
+    stats = (await admin.get(f"/api/periods/{pid}/statistics")).json()
+    schools = stats["schools"]
+    assert [s["fill_rate"] for s in schools] == sorted(s["fill_rate"] for s in schools)
+    assert sum(s["filled"] for s in schools) == sum(p["filled"] for p in stats["programs"]) == stats["placed"] == 3
+    smp1 = next(s for s in schools if s["npsn"] == "20670001")
+    assert (smp1["applicants"], smp1["seats"], smp1["filled"]) == (4, 2, 2)
+    assert smp1["distance_cutoff_m"] > 0
+    (kelurahan,) = stats["kelurahan"]  # every family lives in one kelurahan
+    assert (kelurahan["applicants"], kelurahan["placed"], kelurahan["share_placed"]) == (4, 3, 0.75)
+    assert round(kelurahan["latitude"], 3) == kelurahan["latitude"]  # no one's home, only the area's
+    assert [(d["filed"], d["decided"]) for d in stats["complaints_by_day"]] == [(1, 0)]
+
+    browser, _ = await signed_in(transport, "admin")
+    shown = await browser.get(f"/dinas/periode/{pid}")
+    assert shown.status_code == 200, shown.headers
+    page = shown.text
+    for table in ('id="schools-table"', 'id="kelurahan-table"', 'id="complaints-by-day"', 'id="kelurahan-map"'):
+        assert table in page
+    assert "75.0%" in page
