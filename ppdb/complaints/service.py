@@ -30,6 +30,7 @@ from ppdb.errors import AppError, Conflict, Forbidden, NotFound, Unauthenticated
 from ppdb.notifications import outbox
 from ppdb.notifications.messages import scrub
 from ppdb.regions.models import Period, PeriodStatus
+from ppdb.regions.rules import RuleSet
 from ppdb.regions.service import get_period, rules_of
 from ppdb.results.models import Publication
 from ppdb.schools.models import PeriodSchool, School
@@ -156,6 +157,11 @@ async def _within_limits(session: AsyncSession, user: Principal | None, address:
         )
 
 
+def objection_closes(published_at: datetime, rules: RuleSet) -> datetime:
+    """The end of the masa sanggah of an announcement made at `published_at`."""
+    return published_at + timedelta(days=rules.complaints.objection_days)
+
+
 async def _within_objection_window(session: AsyncSession, period: Period) -> None:
     """A result is objected to after it is announced, within the masa sanggah of its latest announcement."""
     published = await session.scalar(
@@ -163,7 +169,7 @@ async def _within_objection_window(session: AsyncSession, period: Period) -> Non
     )
     if published is None:
         raise Conflict("not_published", "Hasil seleksi belum diumumkan; sanggah hasil diajukan setelahnya.", "category")
-    closes = published + timedelta(days=rules_of(period).complaints.objection_days)
+    closes = objection_closes(published, rules_of(period))
     if datetime.now(UTC) > closes:
         raise Conflict(
             "objection_closed",

@@ -213,6 +213,9 @@ class ComplaintRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     objection_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
     decision_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 3
+    keep_confirmed: bool = True
+    """Whether a correction run keeps the seats confirmed at daftar ulang where they are (a confirmed seat is
+    final), or solves their holders again with everyone else."""
 
 
 class RuleSet(msgspec.Struct, frozen=True, kw_only=True):

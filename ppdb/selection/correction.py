@@ -66,6 +66,8 @@ async def correction_run(
 
     clock = time.perf_counter()
     eligible = set(ids.values())  # a child disqualified since is not among them: a confirmed seat of theirs frees
+    if not rules_of(period).complaints.keep_confirmed:  # the juknis solves confirmed seats again too
+        decisions = {a: d for a, d in decisions.items() if d is not Decision.CONFIRMED}
     fixed = [
         announced[a]
         for a, decision in decisions.items()

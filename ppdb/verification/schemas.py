@@ -52,6 +52,8 @@ class CertificateCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     issued_on: date
     number: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")] | None = None
     """The certificate's number, as printed (to find the same certificate registered twice)."""
+    complaint: Case | None = None
+    """After the selection has run, the points change only for an upheld complaint (the agency's correction)."""
 
 
 class CertificateOut(msgspec.Struct, kw_only=True):

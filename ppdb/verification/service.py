@@ -293,8 +293,15 @@ async def award_certificate(
     component = certificate_component(application, period)
     if component is None or component.points is None:
         raise Conflict("certificate_not_scored", "Jalur pendaftaran ini tidak menilai sertifikat prestasi.", "path")
-    if period.status not in (PeriodStatus.REGISTRATION_OPEN, PeriodStatus.REGISTRATION_CLOSED):
-        raise Conflict("scores_locked", "Poin sertifikat tidak bisa diubah lagi: seleksi sudah berjalan.", "period_id")
+    if check.complaint is None and period.status not in (
+        PeriodStatus.REGISTRATION_OPEN,
+        PeriodStatus.REGISTRATION_CLOSED,
+    ):
+        raise Conflict(
+            "scores_locked",
+            "Poin sertifikat tidak bisa diubah lagi: seleksi sudah berjalan (kecuali koreksi atas pengaduan).",
+            "period_id",
+        )
     document = next((d for d in application.documents if d.kind == CERTIFICATE), None)
     if document is None or document.sha256 is None:
         raise Conflict("document_not_uploaded", "Sertifikat prestasi belum diunggah.", "kind")
@@ -321,7 +328,9 @@ async def award_certificate(
     award.number, award.sha256, award.value, award.entered_by = number, document.sha256, points, user.id
     award.entered_at = datetime.now(UTC)
     document.status, document.reason, document.decided_by = DocumentStatus.VERIFIED, None, user.id
-    record_application(session, application, "certificate.award", actor=user.actor, old=old, new=_award_audit(award))
+    await _for_complaint(session, check.complaint, application, "certificate.award", user)
+    new = _award_audit(award) | {"complaint": check.complaint}
+    record_application(session, application, "certificate.award", actor=user.actor, old=old, new=new)
     _refresh_status(application)
     await session.flush()
     return schemas.CertificateOut(

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 
+from ppdb.complaints.service import objection_closes
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session, client_address
 from ppdb.regions.service import get_period, helpdesks, public_periods, to_out
@@ -108,6 +109,7 @@ class PublicPages(Controller):
             errors=errors,
             values={"nomor": nomor or "", "lahir": lahir or ""},
             cutoff_words=cutoff_words,
+            objection_closes=publication and objection_closes(publication.published_at, period.rules),
         )
 
     @staticmethod

@@ -7,8 +7,11 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.conftest import sign_up
 from tests.helpers import expect_error, open_period, registration
+from tests.integration.scores.test_certificates import SCHOOL, check, lomba_period, register
 
 SCHOOLS = """npsn,name,level,latitude,longitude,capacity,kelurahan_code
 20670001,SMP Negeri 1 Uji,smp,-6.1790,106.6310,2,36.71.01.1001
@@ -19,11 +22,13 @@ TRUE_HOME = (-6.1791, 106.6310)
 """Where the fourth family really lives: nearer SMP Negeri 1 than anyone."""
 
 
-async def published_cycle(admin, transport) -> tuple[int, list, list[str]]:
+async def published_cycle(admin, transport, rules: dict | None = None) -> tuple[int, list, list[str]]:
     """Four families due north of SMP 1, each further away (from SMP 2 too), all choosing SMP 1 then SMP 2; the
     fourth registered a point 400 m north of its home. Announced: SMP 1 takes the first two, SMP 2 the third."""
     period = await open_period(admin, schools_csv=SCHOOLS)
     pid = period["id"]
+    if rules is not None:
+        assert (await admin.patch(f"/api/periods/{pid}/rules", json=rules)).status_code == 200
     families, numbers = [], []
     for i in range(4):
         family = await sign_up(transport, f"sanggah{i}@contoh.test")
@@ -119,6 +124,10 @@ async def test_an_upheld_complaint_corrects_the_announced_result(admin, client, 
     }
     assert all(m["name"].endswith("****") and numbers[0] not in m["registration_number"] for m in snapshot["changes"])
 
+    public = (await client.get(f"/periode/{pid}/hasil")).text  # the results page shows the same, in words
+    assert "Perubahan dari versi 1" in public and 'id="masa-sanggah"' in public
+    assert all("****" + numbers[i][-4:] in public for i in (1, 2, 3)) and numbers[3] not in public
+
     versions = (await client.get(f"/api/periods/{pid}/publications")).json()
     assert [v["version"] for v in versions] == [2, 1]
     for version in versions:
@@ -154,8 +163,11 @@ async def test_an_upheld_complaint_corrects_the_announced_result(admin, client, 
     assert (await admin.post(f"/api/periods/{pid}/vacancy-rounds")).status_code == 201
 
 
-async def test_a_correction_keeps_the_seats_confirmed_at_daftar_ulang(admin, client, transport):
-    pid, families, numbers = await published_cycle(admin, transport)
+@pytest.mark.parametrize("keep", [True, False])
+async def test_a_correction_keeps_the_seats_confirmed_at_daftar_ulang_where_the_rules_say_so(
+    admin, client, transport, keep
+):
+    pid, families, numbers = await published_cycle(admin, transport, {"complaints": {"keep_confirmed": keep}})
     closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
     confirmed = await families[1].post(f"/api/applications/{numbers[1]}/reregistration", json={"decision": "confirmed"})
@@ -165,9 +177,11 @@ async def test_a_correction_keeps_the_seats_confirmed_at_daftar_ulang(admin, cli
     assert (
         await admin.post(f"/api/periods/{pid}/publications", json={"reason": "Koreksi sanggah."})
     ).status_code == 201
-    # The second family confirmed SMP 1: it stays, though the corrected fourth family is nearer; the first
-    # family, not yet re-registered, is solved again and moves down to SMP 2; the third drops out.
-    assert await seats(client, pid, numbers) == ["20670002", "20670001", None, "20670001"]
+    if keep:  # the second family confirmed SMP 1: it stays, though the corrected fourth family is nearer; the
+        # first family, not yet re-registered, is solved again and moves down to SMP 2; the third drops out
+        assert await seats(client, pid, numbers) == ["20670002", "20670001", None, "20670001"]
+    else:  # everyone solved again: the confirmed second family moves down like the others
+        assert await seats(client, pid, numbers) == ["20670001", "20670002", None, "20670001"]
 
 
 async def test_a_vacancy_round_waits_for_the_corrections(admin, client, transport):
@@ -193,3 +207,42 @@ async def test_a_vacancy_round_waits_for_the_corrections(admin, client, transpor
     assert (await admin.post(f"/api/periods/{pid}/vacancy-rounds")).status_code == 201
     assert (await admin.post(f"/api/periods/{pid}/publications", json={})).status_code == 201
     assert await seats(client, pid, numbers) == [None, None, None, "20670001"]
+
+
+async def test_an_upheld_complaint_corrects_a_certificates_points(admin, parent, operator, client):
+    """The school entered juara 3 kabupaten for a juara 1 nasional certificate; after the selection the points
+    change only for an upheld case, and the correction run ranks the path on the corrected score."""
+    period = await lomba_period(admin)
+    pid = period["id"]
+    school = await operator(SCHOOL, "op.lomba@sekolah.test")
+    levels = [("provinsi", 1), ("provinsi", 2), ("kabupaten", 2), ("kabupaten", 3)]  # 32, 24, 12, 8 points
+    numbers = []
+    for serial, (level, rank) in enumerate(levels, start=1):
+        number = await register(parent, period, serial, b"%PDF-1.4 sertifikat")
+        awarded = await school.put(f"/api/applications/{number}/certificate", json=check(level, rank))
+        assert awarded.status_code == 200, awarded.text
+        numbers.append(number)
+    for step, body in (("close", None), ("selection-runs", None), ("publications", {})):
+        assert (await admin.post(f"/api/periods/{pid}/{step}", json=body)).status_code in (200, 201)
+    placed = [(await parent.get(f"/api/applications/{n}/status")).json()["placed_choice"] for n in numbers]
+    assert placed == [1, 1, 1, None]  # prestasi has 3 seats
+
+    last = numbers[3]
+    case = (
+        await parent.post(
+            f"/api/periods/{pid}/complaints",
+            json={"category": "result", "registration_number": last, "text": "Sertifikat anak kami juara 1 nasional."},
+        )
+    ).json()["number"]
+    expect_error(
+        await school.put(f"/api/applications/{last}/certificate", json=check("nasional", 1)), 409, "scores_locked"
+    )
+    await admin.post(f"/api/complaints/{case}/decision", json={"status": "upheld", "reason": "Sertifikat dicek ulang."})
+    fixed = await admin.put(f"/api/applications/{last}/certificate", json=check("nasional", 1, complaint=case))
+    assert fixed.status_code == 200 and fixed.json()["points"] == 64
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs/correction")).status_code == 201
+    assert (await admin.post(f"/api/periods/{pid}/publications", json={"reason": f"Sanggah {case}"})).status_code == 201
+    placed = [(await parent.get(f"/api/applications/{n}/status")).json()["placed_choice"] for n in numbers]
+    assert placed == [1, 1, None, 1]
+    changes = (await client.get(f"/api/periods/{pid}/results/snapshot")).json()["changes"]
+    assert {c["registration_number"] for c in changes} == {"****" + numbers[2][-4:], "****" + last[-4:]}
