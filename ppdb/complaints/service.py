@@ -238,7 +238,8 @@ async def evidence(
 
 
 async def read(session: AsyncSession, number: str, user: Principal) -> schemas.ComplaintOut:
-    return await _out(session, await _visible(session, number, user))
+    staff = user.role is not Role.PARENT
+    return await _out(session, await _visible(session, number, user), staff=staff)
 
 
 async def follow(session: AsyncSession, number: str, code: str) -> schemas.ComplaintOut:
@@ -326,7 +327,7 @@ async def move(session: AsyncSession, number: str, user: Principal, data: schema
     if to is not Status.IN_REVIEW:
         await _tell(session, complaint, "complaint_decided", status=STATUS_WORDS[to], reason=scrub(data.reason or ""))
     await session.flush()
-    return await _out(session, complaint)
+    return await _out(session, complaint, staff=True)
 
 
 async def note_correction(
@@ -451,7 +452,11 @@ async def _tell(session: AsyncSession, complaint: Complaint, kind: str, **params
     )
 
 
-async def _out(session: AsyncSession, complaint: Complaint) -> schemas.ComplaintOut:
+ROLE_WORDS = {"parent": "pengadu", "anonymous": "pengadu", "agency_admin": "dinas", "school_operator": "sekolah"}
+
+
+async def _out(session: AsyncSession, complaint: Complaint, *, staff: bool = False) -> schemas.ComplaintOut:
+    """A case; the complainant sees who acted by role (dinas, sekolah), the staff by account."""
     registration = complaint.application_id and await session.scalar(
         select(Application.registration_number).where(Application.id == complaint.application_id)
     )
@@ -479,7 +484,15 @@ async def _out(session: AsyncSession, complaint: Complaint) -> schemas.Complaint
         filed_at=complaint.filed_at,
         due_at=complaint.due_at,
         decided_at=complaint.decided_at,
-        events=[schemas.EventOut(status=e.status.value, actor=e.actor, reason=e.reason, at=e.at) for e in events],
+        events=[
+            schemas.EventOut(
+                status=e.status.value,
+                actor=e.actor if staff else ROLE_WORDS.get(e.actor.split(":")[0], "dinas"),
+                reason=e.reason,
+                at=e.at,
+            )
+            for e in events
+        ],
         files=[
             schemas.EvidenceOut(
                 id=f.id, content_type=f.content_type, size_bytes=f.size_bytes, uploaded_at=f.uploaded_at

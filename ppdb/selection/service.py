@@ -258,7 +258,7 @@ def program_outcomes(
     for pid, o in result.programs.items():
         kept = (fixed or {}).get(pid, [])
         cutoffs = [k for k in (o.cutoff, *kept) if k is not None]
-        base = before[pid] if before is not None else o
+        base = before.get(pid, o) if before is not None else o
         rows.append(
             ProgramOutcome(
                 program=pid,

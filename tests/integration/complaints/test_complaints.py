@@ -62,6 +62,8 @@ async def test_a_family_files_and_follows_a_complaint_about_its_registration(adm
     expect_error(
         await parent.post(f"/api/complaints/{case['number']}/files", content=b"%PDF-1.4 x"), 409, "complaint_closed"
     )
+    seen = (await parent.get(f"/api/complaints/{case['number']}")).json()["events"]
+    assert [(e["status"], e["actor"]) for e in seen] == [("received", "pengadu"), ("rejected", "dinas")]
     told = (
         await session.execute(
             text("SELECT kind, params FROM notifications WHERE key LIKE :k ORDER BY id"),
