@@ -93,6 +93,9 @@ def test_a_parent_files_a_complaint_and_the_dinas_upholds_it(site, browser, shot
     expect(dinas.locator("#complaints-by-day")).to_contain_text("1")
     dinas.locator("#schools-table").scroll_into_view_if_needed()
     shot(dinas, "43-dinas-statistik")
+    pdf = dinas.get_by_role("link", name="PDF", exact=True).get_attribute("href")
+    report = dinas.request.get(f"{base}{pdf}")  # with the agency's session cookie
+    assert report.status == 200 and report.body().startswith(b"%PDF")
 
     page.reload()
     expect(page.locator("#case-status")).to_have_text("Dikabulkan")
