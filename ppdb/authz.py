@@ -157,8 +157,8 @@ def row_grants(row: ScopeRow, user: Principal, *, write: bool = False) -> bool:
 async def _chose_users_school(session: AsyncSession, row: ScopeRow, user: Principal, *, registrar: bool) -> bool:
     """A school operator's: the child chose the school, or (with `registrar`) the school registered the family in
     person."""
-    if user.role is not Role.SCHOOL_OPERATOR or user.school_id is None:
-        return False
+    if user.role is not Role.SCHOOL_OPERATOR or user.school_id is None or row.status is ApplicationStatus.WITHDRAWN:
+        return False  # a withdrawn registration is no longer a school's to see (its family's and the Dinas' only)
     if registrar and row.registrar_school_id == user.school_id:
         return True
     return await session.scalar(_CHOSE_SCHOOL, {"application": row.id, "school": user.school_id}) is not None

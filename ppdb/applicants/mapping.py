@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
+
 from ppdb.applicants import schemas
 from ppdb.applicants.models import Application, ApplicationStatus, DocumentStatus
 from ppdb.applicants.validation import PeriodContext, Plan, SchoolInfo
@@ -30,10 +32,7 @@ def to_out(
         kk_exception=application.kk_exception,
         submitted_at=application.submitted_at,
         updated_at=application.updated_at,
-        applicant=schemas.ApplicantOut(
-            **{name: getattr(applicant, name) for name in APPLICANT_FIELDS},
-            coordinate_locked=applicant.coordinate_verified_at is not None,
-        ),
+        applicant=applicant if isinstance(applicant, schemas.ApplicantOut) else applicant_out(applicant),
         choices=[
             schemas.ChoiceOut(
                 rank=c.rank,
@@ -58,9 +57,20 @@ def to_out(
     )
 
 
+def applicant_out(applicant: Any) -> schemas.ApplicantOut:
+    return schemas.ApplicantOut(
+        **{name: getattr(applicant, name) for name in APPLICANT_FIELDS},
+        coordinate_locked=applicant.coordinate_verified_at is not None,
+    )
+
+
 def of_application(application: Application, schools: Mapping[int, Any]) -> schemas.ApplicationOut:
-    """`to_out` for an application loaded with its applicant, choices and documents."""
-    return to_out(application, application.applicant, application.choices, application.documents, schools)
+    """`to_out` for an application loaded with its applicant, choices and documents. A withdrawn one shows the
+    child's data as it was when it was withdrawn, never what a later registration of the child wrote."""
+    applicant: Any = application.applicant
+    if application.status is ApplicationStatus.WITHDRAWN and application.withdrawn_applicant is not None:
+        applicant = msgspec.convert(application.withdrawn_applicant, schemas.ApplicantOut)
+    return to_out(application, applicant, application.choices, application.documents, schools)
 
 
 def written(new: NewRegistration, period_id: int, plan: Plan, **database: Any) -> schemas.ApplicationOut:

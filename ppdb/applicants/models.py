@@ -70,6 +70,7 @@ class Application(Timestamped, Base):
             unique=True,
             postgresql_where=text("status <> 'withdrawn'"),
         ),
+        CheckConstraint("(status = 'withdrawn') = (withdrawn_applicant IS NOT NULL)", name="withdrawn_keep_their_data"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +91,9 @@ class Application(Timestamped, Base):
     )
     submitted_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]
+    withdrawn_applicant: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """The child's data as it stood when the application was withdrawn (an `ApplicantOut`): what a withdrawn
+    application shows, since the applicant row is the NIK's and a later registration of the child rewrites it."""
     status_reason: Mapped[str | None] = mapped_column(String(500))
     """Why the application was disqualified, shown to the parent."""
 

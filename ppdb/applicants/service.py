@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import Role
 from ppdb.applicants import documents, idempotency, pins, schemas, write
-from ppdb.applicants.mapping import current_data, of_application, written
+from ppdb.applicants.mapping import applicant_out, current_data, of_application, written
 from ppdb.applicants.models import (
     SELECTED_STATUSES,
     Applicant,
@@ -606,7 +606,7 @@ async def release(
         raise Conflict("period_not_open", "Pendaftaran hanya dapat dilepas selama pendaftaran dibuka.", "period_id")
     _still_active(application)
     old = application.status
-    application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
+    _withdrawn(application)
     application.status_reason = data.reason
     record_application(
         session,
@@ -619,6 +619,13 @@ async def release(
     await session.flush()
     session.expire(application)
     return await read(session, registration_number)
+
+
+def _withdrawn(application: Application) -> None:
+    """Withdrawn now, keeping the child's data as it stands: the withdrawn application shows it from now on
+    (`Application.withdrawn_applicant`), whatever a later registration of the child writes."""
+    application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
+    application.withdrawn_applicant = msgspec.to_builtins(applicant_out(application.applicant))
 
 
 def _still_active(application: Application) -> None:
@@ -636,7 +643,7 @@ async def withdraw(session: AsyncSession, registration_number: str, user: Princi
     accepting_registrations(period)
     _still_active(application)
     old = application.status
-    application.status, application.withdrawn_at = ApplicationStatus.WITHDRAWN, datetime.now(UTC)
+    _withdrawn(application)
     record_application(
         session,
         application,

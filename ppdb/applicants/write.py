@@ -67,7 +67,9 @@ PINS: Table = Pin.__table__  # type: ignore[assignment]
 # What a new registration leaves to the database (defaults) or to later actions (verification, withdrawal).
 LEFT: dict[str, frozenset[str]] = {
     "applicants": frozenset({"id", "created_at", "updated_at", "coordinate_verified_at", "coordinate_verified_by"}),
-    "applications": frozenset({"id", "created_at", "updated_at", "withdrawn_at", "status_reason"}),
+    "applications": frozenset(
+        {"id", "created_at", "updated_at", "withdrawn_at", "withdrawn_applicant", "status_reason"}
+    ),
     "choices": frozenset(),
     "documents": frozenset(
         {
