@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[
             MetricsMiddleware(),
-            LoadShedding(settings.max_in_flight),
+            LoadShedding(settings.max_in_flight, settings.body_timeout),
             RequestIdMiddleware(),
             AuthMiddleware(),
             CSRFMiddleware(),

@@ -147,6 +147,7 @@ def _serve(settings: Settings, url: str) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="info",
         access_log=False,
         log_config=None,

@@ -122,6 +122,7 @@ HTTP_CODES = {
     403: ("forbidden", "Anda tidak berwenang melakukan ini."),
     404: ("not_found", "Tidak ditemukan."),
     405: ("method_not_allowed", "Metode tidak didukung untuk alamat ini."),
+    408: ("request_timeout", "Data permintaan terlalu lama terkirim. Periksa koneksi lalu coba lagi."),
     413: ("request_too_large", "Permintaan terlalu besar."),
     415: ("unsupported_media_type", "Jenis konten tidak didukung."),
 }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import httpx
+import uvicorn
 
 from ppdb.app import create_app
 from ppdb.config import load_settings
@@ -119,3 +121,52 @@ async def test_password_hashing_runs_at_the_lowest_cpu_priority():
         return
     niceness = await Passwords().run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     assert niceness == 19
+
+
+async def test_slow_bodies_hold_none_of_the_bound_and_are_timed_out(server_url, tmp_path):
+    """200 connections that send a request's headers and then trickle its body (security review H2) take none
+    of the 4 requests a worker serves at once: ordinary reads are answered meanwhile; a stalled body is answered
+    408 once its time is up, an upload's (which the route reads itself) too."""
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        settings = load_settings(
+            {},
+            database_url=url,
+            secret_key=TEST_SECRET,
+            data_dir=str(tmp_path),
+            max_in_flight=4,
+            body_timeout=3,
+            provisional_interval=0,
+        )
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        )
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        slow = []
+        try:
+            for length in [300_000] + [2_000] * 200:  # one upload-sized body, then small ones
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(
+                    b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n{" % length
+                )
+                await writer.drain()
+                slow.append((reader, writer))
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                for _ in range(10):
+                    for _reader, writer in slow[:50]:  # a byte now and then keeps them alive
+                        writer.write(b" ")
+                    assert (await client.get("/api/presets")).status_code == 200
+            for reader, _writer in (slow[0], slow[1]):  # the upload (read by the route) and a small one
+                answer = await asyncio.wait_for(reader.read(), timeout=15)  # the connection closes after it
+                assert answer.startswith(b"HTTP/1.1 408 ") and b'"code":"request_timeout"' in answer
+        finally:
+            for _reader, writer in slow:
+                writer.close()
+            server.should_exit = True
+            await serving
