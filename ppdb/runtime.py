@@ -42,39 +42,47 @@ def _yield_cpu() -> None:
 class Passwords:
     """argon2 off the event loop: at most `at_once` passwords are hashed at a time, `waiting` more may wait;
     beyond that a sign-up or login is shed (503) before it touches the database, so a wave of them cannot
-    hold every connection while queueing for the CPU."""
+    hold every connection while queueing for the CPU. New passwords (sign-ups, resets) have a budget of their
+    own, `new_at_most` of those places: a flood of sign-ups never sheds a login (security review M2)."""
 
-    def __init__(self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8) -> None:
+    def __init__(
+        self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8, new_at_most: int = 4
+    ) -> None:
         # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): slow for a guesser, cheap enough for a wave.
         self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-        self.at_once, self.waiting, self.queued = at_once, waiting, 0
+        self.at_once, self.waiting, self.new_at_most = at_once, waiting, new_at_most
+        self.queued = self.new = 0
         self._executor: ThreadPoolExecutor | None = None
         self._dummy: str | None = None
 
-    def admit(self) -> None:
-        if self.queued >= self.at_once + self.waiting:
+    def admit(self, *, new: bool = False) -> None:
+        """Shed (503) a sign-in past the places, a new password past its own budget."""
+        if self.queued >= self.at_once + self.waiting or (new and self.new >= self.new_at_most):
             raise Overloaded()
 
-    async def run(self, function: Callable[..., T], *args: Any) -> T:
+    async def run(self, function: Callable[..., T], *args: Any, new: bool = False) -> T:
         """Run an argon2 call off the event loop, a bounded number at a time, at low priority."""
-        self.admit()
+        self.admit(new=new)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.at_once, thread_name_prefix="argon2", initializer=_yield_cpu)
         self.queued += 1
+        self.new += new
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
         finally:
             self.queued -= 1
+            self.new -= new
 
     async def hash(self, password: str) -> str:
-        return await self.run(self.hasher.hash, password)
+        """A new password's hash (a sign-up, a reset)."""
+        return await self.run(self.hasher.hash, password, new=True)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Raises argon2's mismatch errors; an unknown account (None) is verified against a dummy hash, so
         that its timing is that of a known one."""
         if password_hash is None:
             if self._dummy is None:
-                self._dummy = await self.hash(secrets.token_hex(16))
+                self._dummy = await self.run(self.hasher.hash, secrets.token_hex(16))
             password_hash = self._dummy
         return await self.run(self.hasher.verify, password_hash, password)
 

@@ -80,7 +80,7 @@ async def create_user(
     email, password = account.email.strip().lower(), account.password
     check_password_policy(password, email)
     passwords = passwords or standalone_passwords()
-    passwords.admit()
+    passwords.admit(new=True)
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
     phone = normalize_phone(account.phone) if account.phone else None
@@ -353,7 +353,7 @@ async def reset_password(
         )
     check_password_policy(data.password, user.email or "")
     passwords = passwords or standalone_passwords()
-    passwords.admit()
+    passwords.admit(new=True)
     user.password_hash = await passwords.hash(data.password)
     await session.execute(
         update(PasswordReset)

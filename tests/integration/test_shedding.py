@@ -6,6 +6,7 @@ import asyncio
 import socket
 
 import httpx
+import pytest
 import uvicorn
 
 from ppdb.app import create_app
@@ -170,3 +171,37 @@ async def test_slow_bodies_hold_none_of_the_bound_and_are_timed_out(server_url, 
                 writer.close()
             server.should_exit = True
             await serving
+
+
+async def test_a_flood_of_sign_ups_never_sheds_a_login():
+    """New passwords (sign-ups, resets) wait in at most 4 of the 9 places for the hashing thread; sign-ins keep
+    the rest (security review M2: a sign-up flood made every login fail)."""
+    import threading
+
+    from ppdb.errors import Overloaded
+    from ppdb.runtime import Passwords
+
+    gate = threading.Event()
+
+    class Slow:
+        def hash(self, password: str) -> str:
+            gate.wait(10)
+            return "hash"
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            gate.wait(10)
+            return True
+
+    passwords = Passwords(Slow())  # type: ignore[arg-type]
+    waiting = [asyncio.create_task(passwords.hash("x")) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(Overloaded):  # a fifth sign-up waiting
+        passwords.admit(new=True)
+    waiting += [asyncio.create_task(passwords.verify("hash", "x")) for _ in range(5)]  # logins: the other places
+    await asyncio.sleep(0.05)
+    assert passwords.queued == 9
+    with pytest.raises(Overloaded):  # a login past all places
+        passwords.admit()
+    gate.set()
+    assert await asyncio.gather(*waiting) == ["hash"] * 4 + [True] * 5
+    passwords.close()
