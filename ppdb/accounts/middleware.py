@@ -14,17 +14,18 @@ COOKIE = "ppdb_session"
 
 
 def token_from(scope: Scope) -> str | None:
-    """The bearer token, else the session cookie (read from the raw headers: this runs on every request)."""
-    cookie = b""
+    """The bearer token, else the session cookie (read from the raw headers: this runs on every request). Every
+    Cookie header counts, in order, the first of a name winning, as the CSRF check reads them (`web.csrf`)."""
+    cookies = []
     for name, value in scope["headers"]:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
             return value[7:].strip().decode("latin-1") or None
         if name == b"cookie":
-            cookie = value
-    for part in cookie.decode("latin-1").split(";"):
+            cookies.append(value)
+    for part in b";".join(cookies).decode("latin-1").split(";"):
         key, _, found = part.strip().partition("=")
-        if key == COOKIE and found:
-            return found
+        if key == COOKIE:
+            return found or None
     return None
 
 

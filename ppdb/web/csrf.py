@@ -45,8 +45,10 @@ def valid(secret: str, token: str | None) -> bool:
 
 
 def _cookies(headers: Headers) -> dict[str, str]:
+    """Every Cookie header, in order, the first of a name winning: as authentication reads them
+    (`accounts.middleware.token_from`), so a second header cannot carry a session past this check."""
     found: dict[str, str] = {}
-    for part in headers.get("cookie", "").split(";"):
+    for part in ";".join(headers.getall("cookie", [])).split(";"):
         name, _, value = part.strip().partition("=")
         found.setdefault(name, value)
     return found

@@ -47,12 +47,19 @@ async def test_a_page_form_without_the_csrf_token_is_refused(client, parent) -> 
     assert "ppdb_session" in accepted.headers["set-cookie"]
 
 
-async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients_do_not(client, parent) -> None:
+async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients_do_not(
+    client, parent, transport
+) -> None:
     token = csrf_of((await client.get("/masuk")).text)
     await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
     assert (await client.get("/api/auth/me")).status_code == 200  # the cookie alone reads
     refused = await client.post("/api/auth/logout")
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    # A session cookie in a second Cookie header is the session for the CSRF check too (security review L6).
+    session = client.cookies["ppdb_session"]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as bare:
+        split = await bare.post("/api/auth/logout", headers=[("cookie", "x=1"), ("cookie", f"ppdb_session={session}")])
+        assert split.status_code == 403 and split.json()["code"] == "csrf_failed"
     assert (await client.post("/api/auth/logout", headers={"X-CSRF-Token": token})).status_code == 204
     # A write from another site's page is refused even without a session (no login CSRF through the API).
     foreign = await client.post(
