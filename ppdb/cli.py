@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -141,17 +142,20 @@ def _serve(settings: Settings, url: str) -> None:
         "Serving on http://%s:%s with %s worker(s) (API docs: /schema)", settings.host, settings.port, settings.workers
     )
     # log_config=None: uvicorn's own lines go through the same JSON handler (logs.configure) as the app's.
-    uvicorn.run(
-        "ppdb.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-        log_level="info",
-        access_log=False,
-        log_config=None,
-    )
+    uvicorn.run("ppdb.app:create_app", factory=True, workers=settings.workers, **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How `ppdb serve` runs uvicorn (tests run a server the same way)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        # Only these proxies' X-Forwarded-For names the client; none by default (security review L5).
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_level": "info",
+        "access_log": False,
+        "log_config": None,
+    }
 
 
 def connections_needed(settings: Settings) -> int:

@@ -34,10 +34,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests one worker serves at once; more are answered 503 + Retry-After at once (load shedding). Above
     the pool size: registrations and status reads arriving together share one connection and statement (the
     value is measured: docs/benchmarks.md, "Tuning")."""
-    forwarded_allow_ips: str = "127.0.0.1"
+    forwarded_allow_ips: str = ""
     """Proxies whose `X-Forwarded-For` names the client (comma-separated addresses, or `*` where only the
     proxy can reach the app): the per-address limits (logins, result lookups, complaints) then count clients,
-    not the proxy."""
+    not the proxy. None by default: a client's own X-Forwarded-For is never believed."""
     body_timeout: float = 20.0
     """Seconds a client has to send a request's body (then 408); a small body (JSON, forms) must be in before the
     request counts as in flight."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -147,3 +148,29 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Any) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free local port as `ppdb serve` runs it (`cli.server_options`), in this
+    event loop; yields its base URL."""
+    import socket
+
+    import uvicorn
+
+    from ppdb.app import create_app
+    from ppdb.cli import server_options
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = server_options(settings) | {"host": "127.0.0.1", "port": port, "log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

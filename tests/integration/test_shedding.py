@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 import pytest
-import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from ppdb.app import create_app
 from ppdb.config import load_settings
 from ppdb.db import migrate
 from ppdb.shedding import LoadShedding
 from tests.conftest import TEST_SECRET
-from tests.helpers import scratch_database
+from tests.helpers import scratch_database, serving
 
 
 async def test_requests_beyond_the_bound_are_shed_and_the_rest_served():
@@ -139,38 +139,57 @@ async def test_slow_bodies_hold_none_of_the_bound_and_are_timed_out(server_url, 
             body_timeout=3,
             provisional_interval=0,
         )
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        async with serving(settings) as base:
+            port = int(base.rsplit(":", 1)[1])
+            slow = []
+            try:
+                for length in [300_000] + [2_000] * 200:  # one upload-sized body, then small ones
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    writer.write(
+                        b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n\r\n{" % length
+                    )
+                    await writer.drain()
+                    slow.append((reader, writer))
+                async with httpx.AsyncClient(base_url=base) as client:
+                    for _ in range(10):
+                        for _reader, writer in slow[:50]:  # a byte now and then keeps them alive
+                            writer.write(b" ")
+                        assert (await client.get("/api/presets")).status_code == 200
+                for reader, _writer in (slow[0], slow[1]):  # the upload (read by the route) and a small one
+                    answer = await asyncio.wait_for(reader.read(), timeout=15)  # the connection closes after it
+                    assert answer.startswith(b"HTTP/1.1 408 ") and b'"code":"request_timeout"' in answer
+            finally:
+                for _reader, writer in slow:
+                    writer.close()
+
+
+@pytest.mark.parametrize(("trusted", "counted"), [("", "127.0.0.1"), ("127.0.0.1", "10.9.9.9")])
+async def test_a_clients_own_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    server_url, tmp_path, trusted, counted
+):
+    """Per-address limits count the peer, unless it is a proxy named in PPDB_FORWARDED_ALLOW_IPS (security
+    review L5: a client's X-Forwarded-For escaped the login throttle)."""
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        settings = load_settings(
+            {},
+            database_url=url,
+            secret_key=TEST_SECRET,
+            data_dir=str(tmp_path),
+            provisional_interval=0,
+            forwarded_allow_ips=trusted,
         )
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        slow = []
+        async with serving(settings) as base, httpx.AsyncClient(base_url=base) as client:
+            wrong = {"email": "siapa@contoh.test", "password": "salah-sandi-sekali"}
+            answer = await client.post("/api/auth/login", json=wrong, headers={"X-Forwarded-For": "10.9.9.9"})
+            assert answer.status_code == 401, answer.text
+        engine = create_async_engine(url)
         try:
-            for length in [300_000] + [2_000] * 200:  # one upload-sized body, then small ones
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(
-                    b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\n\r\n{" % length
-                )
-                await writer.drain()
-                slow.append((reader, writer))
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                for _ in range(10):
-                    for _reader, writer in slow[:50]:  # a byte now and then keeps them alive
-                        writer.write(b" ")
-                    assert (await client.get("/api/presets")).status_code == 200
-            for reader, _writer in (slow[0], slow[1]):  # the upload (read by the route) and a small one
-                answer = await asyncio.wait_for(reader.read(), timeout=15)  # the connection closes after it
-                assert answer.startswith(b"HTTP/1.1 408 ") and b'"code":"request_timeout"' in answer
+            async with engine.connect() as conn:
+                assert (await conn.scalar(text("SELECT address FROM login_attempts"))) == counted
         finally:
-            for _reader, writer in slow:
-                writer.close()
-            server.should_exit = True
-            await serving
+            await engine.dispose()
 
 
 async def test_a_flood_of_sign_ups_never_sheds_a_login():
