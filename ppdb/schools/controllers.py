@@ -5,7 +5,6 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 
 from ppdb.accounts.guards import requires_agency_admin
-from ppdb.errors import AppError
 from ppdb.params import PeriodId, ReadSession, Session
 from ppdb.schools import schemas, service
 
@@ -13,11 +12,7 @@ CSV_LIMIT = 10 * 1024 * 1024
 
 
 async def csv_text(request: Request) -> str:
-    body = await request.body()
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise AppError("csv_encoding_invalid", "Berkas CSV harus berenkode UTF-8.", "file") from None
+    return service.decode_csv(await request.body())
 
 
 class SchoolController(Controller):

@@ -7,8 +7,8 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, String, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.audit.service import record_period
@@ -59,6 +59,14 @@ class RowErrors:
                 "file",
                 details=self.items,
             )
+
+
+def decode_csv(content: bytes) -> str:
+    """An uploaded CSV file as text: UTF-8 (with or without a byte-order mark) or refused, never guessed."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AppError("csv_encoding_invalid", "Berkas CSV harus berenkode UTF-8.", "file") from None
 
 
 def read_csv(text: str, columns: tuple[str, ...], required: tuple[str, ...]) -> list[dict[str, str]]:
@@ -153,16 +161,17 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
                 capacity=capacity,
             )
         )
-    existing = {
-        s.npsn: s for s in await session.scalars(select(School).where(School.npsn.in_([p["npsn"] for p in parsed])))
-    }
+    # One array parameter each, not one per row: a file of tens of thousands of rows is answered, not a 500.
+    npsns = bindparam("npsns", [p["npsn"] for p in parsed], type_=ARRAY(String))
+    existing = {s.npsn: s for s in await session.scalars(select(School).where(School.npsn == any_(npsns)))}
     in_use = dict(
         (
             await session.execute(
                 select(PeriodSchool.school_id, Period.name)
                 .join(Period, Period.id == PeriodSchool.period_id)
                 .where(
-                    PeriodSchool.school_id.in_([s.id for s in existing.values()]),
+                    PeriodSchool.school_id
+                    == any_(bindparam("ids", [s.id for s in existing.values()], type_=ARRAY(Integer))),
                     Period.id != period.id,
                     Period.status != PeriodStatus.DRAFT,
                 )

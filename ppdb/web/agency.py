@@ -462,10 +462,10 @@ class AgencyPages(Controller):
     ) -> Response:
         form = await request.form()
         upload = form.get("file")
-        text = (await upload.read()).decode("utf-8-sig", "replace") if isinstance(upload, UploadFile) else ""
-        text = text or form_value(form, "text")
         importer = schools.import_schools if what == "sekolah" else schools.import_zones
         try:
+            text = schools.decode_csv(await upload.read()) if isinstance(upload, UploadFile) else ""
+            text = text or form_value(form, "text")
             if not text.strip():
                 raise AppError("csv_empty", "Pilih berkas CSV atau tempel isinya.", f"file_{what}")
             outcome = await importer(db_session, period_id, text, request.user)
@@ -505,7 +505,7 @@ class AgencyPages(Controller):
                 db_session, period_id, user, result_schemas.PublishRequest(reason=form_value(form, "reason") or None)
             ),
             "daftar-ulang": lambda: flows.open_reregistration(
-                db_session, period_id, user, datetime.now(UTC) + timedelta(days=int(form_value(form, "days") or 3))
+                db_session, period_id, user, datetime.now(UTC) + timedelta(days=_days(form))
             ),
             "tutup-daftar-ulang": lambda: flows.release_unclaimed(db_session, period_id, user),
             "kursi-kosong": lambda: flows.vacancy_round(db_session, period_id, user),
@@ -685,6 +685,14 @@ def rule_forms(rules: RuleSet) -> dict[str, dict[str, Any]]:
             ],
         ),
     }
+
+
+def _days(form: Any) -> int:
+    """How many days daftar ulang stays open, as typed on the period page (1 to 30; empty: 3)."""
+    typed = form_value(form, "days") or "3"
+    if not typed.isdigit() or not 1 <= int(typed) <= 30:
+        raise AppError("days_invalid", "Lama daftar ulang 1 sampai 30 hari.", "days")
+    return int(typed)
 
 
 def _stage_window(form: Any) -> region_schemas.NextStage:

@@ -21,6 +21,7 @@ from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import accepting_registrations, get_period, periods_of_region, rules_of, to_out
 from ppdb.runtime import AppRuntime
+from ppdb.schools.service import decode_csv
 from ppdb.scores import service as scores
 from ppdb.scores.controllers import GRADUATES_LIMIT
 from ppdb.scores.formula import LEVEL_WORDS
@@ -196,10 +197,7 @@ class SchoolPages(Controller):
         form = await request.form()
         upload = form.get("file")
         try:
-            try:
-                text = (await upload.read()).decode("utf-8-sig") if isinstance(upload, UploadFile) else ""
-            except UnicodeDecodeError:
-                raise AppError("csv_encoding_invalid", "Berkas CSV harus berenkode UTF-8.", "file") from None
+            text = decode_csv(await upload.read()) if isinstance(upload, UploadFile) else ""
             if not text.strip():
                 raise AppError("csv_empty", "Pilih berkas CSV daftar lulusan.", "file")
             outcome = await scores.import_graduates(db_session, period_id, text, request.user)

@@ -60,6 +60,10 @@ async def test_header_and_encoding_errors(admin):
     expect_error(await admin.post(url, content="npsn,name\n1,2\n"), 422, "csv_header_invalid")
     expect_error(await admin.post(url, content=HEADER), 422, "csv_empty")
     expect_error(await admin.post(url, content=b"\xff\xfe\x00bad"), 422, "csv_encoding_invalid")
+    # Tens of thousands of rows are answered like a few (security review L2: 500 past 32,767 query parameters).
+    many = HEADER + "".join(f"{20000000 + n},SMP {n},smp,-6.1,106.6,x\n" for n in range(33_000))
+    refused = expect_error(await admin.post(url, content=many), 422, "csv_invalid")
+    assert "33000 kesalahan" in refused["message"] and len(refused["details"]) == 200
 
 
 async def test_zone_import_errors_and_replacement(admin, session):

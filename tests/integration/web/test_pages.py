@@ -171,6 +171,13 @@ async def test_agency_creates_a_period_edits_quotas_within_bounds_and_sees_csv_r
         files={"file": ("sekolah.csv", bad_csv.encode(), "text/csv")},
     )
     assert imported.status_code == 422 and 'id="row-errors"' in imported.text and "Baris" in imported.text
+    latin = "npsn,name,level,latitude,longitude,capacity\n20670009,SMP Négeri Lätin,smp,-6.1,106.6,30\n"
+    refused = await client.post(  # as the API: refused, never imported with replacement characters (L9)
+        f"/dinas/periode/{period_id}/impor/sekolah",
+        data={"_csrf": token},
+        files={"file": ("sekolah.csv", latin.encode("latin-1"), "text/csv")},
+    )
+    assert refused.status_code == 422 and "UTF-8" in refused.text
 
 
 async def test_a_parent_changes_reads_the_status_downloads_the_proof_and_withdraws(client, admin, parent) -> None:
@@ -229,6 +236,9 @@ async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, par
         assert done.status_code == 302, (action, done.text)
     page = await client.get(url)
     assert "Diumumkan versi 2" in page.text and 'id="chart-schools"' in page.text
+    for days in ("abc", "1e3", "99999999999", "0"):  # refused with a message, never a 500 (security review L2)
+        refused = await client.post(f"{url}/aksi/daftar-ulang", data={"_csrf": token, "days": days})
+        assert refused.status_code == 422 and "1 sampai 30 hari" in refused.text, days
     refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
     assert refused.status_code == 409 and 'class="alert error"' in refused.text
     missed = await client.get(
