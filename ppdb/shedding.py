@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPRequestEvent, HTTPResponseStartEvent, Receive, ReceiveMessage, Scope, Send
 
-from ppdb.errors import HTTP_CODES, OVERLOADED
+from ppdb.errors import HTTP_CODES, OVERLOADED, AppError
 
 RETRY_AFTER_SECONDS = 2
 EXEMPT = ("/health",)
@@ -116,7 +116,9 @@ def _until(deadline: float, receive: Receive) -> Receive:
                 message = await receive()
         except TimeoutError:
             raise HTTPException(status_code=408) from None
-        reading = message["type"] == "http.request" and message.get("more_body", False)
+        if message["type"] == "http.disconnect":  # gone mid-body: an answer nobody reads, not a server error
+            raise AppError("client_gone", "Koneksi terputus sebelum data selesai terkirim.", status_code=400)
+        reading = bool(message.get("more_body", False))
         return message
 
     return timed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import httpx
 import pytest
@@ -224,3 +225,27 @@ async def test_a_flood_of_sign_ups_never_sheds_a_login():
     gate.set()
     assert await asyncio.gather(*waiting) == ["hash"] * 7 + [True] * 2
     passwords.close()
+
+
+async def test_a_client_gone_mid_body_is_no_error_in_the_log(server_url, tmp_path, caplog):
+    """A phone losing its signal mid-upload is not a server error (security review L1: anyone could fill the
+    error log with tracebacks by closing connections)."""
+    caplog.set_level(logging.INFO)
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        settings = load_settings(
+            {}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path), provisional_interval=0
+        )
+        async with serving(settings) as base:
+            port = int(base.rsplit(":", 1)[1])
+            for length in (2_000, 300_000):  # a body read whole first, and one the route streams
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(
+                    b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n{" % length + b" " * 70_000
+                )
+                await writer.drain()
+                await asyncio.sleep(0.3)
+                writer.close()
+            await asyncio.sleep(0.5)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
