@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-# Front-end assets (htmx, Leaflet, Chart.js) from npm, pinned by package-lock.json; pages work without them.
+# Front-end assets (htmx, Leaflet, Chart.js, Swagger UI) from npm, pinned by package-lock.json; pages work without them.
 $(WEB)/node_modules/.installed: $(WEB)/package-lock.json
 	@if ! command -v npm >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		$(APT_UPDATE) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi

@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from ppdb.accounts.controllers import AuthController, OperatorController
 from ppdb.accounts.middleware import AuthMiddleware
@@ -44,6 +45,18 @@ log = logging.getLogger("ppdb")
 
 class StartupError(SystemExit):
     """Start-up refused, with a message saying what to do."""
+
+
+# The API docs page (/schema) runs Swagger UI from this site's own npm assets (ppdb/web/package.json), pinned by
+# the lock file: no script from a CDN on the origin of the staff pages (security review L7). JSON: /schema/openapi.json.
+_VENDOR = "/static/vendor/swagger-ui-dist"
+API_DOCS = SwaggerRenderPlugin(
+    js_url=f"{_VENDOR}/swagger-ui-bundle.js",
+    css_url=f"{_VENDOR}/swagger-ui.css",
+    standalone_preset_js_url=f"{_VENDOR}/swagger-ui-standalone-preset.js",
+    path=["/", "/swagger"],
+    favicon="<link rel='icon' href='data:,'>",
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -136,6 +149,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="PPDB API",
             version="0.1.0",
             description="Penerimaan Peserta Didik Baru / SPMB: registration, selection and results.",
+            render_plugins=[API_DOCS],
         ),
         template_config=template_config(),
         debug=settings.debug,

@@ -10,8 +10,16 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(self)"),
 ]
-# The API serves no HTML of its own; the OpenAPI pages under /schema load their renderer, so they get no CSP.
 CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# The API docs (/schema, Swagger UI): its scripts and styles from this site only; it starts with an inline script
+# holding the schema, and draws with inline styles and data: images.
+DOCS_CSP = (
+    b"content-security-policy",
+    (
+        b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+)
 # Pages (ppdb/web): self-hosted scripts and styles only, no inline script; map tiles from OpenStreetMap
 # (offline the map hides itself and the coordinate fields remain).
 PAGE_CSP = (
@@ -29,7 +37,7 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         return
     path = scope["path"]
     if path.startswith("/schema"):
-        extra = HEADERS
+        extra = [*HEADERS, DOCS_CSP]
     else:
         extra = [*HEADERS, CSP if path.startswith(("/api/", "/health", "/metrics")) else PAGE_CSP]
     present = {name.lower() for name, _ in message.get("headers", [])}

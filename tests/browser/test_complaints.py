@@ -102,3 +102,18 @@ def test_a_parent_files_a_complaint_and_the_dinas_upholds_it(site, browser, shot
     expect(page.locator("#case-events")).to_contain_text("Foto dan surat RT")
     assert "admin" not in page.locator("#case-events").inner_text()  # who decided is for the staff
     context.close()
+
+
+def test_the_api_docs_render_from_the_sites_own_scripts(site, browser) -> None:
+    """Swagger UI at /schema, its scripts from /static/vendor under the docs' CSP: no request leaves the site."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(**DESKTOP).new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith((site["base"], "data:")) else None)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{site['base']}/schema")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("PPDB API")
+    expect(page.get_by_text("/api/periods/{period_id}/complaints").first).to_be_visible()
+    assert elsewhere == [] and not [e for e in errors if "Content Security Policy" in e], (elsewhere, errors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy import inspect
@@ -205,8 +207,16 @@ async def test_security_headers_on_every_response(client):
         assert headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    # The API docs run only this site's pinned scripts (security review L7): no CDN, a CSP allowing none.
     docs = await client.get("/schema")
-    assert "content-security-policy" not in docs.headers and docs.headers["x-content-type-options"] == "nosniff"
+    assert docs.status_code == 200 and docs.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self' 'unsafe-inline';" in docs.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)=["\']([^"\']+)', docs.text)
+    assert sources and all(s.startswith(("/static/vendor/swagger-ui-dist/", "data:")) for s in sources), sources
+    for gone in ("/schema/redoc", "/schema/elements", "/schema/rapidoc"):  # the renderers that load CDN scripts
+        assert (await client.get(gone)).status_code == 404
+    for asset in sources[1:]:
+        assert (await client.get(asset)).status_code == 200, asset
 
 
 async def test_json_logs_carry_a_request_id_and_the_route_template(client, caplog):
