@@ -18,6 +18,7 @@ class Level(enum.StrEnum):
     SD = "sd"
     SMP = "smp"
     SMA = "sma"
+    SMK = "smk"
 
 
 BASE_KEYS = ("distance", "age", "score", "zone_priority", "choice_rank", "lottery", "submitted_at")
@@ -328,6 +329,7 @@ _AGE = {
     Level.SD: dict(min_age_months=72, early_min_age_months=66, max_age_years=12),
     Level.SMP: dict(max_age_years=15),
     Level.SMA: dict(max_age_years=21),
+    Level.SMK: dict(max_age_years=21),
 }
 
 
@@ -382,7 +384,34 @@ def _permendikbud_2021(level: Level) -> Preset:
     )
 
 
+def _smk_2025() -> Preset:
+    """SMK under SPMB 2025: the paths' national shares do not apply, only at least 15 % afirmasi and at most 10 %
+    for the nearest homes (briefing §1.1: "jalur penerimaan murid baru dikecualikan untuk SMK"); the rest goes by
+    achievement, and seats left on the other paths go to it (Jatim: leftover domisili to prestasi)."""
+    return Preset(
+        name="permendikdasmen-3-2025",
+        title="Permendikdasmen 3/2025 (SPMB 2025–)",
+        level=Level.SMK,
+        paths=[
+            _path("domisili", 10.0, ["distance", "age"]),
+            _afirmasi(15.0),
+            _path("mutasi", 5.0, ["distance", "age"], required_documents=["mutasi_letter"]),
+            _path("prestasi", 70.0, ["score", "age"], required_documents=["rapor"]),
+        ],
+        bounds={
+            "domisili": Bound(maximum=10.0),
+            "afirmasi": Bound(minimum=15.0),
+            "mutasi": Bound(),
+            "prestasi": Bound(),
+        },
+        transfers=[Transfer("afirmasi", "prestasi"), Transfer("mutasi", "prestasi"), Transfer("domisili", "prestasi")],
+        **_AGE[Level.SMK],
+    )
+
+
 def _permendikdasmen_2025(level: Level) -> Preset:
+    if level is Level.SMK:
+        return _smk_2025()
     domisili_keys: dict[Level, list[RankingKey]] = {
         Level.SD: ["age", "distance"],
         Level.SMP: ["distance", "age"],
@@ -424,6 +453,7 @@ PRESETS: dict[tuple[str, Level], Preset] = {
     (preset.name, preset.level): preset
     for level in Level
     for preset in (_permendikbud_2021(level), _permendikdasmen_2025(level))
+    if not (level is Level.SMK and preset.name == "permendikbud-1-2021")  # SMK admissions from 2025 only
 }
 
 

@@ -71,9 +71,9 @@ def among(column: InstrumentedAttribute[str], values: Collection[str]) -> Column
     return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
 
 
-NEXT_LEVEL = {Level.SD: Level.SMP, Level.SMP: Level.SMA}
-"""An origin school's graduates go on to the next level: an SD is an origin school for SMP periods only, an SMP
-for SMA periods only (so a school never enters grades in a period where it admits)."""
+ORIGIN_LEVEL = {Level.SMP: Level.SD, Level.SMA: Level.SMP, Level.SMK: Level.SMP}
+"""Where a period's applicants come from: an SD is an origin school for SMP periods only, an SMP for SMA and SMK
+periods only (so a school never enters grades in a period where it admits)."""
 
 
 async def _period(session: AsyncSession, period_id: int, user: Principal, *, write: bool = False) -> Period:
@@ -86,7 +86,7 @@ async def _period(session: AsyncSession, period_id: int, user: Principal, *, wri
         assert_region(user, period.region_id)
     elif user.role is not Role.SCHOOL_OPERATOR:
         raise Forbidden("forbidden", "Nilai diisi oleh sekolah asal atau Dinas.")
-    elif NEXT_LEVEL.get((await own_school(session, user)).level) is not period.level:
+    elif ORIGIN_LEVEL.get(period.level) is not (await own_school(session, user)).level:
         raise Forbidden("not_origin_school", "Sekolah Anda bukan sekolah asal untuk jenjang periode ini.", "period_id")
     if write and period.status not in EDITABLE:
         raise Conflict(
@@ -324,7 +324,7 @@ async def periods_for_entry(session: AsyncSession, school_level: Level) -> list[
     """Periods an origin school may still enter graduates for (a draft, or open for registration), any region:
     its graduates go on to the schools of another region too (an SMP's to the province's SMA)."""
     stmt = select(Period).where(Period.status.in_(EDITABLE)).order_by(Period.id.desc())
-    return [p for p in await session.scalars(stmt) if NEXT_LEVEL.get(school_level) is p.level]
+    return [p for p in await session.scalars(stmt) if ORIGIN_LEVEL.get(p.level) is school_level]
 
 
 def _test_components(period: Period) -> set[str]:

@@ -13,7 +13,7 @@ async def test_presets_cover_both_regulations_and_all_levels(admin):
     presets = (await admin.get("/api/presets")).json()
     assert {(p["name"], p["level"]) for p in presets} == {
         (name, level) for name in ("permendikbud-1-2021", "permendikdasmen-3-2025") for level in ("sd", "smp", "sma")
-    }
+    } | {("permendikdasmen-3-2025", "smk")}  # SMK admissions under the 2025 rule only
     sd_2025 = next(p for p in presets if p["name"] == "permendikdasmen-3-2025" and p["level"] == "sd")
     assert "prestasi" not in {p["name"] for p in sd_2025["paths"]}
     for preset in presets:
