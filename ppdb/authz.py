@@ -154,7 +154,7 @@ def row_grants(row: ScopeRow, user: Principal, *, write: bool = False) -> bool:
     return not write and user.role is Role.AGENCY_ADMIN and row.region_id == user.region_id
 
 
-async def _chose_users_school(session: AsyncSession, row: ScopeRow, user: Principal, *, registrar: bool) -> bool:
+async def chose_users_school(session: AsyncSession, row: ScopeRow, user: Principal, *, registrar: bool) -> bool:
     """A school operator's: the child chose the school, or (with `registrar`) the school registered the family in
     person."""
     if user.role is not Role.SCHOOL_OPERATOR or user.school_id is None or row.status is ApplicationStatus.WITHDRAWN:
@@ -173,7 +173,7 @@ async def check_application(
     verify or score it)."""
     if row is None or not (
         row_grants(row, user, write=write)
-        or (not write and await _chose_users_school(session, row, user, registrar=registrar))
+        or (not write and await chose_users_school(session, row, user, registrar=registrar))
     ):
         raise NotFound("application_not_found", "Pendaftaran tidak ditemukan.", "registration_number")
     return ApplicationRef(row.id, row.registration_number, row.period_id, row.status, row.updated_at)

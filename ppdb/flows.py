@@ -88,16 +88,52 @@ async def publish(
     """Announce the latest official run (again, with a reason, to correct it); the families are told."""
     period = await _locked(session, period_id, user)
     to = lifecycle.check(period, Step.PUBLISH, user)
+    run = await selection.latest_run(session, period.id, RunKind.OFFICIAL)
+    if await _unpublished(session, period.id) and await session.scalar(
+        select(Reregistration.application_id)
+        .where(Reregistration.period_id == period.id, Reregistration.decided_at > run.started_at)
+        .limit(1)
+    ):  # families decided about the seats announced before, while this run was solved without their answers
+        raise Conflict(
+            "decisions_since_run",
+            "Ada keputusan daftar ulang sesudah seleksi ini dijalankan; jalankan seleksi koreksi lagi, lalu umumkan.",
+            "status",
+        )
     publication = await results.publish(session, period, user, request)
+    await reregistration.void_changed(session, period.id, publication.id, user.actor)
     lifecycle.transition(session, period, to, user.actor)
     await session.flush()
     await notify.result_published(session, publication)
     return publication
 
 
+async def _unpublished(session: AsyncSession, period_id: int) -> bool:
+    """Whether the latest official run is not the one announced last (a correction or a round not yet announced)."""
+    announced = await session.scalar(
+        select(Publication.run_id).where(Publication.period_id == period_id).order_by(Publication.version.desc())
+    )
+    latest = await session.scalar(
+        select(func.max(SelectionRun.id)).where(
+            SelectionRun.period_id == period_id, SelectionRun.kind == RunKind.OFFICIAL
+        )
+    )
+    return announced is not None and latest != announced
+
+
+async def _announced_first(session: AsyncSession, period: Period) -> None:
+    """A step that builds on the announcement waits until the latest run is announced (`_unpublished`)."""
+    if await _unpublished(session, period.id):
+        raise Conflict(
+            "run_unpublished",
+            "Hasil seleksi terakhir (mis. seleksi koreksi) belum diumumkan; umumkan dulu.",
+            "status",
+        )
+
+
 async def open_reregistration(session: AsyncSession, period_id: int, user: Principal, closes_at: datetime) -> Period:
     period = await _locked(session, period_id, user)
     to = lifecycle.check(period, Step.OPEN_REREGISTRATION, user)
+    await _announced_first(session, period)
     reregistration.set_deadline(period, closes_at)
     return lifecycle.transition(session, period, to, user.actor)
 
@@ -110,6 +146,7 @@ async def release_unclaimed(session: AsyncSession, period_id: int, by: Actor) ->
 
 async def _release(session: AsyncSession, period: Period, by: Actor) -> int:
     to = lifecycle.check(period, Step.RELEASE_UNCLAIMED, by)
+    await _announced_first(session, period)
     released = await reregistration.release(
         session, period, await results.latest(session, period.id), lifecycle.actor_name(by)
     )
@@ -127,9 +164,13 @@ async def release_expired(session: AsyncSession) -> list[int]:
             .with_for_update(skip_locked=True)
         )
     )
+    released = []
     for period in expired:
+        if await _unpublished(session, period.id):  # a correction waits to be announced: the agency closes later
+            continue
         await _release(session, period, "system:deadline")
-    return [p.id for p in expired]
+        released.append(period.id)
+    return released
 
 
 async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) -> SelectionRun:
@@ -138,17 +179,24 @@ async def vacancy_round(session: AsyncSession, period_id: int, user: Principal) 
     to = lifecycle.check(period, Step.VACANCY_ROUND, user)
     if await _next_stage_of(session, period) is not None:
         raise Conflict("next_stage_started", "Kursi kosong tahap ini sudah dibawa ke tahap berikutnya.", "status")
+    await _corrections_in(session, period)
+    published = await results.latest(session, period.id)
+    selection_run = await vacancy.vacancy_round(session, period, published.run_id, user)
+    lifecycle.transition(session, period, to, user.actor)
+    await session.flush()
+    return selection_run
+
+
+async def _corrections_in(session: AsyncSession, period: Period) -> None:
+    """A step that builds on the announced results waits for the corrections made for cases to be run and
+    announced (a vacancy round, the next stage)."""
     if await complaints.pending(session, period.id):
         raise Conflict(
             "corrections_pending",
             "Ada koreksi atas pengaduan yang belum masuk seleksi: jalankan seleksi koreksi dan umumkan dulu.",
             "status",
         )
-    published = await results.latest(session, period.id)
-    selection_run = await vacancy.vacancy_round(session, period, published.run_id, user)
-    lifecycle.transition(session, period, to, user.actor)
-    await session.flush()
-    return selection_run
+    await _announced_first(session, period)
 
 
 async def correction_run(session: AsyncSession, period_id: int, user: Principal, *, secret: str) -> SelectionRun:
@@ -161,11 +209,17 @@ async def correction_run(session: AsyncSession, period_id: int, user: Principal,
     if await _next_stage_of(session, period) is not None:
         raise Conflict("next_stage_started", "Kursi kosong tahap ini sudah dibawa ke tahap berikutnya.", "status")
     published = await results.latest(session, period.id)
-    cases = await complaints.pending(session, period.id)
+    taken = await complaints.pending(session, period.id, lock=True)
     selection_run = await correction.correction_run(
-        session, period, published.run_id, user, secret=secret, complaints=cases
+        session,
+        period,
+        published.run_id,
+        user,
+        secret=secret,
+        complaints=sorted({number for _, number in taken}),
+        corrected={c.application_id for c, _ in taken},
     )
-    await complaints.take_in(session, period.id, selection_run.id)
+    complaints.take_in([c for c, _ in taken], selection_run.id)
     lifecycle.transition(session, period, to, user.actor)
     await session.flush()
     return selection_run
@@ -190,6 +244,7 @@ async def next_stage(
     their registrations are carried into it (`Stage.unplaced`)."""
     period = await _locked(session, period_id, user)
     lifecycle.check(period, Step.NEXT_STAGE, user)
+    await _corrections_in(session, period)
     rules = rules_of(period)
     if period.stage >= len(rules.stages):
         raise Conflict("no_next_stage", "Aturan periode ini tidak memiliki tahap berikutnya.", "stages")

@@ -105,4 +105,4 @@ class Correction(Base):
     actor: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     run_id: Mapped[int | None] = mapped_column(ForeignKey("selection_runs.id"))
-    """The correction run that took it in; None while pending."""
+    """The latest correction run that took it in (None: none yet); pending until such a run is announced."""

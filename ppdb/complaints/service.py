@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb import authz
 from ppdb.accounts.models import Role
 from ppdb.applicants import documents
-from ppdb.applicants.models import Application, Choice
+from ppdb.applicants.models import Application, ApplicationStatus, Choice
 from ppdb.audit.service import record
 from ppdb.authz import Principal
 from ppdb.complaints import schemas
@@ -141,6 +141,9 @@ async def file(
 
 
 async def _within_limits(session: AsyncSession, user: Principal | None, address: str) -> None:
+    """Counted one at a time per filer (an advisory lock): complaints sent at once count like ones in a row."""
+    filer = address[:64] if user is None else user.actor
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("ppdb.complaints"), func.hashtext(filer))))
     mine: ColumnElement[bool]
     if user is None:
         since, limit = datetime.now(UTC) - timedelta(hours=1), ANONYMOUS_PER_HOUR
@@ -264,10 +267,16 @@ async def of_period(
     if user.role is Role.AGENCY_ADMIN:
         authz.assert_region(user, period.region_id)
         scope = Complaint.period_id == period.id
-    else:
-        chose = select(Choice.application_id).where(Choice.school_id == user.school_id)
-        scope = (Complaint.period_id == period.id) & (
-            (Complaint.school_id == user.school_id) | Complaint.application_id.in_(chose)
+    else:  # a school: complaints about its applicants (not withdrawn); fraud reports are the Dinas' alone
+        chose = (
+            select(Choice.application_id)
+            .join(Application, Application.id == Choice.application_id)
+            .where(Choice.school_id == user.school_id, Application.status != ApplicationStatus.WITHDRAWN)
+        )
+        scope = (
+            (Complaint.period_id == period.id)
+            & (Complaint.category != Category.FRAUD)
+            & ((Complaint.school_id == user.school_id) | Complaint.application_id.in_(chose))
         )
     stmt = (
         select(Complaint, Application.registration_number, School.npsn)
@@ -349,28 +358,28 @@ async def note_correction(
     session.add(Correction(complaint_id=complaint.id, application_id=application.id, action=action, actor=user.actor))
 
 
-async def pending(session: AsyncSession, period_id: int) -> list[str]:
-    """The cases with corrections no correction run of the period has taken in yet."""
-    found = await session.scalars(
-        select(Complaint.number)
-        .join(Correction, Correction.complaint_id == Complaint.id)
-        .where(Complaint.period_id == period_id, Correction.run_id.is_(None))
-        .distinct()
-        .order_by(Complaint.number)
-    )
-    return list(found)
-
-
-async def take_in(session: AsyncSession, period_id: int, run_id: int) -> None:
-    """Mark the period's pending corrections as taken in by the correction run `run_id`."""
-    await session.execute(
-        update(Correction)
+async def pending(session: AsyncSession, period_id: int, *, lock: bool = False) -> list[tuple[Correction, str]]:
+    """The period's corrections no announced run has taken in yet (none, or a correction run not announced), each
+    with its case's number (`lock`: held for the run that takes them in, read before it reads the data)."""
+    announced = select(Publication.run_id).where(Publication.period_id == period_id)
+    stmt = (
+        select(Correction, Complaint.number)
+        .join(Complaint, Complaint.id == Correction.complaint_id)
         .where(
-            Correction.run_id.is_(None),
-            Correction.complaint_id.in_(select(Complaint.id).where(Complaint.period_id == period_id)),
+            Complaint.period_id == period_id,
+            or_(Correction.run_id.is_(None), Correction.run_id.not_in(announced)),
         )
-        .values(run_id=run_id)
+        .order_by(Correction.id)
     )
+    rows = await session.execute(stmt.with_for_update(of=Correction) if lock else stmt)
+    return [(correction, number) for correction, number in rows]
+
+
+def take_in(corrections: list[Correction], run_id: int) -> None:
+    """Mark these corrections as taken in by the correction run `run_id` (only those it read: one made while it
+    ran waits for the next)."""
+    for correction in corrections:
+        correction.run_id = run_id
 
 
 async def _visible(session: AsyncSession, number: str, user: Principal, *, lock: bool = False) -> Complaint:
@@ -382,18 +391,14 @@ async def _visible(session: AsyncSession, number: str, user: Principal, *, lock:
         allowed = complaint.filed_by == user.id
     elif user.role is Role.AGENCY_ADMIN:
         allowed = (await get_period(session, complaint.period_id)).region_id == user.region_id
-    else:
-        allowed = user.school_id is not None and (
+    else:  # a school, as in `of_period`: not a fraud report (it may name the school and the reporter)
+        row = None
+        if complaint.application_id is not None:
+            scope = authz.APPLICATION_SCOPE_COLUMNS.where(Application.id == complaint.application_id)
+            row = (await session.execute(scope)).first()
+        allowed = complaint.category is not Category.FRAUD and (
             complaint.school_id == user.school_id
-            or (
-                complaint.application_id is not None
-                and await session.scalar(
-                    select(Choice.rank).where(
-                        Choice.application_id == complaint.application_id, Choice.school_id == user.school_id
-                    )
-                )
-                is not None
-            )
+            or (row is not None and await authz.chose_users_school(session, row, user, registrar=False))
         )
     if not allowed:
         raise _not_found()
@@ -471,6 +476,9 @@ async def _out(session: AsyncSession, complaint: Complaint, *, staff: bool = Fal
         .where(Correction.complaint_id == complaint.id)
         .order_by(Correction.id)
     )
+    accused = complaint.category is Category.FRAUD and not staff  # the reporter learns nothing of the child
+    if accused and registration:
+        registration = "****" + registration[-4:]
     return schemas.ComplaintOut(
         number=complaint.number,
         period_id=complaint.period_id,
@@ -499,7 +507,9 @@ async def _out(session: AsyncSession, complaint: Complaint, *, staff: bool = Fal
             )
             for f in files
         ],
-        corrections=[
+        corrections=[]
+        if accused
+        else [
             schemas.CorrectionOut(registration_number=reg, action=c.action, at=c.at, run_id=c.run_id)
             for c, reg in corrections.all()
         ],

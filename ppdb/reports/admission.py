@@ -17,7 +17,7 @@ from fpdf import FPDF
 from sqlalchemy import exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Document
+from ppdb.applicants.models import SELECTED_STATUSES, Applicant, Application, ApplicationStatus, Document
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
 from ppdb.complaints.models import Complaint
@@ -268,7 +268,7 @@ def pdf(data: AdmissionReport, region: str) -> bytes:
 
 async def dapodik_csv(session: AsyncSession, period: Period, user: Principal, npsn: str | None = None) -> str:
     """The accepted students of the stage (placed in its latest publication, not declined or released at daftar
-    ulang), one row each, in the columns a destination school enters into Dapodik; audited."""
+    ulang, not disqualified since), one row each, in the columns a destination school enters into Dapodik; audited."""
     publication = await session.scalar(
         select(Publication).where(Publication.period_id == period.id).order_by(Publication.version.desc()).limit(1)
     )
@@ -304,7 +304,11 @@ async def dapodik_csv(session: AsyncSession, period: Period, user: Principal, np
         .outerjoin(
             Reregistration, (Reregistration.application_id == Application.id) & (Reregistration.period_id == period.id)
         )
-        .where(PublicationEntry.publication_id == publication.id, PublicationEntry.npsn.is_not(None))
+        .where(
+            PublicationEntry.publication_id == publication.id,
+            PublicationEntry.npsn.is_not(None),
+            Application.status.in_(SELECTED_STATUSES),  # not a child disqualified since
+        )
         .order_by(PublicationEntry.npsn, Applicant.name)
     )
     if npsn is not None:

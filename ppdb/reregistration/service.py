@@ -121,3 +121,36 @@ async def confirmed_per_school(session: AsyncSession, period_id: int) -> dict[in
         .group_by(School.id)
     )
     return {school_id: count for school_id, count in rows}
+
+
+async def void_changed(session: AsyncSession, period_id: int, publication_id: int, actor: str) -> list[str]:
+    """After a new version of the results, a decision about a seat the child no longer holds is void: the
+    family decides again about the seat it holds now (a correction moved it, or placed a child who had given
+    a seat up). A child who gave a seat up and holds none keeps its decision. The registrations, audited."""
+    rows = await session.execute(
+        select(Reregistration, Application, PublicationEntry.npsn, PublicationEntry.path)
+        .join(Application, Application.id == Reregistration.application_id)
+        .outerjoin(
+            PublicationEntry,
+            (PublicationEntry.publication_id == publication_id)
+            & (PublicationEntry.application_id == Reregistration.application_id),
+        )
+        .where(Reregistration.period_id == period_id)
+    )
+    voided = []
+    for decision, application, npsn, path in rows.all():
+        seat = ProgramKey.of(npsn, path or "").id if npsn else None
+        if seat == decision.program or (seat is None and decision.decision is not Decision.CONFIRMED):
+            continue
+        await session.delete(decision)
+        record_application(
+            session,
+            application,
+            "reregistration.void",
+            actor=actor,
+            old={"decision": decision.decision.value, "program": decision.program},
+            new={"program": seat},
+        )
+        voided.append(application.registration_number)
+    await session.flush()
+    return voided

@@ -16,6 +16,7 @@ from ppdb.db.base import to_struct
 from ppdb.errors import AppError, NotFound
 from ppdb.regions.models import Period
 from ppdb.regions.service import get_period
+from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results import schemas
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import School
@@ -176,7 +177,18 @@ async def _changes(
             .where(Publication.period_id == period_id, Publication.version == previous)
         )
     }
-    moved = {a for a in before.keys() | seats.keys() if before.get(a) != seats.get(a)}
+    gave_up = set(
+        await session.scalars(
+            select(Reregistration.application_id).where(
+                Reregistration.period_id == period_id, Reregistration.decision != Decision.CONFIRMED
+            )
+        )
+    )  # declined or let go at daftar ulang: their own answer, not a change of the results
+    moved = {
+        a
+        for a in before.keys() | seats.keys()
+        if before.get(a) != seats.get(a) and not (a in gave_up and seats.get(a) is None)
+    }
     if not moved:
         return []
     people = (

@@ -31,15 +31,18 @@ async def correction_run(
     *,
     secret: str,
     complaints: list[str],
+    corrected: set[int],
 ) -> SelectionRun:
     """A new official run of the announced round (`published_run_id`), from the data as it is now. `period` is
-        locked and checked by the caller (`flows.correction_run`); `complaints`: the cases whose corrections it takes in
-    (named in its audit entry).
+            locked and checked by the caller (`flows.correction_run`); `complaints`: the cases whose corrections it takes in
+        (named in its audit entry); `corrected`: the registrations their corrections were made for, solved again
+    whatever they decided at daftar ulang (a decision about a seat they no longer hold is voided when the run is
+    announced: `reregistration.void_changed`).
 
-        Until a seat is confirmed, this is the selection itself run again: the same seats, keys and transfers,
-        from the corrected data. Once daftar ulang has confirmed seats, those stay fixed (with their holders'
-        keys as announced) and the others are solved again within the seats as announced, less the confirmed ones,
-        as a vacancy round does; a child who declined or let the seat go is not placed again."""
+            Until a seat is confirmed, this is the selection itself run again: the same seats, keys and transfers,
+            from the corrected data. Once daftar ulang has confirmed seats, those stay fixed (with their holders'
+            keys as announced) and the others are solved again within the seats as announced, less the confirmed ones,
+            as a vacancy round does; a child who declined or let the seat go is not placed again."""
     started_at = datetime.now(UTC)
     clock = time.perf_counter()
     await lock(session, period.id)
@@ -68,6 +71,7 @@ async def correction_run(
     eligible = set(ids.values())  # a child disqualified since is not among them: a confirmed seat of theirs frees
     if not rules_of(period).complaints.keep_confirmed:  # the juknis solves confirmed seats again too
         decisions = {a: d for a, d in decisions.items() if d is not Decision.CONFIRMED}
+    decisions = {a: d for a, d in decisions.items() if a not in corrected}  # the cases' own children
     fixed = [
         announced[a]
         for a, decision in decisions.items()

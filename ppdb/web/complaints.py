@@ -85,7 +85,7 @@ class ComplaintPages(Controller):
         }
         user = request.scope.get("user")
         given = values["period_id"] or ""
-        period_id = int(given) if given.isdigit() else 0
+        period_id = int(given) if given.isascii() and given.isdigit() and len(given) <= 10 else 0
         values["period_id"] = period_id  # type: ignore[assignment]
         try:
             if not 1 <= period_id <= MAX_ID:

@@ -115,7 +115,7 @@ async def test_a_result_is_objected_to_within_the_masa_sanggah(admin, parent, se
     assert (await parent.post(f"/api/periods/{pid}/complaints", json=about(number))).status_code == 201
 
 
-async def test_an_anonymous_fraud_report_is_followed_with_its_code(admin, parent, transport):
+async def test_an_anonymous_fraud_report_is_followed_with_its_code(admin, parent, transport, operator):
     pid, number = await registered(admin, parent)
     anonymous = httpx.AsyncClient(transport=transport, base_url="http://testserver")
     expect_error(
@@ -155,9 +155,20 @@ async def test_an_anonymous_fraud_report_is_followed_with_its_code(admin, parent
         f"/api/applications/{number}/disqualify", json={"reason": "KK pinjaman.", "complaint": case}
     )
     assert disqualified.status_code == 204, disqualified.text
-    corrections = (await anonymous.post(f"/api/complaints/{case}/follow", json={"code": code})).json()["corrections"]
+    # The reporter learns the outcome, nothing of the child concerned (masked, no corrections); the Dinas sees all.
+    followed = (await anonymous.post(f"/api/complaints/{case}/follow", json={"code": code})).json()
+    assert (followed["status"], followed["registration_number"], followed["corrections"]) == (
+        "upheld",
+        "****" + number[-4:],
+        [],
+    )
+    corrections = (await admin.get(f"/api/complaints/{case}")).json()["corrections"]
     assert [(c["action"], c["run_id"]) for c in corrections] == [("application.disqualify", None)]
-    # The school named sees the report and its evidence; the evidence read is audited.
+    # Fraud reports are the Dinas' alone: not even the school named sees the report or who made it.
+    school = await operator("20670001", "op.adu@sekolah.test")
+    expect_error(await school.get(f"/api/complaints/{case}"), 404, "complaint_not_found")
+    assert case not in {c["number"] for c in (await school.get(f"/api/periods/{pid}/complaints")).json()}
+    # The Dinas reads the evidence; the read is audited.
     evidence = await admin.get(f"/api/complaints/{case}/files/{proof.json()['id']}")
     assert evidence.content.startswith(b"\x89PNG") and evidence.headers["cache-control"] == "private, no-store"
     reads = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "complaint.evidence_read"})).json()

@@ -180,8 +180,13 @@ async def test_a_correction_keeps_the_seats_confirmed_at_daftar_ulang_where_the_
     if keep:  # the second family confirmed SMP 1: it stays, though the corrected fourth family is nearer; the
         # first family, not yet re-registered, is solved again and moves down to SMP 2; the third drops out
         assert await seats(client, pid, numbers) == ["20670002", "20670001", None, "20670001"]
-    else:  # everyone solved again: the confirmed second family moves down like the others
+    else:  # everyone solved again: the confirmed second family moves down like the others, and its decision
+        # about the seat it lost is void: it decides again about the one it holds now
         assert await seats(client, pid, numbers) == ["20670001", "20670002", None, "20670001"]
+        voided = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "reregistration.void"})).json()
+        assert [e["entity_id"] for e in voided] == [numbers[1]]
+        again = await families[1].post(f"/api/applications/{numbers[1]}/reregistration", json={"decision": "confirmed"})
+        assert again.status_code == 200, again.text
 
 
 async def test_a_vacancy_round_waits_for_the_corrections(admin, client, transport):
@@ -200,6 +205,8 @@ async def test_a_vacancy_round_waits_for_the_corrections(admin, client, transpor
     # Every placed family let its seat go: those answered and are not placed again; the fourth family, the only
     # one that never had a seat, takes one with its corrected point, and re-registers in a window of its own.
     assert await seats(client, pid, numbers) == [None, None, None, "20670001"]
+    changes = (await client.get(f"/api/periods/{pid}/results/snapshot")).json()["changes"]
+    assert [c["registration_number"] for c in changes] == ["****" + numbers[3][-4:]]  # not those who let go
     assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
     confirmed = await families[3].post(f"/api/applications/{numbers[3]}/reregistration", json={"decision": "confirmed"})
     assert confirmed.status_code == 200, confirmed.text
@@ -246,3 +253,32 @@ async def test_an_upheld_complaint_corrects_a_certificates_points(admin, parent,
     assert placed == [1, 1, None, 1]
     changes = (await client.get(f"/api/periods/{pid}/results/snapshot")).json()["changes"]
     assert {c["registration_number"] for c in changes} == {"****" + numbers[2][-4:], "****" + last[-4:]}
+
+
+async def test_a_correction_waits_for_its_announcement_and_for_the_answers_given_meanwhile(admin, client, transport):
+    """Findings of the review: families answering daftar ulang while a correction is solved make it stale; a
+    step that builds on the announcement waits for the correction's; the complainant's own child is solved again
+    whatever it answered; the next stage waits for pending corrections."""
+    pid, families, numbers = await published_cycle(admin, transport)
+    closes = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/open", json={"closes_at": closes})).status_code == 204
+    # The third family (SMP 2) confirms its seat as a safety, then objects: its point is wrong.
+    confirm = {"decision": "confirmed"}
+    assert (await families[2].post(f"/api/applications/{numbers[2]}/reregistration", json=confirm)).status_code == 200
+    await uphold_coordinate_complaint(admin, families[2], pid, numbers[2])
+    expect_error(await admin.post(f"/api/periods/{pid}/next-stage", json={}), 409, "invalid_transition")
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs/correction")).status_code == 201
+    expect_error(await admin.post(f"/api/periods/{pid}/reregistration/close"), 409, "run_unpublished")
+    # Meanwhile the first family confirms the seat announced before: the correction did not know; run it again.
+    assert (await families[0].post(f"/api/applications/{numbers[0]}/reregistration", json=confirm)).status_code == 200
+    expect_error(
+        await admin.post(f"/api/periods/{pid}/publications", json={"reason": "Koreksi."}), 409, "decisions_since_run"
+    )
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs/correction")).status_code == 201
+    assert (await admin.post(f"/api/periods/{pid}/publications", json={"reason": "Koreksi."})).status_code == 201
+    # The third family, corrected, now nearest: SMP 1 beside the confirmed first family; the second moves to
+    # SMP 2. The third's decision about SMP 2 is void: it answers again for SMP 1.
+    assert await seats(client, pid, numbers) == ["20670001", "20670002", "20670001", None]
+    again = await families[2].post(f"/api/applications/{numbers[2]}/reregistration", json=confirm)
+    assert again.status_code == 200, again.text
+    assert (await admin.post(f"/api/periods/{pid}/reregistration/close")).status_code == 200

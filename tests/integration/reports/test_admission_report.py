@@ -102,3 +102,7 @@ async def test_the_report_adds_up_to_the_published_placements(admin, transport, 
     assert (await school.get(f"/api/periods/{pid}/exports/schools/20670002/dapodik.csv")).status_code == 404
     exports = (await admin.get(f"/api/periods/{pid}/audit", params={"action": "results.export_dapodik"})).json()
     assert [e["new"]["rows"] for e in exports] == [1, 1]
+    # A child disqualified after the announcement is no student of the school.
+    out = await admin.post(f"/api/applications/{confirmed}/disqualify", json={"reason": "KK tidak sah."})
+    assert out.status_code == 204, out.text
+    assert (await admin.get(f"/api/periods/{pid}/exports/dapodik.csv")).text.count("\n") == 1  # the header

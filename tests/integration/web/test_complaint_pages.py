@@ -28,6 +28,9 @@ async def test_a_parent_files_a_complaint_and_the_dinas_decides_it(transport, ad
         data={"_csrf": token, "period_id": str(pid), "category": "verification", "registration_number": number},
     )
     assert refused.status_code == 400 and "Uraikan pengaduan" in refused.text
+    for period in ("²", "9" * 5000):  # digits Python reads but no period id: the form again, not a 500
+        odd = await family.post("/pengaduan", data={"_csrf": token, "period_id": period, "category": "fraud"})
+        assert odd.status_code == 400 and "Pilih periode" in odd.text
     filed = await family.post(
         "/pengaduan",
         data={
