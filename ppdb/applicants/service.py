@@ -14,7 +14,7 @@ their transaction(s) and are the only exceptions:
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from ppdb.accounts.models import Role
+from ppdb.accounts.models import LoginAttempt, Role
 from ppdb.applicants import documents, idempotency, pins, schemas, write
 from ppdb.applicants.mapping import applicant_out, current_data, of_application, written
 from ppdb.applicants.models import (
@@ -145,8 +145,51 @@ async def register_committed(
         if out is not None:
             return out
     await _pin_checked(sessionmaker, period_id, data, parent)
-    async with sessionmaker.begin() as session:
-        return await _register_checked(runtime, session, period_id, data, parent, key)
+    try:
+        async with sessionmaker.begin() as session:
+            return await _register_checked(runtime, session, period_id, data, parent, key)
+    except Conflict as refused:
+        await _count_taken(sessionmaker, parent, refused)
+        raise
+
+
+TAKEN = "nik_taken"
+"""The `LoginAttempt.email` of a registration refused because its NIK was already registered (`address`: the
+account)."""
+TAKEN_CODES = frozenset(("nik_registered_elsewhere", "claim_available"))
+"""Another account's or a school's registration of the NIK (a family retrying its own is not counted)."""
+TAKEN_MAX, TAKEN_WINDOW = 10, timedelta(days=1)
+"""A family meets a registered NIK once or twice (its own child, registered by someone else); an account asking
+about many NIKs is refused for a day, so whether a child is registered cannot be looked up NIK by NIK (security
+review M1; where the region requires PINs, a NIK without its PIN learns nothing at all)."""
+
+
+async def _count_taken(sessionmaker: async_sessionmaker[AsyncSession], parent: Principal, refused: Conflict) -> None:
+    """A refusal for a registered NIK, counted for the account in a transaction of its own."""
+    if refused.code in TAKEN_CODES and parent.role is Role.PARENT:
+        async with sessionmaker.begin() as session:
+            session.add(LoginAttempt(email=TAKEN, address=parent.actor, success=False))
+
+
+async def _taken_budget(sessionmaker: async_sessionmaker[AsyncSession], parent: Principal) -> None:
+    if parent.role is not Role.PARENT:  # a school registering families at its desk
+        return
+    async with sessionmaker() as session:
+        asked = await session.scalar(
+            select(func.count()).where(
+                LoginAttempt.email == TAKEN,
+                LoginAttempt.address == parent.actor,
+                LoginAttempt.at > datetime.now(UTC) - TAKEN_WINDOW,
+            )
+        )
+    if (asked or 0) >= TAKEN_MAX:
+        raise AppError(
+            "nik_checks_throttled",
+            "Terlalu banyak pendaftaran dengan NIK yang sudah terdaftar dari akun ini. Coba lagi besok, atau "
+            "hubungi helpdesk Dinas dengan membawa KK.",
+            "nik",
+            status_code=429,
+        )
 
 
 async def _pin_checked(
@@ -157,6 +200,7 @@ async def _pin_checked(
     if period is not None:  # else the registration itself says so
         accepting_registrations(period)  # no guessing at PINs before registration opens
         await pins.check(sessionmaker, period, data, parent)
+        await _taken_budget(sessionmaker, parent)
 
 
 async def _not_placed_earlier(session: AsyncSession, period: Period, nik: str) -> None:
@@ -220,7 +264,11 @@ async def register_in(
     (the wizard's files): it commits or rolls back with the rest (a wrong PIN is counted on its own)."""
     key = idempotency.key_for(parent, period_id, idempotency_key)
     await _pin_checked(sessionmaker, period_id, data, parent)
-    return await _register_checked(runtime, session, period_id, data, parent, key)
+    try:
+        return await _register_checked(runtime, session, period_id, data, parent, key)
+    except Conflict as refused:
+        await _count_taken(sessionmaker, parent, refused)
+        raise
 
 
 async def _register_checked(
