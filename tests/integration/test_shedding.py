@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,6 +18,18 @@ from ppdb.db import migrate
 from ppdb.shedding import LoadShedding
 from tests.conftest import TEST_SECRET
 from tests.helpers import scratch_database, serving
+
+
+@contextlib.asynccontextmanager
+async def served(server_url: str, tmp_path, **settings) -> AsyncIterator[tuple[str, str]]:
+    """A migrated scratch database and the app served on it as `ppdb serve` runs it; (database URL, base URL)."""
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        configured = load_settings(
+            {}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path), provisional_interval=0, **settings
+        )
+        async with serving(configured) as base:
+            yield url, base
 
 
 async def test_requests_beyond_the_bound_are_shed_and_the_rest_served():
@@ -129,40 +143,29 @@ async def test_slow_bodies_hold_none_of_the_bound_and_are_timed_out(server_url, 
     """200 connections that send a request's headers and then trickle its body (security review H2) take none
     of the 4 requests a worker serves at once: ordinary reads are answered meanwhile; a stalled body is answered
     408 once its time is up, an upload's (which the route reads itself) too."""
-    async with scratch_database(server_url) as url:
-        migrate.upgrade(url)
-        settings = load_settings(
-            {},
-            database_url=url,
-            secret_key=TEST_SECRET,
-            data_dir=str(tmp_path),
-            max_in_flight=4,
-            body_timeout=3,
-            provisional_interval=0,
-        )
-        async with serving(settings) as base:
-            port = int(base.rsplit(":", 1)[1])
-            slow = []
-            try:
-                for length in [300_000] + [2_000] * 200:  # one upload-sized body, then small ones
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                    writer.write(
-                        b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: %d\r\n\r\n{" % length
-                    )
-                    await writer.drain()
-                    slow.append((reader, writer))
-                async with httpx.AsyncClient(base_url=base) as client:
-                    for _ in range(10):
-                        for _reader, writer in slow[:50]:  # a byte now and then keeps them alive
-                            writer.write(b" ")
-                        assert (await client.get("/api/presets")).status_code == 200
-                for reader, _writer in (slow[0], slow[1]):  # the upload (read by the route) and a small one
-                    answer = await asyncio.wait_for(reader.read(), timeout=15)  # the connection closes after it
-                    assert answer.startswith(b"HTTP/1.1 408 ") and b'"code":"request_timeout"' in answer
-            finally:
-                for _reader, writer in slow:
-                    writer.close()
+    async with served(server_url, tmp_path, max_in_flight=4, body_timeout=3) as (_url, base):
+        port = int(base.rsplit(":", 1)[1])
+        slow = []
+        try:
+            for length in [300_000] + [2_000] * 200:  # one upload-sized body, then small ones
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(
+                    b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n{" % length
+                )
+                await writer.drain()
+                slow.append((reader, writer))
+            async with httpx.AsyncClient(base_url=base) as client:
+                for _ in range(10):
+                    for _reader, writer in slow[:50]:  # a byte now and then keeps them alive
+                        writer.write(b" ")
+                    assert (await client.get("/api/presets")).status_code == 200
+            for reader, _writer in (slow[0], slow[1]):  # the upload (read by the route) and a small one
+                answer = await asyncio.wait_for(reader.read(), timeout=15)  # the connection closes after it
+                assert answer.startswith(b"HTTP/1.1 408 ") and b'"code":"request_timeout"' in answer
+        finally:
+            for _reader, writer in slow:
+                writer.close()
 
 
 @pytest.mark.parametrize(("trusted", "counted"), [("", "127.0.0.1"), ("127.0.0.1", "10.9.9.9")])
@@ -171,17 +174,8 @@ async def test_a_clients_own_forwarded_for_is_believed_only_from_a_trusted_proxy
 ):
     """Per-address limits count the peer, unless it is a proxy named in PPDB_FORWARDED_ALLOW_IPS (security
     review L5: a client's X-Forwarded-For escaped the login throttle)."""
-    async with scratch_database(server_url) as url:
-        migrate.upgrade(url)
-        settings = load_settings(
-            {},
-            database_url=url,
-            secret_key=TEST_SECRET,
-            data_dir=str(tmp_path),
-            provisional_interval=0,
-            forwarded_allow_ips=trusted,
-        )
-        async with serving(settings) as base, httpx.AsyncClient(base_url=base) as client:
+    async with served(server_url, tmp_path, forwarded_allow_ips=trusted) as (url, base):
+        async with httpx.AsyncClient(base_url=base) as client:
             wrong = {"email": "siapa@contoh.test", "password": "salah-sandi-sekali"}
             answer = await client.post("/api/auth/login", json=wrong, headers={"X-Forwarded-For": "10.9.9.9"})
             assert answer.status_code == 401, answer.text
@@ -231,21 +225,16 @@ async def test_a_client_gone_mid_body_is_no_error_in_the_log(server_url, tmp_pat
     """A phone losing its signal mid-upload is not a server error (security review L1: anyone could fill the
     error log with tracebacks by closing connections)."""
     caplog.set_level(logging.INFO)
-    async with scratch_database(server_url) as url:
-        migrate.upgrade(url)
-        settings = load_settings(
-            {}, database_url=url, secret_key=TEST_SECRET, data_dir=str(tmp_path), provisional_interval=0
-        )
-        async with serving(settings) as base:
-            port = int(base.rsplit(":", 1)[1])
-            for length in (2_000, 300_000):  # a body read whole first, and one the route streams
-                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(
-                    b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: %d\r\n\r\n{" % length + b" " * 70_000
-                )
-                await writer.drain()
-                await asyncio.sleep(0.3)
-                writer.close()
-            await asyncio.sleep(0.5)
+    async with served(server_url, tmp_path) as (_url, base):
+        port = int(base.rsplit(":", 1)[1])
+        for length in (2_000, 300_000):  # a body read whole first, and one the route streams
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /api/auth/signup HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n{" % length + b" " * 70_000
+            )
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.close()
+        await asyncio.sleep(0.5)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
