@@ -224,6 +224,10 @@ async def _for_staff(session: AsyncSession, registration_number: str, user: Prin
     return application
 
 
+DECIDED = frozenset((PeriodStatus.SELECTED, PeriodStatus.PUBLISHED, PeriodStatus.REREGISTRATION, PeriodStatus.VACANCY))
+"""After the official selection a document decision changes a result: only as a correction for an upheld case."""
+
+
 async def decide_document(
     session: AsyncSession, registration_number: str, kind: str, user: Principal, decision: schemas.DocumentDecision
 ) -> DocumentOut:
@@ -235,9 +239,15 @@ async def decide_document(
         raise Conflict("document_not_uploaded", "Dokumen ini belum diunggah; tidak ada yang bisa diperiksa.", "kind")
     if decision.decision == "rejected" and not decision.reason:
         raise AppError("reason_required", "Tuliskan alasan penolakan dokumen.", "reason")
-    scored = kind == CERTIFICATE and certificate_component(
-        application, await get_period(session, application.period_id)
-    )
+    period = await get_period(session, application.period_id)
+    if decision.complaint is None and period.status in DECIDED:
+        raise Conflict(
+            "documents_decided",
+            "Keputusan dokumen tidak dapat diubah lagi setelah seleksi resmi; koreksi melalui pengaduan yang "
+            "dikabulkan Dinas.",
+            "kind",
+        )
+    scored = kind == CERTIFICATE and certificate_component(application, period)
     if decision.decision == "verified" and scored:
         raise Conflict(
             "certificate_points_required",

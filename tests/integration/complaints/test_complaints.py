@@ -230,3 +230,22 @@ async def test_complaints_are_limited_per_account_and_per_address(admin, parent,
 async def test_no_complaints_before_registration_opens(admin, parent):
     period = await open_period(admin, open_=False)
     expect_error(await parent.post(f"/api/periods/{period['id']}/complaints", json=FRAUD), 409, "complaints_not_open")
+
+
+async def test_after_the_selection_a_document_decision_changes_only_for_an_upheld_case(admin, parent, operator):
+    """A decision that changes a result after the official selection is a correction: made for an upheld case
+    (by the Dinas), never quietly by a school (the review of the sanggah change)."""
+    pid, number = await registered(admin, parent)
+    assert (await parent.put(f"/api/applications/{number}/documents/kk", content=b"%PDF-1.4 kk")).status_code == 200
+    school = await operator("20670001", "op.dok@sekolah.test")
+    url = f"/api/applications/{number}/documents/kk/decision"
+    assert (await school.post(url, json={"decision": "verified"})).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/close")).status_code == 200
+    assert (await admin.post(f"/api/periods/{pid}/selection-runs")).status_code == 201
+    rejected = {"decision": "rejected", "reason": "KK milik keluarga lain."}
+    expect_error(await school.post(url, json=rejected), 409, "documents_decided")
+    expect_error(await admin.post(url, json=rejected), 409, "documents_decided")
+    case = (await parent.post(f"/api/periods/{pid}/complaints", json=about(number))).json()["number"]
+    await admin.post(f"/api/complaints/{case}/decision", json={"status": "upheld", "reason": "Diperiksa ulang."})
+    expect_error(await school.post(url, json={**rejected, "complaint": case}), 403, "forbidden")
+    assert (await admin.post(url, json={**rejected, "complaint": case})).status_code == 200
