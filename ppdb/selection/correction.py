@@ -16,11 +16,10 @@ from ppdb.authz import Principal
 from ppdb.regions.models import Period
 from ppdb.regions.service import rules_of
 from ppdb.reregistration.models import Decision, Reregistration
-from ppdb.selection import engine
 from ppdb.selection.compiler import compile_period
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
 from ppdb.selection.programs import Considered, Number
-from ppdb.selection.service import load_facts, lock, placement_row, placement_rows, program_outcomes, store_run
+from ppdb.selection.service import load_facts, lock, placement_row, program_outcomes, solve, store_run
 
 
 async def correction_run(
@@ -97,15 +96,7 @@ async def correction_run(
             for p in compiled.instance.programs
         ]
         compiled.instance = msgspec.structs.replace(compiled.instance, programs=programs)
-    raw = msgspec.json.encode(compiled.instance)
-    timings["compile"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    result = await asyncio.to_thread(engine.solve, compiled.instance)
-    timings["solve"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    rows = await asyncio.to_thread(placement_rows, compiled, result, ids, pool)
+    raw, result, rows, clock = await solve(compiled, ids, pool, timings, clock)
     for application_id in decisions.keys() & eligible & announced.keys():  # as announced; a confirmed seat kept
         was = announced[application_id]
         program, rank = (was.program, was.choice_rank) if application_id in held else (None, None)

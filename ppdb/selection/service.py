@@ -213,15 +213,7 @@ async def run(
     # CPU-bound work runs in a thread so the event loop keeps answering requests meanwhile.
     clock = time.perf_counter()
     compiled = await asyncio.to_thread(compile_period, rules, schools, facts)
-    raw = msgspec.json.encode(compiled.instance)
-    timings["compile"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    result = await asyncio.to_thread(engine.solve, compiled.instance)
-    timings["solve"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    placements = await asyncio.to_thread(placement_rows, compiled, result, ids, facts)
+    raw, result, placements, clock = await solve(compiled, ids, facts, timings, clock)
     selection_run = await store_run(
         session,
         period,
@@ -241,6 +233,25 @@ async def run(
     )
     observe_selection(kind.value, sum(selection_run.seconds.values()))
     return selection_run
+
+
+async def solve(
+    compiled: CompiledInstance,
+    ids: dict[str, int],
+    facts: list[ApplicationFacts],
+    timings: dict[str, float],
+    compiling: float,
+) -> tuple[bytes, engine.Result, list[PlacementRow], float]:
+    """A compiled instance (compiled since `compiling`) encoded, solved in a thread and turned into a placement
+    row per applicant of `facts`, each step timed into `timings`: the input, the result, the rows, and the clock
+    the write starts at."""
+    raw = msgspec.json.encode(compiled.instance)
+    timings["compile"] = time.perf_counter() - compiling
+    clock = time.perf_counter()
+    result = await asyncio.to_thread(engine.solve, compiled.instance)
+    timings["solve"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    return raw, result, await asyncio.to_thread(placement_rows, compiled, result, ids, facts), clock
 
 
 def program_outcomes(
