@@ -203,7 +203,9 @@ async def load_application(
         select(Application)
         .where(Application.registration_number == registration_number)
         .options(
-            selectinload(Application.applicant), selectinload(Application.choices), selectinload(Application.documents)
+            selectinload(Application.applicant),
+            selectinload(Application.choices).selectinload(Choice.program),
+            selectinload(Application.documents),
         )
     )
     if write if lock is None else lock:

@@ -32,7 +32,7 @@ from ppdb.reregistration.models import Reregistration
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
 from ppdb.results.models import Publication
-from ppdb.schools.models import PeriodSchool, ZoneEntry
+from ppdb.schools.models import PeriodSchool, Program, ZoneEntry
 from ppdb.scores import service as scores
 from ppdb.selection import correction, vacancy
 from ppdb.selection import service as selection
@@ -275,11 +275,25 @@ async def next_stage(
             await session.flush()
     except IntegrityError:
         raise Conflict("stage_exists", f"{stage.name} sudah dimulai.", "stages") from None
-    taken = await reregistration.confirmed_per_school(session, period.id)
-    seats = {}
+    taken = await reregistration.confirmed_per_place(session, period.id)
+    left: dict[int, int] = {}  # an SMK's seats are its programs': each program keeps what was not confirmed in it
+    for p in await session.scalars(select(Program).where(Program.period_id == period.id)):
+        seats = max(0, p.capacity - taken.get((p.school_id, p.code), 0))
+        left[p.school_id] = left.get(p.school_id, 0) + seats
+        session.add(
+            Program(
+                period_id=new.id,
+                school_id=p.school_id,
+                code=p.code,
+                name=p.name,
+                capacity=seats,
+                requirements=p.requirements,
+                partner=p.partner,
+            )
+        )
     for row in await session.scalars(select(PeriodSchool).where(PeriodSchool.period_id == period.id)):
-        seats[row.school_id] = max(0, row.capacity - taken.get(row.school_id, 0))
-        session.add(PeriodSchool(period_id=new.id, school_id=row.school_id, capacity=seats[row.school_id]))
+        left.setdefault(row.school_id, max(0, row.capacity - taken.get((row.school_id, None), 0)))
+        session.add(PeriodSchool(period_id=new.id, school_id=row.school_id, capacity=left[row.school_id]))
     await session.execute(copy_period_rows(ZoneEntry.__table__, period.id, new.id))  # type: ignore[arg-type]
     await scores.carry_to_stage(session, period.id, new.id)
     record_period(
@@ -287,7 +301,7 @@ async def next_stage(
         new.id,
         "period.create",
         actor=user.actor,
-        new={"stage": new.stage, "after_period": period.id, "seats": sum(seats.values())},
+        new={"stage": new.stage, "after_period": period.id, "seats": sum(left.values())},
     )
     record_period(session, period.id, "period.next_stage", actor=user.actor, new={"period_id": new.id})
     await session.flush()

@@ -41,6 +41,10 @@ def to_out(
                 distance_m=float(c.distance_m),
                 in_zone=c.in_zone,
                 zone_priority=c.zone_priority,
+                program=c.program.code if c.program else None,
+                program_name=c.program.name if c.program else None,
+                program_unmet=c.program_unmet,
+                program_reason=c.program_reason,
             )
             for c in choices
         ],
@@ -82,7 +86,10 @@ def written(new: NewRegistration, period_id: int, plan: Plan, **database: Any) -
     return to_out(
         application,
         applicant,
-        (SimpleNamespace(**c) for c in new.choices),
+        (
+            SimpleNamespace(**c, program=chosen.program, program_unmet=None, program_reason=None)
+            for c, chosen in zip(new.choices, plan.choices, strict=True)
+        ),
         (SimpleNamespace(kind=k, status=declared, content_type=None, size_bytes=None, reason=None) for k in new.kinds),
         {c.school.id: c.school for c in plan.choices},
     )
@@ -101,6 +108,6 @@ def current_data(application: Application, ctx: PeriodContext) -> schemas.Applic
         kk_exception=out.kk_exception,  # type: ignore[arg-type]  # stored from a checked form
         path=out.path,
         category=out.category,
-        choices=[c.npsn for c in out.choices],
+        choices=[f"{c.npsn}/{c.program}" if c.program else c.npsn for c in out.choices],
         documents=[d.kind for d in out.documents],
     )

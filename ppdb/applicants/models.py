@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, SmallInteger, String, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ppdb.db.base import Base, Timestamped, pg_enum
+from ppdb.schools.models import Program
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -107,8 +108,9 @@ class Application(Timestamped, Base):
 class Choice(Base):
     __tablename__ = "choices"
     __table_args__ = (
-        UniqueConstraint("application_id", "school_id"),
+        UniqueConstraint("application_id", "school_id", "program_id", postgresql_nulls_not_distinct=True),
         CheckConstraint("rank >= 1", name="rank_positive"),
+        CheckConstraint("(program_unmet IS NULL) = (program_reason IS NULL)", name="unmet_with_reason"),
         CheckConstraint("distance_m >= 0", name="distance_nonnegative"),
         Index("ix_choices_school_id", "school_id"),
     )
@@ -120,6 +122,14 @@ class Choice(Base):
     """Haversine distance home → school in metres, computed by the server and frozen on submit."""
     in_zone: Mapped[bool]
     zone_priority: Mapped[int | None]
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    """At an SMK: the program chosen (a school with programs is chosen by program)."""
+    program_unmet: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    """The program's requirements the school found unmet at verification: the choice takes no part in the
+    selection (the others do)."""
+    program_reason: Mapped[str | None] = mapped_column(String(500))
+
+    program: Mapped[Program | None] = relationship(lazy="raise")
 
 
 class DocumentStatus(enum.StrEnum):

@@ -52,7 +52,11 @@ class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     path: Name40
     category: Name40 | None = None
     choices: Annotated[
-        list[Code], msgspec.Meta(max_length=20, description="NPSN of each chosen school, most wanted first")
+        list[Code],
+        msgspec.Meta(
+            max_length=20,
+            description="Each chosen school by NPSN, most wanted first; at an SMK its program too: `NPSN/KODE`",
+        ),
     ]
     documents: list[DocumentKind] = []
     """Documents the parent declares they hold (uploaded separately)."""
@@ -129,6 +133,17 @@ class ChoiceOut(msgspec.Struct, kw_only=True):
     """Metres, 2 decimals, computed by the server (haversine) and frozen on submit."""
     in_zone: bool
     zone_priority: int | None
+    program: str | None = None
+    """At an SMK: the program chosen (kompetensi keahlian), named in `program_name`."""
+    program_name: str | None = None
+    program_unmet: list[str] | None = None
+    """The program's requirements the school found unmet at verification (this choice then takes no part)."""
+    program_reason: str | None = None
+
+    @property
+    def place(self) -> str:
+        """How pages name the choice: the school, or at an SMK "school – program"."""
+        return f"{self.school_name} – {self.program_name}" if self.program_name else self.school_name
 
 
 class DocumentOut(msgspec.Struct, kw_only=True):

@@ -42,6 +42,7 @@ from ppdb.applicants.validation import (
     OpenPeriod,
     PeriodContext,
     Plan,
+    ProgramInfo,
     SchoolInfo,
     ZoneArea,
     validate,
@@ -54,7 +55,7 @@ from ppdb.regions.models import Kelurahan, Period, PeriodStatus, Region
 from ppdb.regions.service import accepting_registrations, get_period, rules_of
 from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results.models import Publication, PublicationEntry
-from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+from ppdb.schools.models import PeriodSchool, Program, School, ZoneEntry
 
 if TYPE_CHECKING:
     from ppdb.runtime import Runtime
@@ -104,9 +105,21 @@ async def _load_places(
         .join(PeriodSchool, PeriodSchool.school_id == School.id)
         .where(PeriodSchool.period_id == period_id)
     )
+    programs: dict[int, dict[str, ProgramInfo]] = {}
+    for p in await session.scalars(select(Program).where(Program.period_id == period_id).order_by(Program.code)):
+        programs.setdefault(p.school_id, {})[p.code] = ProgramInfo(p.id, p.code, p.name, tuple(p.requirements))
     schools = {
         r.npsn: SchoolInfo(
-            r.id, r.npsn, r.name, r.level.value, r.latitude, r.longitude, r.capacity, r.ownership, r.kelurahan_code
+            r.id,
+            r.npsn,
+            r.name,
+            r.level.value,
+            r.latitude,
+            r.longitude,
+            r.capacity,
+            r.ownership,
+            r.kelurahan_code,
+            programs.get(r.id, {}),
         )
         for r in rows
     }
@@ -441,7 +454,9 @@ async def carry_unplaced(session: AsyncSession, previous: Period, new: Period, *
         )
         .order_by(Application.submitted_at)
         .options(
-            selectinload(Application.applicant), selectinload(Application.choices), selectinload(Application.documents)
+            selectinload(Application.applicant),
+            selectinload(Application.choices).selectinload(Choice.program),
+            selectinload(Application.documents),
         )
     )
     before = await load_context(session, previous.id)
@@ -519,7 +534,7 @@ async def read_many(session: AsyncSession, registration_numbers: list[str]) -> l
             .where(Application.registration_number.in_(registration_numbers))
             .options(
                 selectinload(Application.applicant),
-                selectinload(Application.choices),
+                selectinload(Application.choices).selectinload(Choice.program),
                 selectinload(Application.documents),
             )
         )
@@ -593,13 +608,22 @@ async def apply_plan(
     application.path, application.category = plan.path.name, merged.category
     application.updated_at = func.clock_timestamp()  # also when only the choices (another table) changed
     application.kk_exception = merged.kk_exception
+    # The school's finding on a program's requirements stays with the choice of that program.
+    found = {
+        (school, program): (unmet, reason)
+        for school, program, unmet, reason in await session.execute(
+            select(Choice.school_id, Choice.program_id, Choice.program_unmet, Choice.program_reason).where(
+                Choice.application_id == application.id, Choice.program_unmet.is_not(None)
+            )
+        )
+    }
     # Replace choices in SQL, not via the ORM collection, so (application, rank) never collides mid-flush.
     await session.execute(delete(Choice).where(Choice.application_id == application.id))
     session.expire(application, ["choices"])
-    session.add_all(
-        Choice(application_id=application.id, **{k: v for k, v in c.items() if k != "registration_number"})
-        for c in new.choices
-    )
+    for c in new.choices:
+        unmet, reason = found.get((c["school_id"], c["program_id"]), (None, None))
+        fields = {k: v for k, v in c.items() if k != "registration_number"}
+        session.add(Choice(application_id=application.id, program_unmet=unmet, program_reason=reason, **fields))
     kept = set(merged.documents)
     for document in list(application.documents):
         if document.kind not in kept and document.status is DocumentStatus.DECLARED:

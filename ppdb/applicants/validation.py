@@ -22,6 +22,16 @@ CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
+class ProgramInfo:
+    """An SMK's program (kompetensi keahlian) in the period."""
+
+    id: int
+    code: str
+    name: str
+    requirements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SchoolInfo:
     id: int
     npsn: str
@@ -32,6 +42,8 @@ class SchoolInfo:
     capacity: int
     ownership: str = "negeri"
     kelurahan_code: str | None = None
+    programs: dict[str, ProgramInfo] = field(default_factory=dict)
+    """At an SMK: its programs by code; such a school is chosen by program (`npsn/code`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +115,12 @@ class ChoicePlan:
     distance_m: Decimal
     in_zone: bool
     zone_priority: int | None
+    program: ProgramInfo | None = None
+
+    @property
+    def place(self) -> str:
+        """How the choice is named to the parent: the school, or "school – program"."""
+        return f"{self.school.name} – {self.program.name}" if self.program else self.school.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +265,12 @@ def _plan_choices(
         raise AppError("choices_empty", "Pilih minimal satu sekolah.", "choices")
     if len(data.choices) > ctx.rules.max_choices:
         raise AppError("too_many_choices", f"Maksimal {ctx.rules.max_choices} pilihan sekolah.", "choices")
-    if len(set(data.choices)) != len(data.choices):
-        raise AppError("duplicate_choice", "Setiap sekolah hanya boleh dipilih sekali.", "choices")
+    if len({c.upper() for c in data.choices}) != len(data.choices):
+        raise AppError("duplicate_choice", "Setiap sekolah atau program hanya boleh dipilih sekali.", "choices")
     plans = []
-    for rank, npsn in enumerate(data.choices, start=1):
+    for rank, chosen in enumerate(data.choices, start=1):
         where = f"choices[{rank - 1}]"
+        npsn, _, code = chosen.partition("/")
         school = ctx.schools.get(npsn)
         if school is None:
             raise AppError("school_not_in_period", f"Sekolah dengan NPSN {npsn} tidak ikut periode ini.", where)
@@ -259,6 +278,7 @@ def _plan_choices(
             raise AppError(
                 "school_level_mismatch", f"{school.name} bukan jenjang {ctx.period.level.value.upper()}.", where
             )
+        program = _program(ctx.rules, school, code.upper(), data, where)
         metres = haversine_m(data.latitude, data.longitude, school.latitude, school.longitude)
         distance = Decimal(repr(metres)).quantize(CENT, rounding=ROUND_HALF_UP)
         tiers = [area.priority for area in ctx.zones.get(school.id, ()) if area.covers(data, metres)]
@@ -269,9 +289,38 @@ def _plan_choices(
             raise AppError(
                 "no_sub_quota", f"Alamat tidak termasuk sub-kuota mana pun jalur {path.name} di {school.name}.", where
             )
-        plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None))
+        plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None, program))
     _check_composition(ctx.rules, plans, data.kelurahan_code)
     return plans
+
+
+def _program(
+    rules: RuleSet, school: SchoolInfo, code: str, data: schemas.ApplicationCreate, where: str
+) -> ProgramInfo | None:
+    """The program chosen at an SMK (`npsn/code`; a school with programs is chosen by one), with the documents
+    its requirements ask for."""
+    if not school.programs:
+        if code:
+            raise AppError("program_unknown", f"{school.name} tidak memiliki program keahlian untuk dipilih.", where)
+        return None
+    program = school.programs.get(code)
+    if program is None:
+        offered = ", ".join(f"{p.code} ({p.name})" for p in school.programs.values())
+        raise AppError(
+            "program_unknown" if code else "program_missing",
+            f"Pilih program keahlian di {school.name}: {offered}.",
+            where,
+        )
+    for name in program.requirements:
+        requirement = rules.programs.requirement(name)
+        if requirement is not None and requirement.document and requirement.document not in data.documents:
+            raise AppError(
+                "document_missing",
+                f"Program {program.name} di {school.name} memerlukan dokumen: "
+                f"{rules.document_title(requirement.document)} ({requirement.title}).",
+                "documents",
+            )
+    return program
 
 
 def _is(kind: str, plan: ChoicePlan, home_kelurahan: str) -> bool:
@@ -283,7 +332,19 @@ def _is(kind: str, plan: ChoicePlan, home_kelurahan: str) -> bool:
 
 
 def _check_composition(rules: RuleSet, plans: list[ChoicePlan], home_kelurahan: str) -> None:
-    """The region's choice rules: at most so many choices of a kind, and only from a given choice on."""
+    """The region's choice rules: at most so many choices of a kind, and only from a given choice on; at most
+    so many programs of one SMK."""
+    most = rules.programs.max_per_school
+    if most is not None:
+        at: dict[str, int] = {}
+        for plan in plans:
+            at[plan.school.npsn] = at.get(plan.school.npsn, 0) + 1
+            if plan.program is not None and at[plan.school.npsn] > most:
+                raise AppError(
+                    "choice_composition_invalid",
+                    f"Paling banyak {most} program keahlian di satu sekolah; {plan.place} melebihi batas itu.",
+                    f"choices[{plan.rank - 1}]",
+                )
     for limit in rules.choice_limits:
         of_kind = [p for p in plans if _is(limit.kind, p, home_kelurahan)]
         words = CHOICE_WORDS[limit.kind]

@@ -70,7 +70,7 @@ LEFT: dict[str, frozenset[str]] = {
     "applications": frozenset(
         {"id", "created_at", "updated_at", "withdrawn_at", "withdrawn_applicant", "status_reason"}
     ),
-    "choices": frozenset(),
+    "choices": frozenset({"program_unmet", "program_reason"}),
     "documents": frozenset(
         {
             "id",
@@ -115,7 +115,7 @@ APPLICATION_FIELDS = (
     "kk_exception",
     "submitted_at",
 )
-CHOICE_FIELDS = ("rank", "school_id", "distance_m", "in_zone", "zone_priority")
+CHOICE_FIELDS = ("rank", "school_id", "distance_m", "in_zone", "zone_priority", "program_id")
 # One registration's values, beside its applicant's and application's: the audit entry and the stored answer.
 EXTRA: dict[str, TypeEngine[Any]] = {
     "applicant_id": Integer(),
@@ -363,6 +363,7 @@ def new_registration(
             "distance_m": c.distance_m,
             "in_zone": c.in_zone,
             "zone_priority": c.zone_priority,
+            "program_id": c.program.id if c.program else None,
         }
         for c in plan.choices
     ]

@@ -32,6 +32,11 @@ TEMPLATES: dict[str, Template] = {
         "Dokumen {document} pada pendaftaran {registration_number} ditolak verifikator: {reason}. Unggah dokumen "
         "yang benar sebelum batas verifikasi di {link}",
     ),
+    "program_unmet": Template(
+        "Pendaftaran {registration_number}: syarat program keahlian",
+        "Sekolah mendapati syarat program {program} tidak terpenuhi ({requirements}): {reason}. Pilihan ini tidak "
+        "diikutkan seleksi; pilihan lain tetap. Ganti pilihan selama pendaftaran masih dibuka: {link}",
+    ),
     "choices_at_risk": Template(
         "Pendaftaran {registration_number}: semua pilihan berisiko",
         "Menurut perhitungan sementara, pendaftaran {registration_number} saat ini tidak masuk di semua sekolah "

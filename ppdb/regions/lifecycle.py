@@ -209,6 +209,7 @@ ALL_RULES: Final = frozenset(
         "stage_lockout",
         "stage_lockout_ranks",
         "complaints",
+        "programs",
     )
 )
 """What a rules change can touch (`regions.rules.changed_fields`, by kind: `quotas.domisili` is `quotas`,
@@ -254,6 +255,7 @@ RULE_NAMES: Final = {
     "stage_lockout": "larangan daftar tahap berikutnya",
     "stage_lockout_ranks": "pilihan yang menutup tahap berikutnya",
     "complaints": "masa sanggah",
+    "programs": "aturan program SMK",
 }
 
 

@@ -219,6 +219,31 @@ class ComplaintRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     final), or solves their holders again with everyone else."""
 
 
+class ProgramRequirement(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A condition an SMK program may set (Jatim: not colour-blind for TKJ, a minimum height for pelayaran; a
+    kelas industri: its partner's test), checked by the school at verification; `document`: the letter that
+    shows it, declared by whoever chooses the program."""
+
+    name: DocumentKind
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    document: DocumentKind | None = None
+
+
+class ProgramRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """SMK programs (kompetensi keahlian): the requirements programs may name (each program lists its own at the
+    import), and how many programs of one SMK a child may choose (Jabar: 2)."""
+
+    requirements: Annotated[list[ProgramRequirement], msgspec.Meta(max_length=40)] = []
+    max_per_school: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+
+    def requirement(self, name: str) -> ProgramRequirement | None:
+        return next((r for r in self.requirements if r.name == name), None)
+
+    def title(self, name: str) -> str:
+        requirement = self.requirement(name)
+        return requirement.title if requirement else name.replace("_", " ")
+
+
 class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     preset: str
     paths: list[PathRule]
@@ -251,6 +276,9 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
     """Only a seat at one of the first this many choices keeps a child out (Jabar: choice 1 or 2; a private
     school at choice 3 does not); None: a seat at any choice."""
     complaints: ComplaintRules = ComplaintRules()
+    programs: ProgramRules = msgspec.field(
+        default_factory=ProgramRules
+    )  # a factory: the OpenAPI schema hashes defaults
     lottery_seed: str
 
     def stage_paths(self, stage: int) -> list[str]:
@@ -562,6 +590,11 @@ def _check_documents(rules: RuleSet) -> None:
     if len(set(own)) != len(own):
         raise RuleViolation("document_duplicate", "Setiap jenis dokumen hanya boleh didefinisikan sekali.", "documents")
     known = rules.document_kinds
+    names = [r.name for r in rules.programs.requirements]
+    if len(set(names)) != len(names):
+        raise RuleViolation(
+            "program_requirement_duplicate", "Setiap syarat program hanya boleh didefinisikan sekali.", "programs"
+        )
     for p in rules.paths:
         if p.zoned_sub_quotas and any(s.required_documents for s in p.sub_quotas):
             raise RuleViolation(
@@ -578,6 +611,7 @@ def _check_documents(rules: RuleSet) -> None:
             for r in s.required_documents
         ),
         *(("age_exemptions", k) for k in rules.age_exemptions),
+        *(("programs.requirements", r.document) for r in rules.programs.requirements if r.document),
     ]
     for field, requirement in named:
         for kind in alternatives(requirement):
@@ -595,7 +629,7 @@ the engine's last tie-break, the applicant's opaque id: secret-keyed, so no one 
 
 PATH_NAME = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 SUB_QUOTA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
-"""Both short enough that a per-kelurahan program id (`npsn:path/name-kelurahan`) fits its column (80)."""
+"""Both short enough that a per-kelurahan program id (`npsn:path/name-kelurahan@program`) fits its column (100)."""
 
 
 def _check_path(path: PathRule) -> None:

@@ -14,6 +14,7 @@ from ppdb.regions.rules import (
     DocumentKind,
     DocumentSpec,
     Mechanism,
+    ProgramRules,
     RankingKey,
     Requirement,
     RuleSet,
@@ -155,6 +156,9 @@ class RulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Who may not register in a later stage: `placed` (a seat not declined at daftar ulang) or `confirmed`."""
     stage_lockout_ranks: Annotated[int, msgspec.Meta(ge=1, le=10)] | msgspec.UnsetType | None = msgspec.UNSET
     """Only a seat at one of the first this many choices keeps a child out of later stages (Jabar: 2)."""
+    programs: ProgramRules | msgspec.UnsetType = msgspec.UNSET
+    """SMK programs: the `requirements` programs may name (`name`, `title`, `document`) and how many programs of
+    one school a child may choose (`max_per_school`)."""
     complaints: ComplaintRules | msgspec.UnsetType = msgspec.UNSET
     """The masa sanggah (`objection_days` after each announcement) and the days to decide a complaint."""
     version: Id | msgspec.UnsetType = msgspec.UNSET

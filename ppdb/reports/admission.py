@@ -27,6 +27,7 @@ from ppdb.results.models import Publication, PublicationEntry
 from ppdb.results.service import spreadsheet_text
 from ppdb.schools.models import School
 from ppdb.scores.models import Graduate
+from ppdb.selection.programs import ProgramKey
 
 DIMENSIONS = {
     "total": "Jumlah",
@@ -291,6 +292,7 @@ async def dapodik_csv(session: AsyncSession, period: Period, user: Principal, np
             "jalur",
             "nomor_pendaftaran",
             "daftar_ulang",
+            "kompetensi_keahlian",
         ]
     )
     if publication is None:
@@ -315,6 +317,7 @@ async def dapodik_csv(session: AsyncSession, period: Period, user: Principal, np
         stmt = stmt.where(PublicationEntry.npsn == npsn)
     count = 0
     for entry, school, person, origin, decision in (await session.execute(stmt)).all():
+        seat = ProgramKey.of(entry.npsn or "", entry.path or "")
         if decision is not None and decision.value in ("declined", "released"):
             continue
         writer.writerow(
@@ -331,9 +334,10 @@ async def dapodik_csv(session: AsyncSession, period: Period, user: Principal, np
                 person.rw or "",
                 person.kelurahan_code,
                 origin or "",
-                entry.path,
+                seat.quota_path,
                 entry.registration_number,
                 decision.value if decision is not None else "belum",
+                seat.major or "",
             ]
         )
         count += 1

@@ -16,7 +16,8 @@ from ppdb.complaints.models import Complaint
 from ppdb.errors import NotFound
 from ppdb.regions.models import Kelurahan, Period
 from ppdb.reregistration.models import Reregistration
-from ppdb.schools.models import School
+from ppdb.schools.models import Program, School
+from ppdb.schools.service import Places, place, place_names
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
 from ppdb.selection.programs import Cutoff
 from ppdb.selection.service import latest_run
@@ -25,7 +26,10 @@ from ppdb.selection.service import latest_run
 class ProgramStats(msgspec.Struct, kw_only=True):
     npsn: str
     school_name: str
+    """At an SMK, "school – program"."""
     path: str
+    program: str | None = None
+    """At an SMK: the program (kompetensi keahlian)."""
     applicants: int
     """Applicants of this path who listed the school (any rank)."""
     first_choice: int
@@ -92,8 +96,8 @@ class Report:
     """The statistics (`totals`, the API's shape) and each program's cut-off by name, for the agency page."""
 
     totals: Statistics
-    cutoffs: dict[tuple[str, str], Cutoff | None] = field(default_factory=dict)
-    """(npsn, path) of a `ProgramStats` -> its cut-off."""
+    cutoffs: dict[tuple[str, str, str | None], Cutoff | None] = field(default_factory=dict)
+    """(npsn, path, program) of a `ProgramStats` -> its cut-off."""
 
 
 async def statistics(session: AsyncSession, period: Period) -> Report:
@@ -106,21 +110,21 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
             )
         ).all()
     )
-    demand = {
-        (npsn, path): (n, first)
-        for npsn, path, n, first in (
+    demand: dict[tuple[str, str | None, str], tuple[int, int]] = {
+        (npsn, code, path): (n, first)
+        for npsn, code, path, n, first in (
             await session.execute(
-                select(School.npsn, Application.path, func.count(), func.count().filter(Choice.rank == 1))
+                select(School.npsn, Program.code, Application.path, func.count(), func.count().filter(Choice.rank == 1))
                 .join(Choice, Choice.school_id == School.id)
+                .outerjoin(Program, Program.id == Choice.program_id)
                 .join(Application, Application.id == Choice.application_id)
                 .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
-                .group_by(School.npsn, Application.path)
+                .group_by(School.npsn, Program.code, Application.path)
             )
         ).all()
     }
-    names = dict(
-        (await session.execute(select(School.npsn, School.name).where(School.region_id == period.region_id))).all()
-    )
+    region = await session.scalars(select(School.npsn).where(School.region_id == period.region_id))
+    names = await place_names(session, period.id, list(region))
     selection_run: SelectionRun | None = None
     with contextlib.suppress(NotFound):
         selection_run = await latest_run(session, period.id, RunKind.OFFICIAL)
@@ -128,18 +132,20 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
         with contextlib.suppress(NotFound):
             selection_run = await latest_run(session, period.id, RunKind.PROVISIONAL)
     programs, placed, unplaced, afirmasi, afirmasi_placed = [], 0, 0, 0, 0
-    cutoffs: dict[tuple[str, str], Cutoff | None] = {}
+    cutoffs: dict[tuple[str, str, str | None], Cutoff | None] = {}
     if selection_run is not None:
         for o in await session.scalars(
             select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id).order_by(ProgramOutcome.program)
         ):
-            n, first = demand.get((o.school_npsn, o.program_key.path), (0, 0))
-            cutoffs[o.school_npsn, o.path] = o.cut
+            key = o.program_key
+            n, first = demand.get((o.school_npsn, key.major, key.path), (0, 0))
+            cutoffs[o.school_npsn, key.quota_path, key.major] = o.cut
             programs.append(
                 ProgramStats(
                     npsn=o.school_npsn,
-                    school_name=names.get(o.school_npsn, o.school_npsn),
-                    path=o.path,
+                    school_name=place(names, o.school_npsn, key.major),
+                    path=key.quota_path,
+                    program=key.major,
                     applicants=n,
                     first_choice=first,
                     seats=o.final_capacity,
@@ -176,7 +182,7 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
         afirmasi_placed=afirmasi_placed,
         afirmasi_placed_share=round(afirmasi_placed / afirmasi, 4) if afirmasi else 0.0,
         programs=programs,
-        schools=await _schools(session, period, programs, cutoffs),
+        schools=await _schools(session, period, programs, cutoffs, names),
         kelurahan=await _kelurahan(session, period, selection_run),
         complaints_by_day=await _complaints_by_day(session, period),
     )
@@ -184,7 +190,11 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
 
 
 async def _schools(
-    session: AsyncSession, period: Period, programs: list[ProgramStats], cutoffs: dict[tuple[str, str], Cutoff | None]
+    session: AsyncSession,
+    period: Period,
+    programs: list[ProgramStats],
+    cutoffs: dict[tuple[str, str, str | None], Cutoff | None],
+    names: Places,
 ) -> list[SchoolStats]:
     listed = dict(
         (
@@ -203,7 +213,7 @@ async def _schools(
             p.npsn,
             SchoolStats(
                 npsn=p.npsn,
-                school_name=p.school_name,
+                school_name=place(names, p.npsn),
                 applicants=listed.get(p.npsn, 0),
                 seats=0,
                 filled=0,
@@ -213,9 +223,10 @@ async def _schools(
         )
         school.seats += p.seats
         school.filled += p.filled
-        cut = cutoffs.get((p.npsn, p.path))
+        cut = cutoffs.get((p.npsn, p.path, p.program))
         if cut is not None and cut.names and cut.names[0] == "distance" and p.path in ("domisili", "zonasi"):
-            school.distance_cutoff_m = cut.distance_m
+            # at an SMK, the farthest of its programs'
+            school.distance_cutoff_m = max(cut.distance_m or 0.0, school.distance_cutoff_m or 0.0)
     for school in schools.values():
         school.fill_rate = round(school.filled / school.seats, 4) if school.seats else 0.0
     return sorted(schools.values(), key=lambda s: (s.fill_rate, s.school_name))

@@ -24,7 +24,7 @@ class Reregistration(Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"))
-    program: Mapped[str] = mapped_column(String(80))
+    program: Mapped[str] = mapped_column(String(100))
     """The seat the decision is about, e.g. 20670001:domisili."""
     decision: Mapped[Decision] = mapped_column(pg_enum(Decision, "reregistration_decision"))
     decided_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())

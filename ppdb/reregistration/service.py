@@ -105,11 +105,13 @@ async def release(session: AsyncSession, period: Period, publication: Publicatio
     return len(unclaimed)
 
 
-async def confirmed_per_school(session: AsyncSession, period_id: int) -> dict[int, int]:
-    """Seats confirmed at daftar ulang in the period, per school id (a holder disqualified since frees it)."""
+async def confirmed_per_place(session: AsyncSession, period_id: int) -> dict[tuple[int, str | None], int]:
+    """Seats confirmed at daftar ulang in the period, per school id and program (None: the school's own seats;
+    a holder disqualified since frees it)."""
     npsn = func.split_part(Reregistration.program, ":", 1)
+    program = func.nullif(func.split_part(Reregistration.program, "@", 2), "")
     rows = await session.execute(
-        select(School.id, func.count())
+        select(School.id, program, func.count())
         .select_from(Reregistration)
         .join(Application, Application.id == Reregistration.application_id)
         .join(School, School.npsn == npsn)
@@ -118,9 +120,9 @@ async def confirmed_per_school(session: AsyncSession, period_id: int) -> dict[in
             Reregistration.decision == Decision.CONFIRMED,
             Application.status.in_(SELECTED_STATUSES),
         )
-        .group_by(School.id)
+        .group_by(School.id, program)
     )
-    return {school_id: count for school_id, count in rows}
+    return {(school_id, code): count for school_id, code, count in rows}
 
 
 async def void_changed(session: AsyncSession, period_id: int, publication_id: int, actor: str) -> list[str]:

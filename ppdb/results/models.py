@@ -39,7 +39,7 @@ class PublicationEntry(Base):
     registration_number: Mapped[str] = mapped_column(String(24), index=True)
     birth_date: Mapped[date]
     npsn: Mapped[str | None] = mapped_column(String(8))
-    path: Mapped[str | None] = mapped_column(String(80))
+    path: Mapped[str | None] = mapped_column(String(100))
     choice_rank: Mapped[int | None]
 
 

@@ -16,8 +16,11 @@ class PlacedEntry(msgspec.Struct, kw_only=True):
     """Masked: the first name, then initials (AHMAD F****)."""
 
 
-class PathResult(msgspec.Struct, kw_only=True):
+class PathResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     path: str
+    program: str | None = None
+    """At an SMK: the program (kompetensi keahlian) whose seats these are, named in `program_name`."""
+    program_name: str | None = None
     seats: int
     final_seats: int
     filled: int
@@ -30,6 +33,7 @@ class SchoolResult(msgspec.Struct, kw_only=True):
     npsn: str
     name: str
     paths: list[PathResult]
+    """At an SMK, each program's paths (`PathResult.program`)."""
 
 
 class Seat(msgspec.Struct, kw_only=True):
@@ -90,6 +94,8 @@ class LookupOut(msgspec.Struct, kw_only=True):
     npsn: str | None
     school_name: str | None
     path: str | None
+    program: str | None = None
+    """At an SMK: the program (kompetensi keahlian), named in `school_name`."""
     choice_rank: int | None
     version: int
     digest: str

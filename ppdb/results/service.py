@@ -20,8 +20,9 @@ from ppdb.reregistration.models import Decision, Reregistration
 from ppdb.results import schemas
 from ppdb.results.models import Publication, PublicationEntry
 from ppdb.schools.models import School
+from ppdb.schools.service import Places, place, place_names
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind
-from ppdb.selection.programs import Considered, Number, public_names
+from ppdb.selection.programs import Considered, Number, ProgramKey, public_names
 from ppdb.selection.service import latest_run
 
 
@@ -65,13 +66,7 @@ async def publish(
         )
     ).all()
     outcomes = list(await session.scalars(select(ProgramOutcome).where(ProgramOutcome.run_id == selection_run.id)))
-    names = dict(
-        (
-            await session.execute(
-                select(School.npsn, School.name).where(School.npsn.in_({o.school_npsn for o in outcomes}))
-            )
-        ).all()
-    )
+    names = await place_names(session, period.id, {o.school_npsn for o in outcomes})
     held: dict[str, list[tuple[list[Number], str, str]]] = {}
     for placement, number, name, _ in rows:
         if placement.program is not None and placement.choice_rank is not None:
@@ -79,15 +74,18 @@ async def publish(
             assert isinstance(entry, Considered)
             held.setdefault(placement.program, []).append((entry.key, number, name))
     schools: dict[str, list[schemas.PathResult]] = {}
-    for o in sorted(outcomes, key=lambda o: o.program):
+    for o in sorted(outcomes, key=lambda o: (o.school_npsn, o.program_key.major or "", o.program)):
         placed = [
             schemas.PlacedEntry(rank=i, registration_number=mask_number(number), name=mask_name(name))
             for i, (_, number, name) in enumerate(sorted(held.get(o.program, [])), start=1)
         ]
         cut = o.cut.public() if o.cut is not None else None
+        major = o.program_key.major
         schools.setdefault(o.school_npsn, []).append(
             schemas.PathResult(
-                path=o.path,
+                path=o.program_key.quota_path,
+                program=major,
+                program_name=names.get((o.school_npsn, major)) if major else None,
                 seats=o.capacity,
                 final_seats=o.final_capacity,
                 filled=o.filled,
@@ -98,7 +96,7 @@ async def publish(
         )
     programs = {o.program: o.program_key for o in outcomes}
     seats = {
-        p.application_id: (programs[p.program].npsn, programs[p.program].quota_path) if p.program else None
+        p.application_id: (programs[p.program].npsn, programs[p.program].engine_path) if p.program else None
         for p, *_ in rows
     }
     changes = None if not previous else await _changes(session, period.id, previous, seats, names)
@@ -112,8 +110,7 @@ async def publish(
         run_digest=selection_run.digest,
         published_at=now,
         schools=[
-            schemas.SchoolResult(npsn=npsn, name=names.get(npsn, npsn), paths=paths)
-            for npsn, paths in sorted(schools.items())
+            schemas.SchoolResult(npsn=npsn, name=place(names, npsn), paths=paths) for npsn, paths in schools.items()
         ],
         changes=changes,
     )
@@ -138,7 +135,7 @@ async def publish(
             registration_number=number,
             birth_date=birth,
             npsn=programs[p.program].npsn if p.program else None,
-            path=programs[p.program].quota_path if p.program else None,
+            path=programs[p.program].engine_path if p.program else None,
             choice_rank=p.choice_rank,
         )
         for p, number, _, birth in rows
@@ -165,7 +162,7 @@ async def _changes(
     period_id: int,
     previous: int,
     seats: dict[int, tuple[str, str] | None],
-    names: dict[str, str],
+    names: Places,
 ) -> list[schemas.Moved]:
     """Every child whose seat differs between the previous version and `seats` (application -> (NPSN, path)),
     masked as in the lists; a child in only one of them moved from or to nowhere."""
@@ -200,7 +197,10 @@ async def _changes(
     ).all()
 
     def seat(at: tuple[str, str] | None) -> schemas.Seat | None:
-        return None if at is None else schemas.Seat(npsn=at[0], school=names.get(at[0], at[0]), path=at[1])
+        if at is None:
+            return None
+        key = ProgramKey.of(*at)
+        return schemas.Seat(npsn=key.npsn, school=place(names, key.npsn, key.major), path=key.quota_path)
 
     return [
         schemas.Moved(
@@ -310,12 +310,13 @@ async def lookup(
         )
         if entry is None:
             await primary.execute(_MISSED, registration_number, address)
-        else:
-            school = entry.npsn and await session.scalar(select(School.name).where(School.npsn == entry.npsn))
+        elif entry.npsn:
+            seat = ProgramKey.of(entry.npsn, entry.path or "")
+            school = place(await place_names(session, period_id, [seat.npsn]), seat.npsn, seat.major)
     if entry is None:  # the same answer for a wrong number and a wrong birth date
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
     message = (
-        f"Selamat, Anda diterima di {school} jalur {entry.path} (pilihan ke-{entry.choice_rank})."
+        f"Selamat, Anda diterima di {school} jalur {seat.quota_path} (pilihan ke-{entry.choice_rank})."
         if entry.npsn
         else "Mohon maaf, Anda belum diterima pada seleksi ini."
     )
@@ -323,8 +324,9 @@ async def lookup(
         registration_number=registration_number,
         placed=entry.npsn is not None,
         npsn=entry.npsn,
-        school_name=school or None,
-        path=entry.path,
+        school_name=school if entry.npsn else None,
+        path=seat.quota_path if entry.npsn else None,
+        program=seat.major if entry.npsn else None,
         choice_rank=entry.choice_rank,
         version=publication.version,
         digest=publication.digest,
@@ -366,9 +368,10 @@ async def export_csv(session: AsyncSession, period_id: int, user: Principal, nps
         stmt = stmt.where(PublicationEntry.npsn == npsn)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["registration_number", "name", "nik", "nisn", "npsn", "school", "path", "choice_rank"])
+    writer.writerow(["registration_number", "name", "nik", "nisn", "npsn", "school", "path", "choice_rank", "program"])
     count = 0
     for entry, name, nik, nisn, school in (await session.execute(stmt)).all():
+        seat = ProgramKey.of(entry.npsn or "", entry.path or "")
         writer.writerow(
             [
                 entry.registration_number,
@@ -377,8 +380,9 @@ async def export_csv(session: AsyncSession, period_id: int, user: Principal, nps
                 nisn or "",
                 entry.npsn or "",
                 spreadsheet_text(school or ""),
-                entry.path or "",
+                seat.quota_path,
                 entry.choice_rank or "",
+                seat.major or "",
             ]
         )
         count += 1

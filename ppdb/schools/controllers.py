@@ -43,6 +43,20 @@ class SchoolController(Controller):
         listed. An RW (and an RT of it) narrows a kelurahan row to that neighbourhood, for a finer tier."""
         return await service.import_zones(db_session, period_id, await csv_text(request), request.user)
 
+    @post(
+        "/programs/import",
+        operation_id="importPrograms",
+        tags=["agency"],
+        status_code=200,
+        request_max_body_size=CSV_LIMIT,
+        guards=[requires_agency_admin],
+    )
+    async def import_programs(self, request: Request, db_session: Session, period_id: PeriodId) -> schemas.ImportResult:
+        """Import SMK programs (kompetensi keahlian) from CSV (npsn,code,name,capacity[,requirements,partner]);
+        replaces the programs of the schools listed, whose capacity becomes their programs' sum. `requirements`:
+        names from the rules' `programs.requirements`, separated by `;`; `partner`: a kelas industri's partner."""
+        return await service.import_programs(db_session, period_id, await csv_text(request), request.user)
+
     @get("/schools", operation_id="listSchools", tags=["public"])
     async def list(self, read_session: ReadSession, period_id: PeriodId) -> list[schemas.SchoolOut]:
         """Schools of a period with capacity and seats per path."""

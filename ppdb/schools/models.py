@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ppdb.db.base import Base, pg_enum
@@ -37,6 +38,32 @@ class PeriodSchool(Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"), primary_key=True)
     capacity: Mapped[int]
+
+
+class Program(Base):
+    """A program (kompetensi keahlian) an SMK offers in a period, with its own capacity: a parent chooses the
+    program, and its seats are split over the paths as a school's are. A kelas industri is a program with its
+    partner and the partner's requirements."""
+
+    __tablename__ = "programs"
+    __table_args__ = (
+        UniqueConstraint("period_id", "school_id", "code"),
+        CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
+        CheckConstraint("code ~ '^[A-Z0-9-]{1,10}$'", name="code_format"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(10))
+    """Short and stable (`TKJ`, `AKL`): part of the choice (`20200001/TKJ`) and of the engine's program id."""
+    name: Mapped[str]
+    capacity: Mapped[int]
+    requirements: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default="{}")
+    """Names of the period's `program_requirements` (no colour blindness, a minimum height, a health
+    certificate): checked by the school at verification."""
+    partner: Mapped[str | None] = mapped_column(String(200))
+    """The industry partner of a kelas industri."""
 
 
 class ZoneEntry(Base):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from typing import Any
 
-from sqlalchemy import Integer, String, any_, bindparam, delete, select
+from sqlalchemy import Integer, String, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +22,12 @@ from ppdb.regions.models import Level, Period, PeriodStatus
 from ppdb.regions.rules import seats_per_path
 from ppdb.regions.service import get_period, rules_of
 from ppdb.schools import schemas
-from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+from ppdb.schools.models import PeriodSchool, Program, School, ZoneEntry
 
 SCHOOL_COLUMNS = ("npsn", "name", "level", "latitude", "longitude", "capacity")
 ZONE_COLUMNS = ("npsn", "kelurahan_code", "radius_m", "priority", "rw", "rt")
+PROGRAM_COLUMNS = ("npsn", "code", "name", "capacity")
+PROGRAM_CODE = re.compile(r"^[A-Z0-9-]{1,10}$")
 
 
 class RowErrors:
@@ -207,7 +210,10 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
         await session.execute(
             insert(PeriodSchool)
             .values(period_id=period.id, school_id=school.id, capacity=capacity)
-            .on_conflict_do_update(index_elements=["period_id", "school_id"], set_={"capacity": capacity})
+            .on_conflict_do_update(
+                index_elements=["period_id", "school_id"],
+                set_={"capacity": func.coalesce(_programs_seats(period.id, school.id), capacity)},
+            )
         )
     created = len(parsed) - len(existing)
     record_period(
@@ -279,6 +285,82 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
     return schemas.ImportResult(rows=len(entries), updated=len(school_ids))
 
 
+def _programs_seats(period_id: int, school_id: int):
+    """An SMK's seats where it has programs: theirs, added up (its own capacity follows them)."""
+    return (
+        select(func.sum(Program.capacity))
+        .where(Program.period_id == period_id, Program.school_id == school_id)
+        .scalar_subquery()
+    )
+
+
+async def import_programs(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
+    """Replace the programs (kompetensi keahlian) of every SMK named in the file; each school's capacity becomes
+    the sum of its programs'. Requirements are names from the rules' `programs.requirements`, separated by `;`."""
+    period = await _editable_period(session, period_id, user)
+    rules = rules_of(period)
+    rows = read_csv(text, (*PROGRAM_COLUMNS, "requirements", "partner"), PROGRAM_COLUMNS)
+    schools = dict(
+        (
+            await session.execute(
+                select(School.npsn, School.id)
+                .join(PeriodSchool, PeriodSchool.school_id == School.id)
+                .where(PeriodSchool.period_id == period.id)
+            )
+        ).all()
+    )
+    errors, programs, seen = RowErrors(), [], set()
+    for n, row in enumerate(rows, start=2):
+        npsn = (row.get("npsn") or "").strip()
+        if npsn not in schools:
+            errors.add(n, "npsn", "school_not_in_period", f"Baris {n}: sekolah {npsn} belum diimpor ke periode ini.")
+        code = (row.get("code") or "").strip().upper()
+        if not PROGRAM_CODE.fullmatch(code):
+            errors.add(
+                n, "code", "code_invalid", f"Baris {n}: kode program '{code}': huruf, angka atau '-', paling banyak 10."
+            )
+        if (npsn, code) in seen:
+            errors.add(n, "code", "program_duplicate", f"Baris {n}: program {code} di sekolah {npsn} muncul dua kali.")
+        seen.add((npsn, code))
+        name = (row.get("name") or "").strip()
+        if not name or len(name) > 200:
+            errors.add(n, "name", "name_invalid", f"Baris {n}: nama program kosong atau terlalu panjang.")
+        capacity = errors.parse(n, row, "capacity", CAPACITY, "daya tampung")
+        requirements = [r.strip() for r in (row.get("requirements") or "").split(";") if r.strip()]
+        for r in requirements:
+            if rules.programs.requirement(r) is None:
+                errors.add(
+                    n,
+                    "requirements",
+                    "program_requirement_unknown",
+                    f"Baris {n}: syarat '{r}' tidak ada di aturan periode (programs.requirements).",
+                )
+        partner = (row.get("partner") or "").strip() or None
+        if partner is not None and len(partner) > 200:
+            errors.add(n, "partner", "partner_invalid", f"Baris {n}: nama mitra industri terlalu panjang.")
+        programs.append(
+            dict(code=code, name=name, capacity=capacity, requirements=requirements, partner=partner, npsn=npsn)
+        )
+    if period.level is not Level.SMK:
+        errors.add(2, "npsn", "programs_not_smk", "Program keahlian hanya untuk periode jenjang SMK.")
+    errors.raise_if_any(len(rows))
+
+    school_ids = {schools[p["npsn"]] for p in programs}
+    await session.execute(delete(Program).where(Program.period_id == period.id, Program.school_id.in_(school_ids)))
+    session.add_all(Program(period_id=period.id, school_id=schools[p.pop("npsn")], **p) for p in programs)
+    await session.flush()
+    for school_id in school_ids:
+        await session.execute(
+            update(PeriodSchool)
+            .where(PeriodSchool.period_id == period.id, PeriodSchool.school_id == school_id)
+            .values(capacity=_programs_seats(period.id, school_id))
+        )
+    record_period(
+        session, period.id, "programs.import", actor=user.actor, new={"rows": len(programs), "schools": len(school_ids)}
+    )
+    return schemas.ImportResult(rows=len(programs), updated=len(school_ids))
+
+
 async def _editable_period(session: AsyncSession, period_id: int, user: Principal) -> Period:
     period = await get_period(session, period_id, for_update=True, user=user)
     if period.status is not PeriodStatus.DRAFT:
@@ -287,6 +369,30 @@ async def _editable_period(session: AsyncSession, period_id: int, user: Principa
             "period_not_editable", "Sekolah dan zona hanya dapat diubah sebelum pendaftaran dibuka.", "status"
         )
     return period
+
+
+Places = dict[tuple[str, str | None], str]
+"""(NPSN, None) -> the school's name; (NPSN, SMK program) -> the program's (`place_names`)."""
+
+
+async def place_names(session: AsyncSession, period_id: int, npsns: Collection[str]) -> Places:
+    """The names of the schools and of their SMK programs in the period (`place` puts them together)."""
+    names: Places = {}
+    for npsn, school, code, program in await session.execute(
+        select(School.npsn, School.name, Program.code, Program.name)
+        .outerjoin(Program, (Program.school_id == School.id) & (Program.period_id == period_id))
+        .where(School.npsn == any_(bindparam("npsns", list(npsns), type_=ARRAY(String))))
+    ):
+        names[npsn, None] = school
+        if code is not None:
+            names[npsn, code] = program
+    return names
+
+
+def place(names: Places, npsn: str, major: str | None = None) -> str:
+    """Where a seat is, as pages name it: the school, or at an SMK "school – program"."""
+    school = names.get((npsn, None), npsn)
+    return f"{school} – {names.get((npsn, major), major)}" if major else school
 
 
 async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.SchoolOut]:
@@ -298,7 +404,30 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
         .where(PeriodSchool.period_id == period_id)
         .order_by(School.name, School.npsn)
     )
+    programs: dict[int, list[schemas.ProgramOut]] = {}
+    for school_id, npsn, p in await session.execute(
+        select(Program.school_id, School.npsn, Program)
+        .join(School, School.id == Program.school_id)
+        .where(Program.period_id == period_id)
+        .order_by(Program.code)
+    ):
+        programs.setdefault(school_id, []).append(
+            schemas.ProgramOut(
+                code=p.code,
+                name=p.name,
+                capacity=p.capacity,
+                seats=seats_per_path(rules, p.capacity, npsn),
+                requirements=[rules.programs.title(r) for r in p.requirements],
+                partner=p.partner,
+            )
+        )
     return [
-        to_struct(schemas.SchoolOut, s, capacity=capacity, seats=seats_per_path(rules, capacity, s.npsn))
+        to_struct(
+            schemas.SchoolOut,
+            s,
+            capacity=capacity,
+            seats=seats_per_path(rules, capacity, s.npsn),
+            programs=programs.get(s.id, []),
+        )
         for s, capacity in rows
     ]

@@ -27,6 +27,12 @@ class SchoolSeats:
     capacity: int
     zone_kelurahan: dict[int, tuple[str, ...]] = field(default_factory=dict)
     """Zone tier -> the kelurahan codes listed in it (for sub-quotas split per kelurahan)."""
+    programs: tuple[tuple[str, int], ...] = ()
+    """At an SMK: its programs (code, capacity), each with seats of its own; none: the school's capacity."""
+
+    def pools(self) -> tuple[tuple[str | None, int], ...]:
+        """Where seats are split over the paths: each program, or the whole school."""
+        return self.programs or ((None, self.capacity),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,10 @@ class ChoiceFacts:
     distance_m: float
     in_zone: bool
     zone_priority: int | None
+    program: str | None = None
+    """At an SMK: the program chosen."""
+    unmet: bool = False
+    """The school found a requirement of the program unmet: the choice takes no part."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +132,22 @@ def key_for(
     return values
 
 
-def sub_quota_programs(path: PathRule, school: SchoolSeats, seats: int) -> list[tuple[ProgramKey, int]]:
-    """A path's programs at one school with their seats: one per sub-quota (per kelurahan where split)."""
+def sub_quota_programs(
+    path: PathRule, school: SchoolSeats, seats: int, major: str | None = None
+) -> list[tuple[ProgramKey, int]]:
+    """A path's programs at one school (or one of its programs) with their seats: one per sub-quota (per
+    kelurahan where split)."""
     if not path.sub_quotas:
-        return [(ProgramKey(school.npsn, path.name), seats)]
+        return [(ProgramKey(school.npsn, path.name, None, major), seats)]
     programs = []
     for sub, share in zip(path.sub_quotas, apportion(seats, [s.share for s in path.sub_quotas]), strict=True):
         tiers = path.tiers_of(sub) if sub.per_kelurahan else []
         codes = sorted({c for t in tiers for c in school.zone_kelurahan.get(t, ())})
         if codes:
             for code, part in zip(codes, apportion(share, [1.0] * len(codes)), strict=True):
-                programs.append((ProgramKey(school.npsn, path.name, f"{sub.name}-{code}"), part))
+                programs.append((ProgramKey(school.npsn, path.name, f"{sub.name}-{code}", major), part))
         else:
-            programs.append((ProgramKey(school.npsn, path.name, sub.name), share))
+            programs.append((ProgramKey(school.npsn, path.name, sub.name, major), share))
     return programs
 
 
@@ -154,7 +167,9 @@ def categories_at(
     while sub is not None:
         split = f"{sub.name}-{app.kelurahan_code}"
         categories.append(
-            split if sub.per_kelurahan and ProgramKey(choice.npsn, path.name, split) in by_key else sub.name
+            split
+            if sub.per_kelurahan and ProgramKey(choice.npsn, path.name, split, choice.program) in by_key
+            else sub.name
         )
         sub = path.sub_quota(sub.fallback) if sub.fallback else None
     return categories
@@ -164,26 +179,33 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
     programs: list[engine.Program] = []
     keys: dict[str, list[str]] = {}
     by_key: dict[ProgramKey, str] = {}
-    targets: dict[tuple[str, str], list[ProgramKey]] = {}  # (npsn, path) -> its programs (one per sub-quota)
+    # (npsn, SMK program, path) -> its programs (one per sub-quota)
+    targets: dict[tuple[str, str | None, str], list[ProgramKey]] = {}
     transfers = []
     for school in sorted(schools, key=lambda s: s.npsn):
-        for path_name, seats in seats_per_path(rules, school.capacity, school.npsn).items():
-            path = rules.path(path_name)
-            assert path is not None
-            for program, capacity in sub_quota_programs(path, school, seats):
-                pid = by_key[program] = program.id
-                programs.append(engine.Program(id=pid, school=school.npsn, path=program.quota_path, capacity=capacity))
-                keys[pid] = list(path.keys)
-                targets.setdefault((school.npsn, path_name), []).append(program)
-            transfers += _unused_seats(path, targets.get((school.npsn, path_name), []))
+        for major, pool in school.pools():
+            for path_name, seats in seats_per_path(rules, pool, school.npsn).items():
+                path = rules.path(path_name)
+                assert path is not None
+                for program, capacity in sub_quota_programs(path, school, seats, major):
+                    pid = by_key[program] = program.id
+                    programs.append(
+                        engine.Program(id=pid, school=school.npsn, path=program.engine_path, capacity=capacity)
+                    )
+                    keys[pid] = list(path.keys)
+                    targets.setdefault((school.npsn, major, path_name), []).append(program)
+                transfers += _unused_seats(path, targets.get((school.npsn, major, path_name), []))
 
     for school in sorted(schools, key=lambda s: s.npsn):
-        for rule in rules.transfers:
-            sources = targets.get((school.npsn, rule.source), [])
-            to = targets.get((school.npsn, rule.target), [])
-            for source in sources:
-                if to:
-                    transfers.append(engine.Transfer(school=school.npsn, from_=source.quota_path, to=to[0].quota_path))
+        for major, _ in school.pools():
+            for rule in rules.transfers:
+                sources = targets.get((school.npsn, major, rule.source), [])
+                to = targets.get((school.npsn, major, rule.target), [])
+                for source in sources:
+                    if to:
+                        transfers.append(
+                            engine.Transfer(school=school.npsn, from_=source.engine_path, to=to[0].engine_path)
+                        )
 
     compiled = Compiled(
         engine.Instance(
@@ -205,9 +227,11 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
                 compiled.dropped[app.id, choice.rank] = "document_rejected"
                 continue
             programs_at = categories_at(path, app, choice, by_key)
-            program_ids = [by_key.get(ProgramKey(choice.npsn, path.name, c)) for c in programs_at]
+            program_ids = [by_key.get(ProgramKey(choice.npsn, path.name, c, choice.program)) for c in programs_at]
             primary = program_ids[0] if program_ids else None
-            if primary is None and (choice.npsn, path.name) not in targets:
+            if choice.unmet:
+                compiled.dropped[app.id, choice.rank] = "program_requirement"
+            elif primary is None and (choice.npsn, choice.program, path.name) not in targets:
                 compiled.dropped[app.id, choice.rank] = "school_not_in_period"
             elif path.requires_zone and not choice.in_zone:
                 compiled.dropped[app.id, choice.rank] = "outside_zone"
@@ -231,7 +255,7 @@ def _unused_seats(path: PathRule, programs: list[ProgramKey]) -> list[engine.Tra
             continue
         to = next(p for p in programs if _sub_of(p) == sub.unused_to)
         transfers += [
-            engine.Transfer(school=p.npsn, from_=p.quota_path, to=to.quota_path)
+            engine.Transfer(school=p.npsn, from_=p.engine_path, to=to.engine_path)
             for p in programs
             if _sub_of(p) == sub.name
         ]

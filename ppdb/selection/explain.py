@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import ApplicationStatus
 from ppdb.regions.rules import RuleSet
-from ppdb.schools.models import School
+from ppdb.schools.service import place, place_names
 from ppdb.selection import schemas
 from ppdb.selection.keys import PRIVATE_KEYS, describe, label
 from ppdb.selection.models import Placement, ProgramOutcome, RunKind, SelectionRun
@@ -24,6 +24,7 @@ DROPPED = {
     "path_unknown": "tidak diikutkan: jalur tidak tersedia",
     "document_rejected": "tidak diikutkan: dokumen syarat jalur ini ditolak verifikator",
     "no_sub_quota": "tidak diikutkan: alamat tidak termasuk sub-kuota mana pun jalur ini di sekolah ini",
+    "program_requirement": "tidak diikutkan: sekolah mendapati syarat program keahlian ini tidak terpenuhi",
 }
 
 
@@ -99,7 +100,7 @@ async def explain(
     placement = await session.get(Placement, (selection_run.id, application.id))
     entries = list(placement.entries().items()) if placement else []
     npsns = {entry.npsn if isinstance(entry, Dropped) else ProgramKey.parse(entry.program).npsn for _, entry in entries}
-    names = dict((await session.execute(select(School.npsn, School.name).where(School.npsn.in_(npsns)))).all())
+    names = await place_names(session, selection_run.period_id, npsns) if entries else {}
     # Only the applicant's schools (all their paths, to name where transferred seats came from): this is
     # polled all day, and a province run has thousands of programs.
     outcomes = (
@@ -122,7 +123,7 @@ async def explain(
                 schemas.ChoiceExplanation(
                     rank=rank,
                     npsn=entry.npsn,
-                    school_name=names.get(entry.npsn, entry.npsn),
+                    school_name=place(names, entry.npsn, entry.major),
                     program=None,
                     outcome="dropped",
                     text=DROPPED.get(entry.dropped, entry.dropped),
@@ -135,7 +136,7 @@ async def explain(
         passed = steps[: steps.index(shown)]  # sub-quotas it was ranked in before, without a seat
         outcome = outcomes[shown.program]
         npsn = outcome.school_npsn
-        school = names.get(npsn, npsn)
+        school = place(names, npsn, outcome.program_key.major)
         missed = "; ".join(
             f"sub-kuota {sub_quota_label(outcomes[s.program].program_key.category)}: "
             f"{not_placed_reason(outcomes[s.program], s.key, selection_run.mechanism)}"
@@ -151,9 +152,10 @@ async def explain(
             if outcome.final_capacity > outcome.capacity:
                 path = outcome.program_key.path
                 givers = [
-                    o.path
+                    o.program_key.quota_path
                     for o in outcomes.values()
                     if o.school_npsn == npsn
+                    and o.program_key.major == outcome.program_key.major
                     and o.final_capacity < o.capacity
                     and any(t.target == path and o.program_key.path == t.source for t in rules.transfers)
                 ]

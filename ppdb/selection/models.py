@@ -53,7 +53,7 @@ class Placement(Base):
     # No foreign key: written in bulk from the applications read in the same transaction (migration 0007).
     application_id: Mapped[int] = mapped_column(primary_key=True)
     opaque_id: Mapped[str] = mapped_column(String(40))
-    program: Mapped[str | None] = mapped_column(String(80))
+    program: Mapped[str | None] = mapped_column(String(100))
     choice_rank: Mapped[int | None]
     keys: Mapped[dict[str, Any]] = mapped_column(JSON)
     """Choice rank -> a `programs.Considered` or `programs.Dropped` entry (read it through `entries`).
@@ -67,9 +67,9 @@ class ProgramOutcome(Base):
     __tablename__ = "program_outcomes"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("selection_runs.id", ondelete="CASCADE"), primary_key=True)
-    program: Mapped[str] = mapped_column(String(80), primary_key=True)
+    program: Mapped[str] = mapped_column(String(100), primary_key=True)
     school_npsn: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(80))
+    path: Mapped[str] = mapped_column(String(100))
     capacity: Mapped[int]
     final_capacity: Mapped[int]
     filled: Mapped[int]
@@ -78,7 +78,7 @@ class ProgramOutcome(Base):
 
     @property
     def program_key(self) -> ProgramKey:
-        return ProgramKey.of(self.school_npsn, self.path)
+        return ProgramKey.parse(self.program)
 
     @property
     def cut(self) -> Cutoff | None:

@@ -16,10 +16,12 @@ Number = int | float
 
 
 class ProgramKey(msgspec.Struct, frozen=True, order=True, gc=False):
-    """Where seats are counted: a school, a path and, for a path with sub-quotas, its category.
+    """Where seats are counted: a school, a path, for a path with sub-quotas its category, and at an SMK the
+    program (kompetensi keahlian) whose seats they are.
 
-    Written `npsn:path` or `npsn:path/category` (the engine's program id, stored in runs and placements);
-    `major` leaves room for an SMK jurusan (`npsn:path/category@major`), unused so far."""
+    Written `npsn:path`, `npsn:path/category`, `npsn:path@program` (the engine's program id, stored in runs and
+    placements); everything after the colon is the engine's `Program.path` (`engine_path`), so an SMK
+    program's paths pass seats to each other, never to another program's."""
 
     npsn: str
     path: str
@@ -28,13 +30,18 @@ class ProgramKey(msgspec.Struct, frozen=True, order=True, gc=False):
 
     @property
     def quota_path(self) -> str:
-        """The path with its sub-quota: `afirmasi/disabilitas` (the engine's `Program.path`)."""
+        """The path with its sub-quota: `afirmasi/disabilitas`."""
         return f"{self.path}/{self.category}" if self.category else self.path
 
     @property
+    def engine_path(self) -> str:
+        """The path with its sub-quota and SMK program, `afirmasi/disabilitas@TKJ`: the engine's `Program.path`,
+        stored beside the school (`ProgramOutcome.path`, `PublicationEntry.path`)."""
+        return f"{self.quota_path}@{self.major}" if self.major else self.quota_path
+
+    @property
     def id(self) -> str:
-        text = f"{self.npsn}:{self.quota_path}"
-        return f"{text}@{self.major}" if self.major else text
+        return f"{self.npsn}:{self.engine_path}"
 
     def __str__(self) -> str:
         return self.id
@@ -42,14 +49,14 @@ class ProgramKey(msgspec.Struct, frozen=True, order=True, gc=False):
     @classmethod
     def parse(cls, text: str) -> ProgramKey:
         npsn, _, rest = text.partition(":")
-        rest, _, major = rest.partition("@")
-        return cls.of(npsn, rest, major or None)
+        return cls.of(npsn, rest)
 
     @classmethod
-    def of(cls, npsn: str, quota_path: str, major: str | None = None) -> ProgramKey:
+    def of(cls, npsn: str, engine_path: str) -> ProgramKey:
         """From a school and a path as stored beside it (`ProgramOutcome.path`, `PublicationEntry.path`)."""
-        path, _, category = quota_path.partition("/")
-        return cls(npsn, path, category or None, major)
+        rest, _, major = engine_path.partition("@")
+        path, _, category = rest.partition("/")
+        return cls(npsn, path, category or None, major or None)
 
 
 def npsn_of(program: str) -> str:
@@ -129,11 +136,13 @@ class Considered(msgspec.Struct, omit_defaults=True, gc=False):
         return next((step for step in self.steps() if step.program == program), None)
 
 
-class Dropped(msgspec.Struct, gc=False):
-    """A choice left out of the run, and why (a code of `explain.DROPPED`)."""
+class Dropped(msgspec.Struct, omit_defaults=True, gc=False):
+    """A choice left out of the run, and why (a code of `explain.DROPPED`); at an SMK, the program chosen
+    (`major`, as in `ProgramKey`)."""
 
     dropped: str
     npsn: str
+    major: str | None = None
 
 
 Entry = Considered | Dropped

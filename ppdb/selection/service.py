@@ -29,7 +29,7 @@ from ppdb.regions.models import Period
 from ppdb.regions.rules import RuleSet, rules_from_preset
 from ppdb.regions.service import applied, changed_rules, find_preset, get_period, rules_of, template_for
 from ppdb.results.models import Publication
-from ppdb.schools.models import PeriodSchool, School, ZoneEntry
+from ppdb.schools.models import PeriodSchool, Program, School, ZoneEntry
 from ppdb.scores import service as scores
 from ppdb.scores.formula import compute, tie_breaks
 from ppdb.selection import engine, explain, schemas
@@ -89,10 +89,17 @@ async def load_facts(
     session: AsyncSession, period: Period, secret: str
 ) -> tuple[list[SchoolSeats], list[ApplicationFacts], dict[str, int]]:
     zones = await zone_kelurahan(session, period.id)
+    programs: dict[int, tuple[tuple[str, int], ...]] = {}
+    for school_id, code, capacity in await session.execute(
+        select(Program.school_id, Program.code, Program.capacity)
+        .where(Program.period_id == period.id)
+        .order_by(Program.code)
+    ):
+        programs[school_id] = (*programs.get(school_id, ()), (code, capacity))
     schools = [
-        SchoolSeats(npsn, capacity, zones.get(npsn, {}))
-        for npsn, capacity in await session.execute(
-            select(School.npsn, PeriodSchool.capacity)
+        SchoolSeats(npsn, capacity, zones.get(npsn, {}), programs.get(school_id, ()))
+        for school_id, npsn, capacity in await session.execute(
+            select(School.id, School.npsn, PeriodSchool.capacity)
             .join(PeriodSchool, PeriodSchool.school_id == School.id)
             .where(PeriodSchool.period_id == period.id)
         )
@@ -111,11 +118,12 @@ async def load_facts(
         )
         SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.submitted_at,
                p.birth_date, p.kelurahan_code, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
-               r.kinds AS rejected, r.declared
+               pr.code AS program, c.program_unmet IS NOT NULL AS unmet, r.kinds AS rejected, r.declared
         FROM applications a
         JOIN applicants p ON p.id = a.applicant_id
         JOIN choices c ON c.application_id = a.id
         JOIN schools s ON s.id = c.school_id
+        LEFT JOIN programs pr ON pr.id = c.program_id
         LEFT JOIN rejected r ON r.application_id = a.id
         WHERE a.period_id = $1 AND a.status = ANY($2::application_status[])
         ORDER BY a.id, c.rank
@@ -145,7 +153,11 @@ async def load_facts(
                 declared_documents=tuple(r["declared"] or ()),
             )
             facts.append(current)
-        current.choices.append(ChoiceFacts(r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"]))
+        current.choices.append(
+            ChoiceFacts(
+                r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"], r["program"], r["unmet"]
+            )
+        )
     return schools, await with_scores(session, period.id, rules_of(period), facts), ids
 
 
@@ -274,7 +286,7 @@ def program_outcomes(
             ProgramOutcome(
                 program=pid,
                 school_npsn=programs[pid].npsn,
-                path=programs[pid].quota_path,
+                path=programs[pid].engine_path,
                 capacity=base.capacity,
                 final_capacity=base.final_capacity,
                 filled=o.filled + len(kept),
@@ -360,7 +372,7 @@ def placement_rows(
         for choice in sorted(fact.choices, key=lambda c: c.rank):
             reason = compiled.dropped.get((fact.id, choice.rank))
             if reason is not None:
-                entries[choice.rank] = Dropped(reason, choice.npsn)
+                entries[choice.rank] = Dropped(reason, choice.npsn, choice.program)
                 continue
             steps = [next(listed) for _ in range(compiled.steps.get((fact.id, choice.rank), 1))]
             entry = None

@@ -73,10 +73,11 @@ async def vacancy_round(session: AsyncSession, period: Period, published_run_id:
     ]
     rules = rules_of(period).for_stage(period.stage)
     zones = await zone_kelurahan(session, period.id)
-    npsns = {o.school_npsn for o in outcomes.values()}
-    transfers = compile_period(
-        rules, [SchoolSeats(npsn, 0, zones.get(npsn, {})) for npsn in npsns], []
-    ).instance.transfers
+    majors: dict[str, set[str]] = {}  # school -> its SMK programs
+    for o in outcomes.values():
+        majors.setdefault(o.school_npsn, set()).update([o.program_key.major] if o.program_key.major else [])
+    seats = [SchoolSeats(n, 0, zones.get(n, {}), tuple((m, 0) for m in sorted(ms))) for n, ms in majors.items()]
+    transfers = compile_period(rules, seats, []).instance.transfers
     instance = engine.Instance(
         mechanism=cast(Mechanism, previous.mechanism),
         transfers=transfers,

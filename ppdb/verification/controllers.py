@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb.accounts.guards import requires_agency_admin, requires_staff
-from ppdb.applicants.schemas import DocumentOut
+from ppdb.applicants.schemas import ChoiceOut, DocumentOut
 from ppdb.params import MAX_ID, RegistrationNumber, Session
 from ppdb.verification import schemas, service
 
@@ -51,6 +51,20 @@ class VerificationController(Controller):
     ) -> DocumentOut:
         """Verify or reject (with a reason) one document."""
         return await service.decide_document(db_session, registration_number, kind, request.user, data)
+
+    @put("/applications/{registration_number:str}/choices/{rank:int}/program-check", operation_id="checkProgram")
+    async def check_program(
+        self,
+        db_session: Session,
+        request: Request,
+        registration_number: RegistrationNumber,
+        rank: Annotated[int, PathParameter(ge=1, le=20)],
+        data: JSONBody[schemas.ProgramCheck],
+    ) -> ChoiceOut:
+        """Record the school's finding on the requirements of the SMK program chosen at `rank` (colour blindness,
+        height, health, a partner's test): a choice with one unmet takes no part in the selection; none unmet
+        clears the finding."""
+        return await service.check_program(db_session, registration_number, rank, request.user, data)
 
     @put("/applications/{registration_number:str}/certificate", operation_id="awardCertificate")
     async def award_certificate(

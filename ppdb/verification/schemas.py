@@ -41,6 +41,18 @@ class DocumentDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     complaint: Case | None = None
 
 
+class ProgramCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The school's finding on the requirements of the program chosen (no colour blindness, a minimum height, a
+    health certificate, a kelas industri partner's test): those unmet, by name, with the reason shown to the
+    parent; none unmet clears an earlier finding."""
+
+    unmet: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=20)]
+    reason: Reason | None = None
+    """Required when a requirement is unmet, e.g. "Tes Ishihara: buta warna parsial"."""
+    complaint: Case | None = None
+    """After the selection has run, a finding changes only for an upheld complaint (the agency's correction)."""
+
+
 class CertificateCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What the destination school read on the certificate; the points follow from the region's table."""
 
@@ -87,6 +99,10 @@ class ApplicantRow(msgspec.Struct, kw_only=True):
     path: str
     status: str
     choice_rank: int
+    program: str | None = None
+    """At an SMK: the program chosen at this rank (a child may choose two of the school's)."""
+    program_unmet: bool = False
+    """The school found a requirement of that program unmet."""
     distance_m: float
     in_zone: bool
     coordinate_locked: bool

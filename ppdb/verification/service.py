@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy import Numeric, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.accounts.models import Role
 from ppdb.applicants import service as applicants
 from ppdb.applicants.models import (
     Applicant,
@@ -20,12 +21,12 @@ from ppdb.applicants.models import (
     Document,
     DocumentStatus,
 )
-from ppdb.applicants.schemas import DocumentOut
+from ppdb.applicants.schemas import ChoiceOut, DocumentOut
 from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record_application
 from ppdb.authz import Principal, load_application, school_of
 from ppdb.complaints import service as complaints
-from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, NotFound
+from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, Forbidden, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import completed_months, nik_matches
 from ppdb.notifications import outbox
@@ -33,6 +34,7 @@ from ppdb.notifications.messages import scrub
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus
 from ppdb.regions.rules import CERTIFICATE
 from ppdb.regions.service import get_period, rules_of
+from ppdb.schools.models import Program
 from ppdb.scores import service as scores
 from ppdb.scores.formula import Certificate, Component
 from ppdb.scores.models import CertificateAward
@@ -114,6 +116,8 @@ async def applicants_of(
             Choice.rank,
             Choice.distance_m,
             Choice.in_zone,
+            Program.code.label("program"),
+            Choice.program_unmet.is_not(None).label("program_unmet"),
             Applicant.nik,
             Applicant.nisn,
             Applicant.name,
@@ -128,6 +132,7 @@ async def applicants_of(
             *_home_point(),
         )
         .join(Choice, Choice.application_id == Application.id)
+        .outerjoin(Program, Program.id == Choice.program_id)
         .join(Applicant, Applicant.id == Application.applicant_id)
         .where(
             Application.period_id == period.id,
@@ -194,6 +199,8 @@ async def applicants_of(
             path=r.path,
             status=r.status.value,
             choice_rank=r.rank,
+            program=r.program,
+            program_unmet=r.program_unmet,
             distance_m=float(r.distance_m),
             in_zone=r.in_zone,
             coordinate_locked=r.coordinate_verified_at is not None,
@@ -284,6 +291,67 @@ async def decide_document(
     return DocumentOut(
         kind=kind, status=document.status.value, content_type=document.content_type, size_bytes=document.size_bytes
     )
+
+
+async def check_program(
+    session: AsyncSession, registration_number: str, rank: int, user: Principal, check: schemas.ProgramCheck
+) -> ChoiceOut:
+    """The chosen school's finding on the requirements of the program at choice `rank`: a choice with one unmet
+    takes no part in the selection (the child's other choices do). The school chosen there decides, or the
+    Dinas; after the official selection only as a correction for an upheld case."""
+    application = await _for_staff(session, registration_number, user)
+    choice = next((c for c in application.choices if c.rank == rank), None)
+    if choice is None or choice.program is None:
+        raise NotFound("program_choice_not_found", f"Pilihan ke-{rank} bukan pilihan program keahlian.", "rank")
+    if user.role is Role.SCHOOL_OPERATOR and user.school_id != choice.school_id:
+        raise Forbidden("forbidden_school", "Syarat program diperiksa oleh sekolah yang dipilih.")
+    period = await get_period(session, application.period_id)
+    rules = rules_of(period)
+    foreign = [name for name in check.unmet if name not in choice.program.requirements]
+    if foreign:
+        raise AppError(
+            "program_requirement_unknown",
+            f"'{foreign[0]}' bukan syarat program {choice.program.name}. Syaratnya: "
+            f"{', '.join(choice.program.requirements) or 'tidak ada'}.",
+            "unmet",
+        )
+    if check.unmet and not check.reason:
+        raise AppError("reason_required", "Tuliskan alasan syarat program tidak terpenuhi.", "reason")
+    if check.complaint is None and period.status in DECIDED:
+        raise Conflict(
+            "documents_decided",
+            "Pemeriksaan syarat program tidak dapat diubah lagi setelah seleksi resmi; koreksi melalui pengaduan "
+            "yang dikabulkan Dinas.",
+            "unmet",
+        )
+    old = {"unmet": choice.program_unmet, "reason": choice.program_reason}
+    choice.program_unmet = sorted(set(check.unmet)) or None
+    choice.program_reason = check.reason if check.unmet else None
+    await _for_complaint(session, check.complaint, application, "program.check", user)
+    record_application(
+        session,
+        application,
+        "program.check",
+        actor=user.actor,
+        old=old,
+        new={"rank": rank, "program": choice.program.code, "unmet": choice.program_unmet, "reason": check.reason},
+    )
+    application.updated_at = func.clock_timestamp()  # its provisional result is stale until the next run
+    if choice.program_unmet:
+        number = application.registration_number
+        await outbox.to_parent(
+            session,
+            application.parent_id,
+            "program_unmet",
+            f"program:{number}:{rank}:{uuid.uuid4().hex[:12]}",
+            registration_number=number,
+            program=choice.program.name,
+            requirements=", ".join(rules.programs.title(n) for n in choice.program_unmet),
+            reason=scrub(check.reason or ""),
+            path=f"/pendaftaran/{number}",
+        )
+    await session.flush()
+    return next(c for c in (await applicants.read(session, registration_number)).choices if c.rank == rank)
 
 
 def certificate_component(application: Application, period: Period) -> Component | None:

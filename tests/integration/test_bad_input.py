@@ -140,6 +140,7 @@ PATH_VALUES = {
     "region_id": "1",
     "number": "ADU-00000000",
     "file_id": "1",
+    "rank": "1",
 }
 
 

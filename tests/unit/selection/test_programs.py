@@ -30,12 +30,14 @@ from ppdb.selection.programs import (
 )
 def test_a_program_key_reads_back_what_it_writes(text, key):
     assert ProgramKey.parse(text) == key and str(key) == key.id == text
-    assert ProgramKey.of(key.npsn, key.quota_path, key.major) == key
+    assert ProgramKey.of(key.npsn, key.engine_path) == key
 
 
-def test_the_quota_path_is_the_engine_path_and_the_stored_one():
+def test_the_engine_path_is_the_quota_path_within_the_smk_program():
     assert ProgramKey("1", "afirmasi", "ketm").quota_path == "afirmasi/ketm"
-    assert ProgramKey("1", "domisili").quota_path == "domisili"
+    assert ProgramKey("1", "domisili").quota_path == ProgramKey("1", "domisili").engine_path == "domisili"
+    assert ProgramKey("1", "afirmasi", "ketm", "TKJ").quota_path == "afirmasi/ketm"
+    assert ProgramKey("1", "afirmasi", "ketm", "TKJ").engine_path == "afirmasi/ketm@TKJ"
 
 
 def test_a_cutoff_is_read_by_name_whatever_the_order_of_the_keys():
