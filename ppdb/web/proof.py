@@ -57,7 +57,7 @@ def proof_pdf(
         pdf.cell(
             0,
             7,
-            _latin(f"{choice.rank}. {choice.school_name} (NPSN {choice.npsn}) - jarak {metres(choice.distance_m)}"),
+            _latin(f"{choice.rank}. {choice.place} (NPSN {choice.npsn}) - jarak {metres(choice.distance_m)}"),
             new_x="LMARGIN",
             new_y="NEXT",
         )

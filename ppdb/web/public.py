@@ -15,9 +15,9 @@ from ppdb.errors import AppError
 from ppdb.params import PeriodId, Session, client_address
 from ppdb.regions.service import get_period, helpdesks, public_periods, to_out
 from ppdb.results import service as results
-from ppdb.schools.service import list_schools
+from ppdb.schools.service import list_schools, place, place_names
 from ppdb.selection import service as selection
-from ppdb.selection.programs import Cutoff
+from ppdb.selection.programs import Cutoff, ProgramKey
 from ppdb.web.common import render
 
 
@@ -49,7 +49,6 @@ class PublicPages(Controller):
     @get("/periode/{period_id:int}/peringkat")
     async def ranks(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
         period = await get_period(db_session, period_id)
-        names = {s.npsn: s.name for s in await list_schools(db_session, period_id)}
         try:
             run = await selection.run_for_parents(db_session, period)
         except AppError:
@@ -57,11 +56,13 @@ class PublicPages(Controller):
         programs = []
         if run is not None:
             out = selection.run_out(run, await selection.outcomes(db_session, run.id), public=True)
+            names = await place_names(db_session, period_id, {p.npsn for p in out.programs})
+            keys = {p.program: ProgramKey.parse(p.program) for p in out.programs}
             programs = [
                 {
-                    "school": names.get(p.npsn, p.npsn),
+                    "school": place(names, p.npsn, keys[p.program].major),
                     "npsn": p.npsn,
-                    "path": p.path,
+                    "path": keys[p.program].quota_path,
                     "seats": p.final_capacity,
                     "filled": p.filled,
                     "cutoff": cutoff_words(p.key_names, p.cutoff),

@@ -249,16 +249,23 @@ class SchoolPages(Controller):
     ) -> Template:
         application = await load_application(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
+        rules = rules_of(period)
+        own = request.user.school_id
         return render(
             request,
             "school/verify.html",
+            program_checks={  # the SMK programs whose requirements this school checks: choice rank -> (name, words)
+                c.rank: [(n, rules.programs.title(n)) for n in c.program.requirements]
+                for c in application.choices
+                if c.program is not None and c.program.requirements and own in (None, c.school_id)
+            },
             status=status,
             app=await applicants.read(db_session, number),
             score=await scores.score_if_used(db_session, number, request.user),
             certificate_scored=service.certificate_component(application, period) is not None,
             certificate_levels=LEVEL_WORDS,
             period=to_out(period),
-            rules=rules_of(period),
+            rules=rules,
             errors=errors,
             reregistering=period.status == PeriodStatus.REREGISTRATION,
         )
@@ -312,6 +319,23 @@ class SchoolPages(Controller):
             return await self._screen(
                 request, db_session, registration_number, {f"certificate_{k}": v for k, v in errors.items()}, status
             )
+        return Redirect(f"/sekolah/pendaftar/{registration_number}")
+
+    @post("/sekolah/pendaftar/{registration_number:str}/pilihan/{rank:int}/syarat")
+    async def check_program(
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber, rank: int
+    ) -> Response:
+        form = await request.form()
+        values = {"unmet": [str(n) for n in form.getall("unmet", [])], "reason": form_value(form, "reason")}
+        try:
+            check = convert(values, schemas.ProgramCheck)
+            await service.check_program(db_session, registration_number, rank, request.user, check)
+        except (FormErrors, AppError) as err:
+            await db_session.rollback()
+            errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
+            status = 400 if isinstance(err, FormErrors) else err.status_code
+            found = {f"program_{rank}": message for message in errors.values()}
+            return await self._screen(request, db_session, registration_number, found, status)
         return Redirect(f"/sekolah/pendaftar/{registration_number}")
 
     @post("/sekolah/pendaftar/{registration_number:str}/koordinat")

@@ -80,7 +80,11 @@ async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) 
         "period": to_out(period),
         "rules": ctx.rules,
         "kelurahan": kelurahan,
-        "schools": sorted(ctx.schools.values(), key=lambda s: s.name),
+        "options": [  # what a choice may be: a school, or at an SMK one of its programs
+            (f"{s.npsn}/{p.code}", f"{s.name} – {p.name} ({s.npsn})") if p else (s.npsn, f"{s.name} ({s.npsn})")
+            for s in sorted(ctx.schools.values(), key=lambda s: s.name)
+            for p in (s.programs.values() or [None])
+        ],
         "document_kinds": list(ctx.rules.document_kinds.values()),
         "accept": lambda formats: ",".join(MEDIA_TYPES[f] for f in formats or MEDIA_TYPES),
     }
