@@ -1,7 +1,7 @@
 """programs
 
-SMK programs (kompetensi keahlian) with their own capacity; a choice of an SMK names its program, and the
-school's finding on the program's requirements.
+SMK programs (kompetensi keahlian) with their own capacity; a choice of an SMK names its program; a school's
+finding that a child does not meet a program's requirements, kept for the child and the program.
 
 Revision ID: 0027
 Revises: 0026
@@ -54,13 +54,33 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_programs_period_id"), "programs", ["period_id"])
     op.add_column("choices", sa.Column("program_id", sa.Integer(), nullable=True))
-    op.add_column("choices", sa.Column("program_unmet", postgresql.ARRAY(sa.String(40)), nullable=True))
-    op.add_column("choices", sa.Column("program_reason", sa.String(500), nullable=True))
     op.create_foreign_key(
         op.f("fk_choices_program_id_programs"), "choices", "programs", ["program_id"], ["id"], ondelete="RESTRICT"
     )
-    op.create_check_constraint(
-        op.f("ck_choices_unmet_with_reason"), "choices", "(program_unmet IS NULL) = (program_reason IS NULL)"
+    op.create_index(op.f("ix_choices_program_id"), "choices", ["program_id"])
+    op.create_table(
+        "program_findings",
+        sa.Column("admission_id", sa.Integer(), primary_key=True),
+        sa.Column("nik", sa.String(16), primary_key=True),
+        sa.Column("school_id", sa.Integer(), primary_key=True),
+        sa.Column("code", sa.String(10), primary_key=True),
+        sa.Column("unmet", postgresql.ARRAY(sa.String(40)), nullable=False),
+        sa.Column("reason", sa.String(500), nullable=False),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.CheckConstraint("nik ~ '^[0-9]{16}$'", name=op.f("ck_program_findings_nik_format")),
+        sa.ForeignKeyConstraint(
+            ["admission_id"],
+            ["periods.id"],
+            name=op.f("fk_program_findings_admission_id_periods"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"], ["schools.id"], name=op.f("fk_program_findings_school_id_schools"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_program_findings_decided_by_users"), ondelete="SET NULL"
+        ),
     )
     op.drop_constraint(op.f("uq_choices_application_id_school_id"), "choices", type_="unique")
     op.create_unique_constraint(
@@ -76,10 +96,10 @@ def downgrade() -> None:
     op.execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM programs) THEN RAISE EXCEPTION 'programs exist'; END IF; END $$")
     op.drop_constraint(op.f("uq_choices_application_id_school_id_program_id"), "choices", type_="unique")
     op.create_unique_constraint(op.f("uq_choices_application_id_school_id"), "choices", ["application_id", "school_id"])
-    op.drop_constraint(op.f("ck_choices_unmet_with_reason"), "choices", type_="check")
+    op.drop_table("program_findings")
+    op.drop_index(op.f("ix_choices_program_id"), table_name="choices")
     op.drop_constraint(op.f("fk_choices_program_id_programs"), "choices", type_="foreignkey")
-    for column in ("program_reason", "program_unmet", "program_id"):
-        op.drop_column("choices", column)
+    op.drop_column("choices", "program_id")
     op.drop_index(op.f("ix_programs_period_id"), table_name="programs")
     op.drop_table("programs")
     for table, column in WIDENED:

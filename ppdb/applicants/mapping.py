@@ -17,11 +17,21 @@ from ppdb.applicants.models import Application, ApplicationStatus, DocumentStatu
 from ppdb.applicants.validation import PeriodContext, Plan, SchoolInfo
 from ppdb.applicants.write import APPLICANT_FIELDS, NewRegistration
 
+Findings = Mapping[tuple[int, str], Any]
+"""(school id, program code) -> a school's `ProgramFinding` on the child."""
+
 
 def to_out(
-    application: Any, applicant: Any, choices: Iterable[Any], documents: Iterable[Any], schools: Mapping[int, Any]
+    application: Any,
+    applicant: Any,
+    choices: Iterable[Any],
+    documents: Iterable[Any],
+    schools: Mapping[int, Any],
+    findings: Findings | None = None,
 ) -> schemas.ApplicationOut:
-    """The answer for an application (its row and its applicant's, choices and documents; `schools` by id)."""
+    """The answer for an application (its row and its applicant's, choices and documents; `schools` by id;
+    `findings`: the schools' findings on the child's SMK programs)."""
+    findings = findings or {}
     return schemas.ApplicationOut(
         registration_number=application.registration_number,
         period_id=application.period_id,
@@ -43,10 +53,11 @@ def to_out(
                 zone_priority=c.zone_priority,
                 program=c.program.code if c.program else None,
                 program_name=c.program.name if c.program else None,
-                program_unmet=c.program_unmet,
-                program_reason=c.program_reason,
+                program_unmet=finding.unmet if finding else None,
+                program_reason=finding.reason if finding else None,
             )
             for c in choices
+            for finding in [findings.get((c.school_id, c.program.code)) if c.program else None]
         ],
         documents=[
             schemas.DocumentOut(
@@ -68,13 +79,15 @@ def applicant_out(applicant: Any) -> schemas.ApplicantOut:
     )
 
 
-def of_application(application: Application, schools: Mapping[int, Any]) -> schemas.ApplicationOut:
+def of_application(
+    application: Application, schools: Mapping[int, Any], findings: Findings | None = None
+) -> schemas.ApplicationOut:
     """`to_out` for an application loaded with its applicant, choices and documents. A withdrawn one shows the
     child's data as it was when it was withdrawn, never what a later registration of the child wrote."""
     applicant: Any = application.applicant
     if application.status is ApplicationStatus.WITHDRAWN and application.withdrawn_applicant is not None:
         applicant = msgspec.convert(application.withdrawn_applicant, schemas.ApplicantOut)
-    return to_out(application, applicant, application.choices, application.documents, schools)
+    return to_out(application, applicant, application.choices, application.documents, schools, findings)
 
 
 def written(new: NewRegistration, period_id: int, plan: Plan, **database: Any) -> schemas.ApplicationOut:
@@ -86,10 +99,7 @@ def written(new: NewRegistration, period_id: int, plan: Plan, **database: Any) -
     return to_out(
         application,
         applicant,
-        (
-            SimpleNamespace(**c, program=chosen.program, program_unmet=None, program_reason=None)
-            for c, chosen in zip(new.choices, plan.choices, strict=True)
-        ),
+        (SimpleNamespace(**c, program=chosen.program) for c, chosen in zip(new.choices, plan.choices, strict=True)),
         (SimpleNamespace(kind=k, status=declared, content_type=None, size_bytes=None, reason=None) for k in new.kinds),
         {c.school.id: c.school for c in plan.choices},
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, SmallInteger, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, SmallInteger, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,7 +110,6 @@ class Choice(Base):
     __table_args__ = (
         UniqueConstraint("application_id", "school_id", "program_id", postgresql_nulls_not_distinct=True),
         CheckConstraint("rank >= 1", name="rank_positive"),
-        CheckConstraint("(program_unmet IS NULL) = (program_reason IS NULL)", name="unmet_with_reason"),
         CheckConstraint("distance_m >= 0", name="distance_nonnegative"),
         Index("ix_choices_school_id", "school_id"),
     )
@@ -122,14 +121,32 @@ class Choice(Base):
     """Haversine distance home → school in metres, computed by the server and frozen on submit."""
     in_zone: Mapped[bool]
     zone_priority: Mapped[int | None]
-    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"), index=True)
     """At an SMK: the program chosen (a school with programs is chosen by program)."""
-    program_unmet: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
-    """The program's requirements the school found unmet at verification: the choice takes no part in the
-    selection (the others do)."""
-    program_reason: Mapped[str | None] = mapped_column(String(500))
 
     program: Mapped[Program | None] = relationship(lazy="raise")
+
+
+class ProgramFinding(Base):
+    """A school's finding that a child does not meet requirements of one of its SMK programs (colour blindness,
+    height, a partner's test). It belongs to the child and the program for the whole admission (`admission_id`:
+    its first stage's period), whatever the child's choices: a choice of that program, now or after a change,
+    a new registration or in a later stage, takes no part in a selection."""
+
+    __tablename__ = "program_findings"
+    __table_args__ = (CheckConstraint("nik ~ '^[0-9]{16}$'", name="nik_format"),)
+
+    admission_id: Mapped[int] = mapped_column(ForeignKey("periods.id", ondelete="CASCADE"), primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    """The program's code (each stage has its own program rows; the code stays)."""
+    unmet: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    """The requirements found unmet, by name (`rules.programs.requirements`)."""
+    reason: Mapped[str] = mapped_column(String(500))
+    """What the school found, shown to the parent."""
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class DocumentStatus(enum.StrEnum):

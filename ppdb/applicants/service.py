@@ -13,6 +13,7 @@ their transaction(s) and are the only exceptions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from ppdb.accounts.models import LoginAttempt, Role
 from ppdb.applicants import documents, idempotency, pins, schemas, write
-from ppdb.applicants.mapping import applicant_out, current_data, of_application, written
+from ppdb.applicants.mapping import Findings, applicant_out, current_data, of_application, written
 from ppdb.applicants.models import (
     SELECTED_STATUSES,
     Applicant,
@@ -36,6 +37,7 @@ from ppdb.applicants.models import (
     Choice,
     Document,
     DocumentStatus,
+    ProgramFinding,
 )
 from ppdb.applicants.validation import (
     ChoicePlan,
@@ -541,7 +543,33 @@ async def read_many(session: AsyncSession, registration_numbers: list[str]) -> l
     }
     school_ids = {c.school_id for a in applications.values() for c in a.choices}
     schools = {s.id: s for s in await session.scalars(select(School).where(School.id.in_(school_ids)))}
-    return [of_application(applications[number], schools) for number in registration_numbers]
+    found = await findings(session, [a for a in applications.values() if any(c.program_id for c in a.choices)])
+    return [
+        of_application(applications[number], schools, found.get(applications[number].id, {}))
+        for number in registration_numbers
+    ]
+
+
+async def findings(session: AsyncSession, applications: list[Application]) -> Mapping[int, Findings]:
+    """The schools' program findings on the children of these applications (loaded with their applicant), per
+    application: (school id, program code) -> the finding."""
+    if not applications:
+        return {}
+    admissions = select(Period.id, func.coalesce(Period.first_period_id, Period.id).label("admission")).subquery()
+    rows = await session.execute(
+        select(Application.id, ProgramFinding)
+        .join(Applicant, Applicant.id == Application.applicant_id)
+        .join(admissions, admissions.c.id == Application.period_id)
+        .join(
+            ProgramFinding,
+            (ProgramFinding.admission_id == admissions.c.admission) & (ProgramFinding.nik == Applicant.nik),
+        )
+        .where(Application.id.in_([a.id for a in applications]))
+    )
+    found: dict[int, dict[tuple[int, str], ProgramFinding]] = {}
+    for application_id, finding in rows:
+        found.setdefault(application_id, {})[finding.school_id, finding.code] = finding
+    return found
 
 
 async def mine(session: AsyncSession, parent: Principal) -> list[schemas.ApplicationOut]:
@@ -608,22 +636,13 @@ async def apply_plan(
     application.path, application.category = plan.path.name, merged.category
     application.updated_at = func.clock_timestamp()  # also when only the choices (another table) changed
     application.kk_exception = merged.kk_exception
-    # The school's finding on a program's requirements stays with the choice of that program.
-    found = {
-        (school, program): (unmet, reason)
-        for school, program, unmet, reason in await session.execute(
-            select(Choice.school_id, Choice.program_id, Choice.program_unmet, Choice.program_reason).where(
-                Choice.application_id == application.id, Choice.program_unmet.is_not(None)
-            )
-        )
-    }
     # Replace choices in SQL, not via the ORM collection, so (application, rank) never collides mid-flush.
     await session.execute(delete(Choice).where(Choice.application_id == application.id))
     session.expire(application, ["choices"])
-    for c in new.choices:
-        unmet, reason = found.get((c["school_id"], c["program_id"]), (None, None))
-        fields = {k: v for k, v in c.items() if k != "registration_number"}
-        session.add(Choice(application_id=application.id, program_unmet=unmet, program_reason=reason, **fields))
+    session.add_all(
+        Choice(application_id=application.id, **{k: v for k, v in c.items() if k != "registration_number"})
+        for c in new.choices
+    )
     kept = set(merged.documents)
     for document in list(application.documents):
         if document.kind not in kept and document.status is DocumentStatus.DECLARED:

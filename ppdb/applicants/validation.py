@@ -265,12 +265,14 @@ def _plan_choices(
         raise AppError("choices_empty", "Pilih minimal satu sekolah.", "choices")
     if len(data.choices) > ctx.rules.max_choices:
         raise AppError("too_many_choices", f"Maksimal {ctx.rules.max_choices} pilihan sekolah.", "choices")
-    if len({c.upper() for c in data.choices}) != len(data.choices):
+    picks = [(npsn, code.upper(), bool(slash)) for npsn, slash, code in (c.partition("/") for c in data.choices)]
+    if len({(npsn, code) for npsn, code, _ in picks}) != len(picks):
         raise AppError("duplicate_choice", "Setiap sekolah atau program hanya boleh dipilih sekali.", "choices")
     plans = []
-    for rank, chosen in enumerate(data.choices, start=1):
+    for rank, (npsn, code, slash) in enumerate(picks, start=1):
         where = f"choices[{rank - 1}]"
-        npsn, _, code = chosen.partition("/")
+        if slash and not code:
+            raise AppError("program_unknown", f"Tulis kode program setelah '/': {npsn}/KODE.", where)
         school = ctx.schools.get(npsn)
         if school is None:
             raise AppError("school_not_in_period", f"Sekolah dengan NPSN {npsn} tidak ikut periode ini.", where)
@@ -278,7 +280,7 @@ def _plan_choices(
             raise AppError(
                 "school_level_mismatch", f"{school.name} bukan jenjang {ctx.period.level.value.upper()}.", where
             )
-        program = _program(ctx.rules, school, code.upper(), data, where)
+        program = _program(ctx.rules, school, code, data, where)
         metres = haversine_m(data.latitude, data.longitude, school.latitude, school.longitude)
         distance = Decimal(repr(metres)).quantize(CENT, rounding=ROUND_HALF_UP)
         tiers = [area.priority for area in ctx.zones.get(school.id, ()) if area.covers(data, metres)]

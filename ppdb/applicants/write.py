@@ -70,7 +70,7 @@ LEFT: dict[str, frozenset[str]] = {
     "applications": frozenset(
         {"id", "created_at", "updated_at", "withdrawn_at", "withdrawn_applicant", "status_reason"}
     ),
-    "choices": frozenset({"program_unmet", "program_reason"}),
+    "choices": frozenset(),
     "documents": frozenset(
         {
             "id",

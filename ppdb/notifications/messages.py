@@ -35,7 +35,7 @@ TEMPLATES: dict[str, Template] = {
     "program_unmet": Template(
         "Pendaftaran {registration_number}: syarat program keahlian",
         "Sekolah mendapati syarat program {program} tidak terpenuhi ({requirements}): {reason}. Pilihan ini tidak "
-        "diikutkan seleksi; pilihan lain tetap. Ganti pilihan selama pendaftaran masih dibuka: {link}",
+        "diikutkan seleksi; pilihan lain tetap. {advice} {link}",
     ),
     "choices_at_risk": Template(
         "Pendaftaran {registration_number}: semua pilihan berisiko",

@@ -12,6 +12,7 @@ from sqlalchemy import Integer, String, any_, bindparam, delete, func, select, u
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ppdb.applicants.models import Application, Choice
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
 from ppdb.db.base import to_struct
@@ -295,8 +296,10 @@ def _programs_seats(period_id: int, school_id: int):
 
 
 async def import_programs(session: AsyncSession, period_id: int, text: str, user: Principal) -> schemas.ImportResult:
-    """Replace the programs (kompetensi keahlian) of every SMK named in the file; each school's capacity becomes
-    the sum of its programs'. Requirements are names from the rules' `programs.requirements`, separated by `;`."""
+    """The programs (kompetensi keahlian) of every SMK named in the file, as the file lists them (one the file
+    leaves out is removed, unless a registration carried into this stage chose it); each school's capacity
+    becomes the sum of its programs'. Requirements are names from the rules' `programs.requirements`, separated
+    by `;`."""
     period = await _editable_period(session, period_id, user)
     rules = rules_of(period)
     rows = read_csv(text, (*PROGRAM_COLUMNS, "requirements", "partner"), PROGRAM_COLUMNS)
@@ -343,11 +346,45 @@ async def import_programs(session: AsyncSession, period_id: int, text: str, user
         )
     if period.level is not Level.SMK:
         errors.add(2, "npsn", "programs_not_smk", "Program keahlian hanya untuk periode jenjang SMK.")
+    school_ids = {schools[p["npsn"]] for p in programs if p["npsn"] in schools}
+    existing = {
+        (p.school_id, p.code): p
+        for p in await session.scalars(
+            select(Program).where(Program.period_id == period.id, Program.school_id.in_(school_ids))
+        )
+    }
+    # Registrations carried into a later stage's draft already chose: what they chose stays.
+    chosen = set(
+        (
+            await session.execute(
+                select(Choice.school_id, Choice.program_id)
+                .join(Application, Application.id == Choice.application_id)
+                .where(Application.period_id == period.id, Choice.school_id.in_(school_ids))
+            )
+        ).all()
+    )
+    listed = {(schools.get(p["npsn"]), p["code"]) for p in programs}
+    for (school_id, code), program in existing.items():
+        if (school_id, code) not in listed and (school_id, program.id) in chosen:
+            errors.add(2, "code", "program_chosen", f"Program {code} sudah dipilih pendaftar; tidak dapat dihapus.")
+    for n, p in enumerate(programs, start=2):
+        at = schools.get(p["npsn"])
+        if (at, None) in chosen and (at, p["code"]) not in existing:
+            errors.add(
+                n, "npsn", "school_chosen", f"Baris {n}: sekolah {p['npsn']} sudah dipilih tanpa program keahlian."
+            )
     errors.raise_if_any(len(rows))
 
-    school_ids = {schools[p["npsn"]] for p in programs}
-    await session.execute(delete(Program).where(Program.period_id == period.id, Program.school_id.in_(school_ids)))
-    session.add_all(Program(period_id=period.id, school_id=schools[p.pop("npsn")], **p) for p in programs)
+    for p in programs:
+        at = schools[p.pop("npsn")]
+        kept = existing.pop((at, p["code"])) if (at, p["code"]) in existing else None
+        if kept is None:
+            session.add(Program(period_id=period.id, school_id=at, **p))
+        else:  # updated in place: choices refer to it
+            for key, value in p.items():
+                setattr(kept, key, value)
+    for program in existing.values():  # not in the file: not chosen (checked above)
+        await session.delete(program)
     await session.flush()
     for school_id in school_ids:
         await session.execute(
@@ -426,8 +463,17 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
             schemas.SchoolOut,
             s,
             capacity=capacity,
-            seats=seats_per_path(rules, capacity, s.npsn),
+            seats=_added(programs[s.id]) if s.id in programs else seats_per_path(rules, capacity, s.npsn),
             programs=programs.get(s.id, []),
         )
         for s, capacity in rows
     ]
+
+
+def _added(programs: list[schemas.ProgramOut]) -> dict[str, int]:
+    """An SMK's seats per path: its programs', each split on its own, added up."""
+    seats: dict[str, int] = {}
+    for p in programs:
+        for path, n in p.seats.items():
+            seats[path] = seats.get(path, 0) + n
+    return seats

@@ -45,7 +45,9 @@ class ChoiceFacts:
     program: str | None = None
     """At an SMK: the program chosen."""
     unmet: bool = False
-    """The school found a requirement of the program unmet: the choice takes no part."""
+    """The school found a requirement of the program unmet (`ProgramFinding`): the choice takes no part."""
+    requirements: tuple[str, ...] = ()
+    """The program's requirements (`rules.programs.requirements`): one whose document was rejected is unmet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
             programs_at = categories_at(path, app, choice, by_key)
             program_ids = [by_key.get(ProgramKey(choice.npsn, path.name, c, choice.program)) for c in programs_at]
             primary = program_ids[0] if program_ids else None
-            if choice.unmet:
+            if choice.unmet or program_document_rejected(rules, app, choice):
                 compiled.dropped[app.id, choice.rank] = "program_requirement"
             elif primary is None and (choice.npsn, choice.program, path.name) not in targets:
                 compiled.dropped[app.id, choice.rank] = "school_not_in_period"
@@ -245,6 +247,15 @@ def compile_period(rules: RuleSet, schools: list[SchoolSeats], applications: lis
                     compiled.steps[app.id, choice.rank] = len(listed)
         compiled.instance.applicants.append(engine.Applicant(id=app.id, choices=choices))
     return compiled
+
+
+def program_document_rejected(rules: RuleSet, app: ApplicationFacts, choice: ChoiceFacts) -> bool:
+    """Whether a verifier rejected the document a requirement of the chosen program rests on (a health
+    certificate): the choice is then as good as a finding that the requirement is unmet."""
+    if not app.rejected_documents or not choice.requirements:
+        return False
+    needed = [r.document for n in choice.requirements if (r := rules.programs.requirement(n)) and r.document]
+    return failed(list(needed), app.declared_documents, app.rejected_documents)
 
 
 def _unused_seats(path: PathRule, programs: list[ProgramKey]) -> list[engine.Transfer]:

@@ -24,7 +24,8 @@ DROPPED = {
     "path_unknown": "tidak diikutkan: jalur tidak tersedia",
     "document_rejected": "tidak diikutkan: dokumen syarat jalur ini ditolak verifikator",
     "no_sub_quota": "tidak diikutkan: alamat tidak termasuk sub-kuota mana pun jalur ini di sekolah ini",
-    "program_requirement": "tidak diikutkan: sekolah mendapati syarat program keahlian ini tidak terpenuhi",
+    "program_requirement": "tidak diikutkan: syarat program keahlian ini tidak terpenuhi (hasil pemeriksaan sekolah "
+    "atau dokumen syaratnya ditolak)",
 }
 
 

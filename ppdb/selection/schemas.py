@@ -12,8 +12,12 @@ from ppdb.regions.rules import Mechanism, Transfer
 
 class ProgramOutcomeOut(msgspec.Struct, kw_only=True):
     program: str
+    """The engine's program id: `npsn:path[/sub-quota][@SMK program]`."""
     npsn: str
     path: str
+    """The path, with its sub-quota (`afirmasi/ketm`)."""
+    program_code: str | None = None
+    """At an SMK: the program (kompetensi keahlian) whose seats these are."""
     capacity: int
     final_capacity: int
     filled: int

@@ -118,18 +118,21 @@ async def load_facts(
         )
         SELECT a.id, a.registration_number, p.nik, a.path, a.category, a.submitted_at,
                p.birth_date, p.kelurahan_code, c.rank, s.npsn, c.distance_m::float8 AS distance_m, c.in_zone, c.zone_priority,
-               pr.code AS program, c.program_unmet IS NOT NULL AS unmet, r.kinds AS rejected, r.declared
+               pr.code AS program, pr.requirements, f.nik IS NOT NULL AS unmet, r.kinds AS rejected, r.declared
         FROM applications a
         JOIN applicants p ON p.id = a.applicant_id
         JOIN choices c ON c.application_id = a.id
         JOIN schools s ON s.id = c.school_id
         LEFT JOIN programs pr ON pr.id = c.program_id
+        LEFT JOIN program_findings f
+               ON f.admission_id = $3 AND f.nik = p.nik AND f.school_id = c.school_id AND f.code = pr.code
         LEFT JOIN rejected r ON r.application_id = a.id
         WHERE a.period_id = $1 AND a.status = ANY($2::application_status[])
         ORDER BY a.id, c.rank
         """,
         period.id,
         [status.value for status in SELECTED_STATUSES],
+        period.first_period_id or period.id,
     )
     facts: list[ApplicationFacts] = []
     ids: dict[str, int] = {}
@@ -155,7 +158,14 @@ async def load_facts(
             facts.append(current)
         current.choices.append(
             ChoiceFacts(
-                r["rank"], r["npsn"], r["distance_m"], r["in_zone"], r["zone_priority"], r["program"], r["unmet"]
+                r["rank"],
+                r["npsn"],
+                r["distance_m"],
+                r["in_zone"],
+                r["zone_priority"],
+                r["program"],
+                r["unmet"],
+                tuple(r["requirements"] or ()),
             )
         )
     return schools, await with_scores(session, period.id, rules_of(period), facts), ids
@@ -439,7 +449,15 @@ def run_out(
         selection_run,
         kind=selection_run.kind.value,
         programs=[
-            to_struct(schemas.ProgramOutcomeOut, p, npsn=p.school_npsn, cutoff=shown(p)[1], key_names=shown(p)[0])
+            to_struct(
+                schemas.ProgramOutcomeOut,
+                p,
+                npsn=p.school_npsn,
+                path=p.program_key.quota_path,
+                program_code=p.program_key.major,
+                cutoff=shown(p)[1],
+                key_names=shown(p)[0],
+            )
             for p in programs or []
         ],
     )

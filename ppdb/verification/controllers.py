@@ -52,19 +52,18 @@ class VerificationController(Controller):
         """Verify or reject (with a reason) one document."""
         return await service.decide_document(db_session, registration_number, kind, request.user, data)
 
-    @put("/applications/{registration_number:str}/choices/{rank:int}/program-check", operation_id="checkProgram")
+    @put("/applications/{registration_number:str}/program-check", operation_id="checkProgram")
     async def check_program(
         self,
         db_session: Session,
         request: Request,
         registration_number: RegistrationNumber,
-        rank: Annotated[int, PathParameter(ge=1, le=20)],
         data: JSONBody[schemas.ProgramCheck],
     ) -> ChoiceOut:
-        """Record the school's finding on the requirements of the SMK program chosen at `rank` (colour blindness,
-        height, health, a partner's test): a choice with one unmet takes no part in the selection; none unmet
-        clears the finding."""
-        return await service.check_program(db_session, registration_number, rank, request.user, data)
+        """Record the school's finding on the requirements of an SMK program the child chose (`program`:
+        `NPSN/KODE`; colour blindness, height, health, a partner's test). It stays with the child and the
+        program for the whole admission: a choice of it takes no part in a selection; none unmet clears it."""
+        return await service.check_program(db_session, registration_number, request.user, data)
 
     @put("/applications/{registration_number:str}/certificate", operation_id="awardCertificate")
     async def award_certificate(

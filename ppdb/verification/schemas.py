@@ -42,10 +42,12 @@ class DocumentDecision(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 
 
 class ProgramCheck(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The school's finding on the requirements of the program chosen (no colour blindness, a minimum height, a
-    health certificate, a kelas industri partner's test): those unmet, by name, with the reason shown to the
-    parent; none unmet clears an earlier finding."""
+    """The school's finding on the requirements of a program the child chose (no colour blindness, a minimum
+    height, a health certificate, a kelas industri partner's test): those unmet, by name, with the reason shown
+    to the parent; none unmet clears an earlier finding."""
 
+    program: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}/[A-Za-z0-9-]{1,10}$", examples=["20690001/TKJ"])]
+    """The program as chosen: `NPSN/KODE`."""
     unmet: Annotated[list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(max_length=20)]
     reason: Reason | None = None
     """Required when a requirement is unmet, e.g. "Tes Ishihara: buta warna parsial"."""

@@ -20,6 +20,7 @@ from ppdb.applicants.models import (
     Choice,
     Document,
     DocumentStatus,
+    ProgramFinding,
 )
 from ppdb.applicants.schemas import ChoiceOut, DocumentOut
 from ppdb.audit.models import AuditEntry
@@ -34,7 +35,7 @@ from ppdb.notifications.messages import scrub
 from ppdb.regions.models import Kelurahan, Period, PeriodStatus
 from ppdb.regions.rules import CERTIFICATE
 from ppdb.regions.service import get_period, rules_of
-from ppdb.schools.models import Program
+from ppdb.schools.models import Program, School
 from ppdb.scores import service as scores
 from ppdb.scores.formula import Certificate, Component
 from ppdb.scores.models import CertificateAward
@@ -117,7 +118,7 @@ async def applicants_of(
             Choice.distance_m,
             Choice.in_zone,
             Program.code.label("program"),
-            Choice.program_unmet.is_not(None).label("program_unmet"),
+            ProgramFinding.nik.is_not(None).label("program_unmet"),
             Applicant.nik,
             Applicant.nisn,
             Applicant.name,
@@ -134,6 +135,13 @@ async def applicants_of(
         .join(Choice, Choice.application_id == Application.id)
         .outerjoin(Program, Program.id == Choice.program_id)
         .join(Applicant, Applicant.id == Application.applicant_id)
+        .outerjoin(
+            ProgramFinding,
+            (ProgramFinding.admission_id == (period.first_period_id or period.id))
+            & (ProgramFinding.nik == Applicant.nik)
+            & (ProgramFinding.school_id == Choice.school_id)
+            & (ProgramFinding.code == Program.code),
+        )
         .where(
             Application.period_id == period.id,
             Choice.school_id == school.id,
@@ -294,17 +302,22 @@ async def decide_document(
 
 
 async def check_program(
-    session: AsyncSession, registration_number: str, rank: int, user: Principal, check: schemas.ProgramCheck
+    session: AsyncSession, registration_number: str, user: Principal, check: schemas.ProgramCheck
 ) -> ChoiceOut:
-    """The chosen school's finding on the requirements of the program at choice `rank`: a choice with one unmet
-    takes no part in the selection (the child's other choices do). The school chosen there decides, or the
-    Dinas; after the official selection only as a correction for an upheld case."""
+    """The school's finding on the requirements of an SMK program the child chose. It stays with the child and
+    the program for the whole admission (`ProgramFinding`): a choice of that program takes no part in a
+    selection, the child's other choices do. The school of the program decides, or the Dinas; after the
+    official selection only as a correction for an upheld case."""
     application = await _for_staff(session, registration_number, user)
-    choice = next((c for c in application.choices if c.rank == rank), None)
-    if choice is None or choice.program is None:
-        raise NotFound("program_choice_not_found", f"Pilihan ke-{rank} bukan pilihan program keahlian.", "rank")
+    npsn, _, code = check.program.partition("/")
+    choice = next((c for c in application.choices if c.program is not None and c.program.code == code.upper()), None)
+    if choice is None or await session.scalar(select(School.npsn).where(School.id == choice.school_id)) != npsn:
+        raise NotFound(
+            "program_choice_not_found", f"Program {check.program} tidak dipilih pada pendaftaran ini.", "program"
+        )
+    assert choice.program is not None
     if user.role is Role.SCHOOL_OPERATOR and user.school_id != choice.school_id:
-        raise Forbidden("forbidden_school", "Syarat program diperiksa oleh sekolah yang dipilih.")
+        raise Forbidden("forbidden_school", "Syarat program diperiksa oleh sekolah program itu.")
     period = await get_period(session, application.period_id)
     rules = rules_of(period)
     foreign = [name for name in check.unmet if name not in choice.program.requirements]
@@ -324,9 +337,28 @@ async def check_program(
             "yang dikabulkan Dinas.",
             "unmet",
         )
-    old = {"unmet": choice.program_unmet, "reason": choice.program_reason}
-    choice.program_unmet = sorted(set(check.unmet)) or None
-    choice.program_reason = check.reason if check.unmet else None
+    admission_id, nik = period.first_period_id or period.id, application.applicant.nik
+    finding = await session.get(ProgramFinding, (admission_id, nik, choice.school_id, choice.program.code))
+    old = {"unmet": finding.unmet, "reason": finding.reason} if finding else None
+    unmet = sorted(set(check.unmet))
+    if not unmet:
+        if finding is not None:
+            await session.delete(finding)
+    elif finding is None:
+        session.add(
+            ProgramFinding(
+                admission_id=admission_id,
+                nik=nik,
+                school_id=choice.school_id,
+                code=choice.program.code,
+                unmet=unmet,
+                reason=check.reason,
+                decided_by=user.id,
+            )
+        )
+    else:
+        finding.unmet, finding.reason, finding.decided_by = unmet, check.reason or "", user.id
+        finding.decided_at = func.now()
     await _for_complaint(session, check.complaint, application, "program.check", user)
     record_application(
         session,
@@ -334,24 +366,31 @@ async def check_program(
         "program.check",
         actor=user.actor,
         old=old,
-        new={"rank": rank, "program": choice.program.code, "unmet": choice.program_unmet, "reason": check.reason},
+        new={"program": check.program.upper(), "unmet": unmet, "reason": check.reason},
     )
     application.updated_at = func.clock_timestamp()  # its provisional result is stale until the next run
-    if choice.program_unmet:
+    if unmet:
         number = application.registration_number
+        advice = (
+            "Ganti pilihan selama pendaftaran masih dibuka:"
+            if period.status is PeriodStatus.REGISTRATION_OPEN
+            else "Rinciannya:"
+        )
         await outbox.to_parent(
             session,
             application.parent_id,
             "program_unmet",
-            f"program:{number}:{rank}:{uuid.uuid4().hex[:12]}",
+            f"program:{number}:{check.program.upper()}:{uuid.uuid4().hex[:12]}",
             registration_number=number,
             program=choice.program.name,
-            requirements=", ".join(rules.programs.title(n) for n in choice.program_unmet),
+            requirements=", ".join(rules.programs.title(n) for n in unmet),
             reason=scrub(check.reason or ""),
+            advice=advice,
             path=f"/pendaftaran/{number}",
         )
     await session.flush()
-    return next(c for c in (await applicants.read(session, registration_number)).choices if c.rank == rank)
+    read = await applicants.read(session, registration_number)
+    return next(c for c in read.choices if c.rank == choice.rank)
 
 
 def certificate_component(application: Application, period: Period) -> Component | None:

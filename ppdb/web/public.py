@@ -17,7 +17,7 @@ from ppdb.regions.service import get_period, helpdesks, public_periods, to_out
 from ppdb.results import service as results
 from ppdb.schools.service import list_schools, place, place_names
 from ppdb.selection import service as selection
-from ppdb.selection.programs import Cutoff, ProgramKey
+from ppdb.selection.programs import Cutoff
 from ppdb.web.common import render
 
 
@@ -57,12 +57,11 @@ class PublicPages(Controller):
         if run is not None:
             out = selection.run_out(run, await selection.outcomes(db_session, run.id), public=True)
             names = await place_names(db_session, period_id, {p.npsn for p in out.programs})
-            keys = {p.program: ProgramKey.parse(p.program) for p in out.programs}
             programs = [
                 {
-                    "school": place(names, p.npsn, keys[p.program].major),
+                    "school": place(names, p.npsn, p.program_code),
                     "npsn": p.npsn,
-                    "path": keys[p.program].quota_path,
+                    "path": p.path,
                     "seats": p.final_capacity,
                     "filled": p.filled,
                     "cutoff": cutoff_words(p.key_names, p.cutoff),

@@ -254,11 +254,15 @@ class SchoolPages(Controller):
         return render(
             request,
             "school/verify.html",
-            program_checks={  # the SMK programs whose requirements this school checks: choice rank -> (name, words)
+            # the SMK programs whose requirements this school checks (until the official selection):
+            # choice rank -> the requirements' names and words
+            program_checks={
                 c.rank: [(n, rules.programs.title(n)) for n in c.program.requirements]
                 for c in application.choices
                 if c.program is not None and c.program.requirements and own in (None, c.school_id)
-            },
+            }
+            if period.status not in service.DECIDED
+            else {},
             status=status,
             app=await applicants.read(db_session, number),
             score=await scores.score_if_used(db_session, number, request.user),
@@ -321,20 +325,24 @@ class SchoolPages(Controller):
             )
         return Redirect(f"/sekolah/pendaftar/{registration_number}")
 
-    @post("/sekolah/pendaftar/{registration_number:str}/pilihan/{rank:int}/syarat")
+    @post("/sekolah/pendaftar/{registration_number:str}/syarat-program")
     async def check_program(
-        self, request: Request, db_session: Session, registration_number: RegistrationNumber, rank: int
+        self, request: Request, db_session: Session, registration_number: RegistrationNumber
     ) -> Response:
         form = await request.form()
-        values = {"unmet": [str(n) for n in form.getall("unmet", [])], "reason": form_value(form, "reason")}
+        values = {
+            "program": form_value(form, "program"),
+            "unmet": [str(n) for n in form.getall("unmet", [])],
+            "reason": form_value(form, "reason"),
+        }
         try:
-            check = convert(values, schemas.ProgramCheck)
-            await service.check_program(db_session, registration_number, rank, request.user, check)
+            check = convert(values, schemas.ProgramCheck, ("program",))
+            await service.check_program(db_session, registration_number, request.user, check)
         except (FormErrors, AppError) as err:
             await db_session.rollback()
             errors = err.errors if isinstance(err, FormErrors) else field_errors(err)
             status = 400 if isinstance(err, FormErrors) else err.status_code
-            found = {f"program_{rank}": message for message in errors.values()}
+            found = {f"program_{values['program']}": message for message in errors.values()}
             return await self._screen(request, db_session, registration_number, found, status)
         return Redirect(f"/sekolah/pendaftar/{registration_number}")
 

@@ -72,7 +72,7 @@ ROUTES = {
     "schoolApplicants": ("GET", "/api/schools/20670001/applicants?period_id={pid}", None, STAFF),
     "decideDocument": ("POST", "/api/applications/{reg}/documents/kk/decision", {"decision": "verified"}, STAFF),
     "verifyCoordinate": ("POST", "/api/applications/{reg}/coordinate/verify", None, STAFF),
-    "checkProgram": ("PUT", "/api/applications/{reg}/choices/1/program-check", {"unmet": []}, STAFF),
+    "checkProgram": ("PUT", "/api/applications/{reg}/program-check", {"program": "20670001/TKJ", "unmet": []}, STAFF),
     "awardCertificate": (
         "PUT",
         "/api/applications/{reg}/certificate",

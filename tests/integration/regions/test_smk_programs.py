@@ -102,6 +102,7 @@ async def test_choices_are_programs_under_the_templates_composition_rules(admin,
         ([TKJ, AKL, "20690001/TKR-IND"], 422, "choice_composition_invalid", "choices[2]"),  # at most 2 at one SMK
         ([SWASTA, TKJ], 422, "choice_composition_invalid", "choices[0]"),  # the private school only third
         ([TKJ, TKJ.lower()], 422, "duplicate_choice", "choices"),
+        (["20690001/", AKL], 422, "program_unknown", "choices[0]"),
     ):
         refused = expect_error(await parent.post(url, json=child(1, 100, choices)), status, code)
         assert refused["field"] == where, refused
@@ -140,20 +141,14 @@ async def test_a_jabar_smk_admission_places_by_program_and_says_so(admin, parent
 
     smkn = await operator("20690001", "op.smkn1@sekolah.test")
     other = await operator("20690002", "op.bakti@sekolah.test")
-    check = f"/api/applications/{first}/choices/1/program-check"
-    finding = {"unmet": ["tidak_buta_warna"], "reason": "Tes Ishihara: buta warna parsial"}
-    expect_error(await other.put(check, json=finding), 403, "forbidden_school")  # a choice of another school
-    expect_error(await smkn.put(check, json={"unmet": ["tidak_buta_warna"]}), 422, "reason_required")
-    expect_error(
-        await smkn.put(check, json={"unmet": ["lulus_tes_mitra"], "reason": "x" * 5}),
-        422,
-        "program_requirement_unknown",
-    )
-    expect_error(
-        await smkn.put(f"/api/applications/{first}/choices/5/program-check", json=finding),
-        404,
-        "program_choice_not_found",
-    )
+    check = f"/api/applications/{first}/program-check"
+    finding = {"program": TKJ, "unmet": ["tidak_buta_warna"], "reason": "Tes Ishihara: buta warna parsial"}
+    expect_error(await other.put(check, json=finding), 403, "forbidden_school")  # another school's program
+    expect_error(await smkn.put(check, json=finding | {"reason": None}), 422, "reason_required")
+    wrong = finding | {"unmet": ["lulus_tes_mitra"]}
+    expect_error(await smkn.put(check, json=wrong), 422, "program_requirement_unknown")
+    not_chosen = finding | {"program": "20690001/TKR-IND"}
+    expect_error(await smkn.put(check, json=not_chosen), 404, "program_choice_not_found")
     checked = await smkn.put(check, json=finding)
     assert checked.status_code == 200, checked.text
     assert checked.json()["program_unmet"] == ["tidak_buta_warna"]
@@ -161,16 +156,19 @@ async def test_a_jabar_smk_admission_places_by_program_and_says_so(admin, parent
     told = await session.scalar(text("SELECT count(*) FROM notifications WHERE kind = 'program_unmet'"))
     assert told == 1
     audited = await session.scalar(text("SELECT new FROM audit_log WHERE action = 'program.check'"))
-    assert audited["program"] == "TKJ" and audited["unmet"] == ["tidak_buta_warna"]
+    assert audited["program"] == TKJ and audited["unmet"] == ["tidak_buta_warna"]
     listed = (await smkn.get("/api/schools/20690001/applicants", params={"period_id": pid})).json()
     mine = [(r["choice_rank"], r["program"], r["program_unmet"]) for r in listed if r["registration_number"] == first]
     assert mine == [(1, "TKJ", True), (2, "AKL", False)]  # two programs of one school: a row each
-    # The parent sees the finding; changing something else keeps it with that choice.
+    # The parent sees the finding. It is the child's for that program: dropping the choice and choosing it
+    # again, or changing anything else, does not clear it.
     mine = (await parent.get(f"/api/applications/{first}")).json()["choices"][0]
     assert mine["program_unmet"] == ["tidak_buta_warna"]
-    moved = await parent.patch(f"/api/applications/{first}", json={"address": "Jl. Melati No. 2, RT 001/RW 002"})
-    assert moved.status_code == 200, moved.text
-    assert moved.json()["choices"][0]["program_unmet"] == ["tidak_buta_warna"]
+    url = f"/api/applications/{first}"
+    assert (await parent.patch(url, json={"choices": [AKL]})).status_code == 200
+    back = await parent.patch(url, json={"choices": [TKJ, AKL, SWASTA], "address": "Jl. Melati No. 2, RT 001/RW 002"})
+    assert back.status_code == 200, back.text
+    assert back.json()["choices"][0]["program_unmet"] == ["tidak_buta_warna"]
 
     for step, payload in (("close", None), ("selection-runs", None), ("publications", {})):
         done = await admin.post(f"/api/periods/{pid}/{step}", json=payload)

@@ -41,10 +41,11 @@ async def test_programs_on_the_pages_from_the_school_list_to_the_schools_finding
     assert page.status_code == 200, page.text
     assert "SMK Negeri 1 Uji – Teknik Komputer dan Jaringan" in page.text
     assert 'name="unmet" value="tidak_buta_warna"' in page.text  # TKJ's requirement; AKL has none to check
-    url = f"/sekolah/pendaftar/{number}/pilihan/1/syarat"
-    refused = await browser.post(url, data={"_csrf": token, "unmet": "tidak_buta_warna"})
+    url = f"/sekolah/pendaftar/{number}/syarat-program"
+    form = {"_csrf": token, "program": TKJ, "unmet": "tidak_buta_warna"}
+    refused = await browser.post(url, data=form)
     assert refused.status_code == 422 and "Tuliskan alasan" in refused.text
-    done = await browser.post(url, data={"_csrf": token, "unmet": "tidak_buta_warna", "reason": "Tes Ishihara gagal"})
+    done = await browser.post(url, data=form | {"reason": "Tes Ishihara gagal"})
     assert done.status_code == 302, done.text
     assert (await parent.get(f"/api/applications/{number}")).json()["choices"][0]["program_unmet"] == [
         "tidak_buta_warna"

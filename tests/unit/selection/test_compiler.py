@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime
 import msgspec
 import pytest
 
-from ppdb.regions.rules import PRESETS, Level, RuleViolation, SubQuota, check_rules, rules_from_preset
+from ppdb.regions.rules import (
+    PRESETS,
+    Level,
+    ProgramRequirement,
+    ProgramRules,
+    RuleViolation,
+    SubQuota,
+    check_rules,
+    rules_from_preset,
+)
 from ppdb.selection import engine
 from ppdb.selection.compiler import (
     ApplicationFacts,
@@ -237,3 +246,41 @@ def test_a_fallback_needs_a_sub_quota_of_the_path_and_no_cycle():
     assert refused(loop) == ("transfer_cycle", "paths.domisili.sub_quotas.fallback")
     orphan = [SubQuota(name="reguler", share=50, zone_tiers=[1]), SubQuota(name="sebaran", share=50)]
     assert refused(orphan)[0] == "sub_quota_basis_mixed"
+
+
+SMK = msgspec.structs.replace(
+    rules_from_preset(PRESETS["permendikdasmen-3-2025", Level.SMK], "2027/2028"),
+    programs=ProgramRules(
+        requirements=[ProgramRequirement(name="tidak_buta_warna", title="Tidak buta warna", document="kk_exception")]
+    ),
+)
+
+
+def test_each_smk_program_splits_its_own_seats_and_passes_them_only_within_itself():
+    school = SchoolSeats("20690001", 30, programs=(("AKL", 10), ("TKJ", 20)))
+    pick = dataclasses.replace(app("A1", "domisili").choices[0], npsn="20690001", program="TKJ")
+    compiled = compile_period(SMK, [school], [dataclasses.replace(app("A1", "domisili"), choices=[pick])])
+    seats = {p.id: p.capacity for p in compiled.instance.programs}
+    assert seats["20690001:domisili@TKJ"] == 2 and seats["20690001:prestasi@TKJ"] == 14
+    assert sum(v for k, v in seats.items() if k.endswith("@AKL")) == 10
+    assert "20690001:domisili" not in seats  # the school's seats are its programs'
+    assert all(t.from_.endswith("@TKJ") == t.to.endswith("@TKJ") for t in compiled.instance.transfers)
+    assert engine.solve(compiled.instance).assignments["A1"] == "20690001:domisili@TKJ"
+
+
+def test_a_program_choice_is_dropped_on_a_finding_or_a_rejected_document_of_its_requirement():
+    school = SchoolSeats("20690001", 30, programs=(("AKL", 10), ("TKJ", 20)))
+    base = app("A1", "domisili").choices[0]
+    tkj = dataclasses.replace(base, npsn="20690001", program="TKJ", requirements=("tidak_buta_warna",))
+    akl = dataclasses.replace(base, rank=2, npsn="20690001", program="AKL")
+    found = dataclasses.replace(app("A1"), choices=[dataclasses.replace(tkj, unmet=True), akl])
+    rejected = dataclasses.replace(
+        app("A2"), choices=[tkj, akl], rejected_documents=("kk_exception",), declared_documents=("kk_exception",)
+    )
+    checked = dataclasses.replace(app("A3"), choices=[tkj, akl], declared_documents=("kk_exception",))
+    compiled = compile_period(SMK, [school], [found, rejected, checked])
+    assert compiled.dropped == {("A1", 1): "program_requirement", ("A2", 1): "program_requirement"}
+    assert [c.program for c in compiled.instance.applicants[2].choices] == [
+        "20690001:domisili@TKJ",
+        "20690001:domisili@AKL",
+    ]
