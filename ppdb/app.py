@@ -33,7 +33,7 @@ from ppdb.results.controllers import ResultsController
 from ppdb.runtime import Runtime, provide_runtime
 from ppdb.schools.controllers import SchoolController
 from ppdb.scores.controllers import ScoreController
-from ppdb.security import add_security_headers
+from ppdb.security import add_security_headers, json_bodies_only
 from ppdb.selection.controllers import ExplanationController, SelectionController
 from ppdb.shedding import LoadShedding
 from ppdb.verification.controllers import VerificationController
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CSRFMiddleware(),
         ],
         before_send=[add_security_headers],
+        before_request=json_bodies_only,
         dependencies={
             "db_session": Provide(provide_session),
             "read_session": Provide(provide_read_session),

@@ -130,7 +130,9 @@ HTTP_CODES = {
 
 def http_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
     code, message = HTTP_CODES.get(exc.status_code, ("http_error", "Permintaan tidak dapat diproses."))
-    return _body(exc.status_code, ErrorBody(code, message))
+    response = _body(exc.status_code, ErrorBody(code, message))
+    response.headers.update(exc.headers or {})  # a 405's `Allow`
+    return response
 
 
 def integrity_handler(_: Request, exc: IntegrityError) -> Response[ErrorBody]:

@@ -1,8 +1,12 @@
-"""Security headers on every response, including errors raised before routing (a `before_send` hook)."""
+"""Security headers on every response, including errors raised before routing (a `before_send` hook), and the
+media type a JSON body must declare (a `before_request` hook)."""
 
 from __future__ import annotations
 
+from litestar import Request
 from litestar.types import Message, Scope
+
+from ppdb.errors import AppError
 
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -42,3 +46,22 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         extra = [*HEADERS, CSP if path.startswith(("/api/", "/health", "/metrics")) else PAGE_CSP]
     present = {name.lower() for name, _ in message.get("headers", [])}
     message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
+
+
+async def json_bodies_only(request: Request) -> None:
+    """A route that reads a JSON body reads one that says it is JSON: `application/xml`, a form or plain text
+    sent to it is refused (415) rather than parsed as JSON anyway. A request without a body needs no type."""
+    if (
+        request.method not in ("POST", "PUT", "PATCH")
+        or "data" not in request.route_handler.parsed_fn_signature.parameters
+    ):
+        return
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if (media or has_body) and media != "application/json" and not media.endswith("+json"):
+        raise AppError(
+            "unsupported_media_type",
+            "Kirim data sebagai JSON dengan Content-Type: application/json.",
+            "content-type",
+            status_code=415,
+        )

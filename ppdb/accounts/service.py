@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import ColumnElement, delete, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ppdb.accounts import schemas
@@ -30,7 +30,11 @@ from ppdb.schools.models import School
 from ppdb.scores.models import Graduate
 
 WINDOW = timedelta(minutes=15)
-MAX_ACCOUNT_FAILURES = 5
+MAX_SOURCE_FAILURES = 5
+"""Wrong passwords for one account from one address: that client is stopped, not the account's owner."""
+MAX_ACCOUNT_FAILURES = 50
+"""Wrong passwords for one account from every address (a spread-out guess): then the account signs in only after
+a password reset (the link goes to the owner's e-mail or phone, and clears the count)."""
 MAX_ADDRESS_FAILURES = 30
 RESET_LIFETIME = timedelta(minutes=30)
 RESET_WINDOW = timedelta(hours=1)
@@ -179,12 +183,19 @@ async def login(
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext('ppdb.login'), hashtext(:email))"), {"email": email}
     )
-    failures = await _failures(session, LoginAttempt.email == email)
-    by_address = await _failures(session, LoginAttempt.address == address, LoginAttempt.email != pins.GUESS)
-    if failures >= MAX_ACCOUNT_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
+    account, source, by_address = await _failures(session, email, address)
+    if source >= MAX_SOURCE_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
         raise AppError(
             "login_throttled",
-            "Terlalu banyak percobaan masuk yang gagal. Coba lagi 15 menit lagi.",
+            "Terlalu banyak percobaan masuk yang gagal dari perangkat ini. Coba lagi 15 menit lagi.",
+            "email",
+            status_code=429,
+        )
+    if account >= MAX_ACCOUNT_FAILURES:
+        raise AppError(
+            "login_reset_required",
+            "Akun ini menerima terlalu banyak percobaan masuk yang gagal. Untuk masuk sekarang, atur ulang kata "
+            "sandi lewat 'Lupa kata sandi'; tautannya dikirim ke e-mail atau nomor HP akun.",
             "email",
             status_code=429,
         )
@@ -206,12 +217,24 @@ def _new_session(session: AsyncSession, user: User, lifetime: timedelta) -> str:
     return token
 
 
-async def _failures(session: AsyncSession, *of: ColumnElement[bool]) -> int:
-    """Failed password sign-ins lately, of an account or a client address (wrong PINs have their own budget,
-    `pins.verify`)."""
-    since = datetime.now(UTC) - WINDOW
-    count = select(func.count()).select_from(LoginAttempt).where(*of, LoginAttempt.at > since)
-    return await session.scalar(count.where(LoginAttempt.success.is_(False))) or 0
+async def _failures(session: AsyncSession, email: str, address: str) -> tuple[int, int, int]:
+    """Failed password sign-ins lately: of the account, of the account from this address, and from this address
+    (wrong PINs have their own budget, `pins.verify`)."""
+    failed = LoginAttempt.success.is_(False)
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(LoginAttempt.email == email),
+                func.count().filter(LoginAttempt.email == email, LoginAttempt.address == address),
+                func.count().filter(LoginAttempt.address == address, LoginAttempt.email != pins.GUESS),
+            ).where(
+                failed,
+                LoginAttempt.at > datetime.now(UTC) - WINDOW,
+                (LoginAttempt.email == email) | (LoginAttempt.address == address),
+            )
+        )
+    ).one()
+    return row[0], row[1], row[2]
 
 
 async def pin_login(
@@ -361,6 +384,10 @@ async def reset_password(
         .values(used_at=func.now())
     )
     await session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    if user.email:  # the owner proved themselves: others' wrong guesses no longer keep them out
+        await session.execute(
+            delete(LoginAttempt).where(LoginAttempt.email == user.email, LoginAttempt.success.is_(False))
+        )
     if runtime is not None:
         runtime.sign_out([user.id])
     record(

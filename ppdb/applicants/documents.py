@@ -198,11 +198,21 @@ async def fetch(
     return path.read_bytes(), document.content_type or "application/octet-stream", f"{kind}.{extension}"
 
 
+SANDBOX = "default-src 'none'; sandbox"
+"""An uploaded file is someone else's bytes: whatever a browser makes of it runs nothing and reaches nothing."""
+
+
 def serve(content: bytes, content_type: str, filename: str, *, inline: bool = False) -> Response[bytes]:
-    """A stored file as the answer: never cached (a child's documents), as an attachment or shown inline."""
-    disposition = "inline" if inline else "attachment"
+    """A stored file as the answer: never cached (a child's documents), under a sandbox, as an attachment. Only an
+    image may be shown inline (`inline`: a page draws it with `<img>`); a PDF is always downloaded, since a file
+    that passes as a PDF may also be read as something else (a polyglot)."""
+    disposition = "inline" if inline and content_type.startswith("image/") else "attachment"
     return Response(
         content,
         media_type=content_type,
-        headers={"Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": SANDBOX,
+        },
     )

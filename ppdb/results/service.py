@@ -257,16 +257,21 @@ async def snapshot_of(session: AsyncSession, p: Publication) -> schemas.Snapshot
 
 
 # Misses allowed in a window: a parent mistyping a birth date a few times, a school's shared address helping
-# many parents; not a birth date guessed day by day for a known number (a thousand tries).
+# many parents; not a birth date guessed day by day for a known number (a thousand tries). The guesser's own
+# address is stopped first (10 for a number from one address); someone holding another family's number (its
+# proof or QR code) needs many addresses to close that number's lookup, and its family still sees the result
+# signed in (their status page).
 LOOKUP_WINDOW = timedelta(minutes=15)
-MAX_NUMBER_MISSES = 10
+MAX_SOURCE_MISSES = 10
+MAX_NUMBER_MISSES = 30
 MAX_ADDRESS_MISSES = 30
 
 
 # On the driver connection: result day's busiest route pays for them on every lookup (the ORM costs more).
 _ONE_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext($1))"
 _MISSES = """
-    SELECT count(*) FILTER (WHERE registration_number = $1), count(*) FILTER (WHERE address = $2)
+    SELECT count(*) FILTER (WHERE registration_number = $1), count(*) FILTER (WHERE address = $2),
+           count(*) FILTER (WHERE registration_number = $1 AND address = $2)
     FROM result_lookup_failures WHERE at > $3 AND (registration_number = $1 OR address = $2)"""
 _MISSED = "INSERT INTO result_lookup_failures (registration_number, address) VALUES ($1, $2)"
 
@@ -291,14 +296,22 @@ async def lookup(
         primary = (await (await session.connection()).get_raw_connection()).driver_connection
         assert primary is not None
         await primary.execute(_ONE_AT_A_TIME, registration_number)
-        by_number, by_address = await primary.fetchrow(
+        by_number, by_address, by_source = await primary.fetchrow(
             _MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW
         )
-        if by_number >= MAX_NUMBER_MISSES or by_address >= MAX_ADDRESS_MISSES:
+        if by_source >= MAX_SOURCE_MISSES or by_address >= MAX_ADDRESS_MISSES:
             raise AppError(
                 "lookup_throttled",
                 "Terlalu banyak percobaan yang tidak cocok. Coba lagi 15 menit lagi.",
                 "birth_date",
+                status_code=429,
+            )
+        if by_number >= MAX_NUMBER_MISSES:
+            raise AppError(
+                "lookup_throttled",
+                "Terlalu banyak percobaan yang tidak cocok untuk nomor ini. Orang tua pendaftar dapat melihat "
+                "hasilnya dengan masuk ke akunnya (atau dengan PIN), atau coba lagi 15 menit lagi.",
+                "registration_number",
                 status_code=429,
             )
         entry = await session.scalar(

@@ -67,6 +67,26 @@ async def test_malformed_json_is_invalid_request(parent):
     assert "Permintaan" in response.json()["message"] or "Data" in response.json()["message"]
 
 
+async def test_a_json_body_must_say_it_is_json(client, parent):
+    """Security review L9(d): a body sent as XML, a form or text is refused, not parsed as JSON anyway."""
+    login = b'{"email": "orangtua@contoh.test", "password": "salah-sekali"}'
+    for media in ("application/xml", "text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"Content-Type": media} if media else {}
+        refused = await client.post("/api/auth/login", content=login, headers=headers)
+        expect_error(refused, 415, "unsupported_media_type")
+    for media in ("application/json", "application/json; charset=utf-8", "application/merge-patch+json"):
+        answered = await client.post("/api/auth/login", content=login, headers={"Content-Type": media})
+        assert answered.status_code == 401, (media, answered.text)  # read as JSON: a wrong password
+    assert (await parent.post("/api/auth/logout")).status_code in (200, 204)  # a write without a body needs no type
+
+
+async def test_a_method_the_route_does_not_have_is_405_with_allow(client):
+    """Security review L11 (ST204): a 405 says which methods the address has."""
+    refused = await client.request("TRACE", "/api/auth/logout")
+    expect_error(refused, 405, "method_not_allowed")
+    assert "POST" in refused.headers["allow"]
+
+
 async def test_json_nested_too_deep_is_invalid_request_even_anonymously(client):
     deep = b"[" * 1000 + b"]" * 1000
     response = await client.post("/api/auth/login", content=deep, headers={"Content-Type": "application/json"})
@@ -140,7 +160,6 @@ PATH_VALUES = {
     "region_id": "1",
     "number": "ADU-00000000",
     "file_id": "1",
-    "rank": "1",
 }
 
 

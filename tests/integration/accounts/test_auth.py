@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from tests.conftest import PASSWORD
 from tests.helpers import expect_error
+from tests.integration.accounts.test_recovery import NEW_PASSWORD, reset_links
 
 
 async def test_signup_rules(client):
@@ -78,6 +79,36 @@ async def test_login_is_throttled_per_account_and_counts_failures_durably(client
     # unknown accounts answer exactly like wrong passwords
     unknown = await client.post("/api/auth/login", json={"email": "tidak-ada@contoh.test", "password": PASSWORD})
     expect_error(unknown, 401, "login_failed")
+
+
+async def test_wrong_passwords_stop_their_sender_not_the_accounts_owner(client, session):
+    """Security review L4: five wrong passwords from one address close the account to that address only; wrong
+    passwords from many addresses make the account ask for a password reset, which lets its owner in at once."""
+    await client.post("/api/auth/signup", json={"email": "f@contoh.test", "password": PASSWORD, "name": "F"})
+    await session.execute(
+        text(
+            "INSERT INTO login_attempts (email, address, success) "
+            "SELECT 'f@contoh.test', '10.0.0.' || g, false FROM generate_series(1, 5) g CROSS JOIN generate_series(1, 5)"
+        )
+    )  # five addresses, five wrong passwords each: each of them is stopped
+    await session.commit()
+    owner = await client.post("/api/auth/login", json={"email": "f@contoh.test", "password": PASSWORD})
+    assert owner.status_code == 200, owner.text  # the owner, from its own address, is not
+    await session.execute(
+        text(
+            "INSERT INTO login_attempts (email, address, success) "
+            "SELECT 'f@contoh.test', '10.0.1.' || g, false FROM generate_series(1, 25) g"
+        )
+    )  # 50 from everywhere: a spread-out guess
+    await session.commit()
+    asked = await client.post("/api/auth/login", json={"email": "f@contoh.test", "password": PASSWORD})
+    expect_error(asked, 429, "login_reset_required")
+    assert (await client.post("/api/auth/password-reset", json={"login": "f@contoh.test"})).status_code == 202
+    ((_, _, token),) = await reset_links(session)
+    reset = await client.post("/api/auth/password-reset/confirm", json={"token": token, "password": NEW_PASSWORD})
+    assert reset.status_code == 204, reset.text
+    again = await client.post("/api/auth/login", json={"email": "f@contoh.test", "password": NEW_PASSWORD})
+    assert again.status_code == 200, again.text
 
 
 async def test_login_is_throttled_per_address(client, session):

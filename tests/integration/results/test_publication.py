@@ -135,9 +135,24 @@ async def test_birth_dates_cannot_be_guessed(live, engine):
         expect_error(await ask(mine, f"2014-02-{day:02d}"), 404, "result_not_found")
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM result_lookup_failures")) == 10
-    # the eleventh try is refused, even with the right date: the number is closed for this window
+    # the eleventh try from this address is refused, even with the right date: the number is closed to it
     expect_error(await ask(mine), 429, "lookup_throttled")
     assert (await ask(other)).json()["placed"] in (True, False)  # another number from the same address still works
+    # The family asking from elsewhere still gets its answer (security review L4: the guesser is stopped, not the
+    # family) ... until misses from many addresses reach the number's own budget; then it signs in instead.
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE result_lookup_failures SET address = '10.0.0.9'"))
+    assert (await ask(mine)).json()["npsn"] == "20670001"
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO result_lookup_failures (registration_number, address) "
+                "SELECT :number, '10.0.1.' || g FROM generate_series(1, 20) g"
+            ),
+            {"number": mine["registration_number"]},
+        )
+    closed = expect_error(await ask(mine), 429, "lookup_throttled")
+    assert closed["field"] == "registration_number" and "masuk ke akunnya" in closed["message"]
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE result_lookup_failures SET at = at - interval '16 minutes'"))
     assert (await ask(mine)).json()["npsn"] == "20670001"  # the window has passed
