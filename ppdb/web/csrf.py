@@ -2,7 +2,9 @@
 
 Pages put the token in a hidden `_csrf` field (htmx sends it as `X-CSRF-Token`); the API needs it only when a
 request is authenticated by the session cookie alone. Bearer-token clients are not exposed to CSRF (a browser
-never attaches the header by itself), so they need no token.
+never attaches the header by itself), so they need no token. The token is bound to the session it was issued
+in: one planted in a browser (from a sibling site, say) is worthless without the victim's session, and signing
+in or out issues a new one.
 """
 
 from __future__ import annotations
@@ -28,20 +30,23 @@ SAFE = {"GET", "HEAD", "OPTIONS", "TRACE"}
 MESSAGE = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi."
 
 
-def _sign(secret: str, nonce: str) -> str:
-    return hmac.new(secret.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+def _sign(secret: str, nonce: str, session: str | None) -> str:
+    message = f"csrf:{nonce}:{session or ''}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def new_token(secret: str) -> str:
+def new_token(secret: str, session: str | None = None) -> str:
+    """A token for the visitor's session (`session`: its cookie's value; None before signing in)."""
     nonce = secrets.token_urlsafe(18)
-    return f"{nonce}.{_sign(secret, nonce)}"
+    return f"{nonce}.{_sign(secret, nonce, session)}"
 
 
-def valid(secret: str, token: str | None) -> bool:
+def valid(secret: str, token: str | None, session: str | None = None) -> bool:
+    """Whether `token` was issued by this server for this session (or for no session, with None)."""
     if not token or len(token) > 100 or "." not in token:
         return False
     nonce, _, signature = token.partition(".")
-    return hmac.compare_digest(signature, _sign(secret, nonce))
+    return hmac.compare_digest(signature, _sign(secret, nonce, session))
 
 
 def _cookies(headers: Headers) -> dict[str, str]:
@@ -61,10 +66,8 @@ def _own(scope: Scope) -> dict[str, Any]:
 
 def matches(scope: Scope, submitted: str | None) -> bool:
     own = _own(scope)
-    cookie = own.get("csrf_cookie")
-    return bool(
-        submitted and cookie and valid(own["csrf_secret"], submitted) and hmac.compare_digest(submitted, cookie)
-    )
+    cookie = own.get("csrf_cookie")  # already checked against the session
+    return bool(submitted and cookie and hmac.compare_digest(submitted, cookie))
 
 
 def cross_site(headers: Headers) -> bool:
@@ -97,11 +100,13 @@ class CSRFMiddleware(ASGIMiddleware):
             return
         secret = scope["litestar_app"].state.settings.secret_key
         headers = Headers.from_scope(scope)
-        cookie = _cookies(headers).get(COOKIE)
-        cookie = cookie if valid(secret, cookie) else None
-        own["csrf_secret"], own["csrf_cookie"] = secret, cookie
+        cookies = _cookies(headers)
+        session = cookies.get(SESSION_COOKIE)
+        cookie = cookies.get(COOKIE)
+        cookie = cookie if valid(secret, cookie, session) else None  # another session's token: a new one
+        own["csrf_cookie"] = cookie
         page = is_page(scope["path"])
-        own["csrf_token"] = cookie or (new_token(secret) if page else None)  # the API never renders one
+        own["csrf_token"] = cookie or (new_token(secret, session) if page else None)  # the API never renders one
         unsafe = own["method"] not in SAFE  # an http scope (see `scopes`)
         bearer = headers.get("authorization", "")[:7].lower() == "bearer "
         if (

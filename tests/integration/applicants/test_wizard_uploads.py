@@ -63,6 +63,7 @@ async def test_a_refused_upload_stores_nothing_and_the_next_submit_registers(
         token = csrf_of((await browser.get("/masuk")).text)
         login = {"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token}
         assert (await browser.post("/masuk", data=login)).status_code in (200, 302, 303)
+        token = csrf_of((await browser.get("/")).text)  # the token of the new session
         url = f"/periode/{period['id']}/daftar"
         refused = await browser.post(
             url, data=wizard_form(token, 1), files={"file_kk": ("kk.txt", b"not a scan", "text/plain")}

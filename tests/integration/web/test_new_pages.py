@@ -45,6 +45,7 @@ async def signed_in(transport, role: str) -> tuple[httpx.AsyncClient, str]:
         email, home = ROLES[role]
         done = await client.post("/masuk", data={"email": email, "password": PASSWORD, "_csrf": token})
         assert done.status_code == 302 and done.headers["location"] == home, done.text
+        token = csrf((await client.get("/")).text)  # the token of the new session
     return client, token
 
 

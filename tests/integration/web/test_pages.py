@@ -53,6 +53,8 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
     token = csrf_of((await client.get("/masuk")).text)
     await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
     assert (await client.get("/api/auth/me")).status_code == 200  # the cookie alone reads
+    stale, token = token, csrf_of((await client.get("/")).text)  # signing in issues a token for the session
+    assert stale != token
     refused = await client.post("/api/auth/logout")
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
     # A session cookie in a second Cookie header is the session for the CSRF check too (security review L6).
@@ -60,6 +62,9 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as bare:
         split = await bare.post("/api/auth/logout", headers=[("cookie", "x=1"), ("cookie", f"ppdb_session={session}")])
         assert split.status_code == 403 and split.json()["code"] == "csrf_failed"
+        # A token of no session (one anybody can fetch, then plant as a cookie) does not fit this session.
+        planted = {"cookie": f"ppdb_session={session}; ppdb_csrf={stale}", "x-csrf-token": stale}
+        assert (await bare.post("/api/auth/logout", headers=planted)).json()["code"] == "csrf_failed"
     assert (await client.post("/api/auth/logout", headers={"X-CSRF-Token": token})).status_code == 204
     # A write from another site's page is refused even without a session (no login CSRF through the API).
     foreign = await client.post(
@@ -93,6 +98,7 @@ async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, 
     period = await open_period(admin)
     token = csrf_of((await client.get("/masuk")).text)
     await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    token = csrf_of((await client.get("/")).text)
     form = {
         "_csrf": token,
         "nik": "3671015503140001",
@@ -130,7 +136,7 @@ async def admin_browser(client) -> str:
     token = csrf_of((await client.get("/masuk")).text)
     done = await client.post("/masuk", data={"email": "admin@tangerang.test", "password": PASSWORD, "_csrf": token})
     assert done.status_code == 302 and done.headers["location"] == "/dinas"
-    return token
+    return csrf_of((await client.get("/")).text)  # the token of the new session
 
 
 async def test_agency_creates_a_period_edits_quotas_within_bounds_and_sees_csv_row_errors(client, admin) -> None:
@@ -187,6 +193,7 @@ async def test_a_parent_changes_reads_the_status_downloads_the_proof_and_withdra
     number = created.json()["registration_number"]
     token = csrf_of((await client.get("/masuk")).text)
     await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    token = csrf_of((await client.get("/")).text)
     assert number in (await client.get("/orangtua")).text
     form = await client.get(f"/pendaftaran/{number}/ubah")
     assert form.status_code == 200 and 'value="Siti Aminah"' in form.text
