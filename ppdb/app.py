@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
 
+import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Schema
 
 from ppdb.accounts.controllers import AuthController, OperatorController
 from ppdb.accounts.middleware import AuthMiddleware
@@ -158,4 +160,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "runtime": Runtime()}),
     )
     document_errors(h for route in app.routes for h in getattr(route, "route_handlers", ()))
+    closed_objects(app)
     return app
+
+
+def _structs(cls: type[msgspec.Struct]) -> Iterator[type[msgspec.Struct]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _structs(sub)
+
+
+def closed_objects(app: Litestar) -> None:
+    """Bodies that refuse unknown fields (`forbid_unknown_fields`) say so in the OpenAPI schema
+    (`additionalProperties: false`), so a client generated from it never sends one."""
+    structs = [s for s in _structs(msgspec.Struct) if s.__module__.startswith("ppdb.")]
+    closed = {s.__name__ for s in structs if s.__struct_config__.forbid_unknown_fields}
+    closed -= {s.__name__ for s in structs if not s.__struct_config__.forbid_unknown_fields}  # a name used twice
+    components = app.openapi_schema.components
+    for schema in (components.schemas or {}).values() if components else ():
+        if isinstance(schema, Schema) and schema.title in closed:
+            schema.additional_properties = False

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ppdb import flows
@@ -86,7 +87,12 @@ class ResultsController(Controller):
         """Every published version, newest first, with its reason and digest (a correction never replaces one)."""
         return await service.versions(read_session, period_id)
 
-    @get("/results/snapshot", operation_id="resultsSnapshot", media_type="application/json")
+    @get(
+        "/results/snapshot",
+        operation_id="resultsSnapshot",
+        media_type="application/json",
+        responses={200: ResponseSpec(schemas.Snapshot, description="The published bytes its digest covers")},
+    )
     async def snapshot(
         self,
         read_session: ReadSession,

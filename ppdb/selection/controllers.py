@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from ppdb import flows
@@ -12,7 +13,7 @@ from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
 from ppdb.runtime import AppRuntime
-from ppdb.selection import schemas, service
+from ppdb.selection import engine, schemas, service
 from ppdb.selection.models import SelectionRun
 
 
@@ -65,7 +66,12 @@ class SelectionController(Controller):
         """Compare a rule variant (preset, quotas, transfer order, mechanism) on the current pool; nothing is saved."""
         return await service.what_if(db_session, period_id, data, request.user, secret=state.settings.secret_key)
 
-    @get("/{run_id:int}/instance", operation_id="selectionInstance", media_type="application/json")
+    @get(
+        "/{run_id:int}/instance",
+        operation_id="selectionInstance",
+        media_type="application/json",
+        responses={200: ResponseSpec(engine.Instance, description="The engine instance (docs/selection-engine.md)")},
+    )
     async def instance(
         self, read_session: ReadSession, request: Request, period_id: PeriodId, run_id: RunId
     ) -> Response[bytes]:

@@ -80,6 +80,22 @@ async def test_a_json_body_must_say_it_is_json(client, parent):
     assert (await parent.post("/api/auth/logout")).status_code in (200, 204)  # a write without a body needs no type
 
 
+def test_the_schema_says_what_the_server_does(transport):
+    """Security review L11: bodies that refuse unknown fields are closed objects in the schema, and the replay
+    files are documented as the JSON objects they are, not as strings."""
+    schema = transport.app.openapi_schema.to_schema()
+    components = schema["components"]["schemas"]
+    assert components["ApplicationCreate"]["additionalProperties"] is False
+    assert components["RulesUpdate"]["additionalProperties"] is False
+    assert "additionalProperties" not in components["ApplicationOut"]  # an answer may gain fields
+    for path in (
+        "/api/periods/{period_id}/selection-runs/{run_id}/instance",
+        "/api/periods/{period_id}/results/snapshot",
+    ):
+        body = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body.get("$ref") or body.get("type") == "object", (path, body)
+
+
 async def test_a_method_the_route_does_not_have_is_405_with_allow(client):
     """Security review L11 (ST204): a 405 says which methods the address has."""
     refused = await client.request("TRACE", "/api/auth/logout")
