@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from ppdb.accounts import schemas, service
 from ppdb.accounts.guards import requires_agency_admin, requires_login
-from ppdb.accounts.middleware import COOKIE, session_cookie, token_from
+from ppdb.accounts.middleware import is_demo, session_cookie, token_from
 from ppdb.accounts.models import User
 from ppdb.errors import ErrorBody
 from ppdb.params import Session, client_address
@@ -72,7 +72,8 @@ class AuthController(Controller):
     async def logout(self, db_session: Session, runtime: AppRuntime, request: Request) -> Response[None]:
         """End this session."""
         await service.logout(db_session, token_from(request.scope) or "", runtime.principals)
-        return Response(None, status_code=204, cookies=[Cookie(key=COOKIE, value="", max_age=0, path="/")])
+        ended = session_cookie("", timedelta(0), demo=is_demo(request.scope))
+        return Response(None, status_code=204, cookies=[ended])
 
     @get("/me", operation_id="whoAmI", guards=[requires_login])
     async def me(self, db_session: Session, request: Request) -> schemas.Me:

@@ -13,9 +13,20 @@ from ppdb.accounts.service import cached_principal, principal_for
 COOKIE = "ppdb_session"
 
 
+def cookie_name(name: str, *, secure: bool) -> str:
+    """A cookie's name: a Secure one with the `__Host-` prefix, which a browser accepts only from this very host
+    over HTTPS, so a sibling site cannot plant one (a session of its own, a CSRF token)."""
+    return f"__Host-{name}" if secure else name
+
+
+def is_demo(scope: Scope) -> bool:
+    return bool(scope["litestar_app"].state.settings.demo)
+
+
 def token_from(scope: Scope) -> str | None:
     """The bearer token, else the session cookie (read from the raw headers: this runs on every request). Every
     Cookie header counts, in order, the first of a name winning, as the CSRF check reads them (`web.csrf`)."""
+    wanted = cookie_name(COOKIE, secure=not is_demo(scope))
     cookies = []
     for name, value in scope["headers"]:
         if name == b"authorization" and value[:7].lower() == b"bearer ":
@@ -24,7 +35,7 @@ def token_from(scope: Scope) -> str | None:
             cookies.append(value)
     for part in b";".join(cookies).decode("latin-1").split(";"):
         key, _, found = part.strip().partition("=")
-        if key == COOKIE:
+        if key == wanted:
             return found or None
     return None
 
@@ -45,6 +56,14 @@ class AuthMiddleware(ASGIMiddleware):
 
 
 def session_cookie(token: str, lifetime: timedelta, *, demo: bool) -> Cookie:
-    """The session for pages: HTTP-only, same-site, secure except in a local demo (plain http)."""
-    seconds = int(lifetime.total_seconds())
-    return Cookie(key=COOKIE, value=token, httponly=True, secure=not demo, samesite="lax", max_age=seconds, path="/")
+    """The session for pages: HTTP-only, same-site, secure except in a local demo (plain http); an empty token
+    with no lifetime ends it."""
+    return Cookie(
+        key=cookie_name(COOKIE, secure=not demo),
+        value=token,
+        httponly=True,
+        secure=not demo,
+        samesite="lax",
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+    )

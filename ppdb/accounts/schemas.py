@@ -6,12 +6,11 @@ from typing import Annotated
 
 import msgspec
 
-# No control characters anywhere: a NUL byte is an error for PostgreSQL text.
-Email = Annotated[
-    str, msgspec.Meta(pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$", max_length=254)
-]
+from ppdb.identity import EMAIL_PATTERN, VISIBLE
+
+Email = Annotated[str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=254)]
 Password = Annotated[str, msgspec.Meta(max_length=200)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=rf"^{VISIBLE}[^\x00-\x1f\x7f]+$")]
 Phone = Annotated[str, msgspec.Meta(max_length=24, pattern=r"^\+?[0-9 ()-]*$")]
 """As typed (0812-3456-7890, +62 812 ...); `service.normalize_phone` checks and stores it as 628…."""
 Pin = Annotated[str, msgspec.Meta(min_length=1, max_length=20, pattern=r"^[^\x00-\x1f\x7f]*$")]

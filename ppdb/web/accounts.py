@@ -8,12 +8,12 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from ppdb.accounts import schemas, service
-from ppdb.accounts.middleware import COOKIE, session_cookie, token_from
+from ppdb.accounts.middleware import is_demo, session_cookie, token_from
 from ppdb.errors import AppError
 from ppdb.params import Session, client_address
 from ppdb.runtime import AppRuntime
@@ -185,4 +185,4 @@ class AccountPages(Controller):
     async def logout(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:
         if token := token_from(request.scope):
             await service.logout(db_session, token, runtime.principals)
-        return Redirect("/", cookies=[Cookie(key=COOKIE, value="", max_age=0, path="/")])
+        return Redirect("/", cookies=[session_cookie("", timedelta(0), demo=is_demo(request.scope))])

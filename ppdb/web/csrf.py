@@ -22,6 +22,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from ppdb.accounts.middleware import COOKIE as SESSION_COOKIE
+from ppdb.accounts.middleware import cookie_name, is_demo
 
 COOKIE = "ppdb_csrf"
 HEADER = "x-csrf-token"
@@ -101,8 +102,9 @@ class CSRFMiddleware(ASGIMiddleware):
         secret = scope["litestar_app"].state.settings.secret_key
         headers = Headers.from_scope(scope)
         cookies = _cookies(headers)
-        session = cookies.get(SESSION_COOKIE)
-        cookie = cookies.get(COOKIE)
+        session = cookies.get(cookie_name(SESSION_COOKIE, secure=not is_demo(scope)))
+        secure = scope.get("scheme") == "https"  # a Secure (and `__Host-`) cookie only where it comes back
+        cookie = cookies.get(cookie_name(COOKIE, secure=secure))
         cookie = cookie if valid(secret, cookie, session) else None  # another session's token: a new one
         own["csrf_cookie"] = cookie
         page = is_page(scope["path"])
@@ -112,10 +114,7 @@ class CSRFMiddleware(ASGIMiddleware):
         if (
             unsafe
             and not bearer
-            and (
-                cross_site(headers)
-                or (not page and SESSION_COOKIE in _cookies(headers) and not matches(scope, headers.get(HEADER)))
-            )
+            and (cross_site(headers) or (not page and session is not None and not matches(scope, headers.get(HEADER))))
         ):
             body = json.dumps({"code": "csrf_failed", "message": MESSAGE, "field": FIELD}).encode()
             start: HTTPResponseStartEvent = {
@@ -127,10 +126,11 @@ class CSRFMiddleware(ASGIMiddleware):
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         if cookie is None and page:
-            # Secure on HTTPS; the token alone is no credential (it must match the form and the signature).
+            # Secure (and `__Host-`) on HTTPS; the token alone is no credential (it must match the form and the
+            # signature).
             set_cookie = (
-                f"{COOKIE}={own['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
-                + ("; Secure" if scope.get("scheme") == "https" else "")
+                f"{cookie_name(COOKIE, secure=secure)}={own['csrf_token']}; Path=/; HttpOnly; SameSite=Lax"
+                + ("; Secure" if secure else "")
             ).encode()
 
             async def send_with_cookie(message: Message) -> None:

@@ -38,12 +38,12 @@ async def test_login_sets_a_secure_http_only_cookie_and_logout_ends_the_session(
     login = await client.post("/api/auth/login", json={"email": "b@contoh.test", "password": PASSWORD})
     assert login.status_code == 200
     cookie = login.headers["set-cookie"].lower()
-    assert "ppdb_session=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
+    assert "__host-ppdb_session=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=lax" in cookie
     token = login.json()["token"]
     bearer = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/api/auth/me", headers=bearer)).json()["email"] == "b@contoh.test"
     async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", cookies={"ppdb_session": token}
+        transport=transport, base_url="http://testserver", cookies={"__Host-ppdb_session": token}
     ) as browser:
         assert (await browser.get("/api/auth/me")).status_code == 200
     assert (await client.post("/api/auth/logout", headers=bearer)).status_code == 204

@@ -89,7 +89,7 @@ async def test_a_family_signs_in_with_the_childs_nik_or_nisn_and_pin(admin, oper
     expect_error(await client.post(login, json={"nik": "3671010101010001", "pin": pin["pin"]}), 422, "pin_invalid")
     signed = await client.post(login, json={"nik": child["nik"], "pin": pin["pin"].lower()})
     assert signed.status_code == 200, signed.text
-    assert signed.json()["user"]["email"] is None and "ppdb_session" in signed.cookies
+    assert signed.json()["user"]["email"] is None and "__Host-ppdb_session" in signed.cookies
     family = httpx.AsyncClient(transport=transport, base_url="http://testserver")
     family.headers["Authorization"] = f"Bearer {signed.json()['token']}"
     # the registration the school made is now in the family's account

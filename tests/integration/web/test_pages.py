@@ -44,7 +44,7 @@ async def test_a_page_form_without_the_csrf_token_is_refused(client, parent) -> 
     assert wrong.status_code == 403
     accepted = await client.post("/masuk", data={**form, "_csrf": token})
     assert accepted.status_code == 302 and accepted.headers["location"] == "/orangtua"
-    assert "ppdb_session" in accepted.headers["set-cookie"]
+    assert "__Host-ppdb_session=" in accepted.headers["set-cookie"]  # only this host, over HTTPS, sets it
 
 
 async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients_do_not(
@@ -58,12 +58,14 @@ async def test_cookie_authenticated_api_writes_need_the_token_and_bearer_clients
     refused = await client.post("/api/auth/logout")
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
     # A session cookie in a second Cookie header is the session for the CSRF check too (security review L6).
-    session = client.cookies["ppdb_session"]
+    session = client.cookies["__Host-ppdb_session"]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as bare:
-        split = await bare.post("/api/auth/logout", headers=[("cookie", "x=1"), ("cookie", f"ppdb_session={session}")])
+        split = await bare.post(
+            "/api/auth/logout", headers=[("cookie", "x=1"), ("cookie", f"__Host-ppdb_session={session}")]
+        )
         assert split.status_code == 403 and split.json()["code"] == "csrf_failed"
         # A token of no session (one anybody can fetch, then plant as a cookie) does not fit this session.
-        planted = {"cookie": f"ppdb_session={session}; ppdb_csrf={stale}", "x-csrf-token": stale}
+        planted = {"cookie": f"__Host-ppdb_session={session}; ppdb_csrf={stale}", "x-csrf-token": stale}
         assert (await bare.post("/api/auth/logout", headers=planted)).json()["code"] == "csrf_failed"
     assert (await client.post("/api/auth/logout", headers={"X-CSRF-Token": token})).status_code == 204
     # A write from another site's page is refused even without a session (no login CSRF through the API).
