@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar
@@ -14,7 +16,9 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import Reference, RequestBody, Schema
+from litestar.openapi.spec.base import BaseSchemaObject
+from litestar.routes import HTTPRoute
 
 from ppdb.accounts.controllers import AuthController, OperatorController
 from ppdb.accounts.middleware import AuthMiddleware
@@ -160,7 +164,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings, "runtime": Runtime()}),
     )
     document_errors(h for route in app.routes for h in getattr(route, "route_handlers", ()))
-    closed_objects(app)
+    exact_bodies(app)
+    app.state.allowed = {  # every method of each address, for OPTIONS (`security.add_security_headers`)
+        route.path_format: ", ".join(sorted(route.methods)).encode()
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
     return app
 
 
@@ -170,13 +179,37 @@ def _structs(cls: type[msgspec.Struct]) -> Iterator[type[msgspec.Struct]]:
         yield from _structs(sub)
 
 
-def closed_objects(app: Litestar) -> None:
-    """Bodies that refuse unknown fields (`forbid_unknown_fields`) say so in the OpenAPI schema
-    (`additionalProperties: false`), so a client generated from it never sends one."""
-    structs = [s for s in _structs(msgspec.Struct) if s.__module__.startswith("ppdb.")]
-    closed = {s.__name__ for s in structs if s.__struct_config__.forbid_unknown_fields}
-    closed -= {s.__name__ for s in structs if not s.__struct_config__.forbid_unknown_fields}  # a name used twice
-    components = app.openapi_schema.components
-    for schema in (components.schemas or {}).values() if components else ():
-        if isinstance(schema, Schema) and schema.title in closed:
-            schema.additional_properties = False
+@dataclass
+class _Described(BaseSchemaObject):
+    """A component as msgspec describes it (already the JSON of the schema)."""
+
+    described: dict[str, Any]
+
+    def to_schema(self) -> dict[str, Any]:
+        return self.described
+
+
+def exact_bodies(app: Litestar) -> None:
+    """Request bodies in the OpenAPI schema as msgspec itself validates them. Litestar's own description of a
+    msgspec body drops the bounds inside lists, dicts and `| UNSET` unions (a NIK list's pattern, a rules
+    change's ranges), so a client built from it would send what the server refuses; msgspec's also says that
+    a body refuses unknown fields (`additionalProperties: false`)."""
+    by_name: dict[str, list[type[msgspec.Struct]]] = {}
+    for struct in _structs(msgspec.Struct):
+        if struct.__module__.startswith("ppdb."):
+            by_name.setdefault(struct.__name__, []).append(struct)
+    openapi = app.openapi_schema
+    refs = {
+        operation.request_body.content["application/json"].schema.ref.rsplit("/", 1)[1]
+        for item in (openapi.paths or {}).values()
+        for operation in (item.get, item.put, item.post, item.patch, item.delete)
+        if operation is not None
+        and isinstance(operation.request_body, RequestBody)
+        and "application/json" in operation.request_body.content
+        and isinstance(operation.request_body.content["application/json"].schema, Reference)
+    }
+    bodies = [by_name[name][0] for name in sorted(refs) if len(by_name.get(name, ())) == 1]
+    _, described = msgspec.json.schema_components(bodies, ref_template="#/components/schemas/{name}")
+    assert openapi.components is not None and openapi.components.schemas is not None
+    for name, schema in described.items():
+        openapi.components.schemas[name] = cast(Schema, _Described(schema))

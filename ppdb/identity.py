@@ -5,6 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
+BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+"""Spaces and control characters, for a regex character class: spelt out, since Python (the server) and
+ECMAScript (the JSON Schema a client validates with) read the class of spaces differently (U+0085, U+FEFF)."""
+VISIBLE = rf"(?=[\s\S]*[^{BLANK}])"
+"""A lookahead for at least one character that is neither (any character spelt as a class of spaces and
+non-spaces: the engines also read the dot differently, on U+2028)."""
+EMAIL_PATTERN = rf"^[^@{BLANK}]+@[^@{BLANK}]+\.[^@{BLANK}]+$"
+"""An e-mail address as typed: no spaces or control characters anywhere (a NUL is an error for PostgreSQL)."""
+
 # ASCII digits only, matched with fullmatch: `\d` would take other scripts' digits and `$` a trailing newline.
 NIK = re.compile(r"[0-9]{16}")
 NISN = re.compile(r"[0-9]{10}")

@@ -44,8 +44,15 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         extra = [*HEADERS, DOCS_CSP]
     else:
         extra = [*HEADERS, CSP if path.startswith(("/api/", "/health", "/metrics")) else PAGE_CSP]
-    present = {name.lower() for name, _ in message.get("headers", [])}
-    message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
+    headers = list(message.get("headers", []))
+    if scope.get("method") == "OPTIONS" and message["status"] == 204:
+        # Litestar's OPTIONS answer names the methods of the first handler class that declared the path only
+        # (GET and PATCH of one address in two places: `Allow: OPTIONS, PATCH`); the route knows them all.
+        allow = scope["litestar_app"].state.allowed.get(scope.get("path_template"))
+        if allow is not None:
+            headers = [(n, v) for n, v in headers if n.lower() != b"allow"] + [(b"allow", allow)]
+    present = {name.lower() for name, _ in headers}
+    message["headers"] = [*headers, *(h for h in extra if h[0] not in present)]
 
 
 async def json_bodies_only(request: Request) -> None:

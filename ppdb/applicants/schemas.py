@@ -7,19 +7,22 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from ppdb.identity import BLANK, VISIBLE
 from ppdb.regions.rules import DocumentKind
 
 # No control characters (a NUL would reach PostgreSQL as an error, a newline would forge log lines).
 # ...and something visible: a name of only spaces would publish as nothing.
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=rf"^{VISIBLE}[^\x00-\x1f\x7f]+$")]
 _INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
 PersonName = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=200, pattern=rf"^(?=.*[^\s{_INVISIBLE}])[^\x00-\x1f\x7f{_INVISIBLE}]+$"),
+    msgspec.Meta(
+        min_length=1, max_length=200, pattern=rf"^(?=[\s\S]*[^{BLANK}{_INVISIBLE}])[^\x00-\x1f\x7f{_INVISIBLE}]+$"
+    ),
 ]
 """A child's name as printed and published: no control, zero-width or direction-override characters (a name
 of nothing visible, or one that reads differently from what it is)."""
-Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^(?=.*\S)[^\x00-\x1f\x7f]+$")]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=rf"^{VISIBLE}[^\x00-\x1f\x7f]+$")]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Code = Annotated[str, msgspec.Meta(max_length=20)]

@@ -727,7 +727,7 @@ def _check_score(path: PathRule) -> None:
 
 
 def _points_valid(points: Points) -> bool:
-    rows = [*points.individual.values(), *(points.team or {}).values()]
+    rows = [*points.individual.rows(), *(points.team.rows() if points.team else [])]
     return points.newest_months < points.oldest_months and all(round(v, 2) == v for row in rows for v in row)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from ppdb.identity import EMAIL_PATTERN
 from ppdb.regions.models import Level, PeriodStatus
 from ppdb.regions.rules import (
     ChoiceLimit,
@@ -186,7 +187,7 @@ class Helpdesk(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
     whatsapp: Annotated[str, msgspec.Meta(pattern=r"^62[0-9]{8,13}$")] | None = None
     """A WhatsApp number in international form without +, e.g. 6281234567890."""
-    email: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)] | None = None
+    email: Annotated[str, msgspec.Meta(pattern=EMAIL_PATTERN, max_length=200)] | None = None
     address: OneLine | None = None
     """Where the helpdesk desk is, e.g. the Dinas office or each school's posko."""
     hours: OneLine | None = None

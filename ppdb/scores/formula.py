@@ -43,14 +43,33 @@ RAPOR_SCALE, POINTS_SCALE = Decimal(100), Decimal(1000)
 every value has 2 decimals at most."""
 
 
+Row = Annotated[list[Value], msgspec.Meta(min_length=1, max_length=10)]
+
+
+class LevelPoints(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Per level (`CertificateLevel`), the points of juara 1, 2, 3, …; a rank or level not listed earns nothing
+    and is refused. A struct, not a dict by level: the schema then names the levels a client may send."""
+
+    kecamatan: Row | None = None
+    kabupaten: Row | None = None
+    provinsi: Row | None = None
+    nasional: Row | None = None
+    internasional: Row | None = None
+
+    def row(self, level: str) -> list[float]:
+        return list(getattr(self, level, None) or [])
+
+    def rows(self) -> list[list[float]]:
+        return [list(r) for r in msgspec.structs.astuple(self) if r]
+
+
 class Points(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A region's points table for competition certificates (piagam kejuaraan), and how old one may be.
 
     E.g. Jatim 2023, juara 1 perorangan: 16 kabupaten/kota, 32 provinsi, 64 nasional, 128 internasional."""
 
-    individual: dict[CertificateLevel, Annotated[list[Value], msgspec.Meta(min_length=1, max_length=10)]]
-    """Per level, the points of juara 1, 2, 3, …; a rank or level not listed earns nothing and is refused."""
-    team: dict[CertificateLevel, Annotated[list[Value], msgspec.Meta(min_length=1, max_length=10)]] | None = None
+    individual: LevelPoints
+    team: LevelPoints | None = None
     """The same for a team's certificate (beregu); unset: a team's certificate counts as an individual's."""
     oldest_months: Annotated[int, msgspec.Meta(ge=1, le=120)] = 36
     newest_months: Annotated[int, msgspec.Meta(ge=0, le=120)] = 0
@@ -60,7 +79,7 @@ class Points(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     def award(self, level: str, rank: int, team: bool) -> Decimal | None:
         """The points for juara `rank` at `level`, None when the table gives none."""
         table = self.team if team and self.team is not None else self.individual
-        row = table.get(level, [])  # type: ignore[call-overload]
+        row = table.row(level)
         return Decimal(str(row[rank - 1])).quantize(CENT) if 1 <= rank <= len(row) else None
 
 

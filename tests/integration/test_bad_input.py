@@ -97,10 +97,17 @@ def test_the_schema_says_what_the_server_does(transport):
 
 
 async def test_a_method_the_route_does_not_have_is_405_with_allow(client):
-    """Security review L11 (ST204): a 405 says which methods the address has."""
+    """Security review L11 (ST204, ST205): a 405 says which methods the address has, and so does OPTIONS, every
+    one of them."""
     refused = await client.request("TRACE", "/api/auth/logout")
     expect_error(refused, 405, "method_not_allowed")
     assert "POST" in refused.headers["allow"]
+    for path, methods in (
+        ("/api/applications/2027-SMP-00000000", {"GET", "PATCH"}),
+        ("/api/applications/2027-SMP-00000000/documents/kk", {"GET", "PUT"}),
+    ):
+        allowed = {m.strip() for m in (await client.options(path)).headers["allow"].split(",")}
+        assert methods <= allowed, (path, allowed)
 
 
 async def test_json_nested_too_deep_is_invalid_request_even_anonymously(client):

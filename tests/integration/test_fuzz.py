@@ -15,17 +15,22 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as REGISTRY
+from schemathesis.checks import load_all_checks
+from schemathesis.config import SchemathesisConfig
 
 from tests.helpers import open_period, registration
 
 EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 3}  # per operation and caller
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+load_all_checks()
+CHECKS = REGISTRY.get_all()
+"""Every check schemathesis has (`st run --checks all`)."""
+CONFIG = SchemathesisConfig.from_dict(
+    {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}}}
+)
+"""A well-formed request may still be refused by a rule the schema cannot state (a NIK registered elsewhere, a
+closed period, a wrong PIN, a throttle): with its own code and status, documented on every route. A 400 for a
+request the schema calls well formed stays a failure: the schema would be wrong."""
 
 
 def generated(operation) -> list:
@@ -94,7 +99,7 @@ async def test_every_operation_survives_generated_requests_from_every_role(admin
         role: {k: v for k, v in headers.items() if k.lower() == "authorization"} for role, headers in callers.items()
     }
 
-    schema = schemathesis.openapi.from_dict(transport.app.openapi_schema.to_schema())
+    schema = schemathesis.openapi.from_dict(transport.app.openapi_schema.to_schema(), config=CONFIG)
     failures, sent = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -102,7 +107,7 @@ async def test_every_operation_survives_generated_requests_from_every_role(admin
             if operation.definition.raw.get("operationId") == "logOut" and headers:
                 continue  # would end the session the rest of the run relies on
             for index, case in zip(itertools.count(), generated(operation)):
-                if index % 2 == 0:
+                if index % 2 == 0 and case.meta.generation.mode.is_positive:  # an invalid one stays invalid
                     aim_at_real_objects(case, real)
                 response = await send(client, case, headers)
                 sent += 1
