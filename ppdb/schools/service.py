@@ -231,15 +231,7 @@ async def import_zones(session: AsyncSession, period_id: int, text: str, user: P
     """Replace the zones of every school named in the file."""
     period = await _editable_period(session, period_id, user)
     rows = read_csv(text, ZONE_COLUMNS, ("npsn",))
-    schools = dict(
-        (
-            await session.execute(
-                select(School.npsn, School.id)
-                .join(PeriodSchool, PeriodSchool.school_id == School.id)
-                .where(PeriodSchool.period_id == period.id)
-            )
-        ).all()
-    )
+    schools = await _period_schools(session, period.id)
     errors, entries, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):
         npsn = (row.get("npsn") or "").strip()
@@ -303,15 +295,7 @@ async def import_programs(session: AsyncSession, period_id: int, text: str, user
     period = await _editable_period(session, period_id, user)
     rules = rules_of(period)
     rows = read_csv(text, (*PROGRAM_COLUMNS, "requirements", "partner"), PROGRAM_COLUMNS)
-    schools = dict(
-        (
-            await session.execute(
-                select(School.npsn, School.id)
-                .join(PeriodSchool, PeriodSchool.school_id == School.id)
-                .where(PeriodSchool.period_id == period.id)
-            )
-        ).all()
-    )
+    schools = await _period_schools(session, period.id)
     errors, programs, seen = RowErrors(), [], set()
     for n, row in enumerate(rows, start=2):
         npsn = (row.get("npsn") or "").strip()
@@ -396,6 +380,16 @@ async def import_programs(session: AsyncSession, period_id: int, text: str, user
         session, period.id, "programs.import", actor=user.actor, new={"rows": len(programs), "schools": len(school_ids)}
     )
     return schemas.ImportResult(rows=len(programs), updated=len(school_ids))
+
+
+async def _period_schools(session: AsyncSession, period_id: int) -> dict[str, int]:
+    """The period's schools: NPSN -> school id."""
+    rows = await session.execute(
+        select(School.npsn, School.id)
+        .join(PeriodSchool, PeriodSchool.school_id == School.id)
+        .where(PeriodSchool.period_id == period_id)
+    )
+    return dict(rows.tuples().all())
 
 
 async def _editable_period(session: AsyncSession, period_id: int, user: Principal) -> Period:
