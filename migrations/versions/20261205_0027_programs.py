@@ -57,7 +57,9 @@ def upgrade() -> None:
     op.create_foreign_key(
         op.f("fk_choices_program_id_programs"), "choices", "programs", ["program_id"], ["id"], ondelete="RESTRICT"
     )
-    op.create_index(op.f("ix_choices_program_id"), "choices", ["program_id"])
+    op.create_index(
+        op.f("ix_choices_program_id"), "choices", ["program_id"], postgresql_where=sa.text("program_id IS NOT NULL")
+    )
     op.create_table(
         "program_findings",
         sa.Column("admission_id", sa.Integer(), primary_key=True),

@@ -112,6 +112,8 @@ class Choice(Base):
         CheckConstraint("rank >= 1", name="rank_positive"),
         CheckConstraint("distance_m >= 0", name="distance_nonnegative"),
         Index("ix_choices_school_id", "school_id"),
+        # Partial: most choices have no program, and registration pays for every index entry it writes.
+        Index("ix_choices_program_id", "program_id", postgresql_where=text("program_id IS NOT NULL")),
     )
 
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
@@ -121,7 +123,7 @@ class Choice(Base):
     """Haversine distance home → school in metres, computed by the server and frozen on submit."""
     in_zone: Mapped[bool]
     zone_priority: Mapped[int | None]
-    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"), index=True)
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
     """At an SMK: the program chosen (a school with programs is chosen by program)."""
 
     program: Mapped[Program | None] = relationship(lazy="raise")
