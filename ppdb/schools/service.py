@@ -436,12 +436,17 @@ async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.Sc
         .order_by(School.name, School.npsn)
     )
     programs: dict[int, list[schemas.ProgramOut]] = {}
-    for school_id, npsn, p in await session.execute(
-        select(Program.school_id, School.npsn, Program)
-        .join(School, School.id == Program.school_id)
-        .where(Program.period_id == period_id)
-        .order_by(Program.code)
-    ):
+    found = (  # only an SMK period has programs: the public school list reads nothing more otherwise
+        await session.execute(
+            select(Program.school_id, School.npsn, Program)
+            .join(School, School.id == Program.school_id)
+            .where(Program.period_id == period_id)
+            .order_by(Program.code)
+        )
+        if period.level is Level.SMK
+        else ()
+    )
+    for school_id, npsn, p in found:
         programs.setdefault(school_id, []).append(
             schemas.ProgramOut(
                 code=p.code,
