@@ -59,10 +59,6 @@ class ProgramKey(msgspec.Struct, frozen=True, order=True, gc=False):
         return cls(npsn, path, category or None, major or None)
 
 
-def npsn_of(program: str) -> str:
-    return ProgramKey.parse(program).npsn
-
-
 def path_of(program: str) -> str:
     """The bare path of a program id, without school or sub-quota."""
     return ProgramKey.parse(program).path
