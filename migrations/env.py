@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from ppdb.db.session import make_engine
 from ppdb.models import Base
 
 target_metadata = Base.metadata
@@ -19,7 +19,7 @@ def do_run_migrations(connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_async_engine(context.config.attributes["url"])
+    engine = make_engine(context.config.attributes["url"], pool_size=1)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

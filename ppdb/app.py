@@ -27,9 +27,9 @@ from ppdb.audit.controllers import AuditController
 from ppdb.complaints.controllers import ComplaintController
 from ppdb.config import Settings, load_settings
 from ppdb.db.migrate import ensure_migrated
-from ppdb.db.session import make_engine, make_sessionmaker, provide_read_session, provide_session
+from ppdb.db.session import make_engine, make_sessionmaker, mark_writes, provide_read_session, provide_session
 from ppdb.errors import EXCEPTION_HANDLERS, document_errors
-from ppdb.health import health
+from ppdb.health import health, live
 from ppdb.logs import RequestIdMiddleware, configure
 from ppdb.metrics import MetricsMiddleware, metrics
 from ppdb.regions.controllers import PeriodController, PresetController, RegionController, TemplateController
@@ -89,13 +89,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         read_engine = make_engine(
             settings.read_database_url or url,
             read_only=True,
+            fallback=url if settings.read_database_url else None,
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_timeout=pool_timeout,
         )
         try:
             await ensure_migrated(engine)
-            app.state.engine = engine
+            app.state.engine, app.state.read_engine = engine, read_engine
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.read_sessionmaker = make_sessionmaker(read_engine)
             worker = None
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             health,
+            live,
             metrics,
             AuthController,
             OperatorController,
@@ -143,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthMiddleware(),
             CSRFMiddleware(),
         ],
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, mark_writes],
         before_request=json_bodies_only,
         dependencies={
             "db_session": Provide(provide_session),

@@ -166,32 +166,44 @@ def connections_needed(settings: Settings) -> int:
 
 
 def _check_connections(settings: Settings, url: str) -> None:
+    """Refuse to start with pools the server cannot hold: its connection limit less the connections already
+    open (other instances, the background worker, psql). Behind a transaction pooler the server's limit is the
+    pooler's business: the check is left to it."""
     from sqlalchemy import text
 
-    from ppdb.db.session import make_engine
+    from ppdb.db.session import behind_pooler, make_engine
 
-    async def limit() -> int:
-        engine = make_engine(url)
+    if behind_pooler(url):
+        logging.getLogger("ppdb").info(
+            "PPDB_DATABASE_URL is a transaction pooler (statement_cache_size=0): its pool size, not this "
+            "instance's, bounds the connections PostgreSQL sees; the start-up connection check is skipped."
+        )
+        return
+
+    async def room() -> tuple[int, int]:
+        engine = make_engine(url, pool_size=1)
         try:
             async with engine.connect() as conn:
-                return int(
-                    (
-                        await conn.execute(
-                            text(
-                                "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
-                            )
+                limit, in_use = (
+                    await conn.execute(
+                        text(
+                            "SELECT current_setting('max_connections')::int"
+                            " - current_setting('superuser_reserved_connections')::int,"
+                            " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') - 1"
                         )
-                    ).scalar_one()
-                )
+                    )
+                ).one()
+                return int(limit), int(in_use)
         finally:
             await engine.dispose()
 
-    available, needed = asyncio.run(limit()), connections_needed(settings)
-    if needed > available:
+    (limit, in_use), needed = asyncio.run(room()), connections_needed(settings)
+    if needed > limit - in_use:
         raise click.ClickException(
             f"{settings.workers} workers x pools of {settings.db_pool_size}+{settings.db_max_overflow} need up to "
-            f"{needed} PostgreSQL connections, but the server allows {available}. Lower PPDB_WORKERS, "
-            "PPDB_DB_POOL_SIZE or PPDB_DB_MAX_OVERFLOW, put PgBouncer in front, or raise max_connections."
+            f"{needed} PostgreSQL connections, but the server allows {limit} and {in_use} are open already "
+            "(other instances, workers, clients). Lower PPDB_WORKERS, PPDB_DB_POOL_SIZE or PPDB_DB_MAX_OVERFLOW, "
+            "put PgBouncer in front (and add ?statement_cache_size=0 to its URL), or raise max_connections."
         )
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
+import socket
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -76,6 +79,42 @@ class Overloaded(AppError):
 
     def __init__(self) -> None:
         super().__init__("overloaded", OVERLOADED)
+
+
+class DatabaseUnavailable(AppError):
+    """The database could not be reached (restarting, failing over, a pooler down): try again shortly."""
+
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("database_unavailable", "Layanan sedang tersambung ulang ke basis data. Coba lagi sebentar.")
+
+
+_UNREACHABLE = (
+    ConnectionError,  # refused, reset, aborted
+    TimeoutError,
+    socket.gaierror,
+    asyncpg.PostgresConnectionError,  # the connection does not exist (any more)
+    asyncpg.CannotConnectNowError,  # starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def database_unreachable(error: BaseException | None) -> bool:
+    """Whether `error`, or anything it was raised from, says the database is out of reach (not a wrong query)."""
+    while error is not None:
+        if isinstance(error, _UNREACHABLE):
+            return True
+        if isinstance(error, OSError) and error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
 
 
 def _body(status: int, body: ErrorBody) -> Response[ErrorBody]:
@@ -158,6 +197,9 @@ def nesting_handler(_: Request, exc: RecursionError) -> Response[ErrorBody]:
 
 
 def internal_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
+    if database_unreachable(exc):  # a fault of the moment, not a bug: the client may try again (Retry-After)
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return app_error_handler(request, DatabaseUnavailable())
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _body(500, ErrorBody("internal_error", "Terjadi kesalahan pada server. Silakan coba lagi."))
 

@@ -1,18 +1,21 @@
 """Prometheus metrics: request latency by route and status, requests in flight, selection run durations.
 
-With several workers each process writes its samples under `<data_dir>/metrics` (prometheus multiprocess
+With several workers each process writes its samples under `<data_dir>/metrics/<host>-<pid>` (prometheus multiprocess
 mode, set up by `ppdb serve` before the workers start) and a scrape of any worker adds them up. The endpoint
 answers only agency admins or a caller with the `PPDB_METRICS_TOKEN` bearer token; everyone else gets 404.
 """
 
 from __future__ import annotations
 
+import atexit
 import hmac
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
+import psutil
 from litestar import Request, Response, get
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,16 +36,24 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def prepare_multiprocess(data_path: Path, workers: int) -> None:
-    """Before workers start: an empty shared metrics directory (stale files from a previous run would add up).
+    """Before workers start: this instance's own, empty metrics directory, `<data_dir>/metrics/<host>-<pid>`.
 
-    prometheus_client picks its value store when imported; the workers are new processes that import it
-    with this environment, so their samples go to the shared directory.
+    Instances may share a data directory (uploads): each adds up only its own workers' samples, and never
+    touches another's files. The directory goes when the instance exits; one left by an instance of this host
+    that died is removed at the next start. prometheus_client picks its value store when imported; the workers
+    are new processes that import it with this environment, so their samples go to this directory.
     """
     if workers <= 1 or os.environ.get(MULTIPROCESS_ENV):
         return
-    folder = data_path / "metrics"
+    host = socket.gethostname()
+    for left in (data_path / "metrics").glob(f"{host}-*"):
+        pid = left.name.removeprefix(f"{host}-")
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    folder = data_path / "metrics" / f"{host}-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.environ[MULTIPROCESS_ENV] = str(folder)
 
 

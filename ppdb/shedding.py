@@ -18,7 +18,7 @@ from litestar.types import ASGIApp, HTTPRequestEvent, HTTPResponseStartEvent, Re
 from ppdb.errors import HTTP_CODES, OVERLOADED, AppError
 
 RETRY_AFTER_SECONDS = 2
-EXEMPT = ("/health",)
+EXEMPT = ("/health", "/health/live")
 SMALL_BODY = 64 * 1024
 """Bodies up to this size (every JSON body and form but the uploads) are read whole before the request counts as
 in flight; larger ones stream to the route, which holds its own limit (refusing from Content-Length unread)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
+
+import psutil
 
 with warnings.catch_warnings():  # platformdirs warns at import when XDG_RUNTIME_DIR is unset; harmless here
     warnings.simplefilter("ignore")
@@ -39,17 +40,7 @@ def _forget_the_dead(pgdata: Path) -> None:
     before this process joins."""
     users = pgdata / ".handle_pids.json"
     if users.exists():
-        users.write_text(json.dumps([pid for pid in json.loads(users.read_text()) if _alive(pid)]))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # no signal: only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's: alive
-        return True
-    return True
+        users.write_text(json.dumps([pid for pid in json.loads(users.read_text()) if psutil.pid_exists(pid)]))
 
 
 def to_asyncpg(uri: str) -> str:

@@ -67,10 +67,10 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
 
 def check(url: str) -> None:
     """Raise NotMigrated (naming the command to run) unless the database is at the head revision."""
-    from sqlalchemy.ext.asyncio import create_async_engine
+    from ppdb.db.session import make_engine
 
     async def run() -> None:
-        engine = create_async_engine(url)
+        engine = make_engine(url, pool_size=1)
         try:
             await ensure_migrated(engine)
         finally:

@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_login
+from ppdb.db.session import reads
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
 from ppdb.regions.service import get_period
@@ -99,4 +100,6 @@ class ExplanationController(Controller):
     ) -> schemas.Explanation:
         """Provisional or final placement, position and cut-off at each choice, a warning when all are at risk,
         and why: each choice's outcome with the applicant's own values beside the cut-off."""
-        return await service.status(runtime, state.read_sessionmaker, registration_number, request.user)
+        return await service.status(
+            runtime, reads(request), registration_number, request.user, primary=state.sessionmaker
+        )

@@ -22,7 +22,7 @@ from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationSt
 from ppdb.audit.service import record
 from ppdb.authz import Principal
 from ppdb.db.base import to_struct
-from ppdb.db.session import Compiled, bind_of, driver_connection
+from ppdb.db.session import Compiled, bind_of, driver_read
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
 from ppdb.regions.models import Period
@@ -553,22 +553,29 @@ class _StatusRow(NamedTuple):
 
 async def status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) -> list[asyncpg.Record | None]:
     """The status rows of `numbers` (the runtime's `status_rows` groups the reads arriving together)."""
-    async with driver_connection(bind) as connection:
-        found = {
-            r["registration_number"]: r for r in await connection.fetch(_STATUSES.sql, *_STATUSES.args(numbers=numbers))
-        }
+    rows = await driver_read(bind, lambda connection: connection.fetch(_STATUSES.sql, *_STATUSES.args(numbers=numbers)))
+    found = {r["registration_number"]: r for r in rows}
     return [found.get(number) for number in numbers]
 
 
 async def status(
-    runtime: Runtime, sessionmaker: async_sessionmaker[AsyncSession], registration_number: str, user: Principal
+    runtime: Runtime,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    registration_number: str,
+    user: Principal,
+    *,
+    primary: async_sessionmaker[AsyncSession] | None = None,
 ) -> schemas.Explanation:
     """A parent's status page: placement, position and cut-off per choice, and why.
 
     Polled all day: one statement (shared with the reads arriving at the same moment), then the explanation
     from the runtime's memory (keyed by all it depends on: the run and the application's version); a session
-    only when that is not enough."""
+    only when that is not enough. A number the read database (a replica) does not know yet is looked up on
+    the `primary`: it may have been acknowledged a moment ago."""
     record = await runtime.status_rows(bind_of(sessionmaker), registration_number)
+    if record is None and primary is not None and primary is not sessionmaker:
+        sessionmaker = primary
+        record = await runtime.status_rows(bind_of(primary), registration_number)
     row = None if record is None else _StatusRow(*record)._replace(status=ApplicationStatus(record["status"]))
     key = None if row is None else (row.id, row.status, row.updated_at, row.run_id)
     if row is not None and authz.row_grants(row, user) and (found := runtime.explained.get(key)) is not None:

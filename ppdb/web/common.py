@@ -15,12 +15,13 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect, Template
 
 from ppdb.accounts.models import Role
-from ppdb.errors import HTTP_CODES, AppError
+from ppdb.errors import HTTP_CODES, AppError, DatabaseUnavailable, database_unreachable
 from ppdb.regions.rules import NATIONAL_DOCUMENTS, RuleSet
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
 from ppdb.selection.keys import in_words as keys_in_words
 from ppdb.selection.keys import metres, number
+from ppdb.shedding import RETRY_AFTER_SECONDS
 from ppdb.verification.schemas import Flag
 
 log = logging.getLogger("ppdb")
@@ -157,6 +158,11 @@ def http_error_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if database_unreachable(exc):
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        page = error_page(request, 503, DatabaseUnavailable().message)
+        page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return page
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_page(request, 500, "Terjadi kesalahan pada server. Silakan coba lagi.")
 

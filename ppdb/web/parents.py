@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from ppdb import authz
 from ppdb.accounts.guards import requires_parent
 from ppdb.applicants import documents, schemas, service
+from ppdb.db.session import reads
 from ppdb.errors import AppError
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
@@ -221,7 +222,9 @@ class ParentPages(Controller):
         application = await authz.load_application(db_session, number, request.user)
         period = await get_period(db_session, application.period_id)
         try:
-            status = await selection.status(runtime, request.app.state.read_sessionmaker, number, request.user)
+            status = await selection.status(
+                runtime, reads(request), number, request.user, primary=request.app.state.sessionmaker
+            )
         except AppError:
             status = None
         return await service.read(db_session, number), period, status

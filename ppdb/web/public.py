@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from ppdb.complaints.service import objection_closes
 from ppdb.errors import AppError
-from ppdb.params import PeriodId, Session, client_address
+from ppdb.params import PeriodId, ReadSession, client_address
 from ppdb.regions.service import get_period, helpdesks, public_periods, to_out
 from ppdb.results import service as results
 from ppdb.schools.service import list_schools, place, place_names
@@ -32,31 +32,31 @@ class PublicPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request, db_session: Session) -> Template:
-        periods = await public_periods(db_session)
+    async def home(self, request: Request, read_session: ReadSession) -> Template:
+        periods = await public_periods(read_session)
         return render(request, "home.html", periods=[to_out(p) for p in periods])
 
     @get("/bantuan")
-    async def help(self, request: Request, db_session: Session) -> Template:
+    async def help(self, request: Request, read_session: ReadSession) -> Template:
         """Where families get help: each region's contacts and questions, then the general ones."""
-        return render(request, "help.html", desks=await helpdesks(db_session))
+        return render(request, "help.html", desks=await helpdesks(read_session))
 
     @get("/periode/{period_id:int}/sekolah")
-    async def schools(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
-        period = to_out(await get_period(db_session, period_id))
-        return render(request, "schools.html", period=period, schools=await list_schools(db_session, period_id))
+    async def schools(self, request: Request, read_session: ReadSession, period_id: PeriodId) -> Template:
+        period = to_out(await get_period(read_session, period_id))
+        return render(request, "schools.html", period=period, schools=await list_schools(read_session, period_id))
 
     @get("/periode/{period_id:int}/peringkat")
-    async def ranks(self, request: Request, db_session: Session, period_id: PeriodId) -> Template:
-        period = await get_period(db_session, period_id)
+    async def ranks(self, request: Request, read_session: ReadSession, period_id: PeriodId) -> Template:
+        period = await get_period(read_session, period_id)
         try:
-            run = await selection.run_for_parents(db_session, period)
+            run = await selection.run_for_parents(read_session, period)
         except AppError:
             run = None
         programs = []
         if run is not None:
-            out = selection.run_out(run, await selection.outcomes(db_session, run.id), public=True)
-            names = await place_names(db_session, period_id, {p.npsn for p in out.programs})
+            out = selection.run_out(run, await selection.outcomes(read_session, run.id), public=True)
+            names = await place_names(read_session, period_id, {p.npsn for p in out.programs})
             programs = [
                 {
                     "school": place(names, p.npsn, p.program_code),
@@ -76,18 +76,18 @@ class PublicPages(Controller):
     async def results(
         self,
         request: Request,
-        db_session: Session,
+        read_session: ReadSession,
         state: State,
         period_id: PeriodId,
         nomor: Annotated[str | None, QueryParameter(max_length=24)] = None,
         lahir: Annotated[str | None, QueryParameter(max_length=10)] = None,
     ) -> Template:
-        period = to_out(await get_period(db_session, period_id))
+        period = to_out(await get_period(read_session, period_id))
         publication = summary = answer = None
         errors: dict[str, str] = {}
         try:
-            publication = await results.latest(db_session, period_id)
-            summary = await results.snapshot_of(db_session, publication)
+            publication = await results.latest(read_session, period_id)
+            summary = await results.snapshot_of(read_session, publication)
         except AppError:
             pass
         if nomor is not None or lahir is not None:
@@ -134,12 +134,12 @@ class PublicPages(Controller):
     async def school_result(
         self,
         request: Request,
-        db_session: Session,
+        read_session: ReadSession,
         period_id: PeriodId,
         npsn: Annotated[str, PathParameter(max_length=8)],
     ) -> Template:
-        period = to_out(await get_period(db_session, period_id))
-        snapshot = await results.snapshot_of(db_session, await results.latest(db_session, period_id))
+        period = to_out(await get_period(read_session, period_id))
+        snapshot = await results.snapshot_of(read_session, await results.latest(read_session, period_id))
         school = next((s for s in snapshot.schools if s.npsn == npsn), None)
         if school is None:
             raise AppError("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn", status_code=404)

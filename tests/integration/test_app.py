@@ -18,7 +18,8 @@ from tests.helpers import scratch_database
 
 async def test_health_and_openapi(client):
     health = await client.get("/health")
-    assert health.status_code == 200 and health.json() == {"status": "ok", "database": "ok"}
+    assert health.status_code == 200 and health.json() == {"status": "ok", "primary": "ok", "replica": "none"}
+    assert (await client.get("/health/live")).json() == {"status": "ok"}
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/periods/{period_id}/applications" in schema["paths"]
     operations = [op for path in schema["paths"].values() for op in path.values()]

@@ -26,6 +26,7 @@ in an SMP period, so they are refused here (`not_origin_school`; allowed origin 
 # operationId: (method, path, body, roles allowed). {pid} period of region A, {reg} parent A's application.
 ROUTES = {
     "health": ("GET", "/health", None, PUBLIC),
+    "liveness": ("GET", "/health/live", None, PUBLIC),
     "signUp": ("POST", "/api/auth/signup", {"email": "baru@contoh.test", "password": PASSWORD, "name": "X"}, PUBLIC),
     "logIn": ("POST", "/api/auth/login", {"email": "orangtua@contoh.test", "password": PASSWORD}, PUBLIC),
     "logOut": ("POST", "/api/auth/logout", None, LOGGED_IN),
