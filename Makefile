@@ -8,7 +8,7 @@ WEB := ppdb/web
 # apt-get update at most once per checkout (for npm and Chromium, when root on Debian and they are missing).
 APT_UPDATE := { [ -f .apt-updated ] || { apt-get update -qq && touch .apt-updated; }; }
 
-.PHONY: demo test lint loadtest install lock clean chromium
+.PHONY: demo test lint loadtest install lock clean chromium pgbouncer
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ chromium:
 	else echo "*** Chromium is missing and cannot be installed here (needs root and apt): browser tests will be SKIPPED."; \
 		echo "*** Enable them with: sudo apt-get install chromium   (then: make test)"; fi
 
+# The production-shape tests put Debian's PgBouncer in front of PostgreSQL; installed here like Chromium.
+pgbouncer:
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		$(APT_UPDATE) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	else echo "*** PgBouncer is missing and cannot be installed here (needs root and apt): the pooler parts of"; \
+		echo "*** tests/integration/shape run without it (a warning says so). Enable: sudo apt-get install pgbouncer"; fi
+
 demo: install
 	$(BIN)/ppdb demo
 
@@ -46,7 +54,7 @@ lint: install
 	$(BIN)/ruff format --check ppdb tests loadtests migrations
 	$(BIN)/mypy
 
-test: install chromium lint
+test: install chromium pgbouncer lint
 	$(BIN)/python -m pytest
 
 # Admission day on this machine: fresh embedded PostgreSQL + demo data, production server, Locust scenarios,

