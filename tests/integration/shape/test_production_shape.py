@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import PASSWORD, TEST_SECRET
 from tests.helpers import open_period, registration
-from tests.integration.shape.cluster import (
+from loadtests.cluster import (
     Instance,
     PgBouncer,
     Postgres,

@@ -90,7 +90,7 @@ def primary(root: Path) -> Postgres:
     with (server.data / "postgresql.conf").open("a") as conf:
         conf.write(
             f"listen_addresses = '127.0.0.1'\nport = {server.port}\nunix_socket_directories = '{root}'\n"
-            "max_connections = 200\nwal_level = replica\nmax_wal_senders = 5\nfsync = off\n"
+            "max_connections = 200\nwal_level = replica\nmax_wal_senders = 5\n"
         )
     server.start()
     server.sql("CREATE DATABASE ppdb", database="postgres")
