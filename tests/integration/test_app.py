@@ -112,6 +112,58 @@ def test_serve_refuses_more_connections_than_postgresql_allows(database_url, tmp
     assert out.returncode != 0 and "PostgreSQL connections" in out.stderr and "PPDB_WORKERS" in out.stderr
 
 
+async def test_serve_counts_the_connections_other_instances_hold(database_url, tmp_path):
+    """Pools that fit the server's limit alone, but not beside the connections already open (another instance,
+    here 20 plain connections), are refused; the same URL marked as a transaction pooler is not checked."""
+    import asyncio
+    import os
+    import socket
+    import sys
+
+    import asyncpg
+
+    dsn = database_url.replace("+asyncpg", "")
+    others = [await asyncpg.connect(dsn) for _ in range(20)]
+    taken = socket.socket()  # a start that passes the check then fails to listen, and exits
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        limit, in_use = await others[0].fetchrow(
+            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,"
+            " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        )
+        pool = (limit - in_use) // 2 + 4  # two pools of it (+5) fit the limit, not the room left
+        assert 2 * pool + 5 <= limit
+
+        async def serve(url: str) -> str:
+            env = {
+                **os.environ,
+                "PPDB_DATABASE_URL": url,
+                "PPDB_SECRET_KEY": TEST_SECRET,
+                "PPDB_DB_POOL_SIZE": str(pool),
+                "PPDB_DATA_DIR": str(tmp_path),
+                "PPDB_PORT": str(taken.getsockname()[1]),
+            }
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ppdb", "serve", env=env, stderr=asyncio.subprocess.PIPE
+            )
+            _, err = await asyncio.wait_for(process.communicate(), 120)
+            return err.decode()
+
+        refused = await serve(database_url)
+        assert "are open already" in refused and "statement_cache_size=0" in refused
+        pooled = await serve(
+            f"{database_url}&statement_cache_size=0"
+            if "?" in database_url
+            else f"{database_url}?statement_cache_size=0"
+        )
+        assert "are open already" not in pooled and "connection check is skipped" in pooled
+    finally:
+        taken.close()
+        for connection in others:
+            await connection.close()
+
+
 def test_the_served_app_writes_json_lines_with_request_ids(database_url, tmp_path):
     import json
     import os

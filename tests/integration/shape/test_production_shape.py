@@ -19,8 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, TEST_SECRET
-from tests.helpers import open_period, registration
 from loadtests.cluster import (
     Instance,
     PgBouncer,
@@ -30,6 +28,8 @@ from loadtests.cluster import (
     stopped_at_exit,
     workspace,
 )
+from tests.conftest import PASSWORD, TEST_SECRET
+from tests.helpers import open_period, registration
 
 METRICS_TOKEN = "shape-metrics-token-0123456789"
 ADMIN = "admin@shape.test"
