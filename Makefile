@@ -8,7 +8,7 @@ WEB := ppdb/web
 # apt-get update at most once per checkout (for npm and Chromium, when root on Debian and they are missing).
 APT_UPDATE := { [ -f .apt-updated ] || { apt-get update -qq && touch .apt-updated; }; }
 
-.PHONY: demo test lint loadtest loadtest-shape install lock clean chromium pgbouncer
+.PHONY: demo test lint loadtest loadtest-shape phone-budget install lock clean chromium pgbouncer
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ loadtest: install
 # throughput and result day, bounded (about five minutes).
 loadtest-shape: install pgbouncer
 	$(BIN)/python loadtests/run.py --shape --only floor-insert,floor-read,register-capacity,status-capacity,result-day $(LOADTEST_ARGS)
+
+# Each page a parent uses, on a 360 x 740 Chromium with Slow 3G (2 s latency, 50 kB/s): bytes, first paint,
+# a repeat visit (loadtests/phone.py; budget: <= 60 KB and first paint <= 3 s).
+phone-budget: install chromium
+	$(BIN)/python loadtests/phone.py
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock: | $(BIN)/uv

@@ -7,6 +7,7 @@ from litestar import Request
 from litestar.types import Message, Scope
 
 from ppdb.errors import AppError
+from ppdb.web.assets import PAGE_CSS_HASH
 
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -26,13 +27,14 @@ DOCS_CSP = (
 )
 # Pages (ppdb/web): self-hosted scripts and styles only, no inline script; map tiles from OpenStreetMap
 # (offline the map hides itself and the coordinate fields remain).
+# The pages' own style sheet is inlined (`web.assets.PAGE_CSS`), allowed by its hash only.
 PAGE_CSP = (
     b"content-security-policy",
     (
-        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: "
-        b"https://tile.openstreetmap.org; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
-        b"base-uri 'none'; form-action 'self'"
-    ),
+        f"default-src 'none'; script-src 'self'; style-src 'self' '{PAGE_CSS_HASH}'; img-src 'self' data: "
+        "https://tile.openstreetmap.org; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    ).encode(),
 )
 
 

@@ -7,22 +7,20 @@ from typing import cast
 
 from litestar import Router
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
+from ppdb.web import assets
 from ppdb.web.csrf import CSRFMiddleware, check_form
 
 HERE = Path(__file__).parent
-# Third-party assets (htmx, Leaflet, Chart.js) come from npm (`package.json`), installed by `make install`.
-VENDOR = HERE / "node_modules"
 
 
 def template_config() -> TemplateConfig:
     return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
 
 
-def routers() -> list[Router]:
+def routers() -> list[ControllerRouterHandler]:
     from ppdb.web.accounts import AccountPages
     from ppdb.web.agency import AgencyPages
     from ppdb.web.common import PAGE_EXCEPTION_HANDLERS
@@ -38,9 +36,7 @@ def routers() -> list[Router]:
         exception_handlers=cast(ExceptionHandlersMap, PAGE_EXCEPTION_HANDLERS),  # handlers of subclasses
         include_in_schema=False,
     )
-    static = create_static_files_router(path="/static", directories=[HERE / "static"], name="static")
-    vendor = create_static_files_router(path="/static/vendor", directories=[VENDOR], name="vendor")
-    return [pages, vendor, static]
+    return [pages, assets.serve]
 
 
 __all__ = ["CSRFMiddleware", "routers", "template_config"]

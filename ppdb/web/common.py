@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError, DatabaseUnavailable, database_unreachable
@@ -23,6 +24,7 @@ from ppdb.selection.keys import in_words as keys_in_words
 from ppdb.selection.keys import metres, number
 from ppdb.shedding import RETRY_AFTER_SECONDS
 from ppdb.verification.schemas import Flag
+from ppdb.web import assets
 
 log = logging.getLogger("ppdb")
 PATH_NAMES = {
@@ -89,6 +91,8 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "document_name": document_namer(context.get("rules")),
             "flag_name": lambda f: FLAG_NAMES.get(f, f),
             "home_of": lambda u: HOME.get(u.role, "/") if u else "/",
+            "asset": assets.url,
+            "page_css": Markup(assets.PAGE_CSS),
             **context,
         },
     )

@@ -9,9 +9,28 @@ function mapUnavailable(box) {
   if (note) note.textContent = "Peta tidak dapat dimuat. Isi koordinat rumah di bawah ini.";
 }
 
+// The map (Leaflet, about 45 KB) loads when asked for: on a slow link or a small data plan the coordinate
+// fields are enough, and every page stays small.
 function setUpMap() {
   var box = document.getElementById("map");
-  if (!box) return;
+  var show = document.getElementById("map-show");
+  if (!box || !show) return;
+  show.hidden = false;
+  show.addEventListener("click", function () {
+    show.hidden = true;
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = box.dataset.css;
+    document.head.appendChild(css);
+    var script = document.createElement("script");
+    script.src = box.dataset.js;
+    script.onload = function () { drawMap(box); };
+    script.onerror = function () { mapUnavailable(box); };
+    document.head.appendChild(script);
+  });
+}
+
+function drawMap(box) {
   if (typeof L === "undefined") { mapUnavailable(box); return; }
   var note = document.getElementById("map-note");
   if (note) note.textContent = "Ketuk peta untuk menandai rumah, atau isi koordinat di bawah ini.";

@@ -1,0 +1,71 @@
+"""What a phone on a slow network downloads: pages and static files compressed, static files addressed by a
+fingerprint and kept for a year, a conditional request answered 304 (issue 24, "Fast on 3G")."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import brotli
+import pytest
+
+from ppdb.web import assets
+
+
+async def test_pages_link_fingerprinted_assets_that_browsers_keep_for_a_year(client):
+    page = await client.get("/")
+    links = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert links and all("?v=" in link for link in links), links
+    for link in links:
+        response = await client.get(link, headers={"Accept-Encoding": "identity"})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["etag"] and response.headers["vary"] == "Accept-Encoding"
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+async def test_static_files_come_compressed(client, encoding):
+    path = "vendor/htmx.org/dist/htmx.min.js"
+    plain = (await client.get(f"/static/{path}", headers={"Accept-Encoding": "identity"})).content
+    response = await client.get(assets.url(path), headers={"Accept-Encoding": f"{encoding}"})
+    assert response.headers["content-encoding"] == encoding
+    wire = response.num_bytes_downloaded
+    assert wire < len(plain) / 2  # htmx: 51 KB, about 16 KB gzipped
+    unpack = brotli.decompress if encoding == "br" else gzip.decompress
+    assert response.content == plain or unpack(response.content) == plain  # httpx may have decoded it already
+
+
+async def test_a_conditional_request_is_answered_304(client):
+    first = await client.get("/static/ppdb.css")
+    assert first.headers["cache-control"] == "public, no-cache"  # no fingerprint: kept, but checked
+    again = await client.get("/static/ppdb.css", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+
+async def test_a_path_outside_the_asset_folders_is_not_served(client):
+    for path in (
+        "/static/../app.py",
+        "/static/%2e%2e/%2e%2e/config.py",
+        "/static/vendor/../../app.py",
+        "/static/nope.css",
+    ):
+        assert (await client.get(path)).status_code == 404, path
+
+
+async def test_pages_are_compressed_and_the_api_is_not(client):
+    page = await client.get("/bantuan", headers={"Accept-Encoding": "br, gzip"})
+    assert page.headers["content-encoding"] == "br"
+    api = await client.get("/api/presets", headers={"Accept-Encoding": "br, gzip"})
+    assert "content-encoding" not in api.headers
+
+
+async def test_the_inlined_style_sheet_is_the_one_the_csp_allows(client):
+    """Pages paint after one round trip: the style sheet is in the page, allowed by its hash (and nothing else)."""
+    import base64
+    import hashlib
+
+    page = await client.get("/masuk")
+    css = re.search(r"<style>(.*?)</style>", page.text, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    policy = page.headers["content-security-policy"]
+    assert f"style-src 'self' 'sha256-{digest}';" in policy and "unsafe-inline" not in policy
