@@ -28,7 +28,30 @@ from ppdb.results import service as results
 from ppdb.schools import service as schools
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
-from ppdb.web.common import WIB, FormErrors, convert, field_errors, form_value, render
+from ppdb.web.common import WIB, FormErrors, ask_first, convert, field_errors, finished, form_value, render
+
+ACTIONS = {
+    "buka": (
+        "Buka pendaftaran",
+        "Orang tua dapat mendaftar sampai jadwal tutup; aturan yang diperiksa saat pendaftaran terkunci.",
+    ),
+    "tutup": ("Tutup pendaftaran", "Tidak ada pendaftaran atau perubahan baru sesudahnya."),
+    "seleksi": ("Jalankan seleksi resmi", "Hasilnya menjadi hasil resmi periode ini, untuk diperiksa lalu diumumkan."),
+    "umumkan": (
+        "Umumkan hasil",
+        "Hasil terbuka untuk umum dan setiap keluarga diberi tahu. Pengumuman tidak dapat ditarik; koreksi menjadi "
+        "versi baru.",
+    ),
+    "daftar-ulang": ("Buka daftar ulang", "Keluarga yang diterima dapat mengonfirmasi kursi sampai batas waktu."),
+    "tutup-daftar-ulang": ("Tutup daftar ulang", "Kursi yang belum dikonfirmasi dilepas untuk pengisian kursi kosong."),
+    "kursi-kosong": ("Jalankan pengisian kursi kosong", "Kursi yang dilepas diisi dari pendaftar yang belum diterima."),
+    "seleksi-koreksi": (
+        "Jalankan seleksi koreksi",
+        "Seleksi diulang dari data yang sudah dikoreksi atas pengaduan; hasilnya diumumkan sebagai versi baru.",
+    ),
+    "tahap-berikutnya": ("Mulai tahap berikutnya", "Tahap baru dibuat dengan kursi yang belum terisi di tahap ini."),
+}
+"""Each action of the period page: what it is and what it does, asked once more before it is done."""
 
 
 class AgencyPages(Controller):
@@ -514,9 +537,21 @@ class AgencyPages(Controller):
                 db_session, period_id, user, _stage_window(form), data_dir=state.settings.data_path
             ),
         }
+        if action not in steps:
+            raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
+        title, consequence = ACTIONS[action]
+        asked = ask_first(
+            request,
+            form,
+            title=f"{title}?",
+            consequence=consequence,
+            button=f"Ya, {title[0].lower()}{title[1:]}",
+            back=f"/dinas/periode/{period_id}",
+            style="primary",
+        )
+        if asked is not None:
+            return asked
         try:
-            if action not in steps:
-                raise AppError("action_unknown", "Aksi tidak dikenal.", status_code=404)
             done = await steps[action]()
         except AppError as err:
             await db_session.rollback()
@@ -524,8 +559,8 @@ class AgencyPages(Controller):
                 request, db_session, period_id, status=err.status_code, errors={f"action_{action}": err.message}
             )
         if isinstance(done, Period) and done.id != period_id:  # the next stage: its own period, to set up
-            return Redirect(f"/dinas/periode/{done.id}")
-        return Redirect(f"/dinas/periode/{period_id}")
+            return finished(f"/dinas/periode/{done.id}", action)
+        return finished(f"/dinas/periode/{period_id}", action)
 
     @post("/dinas/periode/{period_id:int}/what-if")
     async def what_if(self, request: Request, db_session: Session, state: State, period_id: PeriodId) -> Response:

@@ -50,6 +50,7 @@ STATUS_NAMES = {
     "disqualified": "Didiskualifikasi",
     "uploaded": "Terunggah",
     "missing": "Belum diunggah",
+    "declared": "Dinyatakan ada, berkas belum diunggah",
 }
 # A label for each of the API's flags (`verification.schemas.Flag`, the same names: tests/unit/test_labels.py).
 FLAG_NAMES: dict[Flag, str] = {
@@ -92,9 +93,55 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "flag_name": lambda f: FLAG_NAMES.get(f, f),
             "home_of": lambda u: HOME.get(u.role, "/") if u else "/",
             "asset": assets.url,
+            "flash": DONE.get(request.query_params.get("pesan", "")),
             "page_css": Markup(assets.PAGE_CSS),
             **context,
         },
+    )
+
+
+DONE = {
+    "dicabut": "Pendaftaran telah dicabut. Semua pilihan sekolahnya dibatalkan.",
+    "kursi-dikonfirmasi": "Kursi dikonfirmasi. Simpan bukti pendaftaran; sekolah akan menghubungi Anda.",
+    "kursi-ditolak": "Kursi ditolak dan dilepas untuk pendaftar lain.",
+    "daftar-ulang-tercatat": "Daftar ulang untuk pendaftaran ini sudah tercatat.",
+    "koordinat-dikunci": "Koordinat rumah diverifikasi dan dikunci.",
+    "buka": "Pendaftaran dibuka.",
+    "tutup": "Pendaftaran ditutup.",
+    "seleksi": "Seleksi resmi selesai. Periksa hasilnya, lalu umumkan.",
+    "umumkan": "Hasil seleksi diumumkan.",
+    "daftar-ulang": "Daftar ulang dibuka.",
+    "tutup-daftar-ulang": "Daftar ulang ditutup; kursi yang tidak dikonfirmasi dilepas.",
+    "kursi-kosong": "Seleksi kursi kosong selesai.",
+    "seleksi-koreksi": "Seleksi koreksi selesai. Periksa hasilnya, lalu umumkan.",
+    "tahap-berikutnya": "Tahap berikutnya dibuat. Periksa jadwal dan kuotanya, lalu buka pendaftaran.",
+}
+"""What a finished action says on the page it returns to (`?pesan=<code>`): only these words, never the query's."""
+
+
+def finished(path: str, code: str) -> Redirect:
+    """Back to `path`, saying what was done (`DONE`)."""
+    return Redirect(f"{path}?pesan={code}")
+
+
+def ask_first(
+    request: Request, form: Any, *, title: str, consequence: str, button: str, back: str, style: str = "danger"
+) -> Template | None:
+    """An action that cannot be undone asks once more, on a page of its own (so it works without JavaScript):
+    what will happen, the button again, and the way back. None once the form says yes."""
+    if form_value(form, "yakin") == "1":
+        return None
+    fields = [(k, v) for k, v in form.multi_items() if k not in ("_csrf", "yakin") and isinstance(v, str)]
+    return render(
+        request,
+        "confirm.html",
+        title=title,
+        consequence=consequence,
+        button=button,
+        back=back,
+        style=style,
+        action=request.url.path,
+        fields=fields,
     )
 
 
@@ -179,9 +226,33 @@ def form_value(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def reregister_from_form(request: Request, session: Any, registration_number: str) -> None:
-    """Daftar ulang from a page form (the parent's or the school's): confirm or decline the seat."""
-    decision = form_value(await request.form(), "decision")
+async def reregister_from_form(request: Request, session: Any, registration_number: str, back: str) -> Response:
+    """Daftar ulang from a page form (the parent's or the school's): confirm or decline the seat, after a second
+    look; a decision already recorded is shown, not refused."""
+    form = await request.form()
+    decision = form_value(form, "decision")
     if decision not in ("confirmed", "declined"):
         raise AppError("decision_invalid", "Pilih konfirmasi atau tolak kursi.", "decision")
-    await reregistration.decide(session, registration_number, request.user, Decision(decision))
+    confirm = decision == "confirmed"
+    asked = ask_first(
+        request,
+        form,
+        title="Konfirmasi kursi?" if confirm else "Tolak kursi?",
+        consequence=(
+            f"Pendaftaran {registration_number} mengambil kursinya; keputusan ini tidak dapat diubah."
+            if confirm
+            else f"Kursi pendaftaran {registration_number} dilepas untuk pendaftar lain dan tidak dapat diminta kembali."
+        ),
+        button="Ya, konfirmasi kursi" if confirm else "Ya, tolak kursi",
+        back=back,
+        style="primary" if confirm else "danger",
+    )
+    if asked is not None:
+        return asked
+    try:
+        await reregistration.decide(session, registration_number, request.user, Decision(decision))
+    except AppError as err:
+        if err.code != "already_decided":
+            raise
+        return finished(back, "daftar-ulang-tercatat")
+    return finished(back, "kursi-dikonfirmasi" if confirm else "kursi-ditolak")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from ppdb import authz
 from ppdb.accounts.guards import requires_parent
 from ppdb.applicants import documents, schemas, service
 from ppdb.db.session import reads
-from ppdb.errors import AppError
+from ppdb.errors import AppError, ApplicationWithdrawn
 from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import accepting_registrations, get_period, rules_of, to_out
@@ -26,8 +27,10 @@ from ppdb.selection import service as selection
 from ppdb.web.common import (
     FIELD_MESSAGES,
     FormErrors,
+    ask_first,
     convert,
     field_errors,
+    finished,
     form_value,
     render,
     reregister_from_form,
@@ -233,8 +236,21 @@ class ParentPages(Controller):
     async def withdraw(
         self, request: Request, db_session: Session, registration_number: RegistrationNumber
     ) -> Response:
-        await service.withdraw(db_session, registration_number, request.user)
-        return Redirect(f"/pendaftaran/{registration_number}")
+        back = f"/pendaftaran/{registration_number}"
+        asked = ask_first(
+            request,
+            await request.form(),
+            title="Cabut pendaftaran?",
+            consequence=f"Pendaftaran {registration_number} dan semua pilihan sekolahnya dibatalkan. "
+            "Tindakan ini tidak dapat dibatalkan.",
+            button="Ya, cabut pendaftaran",
+            back=back,
+        )
+        if asked is not None:
+            return asked
+        with contextlib.suppress(ApplicationWithdrawn):  # withdrawn already (a second tap, a resent form): say so
+            await service.withdraw(db_session, registration_number, request.user)
+        return finished(back, "dicabut")
 
     @get("/pendaftaran/{registration_number:str}/ubah")
     async def change_form(
@@ -291,8 +307,9 @@ class ParentPages(Controller):
     async def reregister(
         self, request: Request, db_session: Session, registration_number: RegistrationNumber
     ) -> Response:
-        await reregister_from_form(request, db_session, registration_number)
-        return Redirect(f"/pendaftaran/{registration_number}")
+        return await reregister_from_form(
+            request, db_session, registration_number, f"/pendaftaran/{registration_number}"
+        )
 
     @get("/pendaftaran/{registration_number:str}/bukti.pdf")
     async def proof(self, request: Request, db_session: Session, registration_number: RegistrationNumber) -> Response:

@@ -26,7 +26,17 @@ from ppdb.scores import service as scores
 from ppdb.scores.controllers import GRADUATES_LIMIT
 from ppdb.scores.formula import LEVEL_WORDS
 from ppdb.verification import schemas, service
-from ppdb.web.common import FLAG_NAMES, FormErrors, convert, field_errors, form_value, render, reregister_from_form
+from ppdb.web.common import (
+    FLAG_NAMES,
+    FormErrors,
+    ask_first,
+    convert,
+    field_errors,
+    finished,
+    form_value,
+    render,
+    reregister_from_form,
+)
 from ppdb.web.proof import proof_response
 from ppdb.web.wizard import UPLOADS, go_to, wizard_distances, wizard_page, wizard_submit
 
@@ -350,12 +360,25 @@ class SchoolPages(Controller):
     async def verify_coordinate(
         self, request: Request, db_session: Session, registration_number: RegistrationNumber
     ) -> Response:
+        back = f"/sekolah/pendaftar/{registration_number}"
+        asked = ask_first(
+            request,
+            await request.form(),
+            title="Verifikasi dan kunci koordinat rumah?",
+            consequence="Jarak ke sekolah dihitung dari koordinat ini; orang tua tidak dapat mengubahnya lagi.",
+            button="Ya, verifikasi dan kunci",
+            back=back,
+            style="primary",
+        )
+        if asked is not None:
+            return asked
         await service.verify_coordinate(db_session, registration_number, request.user)
-        return Redirect(f"/sekolah/pendaftar/{registration_number}")
+        return finished(back, "koordinat-dikunci")
 
     @post("/sekolah/pendaftar/{registration_number:str}/daftar-ulang")
     async def reregister(
         self, request: Request, db_session: Session, registration_number: RegistrationNumber
     ) -> Response:
-        await reregister_from_form(request, db_session, registration_number)
-        return Redirect(f"/sekolah/pendaftar/{registration_number}")
+        return await reregister_from_form(
+            request, db_session, registration_number, f"/sekolah/pendaftar/{registration_number}"
+        )

@@ -3,6 +3,7 @@ its fields, the one submit through the registration service, the page again afte
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,8 +51,31 @@ def blank_values() -> dict[str, Any]:
     return {"idempotency_key": uuid.uuid4().hex, "choices": [], "documents": []}
 
 
+_NUMBERS = ("nik", "nisn", "kk_number")
+"""Typed as printed on the card, in groups: the spaces, dots and dashes between digits are not part of it."""
+_GROUPING = re.compile(r"[\s.\-]+")
+_DECIMAL = r"[-+]?\d+(?:[.,]\d+)?"
+# A point copied from a maps app into the latitude field: "-6.178, 106.63" (or "-6,178; 106,63"). A comma alone
+# separates the two only between dot decimals ("-6.178,106.63"); "-6,178" is one number with a comma decimal.
+_PAIR = re.compile(rf"({_DECIMAL})\s*(?:;|,\s+|\s+)\s*({_DECIMAL})|([-+]?\d+\.\d+),([-+]?\d+\.\d+)")
+
+
+def normalised(values: dict[str, Any]) -> dict[str, Any]:
+    """What a parent types, as the service reads it, where that is unambiguous: NIK, NISN and KK without their
+    grouping, a coordinate with a comma decimal or a minus sign from a phone keyboard, a pasted "lat, lon" pair
+    split into its two fields."""
+    for name in _NUMBERS:
+        values[name] = _GROUPING.sub("", values.get(name, ""))
+    latitude = values.get("latitude", "").replace("\u2212", "-")
+    longitude = values.get("longitude", "").replace("\u2212", "-")
+    if (pair := _PAIR.fullmatch(latitude)) and not longitude:
+        latitude, longitude = pair.group(1) or pair.group(3), pair.group(2) or pair.group(4)
+    values["latitude"], values["longitude"] = (v.replace(",", ".") for v in (latitude, longitude))
+    return values
+
+
 def form_values(form: Any, max_choices: int) -> dict[str, Any]:
-    values: dict[str, Any] = {name: form_value(form, name) for name in TEXT_FIELDS}
+    values: dict[str, Any] = normalised({name: form_value(form, name) for name in TEXT_FIELDS})
     values["choices"] = [c for i in range(1, max_choices + 1) if (c := form_value(form, f"choice_{i}"))]
     values["documents"] = [d for d in form.getall("documents", []) if isinstance(d, str)]
     values["idempotency_key"] = form_value(form, "idempotency_key") or uuid.uuid4().hex

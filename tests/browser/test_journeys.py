@@ -183,6 +183,7 @@ def test_the_agency_closes_registration(site, browser) -> None:
     expect(page).to_have_url(re.compile(r"/dinas$"))
     page.get_by_role("link", name=re.compile("SPMB")).first.click()
     page.get_by_role("button", name="Tutup pendaftaran").click()
+    page.get_by_role("button", name="Ya, tutup pendaftaran").click()  # the second look
     expect(page.locator("#period-status")).to_have_text("Pendaftaran ditutup")
     context.close()
 
@@ -211,6 +212,7 @@ def test_the_school_operator_verifies_that_applicant(site, browser, shot, journe
         page.locator("article", has_text=document).get_by_role("button", name="Verifikasi").click()
         expect(page.locator("article", has_text=document)).to_contain_text("Terverifikasi")
     page.get_by_role("button", name="Verifikasi koordinat rumah").click()
+    page.get_by_role("button", name="Ya, verifikasi dan kunci").click()  # the second look
     expect(page.locator("#status-badge")).to_have_text("Terverifikasi")
     context.close()
 
@@ -228,8 +230,10 @@ def test_the_agency_runs_the_selection_and_publishes(site, browser, shot) -> Non
     page.get_by_role("button", name="Bandingkan").click()
     expect(page.locator("#whatif-result")).to_contain_text("berpindah penempatan")
     page.get_by_role("button", name="Jalankan seleksi resmi").click()
+    page.get_by_role("button", name="Ya, jalankan seleksi resmi").click()  # the second look
     expect(page.locator("#period-status")).to_have_text("Seleksi selesai")
     page.get_by_role("button", name="Umumkan hasil").click()
+    page.get_by_role("button", name="Ya, umumkan hasil").click()  # the second look
     expect(page.locator("#published")).to_contain_text("Diumumkan versi 1")
     shot(page, "06-dinas-periode")
     context.close()

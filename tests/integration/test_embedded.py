@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from ppdb.db import embedded
 
 STARTS = (
@@ -25,9 +27,9 @@ def test_a_killed_user_of_the_server_does_not_keep_it_running(tmp_path):
         child.wait()
     server, _ = embedded.start(data)  # this process reuses the server it left running
     postmaster = server.get_pid()
-    assert postmaster is not None and embedded._alive(postmaster)
+    assert postmaster is not None and psutil.pid_exists(postmaster)
     server.cleanup()  # the last process using it is done: the server stops
     deadline = time.monotonic() + 20
-    while embedded._alive(postmaster) and time.monotonic() < deadline:
+    while psutil.pid_exists(postmaster) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not embedded._alive(postmaster)
+    assert not psutil.pid_exists(postmaster)

@@ -224,15 +224,15 @@ async def test_the_agency_page_starts_the_next_stage(transport, admin, parent) -
     token = await admin_browser(client)
     url = f"/dinas/periode/{period['id']}"
     for action in ("tutup", "seleksi", "umumkan", "daftar-ulang", "tutup-daftar-ulang"):
-        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3"})
+        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3", "yakin": "1"})
         assert done.status_code == 302, (action, done.text)
     shown = await client.get(url)
     page = shown.text
     assert shown.status_code == 200, (shown.status_code, shown.headers)
     assert "Tahap 1 dari 2 tahap" in page and "Mulai Tahap 2" in page
-    no_dates = await client.post(f"{url}/aksi/tahap-berikutnya", data={"_csrf": token})
+    no_dates = await client.post(f"{url}/aksi/tahap-berikutnya", data={"_csrf": token, "yakin": "1"})
     assert no_dates.status_code == 422 and "Isi jadwal pendaftaran Tahap 2" in no_dates.text
-    window = {"_csrf": token, "opens_at": "2027-06-20T08:00", "closes_at": "2027-06-22T16:00"}
+    window = {"_csrf": token, "opens_at": "2027-06-20T08:00", "closes_at": "2027-06-22T16:00", "yakin": "1"}
     started = await client.post(f"{url}/aksi/tahap-berikutnya", data=window)
     assert started.status_code == 302
     second = (await client.get(started.headers["location"])).text

@@ -134,6 +134,41 @@ async def test_the_wizard_reports_a_nik_mismatch_next_to_the_birth_date(client, 
     assert preview.status_code == 200 and "SMP Negeri 1 Uji" in preview.text and " m</strong>" in preview.text
 
 
+async def test_the_wizard_takes_numbers_and_coordinates_as_people_type_them(client, admin, parent) -> None:
+    """A NIK and KK typed in groups, a NISN with dots, a point pasted from a maps app into the latitude field with
+    a minus sign from a phone keyboard: registered as meant, not refused or cut."""
+    period = await open_period(admin)
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    token = csrf_of((await client.get("/")).text)
+    body = registration()
+    nik = body["nik"]
+    form = {
+        "_csrf": token,
+        "nik": f"{nik[:4]} {nik[4:8]} {nik[8:12]} {nik[12:]}",
+        "nisn": "0000.000.001",
+        "sex": "P",
+        "birth_date": "2014-03-15",
+        "name": "Siti",
+        "kk_number": f"{body['kk_number'][:6]}-{body['kk_number'][6:]}",
+        "kk_issued_on": "2019-05-02",
+        "address": "Jl. Merdeka 1",
+        "kelurahan_code": "36.71.01.1001",
+        "latitude": "\u22126.178000, 106.630000",
+        "longitude": "",
+        "path": "domisili",
+        "choice_1": "20670001",
+        "documents": ["kk", "akta_kelahiran"],
+        "action": "submit",
+    }
+    page = await client.post(f"/periode/{period['id']}/daftar", data=form)
+    assert page.status_code == 302, page.text
+    number = page.headers["location"].rsplit("/", 1)[-1]
+    stored = (await parent.get(f"/api/applications/{number}")).json()["applicant"]
+    assert (stored["nik"], stored["nisn"], stored["kk_number"]) == (nik, "0000000001", body["kk_number"])
+    assert (stored["latitude"], stored["longitude"]) == (-6.178, 106.63)
+
+
 async def admin_browser(client) -> str:
     token = csrf_of((await client.get("/masuk")).text)
     done = await client.post("/masuk", data={"email": "admin@tangerang.test", "password": PASSWORD, "_csrf": token})
@@ -221,7 +256,13 @@ async def test_a_parent_changes_reads_the_status_downloads_the_proof_and_withdra
     assert status.status_code == 200 and "Peringkat sementara belum dihitung" in status.text
     proof = await client.get(f"/pendaftaran/{number}/bukti.pdf")
     assert proof.status_code == 200 and proof.content.startswith(b"%PDF")
-    assert (await client.post(f"/pendaftaran/{number}/cabut", data={"_csrf": token})).status_code == 302
+    asked = await client.post(f"/pendaftaran/{number}/cabut", data={"_csrf": token})
+    assert asked.status_code == 200 and "Cabut pendaftaran?" in asked.text and 'name="yakin" value="1"' in asked.text
+    assert (await parent.get(f"/api/applications/{number}")).json()["status"] != "withdrawn"  # asked, nothing done
+    for _ in range(2):  # a second tap (or a resent form) shows the result again, not an error
+        done = await client.post(f"/pendaftaran/{number}/cabut", data={"_csrf": token, "yakin": "1"})
+        assert done.status_code == 302 and done.headers["location"] == f"/pendaftaran/{number}?pesan=dicabut"
+    assert "Pendaftaran telah dicabut" in (await client.get(done.headers["location"])).text
     assert (await parent.get(f"/api/applications/{number}")).json()["status"] == "withdrawn"
 
 
@@ -241,14 +282,16 @@ async def test_agency_pages_walk_the_cycle_to_a_vacancy_round(client, admin, par
     token = await admin_browser(client)
     url = f"/dinas/periode/{period['id']}"
     for action in ("tutup", "seleksi", "umumkan", "daftar-ulang", "tutup-daftar-ulang", "kursi-kosong", "umumkan"):
-        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3"})
+        done = await client.post(f"{url}/aksi/{action}", data={"_csrf": token, "days": "3", "yakin": "1"})
         assert done.status_code == 302, (action, done.text)
     page = await client.get(url)
     assert "Diumumkan versi 2" in page.text and 'id="chart-schools"' in page.text
+    asked = await client.post(f"{url}/aksi/seleksi-koreksi", data={"_csrf": token})  # the second look, then back
+    assert asked.status_code == 200 and "Jalankan seleksi koreksi?" in asked.text and f'href="{url}"' in asked.text
     for days in ("abc", "1e3", "99999999999", "0"):  # refused with a message, never a 500 (security review L2)
-        refused = await client.post(f"{url}/aksi/daftar-ulang", data={"_csrf": token, "days": days})
+        refused = await client.post(f"{url}/aksi/daftar-ulang", data={"_csrf": token, "days": days, "yakin": "1"})
         assert refused.status_code == 422 and "1 sampai 30 hari" in refused.text, days
-    refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token})
+    refused = await client.post(f"{url}/aksi/tutup", data={"_csrf": token, "yakin": "1"})
     assert refused.status_code == 409 and 'class="alert error"' in refused.text
     missed = await client.get(
         f"/periode/{period['id']}/hasil", params={"nomor": "2027-SMP-NOPE0001", "lahir": "2014-01-01"}
