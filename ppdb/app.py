@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             brotli_quality=4,
             minimum_size=1024,
             exclude=["^/api/", "^/static/", "^/health", "^/metrics"],
+            exclude_opt_key="files",  # uploads and PDFs (`web.common.FILES`)
         ),
         before_request=json_bodies_only,
         dependencies={

@@ -389,7 +389,7 @@ async def _period_schools(session: AsyncSession, period_id: int) -> dict[str, in
         .join(PeriodSchool, PeriodSchool.school_id == School.id)
         .where(PeriodSchool.period_id == period_id)
     )
-    return dict(rows.tuples().all())
+    return {key: value for key, value in rows.all()}
 
 
 async def _editable_period(session: AsyncSession, period_id: int, user: Principal) -> Period:
@@ -426,14 +426,27 @@ def place(names: Places, npsn: str, major: str | None = None) -> str:
     return f"{school} – {names.get((npsn, major), major)}" if major else school
 
 
+def name_order(name: str) -> tuple:
+    """Schools as people count them: SMP Negeri 2 before SMP Negeri 10 (not 1, 10, 11, 2)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in _DIGITS.split(name))
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
 async def list_schools(session: AsyncSession, period_id: int) -> list[schemas.SchoolOut]:
+    """The period's schools in name order (`name_order`)."""
     period = await get_period(session, period_id)
     rules = rules_of(period)
-    rows = await session.execute(
-        select(School, PeriodSchool.capacity)
-        .join(PeriodSchool, PeriodSchool.school_id == School.id)
-        .where(PeriodSchool.period_id == period_id)
-        .order_by(School.name, School.npsn)
+    rows = sorted(
+        (
+            await session.execute(
+                select(School, PeriodSchool.capacity)
+                .join(PeriodSchool, PeriodSchool.school_id == School.id)
+                .where(PeriodSchool.period_id == period_id)
+            )
+        ).all(),
+        key=lambda row: (name_order(row[0].name), row[0].npsn),
     )
     programs: dict[int, list[schemas.ProgramOut]] = {}
     found = (  # only an SMK period has programs: the public school list reads nothing more otherwise

@@ -100,9 +100,11 @@ async def applicants_of(
     offset: int = 0,
     status: str | None = None,
     path: str | None = None,
+    search: str | None = None,
 ) -> list[schemas.ApplicantRow]:
     """The school's applicants by choice rank and distance; a page of them with `limit`/`offset` (with `flag`,
-    the page is of the flagged ones); only those of one `status` or `path` when given."""
+    the page is of the flagged ones); only those of one `status` or `path` when given, and those whose name
+    contains `search` or whose registration number or NISN it is."""
     school = await school_of(session, npsn, user)
     period = await get_period(session, period_id)
     if period.region_id != school.region_id:
@@ -149,6 +151,12 @@ async def applicants_of(
         )
         .order_by(Choice.rank, Choice.distance_m, Application.id)
     )
+    if search:
+        query = query.where(
+            Applicant.name.icontains(search, autoescape=True)
+            | (Application.registration_number == search.upper())
+            | (Applicant.nisn == search)
+        )
     paged_in_sql = flag is None and status is None and path is None  # else the page is of the matching ones
     if paged_in_sql and limit is not None:
         query = query.limit(limit).offset(offset)

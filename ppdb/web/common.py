@@ -100,6 +100,9 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     )
 
 
+FILES = {"files": True}
+"""A route's `opt` for stored files and PDFs: already compressed, or not worth it (pages' compression skips them)."""
+
 DONE = {
     "dicabut": "Pendaftaran telah dicabut. Semua pilihan sekolahnya dibatalkan.",
     "kursi-dikonfirmasi": "Kursi dikonfirmasi. Simpan bukti pendaftaran; sekolah akan menghubungi Anda.",
@@ -184,8 +187,23 @@ def convert(values: dict[str, Any], type_: type, required: tuple[str, ...] = ())
     try:
         return msgspec.convert(clean, type_, strict=False)
     except msgspec.ValidationError as err:
-        match = re.search(r"\$\.([a-z_]+)", str(err))
-        raise FormErrors({match.group(1) if match else "_form": FIELD_MESSAGES["invalid"]}) from None
+        # msgspec stops at the first bad field: each is checked on its own, so that every one is marked at once
+        fields = {f.name: f.type for f in msgspec.structs.fields(type_)}
+        bad = {name: FIELD_MESSAGES["invalid"] for name, value in clean.items() if not _fits(value, fields.get(name))}
+        if not bad:
+            match = re.search(r"\$\.([a-z_]+)", str(err))
+            bad = {match.group(1) if match else "_form": FIELD_MESSAGES["invalid"]}
+        raise FormErrors(bad) from None
+
+
+def _fits(value: Any, type_: Any) -> bool:
+    if type_ is None:
+        return True
+    try:
+        msgspec.convert(value, type_, strict=False)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 def login_redirect(request: Request) -> Redirect:

@@ -25,7 +25,7 @@ from ppdb.regions.service import get_period
 from ppdb.schools import service as schools
 from ppdb.verification import schemas as verification_schemas
 from ppdb.verification import service as verification
-from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
+from ppdb.web.common import FILES, FormErrors, convert, field_errors, form_value, render
 
 NO_STORE = CacheControlHeader(no_store=True)
 CaseNumber = Annotated[str, PathParameter(pattern=r"^ADU-[0-9A-Z]{8}$")]
@@ -189,7 +189,7 @@ class ComplaintPages(Controller):
             return await self._case(request, db_session, number, {"file": err.message}, status=err.status_code)
         return Redirect(f"/pengaduan/{number}")
 
-    @get("/pengaduan/{number:str}/bukti/{file_id:int}", guards=[requires_login])
+    @get("/pengaduan/{number:str}/bukti/{file_id:int}", guards=[requires_login], opt=FILES)
     async def evidence(
         self,
         request: Request,

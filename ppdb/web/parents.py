@@ -26,6 +26,7 @@ from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
 from ppdb.web.common import (
     FIELD_MESSAGES,
+    FILES,
     FormErrors,
     ask_first,
     convert,
@@ -311,7 +312,7 @@ class ParentPages(Controller):
             request, db_session, registration_number, f"/pendaftaran/{registration_number}"
         )
 
-    @get("/pendaftaran/{registration_number:str}/bukti.pdf")
+    @get("/pendaftaran/{registration_number:str}/bukti.pdf", opt=FILES)
     async def proof(self, request: Request, db_session: Session, registration_number: RegistrationNumber) -> Response:
         await authz.load_application(db_session, registration_number, request.user)
         out = await service.read(db_session, registration_number)

@@ -4,11 +4,13 @@ registering a family that came to the school (walk-in, luring) with its proof an
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, State, UploadFile
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from ppdb.accounts.guards import requires_registrar, requires_staff
 from ppdb.accounts.models import Role
@@ -21,12 +23,14 @@ from ppdb.params import PeriodId, RegistrationNumber, Session
 from ppdb.regions.models import Period, PeriodStatus
 from ppdb.regions.service import accepting_registrations, get_period, periods_of_region, rules_of, to_out
 from ppdb.runtime import AppRuntime
+from ppdb.schools.models import PeriodSchool
 from ppdb.schools.service import decode_csv
 from ppdb.scores import service as scores
 from ppdb.scores.controllers import GRADUATES_LIMIT
 from ppdb.scores.formula import LEVEL_WORDS
 from ppdb.verification import schemas, service
 from ppdb.web.common import (
+    FILES,
     FLAG_NAMES,
     FormErrors,
     ask_first,
@@ -45,6 +49,11 @@ DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified",
 # A school laptop is shared: pages with a family's data are never kept by the browser (nor shown from its cache
 # on Back after the next family started).
 NO_STORE = CacheControlHeader(no_store=True)
+PAGE = 50
+"""Applicants per page of the school's list."""
+PERIOD_COOKIE = "ppdb_sekolah_periode"
+
+
 # The walk-in pages are a school operator's (staff, and a registrar): the Dinas registers nobody.
 OPERATOR = [requires_registrar]
 
@@ -77,30 +86,69 @@ class SchoolPages(Controller):
         flag: Annotated[str | None, QueryParameter(max_length=40)] = None,
         status: Annotated[str | None, QueryParameter(max_length=20)] = None,
         jalur: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        cari: Annotated[str | None, QueryParameter(max_length=60)] = None,
+        hal: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Template:
+        """The school's applicants, a page of `PAGE` at a time, searchable by name, registration number or NISN;
+        the period chosen last (a cookie), else the newest one the school takes part in."""
         school = await own_school(db_session, request.user)
         periods = await periods_of_region(db_session, school.region_id)
-        period = next((p for p in periods if p.id == periode), periods[0] if periods else None)
+        remembered = request.cookies.get(PERIOD_COOKIE, "")
+        wanted = periode or (int(remembered) if remembered.isdigit() else None)
+        taking_part = set(
+            await db_session.scalars(select(PeriodSchool.period_id).where(PeriodSchool.school_id == school.id))
+        )
+        period = next(
+            (p for p in periods if p.id == wanted),
+            next((p for p in periods if p.id in taking_part), periods[0] if periods else None),
+        )
         # A flag the page does not offer (an old link, a typo) shows everyone: an empty list would read as
         # "no applicant is flagged". The API answers it with a 400 instead.
         flag = flag if flag in FLAG_NAMES else None
+        search = (cari or "").strip()
         rows = []
         if period is not None:
             rows = await service.applicants_of(
-                db_session, school.npsn, period.id, request.user, flag, status=status or None, path=jalur or None
+                db_session,
+                school.npsn,
+                period.id,
+                request.user,
+                flag,
+                status=status or None,
+                path=jalur or None,
+                search=search or None,
             )
-        return render(
+        filters = {
+            "periode": period.id if period else "",
+            "flag": flag or "",
+            "status": status or "",
+            "jalur": jalur or "",
+        }
+        pages = max(1, -(-len(rows) // PAGE))
+        page = min(hal, pages)
+
+        def link(n: int) -> str:
+            return "/sekolah?" + urlencode({**filters, "cari": search, "hal": n})
+
+        template = render(
             request,
             "school/applicants.html",
             school=school,
             periods=[to_out(p) for p in periods],
             period=to_out(period) if period else None,
-            rows=rows,
+            rows=rows[(page - 1) * PAGE : page * PAGE],
+            total=len(rows),
+            first=(page - 1) * PAGE + 1,
+            previous=link(page - 1) if page > 1 else None,
+            following=link(page + 1) if page < pages else None,
             flags=FLAG_NAMES,
-            filters={"flag": flag or "", "status": status or "", "jalur": jalur or ""},
+            filters={**filters, "cari": search},
             walk_in_open=request.user.role is Role.SCHOOL_OPERATOR
             and any(p.status is PeriodStatus.REGISTRATION_OPEN for p in periods),
         )
+        if periode is not None and period is not None:
+            template.set_cookie(PERIOD_COOKIE, str(period.id), max_age=180 * 86400, httponly=True, samesite="lax")
+        return template
 
     # --- registration at the school (luring) -------------------------------------------------------------
 
@@ -183,7 +231,7 @@ class SchoolPages(Controller):
             errors=errors or {},
         )
 
-    @get("/sekolah/pendaftar/{registration_number:str}/bukti.pdf", cache_control=NO_STORE)
+    @get("/sekolah/pendaftar/{registration_number:str}/bukti.pdf", cache_control=NO_STORE, opt=FILES)
     async def proof(self, request: Request, db_session: Session, registration_number: RegistrationNumber) -> Response:
         """The registration proof for the school's or the Dinas' staff to print (a walk-in's: with how the family
         follows it); the same scope as the verification screen."""
@@ -284,7 +332,7 @@ class SchoolPages(Controller):
             reregistering=period.status == PeriodStatus.REREGISTRATION,
         )
 
-    @get("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}")
+    @get("/sekolah/pendaftar/{registration_number:str}/dokumen/{kind:str}", opt=FILES)
     async def document(
         self, request: Request, db_session: Session, state: State, registration_number: RegistrationNumber, kind: Kind
     ) -> Response[bytes]:

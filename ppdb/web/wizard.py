@@ -22,6 +22,7 @@ from ppdb.params import Session
 from ppdb.regions.rules import RuleSet
 from ppdb.regions.service import get_period, rules_of, to_out
 from ppdb.runtime import Runtime
+from ppdb.schools.service import name_order
 from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
 
 # The form's text fields and the required ones: the registration's, but for the lists (choices, documents).
@@ -106,7 +107,7 @@ async def wizard_context(db_session: Session, runtime: Runtime, period_id: int) 
         "kelurahan": kelurahan,
         "options": [  # what a choice may be: a school, or at an SMK one of its programs
             (f"{s.npsn}/{p.code}", f"{s.name} – {p.name} ({s.npsn})") if p else (s.npsn, f"{s.name} ({s.npsn})")
-            for s in sorted(ctx.schools.values(), key=lambda s: s.name)
+            for s in sorted(ctx.schools.values(), key=lambda s: (name_order(s.name), s.npsn))
             for p in (s.programs.values() or [None])
         ],
         "document_kinds": list(ctx.rules.document_kinds.values()),

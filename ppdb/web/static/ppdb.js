@@ -99,4 +99,14 @@ function setUpKelurahanMap() {
   map.fitBounds(bounds, { padding: [20, 20], maxZoom: 15 });
 }
 
-document.addEventListener("DOMContentLoaded", function () { setUpMap(); setUpCharts(); setUpKelurahanMap(); });
+// A form sent back with errors: the first field to fix is in view and has the focus (its message is read out).
+function focusFirstError() {
+  var invalid = document.querySelector("[aria-invalid=true]");
+  if (!invalid) return;
+  invalid.scrollIntoView({ block: "center" });
+  invalid.focus({ preventScroll: true });
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  setUpMap(); setUpCharts(); setUpKelurahanMap(); focusFirstError();
+});
