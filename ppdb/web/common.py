@@ -52,6 +52,13 @@ STATUS_NAMES = {
     "missing": "Belum diunggah",
     "declared": "Dinyatakan ada, berkas belum diunggah",
 }
+CATEGORY_NAMES = {
+    "ketm": "Keluarga ekonomi tidak mampu (KETM)",
+    "panti": "Anak panti asuhan",
+    "ats": "Anak tidak sekolah (ATS)",
+    "disabilitas": "Penyandang disabilitas",
+}
+"""A path's categories (its sub-quotas a child declares) in words; others by their name."""
 # A label for each of the API's flags (`verification.schemas.Flag`, the same names: tests/unit/test_labels.py).
 FLAG_NAMES: dict[Flag, str] = {
     "kk_recent": "KK baru (< 1 tahun)",
@@ -91,6 +98,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             "keys_in_words": keys_in_words,
             "document_name": document_namer(context.get("rules")),
             "flag_name": lambda f: FLAG_NAMES.get(f, f),
+            "category_name": lambda c: CATEGORY_NAMES.get(c, c.replace("_", " ").capitalize()),
             "home_of": lambda u: HOME.get(u.role, "/") if u else "/",
             "asset": assets.url,
             "flash": DONE.get(request.query_params.get("pesan", "")),

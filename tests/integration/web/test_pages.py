@@ -310,3 +310,46 @@ async def test_the_school_page_shows_everyone_for_a_flag_it_does_not_offer(admin
         assert " selected>" not in page.text.split('id="f-flag"')[1].split("</select>")[0]  # "Semua" shown
     known = await school.get("/sekolah", params={"flag": "kk_recent"})
     assert known.status_code == 200 and 'value="kk_recent" selected' in known.text
+
+
+async def test_the_wizard_offers_a_paths_categories_as_choices(client, admin, parent) -> None:
+    """A category is chosen from the path's own, in words, not typed ("miskin" was typed, and refused)."""
+    period = await open_period(admin, open_=False)
+    sub_quotas = [{"name": "ketm", "share": 90}, {"name": "panti", "share": 10}]
+    changed = await admin.patch(
+        f"/api/periods/{period['id']}/rules", json={"paths": [{"name": "afirmasi", "sub_quotas": sub_quotas}]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await admin.post(f"/api/periods/{period['id']}/open")).status_code == 200
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    page = (await client.get(f"/periode/{period['id']}/daftar")).text
+    select = re.search(r'<select id="f-category" name="category">.*?</select>', page, re.S)[0]
+    assert '<optgroup label="Afirmasi">' in select
+    assert '<option value="ketm" >Keluarga ekonomi tidak mampu (KETM)</option>' in select
+    assert '<option value="panti" >Anak panti asuhan</option>' in select
+
+
+async def test_a_home_far_from_its_kelurahan_is_questioned_before_submitting(client, admin, parent, session) -> None:
+    from sqlalchemy import text
+
+    period = await open_period(admin)
+    region = (await admin.get("/api/auth/me")).json()["region_id"]
+    await session.execute(
+        text(
+            "INSERT INTO kelurahan (code, region_id, name, kecamatan, latitude, longitude)"
+            " VALUES ('36.71.01.1001', :region, 'Sukasari', 'Tangerang', -6.1785, 106.6305)"
+        ),
+        {"region": region},
+    )
+    await session.commit()
+    token = csrf_of((await client.get("/masuk")).text)
+    await client.post("/masuk", data={"email": "orangtua@contoh.test", "password": PASSWORD, "_csrf": token})
+    token = csrf_of((await client.get("/")).text)
+    form = {k: str(v) for k, v in registration().items() if k not in ("choices", "documents")}
+    form |= {"_csrf": token, "choice_1": "20670001"}
+    url, htmx = f"/periode/{period['id']}/daftar/jarak", {"X-CSRF-Token": token, "HX-Request": "true"}
+    near = await client.post(url, data=form, headers=htmx)
+    assert near.status_code == 200 and "Jarak dihitung server" in near.text and "Titik rumah berjarak" not in near.text
+    jakarta = await client.post(url, data=form | {"latitude": "-6.2000", "longitude": "106.8450"}, headers=htmx)
+    assert re.search(r"Titik rumah berjarak 2\d,\d km dari Kelurahan Sukasari", jakarta.text), jakarta.text
