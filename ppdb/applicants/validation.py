@@ -239,7 +239,11 @@ def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.Applica
             "kk_issued_on",
         )
     if "kk_exception" not in data.documents:
-        raise AppError("document_missing", "Pengecualian KK memerlukan dokumen pendukung (kk_exception).", "documents")
+        raise AppError(
+            "document_missing",
+            f"Pengecualian KK memerlukan dokumen pendukung: {rules.document_title('kk_exception')}.",
+            "documents",
+        )
 
 
 def _check_path(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate) -> None:
@@ -248,9 +252,12 @@ def _check_path(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate)
         raise AppError("document_kind_unknown", f"Jenis dokumen '{unknown[0]}' tidak dikenal.", "documents")
     categories = [] if path.zoned_sub_quotas else [s.name for s in path.sub_quotas]  # zoned: per choice
     if categories and data.category not in categories:
-        raise AppError("category_invalid", f"Pilih kategori jalur {path.name}: {', '.join(categories)}.", "category")
+        choices = ", ".join(categories)
+        raise AppError("category_invalid", f"Pilih kategori jalur {path.title or path.name}: {choices}.", "category")
     if not categories and data.category is not None:
-        raise AppError("category_invalid", f"Jalur {path.name} tidak memiliki kategori untuk dipilih.", "category")
+        raise AppError(
+            "category_invalid", f"Jalur {path.title or path.name} tidak memiliki kategori untuk dipilih.", "category"
+        )
     sub = path.sub_quota(data.category) if data.category else None
     missing = unmet(path.required_documents + (sub.required_documents if sub else []), data.documents)
     if missing:
@@ -285,7 +292,11 @@ def _plan_choices(
         distance = Decimal(repr(metres)).quantize(CENT, rounding=ROUND_HALF_UP)
         tiers = [area.priority for area in ctx.zones.get(school.id, ()) if area.covers(data, metres)]
         if enforce_zone and path.requires_zone and not tiers:
-            raise AppError("outside_zone", f"Alamat tidak termasuk zona {school.name} untuk jalur {path.name}.", where)
+            raise AppError(
+                "outside_zone",
+                f"Alamat tidak termasuk zona {school.name} untuk jalur {path.title or path.name}.",
+                where,
+            )
         tier = min(tiers) if tiers else 0
         if enforce_zone and path.zoned_sub_quotas and not any(tier in s.zone_tiers for s in path.sub_quotas):
             raise AppError(
