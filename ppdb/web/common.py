@@ -187,21 +187,19 @@ def field_errors(exc: AppError) -> dict[str, str]:
 
 
 def convert(values: dict[str, Any], type_: type, required: tuple[str, ...] = ()) -> Any:
-    """Form values -> a service's msgspec Struct, or FormErrors in Bahasa Indonesia next to each field."""
-    errors = {name: FIELD_MESSAGES["required"] for name in required if values.get(name) in (None, "", [])}
-    if errors:
-        raise FormErrors(errors)
+    """Form values -> a service's msgspec Struct, or FormErrors in Bahasa Indonesia next to each field: every
+    missing and every malformed field at once (msgspec alone stops at the first)."""
+    missing = {name: FIELD_MESSAGES["required"] for name in required if values.get(name) in (None, "", [])}
     clean = {k: v for k, v in values.items() if v not in (None, "")}
+    fields = {f.name: f.type for f in msgspec.structs.fields(type_)}
+    bad = {name: FIELD_MESSAGES["invalid"] for name, value in clean.items() if not _fits(value, fields.get(name))}
+    if missing or bad:
+        raise FormErrors(missing | bad)
     try:
         return msgspec.convert(clean, type_, strict=False)
-    except msgspec.ValidationError as err:
-        # msgspec stops at the first bad field: each is checked on its own, so that every one is marked at once
-        fields = {f.name: f.type for f in msgspec.structs.fields(type_)}
-        bad = {name: FIELD_MESSAGES["invalid"] for name, value in clean.items() if not _fits(value, fields.get(name))}
-        if not bad:
-            match = re.search(r"\$\.([a-z_]+)", str(err))
-            bad = {match.group(1) if match else "_form": FIELD_MESSAGES["invalid"]}
-        raise FormErrors(bad) from None
+    except msgspec.ValidationError as err:  # a rule between fields, or an unknown one
+        match = re.search(r"\$\.([a-z_]+)", str(err))
+        raise FormErrors({match.group(1) if match else "_form": FIELD_MESSAGES["invalid"]}) from None
 
 
 def _fits(value: Any, type_: Any) -> bool:

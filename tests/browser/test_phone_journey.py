@@ -1,0 +1,73 @@
+"""A parent on a 360 x 740 phone: three mistakes in the registration form, all shown at once and fixed in one
+resubmit; then the status, and withdrawing with a second look (issue 24's acceptance)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import httpx
+
+from ppdb.identity import nik_for
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+PASSWORD = "Kata-sandi-ponsel-2027"
+BIRTH = date(date.today().year - 12, 5, 20)
+
+
+def test_a_parent_fixes_three_mistakes_in_one_resubmit_and_withdraws_with_a_second_look(site, browser, shot) -> None:
+    from playwright.sync_api import expect
+
+    base, period_id, school = site["base"], site["period_id"], site["school"]
+    email = "ponsel.journey@contoh.id"
+    signup = httpx.post(f"{base}/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ibu Rina"})
+    assert signup.status_code == 201, signup.text
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    page.goto(f"{base}/masuk")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page).to_have_url(re.compile(r"/orangtua$"))
+
+    page.goto(f"{base}/periode/{period_id}/daftar")
+    nik = nik_for("367101", BIRTH, "P", 9301)
+    page.get_by_label("NIK anak (16 angka)").fill(f"{nik[:4]} {nik[4:8]} {nik[8:12]} {nik[12:]}")  # as on the card
+    page.get_by_label("Perempuan").check()
+    page.get_by_label("Tanggal lahir").fill(BIRTH.isoformat())
+    # mistake 1: no name
+    page.get_by_label("Nomor Kartu Keluarga (16 angka)").fill("3671010101199301")
+    page.get_by_label("Tanggal terbit KK").fill("2019-05-02")
+    page.get_by_label("Alamat sesuai KK").fill("Jl. Melati No. 3, RT 002/RW 004")
+    page.get_by_label("Kelurahan / desa").select_option(school["kelurahan_code"])
+    page.get_by_label("Lintang (latitude), mis. -6.1780").fill("enam koma satu")  # mistake 2
+    page.get_by_label("Bujur (longitude), mis. 106.6300").fill(f"{school['longitude']:.6f}")
+    # mistake 3: no path chosen
+    page.get_by_label("Pilihan 1").select_option(school["npsn"])
+    page.locator("input[name=documents][value=kk]").check()
+    page.locator("input[name=documents][value=akta_kelahiran]").check()
+    page.get_by_role("button", name="Kirim pendaftaran").click()
+
+    for field in ("name", "latitude", "path"):  # all three at once
+        expect(
+            page.locator(f"#e-{field}, [id^=f-{field}] ~ .error, .has-error:has([name={field}]) .error").first
+        ).to_be_visible()
+    expect(page.locator("[aria-invalid=true]").first).to_be_focused()
+    shot(page, "phone-01-three-mistakes")
+
+    page.get_by_label("Nama lengkap anak").fill("Rina Lestari")
+    page.get_by_label("Lintang (latitude), mis. -6.1780").fill(f"{school['latitude'] + 0.001:.6f}".replace(".", ","))
+    page.locator("input[name=path][value=domisili]").check()
+    page.get_by_role("button", name="Kirim pendaftaran").click()  # one resubmit
+    expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()
+    number = page.locator("#nomor").inner_text()
+    shot(page, "phone-02-status")
+
+    page.get_by_role("button", name="Cabut pendaftaran").click()
+    expect(page.get_by_role("heading", name="Cabut pendaftaran?")).to_be_visible()  # the second look
+    page.get_by_role("button", name="Ya, cabut pendaftaran").click()
+    expect(page).to_have_url(re.compile(rf"/pendaftaran/{number}\?pesan=dicabut$"))
+    expect(page.get_by_role("status").first).to_contain_text("Pendaftaran telah dicabut")
+    shot(page, "phone-03-withdrawn")
+    context.close()
