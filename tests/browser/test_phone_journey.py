@@ -71,3 +71,25 @@ def test_a_parent_fixes_three_mistakes_in_one_resubmit_and_withdraws_with_a_seco
     expect(page.get_by_role("status").first).to_contain_text("Pendaftaran telah dicabut")
     shot(page, "phone-03-withdrawn")
     context.close()
+
+
+def test_use_my_location_fills_the_coordinates(site, browser) -> None:
+    from playwright.sync_api import expect
+
+    base, period_id, school = site["base"], site["period_id"], site["school"]
+    email = "ponsel.lokasi@contoh.id"
+    assert (
+        httpx.post(f"{base}/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ibu"}).status_code
+        == 201
+    )
+    here = {"latitude": school["latitude"] + 0.002, "longitude": school["longitude"] - 0.001}
+    context = browser.new_context(**PHONE, geolocation=here, permissions=["geolocation"])
+    login = context.request.post(f"{base}/api/auth/login", data={"email": email, "password": PASSWORD})
+    assert login.ok
+    page = context.new_page()
+    page.goto(f"{base}/periode/{period_id}/daftar")
+    page.get_by_role("button", name="Gunakan lokasi saya").click()
+    expect(page.get_by_label("Lintang (latitude), mis. -6.1780")).to_have_value(f"{here['latitude']:.6f}")
+    expect(page.get_by_label("Bujur (longitude), mis. 106.6300")).to_have_value(f"{here['longitude']:.6f}")
+    expect(page.locator("#map-note")).to_contain_text("Lokasi ponsel dipakai")
+    context.close()

@@ -99,6 +99,28 @@ function setUpKelurahanMap() {
   map.fitBounds(bounds, { padding: [20, 20], maxZoom: 15 });
 }
 
+// "Use my location": the phone's own position into the coordinate fields (at home, where the KK says).
+function setUpLocate() {
+  var button = document.getElementById("locate");
+  var box = document.getElementById("map");
+  if (!button || !box || !navigator.geolocation) return;
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var note = document.getElementById("map-note");
+    button.disabled = true;
+    navigator.geolocation.getCurrentPosition(function (position) {
+      document.getElementById(box.dataset.latField).value = position.coords.latitude.toFixed(6);
+      document.getElementById(box.dataset.lonField).value = position.coords.longitude.toFixed(6);
+      if (note) note.textContent = "Lokasi ponsel dipakai (ketelitian sekitar " +
+        Math.round(position.coords.accuracy) + " m). Pastikan Anda berada di rumah sesuai KK.";
+      button.disabled = false;
+    }, function () {
+      if (note) note.textContent = "Lokasi tidak dapat dibaca. Isi koordinat rumah di bawah ini.";
+      button.disabled = false;
+    }, { enableHighAccuracy: true, timeout: 15000 });
+  });
+}
+
 // A form sent back with errors: the first field to fix is in view and has the focus (its message is read out).
 function focusFirstError() {
   var invalid = document.querySelector("[aria-invalid=true]");
@@ -108,5 +130,5 @@ function focusFirstError() {
 }
 
 document.addEventListener("DOMContentLoaded", function () {
-  setUpMap(); setUpCharts(); setUpKelurahanMap(); focusFirstError();
+  setUpMap(); setUpLocate(); setUpCharts(); setUpKelurahanMap(); focusFirstError();
 });
