@@ -9,7 +9,6 @@ import gzip
 import hashlib
 import mimetypes
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -35,9 +34,14 @@ class Asset:
     """`br` and `gzip` bodies, where they are smaller."""
 
 
-@cache
+_LOADED: dict[str, Asset] = {}
+"""Assets read so far, by path: only files that exist (bounded by the asset folders; a miss is not kept)."""
+
+
 def load(path: str) -> Asset | None:
     """The file at `path` under /static (None when there is none, or the path leaves the asset folders)."""
+    if (found := _LOADED.get(path)) is not None:
+        return found
     for prefix, root in ROOTS:
         if not path.startswith(prefix):
             continue
@@ -51,7 +55,8 @@ def load(path: str) -> Asset | None:
             for name, packed in (("br", brotli.compress(body, quality=11)), ("gzip", gzip.compress(body, 9, mtime=0))):
                 if len(packed) < len(body):
                     encodings[name] = packed
-        return Asset(body, media_type, hashlib.sha256(body).hexdigest()[:12], encodings)
+        found = _LOADED[path] = Asset(body, media_type, hashlib.sha256(body).hexdigest()[:12], encodings)
+        return found
     return None
 
 
