@@ -191,15 +191,16 @@ def convert(values: dict[str, Any], type_: type, required: tuple[str, ...] = ())
     missing and every malformed field at once (msgspec alone stops at the first)."""
     missing = {name: FIELD_MESSAGES["required"] for name in required if values.get(name) in (None, "", [])}
     clean = {k: v for k, v in values.items() if v not in (None, "")}
+    if not missing:
+        try:
+            return msgspec.convert(clean, type_, strict=False)
+        except msgspec.ValidationError as err:
+            first = re.search(r"\$\.([a-z_]+)", str(err))
     fields = {f.name: f.type for f in msgspec.structs.fields(type_)}
     bad = {name: FIELD_MESSAGES["invalid"] for name, value in clean.items() if not _fits(value, fields.get(name))}
-    if missing or bad:
-        raise FormErrors(missing | bad)
-    try:
-        return msgspec.convert(clean, type_, strict=False)
-    except msgspec.ValidationError as err:  # a rule between fields, or an unknown one
-        match = re.search(r"\$\.([a-z_]+)", str(err))
-        raise FormErrors({match.group(1) if match else "_form": FIELD_MESSAGES["invalid"]}) from None
+    if not missing and not bad:  # a rule between fields, or an unknown one: where msgspec stopped
+        bad = {first.group(1) if first else "_form": FIELD_MESSAGES["invalid"]}
+    raise FormErrors(missing | bad)
 
 
 def _fits(value: Any, type_: Any) -> bool:
