@@ -46,6 +46,15 @@ MANY_APPLICANTS_ON_ONE_POINT = 3
 FAR_FROM_KELURAHAN_M = 3000.0
 
 
+def far_from_kelurahan(kelurahan: Kelurahan | None, latitude: float, longitude: float) -> float | None:
+    """How far a home lies from its kelurahan's centroid when that is farther than a verifier lets pass
+    unflagged (a point in another city, swapped or mistyped digits); None otherwise or without a centroid."""
+    if kelurahan is None or kelurahan.latitude is None or kelurahan.longitude is None:
+        return None
+    away = haversine_m(latitude, longitude, kelurahan.latitude, kelurahan.longitude)
+    return away if away > FAR_FROM_KELURAHAN_M else None
+
+
 def _home_point():
     """A home rounded to about a metre: children registered at one point are flagged together."""
     return (
@@ -187,13 +196,7 @@ async def applicants_of(
             flags.append("kk_many_children")
         if point_counts.get((r.point_lat, r.point_lon), 0) >= MANY_APPLICANTS_ON_ONE_POINT:
             flags.append("shared_coordinate")
-        home = kelurahan.get(r.kelurahan_code)
-        if (
-            home
-            and home.latitude is not None
-            and home.longitude is not None
-            and haversine_m(r.latitude, r.longitude, home.latitude, home.longitude) > FAR_FROM_KELURAHAN_M
-        ):
+        if far_from_kelurahan(kelurahan.get(r.kelurahan_code), r.latitude, r.longitude):
             flags.append("far_from_kelurahan")
         if r.registration_number in moved:
             flags.append("coordinate_moved")

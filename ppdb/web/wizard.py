@@ -18,14 +18,13 @@ from ppdb.accounts.models import Role
 from ppdb.applicants import documents, schemas, service
 from ppdb.applicants.validation import Plan
 from ppdb.errors import AppError, Forbidden
-from ppdb.geo import haversine_m
 from ppdb.params import Session
 from ppdb.regions.models import Kelurahan
 from ppdb.regions.rules import RuleSet
 from ppdb.regions.service import get_period, rules_of, to_out
 from ppdb.runtime import Runtime
 from ppdb.schools.service import name_order
-from ppdb.verification.service import FAR_FROM_KELURAHAN_M
+from ppdb.verification.service import far_from_kelurahan
 from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
 
 # The form's text fields and the required ones: the registration's, but for the lists (choices, documents).
@@ -173,7 +172,7 @@ async def wizard_again(
         **await wizard_context(db_session, runtime, period_id),
         errors=errors,
         plan=err.plan if isinstance(err, Preview) else None,
-        far=await far_from_kelurahan(db_session, page.get("values", {})) if isinstance(err, Preview) else None,
+        far=await far_from_home(db_session, page.get("values", {})) if isinstance(err, Preview) else None,
         **page_defaults(page),
     )
 
@@ -228,22 +227,18 @@ async def wizard_distances(request: Request, db_session: Session, runtime: Runti
         plan, errors = None, err.errors
     except AppError as err:
         plan, errors = None, field_errors(err)
-    far = await far_from_kelurahan(db_session, values) if plan else None
+    far = await far_from_home(db_session, values) if plan else None
     return render(request, "wizard_distances.html", plan=plan, errors=errors, far=far)
 
 
-async def far_from_kelurahan(db_session: Session, values: dict[str, Any]) -> str | None:
-    """A warning before submitting, where the home's point lies farther from its kelurahan than a verifier
-    lets pass unflagged (a point in another city, swapped or mistyped digits)."""
+async def far_from_home(db_session: Session, values: dict[str, Any]) -> str | None:
+    """A warning before submitting where the home's point lies far from its kelurahan (as a verifier sees it)."""
     kelurahan = await db_session.get(Kelurahan, values.get("kelurahan_code") or "")
     try:
-        latitude, longitude = float(values["latitude"]), float(values["longitude"])
+        away = far_from_kelurahan(kelurahan, float(values["latitude"]), float(values["longitude"]))
     except (KeyError, ValueError):
         return None
-    if kelurahan is None or kelurahan.latitude is None or kelurahan.longitude is None:
-        return None
-    away = haversine_m(latitude, longitude, kelurahan.latitude, kelurahan.longitude)
-    if away <= FAR_FROM_KELURAHAN_M:
+    if away is None or kelurahan is None:
         return None
     km = f"{away / 1000:.1f}".replace(".", ",")
     return (
