@@ -95,13 +95,12 @@ class SchoolPages(Controller):
         periods = await periods_of_region(db_session, school.region_id)
         remembered = request.cookies.get(PERIOD_COOKIE, "")
         wanted = periode or (int(remembered) if remembered.isdigit() else None)
-        taking_part = set(
-            await db_session.scalars(select(PeriodSchool.period_id).where(PeriodSchool.school_id == school.id))
-        )
-        period = next(
-            (p for p in periods if p.id == wanted),
-            next((p for p in periods if p.id in taking_part), periods[0] if periods else None),
-        )
+        period = next((p for p in periods if p.id == wanted), None)
+        if period is None and periods:  # none chosen: the newest the school takes part in
+            taking_part = set(
+                await db_session.scalars(select(PeriodSchool.period_id).where(PeriodSchool.school_id == school.id))
+            )
+            period = next((p for p in periods if p.id in taking_part), periods[0])
         # A flag the page does not offer (an old link, a typo) shows everyone: an empty list would read as
         # "no applicant is flagged". The API answers it with a 400 instead.
         flag = flag if flag in FLAG_NAMES else None
