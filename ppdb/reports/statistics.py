@@ -53,6 +53,17 @@ class SchoolStats(msgspec.Struct, kw_only=True):
     """The farthest distance still placed on its domisili/zonasi path (a path ranked by distance first)."""
 
 
+class PathStats(msgspec.Struct, kw_only=True):
+    """A path across the region's schools, its sub-quotas and SMK programs together."""
+
+    path: str
+    applicants: int
+    """Applications registered on it (not withdrawn)."""
+    seats: int
+    filled: int
+    fill_rate: float
+
+
 class KelurahanStats(msgspec.Struct, kw_only=True):
     """Where children live and how many of them are placed: low shares mark the blank spots."""
 
@@ -86,6 +97,8 @@ class Statistics(msgspec.Struct, kw_only=True):
     programs: list[ProgramStats]
     schools: list[SchoolStats] = []
     """Per school, the least filled first."""
+    paths: list[PathStats] = []
+    """Per path, in the order of the selection's programs."""
     kelurahan: list[KelurahanStats] = []
     """Per kelurahan of the applicants' homes, the smallest share placed first."""
     complaints_by_day: list[DayCount] = []
@@ -107,6 +120,15 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
                 select(Application.status, func.count())
                 .where(Application.period_id == period.id)
                 .group_by(Application.status)
+            )
+        ).all()
+    )
+    by_path = dict(
+        (
+            await session.execute(
+                select(Application.path, func.count())
+                .where(Application.period_id == period.id, Application.status != ApplicationStatus.WITHDRAWN)
+                .group_by(Application.path)
             )
         ).all()
     )
@@ -183,10 +205,25 @@ async def statistics(session: AsyncSession, period: Period) -> Report:
         afirmasi_placed_share=round(afirmasi_placed / afirmasi, 4) if afirmasi else 0.0,
         programs=programs,
         schools=await _schools(session, period, programs, cutoffs, names),
+        paths=_paths(programs, by_path),
         kelurahan=await _kelurahan(session, period, selection_run),
         complaints_by_day=await _complaints_by_day(session, period),
     )
     return Report(totals, cutoffs)
+
+
+def _paths(programs: list[ProgramStats], applicants: dict[str, int]) -> list[PathStats]:
+    paths: dict[str, PathStats] = {}
+    for p in programs:
+        name = p.path.split("/")[0]
+        row = paths.setdefault(
+            name, PathStats(path=name, applicants=applicants.get(name, 0), seats=0, filled=0, fill_rate=0.0)
+        )
+        row.seats += p.seats
+        row.filled += p.filled
+    for row in paths.values():
+        row.fill_rate = round(row.filled / row.seats, 4) if row.seats else 0.0
+    return list(paths.values())
 
 
 async def _schools(

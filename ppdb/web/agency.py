@@ -22,13 +22,23 @@ from ppdb.regions import service as regions
 from ppdb.regions.lifecycle import RULE_CHANGES
 from ppdb.regions.models import Period
 from ppdb.regions.rules import BASE_KEYS, PRESETS, PathRule, Requirement, RuleSet, alternatives
-from ppdb.reports.statistics import statistics
+from ppdb.reports.statistics import Statistics, statistics
 from ppdb.results import schemas as result_schemas
 from ppdb.results import service as results
 from ppdb.schools import service as schools
 from ppdb.selection import schemas as selection_schemas
 from ppdb.selection import service as selection
-from ppdb.web.common import WIB, FormErrors, ask_first, convert, field_errors, finished, form_value, render
+from ppdb.web.common import (
+    WIB,
+    FormErrors,
+    ask_first,
+    convert,
+    field_errors,
+    finished,
+    form_value,
+    path_name,
+    render,
+)
 
 ACTIONS = {
     "buka": (
@@ -52,6 +62,45 @@ ACTIONS = {
     "tahap-berikutnya": ("Mulai tahap berikutnya", "Tahap baru dibuat dengan kursi yang belum terisi di tahap ini."),
 }
 """Each action of the period page: what it is and what it does, asked once more before it is done."""
+
+
+CHART_BARS = 15
+"""A chart shows at most this many schools (one phone screen); the table under it has them all."""
+
+
+def charts(stats: Statistics) -> dict[str, dict[str, Any]]:
+    """The period page's charts as Chart.js reads them (`labels`, `series`, the value axis' `max`), with the
+    number of schools left to the table (`hidden`)."""
+    reached = sorted(
+        (s for s in stats.schools if s.distance_cutoff_m is not None), key=lambda s: s.distance_cutoff_m or 0.0
+    )
+    schools, reach = stats.schools[:CHART_BARS], reached[:CHART_BARS]
+    return {
+        "fill": {
+            "labels": [s.school_name for s in schools],
+            "series": [{"label": "Keterisian (%)", "data": [round(s.fill_rate * 100, 1) for s in schools]}],
+            "max": 100,
+            "hidden": len(stats.schools) - len(schools),
+        },
+        "cutoff": {
+            "labels": [s.school_name for s in reach],
+            "series": [
+                {"label": "Batas jarak (km)", "data": [round((s.distance_cutoff_m or 0) / 1000, 2) for s in reach]}
+            ],
+            "max": None,
+            "hidden": len(reached) - len(reach),
+        },
+        "paths": {
+            "labels": [path_name(p.path) for p in stats.paths],
+            "series": [
+                {"label": "Pendaftar", "data": [p.applicants for p in stats.paths]},
+                {"label": "Kursi", "data": [p.seats for p in stats.paths]},
+                {"label": "Terisi", "data": [p.filled for p in stats.paths]},
+            ],
+            "max": None,
+            "hidden": 0,
+        },
+    }
 
 
 class AgencyPages(Controller):
@@ -175,6 +224,7 @@ class AgencyPages(Controller):
             "nationals": list(dict.fromkeys(p.national for p in out.rules.paths)),
             "bounds": bounds,
             "stats": report.totals,
+            "charts": charts(report.totals),
             "cutoffs": report.cutoffs,
             "publication": publication,
             "official": official,

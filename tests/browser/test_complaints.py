@@ -88,7 +88,8 @@ def test_a_parent_files_a_complaint_and_the_dinas_upholds_it(site, browser, shot
 
     # The period page at a glance: schools by how full they are, the kelurahan map, complaints per day.
     dinas.goto(f"{base}/dinas/periode/{pid}")
-    expect(dinas.locator("#chart-schools")).to_be_visible()
+    for chart in ("#chart-paths", "#chart-schools", "#chart-cutoffs"):
+        expect(dinas.locator(chart)).to_be_visible()
     expect(dinas.locator("#kelurahan-map path.leaflet-interactive").first).to_be_attached()
     expect(dinas.locator("#complaints-by-day")).to_contain_text("1")
     dinas.locator("#schools-table").scroll_into_view_if_needed()

@@ -59,20 +59,23 @@ function drawMap(box) {
   });
 }
 
+// The agency's charts: horizontal bars, at most one screen each (the server sends at most 15 schools; the
+// tables under them hold every row).
 function setUpCharts() {
   if (typeof Chart === "undefined") return;
+  var colours = ["#0b5394", "#999999", "#38761d"];
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
     var data = JSON.parse(canvas.dataset.chart);
-    var box = canvas.parentNode;  // a bar per school, readable however many: the chart's box grows with them
+    var box = canvas.parentNode;
     box.style.position = "relative";
-    box.style.height = Math.max(160, 22 * data.labels.length + 60) + "px";
+    box.style.height = (14 * data.labels.length * (data.series.length + 1) + 70) + "px";
     new Chart(canvas, {
       type: "bar",
-      data: { labels: data.labels, datasets: [
-        { label: "Keterisian (%)", data: data.fill, backgroundColor: "#0b5394" },
-      ] },
+      data: { labels: data.labels, datasets: data.series.map(function (s, i) {
+        return { label: s.label, data: s.data, backgroundColor: colours[i % colours.length] };
+      }) },
       options: { animation: false, indexAxis: "y", responsive: true, maintainAspectRatio: false,
-        scales: { x: { beginAtZero: true, max: 100 } } },
+        scales: { x: { beginAtZero: true, max: data.max === null ? undefined : data.max } } },
     });
   });
 }

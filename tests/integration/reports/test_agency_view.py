@@ -25,11 +25,23 @@ async def test_schools_kelurahan_and_complaints_at_a_glance(admin, transport):
     assert (kelurahan["applicants"], kelurahan["placed"], kelurahan["share_placed"]) == (4, 3, 0.75)
     assert round(kelurahan["latitude"], 3) == kelurahan["latitude"]  # no one's home, only the area's
     assert [(d["filed"], d["decided"]) for d in stats["complaints_by_day"]] == [(1, 0)]
+    paths = {p["path"]: p for p in stats["paths"]}
+    assert sum(p["applicants"] for p in paths.values()) == stats["applications"] - stats["withdrawn"] == 4
+    assert sum(p["filled"] for p in paths.values()) == stats["placed"]
+    assert sum(p["seats"] for p in paths.values()) == sum(p["seats"] for p in stats["programs"])
 
     browser, _ = await signed_in(transport, "admin")
     shown = await browser.get(f"/dinas/periode/{pid}")
     assert shown.status_code == 200, shown.headers
     page = shown.text
-    for table in ('id="schools-table"', 'id="kelurahan-table"', 'id="complaints-by-day"', 'id="kelurahan-map"'):
+    for table in (
+        'id="schools-table"',
+        'id="paths-table"',
+        'id="chart-paths"',
+        'id="chart-cutoffs"',
+        'id="kelurahan-table"',
+        'id="complaints-by-day"',
+        'id="kelurahan-map"',
+    ):
         assert table in page
     assert "75.0%" in page
