@@ -10,6 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
+from ppdb.http_cache import PageETags
 from ppdb.web import assets
 from ppdb.web.csrf import CSRFMiddleware, check_form
 
@@ -33,6 +34,7 @@ def routers() -> list[ControllerRouterHandler]:
         path="/",
         route_handlers=[PublicPages, AccountPages, ParentPages, SchoolPages, AgencyPages, ComplaintPages],
         before_request=check_form,
+        middleware=[PageETags()],
         exception_handlers=cast(ExceptionHandlersMap, PAGE_EXCEPTION_HANDLERS),  # handlers of subclasses
         include_in_schema=False,
     )

@@ -69,3 +69,23 @@ async def test_the_inlined_style_sheet_is_the_one_the_csp_allows(client):
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     policy = page.headers["content-security-policy"]
     assert f"style-src 'self' 'sha256-{digest}';" in policy and "unsafe-inline" not in policy
+
+
+async def test_a_page_fetched_again_unchanged_is_answered_304(transport, parent):
+    from tests.integration.web.test_new_pages import signed_in
+
+    browser, _ = await signed_in(transport, "anonymous")
+    first = await browser.get("/bantuan", headers={"Accept-Encoding": "br"})
+    assert first.headers["cache-control"] == "private, no-cache" and "HX-Request" in first.headers["vary"]
+    again = await browser.get("/bantuan", headers={"If-None-Match": first.headers["etag"], "Accept-Encoding": "br"})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == first.headers["etag"]
+    assert "content-type" not in again.headers and "content-encoding" not in again.headers
+
+    # the same address showing something else (signed in: the menu names the account) is sent whole
+    family, _ = await signed_in(transport, "parent")
+    changed = await family.get("/bantuan", headers={"If-None-Match": first.headers["etag"], "Accept-Encoding": "br"})
+    assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+    # writes, errors and redirects are left alone
+    assert "etag" not in (await browser.get("/orangtua")).headers  # a redirect to sign in
+    missing = await browser.get("/periode/999999/peringkat")
+    assert missing.status_code == 404 and "etag" not in missing.headers
