@@ -509,10 +509,10 @@ async def periods_open(session: AsyncSession) -> list[Period]:
 
 
 async def kelurahan_of(session: AsyncSession, region_id: int) -> list[Any]:
-    """The region's kelurahan (code, name, kecamatan), as the wizard lists them."""
+    """The region's kelurahan (code, name, kecamatan, centre where known), as the wizard lists them."""
     return list(
         await session.execute(
-            select(Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan)
+            select(Kelurahan.code, Kelurahan.name, Kelurahan.kecamatan, Kelurahan.latitude, Kelurahan.longitude)
             .where(Kelurahan.region_id == region_id)
             .order_by(Kelurahan.kecamatan, Kelurahan.name)
         )

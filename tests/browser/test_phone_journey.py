@@ -93,3 +93,58 @@ def test_use_my_location_fills_the_coordinates(site, browser) -> None:
     expect(page.get_by_label("Bujur (longitude), mis. 106.6300")).to_have_value(f"{here['longitude']:.6f}")
     expect(page.locator("#map-note")).to_contain_text("Lokasi ponsel dipakai")
     context.close()
+
+
+def test_the_map_goes_where_the_chosen_kelurahan_is(site, browser) -> None:
+    """The map opens at the chosen kelurahan and follows a new choice (tiles served locally: CI is offline)."""
+    import base64
+    import math
+
+    from playwright.sync_api import expect
+
+    base, period_id = site["base"], site["period_id"]
+    email = "ponsel.peta@contoh.id"
+    assert httpx.post(
+        f"{base}/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Pak Budi"}
+    ).is_success
+    context = browser.new_context(**PHONE)
+    tiles: list[tuple[int, int, int]] = []
+    blank = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    )
+
+    def tile(route) -> None:
+        z, x, y = route.request.url.rsplit("/", 3)[1:]
+        tiles.append((int(z), int(x), int(y.split(".")[0])))
+        route.fulfill(body=blank, content_type="image/png")
+
+    context.route("https://tile.openstreetmap.org/**", tile)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    page.goto(f"{base}/masuk")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.goto(f"{base}/periode/{period_id}/daftar")
+
+    def tile_of(code: str, zoom: int) -> tuple[int, int, int]:
+        option = page.locator(f'#f-kelurahan_code option[value="{code}"]')
+        lat, lon = float(option.get_attribute("data-lat")), float(option.get_attribute("data-lon"))
+        n = 2**zoom
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+        return zoom, int((lon + 180) / 360 * n), int(y)
+
+    codes = page.locator("#f-kelurahan_code option[data-lat]").evaluate_all("os => os.map(o => o.value)")
+    first, other = codes[0], codes[-1]
+    page.get_by_label("Kelurahan / desa").select_option(first)
+    page.get_by_role("button", name="Tampilkan peta (±45 KB)").click()
+    expect(page.locator("#map")).to_be_visible()
+    page.wait_for_function("() => document.querySelectorAll('#map img.leaflet-tile-loaded').length > 0")
+    assert tile_of(first, 14) in tiles  # opened where the kelurahan is
+    page.get_by_label("Kelurahan / desa").select_option(other)
+    for _ in range(50):  # tiles arrive as the map moves
+        if tile_of(other, 15) in tiles:
+            break
+        page.wait_for_timeout(100)
+    assert tile_of(other, 15) in tiles  # and moved with the new choice
+    context.close()

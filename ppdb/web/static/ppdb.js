@@ -30,22 +30,36 @@ function setUpMap() {
   });
 }
 
+// The chosen kelurahan's centre (where the region's data has one), to start the map there.
+function kelurahanCentre() {
+  var select = document.getElementById("f-kelurahan_code");
+  var option = select && select.options[select.selectedIndex];
+  if (!option || !option.dataset.lat) return null;
+  return [parseFloat(option.dataset.lat), parseFloat(option.dataset.lon)];
+}
+
 function drawMap(box) {
   if (typeof L === "undefined") { mapUnavailable(box); return; }
   var note = document.getElementById("map-note");
   if (note) note.textContent = "Ketuk peta untuk menandai rumah, atau isi koordinat di bawah ini.";
   var lat = document.getElementById(box.dataset.latField);
   var lon = document.getElementById(box.dataset.lonField);
-  var start = [parseFloat(lat.value) || -6.178, parseFloat(lon.value) || 106.63];
+  var typed = lat.value && lon.value;
+  var start = typed ? [parseFloat(lat.value), parseFloat(lon.value)] : kelurahanCentre() || [-6.178, 106.63];
   box.hidden = false;
   var map = L.map(box).setView(start, 14);
+  var kelurahan = document.getElementById("f-kelurahan_code");
+  if (kelurahan) kelurahan.addEventListener("change", function () {  // the map goes where the kelurahan is
+    var centre = kelurahanCentre();
+    if (centre) map.setView(centre, 15);
+  });
   var tiles = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
   var marker = null;
   function place(latlng) {
     if (marker) marker.setLatLng(latlng); else marker = L.marker(latlng).addTo(map);
   }
-  if (lat.value && lon.value) place(start);
+  if (typed) place(start);
   var failures = 0, loaded = 0;
   tiles.on("tileload", function () { loaded++; });
   tiles.on("tileerror", function () {
