@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
@@ -15,7 +15,7 @@ from ppdb.errors import AppError
 from ppdb.params import PeriodId, ReadSession, client_address
 from ppdb.regions.service import get_period, helpdesks, public_periods, to_out
 from ppdb.results import service as results
-from ppdb.schools.service import list_schools, place, place_names
+from ppdb.schools.service import list_schools, name_order, place, place_names
 from ppdb.selection import service as selection
 from ppdb.selection.programs import Cutoff
 from ppdb.web.common import render
@@ -47,13 +47,21 @@ class PublicPages(Controller):
         return render(request, "schools.html", period=period, schools=await list_schools(read_session, period_id))
 
     @get("/periode/{period_id:int}/peringkat")
-    async def ranks(self, request: Request, read_session: ReadSession, period_id: PeriodId) -> Template:
+    async def ranks(
+        self,
+        request: Request,
+        read_session: ReadSession,
+        period_id: PeriodId,
+        sekolah: Annotated[str | None, QueryParameter(max_length=20)] = None,
+    ) -> Template:
+        """Seats, filled and the cut-off per school and path; `sekolah`: one school's (its NPSN)."""
         period = await get_period(read_session, period_id)
         try:
             run = await selection.run_for_parents(read_session, period)
         except AppError:
             run = None
-        programs = []
+        programs: list[dict[str, Any]] = []
+        schools: dict[str, str] = {}
         if run is not None:
             out = selection.run_out(run, await selection.outcomes(read_session, run.id), public=True)
             names = await place_names(read_session, period_id, {p.npsn for p in out.programs})
@@ -68,9 +76,20 @@ class PublicPages(Controller):
                 }
                 for p in out.programs
             ]
-            programs.sort(key=lambda p: (p["school"], p["path"]))
+            programs.sort(key=lambda p: (name_order(p["school"]), p["path"]))
+            schools = {p.npsn: place(names, p.npsn) for p in out.programs}
+        chosen = sekolah if sekolah in schools else None
+        shown = [p for p in programs if p["npsn"] == chosen] if chosen else programs
         template = "ranks_table.html" if request.headers.get("hx-request") else "ranks.html"
-        return render(request, template, period=to_out(period), run=run, programs=programs)
+        return render(
+            request,
+            template,
+            period=to_out(period),
+            run=run,
+            programs=shown,
+            schools=sorted(schools.items(), key=lambda s: name_order(s[1])),
+            chosen=chosen,
+        )
 
     @get("/periode/{period_id:int}/hasil")
     async def results(

@@ -82,7 +82,7 @@ function setUpCharts() {
     var data = JSON.parse(canvas.dataset.chart);
     var box = canvas.parentNode;
     box.style.position = "relative";
-    box.style.height = (14 * data.labels.length * (data.series.length + 1) + 70) + "px";
+    box.style.height = Math.min(420, 12 * data.labels.length * (data.series.length + 1) + 60) + "px";
     new Chart(canvas, {
       type: "bar",
       data: { labels: data.labels, datasets: data.series.map(function (s, i) {

@@ -45,3 +45,22 @@ async def test_schools_kelurahan_and_complaints_at_a_glance(admin, transport):
     ):
         assert table in page
     assert "75.0%" in page
+
+
+async def test_the_public_rank_page_shows_one_school_when_asked(admin, transport, client):
+    """On a phone the rank list is long: a parent picks the school (works without JavaScript; the 30 s refresh
+    keeps the choice), and each row is a card naming its values."""
+    pid, _, _ = await published_cycle(admin, transport)
+    everything = (await client.get(f"/periode/{pid}/peringkat")).text
+    assert "SMP Negeri 1 Uji" in everything and "SMP Negeri 2 Uji" in everything
+    assert '<table class="cards">' in everything and 'data-label="Batas"' in everything
+    one = await client.get(f"/periode/{pid}/peringkat", params={"sekolah": "20670002"})
+    rows = one.text.split("<tbody>")[1]
+    assert "SMP Negeri 2 Uji" in rows and "SMP Negeri 1 Uji" not in rows
+    assert '<option value="20670002" selected>' in one.text
+    assert f'hx-get="/periode/{pid}/peringkat?sekolah=20670002"' in one.text
+    refreshed = await client.get(f"/periode/{pid}/peringkat?sekolah=20670002", headers={"HX-Request": "true"})
+    assert "SMP Negeri 2 Uji" in refreshed.text and "SMP Negeri 1 Uji" not in refreshed.text
+    unknown = await client.get(f"/periode/{pid}/peringkat", params={"sekolah": "99999999"})
+    assert unknown.status_code == 200 and "SMP Negeri 1 Uji" in unknown.text.split("<tbody>")[1]
+    assert (await client.get(f"/periode/{pid}/peringkat", params={"sekolah": "9" * 21})).status_code == 400
