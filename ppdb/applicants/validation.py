@@ -175,11 +175,11 @@ def validate(
         names = ", ".join(p.name for p in rules.paths)
         raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
     if path.name not in (open_ := rules.stage_paths(period.stage)):
-        titles = ", ".join((p.title or p.name) for p in rules.paths if p.name in open_)
+        titles = ", ".join(p.label for p in rules.paths if p.name in open_)
         stage = rules.stages[period.stage - 1].name
         raise AppError(
             "path_not_in_stage",
-            f"Jalur {path.title or path.name} tidak dibuka pada {stage}. Jalur {stage}: {titles}.",
+            f"Jalur {path.label} tidak dibuka pada {stage}. Jalur {stage}: {titles}.",
             "path",
         )
     _check_path(rules, path, data)
@@ -188,7 +188,7 @@ def validate(
         open_to_all = ", ".join(p.title or p.name for p in rules.paths if p.out_of_region) or "tidak ada"
         raise AppError(
             "out_of_region",
-            f"Jalur {path.title or path.name} hanya untuk pendaftar yang tinggal di daerah ini. "
+            f"Jalur {path.label} hanya untuk pendaftar yang tinggal di daerah ini. "
             f"Jalur untuk pendaftar luar daerah: {open_to_all}.",
             "path",
         )
@@ -253,16 +253,14 @@ def _check_path(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate)
     categories = [] if path.zoned_sub_quotas else [s.name for s in path.sub_quotas]  # zoned: per choice
     if categories and data.category not in categories:
         choices = ", ".join(categories)
-        raise AppError("category_invalid", f"Pilih kategori jalur {path.title or path.name}: {choices}.", "category")
+        raise AppError("category_invalid", f"Pilih kategori jalur {path.label}: {choices}.", "category")
     if not categories and data.category is not None:
-        raise AppError(
-            "category_invalid", f"Jalur {path.title or path.name} tidak memiliki kategori untuk dipilih.", "category"
-        )
+        raise AppError("category_invalid", f"Jalur {path.label} tidak memiliki kategori untuk dipilih.", "category")
     sub = path.sub_quota(data.category) if data.category else None
     missing = unmet(path.required_documents + (sub.required_documents if sub else []), data.documents)
     if missing:
         words = "; ".join(rules.requirement_words(r) for r in missing)
-        raise AppError("document_missing", f"Jalur {path.title or path.name} memerlukan dokumen: {words}.", "documents")
+        raise AppError("document_missing", f"Jalur {path.label} memerlukan dokumen: {words}.", "documents")
 
 
 def _plan_choices(
@@ -294,13 +292,13 @@ def _plan_choices(
         if enforce_zone and path.requires_zone and not tiers:
             raise AppError(
                 "outside_zone",
-                f"Alamat tidak termasuk zona {school.name} untuk jalur {path.title or path.name}.",
+                f"Alamat tidak termasuk zona {school.name} untuk jalur {path.label}.",
                 where,
             )
         tier = min(tiers) if tiers else 0
         if enforce_zone and path.zoned_sub_quotas and not any(tier in s.zone_tiers for s in path.sub_quotas):
             raise AppError(
-                "no_sub_quota", f"Alamat tidak termasuk sub-kuota mana pun jalur {path.name} di {school.name}.", where
+                "no_sub_quota", f"Alamat tidak termasuk sub-kuota mana pun jalur {path.label} di {school.name}.", where
             )
         plans.append(ChoicePlan(rank, school, distance, bool(tiers), min(tiers) if tiers else None, program))
     _check_composition(ctx.rules, plans, data.kelurahan_code)

@@ -24,6 +24,7 @@ from ppdb.accounts.models import Role
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
 from ppdb.errors import Conflict, Forbidden
+from ppdb.labels import path_title
 from ppdb.regions.models import Period, PeriodStatus
 
 S = PeriodStatus
@@ -277,7 +278,7 @@ def check_rule_changes(period: Period, fields: list[str]) -> None:
         parts = field.split(".")
         what = RULE_NAMES.get(kind, kind)
         if len(parts) > 1:  # one path's: "kuota jalur domisili", "urutan kriteria peringkat jalur domisili"
-            what = ("kuota" if kind == "quotas" else what) + f" jalur {parts[1]}"
+            what = ("kuota" if kind == "quotas" else what) + f" jalur {path_title(parts[1])}"
         if period.status is S.REGISTRATION_OPEN:
             kept = ", ".join(RULE_NAMES[k] for k in sorted(allowed))
             message = (

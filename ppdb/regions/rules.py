@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
+from ppdb.labels import path_title
 from ppdb.scores.formula import RAPOR_ONLY, Points, ScoreRule
 
 
@@ -138,6 +139,11 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     sub_quotas: list[SubQuota] = []
     score: ScoreRule | None = None
     """How the `score` key is computed from its sources (the path ranks by `score` only with one)."""
+
+    @property
+    def label(self) -> str:
+        """The path as a parent reads it: the region's title, else the national name in words."""
+        return self.title or path_title(self.name)
 
     @property
     def national(self) -> str:
@@ -573,7 +579,7 @@ def _check_quotas(rules: RuleSet, preset: Preset, quotas: dict[str, float], at: 
             field = where or (f"quotas.{members[0]}" if len(members) == 1 else f"paths.{national}")
             raise RuleViolation(
                 "quota_out_of_bounds",
-                f"Kuota jalur {national}{at} {quota:g}% melanggar batas nasional {preset.title}: "
+                f"Kuota jalur {path_title(national)}{at} {quota:g}% melanggar batas nasional {preset.title}: "
                 f"minimal {bound.minimum:g}%, maksimal {bound.maximum:g}%.",
                 field,
             )
@@ -599,7 +605,7 @@ def _check_documents(rules: RuleSet) -> None:
         if p.zoned_sub_quotas and any(s.required_documents for s in p.sub_quotas):
             raise RuleViolation(
                 "sub_quota_documents_invalid",
-                f"Sub-kuota jalur {p.name} mengikuti zona, bukan kategori yang dipilih: dokumennya tidak bisa diminta.",
+                f"Sub-kuota jalur {p.label} mengikuti zona, bukan kategori yang dipilih: dokumennya tidak bisa diminta.",
                 f"paths.{p.name}.sub_quotas",
             )
     named = [
@@ -637,26 +643,26 @@ def _check_path(path: PathRule) -> None:
     keys = path.keys
     if len(set(keys)) != len(keys):
         raise RuleViolation(
-            "ranking_key_duplicate", f"Kriteria peringkat jalur {path.name} tidak boleh berulang.", f"{where}.keys"
+            "ranking_key_duplicate", f"Kriteria peringkat jalur {path.label} tidak boleh berulang.", f"{where}.keys"
         )
     if not keys or keys[-1] not in STRICT_KEYS:
         raise RuleViolation(
             "ranking_keys_not_strict",
-            f"Urutan kriteria jalur {path.name} harus diakhiri 'lottery' atau 'submitted_at' agar tidak ada "
+            f"Urutan kriteria jalur {path.label} harus diakhiri 'lottery' atau 'submitted_at' agar tidak ada "
             "peringkat yang seri.",
             f"{where}.keys",
         )
     if "lottery" in keys[:-1]:
         raise RuleViolation(
             "ranking_key_unreachable",
-            f"Kriteria setelah 'lottery' pada jalur {path.name} tidak pernah dipakai; 'lottery' harus terakhir.",
+            f"Kriteria setelah 'lottery' pada jalur {path.label} tidak pernah dipakai; 'lottery' harus terakhir.",
             f"{where}.keys",
         )
     kinds = [k for r in path.required_documents for k in alternatives(r)]
     if len(set(kinds)) != len(kinds):
         raise RuleViolation(
             "document_duplicate",
-            f"Dokumen wajib jalur {path.name} tidak boleh berulang.",
+            f"Dokumen wajib jalur {path.label} tidak boleh berulang.",
             f"{where}.required_documents",
         )
     _check_sub_quotas(path)
@@ -674,12 +680,12 @@ def _check_score(path: PathRule) -> None:
         return
     names = [c.name for c in rule.components]
     if len(set(names)) != len(names):
-        raise RuleViolation("score_rule_invalid", f"Nama komponen nilai jalur {path.name} harus berbeda.", where)
+        raise RuleViolation("score_rule_invalid", f"Nama komponen nilai jalur {path.label} harus berbeda.", where)
     weights = sum(c.weight for c in rule.components)
     if abs(weights - 100.0) > 1e-9:
         raise RuleViolation(
             "score_weights_invalid",
-            f"Bobot komponen nilai jalur {path.name} harus berjumlah 100%, sekarang {weights:g}%.",
+            f"Bobot komponen nilai jalur {path.label} harus berjumlah 100%, sekarang {weights:g}%.",
             where,
         )
     rapor = next((c for c in rule.components if c.source == "rapor"), None)
@@ -691,7 +697,7 @@ def _check_score(path: PathRule) -> None:
         if not known:
             raise RuleViolation(
                 "ranking_key_unknown",
-                f"Kriteria {key} jalur {path.name} tidak ada pada komponen nilainya.",
+                f"Kriteria {key} jalur {path.label} tidak ada pada komponen nilainya.",
                 f"paths.{path.name}.keys",
             )
     if sum(c.source == "certificate" for c in rule.components) > 1:
@@ -702,26 +708,26 @@ def _check_score(path: PathRule) -> None:
         if (c.source == "certificate") != (c.points is not None):
             raise RuleViolation(
                 "score_rule_invalid",
-                f"Komponen {c.name} jalur {path.name}: tabel poin hanya untuk sertifikat, dan sertifikat wajib punya.",
+                f"Komponen {c.name} jalur {path.label}: tabel poin hanya untuk sertifikat, dan sertifikat wajib punya.",
                 f"{where}.{c.name}",
             )
         if c.points is not None and not _points_valid(c.points):
             raise RuleViolation(
                 "score_rule_invalid",
-                f"Komponen {c.name} jalur {path.name}: poin paling banyak 2 desimal, dan batas usia sertifikat "
+                f"Komponen {c.name} jalur {path.label}: poin paling banyak 2 desimal, dan batas usia sertifikat "
                 "terlama harus lebih lama dari terbaru.",
                 f"{where}.{c.name}.points",
             )
         if c.source != "rapor" and (c.subjects or c.semesters):
             raise RuleViolation(
                 "score_rule_invalid",
-                f"Komponen {c.name} jalur {path.name}: mata pelajaran dan semester hanya untuk rapor.",
+                f"Komponen {c.name} jalur {path.label}: mata pelajaran dan semester hanya untuk rapor.",
                 f"{where}.{c.name}",
             )
         if len(set(c.subjects)) != len(c.subjects) or len(set(c.semesters)) != len(c.semesters):
             raise RuleViolation(
                 "score_rule_invalid",
-                f"Komponen {c.name} jalur {path.name}: mata pelajaran dan semester tidak boleh berulang.",
+                f"Komponen {c.name} jalur {path.label}: mata pelajaran dan semester tidak boleh berulang.",
                 f"{where}.{c.name}",
             )
 
@@ -761,29 +767,29 @@ def _check_sub_quotas(path: PathRule) -> None:
         if not SUB_QUOTA_NAME.match(sub.name) or not 0 < sub.share <= 100:
             raise RuleViolation(
                 "sub_quota_invalid",
-                f"Sub-kuota '{sub.name}' jalur {path.name}: nama huruf kecil/angka/garis bawah (maks. 30), "
+                f"Sub-kuota '{sub.name}' jalur {path.label}: nama huruf kecil/angka/garis bawah (maks. 30), "
                 "bagian lebih dari 0% sampai 100%.",
                 field,
             )
     names = {s.name for s in subs}
     if len(names) != len(subs):
-        raise RuleViolation("sub_quota_invalid", f"Nama sub-kuota jalur {path.name} tidak boleh berulang.", field)
+        raise RuleViolation("sub_quota_invalid", f"Nama sub-kuota jalur {path.label} tidak boleh berulang.", field)
     # Every seat of the path goes to one of its sub-quotas (the compiler apportions by share): less than 100 %
     # would be scaled up silently, so the shares must add up.
     if subs and abs(sum(s.share for s in subs) - 100.0) > 1e-9:
-        raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.name} harus berjumlah 100%.", field)
+        raise RuleViolation("sub_quota_sum_invalid", f"Sub-kuota jalur {path.label} harus berjumlah 100%.", field)
     targets = {s.fallback for s in subs if s.fallback}
     if path.zoned_sub_quotas and not all(s.zone_tiers or s.name in targets for s in subs):
         raise RuleViolation(
             "sub_quota_basis_mixed",
-            f"Sub-kuota jalur {path.name} mengikuti zona: setiap sub-kuota menyebut tingkat zonanya "
+            f"Sub-kuota jalur {path.label} mengikuti zona: setiap sub-kuota menyebut tingkat zonanya "
             "(atau menampung pendaftar yang dialihkan sub-kuota lain).",
             field,
         )
     tiers = [t for s in subs for t in s.zone_tiers]
     if len(tiers) != len(set(tiers)):
         raise RuleViolation(
-            "sub_quota_tier_overlap", f"Satu tingkat zona hanya untuk satu sub-kuota jalur {path.name}.", field
+            "sub_quota_tier_overlap", f"Satu tingkat zona hanya untuk satu sub-kuota jalur {path.label}.", field
         )
     for sub in subs:
         if sub.per_kelurahan and not path.tiers_of(sub):

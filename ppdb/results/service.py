@@ -14,6 +14,7 @@ from ppdb.audit.service import record_publication
 from ppdb.authz import Principal
 from ppdb.db.base import to_struct
 from ppdb.errors import AppError, NotFound
+from ppdb.labels import path_title
 from ppdb.regions.models import Period
 from ppdb.regions.service import get_period
 from ppdb.reregistration.models import Decision, Reregistration
@@ -329,7 +330,7 @@ async def lookup(
     if entry is None:  # the same answer for a wrong number and a wrong birth date
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
     message = (
-        f"Selamat, Anda diterima di {school} jalur {seat.quota_path} (pilihan ke-{entry.choice_rank})."
+        f"Selamat, Anda diterima di {school} jalur {path_title(seat.quota_path)} (pilihan ke-{entry.choice_rank})."
         if entry.npsn
         else "Mohon maaf, Anda belum diterima pada seleksi ini."
     )

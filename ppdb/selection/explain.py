@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import ApplicationStatus
+from ppdb.labels import path_title
 from ppdb.regions.rules import RuleSet
 from ppdb.schools.service import place, place_names
 from ppdb.selection import schemas
@@ -153,7 +154,7 @@ async def explain(
             if outcome.final_capacity > outcome.capacity:
                 path = outcome.program_key.path
                 givers = [
-                    o.program_key.quota_path
+                    path_title(o.program_key.quota_path)
                     for o in outcomes.values()
                     if o.school_npsn == npsn
                     and o.program_key.major == outcome.program_key.major

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.errors import AppError
+from ppdb.labels import path_title
 from ppdb.params import PeriodId, Session
 from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
@@ -36,7 +37,6 @@ from ppdb.web.common import (
     field_errors,
     finished,
     form_value,
-    path_name,
     render,
 )
 
@@ -91,7 +91,7 @@ def charts(stats: Statistics) -> dict[str, dict[str, Any]]:
             "hidden": len(reached) - len(reach),
         },
         "paths": {
-            "labels": [path_name(p.path) for p in stats.paths],
+            "labels": [path_title(p.path) for p in stats.paths],
             "series": [
                 {"label": "Pendaftar", "data": [p.applicants for p in stats.paths]},
                 {"label": "Kursi", "data": [p.seats for p in stats.paths]},

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from ppdb.accounts.models import Role
 from ppdb.errors import HTTP_CODES, AppError, DatabaseUnavailable, database_unreachable
+from ppdb.labels import category_title, path_title, status_title
 from ppdb.regions.rules import NATIONAL_DOCUMENTS, RuleSet
 from ppdb.reregistration import service as reregistration
 from ppdb.reregistration.models import Decision
@@ -27,38 +28,6 @@ from ppdb.verification.schemas import Flag
 from ppdb.web import assets
 
 log = logging.getLogger("ppdb")
-PATH_NAMES = {
-    "domisili": "Domisili",
-    "zonasi": "Zonasi",
-    "afirmasi": "Afirmasi",
-    "mutasi": "Mutasi",
-    "perpindahan_tugas": "Perpindahan tugas orang tua",
-    "prestasi": "Prestasi",
-}
-STATUS_NAMES = {
-    "draft": "Persiapan",
-    "registration_open": "Pendaftaran dibuka",
-    "registration_closed": "Pendaftaran ditutup",
-    "selected": "Seleksi selesai",
-    "published": "Hasil diumumkan",
-    "reregistration": "Daftar ulang",
-    "vacancy": "Pengisian kursi kosong",
-    "submitted": "Terkirim",
-    "verified": "Terverifikasi",
-    "rejected": "Ditolak",
-    "withdrawn": "Dicabut",
-    "disqualified": "Didiskualifikasi",
-    "uploaded": "Terunggah",
-    "missing": "Belum diunggah",
-    "declared": "Dinyatakan ada, berkas belum diunggah",
-}
-CATEGORY_NAMES = {
-    "ketm": "Keluarga ekonomi tidak mampu (KETM)",
-    "panti": "Anak panti asuhan",
-    "ats": "Anak tidak sekolah (ATS)",
-    "disabilitas": "Penyandang disabilitas",
-}
-"""A path's categories (its sub-quotas a child declares) in words; others by their name."""
 # A label for each of the API's flags (`verification.schemas.Flag`, the same names: tests/unit/test_labels.py).
 FLAG_NAMES: dict[Flag, str] = {
     "kk_recent": "KK baru (< 1 tahun)",
@@ -90,15 +59,15 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         context={
             "user": request.scope.get("user"),
             "csrf": request.scope.get("csrf_token", ""),
-            "path_name": path_name,
-            "status_name": lambda s: STATUS_NAMES.get(str(s), str(s)),
+            "path_name": path_title,
+            "status_name": lambda s: status_title(str(s)),
             "metres": metres,
             "idn_number": number,
             "wib": wib,
             "keys_in_words": keys_in_words,
             "document_name": document_namer(context.get("rules")),
             "flag_name": lambda f: FLAG_NAMES.get(f, f),
-            "category_name": lambda c: CATEGORY_NAMES.get(c, c.replace("_", " ").capitalize()),
+            "category_name": category_title,
             "home_of": lambda u: HOME.get(u.role, "/") if u else "/",
             "asset": assets.url,
             "flash": DONE.get(request.query_params.get("pesan", "")),
@@ -162,10 +131,6 @@ def document_namer(rules: RuleSet | None) -> Callable[[str], str]:
         return rules.document_title
     national = {d.kind: d.title for d in NATIONAL_DOCUMENTS}
     return lambda kind: national.get(kind, kind.replace("_", " "))
-
-
-def path_name(name: str) -> str:
-    return PATH_NAMES.get(name, name.replace("_", " ").capitalize())
 
 
 def error_page(request: Request, status: int, message: str) -> Template:

@@ -9,8 +9,9 @@ from fpdf import FPDF
 from litestar import Request, Response
 
 from ppdb.applicants.schemas import ApplicationOut
+from ppdb.labels import path_title, status_title
 from ppdb.selection.keys import metres
-from ppdb.web.common import STATUS_NAMES, path_name, wib
+from ppdb.web.common import wib
 
 
 def _latin(text: str) -> str:
@@ -40,8 +41,8 @@ def proof_pdf(
         ("Nama anak", applicant.name),
         ("NIK", applicant.nik[:6] + "******" + applicant.nik[-4:]),
         ("Tanggal lahir", applicant.birth_date.strftime("%d-%m-%Y")),
-        ("Jalur", path_name(application.path)),
-        ("Status", STATUS_NAMES.get(application.status, application.status)),
+        ("Jalur", path_title(application.path)),
+        ("Status", status_title(application.status)),
         ("Terdaftar pada", wib(application.submitted_at)),
     ]
     for label, value in rows:

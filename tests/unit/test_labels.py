@@ -3,9 +3,10 @@
 from typing import get_args
 
 from ppdb.applicants.models import ApplicationStatus, DocumentStatus
+from ppdb.labels import STATUS_NAMES
 from ppdb.regions.models import PeriodStatus
 from ppdb.verification.schemas import Flag
-from ppdb.web.common import FLAG_NAMES, STATUS_NAMES
+from ppdb.web.common import FLAG_NAMES
 
 
 def test_every_flag_has_a_label_and_every_label_a_flag():
@@ -16,3 +17,14 @@ def test_every_status_a_page_shows_has_words():
     """Never the API's own name ("declared") on a parent's page."""
     for states in (ApplicationStatus, DocumentStatus, PeriodStatus):
         assert {s.value for s in states} <= set(STATUS_NAMES), states
+
+
+def test_paths_are_named_in_words_in_messages_and_pages_alike():
+    from ppdb.labels import path_title
+    from ppdb.regions.rules import PathRule
+
+    assert path_title("perpindahan_tugas") == "Perpindahan tugas orang tua"
+    assert path_title("afirmasi/ketm") == "Afirmasi – Keluarga ekonomi tidak mampu (KETM)"
+    assert path_title("prestasi_lomba") == "Prestasi lomba"  # a region's own, untitled
+    own = PathRule(name="prestasi_lomba", quota=5, title="Prestasi Lomba Tingkat Kota", keys=["lottery"])
+    assert own.label == "Prestasi Lomba Tingkat Kota" and PathRule(name="mutasi", quota=5, keys=[]).label == "Mutasi"

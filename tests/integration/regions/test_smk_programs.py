@@ -212,7 +212,7 @@ async def test_a_jabar_smk_admission_places_by_program_and_says_so(admin, parent
     )
     assert found.status_code == 200, found.text
     assert found.json()["program"] == "AKL" and found.json()["path"] == "domisili"
-    assert "SMK Negeri 1 Uji – Akuntansi dan Keuangan Lembaga jalur domisili" in found.json()["message"]
+    assert "SMK Negeri 1 Uji – Akuntansi dan Keuangan Lembaga jalur Domisili" in found.json()["message"]
 
     # Daftar ulang, then tahap 2 (prestasi): each program keeps the seats not confirmed in it.
     closes = (datetime.now(UTC) + timedelta(days=1)).isoformat()

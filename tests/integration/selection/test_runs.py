@@ -69,7 +69,7 @@ async def test_run_places_by_distance_with_transferred_seats_and_explains(admin,
     fourth_number = applicants[3]
     fourth = (await parent.get(f"/api/applications/{fourth_number}/status")).json()
     assert fourth["placed_choice"] == 1
-    assert "bertambah 2 kursi dari kursi kosong jalur afirmasi, prestasi" in fourth["choices"][0]["text"]
+    assert "bertambah 2 kursi dari kursi kosong jalur Afirmasi, Prestasi" in fourth["choices"][0]["text"]
 
     # Replay: the published instance re-solves to the same digest, in-process and with the CLI.
     exported = await client.get(f"/api/periods/{period['id']}/selection-runs/{run['id']}/instance")
