@@ -1,11 +1,13 @@
 """Registration rules: everything a registration must satisfy, checked without a database.
 
 `validate` takes the period's context (loaded by the service, or kept by the runtime) and the form, and returns
-the plan to store (path, each choice's distance and zone) or raises the first rule a parent has to fix.
+the plan to store (path, each choice's distance and zone) or raises every rule a parent has to fix at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -130,24 +132,88 @@ class Plan:
     in_region: bool
 
 
+class Problems:
+    """Refusals gathered so that a parent sees every one at once: each independent check runs in `check()`,
+    and `raise_any` raises the first (its code is the answer's) with all of them, one per field, as `details`."""
+
+    def __init__(self) -> None:
+        self.found: list[AppError] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except AppError as err:
+            self.found.append(err)
+
+    def on(self, name: str) -> bool:
+        return any(e.field == name for e in self.found)
+
+    def raise_any(self) -> None:
+        if not self.found:
+            return
+        first, fields = self.found[0], set()
+        details = []
+        for e in self.found:
+            if e.field not in fields:
+                fields.add(e.field)
+                details.append({"code": e.code, "message": e.message, "field": e.field})
+        if len(details) > 1:
+            first.details = details
+        raise first
+
+
 def validate(
     ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | None = None, *, enforce_zone: bool = True
 ) -> Plan:
-    """Every registration rule, in the order a parent would fix them; the first failure is reported."""
+    """Every registration rule. All failures are reported at once (`Problems`), the first in the order a parent
+    would fix them giving the answer's code; the choices are checked once the path and the home point are valid."""
     rules, period = ctx.rules, ctx.period
     today = today or datetime.now(UTC).date()
-    if not NIK.fullmatch(data.nik):
-        raise AppError("nik_invalid", "NIK harus terdiri dari 16 angka.", "nik")
-    if not nik_matches(data.nik, data.birth_date, data.sex):
-        raise AppError(
-            "nik_birthdate_mismatch",
-            "Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK (digit 7–12: TTBBYY, tanggal +40 untuk perempuan).",
-            "birth_date",
-        )
-    if data.nisn is not None and not NISN.fullmatch(data.nisn):
-        raise AppError("nisn_invalid", "NISN harus terdiri dari 10 angka.", "nisn")
-    if not KK.fullmatch(data.kk_number):
-        raise AppError("kk_number_invalid", "Nomor KK harus terdiri dari 16 angka.", "kk_number")
+    found = Problems()
+    with found.check():
+        if not NIK.fullmatch(data.nik):
+            raise AppError("nik_invalid", "NIK harus terdiri dari 16 angka.", "nik")
+        if not nik_matches(data.nik, data.birth_date, data.sex):
+            raise AppError(
+                "nik_birthdate_mismatch",
+                "Tanggal lahir atau jenis kelamin tidak sesuai dengan NIK (digit 7–12: TTBBYY, tanggal +40 untuk "
+                "perempuan).",
+                "birth_date",
+            )
+    with found.check():
+        if data.nisn is not None and not NISN.fullmatch(data.nisn):
+            raise AppError("nisn_invalid", "NISN harus terdiri dari 10 angka.", "nisn")
+    with found.check():
+        if not KK.fullmatch(data.kk_number):
+            raise AppError("kk_number_invalid", "Nomor KK harus terdiri dari 16 angka.", "kk_number")
+    with found.check():
+        _check_kelurahan(ctx, data)
+    with found.check():
+        if not in_indonesia(data.latitude, data.longitude):
+            raise AppError(
+                "coordinate_outside_indonesia", "Koordinat rumah berada di luar wilayah Indonesia.", "latitude"
+            )
+    with found.check():
+        if data.birth_date >= today:
+            raise AppError("birth_date_invalid", "Tanggal lahir tidak valid.", "birth_date")
+        _check_age(rules, data)
+    with found.check():
+        _check_kk(rules, period, data, today)
+    path = rules.path(data.path)
+    in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
+    with found.check():
+        _check_path(ctx, path, data, in_region)
+    choices: list[ChoicePlan] = []
+    if path is not None and not found.on("latitude"):
+        with found.check():
+            choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
+    found.raise_any()
+    assert path is not None  # else `_check_path` refused it
+    return Plan(path, choices, in_region)
+
+
+def _check_kelurahan(ctx: PeriodContext, data: schemas.ApplicationCreate) -> None:
     if not KELURAHAN.fullmatch(data.kelurahan_code):
         raise AppError(
             "kelurahan_code_invalid",
@@ -164,36 +230,30 @@ def validate(
             f"Kode kelurahan/desa {data.kelurahan_code} tidak ada di daftar wilayah daerah ini; pilih dari daftar.",
             "kelurahan_code",
         )
-    if not in_indonesia(data.latitude, data.longitude):
-        raise AppError("coordinate_outside_indonesia", "Koordinat rumah berada di luar wilayah Indonesia.", "latitude")
-    if data.birth_date >= today:
-        raise AppError("birth_date_invalid", "Tanggal lahir tidak valid.", "birth_date")
-    _check_age(rules, data)
-    _check_kk(rules, period, data, today)
-    path = rules.path(data.path)
+
+
+def _check_path(ctx: PeriodContext, path: PathRule | None, data: schemas.ApplicationCreate, in_region: bool) -> None:
+    rules = ctx.rules
     if path is None:
         names = ", ".join(p.name for p in rules.paths)
         raise AppError("path_unknown", f"Jalur '{data.path}' tidak tersedia. Pilihan: {names}.", "path")
-    if path.name not in (open_ := rules.stage_paths(period.stage)):
+    if path.name not in (open_ := rules.stage_paths(ctx.period.stage)):
         titles = ", ".join(p.label for p in rules.paths if p.name in open_)
-        stage = rules.stages[period.stage - 1].name
+        stage = rules.stages[ctx.period.stage - 1].name
         raise AppError(
             "path_not_in_stage",
             f"Jalur {path.label} tidak dibuka pada {stage}. Jalur {stage}: {titles}.",
             "path",
         )
-    _check_path(rules, path, data)
-    in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
+    _check_path_rules(rules, path, data)
     if not in_region and not path.out_of_region:
-        open_to_all = ", ".join(p.title or p.name for p in rules.paths if p.out_of_region) or "tidak ada"
+        open_to_all = ", ".join(p.label for p in rules.paths if p.out_of_region) or "tidak ada"
         raise AppError(
             "out_of_region",
             f"Jalur {path.label} hanya untuk pendaftar yang tinggal di daerah ini. "
             f"Jalur untuk pendaftar luar daerah: {open_to_all}.",
             "path",
         )
-    choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
-    return Plan(path, choices, in_region)
 
 
 def _check_age(rules: RuleSet, data: schemas.ApplicationCreate) -> None:
@@ -246,7 +306,7 @@ def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.Applica
         )
 
 
-def _check_path(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate) -> None:
+def _check_path_rules(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate) -> None:
     unknown = [d for d in data.documents if d not in rules.document_kinds]
     if unknown:
         raise AppError("document_kind_unknown", f"Jenis dokumen '{unknown[0]}' tidak dikenal.", "documents")

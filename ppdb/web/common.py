@@ -146,9 +146,14 @@ class FormErrors(Exception):
 
 
 def field_errors(exc: AppError) -> dict[str, str]:
-    """An AppError names its field; row-level details (CSV) are listed by the page itself."""
-    field = (exc.field or "_form").split(".")[0].split("[")[0]
-    return {field: exc.message}
+    """An AppError's message next to its field, and each of its other refusals next to theirs (a registration's
+    are reported at once); row-level details (CSV) are listed by the page itself."""
+    errors: dict[str, str] = {}
+    for field, message in [(exc.field, exc.message)] + [
+        (d.get("field"), d["message"]) for d in exc.details or () if "row" not in d and "message" in d
+    ]:
+        errors.setdefault((field or "_form").split(".")[0].split("[")[0], message)
+    return errors
 
 
 def convert(values: dict[str, Any], type_: type, required: tuple[str, ...] = ()) -> Any:

@@ -133,3 +133,35 @@ async def test_sd_age_limits_and_psychologist_letter(admin, parent):
 
     five = registration(serial=2, birth_date=date(2022, 3, 1), choices=["20610001"], documents=["psychologist_letter"])
     expect_error(await parent.post(url, json=five), 422, "age_below_minimum")
+
+
+async def test_every_failing_rule_is_reported_at_once(admin, parent, session):
+    """A parent fixes everything in one go: the answer's code is the first rule in the order of the form, and
+    `details` names every failing field (one each), the choices too once the path and the home point are valid."""
+    period = await open_period(admin)
+    body = registration(
+        nik=nik_for("367101", BIRTH, "L", 1),  # a boy's NIK for a girl
+        kk_number="36710101",
+        kk_issued_on=(date.today() - timedelta(days=30)).isoformat(),
+        kelurahan_code="36.71.09.1001",
+        latitude=-6.1300,
+        longitude=106.5800,  # far outside every zone
+    )
+    error = expect_error(
+        await parent.post(f"/api/periods/{period['id']}/applications", json=body), 422, "nik_birthdate_mismatch"
+    )
+    assert (error["code"], error["field"]) == ("nik_birthdate_mismatch", "birth_date")
+    assert [(d["code"], d["field"]) for d in error["details"]] == [
+        ("nik_birthdate_mismatch", "birth_date"),
+        ("kk_number_invalid", "kk_number"),
+        ("kk_too_recent", "kk_issued_on"),
+        ("outside_zone", "choices[0]"),
+    ]
+    assert all(d["message"] for d in error["details"])
+    assert await session.scalar(select(func.count()).select_from(Application)) == 0
+
+    point = registration(latitude=0.0, longitude=0.0, path="zonasi")  # no choices checked without a home point
+    error = expect_error(
+        await parent.post(f"/api/periods/{period['id']}/applications", json=point), 422, "coordinate_outside_indonesia"
+    )
+    assert [d["code"] for d in error["details"]] == ["coordinate_outside_indonesia", "path_unknown"]
