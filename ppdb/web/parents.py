@@ -39,12 +39,11 @@ from ppdb.web.common import (
 from ppdb.web.proof import proof_response
 from ppdb.web.wizard import (
     UPLOADS,
-    checked_files,
+    attachments,
     form_values,
     go_to,
     preview_if_asked,
     store_files,
-    uploads,
     wizard_again,
     wizard_distances,
     wizard_page,
@@ -282,6 +281,7 @@ class ParentPages(Controller):
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
+        attached = await attachments(state, request, form, rules_of(period))
         try:
             await preview_if_asked(form, values, db_session, runtime, period_id)
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key", "pin")}
@@ -291,12 +291,15 @@ class ParentPages(Controller):
                 {k: (None if v == "" and k in ("nisn", "kk_exception", "category") else v) for k, v in changes.items()},
                 schemas.ApplicationUpdate,
             )
-            files = await checked_files(state, rules_of(period), uploads(form, rules_of(period)))
+            if attached.errors:
+                raise FormErrors(attached.errors)
             await service.change(runtime, db_session, registration_number, request.user, update)
-            await store_files(db_session, state, request, registration_number, files, rules_of(period))
+            await store_files(db_session, state, request, registration_number, attached.files, rules_of(period))
         except (FormErrors, AppError) as err:
             page = self._change_page(registration_number, period_id)
-            return await wizard_again(request, db_session, runtime, period_id, err, values=values, **page)
+            kept = {"staged": attached.keep(state, request.user)}
+            return await wizard_again(request, db_session, runtime, period_id, err, values=values | kept, **page)
+        attached.stored(state, request.user)
         return Redirect(f"/pendaftaran/{registration_number}")
 
     @staticmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from ppdb import authz
 from ppdb.accounts.models import Role
 from ppdb.applicants import documents, schemas, service
 from ppdb.applicants.validation import Plan
+from ppdb.authz import Principal
 from ppdb.errors import AppError, Forbidden
 from ppdb.params import Session
 from ppdb.regions.models import Kelurahan
@@ -25,6 +27,7 @@ from ppdb.regions.service import get_period, rules_of, to_out
 from ppdb.runtime import Runtime
 from ppdb.schools.service import name_order
 from ppdb.verification.service import far_from_kelurahan
+from ppdb.web import staging
 from ppdb.web.common import FormErrors, convert, field_errors, form_value, render
 
 # The form's text fields and the required ones: the registration's, but for the lists (choices, documents).
@@ -194,16 +197,16 @@ async def wizard_submit(
     rules = rules_of(period)
     form = await request.form()
     values = form_values(form, rules.max_choices)
+    attached = await attachments(state, request, form, rules)
     try:
         await preview_if_asked(form, values, db_session, runtime, period_id)
-        data = to_create(values)
-        files = await checked_files(state, rules, uploads(form, rules))
+        data = refused_files(attached, values)
         key = values["idempotency_key"]
-        if files:  # one submit, one outcome: the registration and its files commit together
+        if attached.files:  # one submit, one outcome: the registration and its files commit together
             out = await service.register_in(
                 runtime, state.sessionmaker, db_session, period_id, data, request.user, idempotency_key=key
             )
-            await store_files(db_session, state, request, out.registration_number, files, rules)
+            await store_files(db_session, state, request, out.registration_number, attached.files, rules)
         else:  # nothing else to store: the admission-day fast path, committed on its own
             out = await service.register_committed(
                 runtime, state.sessionmaker, period_id, data, request.user, idempotency_key=key
@@ -212,8 +215,21 @@ async def wizard_submit(
         await db_session.rollback()
         raise
     except (FormErrors, AppError) as err:
-        return await wizard_again(request, db_session, runtime, period_id, err, values=values | {"pin": ""}, **page)
+        kept = {"pin": "", "staged": attached.keep(state, request.user)}
+        return await wizard_again(request, db_session, runtime, period_id, err, values=values | kept, **page)
+    attached.stored(state, request.user)
     return await done(out)
+
+
+def refused_files(attached: Attachments, values: dict[str, Any]) -> schemas.ApplicationCreate:
+    """The form as the service reads it, refused with every file refused besides its own mistakes."""
+    try:
+        data = to_create(values)
+    except FormErrors as err:
+        raise FormErrors(err.errors | attached.errors) from None
+    if attached.errors:
+        raise FormErrors(attached.errors)
+    return data
 
 
 async def wizard_distances(request: Request, db_session: Session, runtime: Runtime, period_id: int) -> Template:
@@ -247,15 +263,47 @@ async def far_from_home(db_session: Session, values: dict[str, Any]) -> str | No
     )
 
 
-async def checked_files(state: State, rules: RuleSet, files: dict[str, UploadFile]) -> dict[str, bytes]:
-    """The uploaded files' contents, each checked before anything is stored."""
-    contents = {kind: await upload.read() for kind, upload in files.items()}
-    for kind, content in contents.items():
+@dataclass
+class Attachments:
+    """A wizard submit's documents: files held from a refused submit (`staging`) and the ones attached now,
+    each checked; a refused submit holds the new ones again for the next (`keep`)."""
+
+    files: dict[str, bytes]
+    """Everything usable, kind -> content: held ones, replaced by the new."""
+    errors: dict[str, str]
+    """New files refused, `file_<kind>` -> why."""
+    fresh: dict[str, tuple[str, bytes]]
+    held: dict[str, str]
+    """Kinds held before -> their hidden field's value."""
+
+    def keep(self, state: State, user: Principal) -> dict[str, str]:
+        """After a refusal: the new files held, the ones they replace released; kind -> the field's value."""
+        data = state.settings.data_path
+        staging.release(data, user, {k: v for k, v in self.held.items() if k in self.fresh})
+        return {k: v for k, v in self.held.items() if k not in self.fresh} | staging.hold(data, user, self.fresh)
+
+    def stored(self, state: State, user: Principal) -> None:
+        """After the registration stored them: the held files released."""
+        staging.release(state.settings.data_path, user, self.held)
+
+
+async def attachments(state: State, request: Request, form: FormMultiDict, rules: RuleSet) -> Attachments:
+    held_files = staging.held(state.settings.data_path, request.user, form, list(rules.document_kinds))
+    fresh, errors = {}, {}
+    for kind, upload in uploads(form, rules).items():
+        content = await upload.read()
         try:
             documents.check(rules, kind, content, max_bytes=state.settings.max_upload_bytes)
         except AppError as err:
-            raise FormErrors({f"file_{kind}": err.message}) from None
-    return contents
+            errors[f"file_{kind}"] = err.message
+        else:
+            fresh[kind] = (upload.filename, content)
+    return Attachments(
+        files={k: c for k, (_, c) in (held_files | fresh).items()},
+        errors=errors,
+        fresh=fresh,
+        held={k: str(form.get(f"staged_{k}")) for k in held_files},
+    )
 
 
 async def store_files(

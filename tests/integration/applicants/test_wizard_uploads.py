@@ -83,3 +83,48 @@ async def test_a_refused_upload_stores_nothing_and_the_next_submit_registers(
         uploaded = await conn.scalar(text("SELECT count(*) FROM documents WHERE status = 'uploaded'"))
     assert uploaded == 1
     await admin.aclose()
+
+
+async def test_files_attached_to_a_refused_submit_are_held_for_the_next(
+    live: httpx.ASGITransport, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """On 3G a KK scan is not sent twice: a submit refused for a typing mistake holds its files, the page says so,
+    and the corrected submit registers with them; only the parent who attached a file can use it."""
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    period = await open_period(admin)
+    url = f"/periode/{period['id']}/daftar"
+    browsers = []
+    for email in ("orangtua@contoh.test", "lain@contoh.test"):
+        await (await sign_up(live, email)).aclose()
+        browser = httpx.AsyncClient(transport=live, base_url="https://testserver")
+        token = csrf_of((await browser.get("/masuk")).text)
+        assert (await browser.post("/masuk", data={"email": email, "password": PASSWORD, "_csrf": token})).is_redirect
+        browsers.append((browser, csrf_of((await browser.get("/")).text)))
+    (parent, token), (other, other_token) = browsers
+
+    mistaken = {**wizard_form(token, 1), "name": "", "documents": "kk"}
+    refused = await parent.post(url, data=mistaken, files={"file_kk": ("kk-siti.pdf", PDF, "application/pdf")})
+    assert refused.status_code == 400 and "Berkas sudah diterima: kk-siti.pdf" in refused.text
+    held = re.search(r'name="staged_kk" value="([^"]+)"', refused.text).group(1)
+    assert len([f for f in tmp_path.rglob("*.held") if f.is_file()]) == 1
+    assert await counts(engine) == (0, 0, 0)
+
+    # another account sending the same field gets nothing of it (the file is in the first parent's folder)
+    theirs = {**wizard_form(other_token, 2), "documents": "kk", "staged_kk": held}
+    assert (await other.post(url, data=theirs)).is_redirect
+    # the parent's corrected submit, without attaching the file again
+    fixed = {**wizard_form(token, 1), "documents": "kk", "staged_kk": held}
+    registered = await parent.post(url, data=fixed)
+    number = registered.headers["location"].split("/")[-1].split("?")[0]
+    async with engine.connect() as conn:
+        stored = await conn.scalars(
+            text(
+                "SELECT a.registration_number FROM documents d JOIN applications a ON a.id = d.application_id"
+                " WHERE d.status = 'uploaded'"
+            )
+        )
+        assert list(stored) == [number]
+    assert not list(tmp_path.rglob("*.held"))  # released once stored
+    for browser, _ in browsers:
+        await browser.aclose()
+    await admin.aclose()
