@@ -28,14 +28,25 @@ def safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
+SESSION_ENDED = (
+    "Sesi Anda sudah berakhir, jadi formulir tadi belum terkirim. Masuk lagi untuk melanjutkan; isian formulir "
+    "pendaftaran yang belum terkirim dipulihkan di perangkat ini."
+)
+
+
 class AccountPages(Controller):
     include_in_schema = False
 
     @get("/masuk")
     async def login_form(
-        self, request: Request, next: Annotated[str | None, QueryParameter(max_length=500)] = None
+        self,
+        request: Request,
+        next: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        sesi: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
-        return render(request, "login.html", values={"email": ""}, errors={}, next=safe_next(next) or "")
+        """`sesi`: a form was sent after the session had ended (`common.login_redirect`)."""
+        notice = SESSION_ENDED if sesi == "berakhir" else None
+        return render(request, "login.html", values={"email": ""}, errors={}, next=safe_next(next) or "", notice=notice)
 
     @post("/masuk")
     async def login(self, request: Request, db_session: Session, state: State, runtime: AppRuntime) -> Response:

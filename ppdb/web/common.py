@@ -184,8 +184,10 @@ def _fits(value: Any, type_: Any) -> bool:
 
 
 def login_redirect(request: Request) -> Redirect:
+    """To sign in, then back; a form sent without a session (it ended meanwhile) is said to be kept."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Redirect(f"/masuk?next={quote(target)}")
+    ended = "&sesi=berakhir" if request.method == "POST" else ""
+    return Redirect(f"/masuk?next={quote(target)}{ended}")
 
 
 def app_error_handler(request: Request, exc: AppError) -> Response:

@@ -153,3 +153,63 @@ def test_the_map_goes_where_the_chosen_kelurahan_is(site, browser) -> None:
         page.wait_for_timeout(100)
     assert tile_of(other, 15) in tiles  # and moved with the new choice
     context.close()
+
+
+def test_what_was_typed_survives_an_ended_session(site, browser) -> None:
+    """The session ends while the form is open (the browser drops its cookie): the submit asks to sign in
+    again, and the form comes back filled in; once registered, the draft is gone."""
+    from playwright.sync_api import expect
+
+    base, period_id, school = site["base"], site["period_id"], site["school"]
+    email = "ponsel.sesi@contoh.id"
+    assert httpx.post(
+        f"{base}/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ibu Sari"}
+    ).is_success
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+
+    def sign_in() -> None:
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Kata sandi").fill(PASSWORD)
+        page.get_by_role("button", name="Masuk").click()
+
+    page.goto(f"{base}/masuk")
+    sign_in()
+    page.goto(f"{base}/periode/{period_id}/daftar")
+    expect(page.locator("#draft-note")).to_be_hidden()
+    nik = nik_for("367101", BIRTH, "P", 9302)
+    page.get_by_label("NIK anak (16 angka)").fill(nik)
+    page.get_by_label("Perempuan").check()
+    page.get_by_label("Tanggal lahir").fill(BIRTH.isoformat())
+    page.get_by_label("Nama lengkap anak").fill("Sari Wulandari")
+    page.get_by_label("Nomor Kartu Keluarga (16 angka)").fill("3671010101199302")
+    page.get_by_label("Tanggal terbit KK").fill("2019-05-02")
+    page.get_by_label("Alamat sesuai KK").fill("Jl. Kenanga No. 7, RT 003/RW 001")
+    page.get_by_label("Kelurahan / desa").select_option(school["kelurahan_code"])
+    page.get_by_label("Lintang (latitude), mis. -6.1780").fill(f"{school['latitude'] + 0.001:.6f}")
+    page.get_by_label("Bujur (longitude), mis. 106.6300").fill(f"{school['longitude']:.6f}")
+    page.locator("input[name=path][value=domisili]").check()
+    page.get_by_label("Pilihan 1").select_option(school["npsn"])
+    page.locator("input[name=documents][value=kk]").check()
+
+    context.clear_cookies(name="ppdb_session")  # the session's cookie expired with it
+    page.get_by_role("button", name="Kirim pendaftaran").click()
+    expect(page).to_have_url(re.compile(r"/masuk\?next=.*sesi=berakhir"))
+    expect(page.get_by_role("status")).to_contain_text("Sesi Anda sudah berakhir")
+    sign_in()
+    expect(page).to_have_url(re.compile(rf"/periode/{period_id}/daftar$"))
+    expect(page.locator("#draft-note")).to_be_visible()
+    expect(page.get_by_label("NIK anak (16 angka)")).to_have_value(nik)
+    expect(page.get_by_label("Nama lengkap anak")).to_have_value("Sari Wulandari")
+    expect(page.get_by_label("Kelurahan / desa")).to_have_value(school["kelurahan_code"])
+    expect(page.locator("input[name=path][value=domisili]")).to_be_checked()
+    expect(page.locator("input[name=documents][value=kk]")).to_be_checked()
+    expect(page.locator("input[name=documents][value=akta_kelahiran]")).not_to_be_checked()
+    page.locator("input[name=documents][value=akta_kelahiran]").check()
+    page.get_by_role("button", name="Kirim pendaftaran").click()
+    expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('draft:')).length") == 0
+    page.goto(f"{base}/periode/{period_id}/daftar")
+    expect(page.get_by_label("NIK anak (16 angka)")).to_have_value("")
+    context.close()

@@ -146,6 +146,49 @@ function focusFirstError() {
   invalid.focus({ preventScroll: true });
 }
 
+// A registration typed on a phone is not lost to an expired session: what is typed is kept in this tab
+// (sessionStorage: gone when the tab closes; never files, PINs or passwords) until it is sent, and put back when
+// the form comes back empty for the same account. Signing out or a sent registration clears it.
+function setUpDraft() {
+  var store = window.sessionStorage;
+  if (!store) return;
+  function clear(keep) {
+    Object.keys(store).forEach(function (k) { if (k.indexOf("draft:") === 0 && k !== keep) store.removeItem(k); });
+  }
+  if (document.querySelector("[data-draft-done]")) clear(null);
+  document.querySelectorAll("form[action='/keluar']").forEach(function (f) {
+    f.addEventListener("submit", function () { clear(null); });
+  });
+  var form = document.querySelector("form[data-draft]");
+  if (!form) return;
+  var key = "draft:" + form.dataset.draft + ":" + form.getAttribute("action");
+  clear(key);  // another account's, on a shared phone
+  var kept = function (el) {
+    return el.name && el.name !== "_csrf" && el.name !== "pin" && ["file", "password", "hidden", "submit", "button"].indexOf(el.type) < 0;
+  };
+  var saved = store.getItem(key);
+  if (saved && form.hasAttribute("data-draft-empty")) {
+    var values = JSON.parse(saved);
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!kept(el) || !(el.name in values)) return;
+      if (el.type === "checkbox" || el.type === "radio") el.checked = values[el.name].indexOf(el.value) >= 0;
+      else el.value = values[el.name][0];
+    });
+    document.getElementById("draft-note").hidden = false;
+  }
+  function save() {
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!kept(el)) return;
+      values[el.name] = values[el.name] || [];
+      if ((el.type !== "checkbox" && el.type !== "radio") || el.checked) values[el.name].push(el.value);
+    });
+    store.setItem(key, JSON.stringify(values));
+  }
+  form.addEventListener("input", save);
+  form.addEventListener("change", save);
+}
+
 document.addEventListener("DOMContentLoaded", function () {
-  setUpMap(); setUpLocate(); setUpCharts(); setUpKelurahanMap(); focusFirstError();
+  setUpDraft(); setUpMap(); setUpLocate(); setUpCharts(); setUpKelurahanMap(); focusFirstError();
 });
