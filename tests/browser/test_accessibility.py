@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -30,6 +31,36 @@ def violations(page) -> list[dict]:
     ]
 
 
+WITHDRAW = "(cabut pendaftaran: konfirmasi)"
+
+
+def registered(base: str, pid: int, school: dict, email: str) -> str:
+    """A registration of the parent's, through the API: its number."""
+    from ppdb.identity import nik_for
+
+    birth = date(date.today().year - 12, 4, 2)
+    with httpx.Client(base_url=base, timeout=30) as api:
+        token = api.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
+        child = {
+            "nik": nik_for("367101", birth, "L", 9601),
+            "name": "Bagus Aksesibel",
+            "sex": "L",
+            "birth_date": birth.isoformat(),
+            "kk_number": "3671010101199601",
+            "kk_issued_on": "2019-05-02",
+            "address": "Jl. Mawar No. 1, RT 001/RW 001",
+            "kelurahan_code": school["kelurahan_code"],
+            "latitude": school["latitude"] + 0.002,
+            "longitude": school["longitude"],
+            "path": "domisili",
+            "choices": [school["npsn"]],
+            "documents": ["kk", "akta_kelahiran"],
+        }
+        created = api.post(f"/api/periods/{pid}/applications", json=child, headers={"Authorization": f"Bearer {token}"})
+        assert created.status_code == 201, created.text
+    return created.json()["registration_number"]
+
+
 def sign_in(context, base: str, email: str, password: str) -> None:
     login = context.request.post(f"{base}/api/auth/login", data={"email": email, "password": password})
     assert login.ok, login.text()
@@ -41,12 +72,19 @@ def test_every_page_type_has_no_serious_accessibility_violation(site, browser) -
     email = f"aksesibel-{site['school']['npsn']}@contoh.test"
     signup = httpx.post(f"{base}/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ibu Uji"})
     assert signup.status_code in (201, 409), signup.text
-    public = ["/", "/bantuan", "/masuk", "/daftar-akun", "/lupa-sandi", "/pengaduan"]
+    number = registered(base, pid, site["school"], email)
+    public = ["/", "/bantuan", "/masuk", "/masuk/pin", "/daftar-akun", "/lupa-sandi", "/pengaduan", "/pengaduan/lacak"]
     pages = {
         None: [*public, f"/periode/{pid}/sekolah", f"/periode/{pid}/peringkat", f"/periode/{pid}/hasil"],
-        (email, PASSWORD): ["/orangtua", f"/periode/{pid}/daftar"],
-        DEMO_OPERATOR: ["/sekolah"],
-        DEMO_ADMIN: ["/dinas", f"/dinas/periode/{pid}"],
+        (email, PASSWORD): [
+            "/orangtua",
+            f"/periode/{pid}/daftar",
+            f"/pendaftaran/{number}/ubah",
+            f"/pendaftaran/{number}",
+            WITHDRAW,  # the second look before withdrawing
+        ],
+        DEMO_OPERATOR: ["/sekolah", "/sekolah/daftar", "/sekolah/lulusan"],
+        DEMO_ADMIN: ["/dinas", f"/dinas/periode/{pid}", f"/dinas/periode/{pid}/pengaduan"],
     }
     problems = {}
     for who, paths in pages.items():
@@ -55,7 +93,11 @@ def test_every_page_type_has_no_serious_accessibility_violation(site, browser) -
             sign_in(context, base, *who)
         page = context.new_page()
         for path in paths:
-            page.goto(base + path)
+            if path == WITHDRAW:
+                page.get_by_role("button", name="Cabut pendaftaran").click()
+                page.get_by_role("button", name="Ya, cabut pendaftaran").wait_for()
+            else:
+                page.goto(base + path)
             if who == DEMO_OPERATOR and path == "/sekolah":  # and one applicant's verification screen
                 found = violations(page)
                 if found:

@@ -21,13 +21,17 @@ def test_a_parent_fixes_three_mistakes_in_one_resubmit_and_withdraws_with_a_seco
 
     base, period_id, school = site["base"], site["period_id"], site["school"]
     email = "ponsel.journey@contoh.id"
-    signup = httpx.post(f"{base}/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ibu Rina"})
-    assert signup.status_code == 201, signup.text
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.set_default_timeout(10000)
-    page.goto(f"{base}/masuk")
+    page.goto(base)
+    page.get_by_role("link", name="Buat akun").first.click()  # sign up on the phone
+    page.get_by_label("Nama orang tua / wali").fill("Ibu Rina")
     page.get_by_label("E-mail").fill(email)
+    page.locator("#f-password").fill(PASSWORD)
+    page.get_by_label("Ulangi kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Buat akun").click()
+    expect(page.get_by_text("Akun berhasil dibuat")).to_be_visible()
     page.get_by_label("Kata sandi").fill(PASSWORD)
     page.get_by_role("button", name="Masuk").click()
     expect(page).to_have_url(re.compile(r"/orangtua$"))
