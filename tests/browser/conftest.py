@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from ppdb.identity import nik_for
 
 CHROMIUM = os.environ.get("PPDB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "browser"
@@ -175,6 +178,54 @@ def shot():
         page.screenshot(path=str(RESULTS / f"{name}.png"), full_page=full_page)
 
     return save
+
+
+def child(
+    school: dict,
+    serial: int,
+    birth: date,
+    *,
+    name: str,
+    sex: str = "P",
+    north: float = 0.002,
+    path: str = "domisili",
+    documents: tuple[str, ...] = ("kk", "akta_kelahiran"),
+) -> dict:
+    """A registration of a child living `north` degrees north of `school`, choosing it; its NIK and KK end in
+    `serial` (four digits, unique per test)."""
+    return {
+        "nik": nik_for("367101", birth, sex, serial),
+        "name": name,
+        "sex": sex,
+        "birth_date": birth.isoformat(),
+        "kk_number": f"367101010119{serial:04d}",
+        "kk_issued_on": "2019-05-02",
+        "address": f"Jl. Uji No. {serial % 100}, RT 001/RW 002",
+        "kelurahan_code": school["kelurahan_code"],
+        "latitude": school["latitude"] + north,
+        "longitude": school["longitude"],
+        "path": path,
+        "choices": [school["npsn"]],
+        "documents": list(documents),
+    }
+
+
+def fill_wizard(page, body: dict) -> None:
+    """The registration wizard filled in as a parent types `body` (a `child`): every field, one choice."""
+    page.get_by_label("NIK anak (16 angka)").fill(body["nik"])
+    page.get_by_label("Perempuan" if body["sex"] == "P" else "Laki-laki").check()
+    page.get_by_label("Tanggal lahir").fill(body["birth_date"])
+    page.get_by_label("Nama lengkap anak").fill(body["name"])
+    page.get_by_label("Nomor Kartu Keluarga (16 angka)").fill(body["kk_number"])
+    page.get_by_label("Tanggal terbit KK").fill(body["kk_issued_on"])
+    page.get_by_label("Alamat sesuai KK").fill(body["address"])
+    page.get_by_label("Kelurahan / desa").select_option(body["kelurahan_code"])
+    page.get_by_label("Lintang (latitude), mis. -6.1780").fill(f"{body['latitude']:.6f}")
+    page.get_by_label("Bujur (longitude), mis. 106.6300").fill(f"{body['longitude']:.6f}")
+    page.locator(f"input[name=path][value={body['path']}]").check()
+    page.get_by_label("Pilihan 1").select_option(body["choices"][0])
+    for kind in body["documents"]:
+        page.locator(f"input[name=documents][value={kind}]").check()
 
 
 def set_rule(url: str, period_id: int, name: str, value: object) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR
+from tests.browser.conftest import child
 
 AXE = Path(__file__).resolve().parents[2] / "ppdb" / "web" / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "bypass_csp": True}
@@ -36,27 +37,11 @@ WITHDRAW = "(cabut pendaftaran: konfirmasi)"
 
 def registered(base: str, pid: int, school: dict, email: str) -> str:
     """A registration of the parent's, through the API: its number."""
-    from ppdb.identity import nik_for
-
     birth = date(date.today().year - 12, 4, 2)
     with httpx.Client(base_url=base, timeout=30) as api:
         token = api.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
-        child = {
-            "nik": nik_for("367101", birth, "L", 9601),
-            "name": "Bagus Aksesibel",
-            "sex": "L",
-            "birth_date": birth.isoformat(),
-            "kk_number": "3671010101199601",
-            "kk_issued_on": "2019-05-02",
-            "address": "Jl. Mawar No. 1, RT 001/RW 001",
-            "kelurahan_code": school["kelurahan_code"],
-            "latitude": school["latitude"] + 0.002,
-            "longitude": school["longitude"],
-            "path": "domisili",
-            "choices": [school["npsn"]],
-            "documents": ["kk", "akta_kelahiran"],
-        }
-        created = api.post(f"/api/periods/{pid}/applications", json=child, headers={"Authorization": f"Bearer {token}"})
+        body = child(school, 9601, birth, name="Bagus Aksesibel", sex="L")
+        created = api.post(f"/api/periods/{pid}/applications", json=body, headers={"Authorization": f"Bearer {token}"})
         assert created.status_code == 201, created.text
     return created.json()["registration_number"]
 

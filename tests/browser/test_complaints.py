@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ppdb.demo import DEMO_ADMIN
-from ppdb.identity import nik_for
+from tests.browser.conftest import child
 from tests.browser.test_journeys import DESKTOP, MOBILE, login, png
 
 pytestmark = pytest.mark.usefixtures("site")
@@ -27,22 +27,8 @@ def test_a_parent_files_a_complaint_and_the_dinas_upholds_it(site, browser, shot
         account = {"email": "ibu.sanggah@contoh.id", "password": PASSWORD, "name": "Ibu Rina"}
         assert api.post("/api/auth/signup", json=account).status_code == 201
         token = api.post("/api/auth/login", json={"email": account["email"], "password": PASSWORD}).json()["token"]
-        child = {
-            "nik": nik_for("367101", BIRTH, "P", 9501),
-            "name": "Rina Kartika",
-            "sex": "P",
-            "birth_date": BIRTH.isoformat(),
-            "kk_number": "3671010101199501",
-            "kk_issued_on": "2019-05-02",
-            "address": "Jl. Flamboyan No. 5, RT 001/RW 003",
-            "kelurahan_code": school["kelurahan_code"],
-            "latitude": school["latitude"] + 0.003,
-            "longitude": school["longitude"],
-            "path": "domisili",
-            "choices": [school["npsn"]],
-            "documents": ["kk", "akta_kelahiran"],
-        }
-        created = api.post(f"/api/periods/{pid}/applications", json=child, headers={"Authorization": f"Bearer {token}"})
+        body = child(school, 9501, BIRTH, name="Rina Kartika", north=0.003)
+        created = api.post(f"/api/periods/{pid}/applications", json=body, headers={"Authorization": f"Bearer {token}"})
         assert created.status_code == 201, created.text
     number = created.json()["registration_number"]
 

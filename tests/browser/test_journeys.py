@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR, DEMO_ORIGIN_OPERATOR
 from ppdb.identity import nik_for
+from tests.browser.conftest import child
 
 pytestmark = pytest.mark.usefixtures("site")
 PASSWORD = "rahasia-keluarga-2027"
@@ -141,21 +142,15 @@ def test_the_origin_school_enters_rapor_and_the_parent_sees_the_score(site, brow
 
     with httpx.Client(base_url=base) as api:
         token = api.post("/api/auth/login", json={"email": "ibu.siti@contoh.id", "password": PASSWORD}).json()
-        body = {
-            "nik": nik,
-            "name": "Budi Santoso",
-            "sex": "L",
-            "birth_date": BIRTH.isoformat(),
-            "kk_number": "3671010101199002",
-            "kk_issued_on": "2019-05-02",
-            "address": "Jl. Merdeka No. 7, RT 001/RW 002",
-            "kelurahan_code": school["kelurahan_code"],
-            "latitude": school["latitude"] + 0.002,
-            "longitude": school["longitude"],
-            "path": "prestasi",
-            "choices": [school["npsn"]],
-            "documents": ["kk", "akta_kelahiran", "rapor"],
-        }
+        body = child(
+            school,
+            9002,
+            BIRTH,
+            name="Budi Santoso",
+            sex="L",
+            path="prestasi",
+            documents=("kk", "akta_kelahiran", "rapor"),
+        )
         headers = {"Authorization": f"Bearer {token['token']}"}
         created = api.post(f"/api/periods/{period_id}/applications", json=body, headers=headers)
         assert created.status_code == 201, created.text

@@ -10,6 +10,7 @@ from datetime import date
 import httpx
 
 from ppdb.identity import nik_for
+from tests.browser.conftest import child, fill_wizard
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 PASSWORD = "Kata-sandi-ponsel-2027"
@@ -182,20 +183,8 @@ def test_what_was_typed_survives_an_ended_session(site, browser) -> None:
     sign_in()
     page.goto(f"{base}/periode/{period_id}/daftar")
     expect(page.locator("#draft-note")).to_be_hidden()
-    nik = nik_for("367101", BIRTH, "P", 9302)
-    page.get_by_label("NIK anak (16 angka)").fill(nik)
-    page.get_by_label("Perempuan").check()
-    page.get_by_label("Tanggal lahir").fill(BIRTH.isoformat())
-    page.get_by_label("Nama lengkap anak").fill("Sari Wulandari")
-    page.get_by_label("Nomor Kartu Keluarga (16 angka)").fill("3671010101199302")
-    page.get_by_label("Tanggal terbit KK").fill("2019-05-02")
-    page.get_by_label("Alamat sesuai KK").fill("Jl. Kenanga No. 7, RT 003/RW 001")
-    page.get_by_label("Kelurahan / desa").select_option(school["kelurahan_code"])
-    page.get_by_label("Lintang (latitude), mis. -6.1780").fill(f"{school['latitude'] + 0.001:.6f}")
-    page.get_by_label("Bujur (longitude), mis. 106.6300").fill(f"{school['longitude']:.6f}")
-    page.locator("input[name=path][value=domisili]").check()
-    page.get_by_label("Pilihan 1").select_option(school["npsn"])
-    page.locator("input[name=documents][value=kk]").check()
+    body = child(school, 9302, BIRTH, name="Sari Wulandari", north=0.001, documents=("kk",))
+    fill_wizard(page, body)
 
     context.clear_cookies(name="ppdb_session")  # the session's cookie expired with it
     page.get_by_role("button", name="Kirim pendaftaran").click()
@@ -204,7 +193,7 @@ def test_what_was_typed_survives_an_ended_session(site, browser) -> None:
     sign_in()
     expect(page).to_have_url(re.compile(rf"/periode/{period_id}/daftar$"))
     expect(page.locator("#draft-note")).to_be_visible()
-    expect(page.get_by_label("NIK anak (16 angka)")).to_have_value(nik)
+    expect(page.get_by_label("NIK anak (16 angka)")).to_have_value(body["nik"])
     expect(page.get_by_label("Nama lengkap anak")).to_have_value("Sari Wulandari")
     expect(page.get_by_label("Kelurahan / desa")).to_have_value(school["kelurahan_code"])
     expect(page.locator("input[name=path][value=domisili]")).to_be_checked()

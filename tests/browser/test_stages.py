@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from ppdb.demo import DEMO_ADMIN
-from ppdb.identity import nik_for
-from tests.browser.conftest import set_rule
+from tests.browser.conftest import child, set_rule
 from tests.browser.test_journeys import MOBILE, login
 
 pytestmark = pytest.mark.usefixtures("site")
@@ -40,29 +39,15 @@ def test_the_timeline_and_a_parents_registration_in_the_second_stage(site, brows
     base, pid, school = site["base"], site["period_id"], site["school"]
     set_rule(site["url"], pid, "stages", STAGES)  # as the Dinas set them before registration opened
     birth = date(date.today().year - 12, 4, 5)
-    child = {
-        "nik": nik_for("367101", birth, "P", 9401),
-        "name": "Dewi Lestari",
-        "sex": "P",
-        "birth_date": birth.isoformat(),
-        "kk_number": "3671010101199401",
-        "kk_issued_on": "2019-05-02",
-        "address": "Jl. Kenari No. 9, RT 003/RW 005",
-        "kelurahan_code": school["kelurahan_code"],
-        "latitude": school["latitude"] + 0.02,  # far: not placed in tahap 1
-        "longitude": school["longitude"],
-        "path": "domisili",
-        "choices": [school["npsn"]],
-        "documents": ["kk", "akta_kelahiran"],
-    }
+    dewi = child(school, 9401, birth, name="Dewi Lestari", north=0.02)  # far: not placed in tahap 1
     with httpx.Client(base_url=base, timeout=30) as api:
         account = {"email": "dua.tahap@contoh.id", "password": PASSWORD, "name": "Ibu Dewi"}
         assert api.post("/api/auth/signup", json=account).status_code == 201
         parent = _bearer(api, "dua.tahap@contoh.id", PASSWORD)
         admin = _bearer(api, *DEMO_ADMIN)
-        refused = api.post(f"/api/periods/{pid}/applications", json=child | {"path": "prestasi"}, headers=parent)
+        refused = api.post(f"/api/periods/{pid}/applications", json=dewi | {"path": "prestasi"}, headers=parent)
         assert refused.json()["code"] == "path_not_in_stage"
-        first = api.post(f"/api/periods/{pid}/applications", json=child, headers=parent)
+        first = api.post(f"/api/periods/{pid}/applications", json=dewi, headers=parent)
         assert first.status_code == 201, first.text
         for step, body in (("close", None), ("selection-runs", None), ("publications", {})):
             done = api.post(f"/api/periods/{pid}/{step}", json=body, headers=admin)
@@ -81,7 +66,7 @@ def test_the_timeline_and_a_parents_registration_in_the_second_stage(site, brows
         assert second.status_code == 201, second.text
         sid = second.json()["id"]
         assert api.post(f"/api/periods/{sid}/open", headers=admin).status_code == 200
-        again = api.post(f"/api/periods/{sid}/applications", json=child, headers=parent)
+        again = api.post(f"/api/periods/{sid}/applications", json=dewi, headers=parent)
         assert again.status_code == 201, again.text
         number_2 = again.json()["registration_number"]
 

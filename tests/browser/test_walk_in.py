@@ -12,6 +12,7 @@ import pytest
 
 from ppdb.demo import DEMO_OPERATOR
 from ppdb.identity import nik_for
+from tests.browser.conftest import child, fill_wizard
 from tests.browser.test_journeys import DESKTOP, MOBILE, login, png
 
 pytestmark = pytest.mark.usefixtures("site")
@@ -32,19 +33,9 @@ def test_an_operator_registers_a_walk_in_family_which_claims_it_on_its_dashboard
     page.get_by_role("link", name=re.compile("^Daftarkan: ")).first.click()
     expect(page.get_by_role("heading", name="Pendaftaran di sekolah (luring)")).to_be_visible()
     expect(page.get_by_label("PIN anak")).to_have_count(0)  # the KK is checked at the desk
-    page.get_by_label("NIK anak (16 angka)").fill(nik)
-    page.get_by_label("Laki-laki").check()
-    page.get_by_label("Tanggal lahir").fill(BIRTH.isoformat())
-    page.get_by_label("Nama lengkap anak").fill("Bagus Prasetyo")
-    page.get_by_label("Nomor Kartu Keluarga (16 angka)").fill("3671010101199101")
-    page.get_by_label("Tanggal terbit KK").fill("2019-05-02")
-    page.get_by_label("Alamat sesuai KK").fill("Jl. Melati No. 3, RT 002/RW 004")
-    page.get_by_label("Kelurahan / desa").select_option(school["kelurahan_code"])
-    page.get_by_label("Lintang (latitude), mis. -6.1780").fill(f"{school['latitude'] + 0.002:.6f}")
-    page.get_by_label("Bujur (longitude), mis. 106.6300").fill(f"{school['longitude']:.6f}")
-    page.locator("input[name=path][value=domisili]").check()
-    page.get_by_label("Pilihan 1").select_option(school["npsn"])
-    page.locator("input[name=documents][value=kk]").check()
+    walk_in = child(school, 9101, BIRTH, name="Bagus Prasetyo", sex="L", documents=("kk",))
+    assert walk_in["nik"] == nik  # the number the test looks the family up by
+    fill_wizard(page, walk_in)
     kk = [{"name": "kk.png", "mimeType": "image/png", "buffer": png("#c9daf8", "KARTU KELUARGA")}]
     page.set_input_files("#f-file_kk", files=kk)
     shot(page, "20-luring-pendaftaran")
