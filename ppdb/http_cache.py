@@ -72,7 +72,7 @@ class PageETags(ASGIMiddleware):
             if message.get("more_body", False):
                 return
             content = b"".join(body)
-            tag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+            tag = '"' + hashlib.sha256(_stable(start, content)).hexdigest()[:32] + '"'
             headers = [*start.get("headers", []), (b"etag", tag.encode()), *CACHING]
             asked = Headers.from_scope(scope).get("if-none-match", "")
             if tag in (t.strip() for t in asked.split(",")):
@@ -89,6 +89,15 @@ class PageETags(ASGIMiddleware):
 CACHING = [(b"cache-control", b"private, no-cache"), (b"vary", b"HX-Request")]
 UNSENT = {b"content-length", b"content-type", b"content-encoding"}
 """Headers a 304 leaves out (it has no body)."""
+
+
+def _stable(start: HTTPResponseStartEvent, content: bytes) -> bytes:
+    """The body without what changes on every response of the same page: a gzip member's modification time
+    (header bytes 4-7, RFC 1952; Litestar's gzip writes the current time there)."""
+    encoding = next((v for n, v in start.get("headers", []) if n.lower() == b"content-encoding"), None)
+    if encoding == b"gzip" and content[:2] == b"\x1f\x8b":
+        return content[:4] + content[8:]
+    return content
 
 
 def _cacheable(start: HTTPResponseStartEvent) -> bool:

@@ -167,7 +167,8 @@ def validate(
     ctx: PeriodContext, data: schemas.ApplicationCreate, today: date | None = None, *, enforce_zone: bool = True
 ) -> Plan:
     """Every registration rule. All failures are reported at once (`Problems`), the first in the order a parent
-    would fix them giving the answer's code; the choices are checked once the path and the home point are valid."""
+    would fix them giving the answer's code; where the child lives (region, zones) and the choices are checked
+    once the path, the kelurahan and the home point are valid."""
     rules, period = ctx.rules, ctx.period
     today = today or datetime.now(UTC).date()
     found = Problems()
@@ -202,10 +203,11 @@ def validate(
         _check_kk(rules, period, data, today)
     path = rules.path(data.path)
     in_region = data.kelurahan_code.startswith(ctx.region_code + ".") if ctx.region_code else True
+    home = not found.on("kelurahan_code") and not found.on("latitude")  # where the child lives is known
     with found.check():
-        _check_path(ctx, path, data, in_region)
+        _check_path(ctx, path, data, in_region if home else True)
     choices: list[ChoicePlan] = []
-    if path is not None and not found.on("latitude"):
+    if path is not None and home:
         with found.check():
             choices = _plan_choices(ctx, path, data, enforce_zone=enforce_zone)
     found.raise_any()
@@ -285,7 +287,7 @@ def _check_age(rules: RuleSet, data: schemas.ApplicationCreate) -> None:
 
 
 def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.ApplicationCreate, today: date) -> None:
-    if data.kk_issued_on > today or data.kk_issued_on < data.birth_date - timedelta(days=366 * 60):
+    if data.kk_issued_on > today or (data.birth_date - data.kk_issued_on).days > 366 * 60:
         raise AppError("kk_issue_date_invalid", "Tanggal terbit KK tidak valid.", "kk_issued_on")
     opening = period.registration_opens_at.date()
     if (opening - data.kk_issued_on).days >= rules.kk_min_age_days:

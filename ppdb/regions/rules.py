@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
-from ppdb.labels import path_title
+from ppdb.labels import category_title, path_title
 from ppdb.scores.formula import RAPOR_ONLY, Points, ScoreRule
 
 
@@ -327,6 +327,12 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
 
     def path(self, name: str) -> PathRule | None:
         return next((p for p in self.paths if p.name == name), None)
+
+    def path_label(self, name: str) -> str:
+        """A path, or a path with its sub-quota (`afirmasi/ketm`), as parents read it: the region's title."""
+        path, _, category = name.partition("/")
+        rule = self.path(path)
+        return (rule.label if rule else path_title(path)) + (f" – {category_title(category)}" if category else "")
 
     def path_or_alias(self, name: str) -> PathRule | None:
         """Also under its other regulation's name (zonasi is domisili since 2025): for comparing presets."""

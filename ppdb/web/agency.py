@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin
 from ppdb.errors import AppError
-from ppdb.labels import path_title
 from ppdb.params import PeriodId, Session
 from ppdb.regions import juknis
 from ppdb.regions import schemas as region_schemas
@@ -68,7 +67,7 @@ CHART_BARS = 15
 """A chart shows at most this many schools (one phone screen); the table under it has them all."""
 
 
-def charts(stats: Statistics) -> dict[str, dict[str, Any]]:
+def charts(stats: Statistics, rules: RuleSet) -> dict[str, dict[str, Any]]:
     """The period page's charts as Chart.js reads them (`labels`, `series`, the value axis' `max`), with the
     number of schools left to the table (`hidden`)."""
     reached = sorted(
@@ -91,7 +90,7 @@ def charts(stats: Statistics) -> dict[str, dict[str, Any]]:
             "hidden": len(reached) - len(reach),
         },
         "paths": {
-            "labels": [path_title(p.path) for p in stats.paths],
+            "labels": [rules.path_label(p.path) for p in stats.paths],
             "series": [
                 {"label": "Pendaftar", "data": [p.applicants for p in stats.paths]},
                 {"label": "Kursi", "data": [p.seats for p in stats.paths]},
@@ -224,7 +223,7 @@ class AgencyPages(Controller):
             "nationals": list(dict.fromkeys(p.national for p in out.rules.paths)),
             "bounds": bounds,
             "stats": report.totals,
-            "charts": charts(report.totals),
+            "charts": charts(report.totals, out.rules),
             "cutoffs": report.cutoffs,
             "publication": publication,
             "official": official,

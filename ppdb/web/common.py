@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -45,6 +46,9 @@ HOME = {Role.PARENT: "/orangtua", Role.SCHOOL_OPERATOR: "/sekolah", Role.AGENCY_
 
 
 WIB = timezone(timedelta(hours=7), "WIB")
+# Pages with a child's NIK and KK in full are never kept by the browser (a school laptop or a family phone is
+# shared; nor shown from its cache on Back): the others are answered 304 when unchanged (`http_cache.PageETags`).
+NO_STORE = CacheControlHeader(no_store=True)
 
 
 def wib(moment: datetime, pattern: str = "%d-%m-%Y %H:%M") -> str:
@@ -53,19 +57,20 @@ def wib(moment: datetime, pattern: str = "%d-%m-%Y %H:%M") -> str:
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
+    rules = context.get("rules") or getattr(context.get("period"), "rules", None)
     return Template(
         template_name=template,
         status_code=status,
         context={
             "user": request.scope.get("user"),
             "csrf": request.scope.get("csrf_token", ""),
-            "path_name": path_title,
+            "path_name": rules.path_label if isinstance(rules, RuleSet) else path_title,
             "status_name": lambda s: status_title(str(s)),
             "metres": metres,
             "idn_number": number,
             "wib": wib,
             "keys_in_words": keys_in_words,
-            "document_name": document_namer(context.get("rules")),
+            "document_name": document_namer(rules if isinstance(rules, RuleSet) else None),
             "flag_name": lambda f: FLAG_NAMES.get(f, f),
             "category_name": category_title,
             "home_of": lambda u: HOME.get(u.role, "/") if u else "/",

@@ -27,6 +27,7 @@ from ppdb.selection import service as selection
 from ppdb.web.common import (
     FIELD_MESSAGES,
     FILES,
+    NO_STORE,
     FormErrors,
     ask_first,
     convert,
@@ -252,7 +253,7 @@ class ParentPages(Controller):
             await service.withdraw(db_session, registration_number, request.user)
         return finished(back, "dicabut")
 
-    @get("/pendaftaran/{registration_number:str}/ubah")
+    @get("/pendaftaran/{registration_number:str}/ubah", cache_control=NO_STORE)
     async def change_form(
         self, request: Request, db_session: Session, runtime: AppRuntime, registration_number: RegistrationNumber
     ) -> Template:
@@ -281,7 +282,7 @@ class ParentPages(Controller):
         period = await get_period(db_session, period_id)
         form = await request.form()
         values = form_values(form, rules_of(period).max_choices)
-        attached = await attachments(state, request, form, rules_of(period))
+        attached = await attachments(state, request, form, rules_of(period), values["documents"])
         try:
             await preview_if_asked(form, values, db_session, runtime, period_id)
             changes = {k: v for k, v in values.items() if k not in (*FIXED, "idempotency_key", "pin")}
@@ -299,7 +300,7 @@ class ParentPages(Controller):
             page = self._change_page(registration_number, period_id)
             kept = {"staged": attached.keep(state, request.user)}
             return await wizard_again(request, db_session, runtime, period_id, err, values=values | kept, **page)
-        attached.stored(state, request.user)
+        attached.stored(state, request.user, db_session)
         return Redirect(f"/pendaftaran/{registration_number}")
 
     @staticmethod

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import CacheControlHeader, State, UploadFile
+from litestar.datastructures import State, UploadFile
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from ppdb.verification import schemas, service
 from ppdb.web.common import (
     FILES,
     FLAG_NAMES,
+    NO_STORE,
     FormErrors,
     ask_first,
     convert,
@@ -46,9 +47,6 @@ from ppdb.web.wizard import UPLOADS, go_to, wizard_distances, wizard_page, wizar
 
 Kind = Annotated[str, PathParameter(max_length=40)]
 DECISIONS: dict[str, Literal["verified", "rejected"]] = {"verified": "verified", "rejected": "rejected"}
-# A school laptop is shared: pages with a family's data are never kept by the browser (nor shown from its cache
-# on Back after the next family started).
-NO_STORE = CacheControlHeader(no_store=True)
 PAGE = 50
 """Applicants per page of the school's list."""
 PERIOD_COOKIE = "ppdb_sekolah_periode"
@@ -295,7 +293,7 @@ class SchoolPages(Controller):
             notice=notice,
         )
 
-    @get("/sekolah/pendaftar/{registration_number:str}")
+    @get("/sekolah/pendaftar/{registration_number:str}", cache_control=NO_STORE)
     async def verification(
         self, request: Request, db_session: Session, registration_number: RegistrationNumber
     ) -> Template:

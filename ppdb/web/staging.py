@@ -2,7 +2,9 @@
 
 Each is written under `<data>/staged/<user id>/` with a generated name (`documents.write_private`), which the
 form carries back in a hidden field `staged_<kind>` (`name:file name`). Only the user who attached a file finds
-it (the folder is theirs), a held file is deleted once used, and every held file goes after a day.
+it (the folder is theirs); a user holds only the files of the form last refused (one per document kind, each
+within the upload limit); a held file is deleted once the registration that used it is committed, and every
+held file after a day.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-
-from litestar.datastructures import FormMultiDict
 
 from ppdb.applicants.documents import write_private
 from ppdb.authz import Principal
@@ -24,45 +24,64 @@ def _folder(data_path: Path, user: Principal) -> Path:
     return data_path / "staged" / str(user.id)
 
 
-def hold(data_path: Path, user: Principal, files: dict[str, tuple[str, bytes]]) -> dict[str, str]:
-    """Each (file name, content) held; kind -> the hidden field's value."""
+def _name(value: str) -> str | None:
+    name = value.partition(":")[0]
+    return name if NAME.fullmatch(name) else None
+
+
+def held(data_path: Path, user: Principal, fields: dict[str, str]) -> tuple[dict[str, tuple[str, bytes]], list[str]]:
+    """The held files the fields name (kind -> `staged_<kind>`'s value): kind -> (file name, content), and the
+    kinds whose file is no longer held (or never was this user's)."""
+    found: dict[str, tuple[str, bytes]] = {}
+    gone: list[str] = []
+    for kind, value in fields.items():
+        name = _name(value)
+        try:
+            if name is None:
+                raise FileNotFoundError(value)
+            found[kind] = (value.partition(":")[2], (_folder(data_path, user) / name).read_bytes())
+        except FileNotFoundError:
+            gone.append(kind)
+    return found, gone
+
+
+def hold(data_path: Path, user: Principal, files: dict[str, tuple[str, bytes]], kept: dict[str, str]) -> dict[str, str]:
+    """`files` (kind -> (file name, content)) held beside the `kept` ones (kind -> field value), every other
+    file of the user's deleted; kind -> the hidden field's value for each."""
     _sweep(data_path / "staged")
-    return {
-        kind: f"{write_private(_folder(data_path, user), content, 'held')}:{filename[:120]}"
+    folder = _folder(data_path, user)
+    fields = kept | {
+        kind: f"{write_private(folder, content, 'held')}:{filename[:120]}"
         for kind, (filename, content) in files.items()
     }
-
-
-def held(data_path: Path, user: Principal, form: FormMultiDict, kinds: list[str]) -> dict[str, tuple[str, bytes]]:
-    """The files the form says are held for this user, kind -> (file name, content); gone ones left out."""
-    found: dict[str, tuple[str, bytes]] = {}
-    for kind in kinds:
-        value = form.get(f"staged_{kind}")
-        name, _, filename = value.partition(":") if isinstance(value, str) else ("", "", "")
-        if NAME.fullmatch(name):
-            try:
-                found[kind] = (filename, (_folder(data_path, user) / name).read_bytes())
-            except FileNotFoundError:
-                continue
-    return found
+    wanted = {_name(v) for v in fields.values()}
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+    return fields
 
 
 def release(data_path: Path, user: Principal, fields: dict[str, str]) -> None:
-    """Held files deleted (stored with the registration now, or replaced), by their fields' values."""
+    """Held files deleted, by their fields' values (stored with the registration now)."""
     for value in fields.values():
-        name = value.partition(":")[0]
-        if NAME.fullmatch(name):
+        if name := _name(value):
             (_folder(data_path, user) / name).unlink(missing_ok=True)
 
 
 def _sweep(root: Path) -> None:
-    """Held files older than a day deleted (a form never sent again)."""
+    """Held files older than a day deleted (a form never sent again), and the folders they leave empty."""
     if not root.is_dir():
         return
     old = time.time() - KEEP_SECONDS
-    for path in root.glob("*/*"):
+    for folder in root.iterdir():
+        for path in folder.iterdir():
+            try:
+                if path.stat().st_mtime < old:
+                    path.unlink()
+            except FileNotFoundError:
+                continue
         try:
-            if path.stat().st_mtime < old:
-                path.unlink()
-        except FileNotFoundError:
+            folder.rmdir()  # only when empty
+        except OSError:
             continue

@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.datastructures import FormMultiDict, State, UploadFile
 from litestar.response import Redirect, Template
+from sqlalchemy import event
 
 from ppdb import authz
 from ppdb.accounts.models import Role
@@ -197,7 +198,7 @@ async def wizard_submit(
     rules = rules_of(period)
     form = await request.form()
     values = form_values(form, rules.max_choices)
-    attached = await attachments(state, request, form, rules)
+    attached = await attachments(state, request, form, rules, values["documents"])
     try:
         await preview_if_asked(form, values, db_session, runtime, period_id)
         data = refused_files(attached, values)
@@ -217,7 +218,7 @@ async def wizard_submit(
     except (FormErrors, AppError) as err:
         kept = {"pin": "", "staged": attached.keep(state, request.user)}
         return await wizard_again(request, db_session, runtime, period_id, err, values=values | kept, **page)
-    attached.stored(state, request.user)
+    attached.stored(state, request.user, db_session)
     return await done(out)
 
 
@@ -266,43 +267,61 @@ async def far_from_home(db_session: Session, values: dict[str, Any]) -> str | No
 @dataclass
 class Attachments:
     """A wizard submit's documents: files held from a refused submit (`staging`) and the ones attached now,
-    each checked; a refused submit holds the new ones again for the next (`keep`)."""
+    each checked; a refused submit holds the new ones for the next (`keep`)."""
 
     files: dict[str, bytes]
-    """Everything usable, kind -> content: held ones, replaced by the new."""
+    """Everything to store, kind -> content: the held ones of ticked documents, replaced by the new."""
     errors: dict[str, str]
-    """New files refused, `file_<kind>` -> why."""
+    """New files refused and held ones gone, `file_<kind>` -> why."""
     fresh: dict[str, tuple[str, bytes]]
     held: dict[str, str]
-    """Kinds held before -> their hidden field's value."""
+    """Kinds whose held file is used -> their hidden field's value."""
 
     def keep(self, state: State, user: Principal) -> dict[str, str]:
-        """After a refusal: the new files held, the ones they replace released; kind -> the field's value."""
-        data = state.settings.data_path
-        staging.release(data, user, {k: v for k, v in self.held.items() if k in self.fresh})
-        return {k: v for k, v in self.held.items() if k not in self.fresh} | staging.hold(data, user, self.fresh)
+        """After a refusal: the new files held with the held ones they do not replace (nothing else of the
+        user's); kind -> the field's value."""
+        kept = {k: v for k, v in self.held.items() if k not in self.fresh}
+        return staging.hold(state.settings.data_path, user, self.fresh, kept)
 
-    def stored(self, state: State, user: Principal) -> None:
-        """After the registration stored them: the held files released."""
-        staging.release(state.settings.data_path, user, self.held)
+    def stored(self, state: State, user: Principal, db_session: Session) -> None:
+        """Once the registration that stored them is committed, the held files are deleted (kept if it is not:
+        the form may be sent again)."""
+        if self.held:
+            used = dict(self.held)
+            event.listen(
+                db_session.sync_session,
+                "after_commit",
+                lambda _: staging.release(state.settings.data_path, user, used),
+                once=True,
+            )
 
 
-async def attachments(state: State, request: Request, form: FormMultiDict, rules: RuleSet) -> Attachments:
-    held_files = staging.held(state.settings.data_path, request.user, form, list(rules.document_kinds))
-    fresh, errors = {}, {}
+async def attachments(
+    state: State, request: Request, form: FormMultiDict, rules: RuleSet, declared: list[str]
+) -> Attachments:
+    """The documents sent with the wizard (`declared`: the kinds ticked; an unticked kind's held file is
+    dropped); a held file no longer there is an error to fix, never a registration without it."""
+    fields = {k: v for k in rules.document_kinds if isinstance(v := form.get(f"staged_{k}"), str) and k in declared}
+    held_files, gone = staging.held(state.settings.data_path, request.user, fields)
+    errors = {
+        f"file_{k}": f"Berkas {rules.document_title(k)} yang tadi diterima tidak tersimpan lagi; pilih berkasnya lagi."
+        for k in gone
+    }
+    fresh = {}
     for kind, upload in uploads(form, rules).items():
         content = await upload.read()
         try:
             documents.check(rules, kind, content, max_bytes=state.settings.max_upload_bytes)
         except AppError as err:
             errors[f"file_{kind}"] = err.message
+            held_files.pop(kind, None)  # its replacement was refused: the old one is not sent either
         else:
             fresh[kind] = (upload.filename, content)
     return Attachments(
         files={k: c for k, (_, c) in (held_files | fresh).items()},
         errors=errors,
         fresh=fresh,
-        held={k: str(form.get(f"staged_{k}")) for k in held_files},
+        held={k: fields[k] for k in held_files},
     )
 
 

@@ -162,7 +162,8 @@ def test_the_map_goes_where_the_chosen_kelurahan_is(site, browser) -> None:
 
 def test_what_was_typed_survives_an_ended_session(site, browser) -> None:
     """The session ends while the form is open (the browser drops its cookie): the submit asks to sign in
-    again, and the form comes back filled in; once registered, the draft is gone."""
+    again, and the form comes back filled in but for the child's NIK and KK numbers; once registered, the draft
+    is gone."""
     from playwright.sync_api import expect
 
     base, period_id, school = site["base"], site["period_id"], site["school"]
@@ -193,13 +194,17 @@ def test_what_was_typed_survives_an_ended_session(site, browser) -> None:
     sign_in()
     expect(page).to_have_url(re.compile(rf"/periode/{period_id}/daftar$"))
     expect(page.locator("#draft-note")).to_be_visible()
-    expect(page.get_by_label("NIK anak (16 angka)")).to_have_value(body["nik"])
+    expect(page.get_by_label("NIK anak (16 angka)")).to_have_value("")  # the child's numbers are never kept
+    expect(page.get_by_label("Nomor Kartu Keluarga (16 angka)")).to_have_value("")
     expect(page.get_by_label("Nama lengkap anak")).to_have_value("Sari Wulandari")
     expect(page.get_by_label("Kelurahan / desa")).to_have_value(school["kelurahan_code"])
     expect(page.locator("input[name=path][value=domisili]")).to_be_checked()
     expect(page.locator("input[name=documents][value=kk]")).to_be_checked()
     expect(page.locator("input[name=documents][value=akta_kelahiran]")).not_to_be_checked()
     page.locator("input[name=documents][value=akta_kelahiran]").check()
+    page.get_by_label("NIK anak (16 angka)").fill(body["nik"])
+    page.get_by_label("Nomor Kartu Keluarga (16 angka)").fill(body["kk_number"])
+    assert "3671" not in page.evaluate("JSON.stringify(sessionStorage)")  # nor typed again
     page.get_by_role("button", name="Kirim pendaftaran").click()
     expect(page.get_by_text("Pendaftaran terkirim")).to_be_visible()
     assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('draft:')).length") == 0

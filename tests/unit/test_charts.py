@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from ppdb.regions.rules import RuleSet
 from ppdb.reports.statistics import PathStats, SchoolStats, Statistics
 from ppdb.web.agency import CHART_BARS, charts
 
@@ -35,7 +38,8 @@ def test_at_most_one_screen_of_schools_emptiest_and_narrowest_first() -> None:
         schools=schools,
         paths=[PathStats(path="domisili", applicants=300, seats=200, filled=150, fill_rate=0.75)],
     )
-    shown = charts(stats)
+    rules = RuleSet(preset="permendikdasmen-3-2025", paths=[], reference_date=date(2027, 7, 1), lottery_seed="")
+    shown = charts(stats, rules)
     fill, cutoff, paths = shown["fill"], shown["cutoff"], shown["paths"]
     assert fill["labels"] == [f"SMP {i}" for i in range(CHART_BARS)] and fill["hidden"] == 40 - CHART_BARS
     assert fill["series"][0]["data"][:2] == [0.0, 2.5] and fill["max"] == 100

@@ -28,3 +28,14 @@ def test_paths_are_named_in_words_in_messages_and_pages_alike():
     assert path_title("prestasi_lomba") == "Prestasi lomba"  # a region's own, untitled
     own = PathRule(name="prestasi_lomba", quota=5, title="Prestasi Lomba Tingkat Kota", keys=["lottery"])
     assert own.label == "Prestasi Lomba Tingkat Kota" and PathRule(name="mutasi", quota=5, keys=[]).label == "Mutasi"
+
+
+def test_a_region_names_its_own_paths_everywhere():
+    from datetime import date
+
+    from ppdb.regions.rules import PathRule, RuleSet
+
+    own = PathRule(name="prestasi_lomba", quota=5, title="Prestasi Lomba Tingkat Kota", keys=["lottery"])
+    rules = RuleSet(preset="permendikdasmen-3-2025", paths=[own], reference_date=date(2027, 7, 1), lottery_seed="")
+    assert rules.path_label("prestasi_lomba") == "Prestasi Lomba Tingkat Kota"
+    assert rules.path_label("afirmasi/ketm") == "Afirmasi – Keluarga ekonomi tidak mampu (KETM)"

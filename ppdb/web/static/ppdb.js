@@ -147,28 +147,38 @@ function focusFirstError() {
 }
 
 // A registration typed on a phone is not lost to an expired session: what is typed is kept in this tab
-// (sessionStorage: gone when the tab closes; never files, PINs or passwords) until it is sent, and put back when
-// the form comes back empty for the same account. Signing out or a sent registration clears it.
+// (sessionStorage, gone when the tab closes) for an hour at most until it is sent, and put back when the form
+// comes back empty for the same account. Never kept: NIK, NISN and KK numbers, files, PINs, passwords. A sent
+// registration, signing out or a page of another account clears it.
+var DRAFT_SECONDS = 3600;
+var NOT_KEPT = ["_csrf", "pin", "nik", "nisn", "kk_number", "idempotency_key"];
+
 function setUpDraft() {
   var store = window.sessionStorage;
   if (!store) return;
+  var user = document.body.dataset.user;
   function clear(keep) {
-    Object.keys(store).forEach(function (k) { if (k.indexOf("draft:") === 0 && k !== keep) store.removeItem(k); });
+    Object.keys(store).forEach(function (k) {
+      if (k.indexOf("draft:") !== 0 || k === keep) return;
+      var draft = JSON.parse(store.getItem(k));
+      var stale = !draft.at || Date.now() - draft.at > DRAFT_SECONDS * 1000;
+      if (keep === null || stale || (user && k.indexOf("draft:" + user + ":") !== 0)) store.removeItem(k);
+    });
   }
-  if (document.querySelector("[data-draft-done]")) clear(null);
+  clear(document.querySelector("[data-draft-done]") ? null : undefined);
   document.querySelectorAll("form[action='/keluar']").forEach(function (f) {
     f.addEventListener("submit", function () { clear(null); });
   });
   var form = document.querySelector("form[data-draft]");
   if (!form) return;
   var key = "draft:" + form.dataset.draft + ":" + form.getAttribute("action");
-  clear(key);  // another account's, on a shared phone
   var kept = function (el) {
-    return el.name && el.name !== "_csrf" && el.name !== "pin" && ["file", "password", "hidden", "submit", "button"].indexOf(el.type) < 0;
+    return el.name && NOT_KEPT.indexOf(el.name) < 0 &&
+      ["file", "password", "hidden", "submit", "button"].indexOf(el.type) < 0;
   };
   var saved = store.getItem(key);
   if (saved && form.hasAttribute("data-draft-empty")) {
-    var values = JSON.parse(saved);
+    var values = JSON.parse(saved).values;
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!kept(el) || !(el.name in values)) return;
       if (el.type === "checkbox" || el.type === "radio") el.checked = values[el.name].indexOf(el.value) >= 0;
@@ -183,7 +193,7 @@ function setUpDraft() {
       values[el.name] = values[el.name] || [];
       if ((el.type !== "checkbox" && el.type !== "radio") || el.checked) values[el.name].push(el.value);
     });
-    store.setItem(key, JSON.stringify(values));
+    store.setItem(key, JSON.stringify({ at: Date.now(), values: values }));
   }
   form.addEventListener("input", save);
   form.addEventListener("change", save);

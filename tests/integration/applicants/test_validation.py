@@ -165,3 +165,19 @@ async def test_every_failing_rule_is_reported_at_once(admin, parent, session):
         await parent.post(f"/api/periods/{period['id']}/applications", json=point), 422, "coordinate_outside_indonesia"
     )
     assert [d["code"] for d in error["details"]] == ["coordinate_outside_indonesia", "path_unknown"]
+
+
+async def test_an_absurd_birth_date_or_kelurahan_is_refused_not_crashed_on(admin, parent):
+    """A birth date in year 50 is an age to refuse, not an overflow; checks that need a known home (region,
+    zones, the choices' distances) wait for it."""
+    period = await open_period(admin)
+    ancient = registration(birth_date=date(50, 1, 1))
+    error = expect_error(
+        await parent.post(f"/api/periods/{period['id']}/applications", json=ancient), 422, "age_above_maximum"
+    )
+    assert {d["field"] for d in error.get("details", [error])} == {"birth_date"}
+    nowhere = registration(kelurahan_code="36710110")
+    error = expect_error(
+        await parent.post(f"/api/periods/{period['id']}/applications", json=nowhere), 422, "kelurahan_code_invalid"
+    )
+    assert [d["code"] for d in error.get("details", [error])] == ["kelurahan_code_invalid"]

@@ -111,8 +111,30 @@ async def test_files_attached_to_a_refused_submit_are_held_for_the_next(
 
     # another account sending the same field gets nothing of it (the file is in the first parent's folder)
     theirs = {**wizard_form(other_token, 2), "documents": "kk", "staged_kk": held}
-    assert (await other.post(url, data=theirs)).is_redirect
+    refused_to_them = await other.post(url, data=theirs)
+    assert refused_to_them.status_code == 400 and "pilih berkasnya lagi" in refused_to_them.text
+    # the same form again with a second document attached: one set of files held per account
+    second = await parent.post(
+        url,
+        data={**mistaken, "documents": ["kk", "akta_kelahiran"], "staged_kk": held},
+        files={"file_akta_kelahiran": ("akta.pdf", PDF, "application/pdf")},
+    )
+    assert second.status_code == 400 and 'name="staged_akta_kelahiran"' in second.text
+    assert len(list(tmp_path.rglob("*.held"))) == 2
+    # unticking a document drops its held file
+    akta = re.search(r'name="staged_akta_kelahiran" value="([^"]+)"', second.text).group(1)
+    untick = {**mistaken, "documents": "akta_kelahiran", "staged_kk": held, "staged_akta_kelahiran": akta}
+    third = await parent.post(url, data=untick)
+    assert third.status_code == 400 and 'name="staged_kk"' not in third.text
+    assert len(list(tmp_path.rglob("*.held"))) == 1
+    # a held file that is gone (swept, or used by another tab) is a file to choose again, not a registration
+    # without it
+    gone = await parent.post(url, data={**wizard_form(token, 1), "documents": "kk", "staged_kk": held})
+    assert gone.status_code == 400 and "pilih berkasnya lagi" in gone.text
+    assert await counts(engine) == (0, 0, 0)
     # the parent's corrected submit, without attaching the file again
+    refused = await parent.post(url, data=mistaken, files={"file_kk": ("kk-siti.pdf", PDF, "application/pdf")})
+    held = re.search(r'name="staged_kk" value="([^"]+)"', refused.text).group(1)
     fixed = {**wizard_form(token, 1), "documents": "kk", "staged_kk": held}
     registered = await parent.post(url, data=fixed)
     number = registered.headers["location"].split("/")[-1].split("?")[0]
