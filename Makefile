@@ -8,7 +8,7 @@ WEB := ppdb/web
 # apt-get update at most once per checkout (for npm and Chromium, when root on Debian and they are missing).
 APT_UPDATE := { [ -f .apt-updated ] || { apt-get update -qq && touch .apt-updated; }; }
 
-.PHONY: demo test lint loadtest loadtest-shape phone-budget install lock clean chromium pgbouncer
+.PHONY: demo test lint loadtest loadtest-compete loadtest-shape phone-budget install lock clean chromium pgbouncer
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ test: install chromium pgbouncer lint
 # reports under results/loadtest/ (see loadtests/README.md). Exits non-zero when a budget is broken.
 loadtest: install
 	$(BIN)/python loadtests/run.py $(LOADTEST_ARGS)
+
+# The same beside a neighbour: half of one core kept busy by another process for the whole run.
+loadtest-compete: install
+	$(BIN)/python loadtests/run.py --compete 0.5 $(LOADTEST_ARGS)
 
 # The production shape (docs/scaling.md): two instances, PgBouncer in transaction mode, a streaming replica;
 # throughput and result day, bounded (about five minutes).

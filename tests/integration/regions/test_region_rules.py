@@ -224,7 +224,7 @@ async def test_a_path_closed_to_children_from_outside_the_region(admin, parent):
     url = f"/api/periods/{period['id']}/applications"
     outside = dict(kelurahan_code="36.03.01.1001", choices=["20670003"])  # Kabupaten Tangerang, within C's radius
     refused = expect_error(await parent.post(url, json=registration(serial=1, **outside)), 422, "out_of_region")
-    assert refused["field"] == "path" and "prestasi" in refused["message"]
+    assert refused["field"] == "path" and "Prestasi" in refused["message"]
     prestasi = registration(serial=2, path="prestasi", documents=["kk", "akta_kelahiran", "rapor"], **outside)
     assert (await parent.post(url, json=prestasi)).status_code == 201
     assert (await parent.post(url, json=registration(serial=3))).status_code == 201  # a city child on domisili
