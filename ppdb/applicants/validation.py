@@ -309,7 +309,8 @@ def _check_kk(rules: RuleSet, period: Period | OpenPeriod, data: schemas.Applica
 
 
 def _check_path_rules(rules: RuleSet, path: PathRule, data: schemas.ApplicationCreate) -> None:
-    unknown = [d for d in data.documents if d not in rules.document_kinds]
+    kinds = rules.document_kinds
+    unknown = [d for d in data.documents if d not in kinds]
     if unknown:
         raise AppError("document_kind_unknown", f"Jenis dokumen '{unknown[0]}' tidak dikenal.", "documents")
     categories = [] if path.zoned_sub_quotas else [s.name for s in path.sub_quotas]  # zoned: per choice
