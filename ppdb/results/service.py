@@ -13,6 +13,7 @@ from ppdb.applicants.models import Applicant, Application
 from ppdb.audit.service import record_publication
 from ppdb.authz import Principal
 from ppdb.db.base import to_struct
+from ppdb.db.session import bind_of, driver_connection
 from ppdb.errors import AppError, NotFound
 from ppdb.labels import path_title
 from ppdb.regions.models import Period
@@ -277,6 +278,16 @@ _MISSES = """
 _MISSED = "INSERT INTO result_lookup_failures (registration_number, address) VALUES ($1, $2)"
 
 
+_LATEST = "SELECT id, version, digest FROM publications WHERE period_id = $1 ORDER BY version DESC LIMIT 1"
+_ENTRY = """
+    SELECT npsn, path, choice_rank FROM publication_entries
+    WHERE publication_id = $1 AND registration_number = $2 AND birth_date = $3"""
+_PLACE = """
+    SELECT s.name, p.name FROM schools s
+    LEFT JOIN programs p ON p.school_id = s.id AND p.period_id = $2 AND p.code = $3
+    WHERE s.npsn = $1"""
+
+
 async def lookup(
     sessionmaker: async_sessionmaker[AsyncSession],
     period_id: int,
@@ -291,15 +302,16 @@ async def lookup(
     looked up. The lookups of one number take turns (a lock), and a miss is committed before it is answered:
     guesses sent all at once are counted like guesses sent in a row. So this reads the primary, in one
     transaction on one connection, not the read replica (a second connection, held while queuing for the
-    lock, could starve a pool)."""
-    async with sessionmaker() as session, session.begin():
-        publication = await latest(session, period_id)  # through SQLAlchemy first: it opens the transaction
-        primary = (await (await session.connection()).get_raw_connection()).driver_connection
-        assert primary is not None
+    lock, could starve a pool). Result day's busiest route: its statements go straight to the driver (the ORM
+    cost a worker more than the lookup itself, docs/benchmarks.md)."""
+    async with driver_connection(bind_of(sessionmaker)) as primary, primary.transaction():
+        publication = await primary.fetchrow(_LATEST, period_id)
+        if publication is None:
+            raise NotFound("not_published", "Hasil seleksi belum diumumkan.", "period_id")
         await primary.execute(_ONE_AT_A_TIME, registration_number)
-        by_number, by_address, by_source = await primary.fetchrow(
-            _MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW
-        )
+        misses = await primary.fetchrow(_MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW)
+        assert misses is not None  # an aggregate answers one row
+        by_number, by_address, by_source = misses
         if by_source >= MAX_SOURCE_MISSES or by_address >= MAX_ADDRESS_MISSES:
             raise AppError(
                 "lookup_throttled",
@@ -315,35 +327,33 @@ async def lookup(
                 "registration_number",
                 status_code=429,
             )
-        entry = await session.scalar(
-            select(PublicationEntry).where(
-                PublicationEntry.publication_id == publication.id,
-                PublicationEntry.registration_number == registration_number,
-                PublicationEntry.birth_date == birth_date,
-            )
-        )
+        entry = await primary.fetchrow(_ENTRY, publication["id"], registration_number, birth_date)
         if entry is None:
             await primary.execute(_MISSED, registration_number, address)
-        elif entry.npsn:
-            seat = ProgramKey.of(entry.npsn, entry.path or "")
-            school = place(await place_names(session, period_id, [seat.npsn]), seat.npsn, seat.major)
+        elif entry["npsn"]:
+            seat = ProgramKey.of(entry["npsn"], entry["path"] or "")
+            names = await primary.fetchrow(_PLACE, seat.npsn, period_id, seat.major)
+            school = names[0] if names else seat.npsn
+            if seat.major:
+                school = f"{school} – {names[1] if names and names[1] else seat.major}"
     if entry is None:  # the same answer for a wrong number and a wrong birth date
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
+    placed = entry["npsn"] is not None
     message = (
-        f"Selamat, Anda diterima di {school} jalur {path_title(seat.quota_path)} (pilihan ke-{entry.choice_rank})."
-        if entry.npsn
+        f"Selamat, Anda diterima di {school} jalur {path_title(seat.quota_path)} (pilihan ke-{entry['choice_rank']})."
+        if placed
         else "Mohon maaf, Anda belum diterima pada seleksi ini."
     )
     return schemas.LookupOut(
         registration_number=registration_number,
-        placed=entry.npsn is not None,
-        npsn=entry.npsn,
-        school_name=school if entry.npsn else None,
-        path=seat.quota_path if entry.npsn else None,
-        program=seat.major if entry.npsn else None,
-        choice_rank=entry.choice_rank,
-        version=publication.version,
-        digest=publication.digest,
+        placed=placed,
+        npsn=entry["npsn"],
+        school_name=school if placed else None,
+        path=seat.quota_path if placed else None,
+        program=seat.major if placed else None,
+        choice_rank=entry["choice_rank"],
+        version=publication["version"],
+        digest=publication["digest"],
         message=message,
     )
 
