@@ -35,6 +35,7 @@ RATE = float(os.environ.get("PPDB_LOADTEST_RATE", "0"))  # requests/s offered by
 # waited Retry-After (2 s) and was late for its next ~45 turns, which alone broke the p95 from when due.
 PACED_USERS = 64
 SCALE = float(os.environ.get("PPDB_LOADTEST_SCALE", "1"))  # < 1: shorter runs with fewer users (a smoke test)
+USERS = float(os.environ.get("PPDB_LOADTEST_USERS", "1"))  # > 1: more users in the same time (`run.py --users`)
 PASSWORD = "Kata-sandi-uji-beban-2026"
 
 PAYLOADS = iter(DATA.get("payloads", []))
@@ -395,7 +396,7 @@ class Scenario(LoadTestShape):
             self.measuring = True
         for until, users, rate, classes in STAGES[SCENARIO]:
             if elapsed < until * SCALE:
-                return max(1, round(users * SCALE)), rate, classes
+                return max(1, round(users * SCALE * USERS)), rate * USERS, classes
         return None
 
 

@@ -324,7 +324,9 @@ class CPU:
         return usage
 
 
-def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0, scale: float = 1.0) -> dict:
+def locust(
+    scenario: str, host: str, out: Path, data: dict, rate: float = 0.0, scale: float = 1.0, users: float = 1.0
+) -> dict:
     """One headless Locust run; returns its summary (acknowledged registrations included)."""
     data_file, acks_file = out / f"{scenario}.data.json", out / f"{scenario}.acks.json"
     data_file.write_text(json.dumps(data))
@@ -336,6 +338,7 @@ def locust(scenario: str, host: str, out: Path, data: dict, rate: float = 0.0, s
         "PPDB_LOADTEST_BUDGET": json.dumps(BUDGETS[scenario]),
         "PPDB_LOADTEST_RATE": str(rate),
         "PPDB_LOADTEST_SCALE": str(scale),
+        "PPDB_LOADTEST_USERS": str(users),
     }
     command = [
         BIN / "locust",
@@ -513,6 +516,12 @@ def main() -> int:
         default=1.0,
         help="scale durations and user counts (0.1: a one-minute smoke run of the harness)",
     )
+    parser.add_argument(
+        "--users",
+        type=float,
+        default=1.0,
+        help="more users in the same time (2: twice the spike, polling and result day's load; budgets unchanged)",
+    )
     parser.add_argument("--out", default=str(ROOT / "results" / "loadtest"), help="where reports go")
     parser.add_argument(
         "--shape", action="store_true", help="two instances, PgBouncer and a streaming replica (docs/scaling.md)"
@@ -589,6 +598,7 @@ def main() -> int:
                         {**data, "payloads": share, "hosts": [] if scenario.startswith("floor") else servers.bases},
                         rate,
                         args.scale,
+                        args.users,
                     )
                     result["cpu_s"] = {k: round(v - before[k], 1) for k, v in cpu.now().items()}
                     if scenario == "floor-insert":
@@ -667,7 +677,8 @@ def report(results: dict, failures: list[str], args, grouped: bool) -> str:
             f" A competing process kept {args.compete:.0%} of CPU 0 busy throughout (`--compete {args.compete:g}`)."
             if args.compete
             else ""
-        ),
+        )
+        + (f" {args.users:g} times the users of each scenario (`--users {args.users:g}`)." if args.users != 1 else ""),
         "",
         "| scenario | request | count | req/s | p50 ms | p95 ms | p99 ms | failures |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
