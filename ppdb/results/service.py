@@ -240,8 +240,12 @@ async def latest(session: AsyncSession, period_id: int) -> Publication:
         select(Publication).where(Publication.period_id == period_id).order_by(Publication.version.desc()).limit(1)
     )
     if found is None:
-        raise NotFound("not_published", "Hasil seleksi belum diumumkan.", "period_id")
+        raise not_published()
     return found
+
+
+def not_published() -> NotFound:
+    return NotFound("not_published", "Hasil seleksi belum diumumkan.", "period_id")
 
 
 def publication_out(p: Publication) -> schemas.PublicationOut:
@@ -307,7 +311,7 @@ async def lookup(
     async with driver_connection(bind_of(sessionmaker)) as primary, primary.transaction():
         publication = await primary.fetchrow(_LATEST, period_id)
         if publication is None:
-            raise NotFound("not_published", "Hasil seleksi belum diumumkan.", "period_id")
+            raise not_published()
         await primary.execute(_ONE_AT_A_TIME, registration_number)
         misses = await primary.fetchrow(_MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW)
         assert misses is not None  # an aggregate answers one row
@@ -332,10 +336,13 @@ async def lookup(
             await primary.execute(_MISSED, registration_number, address)
         elif entry["npsn"]:
             seat = ProgramKey.of(entry["npsn"], entry["path"] or "")
-            names = await primary.fetchrow(_PLACE, seat.npsn, period_id, seat.major)
-            school = names[0] if names else seat.npsn
-            if seat.major:
-                school = f"{school} – {names[1] if names and names[1] else seat.major}"
+            found = await primary.fetchrow(_PLACE, seat.npsn, period_id, seat.major)
+            names: Places = {}
+            if found is not None:  # as `place_names` gives them: the school, and its program when there is one
+                names[seat.npsn, None] = found[0]
+                if found[1] is not None:
+                    names[seat.npsn, seat.major] = found[1]
+            school = place(names, seat.npsn, seat.major)
     if entry is None:  # the same answer for a wrong number and a wrong birth date
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
     placed = entry["npsn"] is not None
