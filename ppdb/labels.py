@@ -48,10 +48,11 @@ def category_title(name: str) -> str:
     return CATEGORY_NAMES.get(name, _words(name))
 
 
-def path_title(name: str) -> str:
-    """A path, or a path with its sub-quota (`afirmasi/ketm`), in words: "Afirmasi – Keluarga ekonomi …"."""
+def path_title(name: str, title: str | None = None) -> str:
+    """A path, or a path with its sub-quota (`afirmasi/ketm`), in words: "Afirmasi – Keluarga ekonomi …";
+    `title`: the region's own name for the path."""
     path, _, category = name.partition("/")
-    title = PATH_NAMES.get(path, _words(path))
+    title = title or PATH_NAMES.get(path, _words(path))
     return f"{title} – {category_title(category)}" if category else title
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
-from ppdb.labels import category_title, path_title
+from ppdb.labels import path_title
 from ppdb.scores.formula import RAPOR_ONLY, Points, ScoreRule
 
 
@@ -143,7 +143,7 @@ class PathRule(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def label(self) -> str:
         """The path as a parent reads it: the region's title, else the national name in words."""
-        return self.title or path_title(self.name)
+        return path_title(self.name, self.title)
 
     @property
     def national(self) -> str:
@@ -330,9 +330,8 @@ class RuleSet(msgspec.Struct, frozen=True, kw_only=True):
 
     def path_label(self, name: str) -> str:
         """A path, or a path with its sub-quota (`afirmasi/ketm`), as parents read it: the region's title."""
-        path, _, category = name.partition("/")
-        rule = self.path(path)
-        return (rule.label if rule else path_title(path)) + (f" – {category_title(category)}" if category else "")
+        rule = self.path(name.partition("/")[0])
+        return path_title(name, rule.title if rule else None)
 
     def path_or_alias(self, name: str) -> PathRule | None:
         """Also under its other regulation's name (zonasi is domisili since 2025): for comparing presets."""
