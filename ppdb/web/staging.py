@@ -17,7 +17,12 @@ from ppdb.applicants.documents import write_private
 from ppdb.authz import Principal
 
 KEEP_SECONDS = 24 * 3600
+SWEEP_SECONDS = 600
+"""The sweep of old held files runs at most this often per worker (not on every refused form)."""
 NAME = re.compile(r"[0-9a-f]{32}\.held")
+FIELD_MAX = 200
+"""A hidden field's value longer than this is not one this module wrote (a name and 120 characters of file name)."""
+_swept: float | None = None
 
 
 def _folder(data_path: Path, user: Principal) -> Path:
@@ -25,6 +30,8 @@ def _folder(data_path: Path, user: Principal) -> Path:
 
 
 def _name(value: str) -> str | None:
+    if len(value) > FIELD_MAX:
+        return None
     name = value.partition(":")[0]
     return name if NAME.fullmatch(name) else None
 
@@ -70,9 +77,13 @@ def release(data_path: Path, user: Principal, fields: dict[str, str]) -> None:
 
 
 def _sweep(root: Path) -> None:
-    """Held files older than a day deleted (a form never sent again), and the folders they leave empty."""
-    if not root.is_dir():
+    """Held files older than a day deleted (a form never sent again), and the folders they leave empty; at most
+    once in `SWEEP_SECONDS` per worker."""
+    global _swept
+    now = time.monotonic()
+    if (_swept is not None and now - _swept < SWEEP_SECONDS) or not root.is_dir():
         return
+    _swept = now
     old = time.time() - KEEP_SECONDS
     for folder in root.iterdir():
         for path in folder.iterdir():
