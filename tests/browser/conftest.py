@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import threading
@@ -208,6 +209,21 @@ def child(
         "choices": [school["npsn"]],
         "documents": list(documents),
     }
+
+
+def sign_up_here(page, name: str, email: str, password: str) -> None:
+    """On the sign-up page: the account made, then signed in on the page it leads to (the parent's home)."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Nama orang tua / wali").fill(name)
+    page.get_by_label("E-mail").fill(email)
+    page.locator("#f-password").fill(password)
+    page.get_by_label("Ulangi kata sandi").fill(password)
+    page.get_by_role("button", name="Buat akun").click()
+    expect(page.get_by_text("Akun berhasil dibuat")).to_be_visible()
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page).to_have_url(re.compile(r"/orangtua$"))
 
 
 def fill_wizard(page, body: dict) -> None:

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from ppdb.demo import DEMO_ADMIN, DEMO_OPERATOR, DEMO_ORIGIN_OPERATOR
 from ppdb.identity import nik_for
-from tests.browser.conftest import child
+from tests.browser.conftest import child, sign_up_here
 
 pytestmark = pytest.mark.usefixtures("site")
 PASSWORD = "rahasia-keluarga-2027"
@@ -58,15 +58,7 @@ def test_a_parent_registers_and_sees_a_provisional_rank(site, browser, shot, jou
     shot(page, "01-beranda")
 
     page.goto(f"{base}/daftar-akun")
-    page.get_by_label("Nama orang tua / wali").fill("Ibu Siti")
-    page.get_by_label("E-mail").fill("ibu.siti@contoh.id")
-    page.locator("#f-password").fill(PASSWORD)
-    page.get_by_label("Ulangi kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Buat akun").click()
-    expect(page.get_by_text("Akun berhasil dibuat")).to_be_visible()
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page).to_have_url(re.compile(r"/orangtua$"))
+    sign_up_here(page, "Ibu Siti", "ibu.siti@contoh.id", PASSWORD)
 
     page.goto(f"{base}/periode/{period_id}/daftar")
     page.get_by_label("NIK anak (16 angka)").fill(nik_for("367101", BIRTH, "P", 9001))

@@ -10,7 +10,7 @@ from datetime import date
 import httpx
 
 from ppdb.identity import nik_for
-from tests.browser.conftest import child, fill_wizard
+from tests.browser.conftest import child, fill_wizard, sign_up_here
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 PASSWORD = "Kata-sandi-ponsel-2027"
@@ -27,15 +27,7 @@ def test_a_parent_fixes_three_mistakes_in_one_resubmit_and_withdraws_with_a_seco
     page.set_default_timeout(10000)
     page.goto(base)
     page.get_by_role("link", name="Buat akun").first.click()  # sign up on the phone
-    page.get_by_label("Nama orang tua / wali").fill("Ibu Rina")
-    page.get_by_label("E-mail").fill(email)
-    page.locator("#f-password").fill(PASSWORD)
-    page.get_by_label("Ulangi kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Buat akun").click()
-    expect(page.get_by_text("Akun berhasil dibuat")).to_be_visible()
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page).to_have_url(re.compile(r"/orangtua$"))
+    sign_up_here(page, "Ibu Rina", email, PASSWORD)
 
     page.goto(f"{base}/periode/{period_id}/daftar")
     nik = nik_for("367101", BIRTH, "P", 9301)
