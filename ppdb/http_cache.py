@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.datastructures import Headers
 from litestar.middleware import ASGIMiddleware
+from litestar.serialization import encode_json
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 
@@ -29,15 +30,16 @@ async def respond(
     max_age: int,
     media_type: str = "application/json",
 ) -> Response[Any]:
-    """304 when the client already has `tag`; else the content built once per app for that tag (kept in the
-    app's runtime, `Runtime.built`)."""
+    """304 when the client already has `tag`; else the content built and encoded once per app for that tag
+    (kept in the app's runtime, `Runtime.built`)."""
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
     if tag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
         return Response(b"", status_code=304, headers=headers)
     built = request.app.state.runtime.built
     content = built.get(tag)
     if content is None:
-        content = built[tag] = await build()
+        content = await build()
+        content = built[tag] = content if isinstance(content, bytes) else encode_json(content)
     return Response(content, headers=headers, media_type=media_type)
 
 

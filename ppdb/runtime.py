@@ -112,8 +112,8 @@ class Runtime:
     explained: TTLCache[Hashable, Any] = field(default_factory=lambda: TTLCache(maxsize=100_000, ttl=600))
     # ... and the status reads arriving together, read by one statement.
     status_rows: Grouped[Any, str, asyncpg.Record | None] = field(init=False)
-    # Public content built once per ETag (http_cache.respond).
-    built: LRUCache[str, Any] = field(default_factory=lambda: LRUCache(maxsize=1024))
+    # Public content built and encoded once per ETag (http_cache.respond).
+    built: LRUCache[str, bytes] = field(default_factory=lambda: LRUCache(maxsize=1024))
     # Accounts: password hashing, and the principal of each token seen lately with its session's expiry.
     passwords: Passwords = field(default_factory=Passwords)
     principals: TTLCache[str, tuple[Principal, Any]] = field(

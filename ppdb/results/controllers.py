@@ -14,6 +14,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_staff
 from ppdb.authz import assert_region, school_of
+from ppdb.db.session import bind_of, reads
 from ppdb.errors import NotFound
 from ppdb.http_cache import etag, respond
 from ppdb.params import MAX_ID, PeriodId, ReadSession, Session, client_address
@@ -35,37 +36,37 @@ class ResultsController(Controller):
         return service.publication_out(await flows.publish(db_session, period_id, request.user, data))
 
     @get("/results", operation_id="resultsSummary")
-    async def summary(
-        self, read_session: ReadSession, request: Request, period_id: PeriodId
-    ) -> Response[schemas.SummaryOut]:
+    async def summary(self, request: Request, period_id: PeriodId) -> Response[schemas.SummaryOut]:
         """The latest publication: version, digest, and per school and path the seats, fill and cut-off."""
-        publication = await service.latest(read_session, period_id)
+        sessions = reads(request)
+        latest = await service.latest_key(bind_of(sessions), period_id)
 
         async def build() -> schemas.SummaryOut:
-            snapshot = await service.snapshot_of(read_session, publication)
+            async with sessions() as session:
+                publication, snapshot = await service.published(session, latest.id)
             schools = [
                 msgspec.structs.replace(s, paths=[msgspec.structs.replace(p, placed=[]) for p in s.paths])
                 for s in snapshot.schools
             ]
             return schemas.SummaryOut(publication=service.publication_out(publication), schools=schools)
 
-        return await respond(request, etag("summary", publication.id, publication.digest), build, max_age=60)
+        return await respond(request, etag("summary", latest.id, latest.digest), build, max_age=60)
 
     @get("/results/schools/{npsn:str}", operation_id="schoolResults")
-    async def school(
-        self, read_session: ReadSession, request: Request, period_id: PeriodId, npsn: Npsn
-    ) -> Response[schemas.SchoolResult]:
+    async def school(self, request: Request, period_id: PeriodId, npsn: Npsn) -> Response[schemas.SchoolResult]:
         """One school's placed applicants per path, names and numbers masked, with each path's cut-off."""
-        publication = await service.latest(read_session, period_id)
+        sessions = reads(request)
+        latest = await service.latest_key(bind_of(sessions), period_id)
 
         async def build() -> schemas.SchoolResult:
-            snapshot = await service.snapshot_of(read_session, publication)
+            async with sessions() as session:
+                _, snapshot = await service.published(session, latest.id)
             found = next((s for s in snapshot.schools if s.npsn == npsn), None)
             if found is None:
                 raise NotFound("school_not_found", "Sekolah tidak ada dalam pengumuman ini.", "npsn")
             return found
 
-        return await respond(request, etag("school", publication.id, publication.digest, npsn), build, max_age=60)
+        return await respond(request, etag("school", latest.id, latest.digest, npsn), build, max_age=60)
 
     @get("/results/lookup", operation_id="lookupResult")
     async def lookup(

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
+import asyncpg
 import msgspec
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from ppdb.applicants.models import Applicant, Application
 from ppdb.audit.service import record_publication
 from ppdb.authz import Principal
 from ppdb.db.base import to_struct
-from ppdb.db.session import bind_of, driver_connection
+from ppdb.db.session import bind_of, driver_connection, driver_read
 from ppdb.errors import AppError, NotFound
 from ppdb.labels import path_title
 from ppdb.regions.models import Period
@@ -235,6 +237,30 @@ async def version(session: AsyncSession, period_id: int, number: int | None) -> 
     return found
 
 
+class Latest(NamedTuple):
+    id: int
+    version: int
+    digest: str
+
+
+_LATEST = "SELECT id, version, digest FROM publications WHERE period_id = $1 ORDER BY version DESC LIMIT 1"
+
+
+async def latest_key(bind: AsyncEngine | AsyncConnection, period_id: int) -> Latest:
+    """Which publication is the latest, all a public read needs to answer from its cache (`http_cache.respond`):
+    one statement on the driver, as result day's lists are refreshed all day."""
+    found = await driver_read(bind, lambda connection: connection.fetchrow(_LATEST, period_id))
+    if found is None:
+        raise not_published()
+    return Latest(*found)
+
+
+async def published(session: AsyncSession, publication_id: int) -> tuple[Publication, schemas.Snapshot]:
+    """A publication and its snapshot, decoded."""
+    publication = await session.get_one(Publication, publication_id)
+    return publication, await snapshot_of(session, publication)
+
+
 async def latest(session: AsyncSession, period_id: int) -> Publication:
     found = await session.scalar(
         select(Publication).where(Publication.period_id == period_id).order_by(Publication.version.desc()).limit(1)
@@ -275,21 +301,44 @@ MAX_ADDRESS_MISSES = 30
 
 # On the driver connection: result day's busiest route pays for them on every lookup (the ORM costs more).
 _ONE_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext($1))"
-_MISSES = """
-    SELECT count(*) FILTER (WHERE registration_number = $1), count(*) FILTER (WHERE address = $2),
-           count(*) FILTER (WHERE registration_number = $1 AND address = $2)
-    FROM result_lookup_failures WHERE at > $3 AND (registration_number = $1 OR address = $2)"""
 _MISSED = "INSERT INTO result_lookup_failures (registration_number, address) VALUES ($1, $2)"
+# Everything a lookup reads, in one statement: the latest publication, the misses counted against the number
+# and the address in the window, the entry, and the names of its seat (`place`: the school, at an SMK its program).
+_LOOKUP = """
+    SELECT p.version, p.digest, e.registration_number IS NOT NULL AS found, e.npsn, e.path, e.choice_rank,
+           s.name AS school, g.name AS program, m.by_number, m.by_address, m.by_source
+    FROM (SELECT id, version, digest FROM publications WHERE period_id = $1 ORDER BY version DESC LIMIT 1) AS p
+    CROSS JOIN (
+        SELECT count(*) FILTER (WHERE registration_number = $2) AS by_number,
+               count(*) FILTER (WHERE address = $4) AS by_address,
+               count(*) FILTER (WHERE registration_number = $2 AND address = $4) AS by_source
+        FROM result_lookup_failures WHERE at > $5 AND (registration_number = $2 OR address = $4)
+    ) AS m
+    LEFT JOIN publication_entries AS e
+        ON e.publication_id = p.id AND e.registration_number = $2 AND e.birth_date = $3
+    LEFT JOIN schools AS s ON s.npsn = e.npsn
+    LEFT JOIN programs AS g
+        ON g.school_id = s.id AND g.period_id = $1 AND g.code = NULLIF(split_part(e.path, '@', 2), '')"""
 
 
-_LATEST = "SELECT id, version, digest FROM publications WHERE period_id = $1 ORDER BY version DESC LIMIT 1"
-_ENTRY = """
-    SELECT npsn, path, choice_rank FROM publication_entries
-    WHERE publication_id = $1 AND registration_number = $2 AND birth_date = $3"""
-_PLACE = """
-    SELECT s.name, p.name FROM schools s
-    LEFT JOIN programs p ON p.school_id = s.id AND p.period_id = $2 AND p.code = $3
-    WHERE s.npsn = $1"""
+def _refusal(found: asyncpg.Record) -> AppError | None:
+    """429 past the misses allowed in `LOOKUP_WINDOW` (from the address, for the number from it, for the number)."""
+    if found["by_source"] >= MAX_SOURCE_MISSES or found["by_address"] >= MAX_ADDRESS_MISSES:
+        return AppError(
+            "lookup_throttled",
+            "Terlalu banyak percobaan yang tidak cocok. Coba lagi 15 menit lagi.",
+            "birth_date",
+            status_code=429,
+        )
+    if found["by_number"] >= MAX_NUMBER_MISSES:
+        return AppError(
+            "lookup_throttled",
+            "Terlalu banyak percobaan yang tidak cocok untuk nomor ini. Orang tua pendaftar dapat melihat "
+            "hasilnya dengan masuk ke akunnya (atau dengan PIN), atau coba lagi 15 menit lagi.",
+            "registration_number",
+            status_code=429,
+        )
+    return None
 
 
 async def lookup(
@@ -303,64 +352,51 @@ async def lookup(
     """A child's published result by number and birth date.
 
     Too many misses for a number or from an address in `LOOKUP_WINDOW` are refused (429) before anything is
-    looked up. The lookups of one number take turns (a lock), and a miss is committed before it is answered:
-    guesses sent all at once are counted like guesses sent in a row. So this reads the primary, in one
-    transaction on one connection, not the read replica (a second connection, held while queuing for the
-    lock, could starve a pool). Result day's busiest route: its statements go straight to the driver (the ORM
-    cost a worker more than the lookup itself, docs/benchmarks.md)."""
-    async with driver_connection(bind_of(sessionmaker)) as primary, primary.transaction():
-        publication = await primary.fetchrow(_LATEST, period_id)
-        if publication is None:
+    answered. A miss takes its number's turn (a lock), is counted again under it and committed before it is
+    answered: guesses sent all at once are counted like guesses sent in a row. A hit within the limits writes
+    nothing, so it is answered from the one statement that found it (as if it came before any miss still
+    waiting for the lock). This reads the primary, where the misses are, on one connection, not the read
+    replica (a second connection, held while queuing for the lock, could starve a pool). Result day's busiest
+    route: its statements go straight to the driver (docs/benchmarks.md)."""
+    looked_up = (period_id, registration_number, birth_date, address, datetime.now(UTC) - LOOKUP_WINDOW)
+    async with driver_connection(bind_of(sessionmaker)) as primary:
+        found = await primary.fetchrow(_LOOKUP, *looked_up)
+        if found is None:
             raise not_published()
-        await primary.execute(_ONE_AT_A_TIME, registration_number)
-        misses = await primary.fetchrow(_MISSES, registration_number, address, datetime.now(UTC) - LOOKUP_WINDOW)
-        assert misses is not None  # an aggregate answers one row
-        by_number, by_address, by_source = misses
-        if by_source >= MAX_SOURCE_MISSES or by_address >= MAX_ADDRESS_MISSES:
-            raise AppError(
-                "lookup_throttled",
-                "Terlalu banyak percobaan yang tidak cocok. Coba lagi 15 menit lagi.",
-                "birth_date",
-                status_code=429,
-            )
-        if by_number >= MAX_NUMBER_MISSES:
-            raise AppError(
-                "lookup_throttled",
-                "Terlalu banyak percobaan yang tidak cocok untuk nomor ini. Orang tua pendaftar dapat melihat "
-                "hasilnya dengan masuk ke akunnya (atau dengan PIN), atau coba lagi 15 menit lagi.",
-                "registration_number",
-                status_code=429,
-            )
-        entry = await primary.fetchrow(_ENTRY, publication["id"], registration_number, birth_date)
-        if entry is None:
-            await primary.execute(_MISSED, registration_number, address)
-        elif entry["npsn"]:
-            seat = ProgramKey.of(entry["npsn"], entry["path"] or "")
-            found = await primary.fetchrow(_PLACE, seat.npsn, period_id, seat.major)
-            names: Places = {}
-            if found is not None:  # as `place_names` gives them: the school, and its program when there is one
-                names[seat.npsn, None] = found[0]
-                if found[1] is not None:
-                    names[seat.npsn, seat.major] = found[1]
-            school = place(names, seat.npsn, seat.major)
-    if entry is None:  # the same answer for a wrong number and a wrong birth date
+        if not found["found"] or _refusal(found) is not None:
+            async with primary.transaction():
+                await primary.execute(_ONE_AT_A_TIME, registration_number)
+                found = await primary.fetchrow(_LOOKUP, *looked_up)
+                assert found is not None  # a publication is never deleted
+                if (refused := _refusal(found)) is not None:
+                    raise refused
+                if not found["found"]:
+                    await primary.execute(_MISSED, registration_number, address)
+    if not found["found"]:  # the same answer for a wrong number and a wrong birth date
         raise NotFound("result_not_found", "Nomor pendaftaran atau tanggal lahir tidak cocok.", "registration_number")
-    placed = entry["npsn"] is not None
+    placed = found["npsn"] is not None
+    seat = ProgramKey.of(found["npsn"] or "", found["path"] or "")
+    names: Places = {}  # as `place_names` gives them: the school, and its program when there is one
+    if found["school"] is not None:
+        names[seat.npsn, None] = found["school"]
+    if found["program"] is not None:
+        names[seat.npsn, seat.major] = found["program"]
+    school = place(names, seat.npsn, seat.major)
     message = (
-        f"Selamat, Anda diterima di {school} jalur {path_title(seat.quota_path)} (pilihan ke-{entry['choice_rank']})."
+        f"Selamat, Anda diterima di {school} jalur {path_title(seat.quota_path)} (pilihan ke-{found['choice_rank']})."
         if placed
         else "Mohon maaf, Anda belum diterima pada seleksi ini."
     )
     return schemas.LookupOut(
         registration_number=registration_number,
         placed=placed,
-        npsn=entry["npsn"],
+        npsn=found["npsn"],
         school_name=school if placed else None,
         path=seat.quota_path if placed else None,
         program=seat.major if placed else None,
-        choice_rank=entry["choice_rank"],
-        version=publication["version"],
-        digest=publication["digest"],
+        choice_rank=found["choice_rank"],
+        version=found["version"],
+        digest=found["digest"],
         message=message,
     )
 

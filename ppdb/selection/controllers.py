@@ -9,10 +9,9 @@ from litestar.params import JSONBody
 
 from ppdb import flows
 from ppdb.accounts.guards import requires_agency_admin, requires_login
-from ppdb.db.session import reads
+from ppdb.db.session import bind_of, reads
 from ppdb.http_cache import etag, respond
 from ppdb.params import PeriodId, ReadSession, RegistrationNumber, RunId, Session
-from ppdb.regions.service import get_period
 from ppdb.runtime import AppRuntime
 from ppdb.selection import engine, schemas, service
 from ppdb.selection.models import SelectionRun
@@ -38,20 +37,17 @@ class SelectionController(Controller):
         return service.run_out(selection_run, await service.outcomes(db_session, selection_run.id))
 
     @get("/latest", operation_id="latestSelection")
-    async def latest(
-        self, read_session: ReadSession, request: Request, period_id: PeriodId
-    ) -> Response[schemas.RunOut]:
+    async def latest(self, request: Request, period_id: PeriodId) -> Response[schemas.RunOut]:
         """What the public may see: the provisional run while registration is open, afterwards the published
         run; every program's capacity, seats after transfers, fill and cut-off (no lottery, age in months).
         Refreshed all day: answered from the worker's cache, with an ETag, until the run changes."""
-        await get_period(read_session, period_id)  # a clear 404 for a period that does not exist
-        run_id = await service.run_id_for_parents(read_session, period_id)
-        digest = await service.run_digest(read_session, run_id)
+        sessions = reads(request)
+        run_id, digest = await service.public_run(bind_of(sessions), period_id)
 
         async def build() -> schemas.RunOut:
-            selection_run = await read_session.get(SelectionRun, run_id)
-            assert selection_run is not None
-            return service.run_out(selection_run, await service.outcomes(read_session, run_id), public=True)
+            async with sessions() as session:
+                selection_run = await session.get_one(SelectionRun, run_id)
+                return service.run_out(selection_run, await service.outcomes(session, run_id), public=True)
 
         return await respond(request, etag("run", run_id, digest), build, max_age=5)
 

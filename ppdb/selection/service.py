@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy import String, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from ppdb import authz
 from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationStatus
@@ -530,6 +531,15 @@ def parents_run(period_id):
 
 
 _RUN_FOR_PARENTS = select(parents_run(bindparam("period")))
+# The public run's key in one round trip (driven on the raw connection: the rank list is refreshed all day):
+# whether the period exists, and the run parents see with its digest.
+_SHOWN = aliased(SelectionRun)  # not the runs `parents_run` chooses from
+_PUBLIC_RUN = Compiled(
+    select(_SHOWN.id, _SHOWN.digest)
+    .select_from(Period)
+    .outerjoin(_SHOWN, _SHOWN.id == parents_run(Period.id))
+    .where(Period.id == bindparam("period"))
+)
 # The status page in one round trip (driven on the raw connection: it is polled all day): who may see the
 # application, and which run to explain it with.
 _STATUSES = Compiled(
@@ -602,10 +612,17 @@ async def run_id_for_parents(session: AsyncSession, period_id: int) -> int:
     return run_id
 
 
-async def run_digest(session: AsyncSession, run_id: int) -> str:
-    digest = await session.scalar(select(SelectionRun.digest).where(SelectionRun.id == run_id))
-    assert digest is not None
-    return digest
+async def public_run(bind: AsyncEngine | AsyncConnection, period_id: int) -> tuple[int, str]:
+    """The id and digest of the run parents and the public see (`parents_run`), all a refresh of the public
+    rank list needs to be answered from its cache; 404 for a period that does not exist or has no run yet."""
+    found = await driver_read(
+        bind, lambda connection: connection.fetchrow(_PUBLIC_RUN.sql, *_PUBLIC_RUN.args(period=period_id))
+    )
+    if found is None:
+        raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
+    if found["id"] is None:
+        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+    return found["id"], found["digest"]
 
 
 async def run_for_parents(session: AsyncSession, period: Period) -> SelectionRun:
