@@ -124,19 +124,22 @@ class Api(FastHttpUser):
             gevent.sleep(retry or 1.0)
         return 0, None
 
-    def sign_up_and_log_in(self) -> bool:
+    def sign_up(self) -> bool:
+        """A new account, signed in by its sign-up (its answer carries the session token)."""
         email = f"lt-{uuid.uuid4().hex[:16]}@uji-beban.test"
-        status, _ = self.until_served(
+        status, body = self.until_served(
             "POST",
             "/api/auth/signup",
             "signUp",
             expect=(201,),
             json={"email": email, "password": PASSWORD, "name": "Orang Tua Uji"},
         )
-        if status != 201:
-            return False
+        self.token = body["token"] if status == 201 and body else None
+        return self.token is not None
+
+    def log_in(self, email: str, password: str) -> bool:
         status, body = self.until_served(
-            "POST", "/api/auth/login", "logIn", json={"email": email, "password": PASSWORD}
+            "POST", "/api/auth/login", "logIn", json={"email": email, "password": password}
         )
         self.token = body["token"] if status == 200 and body else None
         return self.token is not None
@@ -169,12 +172,13 @@ class Api(FastHttpUser):
 class Parent(Api):
     """The opening spike: sign up, register a child with three choices, then follow the provisional rank."""
 
+    weight = 2  # to a `Returning` parent's 1
     wait_time = between(3, 8)
     number: str | None = None
 
     def on_start(self) -> None:
         payload = next_payload()
-        if payload and self.sign_up_and_log_in():
+        if payload and self.sign_up():
             self.number = self.register(payload)
 
     @task(3)
@@ -185,6 +189,17 @@ class Parent(Api):
     @task(1)
     def poll_ranks(self) -> None:
         self.public_ranks()
+
+
+class Returning(Parent):
+    """The spike's parent whose account was made before the day: signs in instead of signing up."""
+
+    weight = 1
+
+    def on_start(self) -> None:
+        payload = next_payload()
+        if payload and DATA.get("returning") and self.log_in(*DATA["returning"].pop()):
+            self.number = self.register(payload)
 
 
 class Follower(Parent):
@@ -213,11 +228,11 @@ class Registrar(Paced):
     """Registration throughput: one parent account registering child after child (siblings, cousins...)."""
 
     def on_start(self) -> None:
-        self.sign_up_and_log_in()
+        self.sign_up()
 
     @task
     def register_next(self) -> None:
-        if self.token is None and not self.sign_up_and_log_in():  # shed at sign-up: try again, as a parent would
+        if self.token is None and not self.sign_up():  # shed at sign-up: try again, as a parent would
             return
         payload = next_payload()
         if payload is None:
@@ -233,7 +248,7 @@ class StatusReader(Paced):
 
     def on_start(self) -> None:
         payload = next_payload()
-        if payload and self.sign_up_and_log_in():
+        if payload and self.sign_up():
             self.number = self.register(payload)
 
     @task
@@ -273,10 +288,7 @@ class Operator(Api):
 
     def on_start(self) -> None:
         email, password, self.npsn = rng.choice(DATA["operators"])
-        status, body = self.until_served(
-            "POST", "/api/auth/login", "logIn", json={"email": email, "password": password}
-        )
-        self.token = body["token"] if status == 200 and body else None
+        self.log_in(email, password)
 
     @task(2)
     def applicants(self) -> None:
@@ -373,7 +385,7 @@ STAGES = {
     "register-at-target": [(45, PACED_USERS, 32, [Registrar])],
     "status-at-target": [(45, PACED_USERS, 32, [StatusReader])],
     # Thousands of parents within the first minute, then they stay and poll.
-    "spike": [(60, 1500, 25, [Parent]), (90, 1500, 25, [Parent])],
+    "spike": [(60, 1500, 25, [Parent, Returning]), (90, 1500, 25, [Parent, Returning])],
     "polling": [(60, 800, 100, [Follower, Public, Operator])],
     "result-day": [(60, 1000, 100, [ResultDay])],
     "overload": [(45, 400, 100, [Impatient])],  # 400 never-pausing users: ~3x what two workers admit at once

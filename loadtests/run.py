@@ -402,6 +402,30 @@ async def lost_registrations(dsn: str, acked: list[dict]) -> list[str]:
     return problems
 
 
+RETURNING = 1200  # accounts made before the day: a third of the spike's parents sign in with one (`--users 2` too)
+
+
+async def returning_parents(dsn: str) -> list[list[str]]:
+    """Parents' accounts made before admission day (regions open accounts days ahead), all with one password
+    hashed as the app hashes it: the spike's returning parents sign in with them. Written directly, the
+    harness's own set-up, as the demo data is."""
+    from ppdb.runtime import Passwords
+
+    password = "Akun-lama-uji-beban-2026"
+    emails = [f"lt-returning-{i}@uji-beban.test" for i in range(RETURNING)]
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "INSERT INTO users (email, name, password_hash, role) SELECT email, 'Orang Tua Uji', $2, 'parent' "
+            "FROM unnest($1::text[]) AS email",
+            emails,
+            Passwords().hasher.hash(password),
+        )
+    finally:
+        await connection.close()
+    return [[email, password] for email in emails]
+
+
 async def result_day_data(dsn: str, period_id: int) -> list[list[str]]:
     connection = await asyncpg.connect(dsn)
     try:
@@ -571,6 +595,7 @@ def main() -> int:
                     "period_id": period_id,
                     "schools": schools,
                     "operators": prepare(servers.base, period_id, schools),
+                    "returning": asyncio.run(returning_parents(dsn)),
                     "floor_rows": 1,
                 }
                 cursor = 0

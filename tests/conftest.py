@@ -137,12 +137,17 @@ async def parent(transport: httpx.ASGITransport) -> AsyncIterator[httpx.AsyncCli
 
 
 async def sign_up(transport: httpx.ASGITransport, email: str) -> httpx.AsyncClient:
+    """A parent's new account, signed in by its sign-up."""
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
         response = await anonymous.post(
             "/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "Orang Tua"}
         )
         assert response.status_code == 201, response.text
-    return await logged_in(transport, email, PASSWORD)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {response.json()['token']}"},
+    )
 
 
 @pytest.fixture

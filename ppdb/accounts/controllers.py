@@ -24,9 +24,13 @@ class AuthController(Controller):
     tags = ["accounts"]
 
     @post("/signup", operation_id="signUp")
-    async def signup(self, db_session: Session, runtime: AppRuntime, data: JSONBody[schemas.SignUp]) -> schemas.Me:
-        """Create a parent account."""
-        return service.me(await service.signup_parent(db_session, data, runtime.passwords))
+    async def signup(
+        self, db_session: Session, state: State, runtime: AppRuntime, data: JSONBody[schemas.SignUp]
+    ) -> schemas.SignedUp:
+        """Create a parent account, signed in at once: the answer carries a session token, as `logIn`'s does."""
+        user = await service.signup_parent(db_session, data, runtime.passwords)
+        lifetime = timedelta(hours=state.settings.session_hours)
+        return service.signed_up(user, service.new_session(db_session, user, lifetime), lifetime)
 
     @post("/login", operation_id="logIn", status_code=200)
     async def login(

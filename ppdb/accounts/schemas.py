@@ -73,6 +73,15 @@ class Me(msgspec.Struct, kw_only=True):
     school_id: int | None
 
 
+class SignedUp(Me, kw_only=True):
+    """The new account, already signed in: its password was checked a moment ago, when it was hashed (a second
+    argon2 run to sign in would cost a sign-up wave twice the CPU)."""
+
+    token: str
+    """Send as `Authorization: Bearer <token>`, as `logIn`'s."""
+    expires_in: int
+
+
 class LoginOut(msgspec.Struct, kw_only=True):
     token: str
     """Send as `Authorization: Bearer <token>`; browsers also get an HTTP-only cookie."""

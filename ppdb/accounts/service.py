@@ -20,6 +20,7 @@ from ppdb.applicants import pins
 from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Pin
 from ppdb.audit.service import record, record_application
 from ppdb.authz import Principal, governs_school
+from ppdb.db.base import to_struct
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.notifications import outbox
 from ppdb.notifications.models import Channel
@@ -208,10 +209,11 @@ async def login(
     session.add(LoginAttempt(email=email, address=address, success=ok))
     if user is None or not ok:
         return None
-    return _new_session(session, user, lifetime), user
+    return new_session(session, user, lifetime), user
 
 
-def _new_session(session: AsyncSession, user: User, lifetime: timedelta) -> str:
+def new_session(session: AsyncSession, user: User, lifetime: timedelta) -> str:
+    """A session token for `user`, stored by its hash."""
     token = secrets.token_urlsafe(32)
     session.add(AuthSession(token_hash=token_hash(token), user_id=user.id, expires_at=datetime.now(UTC) + lifetime))
     return token
@@ -294,7 +296,7 @@ async def pin_login(
     if application is not None and application.parent_id is None:
         application.parent_id = user.id
         record_application(session, application, "application.claim", actor="pin", new={"parent_id": user.id})
-    return _new_session(session, user, lifetime), user
+    return new_session(session, user, lifetime), user
 
 
 async def _nik_of(session: AsyncSession, nisn: str) -> str | None:
@@ -450,11 +452,10 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 
 
 def me(user: User) -> schemas.Me:
-    return schemas.Me(
-        id=user.id,
-        email=user.email,
-        phone=user.phone,
-        role=user.role.value,
-        region_id=user.region_id,
-        school_id=user.school_id,
+    return to_struct(schemas.Me, user, role=user.role.value)
+
+
+def signed_up(user: User, token: str, lifetime: timedelta) -> schemas.SignedUp:
+    return to_struct(
+        schemas.SignedUp, user, role=user.role.value, token=token, expires_in=int(lifetime.total_seconds())
     )

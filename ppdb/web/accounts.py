@@ -163,7 +163,7 @@ class AccountPages(Controller):
         return render(request, "signup.html", values={}, errors={})
 
     @post("/daftar-akun")
-    async def signup(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:
+    async def signup(self, request: Request, db_session: Session, state: State, runtime: AppRuntime) -> Response:
         form = await request.form()
         values = {name: form_value(form, name) for name in ("email", "name", "phone")}
         password = form.get("password") or ""
@@ -171,7 +171,7 @@ class AccountPages(Controller):
             if password != (form.get("password2") or ""):
                 raise FormErrors({"password2": "Kata sandi tidak sama."})
             data = convert({**values, "password": password}, schemas.SignUp, required=("name", "email", "password"))
-            await service.signup_parent(db_session, data, runtime.passwords)
+            user = await service.signup_parent(db_session, data, runtime.passwords)
         except FormErrors as err:
             return render(request, "signup.html", status=400, values=values, errors=err.errors)
         except AppError as err:
@@ -183,14 +183,9 @@ class AccountPages(Controller):
                 values=values,
                 errors={err.field or "_form": err.message},
             )
-        return render(
-            request,
-            "login.html",
-            values={"email": values["email"]},
-            errors={},
-            next="/orangtua",
-            notice="Akun berhasil dibuat. Silakan masuk.",
-        )
+        lifetime = timedelta(hours=state.settings.session_hours)  # signed in at once, as the API's sign-up
+        cookie = session_cookie(service.new_session(db_session, user, lifetime), lifetime, demo=state.settings.demo)
+        return Redirect(f"{HOME[user.role]}?pesan=akun-dibuat", cookies=[cookie])
 
     @post("/keluar")
     async def logout(self, request: Request, db_session: Session, runtime: AppRuntime) -> Response:

@@ -86,6 +86,7 @@ FILES = {"files": True}
 """A route's `opt` for stored files and PDFs: already compressed, or not worth it (pages' compression skips them)."""
 
 DONE = {
+    "akun-dibuat": "Akun berhasil dibuat dan Anda sudah masuk.",
     "dicabut": "Pendaftaran telah dicabut. Semua pilihan sekolahnya dibatalkan.",
     "kursi-dikonfirmasi": "Kursi dikonfirmasi. Simpan bukti pendaftaran; sekolah akan menghubungi Anda.",
     "kursi-ditolak": "Kursi ditolak dan dilepas untuk pendaftar lain.",

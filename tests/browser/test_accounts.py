@@ -46,7 +46,9 @@ def test_a_parent_resets_a_forgotten_password_with_the_link_sent(site, browser, 
     page.locator("#f-password").fill(PASSWORD)
     page.locator("#f-password2").fill(PASSWORD)
     page.get_by_role("button", name="Buat akun").click()
-    expect(page.get_by_text("Akun berhasil dibuat")).to_be_visible()
+    expect(page.get_by_text("Akun berhasil dibuat")).to_be_visible()  # and signed in: out again, to forget
+    page.get_by_role("button", name="Keluar").click()
+    page.goto(f"{base}/masuk")
 
     page.get_by_role("link", name="Lupa kata sandi?").click()
     page.get_by_label("E-mail atau nomor HP").fill("0812-7777-0001")  # by phone: the link goes by WhatsApp/SMS

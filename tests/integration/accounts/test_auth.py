@@ -28,6 +28,11 @@ async def test_signup_rules(client):
     created = await client.post(url, json={"email": "A@Contoh.Test", "password": PASSWORD, "name": "A"})
     assert created.status_code == 201 and created.json()["role"] == "parent"
     assert created.json()["email"] == "a@contoh.test"
+    assert "set-cookie" not in created.headers  # the API's caller holds the token (pages sign in their own way)
+    signed_in = {"Authorization": f"Bearer {created.json()['token']}"}  # signed in at once: no second password check
+    me = await client.get("/api/auth/me", headers=signed_in)
+    assert me.status_code == 200 and me.json()["id"] == created.json()["id"]
+    assert created.json()["expires_in"] > 0
     expect_error(
         await client.post(url, json={"email": "a@contoh.test", "password": PASSWORD, "name": "B"}), 409, "email_taken"
     )
