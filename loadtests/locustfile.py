@@ -56,6 +56,8 @@ def next_payload() -> dict | None:
 
 @events.request.add_listener
 def count_status(name="", response_time=0.0, response=None, context=None, **_):
+    if response is None:  # a wait recorded by `until_served`, not an answer
+        return
     STATUS[getattr(response, "status_code", 0) or 0] += 1
     if context and "late_ms" in context:
         FROM_DUE.setdefault(name, Counter())[round(response_time + context["late_ms"])] += 1
