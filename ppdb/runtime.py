@@ -40,25 +40,28 @@ def _yield_cpu() -> None:
 
 
 class Passwords:
-    """argon2 off the event loop: at most `at_once` passwords are hashed at a time, `waiting` more may wait;
-    beyond that a sign-up or login is shed (503) before it touches the database, so a wave of them cannot
-    hold every connection while queueing for the CPU. New passwords (sign-ups, resets) may take at most
-    `new_at_most` of those places: the rest are kept for sign-ins, so a flood of sign-ups never sheds every
-    login (security review M2; the split is measured: docs/benchmarks.md)."""
+    """argon2 off the event loop, `at_once` passwords at a time, the rest waiting in turn; past the places below
+    a sign-up or login is shed (503) before it touches the database.
+
+    Sign-ins and new passwords have places of their own, so a flood of sign-ups never sheds a login (security
+    review M2). A sign-in holds a database connection while it waits (its attempt is counted under a lock), so
+    few wait: `at_once + waiting`. A sign-up's password is hashed before the database is asked anything, so
+    more may wait, `new_waiting`: a sign-up wave's bursts are taken in turn instead of shed, and each shed
+    parent is another request two seconds later (docs/benchmarks.md, issue 27)."""
 
     def __init__(
-        self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8, new_at_most: int = 7
+        self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8, new_waiting: int = 32
     ) -> None:
         # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): slow for a guesser, cheap enough for a wave.
         self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-        self.at_once, self.waiting, self.new_at_most = at_once, waiting, new_at_most
+        self.at_once, self.waiting, self.new_waiting = at_once, waiting, new_waiting
         self.queued = self.new = 0
         self._executor: ThreadPoolExecutor | None = None
         self._dummy: str | None = None
 
     def admit(self, *, new: bool = False) -> None:
-        """Shed (503) a sign-in past the places, a new password past its own budget."""
-        if self.queued >= self.at_once + self.waiting or (new and self.new >= self.new_at_most):
+        """Shed (503) a new password past its places, a sign-in past the sign-ins' places."""
+        if self.new >= self.new_waiting if new else self.queued - self.new >= self.at_once + self.waiting:
             raise Overloaded()
 
     async def run(self, function: Callable[..., T], *args: Any, new: bool = False) -> T:

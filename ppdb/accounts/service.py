@@ -85,7 +85,7 @@ async def create_user(
     email, password = account.email.strip().lower(), account.password
     check_password_policy(password, email)
     passwords = passwords or standalone_passwords()
-    passwords.admit(new=True)
+    password_hash = await passwords.hash(password)  # first: waiting for the hashing, it holds no connection
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
     phone = normalize_phone(account.phone) if account.phone else None
@@ -95,7 +95,7 @@ async def create_user(
         email=email,
         phone=phone,
         name=account.name.strip(),
-        password_hash=await passwords.hash(password),
+        password_hash=password_hash,
         role=role,
         region_id=region_id,
         school_id=school_id,

@@ -17,7 +17,7 @@ from ppdb.config import load_settings
 from ppdb.db import migrate
 from ppdb.shedding import LoadShedding
 from tests.conftest import TEST_SECRET
-from tests.helpers import scratch_database, serving
+from tests.helpers import expect_error, scratch_database, serving
 
 
 @contextlib.asynccontextmanager
@@ -111,14 +111,17 @@ async def test_a_request_waiting_too_long_for_a_connection_is_shed(server_url, t
 
 async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touching_the_database(client, transport):
     passwords = transport.app.state.runtime.passwords
-    passwords.queued = passwords.at_once + passwords.waiting
+    passwords.queued = passwords.new = passwords.new_waiting  # every sign-up's place taken
     shed = await client.post(
         "/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026", "name": "W"}
     )
     assert shed.status_code == 503 and shed.json()["code"] == "overloaded" and shed.headers["retry-after"] == "2"
     login = await client.post("/api/auth/login", json={"email": "w@contoh.test", "password": "Kata-sandi-2026"})
+    expect_error(login, 401, "login_failed")  # a login keeps its places (and the shed sign-up made no account)
+    passwords.queued += passwords.at_once + passwords.waiting  # and every sign-in's
+    login = await client.post("/api/auth/login", json={"email": "w@contoh.test", "password": "Kata-sandi-2026"})
     assert login.status_code == 503
-    passwords.queued = 0
+    passwords.queued = passwords.new = 0
     assert (
         await client.post(
             "/api/auth/signup", json={"email": "w@contoh.test", "password": "Kata-sandi-2026", "name": "W"}
@@ -188,8 +191,8 @@ async def test_a_clients_own_forwarded_for_is_believed_only_from_a_trusted_proxy
 
 
 async def test_a_flood_of_sign_ups_never_sheds_a_login():
-    """New passwords (sign-ups, resets) take at most 7 of the 9 places at the hashing thread; sign-ins keep the
-    rest (security review M2: a sign-up flood made every login fail)."""
+    """New passwords (sign-ups, resets) and sign-ins have places of their own at the hashing thread (security
+    review M2: a sign-up flood made every login fail)."""
     import threading
 
     from ppdb.errors import Overloaded
@@ -207,17 +210,17 @@ async def test_a_flood_of_sign_ups_never_sheds_a_login():
             return True
 
     passwords = Passwords(Slow())  # type: ignore[arg-type]
-    waiting = [asyncio.create_task(passwords.hash("x")) for _ in range(7)]
+    waiting = [asyncio.create_task(passwords.hash("x")) for _ in range(32)]
     await asyncio.sleep(0.05)
-    with pytest.raises(Overloaded):  # an eighth sign-up
+    with pytest.raises(Overloaded):  # a 33rd sign-up
         passwords.admit(new=True)
-    waiting += [asyncio.create_task(passwords.verify("hash", "x")) for _ in range(2)]  # logins: the other places
+    waiting += [asyncio.create_task(passwords.verify("hash", "x")) for _ in range(9)]  # logins: places of their own
     await asyncio.sleep(0.05)
-    assert passwords.queued == 9
-    with pytest.raises(Overloaded):  # a login past all places
+    assert passwords.queued == 41
+    with pytest.raises(Overloaded):  # a tenth login
         passwords.admit()
     gate.set()
-    assert await asyncio.gather(*waiting) == ["hash"] * 7 + [True] * 2
+    assert await asyncio.gather(*waiting) == ["hash"] * 32 + [True] * 9
     passwords.close()
 
 
