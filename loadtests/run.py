@@ -54,7 +54,16 @@ TARGET_P95_MS = 300  # ...with p95 under this, at that rate.
 BUDGETS = {
     "floor-insert": {},
     "floor-read": {},
-    "spike": {"p95_ms": {"register": 2000, "applicationStatus": 1000, "latestSelection": 1000}},
+    # A parent's wait to sign up or sign in counts every retry after a shed answer (`until_served`).
+    "spike": {
+        "p95_ms": {
+            "signUp (retries included)": 2000,
+            "logIn (retries included)": 2000,
+            "register": 2000,
+            "applicationStatus": 1000,
+            "latestSelection": 1000,
+        }
+    },
     # Parents' polls must stay quick; operators' clicks may take up to a second while a re-solve (every 30 s,
     # a whole core for several seconds on this machine) runs beside them.
     "polling": {
