@@ -120,7 +120,8 @@ class Api(FastHttpUser):
 
     def until_served(self, method: str, path: str, name: str, attempts: int = 20, **kwargs):
         """Asked again after each shed answer, as a parent would; the whole wait, retries included, is recorded as
-        `name (retries included)`: what the parent waited, which a served request's time alone hides."""
+        `name (retries included)`: what the parent waited, which a served request's time alone hides. One never
+        served counts its whole wait, not a failure: under deliberate overload that is the service's answer."""
         started = time.monotonic()
         for _ in range(attempts):
             status, body, retry = self.call(method, path, name, parse=True, **kwargs)
@@ -134,7 +135,7 @@ class Api(FastHttpUser):
             name=f"{name} (retries included)",
             response_time=(time.monotonic() - started) * 1000,
             response_length=0,
-            exception=None if status not in (503, 0) else RuntimeError("never served"),
+            exception=None,
             context={},
         )
         return status, body

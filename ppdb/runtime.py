@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import os
 import secrets
 import threading
@@ -45,9 +47,10 @@ class Passwords:
 
     Sign-ins and new passwords have places of their own, so a flood of sign-ups never sheds a login (security
     review M2). A sign-in holds a database connection while it waits (its attempt is counted under a lock), so
-    few wait: `at_once + waiting`. A sign-up's password is hashed before the database is asked anything, so
-    more may wait, `new_waiting`: a sign-up wave's bursts are taken in turn instead of shed, and each shed
-    parent is another request two seconds later (docs/benchmarks.md, issue 27)."""
+    few wait, `at_once + waiting`, and each goes before every new password still waiting. A sign-up's password
+    is hashed before the database is asked anything, so more may wait, `new_waiting`: a sign-up wave's bursts
+    are taken in turn instead of shed, and each shed parent is another request two seconds later
+    (docs/benchmarks.md, issue 27)."""
 
     def __init__(
         self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8, new_waiting: int = 32
@@ -58,6 +61,9 @@ class Passwords:
         self.queued = self.new = 0
         self._executor: ThreadPoolExecutor | None = None
         self._dummy: str | None = None
+        self._hashing = 0  # calls handed to the executor (at most `at_once`)
+        self._turns: list[tuple[bool, int, asyncio.Future[None]]] = []  # the others: sign-ins first, then by arrival
+        self._arrivals = itertools.count()
 
     def admit(self, *, new: bool = False) -> None:
         """Shed (503) a new password past its places, a sign-in past the sign-ins' places."""
@@ -72,10 +78,37 @@ class Passwords:
         self.queued += 1
         self.new += new
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+            await self._turn(new)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+            finally:
+                self._next()
         finally:
             self.queued -= 1
             self.new -= new
+
+    async def _turn(self, new: bool) -> None:
+        """Wait until this call may be handed to the executor."""
+        if self._hashing < self.at_once:
+            self._hashing += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._turns, (new, next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # handed its turn just as its request was cancelled
+                self._next()
+            raise
+
+    def _next(self) -> None:
+        """A call is done: its turn to the first still waiting."""
+        while self._turns:
+            turn = heapq.heappop(self._turns)[2]
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._hashing -= 1
 
     async def hash(self, password: str) -> str:
         """A new password's hash (a sign-up, a reset)."""

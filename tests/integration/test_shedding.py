@@ -224,6 +224,42 @@ async def test_a_flood_of_sign_ups_never_sheds_a_login():
     passwords.close()
 
 
+async def test_a_sign_in_goes_before_the_sign_ups_waiting():
+    """A returning parent signing in holds a connection while it waits, and should not wait behind a sign-up
+    wave: it is hashed before every new password still waiting, which keep their order."""
+    import threading
+
+    from ppdb.runtime import Passwords
+
+    gate, order = threading.Event(), []
+
+    class Recording:
+        def hash(self, password: str) -> str:
+            gate.wait(10)
+            order.append(password)
+            return password
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            order.append(password)
+            return True
+
+    passwords = Passwords(Recording())  # type: ignore[arg-type]
+    calls = [asyncio.create_task(passwords.hash("first"))]
+    await asyncio.sleep(0.05)  # hashing, held at the gate
+    calls += [asyncio.create_task(passwords.hash(f"new-{i}")) for i in range(3)]
+    await asyncio.sleep(0.01)
+    calls += [asyncio.create_task(passwords.verify("hash", f"login-{i}")) for i in range(2)]
+    gone = asyncio.create_task(passwords.hash("gone"))  # a sign-up whose parent closed the page while waiting
+    await asyncio.sleep(0.05)
+    gone.cancel()
+    gate.set()
+    await asyncio.gather(*calls)
+    assert order == ["first", "login-0", "login-1", "new-0", "new-1", "new-2"]
+    assert await asyncio.wait_for(passwords.hash("after"), 5) == "after"  # the cancelled one kept no turn
+    assert passwords.queued == passwords.new == 0
+    passwords.close()
+
+
 async def test_a_client_gone_mid_body_is_no_error_in_the_log(server_url, tmp_path, caplog):
     """A phone losing its signal mid-upload is not a server error (security review L1: anyone could fill the
     error log with tracebacks by closing connections)."""
