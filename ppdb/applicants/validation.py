@@ -6,8 +6,6 @@ the plan to store (path, each choice's distance and zone) or raises every rule a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -139,12 +137,18 @@ class Problems:
     def __init__(self) -> None:
         self.found: list[AppError] = []
 
-    @contextmanager
-    def check(self) -> Iterator[None]:
-        try:
-            yield
-        except AppError as err:
-            self.found.append(err)
+    def check(self) -> Problems:
+        """`with found.check():` a refusal raised inside is kept, and the next check runs."""
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> bool:
+        if isinstance(error, AppError):
+            self.found.append(error)
+            return True
+        return False
 
     def on(self, name: str) -> bool:
         return any(e.field == name for e in self.found)
