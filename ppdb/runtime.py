@@ -48,16 +48,25 @@ class Passwords:
     Sign-ins and new passwords have places of their own, so a flood of sign-ups never sheds a login (security
     review M2). A sign-in holds a database connection while it waits (its attempt is counted under a lock), so
     few wait, `at_once + waiting`, and each goes before every new password still waiting. A sign-up's password
-    is hashed before the database is asked anything, so more may wait, `new_waiting`: a sign-up wave's bursts
-    are taken in turn instead of shed, and each shed parent is another request two seconds later
-    (docs/benchmarks.md, issue 27)."""
+    is hashed before the database is asked anything, so more may wait: a sign-up wave's bursts are taken in turn
+    instead of shed, and each shed parent is another request two seconds later (docs/benchmarks.md, issue 27).
+    As many as can expect their turn within `new_wait` seconds at the recent pace of hashing here (`seconds`, a
+    moving average), and never more than `new_waiting`: when the machine is overloaded and the low-priority
+    hashing slows, fewer wait, and the rest are told at once to come back."""
 
     def __init__(
-        self, hasher: PasswordHasher | None = None, *, at_once: int = 1, waiting: int = 8, new_waiting: int = 32
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        at_once: int = 1,
+        waiting: int = 8,
+        new_waiting: int = 32,
+        new_wait: float = 1.0,
     ) -> None:
         # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): slow for a guesser, cheap enough for a wave.
         self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-        self.at_once, self.waiting, self.new_waiting = at_once, waiting, new_waiting
+        self.at_once, self.waiting, self.new_waiting, self.new_wait = at_once, waiting, new_waiting, new_wait
+        self.seconds = 0.025  # one call's time from its turn to its end, until measured here
         self.queued = self.new = 0
         self._executor: ThreadPoolExecutor | None = None
         self._dummy: str | None = None
@@ -67,7 +76,11 @@ class Passwords:
 
     def admit(self, *, new: bool = False) -> None:
         """Shed (503) a new password past its places, a sign-in past the sign-ins' places."""
-        if self.new >= self.new_waiting if new else self.queued - self.new >= self.at_once + self.waiting:
+        if new:
+            full = self.new >= self.new_waiting or self.queued * self.seconds >= self.at_once * self.new_wait
+        else:
+            full = self.queued - self.new >= self.at_once + self.waiting
+        if full:
             raise Overloaded()
 
     async def run(self, function: Callable[..., T], *args: Any, new: bool = False) -> T:
@@ -79,9 +92,12 @@ class Passwords:
         self.new += new
         try:
             await self._turn(new)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+                return await loop.run_in_executor(self._executor, function, *args)
             finally:
+                self.seconds += (loop.time() - started - self.seconds) / 10
                 self._next()
         finally:
             self.queued -= 1

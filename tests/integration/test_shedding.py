@@ -224,6 +224,49 @@ async def test_a_flood_of_sign_ups_never_sheds_a_login():
     passwords.close()
 
 
+async def test_fewer_sign_ups_wait_when_hashing_slows():
+    """Sign-ups wait only as many as can expect their turn within a second at the recent pace of hashing: on an
+    overloaded machine the low-priority hashing slows, and a parent is told at once to come back rather than
+    kept waiting for many seconds."""
+    import threading
+    import time
+
+    from ppdb.errors import Overloaded
+    from ppdb.runtime import Passwords
+
+    class Sleepy:
+        def hash(self, password: str) -> str:
+            time.sleep(0.05)
+            return "hash"
+
+    paced = Passwords(Sleepy())  # type: ignore[arg-type]
+    for _ in range(3):
+        await paced.hash("x")
+    assert paced.seconds > 0.03  # measured: its calls took 50 ms, not the first guess of 25
+    paced.close()
+
+    gate = threading.Event()
+
+    class Held:
+        def hash(self, password: str) -> str:
+            gate.wait(10)
+            return "hash"
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            return True
+
+    passwords = Passwords(Held())  # type: ignore[arg-type]
+    passwords.seconds = 0.25  # hashing here lately: a quarter of a second a password
+    waiting = [asyncio.create_task(passwords.hash("x")) for _ in range(4)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(Overloaded):  # a fifth could not expect its turn within a second
+        passwords.admit(new=True)
+    passwords.admit()  # a sign-in still may wait
+    gate.set()
+    assert await asyncio.gather(*waiting) == ["hash"] * 4
+    passwords.close()
+
+
 async def test_a_sign_in_goes_before_the_sign_ups_waiting():
     """A returning parent signing in holds a connection while it waits, and should not wait behind a sign-up
     wave: it is hashed before every new password still waiting, which keep their order."""
