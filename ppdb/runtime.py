@@ -52,7 +52,8 @@ class Passwords:
     instead of shed, and each shed parent is another request two seconds later (docs/benchmarks.md, issue 27).
     As many as can expect their turn within `new_wait` seconds at the recent pace of hashing here (`seconds`, a
     moving average), and never more than `new_waiting`: when the machine is overloaded and the low-priority
-    hashing slows, fewer wait, and the rest are told at once to come back."""
+    hashing slows, fewer wait, and the rest are told at once to come back. A shed parent loses two seconds or
+    more coming back, so waiting up to three is the better answer while it lasts."""
 
     def __init__(
         self,
@@ -61,7 +62,7 @@ class Passwords:
         at_once: int = 1,
         waiting: int = 8,
         new_waiting: int = 32,
-        new_wait: float = 1.0,
+        new_wait: float = 3.0,
     ) -> None:
         # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): slow for a guesser, cheap enough for a wave.
         self.hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
