@@ -34,11 +34,16 @@ from ppdb.errors import Overloaded
 T = TypeVar("T")
 
 
+HASHING_NICENESS = 10
+
+
 def _yield_cpu() -> None:
-    """Hashing threads run at the lowest priority: in a sign-up wave they take the CPU that requests in flight
-    (and PostgreSQL) leave over, instead of slowing every status page and registration (Linux: per thread)."""
+    """Hashing threads run below requests (nice 10, a tenth of a request thread's share when both want the CPU):
+    in a sign-up wave they take mostly what requests in flight (and PostgreSQL) leave over, instead of slowing
+    every status page and registration; at the lowest priority (19) a busy machine left a sign-up waiting
+    seconds for it (Linux: per thread; docs/benchmarks.md, issue 27)."""
     with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
 class Passwords:

@@ -129,17 +129,17 @@ async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touchi
     ).status_code == 201
 
 
-async def test_password_hashing_runs_at_the_lowest_cpu_priority():
+async def test_password_hashing_runs_below_requests():
     import os
     import sys
     import threading
 
-    from ppdb.runtime import Passwords
+    from ppdb.runtime import HASHING_NICENESS, Passwords
 
     if not sys.platform.startswith("linux"):
         return
     niceness = await Passwords().run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-    assert niceness == 19
+    assert niceness >= HASHING_NICENESS
 
 
 async def test_slow_bodies_hold_none_of_the_bound_and_are_timed_out(server_url, tmp_path):
