@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 
 import httpx
@@ -190,6 +191,21 @@ async def test_a_clients_own_forwarded_for_is_believed_only_from_a_trusted_proxy
             await engine.dispose()
 
 
+class Held:
+    """A password hasher whose every call waits for `gate`: the places at the hashing thread stay taken."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+
+    def hash(self, password: str) -> str:
+        self.gate.wait(10)
+        return "hash"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.gate.wait(10)
+        return True
+
+
 async def test_a_flood_of_sign_ups_never_sheds_a_login():
     """New passwords (sign-ups, resets) and sign-ins have places of their own at the hashing thread (security
     review M2: a sign-up flood made every login fail)."""
@@ -199,17 +215,7 @@ async def test_a_flood_of_sign_ups_never_sheds_a_login():
     from ppdb.runtime import Passwords
 
     gate = threading.Event()
-
-    class Slow:
-        def hash(self, password: str) -> str:
-            gate.wait(10)
-            return "hash"
-
-        def verify(self, password_hash: str, password: str) -> bool:
-            gate.wait(10)
-            return True
-
-    passwords = Passwords(Slow())  # type: ignore[arg-type]
+    passwords = Passwords(Held(gate))  # type: ignore[arg-type]
     waiting = [asyncio.create_task(passwords.hash("x")) for _ in range(32)]
     await asyncio.sleep(0.05)
     with pytest.raises(Overloaded):  # a 33rd sign-up
@@ -246,16 +252,7 @@ async def test_fewer_sign_ups_wait_when_hashing_slows():
     paced.close()
 
     gate = threading.Event()
-
-    class Held:
-        def hash(self, password: str) -> str:
-            gate.wait(10)
-            return "hash"
-
-        def verify(self, password_hash: str, password: str) -> bool:
-            return True
-
-    passwords = Passwords(Held())  # type: ignore[arg-type]
+    passwords = Passwords(Held(gate))  # type: ignore[arg-type]
     passwords.seconds = 0.75  # hashing here lately: three quarters of a second a password
     waiting = [asyncio.create_task(passwords.hash("x")) for _ in range(4)]
     await asyncio.sleep(0.05)
