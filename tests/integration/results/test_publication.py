@@ -184,6 +184,29 @@ async def test_guesses_sent_at_once_are_counted_like_guesses_in_a_row(live, engi
     assert sorted(r.status_code for r in answers) == [404] * 10 + [429] * 15
 
 
+async def test_the_right_date_sent_last_in_a_burst_of_guesses_is_refused(live, engine):
+    """A hit waits behind the misses sent before it (security review of issue 27: answered without the lock, the
+    right date at the end of a burst got through however many dates came before it)."""
+    admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
+    period, created, _ = await published(admin, live)
+    client = httpx.AsyncClient(transport=live, base_url="http://testserver")
+    app = created[0][1]
+    dates = [*(f"2013-07-{day:02d}" for day in range(1, 20)), app["applicant"]["birth_date"]]
+    answers = await asyncio.gather(
+        *(
+            client.get(
+                f"/api/periods/{period['id']}/results/lookup",
+                params={"registration_number": app["registration_number"], "birth_date": day},
+            )
+            for day in dates
+        )
+    )
+    expect_error(answers[-1], 429, "lookup_throttled")
+    assert sorted(r.status_code for r in answers) == [404] * 10 + [429] * 10
+    async with engine.connect() as connection:
+        assert await connection.scalar(text("SELECT count(*) FROM result_lookup_failures")) == 10
+
+
 async def test_public_responses_carry_no_personal_data(admin, client, transport):
     period, created, _ = await published(admin, transport)
     public = [
