@@ -52,7 +52,8 @@ class Passwords:
 
     Sign-ins and new passwords have places of their own, so a flood of sign-ups never sheds a login (security
     review M2). A sign-in holds a database connection while it waits (its attempt is counted under a lock), so
-    few wait, `at_once + waiting`, and each goes before every new password still waiting. A sign-up's password
+    few wait, `at_once + waiting`, and each goes before the new passwords that have waited less than `new_wait`
+    (so a stream of sign-ins delays a sign-up by that much at most, never for good). A sign-up's password
     is hashed before the database is asked anything, so more may wait: a sign-up wave's bursts are taken in turn
     instead of shed, and each shed parent is another request two seconds later (docs/benchmarks.md, issue 27).
     As many as can expect their turn within `new_wait` seconds at the recent pace of hashing here (`seconds`, a
@@ -77,7 +78,8 @@ class Passwords:
         self._executor: ThreadPoolExecutor | None = None
         self._dummy: str | None = None
         self._hashing = 0  # calls handed to the executor (at most `at_once`)
-        self._turns: list[tuple[bool, int, asyncio.Future[None]]] = []  # the others: sign-ins first, then by arrival
+        # The others, by when they came (a new password's counted `new_wait` later), then in order of arrival.
+        self._turns: list[tuple[float, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
 
     def admit(self, *, new: bool = False) -> None:
@@ -114,8 +116,9 @@ class Passwords:
         if self._hashing < self.at_once:
             self._hashing += 1
             return
-        turn = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._turns, (new, next(self._arrivals), turn))
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        heapq.heappush(self._turns, (loop.time() + self.new_wait * new, next(self._arrivals), turn))
         try:
             await turn
         except asyncio.CancelledError:

@@ -84,11 +84,11 @@ async def create_user(
 ) -> User:
     email, password = account.email.strip().lower(), account.password
     check_password_policy(password, email)
+    phone = normalize_phone(account.phone) if account.phone else None
     passwords = passwords or standalone_passwords()
-    password_hash = await passwords.hash(password)  # first: waiting for the hashing, it holds no connection
+    password_hash = await passwords.hash(password)  # before the database: waiting for it, a sign-up holds no connection
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("email_taken", "E-mail ini sudah terdaftar.", "email")
-    phone = normalize_phone(account.phone) if account.phone else None
     if phone:
         await _check_phone_free(session, phone)
     user = User(
@@ -378,7 +378,6 @@ async def reset_password(
         )
     check_password_policy(data.password, user.email or "")
     passwords = passwords or standalone_passwords()
-    passwords.admit(new=True)
     user.password_hash = await passwords.hash(data.password)
     await session.execute(
         update(PasswordReset)

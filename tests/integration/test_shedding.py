@@ -133,7 +133,6 @@ async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touchi
 async def test_password_hashing_runs_below_requests():
     import os
     import sys
-    import threading
 
     from ppdb.runtime import HASHING_NICENESS, Passwords
 
@@ -209,8 +208,6 @@ class Held:
 async def test_a_flood_of_sign_ups_never_sheds_a_login():
     """New passwords (sign-ups, resets) and sign-ins have places of their own at the hashing thread (security
     review M2: a sign-up flood made every login fail)."""
-    import threading
-
     from ppdb.errors import Overloaded
     from ppdb.runtime import Passwords
 
@@ -234,7 +231,6 @@ async def test_fewer_sign_ups_wait_when_hashing_slows():
     """Sign-ups wait only as many as can expect their turn within 3 s at the recent pace of hashing: on an
     overloaded machine the low-priority hashing slows, and a parent is told at once to come back rather than
     kept waiting for many seconds."""
-    import threading
     import time
 
     from ppdb.errors import Overloaded
@@ -267,8 +263,6 @@ async def test_fewer_sign_ups_wait_when_hashing_slows():
 async def test_a_sign_in_goes_before_the_sign_ups_waiting():
     """A returning parent signing in holds a connection while it waits, and should not wait behind a sign-up
     wave: it is hashed before every new password still waiting, which keep their order."""
-    import threading
-
     from ppdb.runtime import Passwords
 
     gate, order = threading.Event(), []
@@ -297,6 +291,70 @@ async def test_a_sign_in_goes_before_the_sign_ups_waiting():
     assert order == ["first", "login-0", "login-1", "new-0", "new-1", "new-2"]
     assert await asyncio.wait_for(passwords.hash("after"), 5) == "after"  # the cancelled one kept no turn
     assert passwords.queued == passwords.new == 0
+    passwords.close()
+
+
+async def test_sign_ins_delay_a_sign_up_only_so_long():
+    """A sign-up goes before the sign-ins that come more than `new_wait` seconds after it: a stream of sign-ins
+    keeping the hashing busy delays it, never starves it (review of issue 27)."""
+    from ppdb.runtime import Passwords
+
+    gate, order = threading.Event(), []
+
+    class Recording:
+        def hash(self, password: str) -> str:
+            gate.wait(10)
+            order.append(password)
+            return password
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            order.append(password)
+            return True
+
+    passwords = Passwords(Recording(), new_wait=0.1)  # type: ignore[arg-type]
+    calls = [asyncio.create_task(passwords.hash("first")), asyncio.create_task(passwords.hash("new"))]
+    await asyncio.sleep(0.05)
+    calls.append(asyncio.create_task(passwords.verify("hash", "soon")))  # within new_wait of the sign-up
+    await asyncio.sleep(0.1)
+    calls.append(asyncio.create_task(passwords.verify("hash", "late")))  # past it
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.gather(*calls)
+    assert order == ["first", "soon", "new", "late"]
+    passwords.close()
+
+
+async def test_a_turn_handed_to_a_cancelled_call_passes_on():
+    """A call cancelled just after its turn came, before it could take it, hands the turn on: otherwise no
+    password would be hashed again in this worker."""
+    from ppdb.runtime import Passwords
+
+    gate = threading.Event()
+    granted: list[asyncio.Future[None]] = []
+
+    class Cancelling(Passwords):
+        def _next(self) -> None:
+            head = self._turns[0][2] if self._turns else None
+            super()._next()
+            if head is not None and head is victim_turn and not granted:
+                granted.append(head)
+                victim.cancel()  # its turn is set, its task not yet resumed
+
+    passwords = Cancelling(Held(gate))  # type: ignore[arg-type]
+    first = asyncio.create_task(passwords.hash("x"))
+    await asyncio.sleep(0.02)
+    victim = asyncio.create_task(passwords.hash("x"))
+    await asyncio.sleep(0.01)
+    victim_turn = passwords._turns[0][2]
+    third = asyncio.create_task(passwords.hash("x"))
+    await asyncio.sleep(0.01)
+    gate.set()
+    assert await first == "hash"
+    with pytest.raises(asyncio.CancelledError):
+        await victim
+    assert granted and await asyncio.wait_for(third, 5) == "hash"
+    assert await asyncio.wait_for(passwords.hash("after"), 5) == "hash"
+    assert passwords.queued == passwords._hashing == 0
     passwords.close()
 
 
