@@ -304,18 +304,20 @@ _ONE_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext
 # A hit's turn: hits share it, and PostgreSQL queues it behind every miss already waiting for the number's lock.
 _AFTER_MISSES = "SELECT pg_advisory_xact_lock_shared(hashtext('ppdb.lookup'), hashtext($1))"
 _MISSED = "INSERT INTO result_lookup_failures (registration_number, address) VALUES ($1, $2)"
-# Everything a lookup reads, in one statement: the latest publication, the misses counted against the number
-# and the address in the window, the entry, and the names of its seat (`place`: the school, at an SMK its program).
+# The misses counted against a number, an address and the number from it, since a time (`_refusal`).
+_COUNTS = """
+        SELECT count(*) FILTER (WHERE registration_number = {number}) AS by_number,
+               count(*) FILTER (WHERE address = {address}) AS by_address,
+               count(*) FILTER (WHERE registration_number = {number} AND address = {address}) AS by_source
+        FROM result_lookup_failures WHERE at > {since} AND (registration_number = {number} OR address = {address})"""
+_MISSES = _COUNTS.format(number="$1", address="$2", since="$3")
+# Everything a lookup reads, in one statement: the latest publication, the misses counted, the entry, and the
+# names of its seat (`place`: the school, at an SMK its program).
 _LOOKUP = f"""
     SELECT p.version, p.digest, e.registration_number IS NOT NULL AS found, e.npsn, e.path, e.choice_rank,
            s.name AS school, g.name AS program, m.by_number, m.by_address, m.by_source
     FROM ({_LATEST}) AS p
-    CROSS JOIN (
-        SELECT count(*) FILTER (WHERE registration_number = $2) AS by_number,
-               count(*) FILTER (WHERE address = $4) AS by_address,
-               count(*) FILTER (WHERE registration_number = $2 AND address = $4) AS by_source
-        FROM result_lookup_failures WHERE at > $5 AND (registration_number = $2 OR address = $4)
-    ) AS m
+    CROSS JOIN ({_COUNTS.format(number="$2", address="$4", since="$5")}) AS m
     LEFT JOIN publication_entries AS e
         ON e.publication_id = p.id AND e.registration_number = $2 AND e.birth_date = $3
     LEFT JOIN schools AS s ON s.npsn = e.npsn
@@ -361,17 +363,18 @@ async def lookup(
     dates than guesses in a row would. This reads the primary, where the misses are, on one connection, not
     the read replica (a second connection, held while queuing for the lock, could starve a pool). Result day's
     busiest route: its statements go straight to the driver (docs/benchmarks.md)."""
-    looked_up = (period_id, registration_number, birth_date, address, datetime.now(UTC) - LOOKUP_WINDOW)
+    since = datetime.now(UTC) - LOOKUP_WINDOW
+    looked_up = (period_id, registration_number, birth_date, address, since)
     async with driver_connection(bind_of(sessionmaker)) as primary:
-        found = await primary.fetchrow(_LOOKUP, *looked_up)
+        found = missed = await primary.fetchrow(_LOOKUP, *looked_up)
         if found is None:
             raise not_published()
         if found["found"] and _refusal(found) is None:
             async with primary.transaction():
                 await primary.execute(_AFTER_MISSES, registration_number)
-                found = await primary.fetchrow(_LOOKUP, *looked_up)
-        assert found is not None  # a publication is never deleted
-        if not found["found"] or _refusal(found) is not None:
+                missed = await primary.fetchrow(_MISSES, registration_number, address, since)
+        assert missed is not None  # counts: always one row
+        if not found["found"] or _refusal(missed) is not None:
             async with primary.transaction():
                 await primary.execute(_ONE_AT_A_TIME, registration_number)
                 found = await primary.fetchrow(_LOOKUP, *looked_up)

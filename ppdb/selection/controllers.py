@@ -46,7 +46,9 @@ class SelectionController(Controller):
 
         async def build() -> schemas.RunOut:
             async with sessions() as session:
-                selection_run = await session.get_one(SelectionRun, run_id)
+                selection_run = await session.get(SelectionRun, run_id)
+                if selection_run is None:  # a provisional run replaced and deleted since it was found
+                    raise service.no_run()
                 return service.run_out(selection_run, await service.outcomes(session, run_id), public=True)
 
         return await respond(request, etag("run", run_id, digest), build, max_age=5)

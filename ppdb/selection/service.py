@@ -464,13 +464,17 @@ def run_out(
     )
 
 
+def no_run() -> NotFound:
+    return NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+
+
 async def latest_run(session: AsyncSession, period_id: int, kind: RunKind | None = None) -> SelectionRun:
     stmt = select(SelectionRun).where(SelectionRun.period_id == period_id)
     if kind is not None:
         stmt = stmt.where(SelectionRun.kind == kind)
     found = await session.scalar(stmt.order_by(SelectionRun.id.desc()).limit(1))
     if found is None:
-        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+        raise no_run()
     return found
 
 
@@ -594,11 +598,11 @@ async def status(
         application = await authz.check_application(session, row, user)
         assert row is not None  # check_application refuses a missing one
         if row.run_id is None:
-            raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+            raise no_run()
         period = await get_period(session, application.period_id)
         selection_run = await session.get(SelectionRun, row.run_id)
         if selection_run is None:  # deleted (with its period) since the row was read
-            raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+            raise no_run()
         found = runtime.explained[key] = await explain.explain(session, application, rules_of(period), selection_run)
     return found
 
@@ -608,7 +612,7 @@ async def run_id_for_parents(session: AsyncSession, period_id: int) -> int:
     the latest provisional one (an official run is not shown until it is announced)."""
     run_id = await session.scalar(_RUN_FOR_PARENTS, {"period": period_id})
     if run_id is None:
-        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+        raise no_run()
     return run_id
 
 
@@ -621,7 +625,7 @@ async def public_run(bind: AsyncEngine | AsyncConnection, period_id: int) -> tup
     if found is None:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     if found["id"] is None:
-        raise NotFound("run_not_found", "Belum ada hasil seleksi untuk periode ini.", "period_id")
+        raise no_run()
     return found["id"], found["digest"]
 
 
