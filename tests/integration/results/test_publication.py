@@ -167,42 +167,56 @@ async def test_birth_dates_cannot_be_guessed(live, engine):
     expect_error(await ask(other), 429, "lookup_throttled")
 
 
+async def at_once(client: httpx.AsyncClient, period_id: int, number: str, dates: list[str]) -> list[httpx.Response]:
+    """Lookups of `number` with each of `dates`, sent all at once, answered in the order sent."""
+    url = f"/api/periods/{period_id}/results/lookup"
+    return await asyncio.gather(
+        *(client.get(url, params={"registration_number": number, "birth_date": day}) for day in dates)
+    )
+
+
 async def test_guesses_sent_at_once_are_counted_like_guesses_in_a_row(live, engine):
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     period, created, _ = await published(admin, live)
     client = httpx.AsyncClient(transport=live, base_url="http://testserver")
     number = created[0][1]["registration_number"]
-    answers = await asyncio.gather(
-        *(
-            client.get(
-                f"/api/periods/{period['id']}/results/lookup",
-                params={"registration_number": number, "birth_date": f"2013-07-{day:02d}"},
-            )
-            for day in range(1, 26)
-        )
-    )
+    answers = await at_once(client, period["id"], number, [f"2013-07-{day:02d}" for day in range(1, 26)])
     assert sorted(r.status_code for r in answers) == [404] * 10 + [429] * 15
 
 
-async def test_the_right_date_sent_last_in_a_burst_of_guesses_is_refused(live, engine):
-    """A hit waits behind the misses sent before it (security review of issue 27: answered without the lock, the
-    right date at the end of a burst got through however many dates came before it)."""
+async def test_the_right_date_behind_ten_waiting_guesses_is_refused(live, engine):
+    """A hit waits behind the misses already waiting for the number's turn, and is counted against them (security
+    review of issue 27: answered without the turn, the right date at the end of a burst got through however many
+    guesses were waiting before it)."""
     admin = await logged_in(live, "admin@tangerang.test", PASSWORD)
     period, created, _ = await published(admin, live)
     client = httpx.AsyncClient(transport=live, base_url="http://testserver")
     app = created[0][1]
-    dates = [*(f"2013-07-{day:02d}" for day in range(1, 20)), app["applicant"]["birth_date"]]
-    answers = await asyncio.gather(
-        *(
-            client.get(
-                f"/api/periods/{period['id']}/results/lookup",
-                params={"registration_number": app["registration_number"], "birth_date": day},
+    number = app["registration_number"]
+
+    async def waiting() -> int:
+        async with engine.connect() as connection:
+            return await connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
             )
-            for day in dates
-        )
-    )
-    expect_error(answers[-1], 429, "lookup_throttled")
-    assert sorted(r.status_code for r in answers) == [404] * 10 + [429] * 10
+
+    async def until(count: int, *tasks: asyncio.Task) -> None:
+        for _ in range(500):
+            if await waiting() >= count or any(t.done() for t in tasks):
+                return
+            await asyncio.sleep(0.01)
+
+    async with engine.connect() as holder:  # the number's turn taken, as by a miss being counted
+        await holder.begin()
+        await holder.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext(:n))"), {"n": number})
+        wrong = [f"2013-07-{day:02d}" for day in range(1, 11)]
+        guesses = asyncio.ensure_future(at_once(client, period["id"], number, wrong))
+        await until(10, guesses)
+        right = asyncio.ensure_future(at_once(client, period["id"], number, [app["applicant"]["birth_date"]]))
+        await until(11, right)
+        await holder.rollback()
+    expect_error((await right)[0], 429, "lookup_throttled")
+    assert sorted(r.status_code for r in (await guesses)) == [404] * 10
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT count(*) FROM result_lookup_failures")) == 10
 
