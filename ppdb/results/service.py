@@ -300,9 +300,10 @@ MAX_ADDRESS_MISSES = 30
 
 
 # On the driver connection: result day's busiest route pays for them on every lookup (the ORM costs more).
-_ONE_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext($1))"
+_TURN = "SELECT pg_advisory_xact_lock{}(hashtext('ppdb.lookup'), hashtext($1))"  # a number's turn, till COMMIT
+_ONE_AT_A_TIME = _TURN.format("")
 # A hit's turn: hits share it, and PostgreSQL queues it behind every miss already waiting for the number's lock.
-_AFTER_MISSES = "SELECT pg_advisory_xact_lock_shared(hashtext('ppdb.lookup'), hashtext($1))"
+_AFTER_MISSES = _TURN.format("_shared")
 _MISSED = "INSERT INTO result_lookup_failures (registration_number, address) VALUES ($1, $2)"
 # The misses counted against a number, an address and the number from it, since a time (`_refusal`).
 _COUNTS = """

@@ -205,6 +205,22 @@ class Held:
         return True
 
 
+class Recording:
+    """A password hasher noting the order of its calls; a new password's waits for `gate`, a sign-in's does not."""
+
+    def __init__(self, gate: threading.Event, order: list[str]) -> None:
+        self.gate, self.order = gate, order
+
+    def hash(self, password: str) -> str:
+        self.gate.wait(10)
+        self.order.append(password)
+        return password
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.order.append(password)
+        return True
+
+
 async def test_a_flood_of_sign_ups_never_sheds_a_login():
     """New passwords (sign-ups, resets) and sign-ins have places of their own at the hashing thread (security
     review M2: a sign-up flood made every login fail)."""
@@ -266,18 +282,8 @@ async def test_a_sign_in_goes_before_the_sign_ups_waiting():
     from ppdb.runtime import Passwords
 
     gate, order = threading.Event(), []
-
-    class Recording:
-        def hash(self, password: str) -> str:
-            gate.wait(10)
-            order.append(password)
-            return password
-
-        def verify(self, password_hash: str, password: str) -> bool:
-            order.append(password)
-            return True
-
-    passwords = Passwords(Recording())  # type: ignore[arg-type]
+    recording = Recording(gate, order)
+    passwords = Passwords(recording)  # type: ignore[arg-type]
     calls = [asyncio.create_task(passwords.hash("first"))]
     await asyncio.sleep(0.05)  # hashing, held at the gate
     calls += [asyncio.create_task(passwords.hash(f"new-{i}")) for i in range(3)]
@@ -300,18 +306,8 @@ async def test_sign_ins_delay_a_sign_up_only_so_long():
     from ppdb.runtime import Passwords
 
     gate, order = threading.Event(), []
-
-    class Recording:
-        def hash(self, password: str) -> str:
-            gate.wait(10)
-            order.append(password)
-            return password
-
-        def verify(self, password_hash: str, password: str) -> bool:
-            order.append(password)
-            return True
-
-    passwords = Passwords(Recording(), new_wait=0.1)  # type: ignore[arg-type]
+    recording = Recording(gate, order)
+    passwords = Passwords(recording, new_wait=0.1)  # type: ignore[arg-type]
     calls = [asyncio.create_task(passwords.hash("first")), asyncio.create_task(passwords.hash("new"))]
     await asyncio.sleep(0.05)
     calls.append(asyncio.create_task(passwords.verify("hash", "soon")))  # within new_wait of the sign-up
