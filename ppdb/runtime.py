@@ -8,12 +8,9 @@ cache keys need only what identifies an entry within one database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
-import os
 import secrets
-import threading
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,18 +31,6 @@ from ppdb.errors import Overloaded
 T = TypeVar("T")
 
 
-HASHING_NICENESS = 10
-
-
-def _yield_cpu() -> None:
-    """Hashing threads run below requests (nice 10, a tenth of a request thread's share when both want the CPU):
-    in a sign-up wave they take mostly what requests in flight (and PostgreSQL) leave over, instead of slowing
-    every status page and registration; at the lowest priority (19) a busy machine left a sign-up waiting
-    seconds for it (Linux: per thread; docs/benchmarks.md, issue 27)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
-
-
 class Passwords:
     """argon2 off the event loop, `at_once` passwords at a time, the rest waiting in turn; past the places below
     a sign-up or login is shed (503) before it touches the database.
@@ -57,9 +42,13 @@ class Passwords:
     is hashed before the database is asked anything, so more may wait: a sign-up wave's bursts are taken in turn
     instead of shed, and each shed parent is another request two seconds later (docs/benchmarks.md, issue 27).
     As many as can expect their turn within `new_wait` seconds at the recent pace of hashing here (`seconds`, a
-    moving average), and never more than `new_waiting`: when the machine is overloaded and the low-priority
-    hashing slows, fewer wait, and the rest are told at once to come back. A shed parent loses two seconds or
-    more coming back, so waiting up to three is the better answer while it lasts."""
+    moving average), and never more than `new_waiting`: when the machine is overloaded and hashing slows, fewer
+    wait, and the rest are told at once to come back. A shed parent loses two seconds or more coming back, so
+    waiting up to three is the better answer while it lasts.
+
+    The hashing thread runs at the requests' own priority: one per worker, it takes its fair share beside them
+    and no more. Below them (nice 10) a busy machine kept sign-ups waiting for many seconds while status pages
+    and registrations had ten times their budget to spare (docs/benchmarks.md, issue 27)."""
 
     def __init__(
         self,
@@ -92,10 +81,10 @@ class Passwords:
             raise Overloaded()
 
     async def run(self, function: Callable[..., T], *args: Any, new: bool = False) -> T:
-        """Run an argon2 call off the event loop, a bounded number at a time, at low priority."""
+        """Run an argon2 call off the event loop, a bounded number at a time."""
         self.admit(new=new)
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.at_once, thread_name_prefix="argon2", initializer=_yield_cpu)
+            self._executor = ThreadPoolExecutor(self.at_once, thread_name_prefix="argon2")
         self.queued += 1
         self.new += new
         try:

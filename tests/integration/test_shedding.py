@@ -130,18 +130,6 @@ async def test_a_wave_of_sign_ups_beyond_the_hashing_queue_is_shed_before_touchi
     ).status_code == 201
 
 
-async def test_password_hashing_runs_below_requests():
-    import os
-    import sys
-
-    from ppdb.runtime import HASHING_NICENESS, Passwords
-
-    if not sys.platform.startswith("linux"):
-        return
-    niceness = await Passwords().run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-    assert niceness >= HASHING_NICENESS
-
-
 async def test_slow_bodies_hold_none_of_the_bound_and_are_timed_out(server_url, tmp_path):
     """200 connections that send a request's headers and then trickle its body (security review H2) take none
     of the 4 requests a worker serves at once: ordinary reads are answered meanwhile; a stalled body is answered
@@ -245,7 +233,7 @@ async def test_a_flood_of_sign_ups_never_sheds_a_login():
 
 async def test_fewer_sign_ups_wait_when_hashing_slows():
     """Sign-ups wait only as many as can expect their turn within 3 s at the recent pace of hashing: on an
-    overloaded machine the low-priority hashing slows, and a parent is told at once to come back rather than
+    overloaded machine the hashing slows, and a parent is told at once to come back rather than
     kept waiting for many seconds."""
     import time
 
