@@ -47,8 +47,7 @@ class Passwords:
     waiting up to three is the better answer while it lasts.
 
     The hashing thread runs at the requests' own priority: one per worker, it takes its fair share beside them
-    and no more. Below them (nice 10) a busy machine kept sign-ups waiting for many seconds while status pages
-    and registrations had ten times their budget to spare (docs/benchmarks.md, issue 27)."""
+    and no more (why not lower: docs/benchmarks.md, issue 27)."""
 
     def __init__(
         self,

@@ -270,8 +270,7 @@ async def test_a_sign_in_goes_before_the_sign_ups_waiting():
     from ppdb.runtime import Passwords
 
     gate, order = threading.Event(), []
-    recording = Recording(gate, order)
-    passwords = Passwords(recording)  # type: ignore[arg-type]
+    passwords = Passwords(Recording(gate, order))  # type: ignore[arg-type]
     calls = [asyncio.create_task(passwords.hash("first"))]
     await asyncio.sleep(0.05)  # hashing, held at the gate
     calls += [asyncio.create_task(passwords.hash(f"new-{i}")) for i in range(3)]
@@ -294,8 +293,7 @@ async def test_sign_ins_delay_a_sign_up_only_so_long():
     from ppdb.runtime import Passwords
 
     gate, order = threading.Event(), []
-    recording = Recording(gate, order)
-    passwords = Passwords(recording, new_wait=0.1)  # type: ignore[arg-type]
+    passwords = Passwords(Recording(gate, order), new_wait=0.1)  # type: ignore[arg-type]
     calls = [asyncio.create_task(passwords.hash("first")), asyncio.create_task(passwords.hash("new"))]
     await asyncio.sleep(0.05)
     calls.append(asyncio.create_task(passwords.verify("hash", "soon")))  # within new_wait of the sign-up

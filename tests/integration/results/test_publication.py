@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from ppdb.results.service import _ONE_AT_A_TIME
 from tests.conftest import PASSWORD, logged_in, sign_up
 from tests.helpers import expect_error, open_period, registration
 
@@ -168,7 +169,7 @@ async def test_birth_dates_cannot_be_guessed(live, engine):
 
 
 async def at_once(client: httpx.AsyncClient, period_id: int, number: str, dates: list[str]) -> list[httpx.Response]:
-    """Lookups of `number` with each of `dates`, sent all at once, answered in the order sent."""
+    """Lookups of `number` with each of `dates`, sent all at once; their answers in the order sent."""
     url = f"/api/periods/{period_id}/results/lookup"
     return await asyncio.gather(
         *(client.get(url, params={"registration_number": number, "birth_date": day}) for day in dates)
@@ -208,7 +209,7 @@ async def test_the_right_date_behind_ten_waiting_guesses_is_refused(live, engine
 
     async with engine.connect() as holder:  # the number's turn taken, as by a miss being counted
         await holder.begin()
-        await holder.execute(text("SELECT pg_advisory_xact_lock(hashtext('ppdb.lookup'), hashtext(:n))"), {"n": number})
+        await holder.exec_driver_sql(_ONE_AT_A_TIME, (number,))
         wrong = [f"2013-07-{day:02d}" for day in range(1, 11)]
         guesses = asyncio.ensure_future(at_once(client, period["id"], number, wrong))
         await until(10, guesses)
