@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, Computed, ForeignKey, Numeric, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +34,10 @@ class Graduate(Timestamped, Base):
     """The origin school (sekolah asal); its operator enters and sees only its own graduates."""
     rapor: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     """Subject → semester → grade (0–100, 2 decimals), as the origin school entered it."""
+    rapor_sum: Mapped[Decimal] = mapped_column(Numeric, Computed("rapor_grades_sum(rapor)", persisted=True))
+    rapor_count: Mapped[int] = mapped_column(Computed("rapor_grades_count(rapor)", persisted=True))
+    """The rapor's grades added up and counted, by the database (migration 0028): an origin school's average
+    is a sum over its graduates' rows."""
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 

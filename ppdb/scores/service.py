@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Integer,
+    Select,
     String,
     Table,
     any_,
@@ -27,7 +28,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -516,14 +516,16 @@ RAPOR_JUMP = Decimal(5)
 """How many points an origin school's rapor average may rise over its previous year's before its graduates are
 flagged (JPPI 2024: inflated grades are 42 % of PPDB fraud cases)."""
 
-_AVERAGES = text(
-    """
-    SELECT g.origin_npsn, avg(v.value::numeric) AS average
-    FROM graduates g, jsonb_each(g.rapor) s(subject, semesters), jsonb_each_text(s.semesters) v(semester, value)
-    WHERE g.period_id = ANY(:periods) AND g.origin_npsn = ANY(:origins)
-    GROUP BY g.origin_npsn
-    """
-).bindparams(bindparam("periods", type_=ARRAY(Integer)), bindparam("origins", type_=ARRAY(String)))
+
+def _averages(periods: list[int], origins: list[str]) -> Select[str, Decimal]:
+    """Each origin school's rapor average over its graduates in `periods` (those with a grade)."""
+    g = Graduate
+    return (
+        select(g.origin_npsn, func.sum(g.rapor_sum) / func.sum(g.rapor_count))
+        .where(g.period_id.in_(periods), among(g.origin_npsn, origins))
+        .group_by(g.origin_npsn)
+        .having(func.sum(g.rapor_count) > 0)
+    )
 
 
 ScoreFlag = Literal["graduate_mismatch", "rapor_jump"]
@@ -553,12 +555,10 @@ async def flags(
         )
     )
     origins = sorted({g.origin_npsn for g in graduates.values()})
-    now: dict[str, Decimal] = {
-        o: a for o, a in await session.execute(_AVERAGES, {"periods": [period.id], "origins": origins})
-    }
+    now: dict[str, Decimal] = {o: a for o, a in await session.execute(_averages([period.id], origins))}
     before: dict[str, Decimal] = {}
     if previous:
-        before = {o: a for o, a in await session.execute(_AVERAGES, {"periods": previous, "origins": origins})}
+        before = {o: a for o, a in await session.execute(_averages(previous, origins))}
     jumped = {o for o in origins if o in before and now.get(o, 0) - before[o] >= RAPOR_JUMP}
     for nik, nisn, birth_date in declared:
         g = graduates.get(nik)
@@ -642,7 +642,7 @@ async def carry_to_stage(session: AsyncSession, previous_id: int, new_id: int) -
     indexes: Table = SchoolIndex.__table__  # type: ignore[assignment]
 
     def copied(table: Table, *skip: str) -> list[Column[Any]]:
-        return [c for c in table.c if c.name not in ("period_id", *skip)]
+        return [c for c in table.c if c.name not in ("period_id", *skip) and c.computed is None]
 
     kept = copied(graduates, "id")
     moved = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -166,6 +166,9 @@ async def applicants_of(
             | (Application.registration_number == search.upper())
             | (Applicant.nisn == search)
         )
+    opening = period.registration_opens_at.date()
+    if flag == "kk_recent":  # the one flag decided by a column alone: the database leaves out the rest
+        query = query.where(Applicant.kk_issued_on > opening - timedelta(days=rules.kk_min_age_days))
     paged_in_sql = flag is None and status is None and path is None  # else the page is of the matching ones
     if paged_in_sql and limit is not None:
         query = query.limit(limit).offset(offset)
@@ -186,7 +189,6 @@ async def applicants_of(
     )
     score_flags = await scores.flags(session, period, [(r.nik, r.nisn, r.birth_date) for r in rows])
     reused = await scores.reused_certificates(session, period.id, [r.id for r in rows])
-    opening = period.registration_opens_at.date()
     found = []
     for r in rows:
         flags: list[schemas.Flag] = []
