@@ -79,7 +79,7 @@ async def _counts(session: AsyncSession, period: Period, rows) -> tuple[dict, di
         (
             await session.execute(
                 _active(period, Applicant.kk_number, func.count())
-                .where(Applicant.kk_number.in_({r.kk_number for r in rows}))
+                .where(scores.among(Applicant.kk_number, {r.kk_number for r in rows}))
                 .group_by(Applicant.kk_number)
             )
         ).all()
