@@ -119,6 +119,7 @@ async def applicants_of(
     if period.region_id != school.region_id:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     rules = rules_of(period)
+    kk_recent = Applicant.kk_issued_on > period.registration_opens_at.date() - timedelta(days=rules.kk_min_age_days)
     query = (
         select(
             Application.id,
@@ -136,11 +137,11 @@ async def applicants_of(
             Applicant.sex,
             Applicant.birth_date,
             Applicant.kk_number,
-            Applicant.kk_issued_on,
             Applicant.kelurahan_code,
             Applicant.latitude,
             Applicant.longitude,
             Applicant.coordinate_verified_at,
+            kk_recent.label("kk_recent"),
             *_home_point(),
         )
         .join(Choice, Choice.application_id == Application.id)
@@ -166,9 +167,8 @@ async def applicants_of(
             | (Application.registration_number == search.upper())
             | (Applicant.nisn == search)
         )
-    opening = period.registration_opens_at.date()
-    if flag == "kk_recent":  # the one flag decided by a column alone: the database leaves out the rest
-        query = query.where(Applicant.kk_issued_on > opening - timedelta(days=rules.kk_min_age_days))
+    if flag == "kk_recent":  # the one flag the database decides alone: it leaves out the rest
+        query = query.where(kk_recent)
     paged_in_sql = flag is None and status is None and path is None  # else the page is of the matching ones
     if paged_in_sql and limit is not None:
         query = query.limit(limit).offset(offset)
@@ -192,7 +192,7 @@ async def applicants_of(
     found = []
     for r in rows:
         flags: list[schemas.Flag] = []
-        if (opening - r.kk_issued_on).days < rules.kk_min_age_days:
+        if r.kk_recent:
             flags.append("kk_recent")
         if kk_counts.get(r.kk_number, 0) >= MANY_CHILDREN_ON_ONE_KK:
             flags.append("kk_many_children")
