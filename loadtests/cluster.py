@@ -35,7 +35,9 @@ def free_port() -> int:
 
 def _server_user() -> pwd.struct_passwd:
     """The unprivileged server user, created if this machine has none yet (as the wheel does on its first start)."""
-    return ensure_user_exists(SYSTEM_USER) or pwd.getpwnam(SYSTEM_USER)
+    entry = ensure_user_exists(SYSTEM_USER)
+    assert entry is not None  # it creates the user, or raises
+    return entry
 
 
 def _as_server_user() -> dict:
