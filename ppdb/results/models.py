@@ -32,11 +32,15 @@ class Publication(Base):
 
 
 class PublicationEntry(Base):
+    """One child in a publication. A lookup finds it by (publication, number) through the unique index: the
+    index the planner picks even when the publication's rows, just written, are not in the statistics yet."""
+
     __tablename__ = "publication_entries"
+    __table_args__ = (UniqueConstraint("publication_id", "registration_number"),)
 
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
-    registration_number: Mapped[str] = mapped_column(String(24), index=True)
+    registration_number: Mapped[str] = mapped_column(String(24))
     birth_date: Mapped[date]
     npsn: Mapped[str | None] = mapped_column(String(8))
     path: Mapped[str | None] = mapped_column(String(100))

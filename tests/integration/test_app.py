@@ -6,12 +6,15 @@ import re
 
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ppdb.app import StartupError, create_app
 from ppdb.config import DEFAULT_SECRET, load_settings
 from ppdb.db import migrate
+from ppdb.models import Base
 from tests.conftest import TEST_SECRET
 from tests.helpers import scratch_database
 
@@ -247,6 +250,20 @@ async def test_alembic_upgrade_downgrade_upgrade_round_trip(server_url):
         assert await tables() == first
         assert await migrate.current_revision(engine) == migrate.head_revision()
         await engine.dispose()
+
+
+async def test_the_migrations_build_the_schema_the_models_declare(server_url):
+    """Tables, columns, types, indexes and constraints: a model changed without its migration (or the other way
+    round) shows here, not in production."""
+    async with scratch_database(server_url) as url:
+        migrate.upgrade(url)
+        engine = create_async_engine(url)
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
+            )
+        await engine.dispose()
+    assert differences == []
 
 
 async def test_security_headers_on_every_response(client):
