@@ -9,6 +9,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ppdb.accounts.service import cached_principal, principal_for
+from ppdb.db.session import bind_of
 
 COOKIE = "ppdb_session"
 
@@ -50,8 +51,7 @@ class AuthMiddleware(ASGIMiddleware):
             state = scope["litestar_app"].state
             scope["user"] = cached_principal(state.runtime.principals, token)
             if scope["user"] is None:
-                async with state.sessionmaker() as session:
-                    scope["user"] = await principal_for(session, token, state.runtime.principals)
+                scope["user"] = await principal_for(bind_of(state.sessionmaker), token, state.runtime.principals)
         await next_app(scope, receive, send)
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from ppdb.accounts import schemas
 from ppdb.accounts.models import AuthSession, LoginAttempt, PasswordReset, Role, User
@@ -21,6 +21,7 @@ from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Pi
 from ppdb.audit.service import record, record_application
 from ppdb.authz import Principal, governs_school
 from ppdb.db.base import to_struct
+from ppdb.db.session import Compiled, driver_read
 from ppdb.errors import AppError, Conflict, NotFound
 from ppdb.notifications import outbox
 from ppdb.notifications.models import Channel
@@ -424,22 +425,27 @@ def cached_principal(principals: Mapping[str, Any], token: str) -> Principal | N
     return hit[0] if hit is not None and hit[1] > datetime.now(UTC) else None
 
 
+# The caller behind a token, read by the auth middleware for every request whose token is not cached (a
+# parent polling every half minute, long after `PRINCIPAL_TTL`): one statement on the driver, no session.
+_PRINCIPAL = Compiled(
+    select(User.id, User.role, User.region_id, User.school_id, User.email, AuthSession.expires_at)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(AuthSession.token_hash == bindparam("digest"), AuthSession.expires_at > func.now())
+)
+
+
 async def principal_for(
-    session: AsyncSession, token: str, principals: MutableMapping[str, Any] | None = None
+    bind: AsyncEngine | AsyncConnection, token: str, principals: MutableMapping[str, Any] | None = None
 ) -> Principal | None:
     digest = token_hash(token)
-    row = (
-        await session.execute(
-            select(User.id, User.role, User.region_id, User.school_id, User.email, AuthSession.expires_at)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.token_hash == digest, AuthSession.expires_at > func.now())
-        )
-    ).first()
+    row = await driver_read(
+        bind, lambda connection: connection.fetchrow(_PRINCIPAL.sql, *_PRINCIPAL.args(digest=digest))
+    )
     if row is None:
         return None
-    principal = Principal(*row[:5])
+    principal = Principal(row["id"], Role(row["role"]), row["region_id"], row["school_id"], row["email"])
     if principals is not None:
-        principals[digest] = (principal, row.expires_at)
+        principals[digest] = (principal, row["expires_at"])
     return principal
 
 
