@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,16 +90,18 @@ async def create_period(session: AsyncSession, data: schemas.PeriodCreate, user:
     return period
 
 
+# Built once (every explanation of a status page reads its period).
+_PERIOD = select(Period).where(Period.id == bindparam("period"))
+# NO KEY UPDATE still orders runs, publications and transitions, but leaves the row's key alone, so the foreign
+# keys of audited writes (audit_log, applications) need not wait for a selection run.
+_PERIOD_FOR_UPDATE = _PERIOD.with_for_update(key_share=True)
+
+
 async def get_period(
     session: AsyncSession, period_id: int, *, for_update: bool = False, user: Principal | None = None
 ) -> Period:
     """The period; with `user`, only if it is in their region (agency staff act only there)."""
-    stmt = select(Period).where(Period.id == period_id)
-    if for_update:
-        # NO KEY UPDATE still orders runs, publications and transitions, but leaves the row's key alone, so the
-        # foreign keys of audited writes (audit_log, applications) need not wait for a selection run.
-        stmt = stmt.with_for_update(key_share=True)
-    period = await session.scalar(stmt)
+    period = await session.scalar(_PERIOD_FOR_UPDATE if for_update else _PERIOD, {"period": period_id})
     if period is None:
         raise NotFound("period_not_found", "Periode tidak ditemukan.", "period_id")
     if user is not None:

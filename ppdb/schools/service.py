@@ -406,14 +406,18 @@ Places = dict[tuple[str, str | None], str]
 """(NPSN, None) -> the school's name; (NPSN, SMK program) -> the program's (`place_names`)."""
 
 
+# Built once: every status page explained anew (each run re-solved) names its schools.
+_PLACE_NAMES = (
+    select(School.npsn, School.name, Program.code, Program.name)
+    .outerjoin(Program, (Program.school_id == School.id) & (Program.period_id == bindparam("period")))
+    .where(School.npsn == any_(bindparam("npsns", type_=ARRAY(String))))
+)
+
+
 async def place_names(session: AsyncSession, period_id: int, npsns: Collection[str]) -> Places:
     """The names of the schools and of their SMK programs in the period (`place` puts them together)."""
     names: Places = {}
-    for npsn, school, code, program in await session.execute(
-        select(School.npsn, School.name, Program.code, Program.name)
-        .outerjoin(Program, (Program.school_id == School.id) & (Program.period_id == period_id))
-        .where(School.npsn == any_(bindparam("npsns", list(npsns), type_=ARRAY(String))))
-    ):
+    for npsn, school, code, program in await session.execute(_PLACE_NAMES, {"period": period_id, "npsns": list(npsns)}):
         names[npsn, None] = school
         if code is not None:
             names[npsn, code] = program

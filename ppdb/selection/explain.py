@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import ApplicationStatus
@@ -96,6 +97,13 @@ def _considered(
     )
 
 
+# Built once: a status page is explained anew for every run re-solved.
+_OUTCOMES = select(ProgramOutcome).where(
+    ProgramOutcome.run_id == bindparam("run"),
+    ProgramOutcome.school_npsn == any_(bindparam("npsns", type_=ARRAY(String))),
+)
+
+
 async def explain(
     session: AsyncSession, application: Explained, rules: RuleSet, selection_run: SelectionRun
 ) -> schemas.Explanation:
@@ -106,14 +114,7 @@ async def explain(
     # Only the applicant's schools (all their paths, to name where transferred seats came from): this is
     # polled all day, and a province run has thousands of programs.
     outcomes = (
-        {
-            o.program: o
-            for o in await session.scalars(
-                select(ProgramOutcome).where(
-                    ProgramOutcome.run_id == selection_run.id, ProgramOutcome.school_npsn.in_(npsns)
-                )
-            )
-        }
+        {o.program: o for o in await session.scalars(_OUTCOMES, {"run": selection_run.id, "npsns": list(npsns)})}
         if entries
         else {}
     )
