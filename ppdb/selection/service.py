@@ -599,11 +599,13 @@ async def status(
         assert row is not None  # check_application refuses a missing one
         if row.run_id is None:
             raise no_run()
-        period = await get_period(session, application.period_id)
-        selection_run = await session.get(SelectionRun, row.run_id)
-        if selection_run is None:  # deleted (with its period) since the row was read
-            raise no_run()
-        found = runtime.explained[key] = await explain.explain(session, application, rules_of(period), selection_run)
+        if (ran := runtime.runs.get(row.run_id)) is None:
+            period = await get_period(session, application.period_id)
+            selection_run = await session.get(SelectionRun, row.run_id)
+            if selection_run is None:  # deleted (with its period) since the row was read
+                raise no_run()
+            ran = runtime.runs[row.run_id] = (rules_of(period), selection_run)
+        found = runtime.explained[key] = await explain.explain(session, application, *ran)
     return found
 
 
