@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from argon2 import PasswordHasher
@@ -27,10 +27,6 @@ from ppdb.applicants.validation import PeriodContext
 from ppdb.authz import Principal
 from ppdb.db.grouping import Grouped
 from ppdb.errors import Overloaded
-
-if TYPE_CHECKING:
-    from ppdb.regions.rules import RuleSet
-    from ppdb.selection.models import SelectionRun
 
 T = TypeVar("T")
 
@@ -165,7 +161,7 @@ class Runtime:
     explained: TTLCache[Hashable, Any] = field(default_factory=lambda: TTLCache(maxsize=100_000, ttl=600))
     # ... the runs they are explained with, with their period's rules as the first explanation found them (a
     # run never changes; each re-solve is a new one) ...
-    runs: LRUCache[int, tuple[RuleSet, SelectionRun]] = field(default_factory=lambda: LRUCache(maxsize=64))
+    runs: LRUCache[int, tuple[Any, Any]] = field(default_factory=lambda: LRUCache(maxsize=64))
     # ... and the status reads arriving together, read by one statement.
     status_rows: Grouped[Any, str, asyncpg.Record | None] = field(init=False)
     # Public content built and encoded once per ETag (http_cache.respond).
