@@ -253,8 +253,9 @@ async def test_alembic_upgrade_downgrade_upgrade_round_trip(server_url):
 
 
 async def test_the_migrations_build_the_schema_the_models_declare(server_url):
-    """Tables, columns, types, indexes and constraints: a model changed without its migration (or the other way
-    round) shows here, not in production."""
+    """Tables, columns, types, indexes, unique and foreign keys (what alembic's `compare_metadata` compares; not
+    check constraints, server defaults or triggers): a model changed without its migration, or the other way
+    round, shows here, not in production."""
     async with scratch_database(server_url) as url:
         migrate.upgrade(url)
         engine = create_async_engine(url)
