@@ -1,9 +1,8 @@
 """publication entry numbers
 
 A registration number appears once in a publication: unique on (publication, number), in place of the index
-on the number alone. A result lookup reads one entry by both; right after a publication is written, before
-autovacuum has analyzed it, the planner combined the primary key's index (every entry of the publication) with
-the number's, a whole publication's index read on every lookup (docs/benchmarks.md).
+on the number alone. A result lookup reads one entry by both, through this index even before the new
+publication's rows are in the statistics (docs/benchmarks.md, issue 27).
 
 Revision ID: 0029
 Revises: 0028
