@@ -1,14 +1,29 @@
-"""Declarative base shared by every domain's models."""
+"""Declarative base shared by every domain's models, and the statement helpers they share."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import DateTime, Enum, Insert, MetaData, Table, func, insert, literal, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Enum,
+    Insert,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -49,3 +64,16 @@ def copy_period_rows(table: Table, from_period: int, to_period: int) -> Insert:
     columns = [c for c in table.c if c.name not in ("id", "period_id")]
     source = select(literal(to_period), *columns).where(table.c.period_id == from_period)
     return insert(table).from_select(["period_id", *(c.name for c in columns)], source)
+
+
+def among(
+    column: InstrumentedAttribute[Any] | ColumnElement[Any],
+    values: Collection[Any] | None = None,
+    *,
+    key: str | None = None,
+) -> ColumnElement[bool]:
+    """`column = ANY(array)`: one parameter however many values (an IN list stops at 32,767). Without `values`,
+    for a statement built once: the array is bound under `key` each time it runs."""
+    array = ARRAY(column.type)
+    parameter = bindparam(key, type_=array) if values is None else bindparam(key, list(values), type_=array)
+    return column == any_(parameter)

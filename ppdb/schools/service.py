@@ -8,14 +8,14 @@ import re
 from collections.abc import Callable, Collection
 from typing import Any
 
-from sqlalchemy import Integer, String, any_, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import Application, Choice
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal
-from ppdb.db.base import to_struct
+from ppdb.db.base import among, to_struct
 from ppdb.errors import AppError, Conflict
 from ppdb.geo import in_indonesia
 from ppdb.identity import KELURAHAN
@@ -166,16 +166,15 @@ async def import_schools(session: AsyncSession, period_id: int, text: str, user:
             )
         )
     # One array parameter each, not one per row: a file of tens of thousands of rows is answered, not a 500.
-    npsns = bindparam("npsns", [p["npsn"] for p in parsed], type_=ARRAY(String))
-    existing = {s.npsn: s for s in await session.scalars(select(School).where(School.npsn == any_(npsns)))}
+    npsns = [p["npsn"] for p in parsed]
+    existing = {s.npsn: s for s in await session.scalars(select(School).where(among(School.npsn, npsns)))}
     in_use = dict(
         (
             await session.execute(
                 select(PeriodSchool.school_id, Period.name)
                 .join(Period, Period.id == PeriodSchool.period_id)
                 .where(
-                    PeriodSchool.school_id
-                    == any_(bindparam("ids", [s.id for s in existing.values()], type_=ARRAY(Integer))),
+                    among(PeriodSchool.school_id, [s.id for s in existing.values()]),
                     Period.id != period.id,
                     Period.status != PeriodStatus.DRAFT,
                 )
@@ -410,7 +409,7 @@ Places = dict[tuple[str, str | None], str]
 _PLACE_NAMES = (
     select(School.npsn, School.name, Program.code, Program.name)
     .outerjoin(Program, (Program.school_id == School.id) & (Program.period_id == bindparam("period")))
-    .where(School.npsn == any_(bindparam("npsns", type_=ARRAY(String))))
+    .where(among(School.npsn, key="npsns"))
 )
 
 

@@ -17,27 +17,22 @@ from typing import Any, Literal
 import msgspec
 from sqlalchemy import (
     Column,
-    ColumnElement,
-    Integer,
     Select,
-    String,
     Table,
-    any_,
-    bindparam,
     delete,
     func,
     literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import aliased
 
 from ppdb.accounts.models import Role
 from ppdb.applicants.models import Applicant, Application, ApplicationStatus, Document, DocumentStatus
 from ppdb.audit.service import record_period
 from ppdb.authz import Principal, assert_region, find_application, own_school
-from ppdb.db.base import copy_period_rows, to_struct
+from ppdb.db.base import among, copy_period_rows, to_struct
 from ppdb.errors import AppError, Conflict, Forbidden, NotFound
 from ppdb.identity import NIK, NISN
 from ppdb.regions.models import Level, Period, PeriodStatus
@@ -64,11 +59,6 @@ RAPOR_COLUMN = re.compile(r"^([a-z][a-z0-9_]{0,29})_([1-9]|1[0-2])$")
 """A rapor column of a graduate list: `<subject>_<semester>`, e.g. `matematika_3`."""
 NPSN = re.compile(r"[0-9]{8}")
 EDITABLE = (PeriodStatus.DRAFT, PeriodStatus.REGISTRATION_OPEN)
-
-
-def among(column: InstrumentedAttribute[str], values: Collection[str]) -> ColumnElement[bool]:
-    """`column = ANY(array)`: one parameter however many values (an IN list stops at 32,767)."""
-    return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
 
 
 ORIGIN_LEVEL = {Level.SMP: Level.SD, Level.SMA: Level.SMP, Level.SMK: Level.SMP}
@@ -371,9 +361,7 @@ async def import_tests(session: AsyncSession, period_id: int, text: str, user: P
         parsed.append((graduates.get(nisn), component, value))
     errors.raise_if_any(len(rows))
     ids = {g for g, _, _ in parsed if g is not None}
-    stored = select(TestResult.graduate_id, TestResult.component).where(
-        TestResult.graduate_id == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
-    )
+    stored = select(TestResult.graduate_id, TestResult.component).where(among(TestResult.graduate_id, ids))
     existing = len({(g, c) for g, c, _ in parsed} & {(g, c) for g, c in await session.execute(stored)})
     stmt = insert(TestResult)
     await session.execute(
@@ -432,9 +420,8 @@ async def sources(session: AsyncSession, period_id: int, niks: Collection[str]) 
     tests: dict[int, dict[str, Decimal]] = {}
     indexes: dict[str, Decimal] = {}
     if graduates:
-        ids = bindparam("ids", [g.id for g in graduates], type_=ARRAY(Integer))
         test_stmt = select(TestResult.graduate_id, TestResult.component, TestResult.value).where(
-            TestResult.graduate_id == any_(ids)
+            among(TestResult.graduate_id, [g.id for g in graduates])
         )
         for graduate_id, component, value in await session.execute(test_stmt):
             tests.setdefault(graduate_id, {})[component] = value
@@ -480,7 +467,6 @@ async def reused_certificates(session: AsyncSession, period_id: int, application
     the same file, or a certificate the school recorded under the same number."""
     mine, other = aliased(Document), aliased(Document)
     theirs = aliased(Application)
-    ids = bindparam("ids", list(application_ids), type_=ARRAY(Integer))
     same_file = (
         select(mine.application_id)
         .join(
@@ -489,7 +475,7 @@ async def reused_certificates(session: AsyncSession, period_id: int, application
         )
         .join(theirs, theirs.id == other.application_id)
         .where(
-            mine.application_id == any_(ids),
+            among(mine.application_id, application_ids),
             mine.kind == CERTIFICATE,
             theirs.period_id == period_id,
             theirs.status != ApplicationStatus.WITHDRAWN,
@@ -504,7 +490,7 @@ async def reused_certificates(session: AsyncSession, period_id: int, application
         )
         .join(theirs, theirs.id == other_award.application_id)
         .where(
-            award.application_id == any_(ids),
+            among(award.application_id, application_ids),
             theirs.period_id == period_id,
             theirs.status != ApplicationStatus.WITHDRAWN,
         )

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, cast
 
-from sqlalchemy import String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.applicants.models import ApplicationStatus
+from ppdb.db.base import among
 from ppdb.labels import path_title
 from ppdb.regions.rules import RuleSet
 from ppdb.schools.service import place, place_names
@@ -100,7 +100,7 @@ def _considered(
 # Built once: a status page is explained anew for every run re-solved.
 _OUTCOMES = select(ProgramOutcome).where(
     ProgramOutcome.run_id == bindparam("run"),
-    ProgramOutcome.school_npsn == any_(bindparam("npsns", type_=ARRAY(String))),
+    among(ProgramOutcome.school_npsn, key="npsns"),
 )
 
 

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import asyncpg
 import msgspec
-from sqlalchemy import String, any_, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -22,7 +21,7 @@ from ppdb import authz
 from ppdb.applicants.models import SELECTED_STATUSES, Application, ApplicationStatus
 from ppdb.audit.service import record
 from ppdb.authz import Principal
-from ppdb.db.base import to_struct
+from ppdb.db.base import among, to_struct
 from ppdb.db.session import Compiled, bind_of, driver_read
 from ppdb.errors import Conflict, NotFound
 from ppdb.metrics import observe_selection
@@ -548,7 +547,7 @@ _PUBLIC_RUN = Compiled(
 # application, and which run to explain it with.
 _STATUSES = Compiled(
     authz.APPLICATION_SCOPE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id")).where(
-        Application.registration_number == any_(bindparam("numbers", type_=ARRAY(String)))
+        among(Application.registration_number, key="numbers")
     )
 )
 

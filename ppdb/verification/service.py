@@ -27,6 +27,7 @@ from ppdb.audit.models import AuditEntry
 from ppdb.audit.service import record_application
 from ppdb.authz import Principal, load_application, school_of
 from ppdb.complaints import service as complaints
+from ppdb.db.base import among
 from ppdb.errors import AppError, ApplicationWithdrawn, Conflict, Forbidden, NotFound
 from ppdb.geo import haversine_m
 from ppdb.identity import completed_months, nik_matches
@@ -79,7 +80,7 @@ async def _counts(session: AsyncSession, period: Period, rows) -> tuple[dict, di
         (
             await session.execute(
                 _active(period, Applicant.kk_number, func.count())
-                .where(scores.among(Applicant.kk_number, {r.kk_number for r in rows}))
+                .where(among(Applicant.kk_number, {r.kk_number for r in rows}))
                 .group_by(Applicant.kk_number)
             )
         ).all()
