@@ -159,9 +159,9 @@ class Runtime:
     registrations: Grouped[Any, Any, asyncpg.Record | None] = field(init=False)
     # The status page: each application's explanation for a run (the key holds all it depends on) ...
     explained: TTLCache[Hashable, Any] = field(default_factory=lambda: TTLCache(maxsize=100_000, ttl=600))
-    # ... the runs they are explained with and the rules they ran with (a run never changes; each re-solve is
-    # a new one; a run whose period's rules changed since is not kept) ...
-    runs: LRUCache[int, tuple[Any, Any]] = field(default_factory=lambda: LRUCache(maxsize=64))
+    # ... the runs they are explained with, with the rules they ran with (`explain.Ran`: a run never changes;
+    # each re-solve is a new one; a run whose period's rules changed since is not kept) ...
+    runs: LRUCache[int, Any] = field(default_factory=lambda: LRUCache(maxsize=64))
     # ... and the status reads arriving together, read by one statement.
     status_rows: Grouped[Any, str, asyncpg.Record | None] = field(init=False)
     # Public content built and encoded once per ETag (http_cache.respond).

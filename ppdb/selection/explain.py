@@ -5,7 +5,7 @@ make it name the wrong school."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +48,23 @@ class Explained(Protocol):
     def status(self) -> ApplicationStatus: ...
     @property
     def updated_at(self) -> datetime: ...
+
+
+class Ran(NamedTuple):
+    """A run as its explanations read it, with the rules it ran with: plain values, kept per worker
+    (`Runtime.runs`: a run never changes, each re-solve is a new one)."""
+
+    id: int
+    period_id: int
+    kind: RunKind
+    mechanism: str
+    started_at: datetime
+    digest: str
+    rules: RuleSet
+
+    @classmethod
+    def of(cls, run: SelectionRun, rules: RuleSet) -> Ran:
+        return cls(run.id, run.period_id, run.kind, run.mechanism, run.started_at, run.digest, rules)
 
 
 def compare(names: list[str], cutoff: list[Number], key: list[Number]) -> str:
@@ -104,17 +121,15 @@ _OUTCOMES = select(ProgramOutcome).where(
 )
 
 
-async def explain(
-    session: AsyncSession, application: Explained, rules: RuleSet, selection_run: SelectionRun
-) -> schemas.Explanation:
-    placement = await session.get(Placement, (selection_run.id, application.id))
+async def explain(session: AsyncSession, application: Explained, ran: Ran) -> schemas.Explanation:
+    placement = await session.get(Placement, (ran.id, application.id))
     entries = list(placement.entries().items()) if placement else []
     npsns = {entry.npsn if isinstance(entry, Dropped) else ProgramKey.parse(entry.program).npsn for _, entry in entries}
-    names = await place_names(session, selection_run.period_id, npsns) if entries else {}
+    names = await place_names(session, ran.period_id, npsns) if entries else {}
     # Only the applicant's schools (all their paths, to name where transferred seats came from): this is
     # polled all day, and a province run has thousands of programs.
     outcomes = (
-        {o.program: o for o in await session.scalars(_OUTCOMES, {"run": selection_run.id, "npsns": list(npsns)})}
+        {o.program: o for o in await session.scalars(_OUTCOMES, {"run": ran.id, "npsns": list(npsns)})}
         if entries
         else {}
     )
@@ -142,7 +157,7 @@ async def explain(
         school = place(names, npsn, outcome.program_key.major)
         missed = "; ".join(
             f"sub-kuota {sub_quota_label(outcomes[s.program].program_key.category)}: "
-            f"{not_placed_reason(outcomes[s.program], s.key, selection_run.mechanism)}"
+            f"{not_placed_reason(outcomes[s.program], s.key, ran.mechanism)}"
             for s in passed
         )
         if rank == placed_rank:
@@ -160,7 +175,7 @@ async def explain(
                     if o.school_npsn == npsn
                     and o.program_key.major == outcome.program_key.major
                     and o.final_capacity < o.capacity
-                    and any(t.target == path and o.program_key.path == t.source for t in rules.transfers)
+                    and any(t.target == path and o.program_key.path == t.source for t in ran.rules.transfers)
                 ]
                 text += (
                     f" Kuota jalur ini bertambah {outcome.final_capacity - outcome.capacity} kursi dari "
@@ -179,7 +194,7 @@ async def explain(
                 )
             )
         else:
-            why = not_placed_reason(outcome, shown.key, selection_run.mechanism)
+            why = not_placed_reason(outcome, shown.key, ran.mechanism)
             text = f"Tidak diterima di {school}: {why}."
             if passed:
                 text = f"Tidak diterima di {school}: {missed}; sub-kuota {sub_quota_label(outcome.program_key.category)}: {why}."
@@ -198,10 +213,10 @@ async def explain(
         summary = f"Diterima di pilihan ke-{placed_rank}: {placed_school}."
     else:
         summary = "Belum diterima di semua pilihan."
-    stale = placement is not None and application.updated_at > selection_run.started_at
+    stale = placement is not None and application.updated_at > ran.started_at
     if stale:
         summary += " Data pendaftaran berubah setelah perhitungan ini; hasil diperbarui pada perhitungan berikutnya."
-    if selection_run.kind is RunKind.PROVISIONAL:
+    if ran.kind is RunKind.PROVISIONAL:
         summary = "Sementara: " + summary
         if at_risk and application.status not in (ApplicationStatus.WITHDRAWN, ApplicationStatus.DISQUALIFIED):
             warning = (
@@ -210,9 +225,9 @@ async def explain(
             )
     return schemas.Explanation(
         registration_number=application.registration_number,
-        run_id=selection_run.id,
-        run_kind=selection_run.kind.value,
-        digest=selection_run.digest,
+        run_id=ran.id,
+        run_kind=ran.kind.value,
+        digest=ran.digest,
         placed_choice=placed_rank,
         summary=summary,
         at_risk=at_risk,

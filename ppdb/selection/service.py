@@ -603,10 +603,10 @@ async def status(
             selection_run = await session.get(SelectionRun, row.run_id)
             if selection_run is None:  # deleted (with its period) since the row was read
                 raise no_run()
-            ran = (rules_of(period), selection_run)
+            ran = explain.Ran.of(selection_run, rules_of(period))
             if selection_run.rules_version == period.rules_version:  # the rules it ran with: the same everywhere
                 runtime.runs[row.run_id] = ran
-        found = runtime.explained[key] = await explain.explain(session, application, *ran)
+        found = runtime.explained[key] = await explain.explain(session, application, ran)
     return found
 
 
