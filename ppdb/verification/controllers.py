@@ -34,7 +34,10 @@ class VerificationController(Controller):
     ) -> list[schemas.ApplicantRow]:
         """Applicants who chose this school, by choice rank and distance, with documents and fraud flags
         (optionally only one flag); a page of `limit` from `offset`."""
-        return await service.applicants_of(db_session, npsn, period_id, request.user, flag, limit=limit, offset=offset)
+        listed = await service.applicants_of(
+            db_session, npsn, period_id, request.user, flag, limit=limit, offset=offset
+        )
+        return listed.rows
 
     @post(
         "/applications/{registration_number:str}/documents/{kind:str}/decision",

@@ -6,9 +6,10 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import msgspec
-from sqlalchemy import Numeric, func, select
+from sqlalchemy import Numeric, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ppdb.accounts.models import Role
@@ -44,6 +45,7 @@ from ppdb.verification import schemas
 
 MANY_CHILDREN_ON_ONE_KK = 3
 MANY_APPLICANTS_ON_ONE_POINT = 3
+_STATUSES = frozenset(s.value for s in ApplicationStatus)
 FAR_FROM_KELURAHAN_M = 3000.0
 
 
@@ -99,6 +101,13 @@ async def _counts(session: AsyncSession, period: Period, rows) -> tuple[dict, di
     return kk_counts, point_counts
 
 
+class Listed(NamedTuple):
+    """A page of a school's applicants, and how many match in all."""
+
+    rows: list[schemas.ApplicantRow]
+    total: int
+
+
 async def applicants_of(
     session: AsyncSession,
     npsn: str,
@@ -111,10 +120,10 @@ async def applicants_of(
     status: str | None = None,
     path: str | None = None,
     search: str | None = None,
-) -> list[schemas.ApplicantRow]:
+) -> Listed:
     """The school's applicants by choice rank and distance; a page of them with `limit`/`offset` (with `flag`,
     the page is of the flagged ones); only those of one `status` or `path` when given, and those whose name
-    contains `search` or whose registration number or NISN it is."""
+    contains `search` or whose registration number or NISN it is. With how many match in all."""
     school = await school_of(session, npsn, user)
     period = await get_period(session, period_id)
     if period.region_id != school.region_id:
@@ -168,12 +177,23 @@ async def applicants_of(
             | (Application.registration_number == search.upper())
             | (Applicant.nisn == search)
         )
+    if status is not None:
+        query = query.where(Application.status == ApplicationStatus(status) if status in _STATUSES else false())
+    if path is not None:
+        query = query.where(Application.path == path)
     if flag == "kk_recent":  # the one flag the database decides alone: it leaves out the rest
         query = query.where(kk_recent)
-    paged_in_sql = flag is None and status is None and path is None  # else the page is of the matching ones
-    if paged_in_sql and limit is not None:
-        query = query.limit(limit).offset(offset)
+    paged_in_sql = limit is not None and flag in (None, "kk_recent")  # else the page is of the flagged ones
+    if paged_in_sql:
+        query = query.add_columns(func.count().over().label("total")).limit(limit).offset(offset)
     rows = (await session.execute(query)).all()
+    if not paged_in_sql:
+        total = None
+    elif rows:
+        total = rows[0].total
+    else:  # a page past the end (or nothing at all): counted on its own
+        counted = query.limit(None).offset(None).order_by(None).subquery()
+        total = await session.scalar(select(func.count()).select_from(counted)) or 0
     kk_counts, point_counts = await _counts(session, period, rows)
     kelurahan = {
         k.code: k
@@ -208,12 +228,14 @@ async def applicants_of(
         flags += score_flags.get(r.nik, [])
         if r.id in reused:
             flags.append("certificate_reused")
-        if (flag is None or flag in flags) and status in (None, r.status.value) and path in (None, r.path):
+        if flag is None or flag in flags:
             found.append((r, flags))
-    if not paged_in_sql and limit is not None:
-        found = found[offset : offset + limit]
+    if total is None:
+        total = len(found)
+        if limit is not None:
+            found = found[offset : offset + limit]
     documents = await _documents(session, [r.id for r, _ in found])
-    return [
+    page = [
         schemas.ApplicantRow(
             registration_number=r.registration_number,
             name=r.name,
@@ -231,6 +253,7 @@ async def applicants_of(
         )
         for r, flags in found
     ]
+    return Listed(page, total)
 
 
 async def _documents(session: AsyncSession, application_ids: list[int]) -> dict[int, list[DocumentOut]]:

@@ -3,6 +3,7 @@ registering a family that came to the school (walk-in, luring) with its proof an
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -103,25 +104,30 @@ class SchoolPages(Controller):
         # "no applicant is flagged". The API answers it with a 400 instead.
         flag = flag if flag in FLAG_NAMES else None
         search = (cari or "").strip()
-        rows = []
+        listed = service.Listed([], 0)
         if period is not None:
-            rows = await service.applicants_of(
+            page_of = partial(
+                service.applicants_of,
                 db_session,
                 school.npsn,
                 period.id,
                 request.user,
                 flag,
+                limit=PAGE,
                 status=status or None,
                 path=jalur or None,
                 search=search or None,
             )
+            listed = await page_of(offset=(hal - 1) * PAGE)
+            if hal > 1 and not listed.rows and listed.total:  # an old link past the end: the last page
+                listed = await page_of(offset=(-(-listed.total // PAGE) - 1) * PAGE)
         filters = {
             "periode": period.id if period else "",
             "flag": flag or "",
             "status": status or "",
             "jalur": jalur or "",
         }
-        pages = max(1, -(-len(rows) // PAGE))
+        pages = max(1, -(-listed.total // PAGE))
         page = min(hal, pages)
 
         def link(n: int) -> str:
@@ -133,8 +139,8 @@ class SchoolPages(Controller):
             school=school,
             periods=[to_out(p) for p in periods],
             period=to_out(period) if period else None,
-            rows=rows[(page - 1) * PAGE : page * PAGE],
-            total=len(rows),
+            rows=listed.rows,
+            total=listed.total,
             first=(page - 1) * PAGE + 1,
             previous=link(page - 1) if page > 1 else None,
             following=link(page + 1) if page < pages else None,

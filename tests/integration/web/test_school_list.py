@@ -32,6 +32,12 @@ async def test_the_list_pages_searches_and_remembers_the_period(transport, admin
         following = re.search(r'<a href="([^"]+)">Berikutnya', first).group(1).replace("&amp;", "&")
         second = (await school.get(following)).text
         assert "Menampilkan 51–55 dari 55 pendaftar." in second and "Sebelumnya" in second
+        past_the_end = (await school.get("/sekolah", params={"hal": 9})).text  # an old link: the last page
+        assert "Menampilkan 51–55 dari 55 pendaftar." in past_the_end
+        submitted = (await school.get("/sekolah", params={"status": "submitted", "jalur": "domisili", "hal": 2})).text
+        assert "Menampilkan 51–55 dari 55 pendaftar." in submitted
+        for other in ({"status": "verified"}, {"jalur": "afirmasi"}, {"status": "bukan-status"}):
+            assert "Tidak ada pendaftar." in (await school.get("/sekolah", params=other)).text
         found = (await school.get("/sekolah", params={"cari": "uji 07"})).text
         assert "Menampilkan 1–1 dari 1 pendaftar." in found and "Anak Uji 07" in found
         number = re.search(r'href="/sekolah/pendaftar/([^"]+)"', found).group(1)
