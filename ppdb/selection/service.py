@@ -544,12 +544,12 @@ _PUBLIC_RUN = Compiled(
     .where(Period.id == bindparam("period"))
 )
 # The status page in one round trip (driven on the raw connection: it is polled all day): who may see the
-# application, and which run to explain it with.
-_STATUSES = Compiled(
-    authz.APPLICATION_SCOPE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id")).where(
-        among(Application.registration_number, key="numbers")
-    )
-)
+# application, and which run to explain it with. Of one number alone, or of several read together:
+# PostgreSQL keeps a plan for a statement with one value, but plans one with an array parameter anew at every
+# call (it prices its kept plan for an array of ten).
+_STATUS_COLUMNS = authz.APPLICATION_SCOPE_COLUMNS.add_columns(parents_run(Application.period_id).label("run_id"))
+_STATUS = Compiled(_STATUS_COLUMNS.where(Application.registration_number == bindparam("number")))
+_STATUSES = Compiled(_STATUS_COLUMNS.where(among(Application.registration_number, key="numbers")))
 
 
 class _StatusRow(NamedTuple):
@@ -566,7 +566,12 @@ class _StatusRow(NamedTuple):
 
 async def status_rows(bind: AsyncEngine | AsyncConnection, numbers: list[str]) -> list[asyncpg.Record | None]:
     """The status rows of `numbers` (the runtime's `status_rows` groups the reads arriving together)."""
-    rows = await driver_read(bind, lambda connection: connection.fetch(_STATUSES.sql, *_STATUSES.args(numbers=numbers)))
+    sql, args = (
+        (_STATUS.sql, _STATUS.args(number=numbers[0]))
+        if len(numbers) == 1
+        else (_STATUSES.sql, _STATUSES.args(numbers=numbers))
+    )
+    rows = await driver_read(bind, lambda connection: connection.fetch(sql, *args))
     found = {r["registration_number"]: r for r in rows}
     return [found.get(number) for number in numbers]
 
