@@ -14,6 +14,7 @@ from sqlalchemy import (
     Enum,
     Insert,
     MetaData,
+    String,
     Table,
     any_,
     bindparam,
@@ -74,6 +75,9 @@ def among(
 ) -> ColumnElement[bool]:
     """`column = ANY(array)`: one parameter however many values (an IN list stops at 32,767). Without `values`,
     for a statement built once: the array is bound under `key` each time it runs."""
-    array = ARRAY(column.type)
+    element = column.type
+    if isinstance(element, String) and not isinstance(element, Enum):
+        element = String()  # no length: a cast to varchar(n) would cut a longer value short, and it could match
+    array = ARRAY(element)
     parameter = bindparam(key, type_=array) if values is None else bindparam(key, list(values), type_=array)
     return column == any_(parameter)

@@ -64,6 +64,14 @@ async def test_operator_sees_own_school_with_flags(admin, parent, operator, tran
         )
     ).json()
     assert [r["registration_number"] for r in flagged] == [rows[1]["registration_number"]]
+    for offset, expected in ((0, 1), (1, 0)):  # the flag the database decides: paged there too
+        recent = await smp1.get(
+            "/api/schools/20670001/applicants",
+            params={"period_id": period["id"], "flag": "kk_recent", "limit": 1, "offset": offset},
+        )
+        assert len(recent.json()) == expected, recent.text
+    past = {"period_id": period["id"], "limit": 2, "offset": 4}
+    assert (await smp1.get("/api/schools/20670001/applicants", params=past)).json() == []
     expect_error(
         await smp1.get("/api/schools/20670002/applicants", params={"period_id": period["id"]}), 404, "school_not_found"
     )
