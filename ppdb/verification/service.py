@@ -45,7 +45,7 @@ from ppdb.verification import schemas
 
 MANY_CHILDREN_ON_ONE_KK = 3
 MANY_APPLICANTS_ON_ONE_POINT = 3
-_STATUSES = frozenset(s.value for s in ApplicationStatus)
+_STATUS_VALUES = frozenset(s.value for s in ApplicationStatus)
 FAR_FROM_KELURAHAN_M = 3000.0
 
 
@@ -182,7 +182,7 @@ async def applicants_of(
             | (Applicant.nisn == search)
         )
     if status is not None:
-        query = query.where(Application.status == ApplicationStatus(status) if status in _STATUSES else false())
+        query = query.where(Application.status == ApplicationStatus(status) if status in _STATUS_VALUES else false())
     if path is not None:
         query = query.where(Application.path == path)
     if flag == "kk_recent":  # the one flag the database decides alone: it leaves out the rest
@@ -193,9 +193,9 @@ async def applicants_of(
     rows = (await session.execute(query)).all()
     if not paged_in_sql:
         total = None
-    elif rows:
-        total = rows[0].total
-    else:  # a page past the end (or nothing at all): counted on its own
+    elif rows or not offset:
+        total = rows[0].total if rows else 0
+    else:  # a page past the end: counted on its own
         counted = query.limit(None).offset(None).order_by(None).subquery()
         total = await session.scalar(select(func.count()).select_from(counted)) or 0
     kk_counts, point_counts = await _counts(session, period, rows)

@@ -104,7 +104,7 @@ class SchoolPages(Controller):
         # "no applicant is flagged". The API answers it with a 400 instead.
         flag = flag if flag in FLAG_NAMES else None
         search = (cari or "").strip()
-        listed = service.Listed([], 0)
+        listed, pages = service.Listed([], 0), 1
         if period is not None:
             page_of = partial(
                 service.applicants_of,
@@ -119,15 +119,15 @@ class SchoolPages(Controller):
                 search=search or None,
             )
             listed = await page_of(offset=(hal - 1) * PAGE)
-            if hal > 1 and not listed.rows and listed.total:  # an old link past the end: the last page
-                listed = await page_of(offset=(-(-listed.total // PAGE) - 1) * PAGE)
+            pages = max(1, -(-listed.total // PAGE))
+            if hal > pages:  # an old link past the end: the last page
+                listed = await page_of(offset=(pages - 1) * PAGE)
         filters = {
             "periode": period.id if period else "",
             "flag": flag or "",
             "status": status or "",
             "jalur": jalur or "",
         }
-        pages = max(1, -(-listed.total // PAGE))
         page = min(hal, pages)
 
         def link(n: int) -> str:
